@@ -1,0 +1,516 @@
+// The Tensor: float32, row-major, always contiguous, with reverse-mode automatic differentiation.
+//
+// A tensor that results from an op on tensors that require gradients holds a `gradFn`: the op's
+// inputs and a backward function that maps the gradient of the output to the gradients of the inputs.
+// `backward()` walks that graph once in reverse topological order.
+
+import * as ops from "./ops.js";
+import { formatTensor } from "./format.js";
+
+/** One node of the autograd graph: the inputs of an op and its derivative. */
+export interface GradFn {
+  /** PyTorch-style name of the node, e.g. `AddBackward0`. */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /**
+   * Maps dL/d(output), shaped as the output, to dL/d(input) for each input, shaped as that input
+   * (`null` for inputs that need no gradient). A returned array may alias `grad`; the engine never
+   * writes into an array it did not allocate.
+   */
+  backward(grad: Float32Array): ReadonlyArray<Float32Array | null>;
+}
+
+export type GradHook = (grad: Tensor) => void;
+
+let gradEnabled = true;
+
+/** Whether ops record the graph (false inside `noGrad`). */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` with graph recording turned off, as `with torch.no_grad():`. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Runs `fn` with graph recording turned on, as `with torch.enable_grad():`. */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function shapeNumel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function checkShape(shape: readonly number[]): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new Error(`invalid shape ${shapeStr(shape)}: every dimension must be a non-negative integer`);
+    }
+  }
+}
+
+export class Tensor {
+  /** The elements, row-major. */
+  data: Float32Array;
+  /** The size of each dimension. */
+  readonly shape: number[];
+  requiresGrad: boolean;
+  /** Accumulated gradient of a leaf (or of a tensor that called `retainGrad()`). */
+  grad: Tensor | null = null;
+  /** The node that produced this tensor, `null` for leaves. */
+  gradFn: GradFn | null = null;
+  private retainsGradFlag = false;
+  private hooks: GradHook[] | null = null;
+
+  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+    checkShape(shape);
+    const n = shapeNumel(shape);
+    if (data.length !== n) {
+      throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
+    }
+    this.data = data;
+    this.shape = shape.slice();
+    this.requiresGrad = requiresGrad;
+  }
+
+  get dtype(): "float32" {
+    return "float32";
+  }
+
+  /** Number of elements. */
+  get numel(): number {
+    return this.data.length;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  dim(): number {
+    return this.shape.length;
+  }
+
+  /** The size of dimension `d` (negative counts from the end), or the whole shape. */
+  size(): number[];
+  size(d: number): number;
+  size(d?: number): number | number[] {
+    if (d === undefined) return this.shape.slice();
+    return this.shape[normDim(d, this.shape.length)];
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) {
+      throw new Error(`a Tensor with ${this.data.length} elements cannot be converted to a scalar`);
+    }
+    return this.data[0];
+  }
+
+  /** Nested arrays of numbers (a number for a 0-d tensor). */
+  tolist(): NestedArray {
+    if (this.shape.length === 0) return this.data[0];
+    const build = (dim: number, offset: number): NestedArray[] | number[] => {
+      const n = this.shape[dim];
+      if (dim === this.shape.length - 1) return Array.from(this.data.subarray(offset, offset + n));
+      const stride = shapeNumel(this.shape.slice(dim + 1));
+      const out: NestedArray[] = [];
+      for (let i = 0; i < n; i++) out.push(build(dim + 1, offset + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  toString(): string {
+    return formatTensor(this);
+  }
+
+  /** Iterates over the first dimension, as `for xt in x` in PyTorch. */
+  *[Symbol.iterator](): IterableIterator<Tensor> {
+    if (this.shape.length === 0) throw new Error("iteration over a 0-d tensor");
+    for (let i = 0; i < this.shape[0]; i++) yield ops.select(this, 0, i);
+  }
+
+  // ---- autograd ----
+
+  /** Sets `requiresGrad` in place (leaves only) and returns this tensor. */
+  requiresGrad_(flag = true): this {
+    if (!this.isLeaf && !flag) {
+      throw new Error("you can only change requiresGrad flags of leaf variables");
+    }
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Keeps the gradient of a non-leaf tensor in `.grad` after `backward()`. */
+  retainGrad(): this {
+    if (!this.requiresGrad) throw new Error("can't retainGrad on a Tensor that has requiresGrad=false");
+    this.retainsGradFlag = true;
+    return this;
+  }
+
+  get retainsGrad(): boolean {
+    return this.retainsGradFlag;
+  }
+
+  /** Calls `hook(grad)` each time the gradient with respect to this tensor is computed. */
+  registerHook(hook: GradHook): () => void {
+    if (!this.requiresGrad) throw new Error("cannot register a hook on a tensor that doesn't require gradient");
+    if (this.hooks === null) this.hooks = [];
+    this.hooks.push(hook);
+    return () => {
+      const i = this.hooks?.indexOf(hook) ?? -1;
+      if (i >= 0) this.hooks?.splice(i, 1);
+    };
+  }
+
+  /**
+   * Computes the gradient of this tensor with respect to the graph leaves and accumulates it in their
+   * `.grad`. Without `gradient`, the tensor must hold a single element.
+   */
+  backward(gradient?: Tensor | Float32Array): void {
+    if (!this.requiresGrad) {
+      throw new Error("element 0 of tensors does not require grad and does not have a grad_fn");
+    }
+    let seed: Float32Array;
+    if (gradient === undefined) {
+      if (this.data.length !== 1) {
+        throw new Error(
+          `grad can be implicitly created only for scalar outputs; this tensor has shape ${shapeStr(this.shape)}`,
+        );
+      }
+      seed = new Float32Array(1).fill(1);
+    } else {
+      seed = gradient instanceof Tensor ? gradient.data : gradient;
+      if (seed.length !== this.data.length) {
+        throw new Error(
+          `backward: gradient has ${seed.length} elements but the tensor has shape ${shapeStr(this.shape)}`,
+        );
+      }
+    }
+    runBackward(this, seed);
+  }
+
+  /** A tensor sharing this one's data, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, false);
+  }
+
+  /** Cuts this tensor from the graph in place. */
+  detach_(): this {
+    this.gradFn = null;
+    this.requiresGrad = false;
+    return this;
+  }
+
+  // ---- ops as methods (see ops.ts) ----
+  add(other: TensorLike, alpha?: number): Tensor {
+    return ops.add(this, other, alpha);
+  }
+  sub(other: TensorLike, alpha?: number): Tensor {
+    return ops.sub(this, other, alpha);
+  }
+  mul(other: TensorLike): Tensor {
+    return ops.mul(this, other);
+  }
+  div(other: TensorLike): Tensor {
+    return ops.div(this, other);
+  }
+  pow(exponent: TensorLike): Tensor {
+    return ops.pow(this, exponent);
+  }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return ops.clamp(this, min, max);
+  }
+  matmul(other: Tensor): Tensor {
+    return ops.matmul(this, other);
+  }
+  sum(dim?: number | number[] | null, keepdim?: boolean): Tensor {
+    return ops.sum(this, dim, keepdim);
+  }
+  mean(dim?: number | number[] | null, keepdim?: boolean): Tensor {
+    return ops.mean(this, dim, keepdim);
+  }
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  max(dim?: number, keepdim?: boolean): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? ops.max(this) : ops.max(this, dim, keepdim);
+  }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  min(dim?: number, keepdim?: boolean): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? ops.min(this) : ops.min(this, dim, keepdim);
+  }
+  argmax(dim?: number, keepdim?: boolean): Tensor {
+    return ops.argmax(this, dim, keepdim);
+  }
+  norm(p?: number): Tensor {
+    return ops.norm(this, p);
+  }
+  view(...shape: ShapeArgs): Tensor {
+    return ops.view(this, flattenShapeArgs(shape));
+  }
+  reshape(...shape: ShapeArgs): Tensor {
+    return ops.reshape(this, flattenShapeArgs(shape));
+  }
+  flatten(startDim?: number, endDim?: number): Tensor {
+    return ops.flatten(this, startDim, endDim);
+  }
+  squeeze(dim?: number): Tensor {
+    return ops.squeeze(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return ops.unsqueeze(this, dim);
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return ops.transpose(this, dim0, dim1);
+  }
+  /** Transpose of a tensor of at most 2 dimensions. */
+  t(): Tensor {
+    if (this.ndim > 2) throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    return this.ndim < 2 ? this : ops.transpose(this, 0, 1);
+  }
+  get T(): Tensor {
+    return ops.permute(
+      this,
+      this.shape.map((_, i) => this.shape.length - 1 - i),
+    );
+  }
+  permute(...dims: ShapeArgs): Tensor {
+    return ops.permute(this, flattenShapeArgs(dims));
+  }
+  expand(...shape: ShapeArgs): Tensor {
+    return ops.expand(this, flattenShapeArgs(shape));
+  }
+  chunk(chunks: number, dim?: number): Tensor[] {
+    return ops.chunk(this, chunks, dim);
+  }
+  split(splitSize: number | number[], dim?: number): Tensor[] {
+    return ops.split(this, splitSize, dim);
+  }
+  select(dim: number, index: number): Tensor {
+    return ops.select(this, dim, index);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return ops.narrow(this, dim, start, length);
+  }
+  unbind(dim?: number): Tensor[] {
+    return ops.unbind(this, dim);
+  }
+  clone(): Tensor {
+    return ops.clone(this);
+  }
+  /** Tensors here are always contiguous: returns this tensor. */
+  contiguous(): Tensor {
+    return this;
+  }
+  isContiguous(): boolean {
+    return true;
+  }
+
+  // ---- in-place helpers (no graph) ----
+
+  /** Fills with `value` in place. */
+  fill_(value: number): this {
+    this.data.fill(value);
+    return this;
+  }
+  zero_(): this {
+    this.data.fill(0);
+    return this;
+  }
+  /** Copies `src` (same number of elements) into this tensor in place. */
+  copy_(src: Tensor): this {
+    if (src.data.length !== this.data.length) {
+      throw new Error(`copy_: expected ${shapeStr(this.shape)} (or as many elements), got ${shapeStr(src.shape)}`);
+    }
+    this.data.set(src.data);
+    return this;
+  }
+}
+
+export type NestedArray = number | NestedArray[];
+export type TensorLike = Tensor | number;
+export type ShapeArgs = (number | readonly number[])[];
+
+function flattenShapeArgs(args: ShapeArgs): number[] {
+  if (args.length === 1 && Array.isArray(args[0])) return (args[0] as number[]).slice();
+  return args as number[];
+}
+
+/** Normalizes a possibly negative dimension index, with PyTorch's error for out-of-range ones. */
+export function normDim(dim: number, ndim: number, extra = 0): number {
+  const n = ndim + extra;
+  const lo = -Math.max(n, 1);
+  const hi = Math.max(n, 1) - 1;
+  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
+    throw new Error(`Dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`);
+  }
+  return dim < 0 ? dim + Math.max(n, 1) : dim;
+}
+
+/**
+ * Makes the result of an op. When grad mode is on and an input requires a gradient, the result
+ * records `backward` as its graph node.
+ */
+export function result(
+  data: Float32Array,
+  shape: readonly number[],
+  inputs: readonly Tensor[],
+  name: string,
+  backward: (grad: Float32Array) => ReadonlyArray<Float32Array | null>,
+): Tensor {
+  const out = new Tensor(data, shape);
+  if (gradEnabled) {
+    for (const t of inputs) {
+      if (t.requiresGrad) {
+        out.requiresGrad = true;
+        out.gradFn = { name, inputs, backward };
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether a graph would be recorded for an op on these inputs. */
+export function needsGrad(...inputs: Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  // Iterative post-order DFS; the result lists every tensor after all of its inputs.
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const fn = top[0].gradFn;
+    if (fn !== null && top[1] < fn.inputs.length) {
+      const child = fn.inputs[top[1]++];
+      if (child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      order.push(top[0]);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+function accumulateInto(t: Tensor, g: Float32Array): void {
+  if (t.grad === null) {
+    t.grad = new Tensor(Float32Array.from(g), t.shape);
+  } else {
+    const d = t.grad.data;
+    for (let i = 0; i < d.length; i++) d[i] += g[i];
+  }
+}
+
+function runBackward(root: Tensor, seed: Float32Array): void {
+  const order = topoOrder(root);
+  const grads = new Map<Tensor, Float32Array>();
+  // Arrays in `grads` that the engine allocated itself and may therefore add into.
+  const owned = new Set<Float32Array>();
+  grads.set(root, seed);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const g = grads.get(t);
+    if (g === undefined) continue;
+    grads.delete(t);
+    if (t.hooks !== null) {
+      const gt = new Tensor(g, t.shape);
+      for (const h of t.hooks) h(gt);
+    }
+    const fn = t.gradFn;
+    if (fn === null) {
+      accumulateInto(t, g);
+      continue;
+    }
+    if (t.retainsGradFlag) accumulateInto(t, g);
+    const inGrads = fn.backward(g);
+    for (let i = 0; i < fn.inputs.length; i++) {
+      const x = fn.inputs[i];
+      const gi = inGrads[i];
+      if (gi === null || gi === undefined || !x.requiresGrad) continue;
+      if (gi.length !== x.data.length) {
+        throw new Error(
+          `internal error: ${fn.name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
+        );
+      }
+      const prev = grads.get(x);
+      if (prev === undefined) {
+        grads.set(x, gi);
+      } else if (owned.has(prev)) {
+        for (let j = 0; j < prev.length; j++) prev[j] += gi[j];
+      } else {
+        const sum = new Float32Array(prev.length);
+        for (let j = 0; j < prev.length; j++) sum[j] = prev[j] + gi[j];
+        owned.add(sum);
+        grads.set(x, sum);
+      }
+    }
+  }
+}

@@ -1,0 +1,222 @@
+// nn.Module: parameters and submodules found by walking the module's own fields in the order they
+// were assigned (as PyTorch's __setattr__ registers them), so `namedParameters()` gives PyTorch's
+// dotted names and the state dict is the checkpoint format.
+
+import { Tensor, shapeStr } from "../core/tensor.js";
+
+/** A tensor that is a module's learnable parameter (requires a gradient unless told otherwise). */
+export class Parameter extends Tensor {
+  constructor(data: Tensor | Float32Array, shape?: readonly number[], requiresGrad = true) {
+    if (data instanceof Tensor) super(data.data, data.shape, requiresGrad);
+    else super(data, shape ?? [data.length], requiresGrad);
+  }
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+export abstract class Module {
+  /** Training mode (dropout active) or evaluation mode. */
+  training = true;
+  private buffers: Map<string, Tensor> | null = null;
+
+  /** The module's name in its printed form: the class name, as PyTorch prints it. */
+  protected get typeName(): string {
+    return this.constructor.name;
+  }
+
+  /** Registers a tensor that is part of the state dict but not a parameter (as `register_buffer`). */
+  registerBuffer(name: string, t: Tensor): void {
+    if (this.buffers === null) this.buffers = new Map();
+    this.buffers.set(name, t);
+  }
+
+  /** Direct submodules with their attribute names, in registration order. */
+  namedChildren(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const [k, v] of Object.entries(this)) if (v instanceof Module) out.push([k, v]);
+    return out;
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every submodule, depth first, with dotted names ("" for this one). */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [k, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${k}` : k));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** This module's own parameters (not its submodules'), in registration order. */
+  protected ownParameters(): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [k, v] of Object.entries(this)) if (v instanceof Parameter) out.push([k, v]);
+    return out;
+  }
+
+  /** Every parameter with PyTorch's dotted name (`rnn.weight_ih_l0`), each tensor once. */
+  namedParameters(prefix = "", recurse = true): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Tensor>();
+    const visit = (m: Module, pre: string) => {
+      for (const [k, p] of m.ownParameters()) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([pre ? `${pre}.${k}` : k, p]);
+      }
+      if (!recurse) return;
+      for (const [k, c] of m.namedChildren()) visit(c, pre ? `${pre}.${k}` : k);
+    };
+    visit(this, prefix);
+    return out;
+  }
+
+  parameters(recurse = true): Parameter[] {
+    return this.namedParameters("", recurse).map(([, p]) => p);
+  }
+
+  namedBuffers(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, m] of this.namedModules(prefix)) {
+      if (m.buffers === null) continue;
+      for (const [k, b] of m.buffers) out.push([name ? `${name}.${k}` : k, b]);
+    }
+    return out;
+  }
+
+  /** Parameters and buffers by dotted name: the checkpoint format. Tensors are shared, not copied. */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [name, m] of this.namedModules()) {
+      for (const [k, p] of m.ownParameters()) out[name ? `${name}.${k}` : k] = p;
+      if (m.buffers !== null) for (const [k, b] of m.buffers) out[name ? `${name}.${k}` : k] = b;
+    }
+    return out;
+  }
+
+  /**
+   * Copies values from `dict` into this module's parameters and buffers. With `strict` (the default),
+   * a missing or unexpected key is an error; a wrongly shaped tensor always is.
+   */
+  loadStateDict(dict: StateDict, options: { strict?: boolean } = {}): LoadResult {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    const errors: string[] = [];
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (src === undefined) continue;
+      if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
+        errors.push(
+          `size mismatch for ${k}: copying a param with shape ${shapeStr(src.shape)} from checkpoint, the shape in current model is ${shapeStr(t.shape)}.`,
+        );
+      }
+    }
+    if (strict) {
+      if (missingKeys.length > 0) errors.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
+      if (unexpectedKeys.length > 0)
+        errors.unshift(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
+    }
+    if (errors.length > 0) {
+      throw new Error(`Error(s) in loading state_dict for ${this.typeName}:\n\t${errors.join("\n\t")}`);
+    }
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (src !== undefined) t.data.set(src.data);
+    }
+    this.onStateLoaded();
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Called after `loadStateDict` copied values in; modules with derived caches override it. */
+  protected onStateLoaded(): void {}
+
+  /** Sets training mode on this module and every submodule. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Zeroes every parameter's gradient in place (or drops it with `setToNone`). */
+  zeroGrad(setToNone = false): void {
+    for (const p of this.parameters()) {
+      if (p.grad === null) continue;
+      if (setToNone) p.grad = null;
+      else p.grad.data.fill(0);
+    }
+  }
+
+  /** Sets `requiresGrad` on every parameter. */
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
+  /** Calls `fn` on every submodule, then on this module (as `Module.apply`). */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** The options printed between the parentheses (as PyTorch's `extra_repr`). */
+  extraRepr(): string {
+    return "";
+  }
+
+  /** The module as PyTorch prints it. */
+  toString(): string {
+    const extra = this.extraRepr();
+    const lines: string[] = extra ? extra.split("\n") : [];
+    for (const [k, m] of this.namedChildren()) {
+      const sub = m.toString().split("\n");
+      lines.push([`(${k}): ${sub[0]}`, ...sub.slice(1).map((l) => `  ${l}`)].join("\n"));
+    }
+    let s = `${this.typeName}(`;
+    if (lines.length > 0) {
+      if (extra && lines.length === 1 && !extra.includes("\n")) s += extra;
+      else s += `\n  ${lines.map((l) => l.split("\n").join("\n  ")).join("\n  ")}\n`;
+    }
+    return `${s})`;
+  }
+}
+
+/** Holds submodules in a list; its children are named "0", "1", ... */
+export class ModuleList extends Module {
+  constructor(modules: Module[] = []) {
+    super();
+    modules.forEach((m, i) => this.append(m));
+  }
+
+  append(m: Module): this {
+    (this as unknown as Record<string, Module>)[String(this.length)] = m;
+    return this;
+  }
+
+  get length(): number {
+    return this.namedChildren().length;
+  }
+
+  at(i: number): Module {
+    return this.namedChildren()[i < 0 ? this.length + i : i][1];
+  }
+
+  *[Symbol.iterator](): IterableIterator<Module> {
+    yield* this.children();
+  }
+}

@@ -1,0 +1,68 @@
+// Shared test helpers: reading PyTorch fixtures and comparing values within a tolerance.
+
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { Tensor } from "../src/core/tensor.js";
+
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "data");
+
+export interface TensorJson {
+  shape: number[];
+  data: number[];
+}
+
+/** Reads test/fixtures/data/<area>/<name>.json. */
+export function loadFixture<T = unknown>(area: string, name: string): T {
+  return JSON.parse(readFileSync(join(FIXTURES, area, `${name}.json`), "utf8")) as T;
+}
+
+/** A fixture tensor as a Tensor (float32). */
+export function fromJson(t: TensorJson, requiresGrad = false): Tensor {
+  return new Tensor(Float32Array.from(t.data), t.shape, requiresGrad);
+}
+
+/**
+ * Asserts |actual - expected| <= atol + rtol * |expected| elementwise, and equal shapes when both are
+ * tensors; the failure names the worst element.
+ */
+export function expectClose(
+  actual: Tensor | Float32Array | number[] | number,
+  expected: Tensor | TensorJson | Float32Array | number[] | number,
+  opts: { atol?: number; rtol?: number; what?: string } = {},
+): void {
+  const atol = opts.atol ?? 1e-6;
+  const rtol = opts.rtol ?? 1e-5;
+  const what = opts.what ?? "value";
+  const toArr = (v: typeof actual | typeof expected): ArrayLike<number> =>
+    typeof v === "number" ? [v] : v instanceof Tensor ? v.data : "data" in v && !(v instanceof Float32Array) ? (v as TensorJson).data : (v as ArrayLike<number>);
+  const a = toArr(actual);
+  const e = toArr(expected);
+  const shapeOf = (v: typeof actual | typeof expected): number[] | null =>
+    v instanceof Tensor ? v.shape : typeof v === "object" && v !== null && "shape" in v && !(v instanceof Float32Array) ? (v as TensorJson).shape : null;
+  const sa = shapeOf(actual);
+  const se = shapeOf(expected);
+  if (sa !== null && se !== null) expect(sa, `${what}: shape`).toEqual(se);
+  expect(a.length, `${what}: number of elements`).toBe(e.length);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < a.length; i++) {
+    const diff = Math.abs(a[i] - e[i]);
+    const tol = atol + rtol * Math.abs(e[i]);
+    const bothNaN = Number.isNaN(a[i]) && Number.isNaN(e[i]);
+    const sameInf = a[i] === e[i];
+    if (!bothNaN && !sameInf && !(diff <= tol)) {
+      const excess = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff - tol;
+      if (worst < 0 || excess > worstExcess) {
+        worst = i;
+        worstExcess = excess;
+      }
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(
+      `${what}: element ${worst} is ${a[worst]}, expected ${e[worst]} (atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
