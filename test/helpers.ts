@@ -10,7 +10,17 @@ export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures"
 
 export interface TensorJson {
   shape: number[];
-  data: number[];
+  /** Numbers, with "nan", "inf" and "-inf" as strings (JSON has no literal for them). */
+  data: (number | string)[];
+}
+
+/** A fixture number: JSON strings "nan", "inf", "-inf" become the float values. */
+export function num(v: number | string): number {
+  if (typeof v === "number") return v;
+  if (v === "nan") return Number.NaN;
+  if (v === "inf") return Number.POSITIVE_INFINITY;
+  if (v === "-inf") return Number.NEGATIVE_INFINITY;
+  throw new Error(`fixture: not a number: ${v}`);
 }
 
 /** Reads test/fixtures/data/<area>/<name>.json. */
@@ -20,7 +30,7 @@ export function loadFixture<T = unknown>(area: string, name: string): T {
 
 /** A fixture tensor as a Tensor (float32). */
 export function fromJson(t: TensorJson, requiresGrad = false): Tensor {
-  return new Tensor(Float32Array.from(t.data), t.shape, requiresGrad);
+  return new Tensor(Float32Array.from(t.data, num), t.shape, requiresGrad);
 }
 
 /**
@@ -36,11 +46,21 @@ export function expectClose(
   const rtol = opts.rtol ?? 1e-5;
   const what = opts.what ?? "value";
   const toArr = (v: typeof actual | typeof expected): ArrayLike<number> =>
-    typeof v === "number" ? [v] : v instanceof Tensor ? v.data : "data" in v && !(v instanceof Float32Array) ? (v as TensorJson).data : (v as ArrayLike<number>);
+    typeof v === "number"
+      ? [v]
+      : v instanceof Tensor
+        ? v.data
+        : "data" in v && !(v instanceof Float32Array)
+          ? (v as TensorJson).data.map(num)
+          : (v as ArrayLike<number>);
   const a = toArr(actual);
   const e = toArr(expected);
   const shapeOf = (v: typeof actual | typeof expected): number[] | null =>
-    v instanceof Tensor ? v.shape : typeof v === "object" && v !== null && "shape" in v && !(v instanceof Float32Array) ? (v as TensorJson).shape : null;
+    v instanceof Tensor
+      ? v.shape
+      : typeof v === "object" && v !== null && "shape" in v && !(v instanceof Float32Array)
+        ? (v as TensorJson).shape
+        : null;
   const sa = shapeOf(actual);
   const se = shapeOf(expected);
   if (sa !== null && se !== null) expect(sa, `${what}: shape`).toEqual(se);

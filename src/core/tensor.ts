@@ -79,8 +79,8 @@ export class Tensor {
   grad: Tensor | null = null;
   /** The node that produced this tensor, `null` for leaves. */
   gradFn: GradFn | null = null;
-  private retainsGradFlag = false;
-  private hooks: GradHook[] | null = null;
+  /** @internal */ _retainsGrad = false;
+  /** @internal */ _hooks: GradHook[] | null = null;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
@@ -169,22 +169,23 @@ export class Tensor {
   /** Keeps the gradient of a non-leaf tensor in `.grad` after `backward()`. */
   retainGrad(): this {
     if (!this.requiresGrad) throw new Error("can't retainGrad on a Tensor that has requiresGrad=false");
-    this.retainsGradFlag = true;
+    this._retainsGrad = true;
     return this;
   }
 
   get retainsGrad(): boolean {
-    return this.retainsGradFlag;
+    return this._retainsGrad;
   }
 
   /** Calls `hook(grad)` each time the gradient with respect to this tensor is computed. */
   registerHook(hook: GradHook): () => void {
-    if (!this.requiresGrad) throw new Error("cannot register a hook on a tensor that doesn't require gradient");
-    if (this.hooks === null) this.hooks = [];
-    this.hooks.push(hook);
+    if (!this.requiresGrad)
+      throw new Error("cannot register a hook on a tensor that doesn't require gradient");
+    if (this._hooks === null) this._hooks = [];
+    this._hooks.push(hook);
     return () => {
-      const i = this.hooks?.indexOf(hook) ?? -1;
-      if (i >= 0) this.hooks?.splice(i, 1);
+      const i = this._hooks?.indexOf(hook) ?? -1;
+      if (i >= 0) this._hooks?.splice(i, 1);
     };
   }
 
@@ -324,7 +325,8 @@ export class Tensor {
   }
   /** Transpose of a tensor of at most 2 dimensions. */
   t(): Tensor {
-    if (this.ndim > 2) throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    if (this.ndim > 2)
+      throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
     return this.ndim < 2 ? this : ops.transpose(this, 0, 1);
   }
   get T(): Tensor {
@@ -379,7 +381,9 @@ export class Tensor {
   /** Copies `src` (same number of elements) into this tensor in place. */
   copy_(src: Tensor): this {
     if (src.data.length !== this.data.length) {
-      throw new Error(`copy_: expected ${shapeStr(this.shape)} (or as many elements), got ${shapeStr(src.shape)}`);
+      throw new Error(
+        `copy_: expected ${shapeStr(this.shape)} (or as many elements), got ${shapeStr(src.shape)}`,
+      );
     }
     this.data.set(src.data);
     return this;
@@ -480,16 +484,16 @@ function runBackward(root: Tensor, seed: Float32Array): void {
     const g = grads.get(t);
     if (g === undefined) continue;
     grads.delete(t);
-    if (t.hooks !== null) {
+    if (t._hooks !== null) {
       const gt = new Tensor(g, t.shape);
-      for (const h of t.hooks) h(gt);
+      for (const h of t._hooks) h(gt);
     }
     const fn = t.gradFn;
     if (fn === null) {
       accumulateInto(t, g);
       continue;
     }
-    if (t.retainsGradFlag) accumulateInto(t, g);
+    if (t._retainsGrad) accumulateInto(t, g);
     const inGrads = fn.backward(g);
     for (let i = 0; i < fn.inputs.length; i++) {
       const x = fn.inputs[i];

@@ -124,9 +124,12 @@ export abstract class Module {
       }
     }
     if (strict) {
-      if (missingKeys.length > 0) errors.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}.`);
+      if (missingKeys.length > 0)
+        errors.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}. `);
       if (unexpectedKeys.length > 0)
-        errors.unshift(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}.`);
+        errors.unshift(
+          `Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}. `,
+        );
     }
     if (errors.length > 0) {
       throw new Error(`Error(s) in loading state_dict for ${this.typeName}:\n\t${errors.join("\n\t")}`);
@@ -190,7 +193,7 @@ export abstract class Module {
     let s = `${this.typeName}(`;
     if (lines.length > 0) {
       if (extra && lines.length === 1 && !extra.includes("\n")) s += extra;
-      else s += `\n  ${lines.map((l) => l.split("\n").join("\n  ")).join("\n  ")}\n`;
+      else s += `\n  ${lines.join("\n  ")}\n`;
     }
     return `${s})`;
   }
@@ -200,7 +203,7 @@ export abstract class Module {
 export class ModuleList extends Module {
   constructor(modules: Module[] = []) {
     super();
-    modules.forEach((m, i) => this.append(m));
+    for (const m of modules) this.append(m);
   }
 
   append(m: Module): this {

@@ -1,0 +1,143 @@
+// Printing tensors the way PyTorch prints them: one number format for the whole tensor (integers as
+// `1.`, fixed `0.1234` or scientific `1.0000e-05` chosen from the value range), right-aligned columns,
+// lines wrapped at 80 characters, `...` for tensors over 1000 elements.
+
+import type { Tensor } from "./tensor.js";
+
+const PRECISION = 4;
+const LINEWIDTH = 80;
+const THRESHOLD = 1000;
+const EDGEITEMS = 3;
+
+function sci(v: number): string {
+  // Python's '{:.4e}': two-digit exponent at least.
+  const s = v.toExponential(PRECISION);
+  return s.replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+class Formatter {
+  readonly intMode: boolean;
+  readonly sciMode: boolean;
+  readonly width: number;
+
+  constructor(values: ArrayLike<number>) {
+    const finite: number[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (Number.isFinite(v) && v !== 0) finite.push(Math.abs(v));
+    }
+    let intMode = true;
+    let sciMode = false;
+    if (finite.length > 0) {
+      const maxV = Math.max(...finite);
+      const minV = Math.min(...finite);
+      intMode = finite.every((v) => v === Math.ceil(v));
+      if (intMode) sciMode = maxV / minV > 1000 || maxV > 1e8;
+      else sciMode = maxV / minV > 1000 || maxV > 1e8 || minV < 1e-4;
+    }
+    this.intMode = intMode;
+    this.sciMode = sciMode;
+    // The column width comes from the finite nonzero values only, as PyTorch's formatter.
+    let width = 1;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (Number.isFinite(v) && v !== 0) width = Math.max(width, this.raw(v).length);
+    }
+    this.width = width;
+  }
+
+  private raw(v: number): string {
+    if (Number.isNaN(v)) return "nan";
+    if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+    if (this.sciMode) return sci(v);
+    if (this.intMode) return `${v.toFixed(0)}.`;
+    return v.toFixed(PRECISION);
+  }
+
+  format(v: number): string {
+    const s = this.raw(v);
+    return " ".repeat(Math.max(0, this.width - s.length)) + s;
+  }
+}
+
+interface View {
+  data: Float32Array;
+  offset: number;
+  shape: number[];
+}
+
+function sub(v: View, i: number): View {
+  const inner = v.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { data: v.data, offset: v.offset + i * inner, shape: v.shape.slice(1) };
+}
+
+function summarizedValues(v: View, summarize: boolean, out: number[]): void {
+  if (v.shape.length === 0) {
+    out.push(v.data[v.offset]);
+    return;
+  }
+  const n = v.shape[0];
+  const idx: number[] = [];
+  if (summarize && n > 2 * EDGEITEMS) {
+    for (let i = 0; i < EDGEITEMS; i++) idx.push(i);
+    for (let i = n - EDGEITEMS; i < n; i++) idx.push(i);
+  } else for (let i = 0; i < n; i++) idx.push(i);
+  for (const i of idx) summarizedValues(sub(v, i), summarize, out);
+}
+
+function vectorStr(v: View, indent: number, summarize: boolean, fmt: Formatter): string {
+  const elementLength = fmt.width + 2;
+  const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / elementLength));
+  const n = v.shape[0];
+  const items: string[] = [];
+  if (summarize && n > 2 * EDGEITEMS) {
+    for (let i = 0; i < EDGEITEMS; i++) items.push(fmt.format(v.data[v.offset + i]));
+    items.push(" ...");
+    for (let i = n - EDGEITEMS; i < n; i++) items.push(fmt.format(v.data[v.offset + i]));
+  } else for (let i = 0; i < n; i++) items.push(fmt.format(v.data[v.offset + i]));
+  const lines: string[] = [];
+  for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(", "));
+  return `[${lines.join(`,\n${" ".repeat(indent + 1)}`)}]`;
+}
+
+function tensorStr(v: View, indent: number, summarize: boolean, fmt: Formatter): string {
+  const dim = v.shape.length;
+  if (dim === 0) return fmt.format(v.data[v.offset]);
+  if (dim === 1) return vectorStr(v, indent, summarize, fmt);
+  const n = v.shape[0];
+  const parts: string[] = [];
+  if (summarize && n > 2 * EDGEITEMS) {
+    for (let i = 0; i < EDGEITEMS; i++) parts.push(tensorStr(sub(v, i), indent + 1, summarize, fmt));
+    parts.push("...");
+    for (let i = n - EDGEITEMS; i < n; i++) parts.push(tensorStr(sub(v, i), indent + 1, summarize, fmt));
+  } else for (let i = 0; i < n; i++) parts.push(tensorStr(sub(v, i), indent + 1, summarize, fmt));
+  return `[${parts.join(`,${"\n".repeat(dim - 1)}${" ".repeat(indent + 1)}`)}]`;
+}
+
+/** The tensor as PyTorch prints it, e.g. `tensor([1.0000, 2.5000], requires_grad=True)`. */
+export function formatTensor(t: Tensor): string {
+  const prefix = "tensor(";
+  const indent = prefix.length;
+  const suffixes: string[] = [];
+  let body: string;
+  if (t.numel === 0) {
+    body = "[]";
+    if (t.shape.length !== 1) suffixes.push(`size=(${t.shape.join(", ")}${t.shape.length === 1 ? "," : ""})`);
+  } else {
+    const summarize = t.numel > THRESHOLD;
+    const view: View = { data: t.data, offset: 0, shape: t.shape };
+    const vals: number[] = [];
+    summarizedValues(view, summarize, vals);
+    const fmt = new Formatter(vals);
+    body = tensorStr(view, indent, summarize, fmt);
+  }
+  if (t.gradFn !== null) suffixes.push(`grad_fn=<${t.gradFn.name}>`);
+  else if (t.requiresGrad) suffixes.push("requires_grad=True");
+  let s = prefix + body;
+  for (const suffix of suffixes) {
+    const lastLine = s.split("\n").pop() ?? "";
+    if (lastLine.length + suffix.length + 2 > LINEWIDTH) s += `,\n${" ".repeat(indent)}${suffix}`;
+    else s += `, ${suffix}`;
+  }
+  return `${s})`;
+}

@@ -1,0 +1,131 @@
+// nn.Linear, nn.Sequential, nn.Dropout and simple activation modules.
+
+import { defaultGenerator } from "../core/random.js";
+import { linear } from "../core/ops.js";
+import * as ops from "../core/ops.js";
+import { result, type Tensor } from "../core/tensor.js";
+import { Module, Parameter } from "./module.js";
+
+function uniformParam(shape: number[], bound: number): Parameter {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = (defaultGenerator.nextFloat() * 2 - 1) * bound;
+  return new Parameter(d, shape);
+}
+
+/** y = x Wᵀ + b, W (out, in), initialized as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for both. */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
+    super();
+    for (const [k, v] of [
+      ["in_features", inFeatures],
+      ["out_features", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0)
+        throw new Error(`Linear: ${k} must be a non-negative integer, got ${v}`);
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    // kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); the bias uses the same bound.
+    const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+    this.weight = uniformParam([outFeatures, inFeatures], bound);
+    this.bias = (options.bias ?? true) ? uniformParam([outFeatures], bound) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null ? "True" : "False"}`;
+  }
+}
+
+/** Modules applied one after another. */
+export class Sequential extends Module {
+  constructor(...modules: Module[]) {
+    super();
+    modules.forEach((m, i) => {
+      (this as unknown as Record<string, Module>)[String(i)] = m;
+    });
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.children()) {
+      const f = (m as unknown as { forward(t: Tensor): Tensor }).forward;
+      if (typeof f !== "function") throw new Error(`Sequential: ${m.toString()} has no forward(x)`);
+      y = f.call(m, y);
+    }
+    return y;
+  }
+}
+
+/** Zeroes elements with probability p in training mode and scales the rest by 1/(1-p). */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+
+  override extraRepr(): string {
+    return `p=${pyFloat(this.p)}, inplace=False`;
+  }
+}
+
+/** Functional dropout with a mask drawn from the seeded generator. */
+export function dropout(x: Tensor, p: number, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
+  if (!training || p === 0) return x;
+  const n = x.numel;
+  const mask = new Float32Array(n);
+  const scale = p === 1 ? 0 : 1 / (1 - p);
+  for (let i = 0; i < n; i++) mask[i] = defaultGenerator.nextFloat() < p ? 0 : scale;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = x.data[i] * mask[i];
+  return result(out, x.shape, [x], "MulBackward0", (g) => {
+    const gx = new Float32Array(n);
+    for (let i = 0; i < n; i++) gx[i] = g[i] * mask[i];
+    return [gx];
+  });
+}
+
+/** Python's repr of a float (0.5, 1.0, 1e-05). */
+export function pyFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
+  const s = String(v);
+  if (s.includes("e")) {
+    const [m, e] = s.split("e");
+    const exp = Number(e);
+    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  if (Math.abs(v) < 1e-4 && v !== 0) return pyFloat(Number(v.toExponential()));
+  return s;
+}
+
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
+    return ops.tanh(x);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return ops.relu(x);
+  }
+}
+
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
+    return ops.sigmoid(x);
+  }
+}

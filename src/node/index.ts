@@ -1,0 +1,2 @@
+// The Node-only entry (`recurrent/node`): files and processes.
+export {};

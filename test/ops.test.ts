@@ -1,0 +1,263 @@
+// The generic ops against PyTorch: values and gradients of a fixed random weighting of the output
+// (fixtures from test/fixtures/gen/ops.py), and finite differences as a second witness.
+
+import { describe, expect, it } from "vitest";
+import { arange, linspace, randn, tensor, zeros } from "../src/core/creation.js";
+import { gradcheck } from "../src/core/gradcheck.js";
+import * as F from "../src/core/ops.js";
+import { manualSeed } from "../src/core/random.js";
+import { noGrad, type Tensor } from "../src/core/tensor.js";
+import { expectClose, fromJson, loadFixture, type TensorJson } from "./helpers.js";
+
+type Fn = (...xs: Tensor[]) => Tensor;
+const flatcat = (ts: Tensor[]) => F.cat(ts.map((t) => t.reshape(-1)));
+
+// The same table as CASES in test/fixtures/gen/ops.py.
+const OPS: Record<string, Fn> = {
+  add_same: (a, b) => a.add(b),
+  add_row: (a, b) => a.add(b),
+  add_broadcast_both: (a, b) => a.add(b),
+  add_alpha: (a, b) => F.add(a, b, -2.5),
+  add_scalar: (a) => a.add(1.5),
+  sub_broadcast: (a, b) => a.sub(b),
+  sub_alpha: (a, b) => F.sub(a, b, 0.5),
+  rsub_scalar: (a) => F.sub(2, a),
+  mul_broadcast: (a, b) => a.mul(b),
+  mul_scalar: (a) => a.mul(-3),
+  div_broadcast: (a, b) => a.div(b),
+  div_scalar: (a) => a.div(4),
+  pow_2: (a) => a.pow(2),
+  pow_3: (a) => a.pow(3),
+  pow_half: (a) => a.pow(0.5),
+  pow_tensor: (a, b) => a.pow(b),
+  neg: (a) => a.neg(),
+  exp: (a) => a.exp(),
+  log: (a) => a.log(),
+  sqrt: (a) => a.sqrt(),
+  abs: (a) => a.abs(),
+  tanh: (a) => a.tanh(),
+  sigmoid: (a) => a.sigmoid(),
+  relu: (a) => a.relu(),
+  sin: (a) => a.sin(),
+  cos: (a) => a.cos(),
+  square: (a) => a.square(),
+  clamp: (a) => a.clamp(-0.5, 0.7),
+  matmul_2d: (a, b) => a.matmul(b),
+  matmul_batched: (a, b) => a.matmul(b),
+  matmul_broadcast_b: (a, b) => a.matmul(b),
+  matmul_broadcast_a: (a, b) => a.matmul(b),
+  matmul_batch_bcast: (a, b) => a.matmul(b),
+  matmul_vec_mat: (a, b) => a.matmul(b),
+  matmul_mat_vec: (a, b) => a.matmul(b),
+  matmul_dot: (a, b) => a.matmul(b),
+  linear_bias: (x, w, b) => F.linear(x, w, b),
+  linear_nobias: (x, w) => F.linear(x, w),
+  linear_3d: (x, w, b) => F.linear(x, w, b),
+  sum_all: (a) => a.sum(),
+  sum_dim1: (a) => a.sum(1),
+  sum_dims_keepdim: (a) => a.sum([0, 2], true),
+  sum_neg_dim: (a) => a.sum(-1),
+  mean_all: (a) => a.mean(),
+  mean_dim0: (a) => a.mean(0),
+  mean_dim_keepdim: (a) => a.mean(2, true),
+  max_all: (a) => a.max(),
+  max_dim: (a) => a.max(1).values,
+  max_dim_keepdim: (a) => a.max(-1, true).values,
+  min_dim: (a) => a.min(0).values,
+  view: (a) => a.view(6, 4).mul(1),
+  reshape_infer: (a) => a.reshape(-1, 2).mul(1),
+  squeeze: (a) => a.squeeze().mul(1),
+  squeeze_dim: (a) => a.squeeze(1).mul(1),
+  unsqueeze: (a) => a.unsqueeze(1).mul(1),
+  unsqueeze_neg: (a) => a.unsqueeze(-1).mul(1),
+  transpose: (a) => a.transpose(0, 2).contiguous(),
+  permute: (a) => a.permute(1, 2, 0),
+  flatten: (a) => a.flatten(1),
+  expand: (a) => a.expand(2, 3, 4),
+  cat0: (a, b) => F.cat([a, b], 0),
+  cat1: (a, b, c) => F.cat([a, b, c], 1),
+  stack1: (a, b) => F.stack([a, b], 1),
+  chunk: (a) => flatcat(a.chunk(2, 0)),
+  split_sizes: (a) => flatcat(a.split([1, 2, 3], 1).map((t, i) => t.mul(i + 1))),
+  select: (a) => a.select(1, 2).mul(1),
+  select_neg: (a) => a.select(-1, -1).mul(1),
+  narrow: (a) => a.narrow(1, 1, 3).mul(1),
+  narrow0: (a) => a.narrow(0, 2, 2).mul(1),
+  unbind: (a) => flatcat(a.unbind(1).map((t, i) => t.mul(i + 1))),
+  clone: (a) => a.clone(),
+  softmax: (a) => F.softmax(a, 1),
+  softmax0: (a) => F.softmax(a, 0),
+  log_softmax: (a) => F.logSoftmax(a, -1),
+  composite: (a, b) =>
+    a
+      .mul(b)
+      .tanh()
+      .add(a.sigmoid().div(b.abs().add(1)))
+      .sum(1)
+      .exp(),
+};
+
+interface OpCase {
+  name: string;
+  inputs: TensorJson[];
+  output: TensorJson;
+  weight: TensorJson;
+  grads: (TensorJson | null)[];
+}
+
+const { cases } = loadFixture<{ cases: OpCase[] }>("ops", "ops");
+
+describe("ops match PyTorch (values and gradients)", () => {
+  it("covers every op in the table", () => {
+    expect(cases.map((c) => c.name).sort()).toEqual(Object.keys(OPS).sort());
+  });
+  for (const c of cases) {
+    it(c.name, () => {
+      const xs = c.inputs.map((t) => fromJson(t, true));
+      const out = OPS[c.name](...xs);
+      expectClose(out, c.output, { atol: 1e-6, rtol: 1e-6, what: `${c.name} output` });
+      out.backward(fromJson(c.weight));
+      c.grads.forEach((g, i) => {
+        if (g === null) return;
+        expectClose(xs[i].grad!, g, { atol: 1e-6, rtol: 1e-5, what: `${c.name} grad ${i}` });
+      });
+    });
+  }
+});
+
+describe("ops pass finite-difference checks", () => {
+  for (const c of cases) {
+    // max/min/relu/abs/clamp are not differentiable at ties and kinks; random inputs avoid them.
+    it(c.name, () => {
+      const xs = c.inputs.map((t) => fromJson(t, true));
+      const r = gradcheck(OPS[c.name], xs, { eps: 1e-3, atol: 2e-3, rtol: 1e-2 });
+      expect(r.worst).toBeNull();
+    });
+  }
+});
+
+describe("printing matches PyTorch", () => {
+  const prints = loadFixture<{
+    cases: { input: TensorJson; requires_grad: boolean; grad_fn?: string; str: string }[];
+  }>("ops", "prints");
+  for (const [i, c] of prints.cases.entries()) {
+    it(`case ${i}: ${c.str.split("\n")[0].slice(0, 40)}`, () => {
+      let t = fromJson(c.input, c.requires_grad && !c.grad_fn);
+      if (c.grad_fn) t = F.mul(tensor([1, 2], { requiresGrad: true }), 2);
+      expect(t.toString()).toBe(c.str);
+    });
+  }
+});
+
+describe("creation matches PyTorch", () => {
+  const cr = loadFixture<{
+    linspace: { args: [number, number, number]; out: TensorJson }[];
+    arange: { args: [number, number, number]; out: TensorJson }[];
+  }>("ops", "creation");
+  it("linspace", () => {
+    for (const c of cr.linspace)
+      expectClose(linspace(...c.args), c.out, { atol: 1e-7, rtol: 1.2e-7, what: `linspace(${c.args})` });
+  });
+  it("arange", () => {
+    for (const c of cr.arange)
+      expectClose(arange(...c.args), c.out, { atol: 2e-7, rtol: 0, what: `arange(${c.args})` });
+  });
+  it("tensor() from nested arrays, and errors", () => {
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(t.shape).toEqual([2, 3]);
+    expect(t.tolist()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(() => tensor([[1, 2], [3]])).toThrow(/expected sequence of length 2 at dim 1/);
+    expect(() => tensor(new Float32Array(5), { shape: [2, 3] })).toThrow(/needs 6 elements, got 5/);
+    expect(tensor(2.5).item()).toBe(2.5);
+    expect(() => zeros(2, 2).item()).toThrow(/2 elements|4 elements/);
+  });
+  it("manualSeed makes random calls reproducible", () => {
+    manualSeed(42);
+    const a = randn(5, 3);
+    manualSeed(42);
+    const b = randn([5, 3]);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    const c = randn(5, 3);
+    expect(Array.from(c.data)).not.toEqual(Array.from(a.data));
+    // Standard normal: mean ~0, std ~1 over many draws.
+    manualSeed(1);
+    const big = randn(100000);
+    const m = big.mean().item();
+    const sd = Math.sqrt(big.sub(m).square().mean().item());
+    expect(Math.abs(m)).toBeLessThan(0.01);
+    expect(Math.abs(sd - 1)).toBeLessThan(0.01);
+  });
+});
+
+describe("autograd engine", () => {
+  it("accumulates gradients in leaves across backward calls and through shared use", () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = x.mul(x).add(x).sum(); // d/dx = 2x + 1
+    y.backward();
+    expect(Array.from(x.grad!.data)).toEqual([3, 5, 7]);
+    x.mul(2).sum().backward();
+    expect(Array.from(x.grad!.data)).toEqual([5, 7, 9]);
+  });
+  it("noGrad builds no graph and detach cuts it", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const y = noGrad(() => x.mul(3));
+    expect(y.requiresGrad).toBe(false);
+    expect(y.gradFn).toBeNull();
+    const z = x.mul(2).detach();
+    expect(z.requiresGrad).toBe(false);
+    expect(() => z.sum().backward()).toThrow(/does not require grad/);
+  });
+  it("backward on a non-scalar needs a gradient", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    expect(() => x.mul(2).backward()).toThrow(/only for scalar outputs/);
+    x.mul(2).backward(tensor([1, -1]));
+    expect(Array.from(x.grad!.data)).toEqual([2, -2]);
+  });
+  it("retainGrad keeps a non-leaf gradient, hooks see it", () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const h = x.mul(3).retainGrad();
+    let seen: number[] = [];
+    h.registerHook((g) => {
+      seen = Array.from(g.data);
+    });
+    h.square().sum().backward(); // dL/dh = 2h = [6, 12]
+    expect(Array.from(h.grad!.data)).toEqual([6, 12]);
+    expect(seen).toEqual([6, 12]);
+    expect(Array.from(x.grad!.data)).toEqual([18, 36]);
+  });
+  it("iterates over the first dimension as PyTorch's for-in", () => {
+    const x = arange(6).reshape(3, 2);
+    const rows = [...x].map((r) => r.tolist());
+    expect(rows).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
+  });
+  it("a deep graph (10,000 nodes) backpropagates without stack overflow", () => {
+    const x = tensor([0.5], { requiresGrad: true });
+    let y: Tensor = x;
+    for (let i = 0; i < 10000; i++) y = y.mul(1.0001);
+    y.sum().backward();
+    expectClose(x.grad!, [1.0001 ** 10000], { rtol: 1e-3 });
+  });
+  it("shape errors name the shapes", () => {
+    expect(() => zeros(2, 3).add(zeros(4))).toThrow(
+      /size of tensor a \(3\) must match the size of tensor b \(4\)/,
+    );
+    expect(() => zeros(2, 3).matmul(zeros(2, 3))).toThrow(/cannot be multiplied \(2x3 and 2x3\)/);
+    expect(() => zeros(2, 3).view(4, 2)).toThrow(/shape '\[4, 2\]' is invalid for input of size 6/);
+    expect(() => zeros(2, 3).sum(2)).toThrow(
+      /Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)/,
+    );
+    expect(() => F.cat([zeros(2, 3), zeros(2, 4)], 0)).toThrow(
+      /Sizes of tensors must match except in dimension 0/,
+    );
+  });
+});
