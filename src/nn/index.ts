@@ -1,3 +1,42 @@
 // The `nn` namespace: modules, losses, init, and utilities, under PyTorch's names.
 export { Dropout, dropout, Linear, ReLU, Sequential, Sigmoid, Tanh } from "./linear.js";
+export {
+  BCEWithLogitsLoss,
+  type BCEWithLogitsOptions,
+  bceWithLogitsLoss,
+  CrossEntropyLoss,
+  type CrossEntropyOptions,
+  crossEntropyLoss,
+  HuberLoss,
+  type HuberOptions,
+  huberLoss,
+  L1Loss,
+  l1Loss,
+  Loss,
+  MSELoss,
+  mseLoss,
+  type Reduction,
+  type ReductionOptions,
+  SmoothL1Loss,
+  type SmoothL1Options,
+  smoothL1Loss,
+} from "./loss.js";
 export { type LoadResult, Module, ModuleList, Parameter, type StateDict } from "./module.js";
+export { PackedSequence } from "./packed.js";
+export {
+  GATES,
+  GRU,
+  GRUCell,
+  type LayerArgs,
+  type LayerResult,
+  type LayerRunner,
+  LSTM,
+  LSTMCell,
+  RNN,
+  RNNBase,
+  RNNCell,
+  RNNCellBase,
+  type RNNMode,
+  type RNNOptions,
+  unrolledLayer,
+} from "./rnn.js";

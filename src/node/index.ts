@@ -1,2 +1,9 @@
 // The Node-only entry (`recurrent/node`): files and processes.
-export {};
+export {
+  type LoadedSafetensors,
+  loadSafetensors,
+  loadSafetensorsHeader,
+  loadSafetensorsSync,
+  saveSafetensors,
+  saveSafetensorsSync,
+} from "./checkpoint.js";
