@@ -1,5 +1,6 @@
 // recurrent: the public, browser-safe entry. Nothing here (or below it) touches Node built-ins;
 // file and process helpers live in `recurrent/node`.
 export * from "./core/index.js";
+export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as nn from "./nn/index.js";

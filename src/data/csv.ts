@@ -1,0 +1,189 @@
+// CSV text -> a table of string columns, keyed by header name, with the file line of every row and,
+// when the table has one, its date column parsed. Numbers are read later, by `selectSeries`, which
+// reports bad cells by line and column.
+//
+// Rules: the first non-blank line is the header; names are trimmed and must be non-empty and distinct;
+// every row has as many fields as the header; blank lines are skipped; a leading byte-order mark is
+// dropped. Line numbers are 1-based lines of the file, header included, counting the newlines inside
+// quoted fields, so they match what an editor shows.
+
+import Papa from "papaparse";
+import { type DateFormat, parseDateFormat } from "./dates.js";
+import { DataError, quote } from "./errors.js";
+
+export interface ParseCsvOptions {
+  /**
+   * The column holding dates. Default: the first column whose every value is an ISO date with at
+   * least a year and a month (`2020-01`, `2020-01-31`, `2020-01-31T10:00`, ...); bare years are taken
+   * only when the column is named here. `false`: no date column.
+   */
+  dateColumn?: string | false;
+  /** Field delimiter. Default: `,`, or tab / `;` when the header has no comma but has one of those. */
+  delimiter?: string;
+}
+
+export interface CsvTable {
+  /** Column names in file order. */
+  readonly header: readonly string[];
+  /** The cells of each column, as written (untrimmed), by name. */
+  readonly columns: Readonly<Record<string, readonly string[]>>;
+  /** Number of data rows. */
+  readonly rowCount: number;
+  /** For each data row, the 1-based line of the file where it starts (the header is line 1 or later). */
+  readonly lines: readonly number[];
+  /** The name of the date column, or null. */
+  readonly dateColumn: string | null;
+  /** For each row, its date in milliseconds since the epoch (UTC), or null without a date column. */
+  readonly dates: readonly number[] | null;
+  /** How the date column is written, for printing continued dates the same way. */
+  readonly dateFormat: DateFormat | null;
+}
+
+/** Parses CSV text with a header line into columns of strings, and the date column into times. */
+export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable {
+  if (typeof text !== "string")
+    throw new DataError(`parseCsv: expected the CSV text as a string, got ${typeof text}`);
+  const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (src.trim() === "")
+    throw new DataError("CSV is empty: expected a header line and at least one data row");
+
+  const delimiter = options.delimiter ?? guessDelimiter(src);
+  const rows: string[][] = [];
+  const starts: number[] = []; // character offset where each row starts
+  const problems: { offset: number; message: string }[] = [];
+  let cursor = 0;
+  Papa.parse<string[]>(src, {
+    delimiter,
+    skipEmptyLines: false,
+    step: (r) => {
+      for (const e of r.errors) problems.push({ offset: cursor, message: e.message });
+      rows.push(r.data);
+      starts.push(cursor);
+      cursor = r.meta.cursor;
+    },
+  });
+
+  // Map character offsets to 1-based line numbers.
+  const crOnly = !src.includes("\n") && src.includes("\r");
+  const nl = crOnly ? "\r" : "\n";
+  let line = 1;
+  let pos = 0;
+  const lineAt = (offset: number): number => {
+    while (true) {
+      const next = src.indexOf(nl, pos);
+      if (next < 0 || next >= offset) break;
+      line++;
+      pos = next + 1;
+    }
+    return line;
+  };
+  const rowLines = starts.map(lineAt);
+  if (problems.length > 0) {
+    line = 1;
+    pos = 0;
+    const p = problems[0];
+    throw new DataError(`malformed CSV on line ${lineAt(p.offset)}: ${p.message}`);
+  }
+
+  const isBlank = (r: string[]): boolean => r.length === 1 && r[0].trim() === "";
+  let h = 0;
+  while (h < rows.length && isBlank(rows[h])) h++;
+  if (h === rows.length)
+    throw new DataError("CSV is empty: expected a header line and at least one data row");
+  const header = rows[h].map((s) => s.trim());
+  const headerLine = rowLines[h];
+  const seen = new Map<string, number>();
+  header.forEach((name, i) => {
+    if (name === "") {
+      throw new DataError(
+        `column ${i + 1} of the header (line ${headerLine}) has no name; every column needs one`,
+      );
+    }
+    const prev = seen.get(name);
+    if (prev !== undefined) {
+      throw new DataError(
+        `duplicate column name ${quote(name)} in the header (line ${headerLine}): columns ${prev + 1} and ${i + 1}`,
+      );
+    }
+    seen.set(name, i);
+  });
+
+  const columns: Record<string, string[]> = Object.create(null);
+  for (const name of header) columns[name] = [];
+  const lines: number[] = [];
+  for (let r = h + 1; r < rows.length; r++) {
+    const row = rows[r];
+    if (isBlank(row)) continue;
+    if (row.length !== header.length) {
+      throw new DataError(
+        `line ${rowLines[r]} has ${row.length} field(s) but the header (line ${headerLine}) has ${header.length}: ${header.join(", ")}`,
+      );
+    }
+    for (let c = 0; c < header.length; c++) columns[header[c]].push(row[c]);
+    lines.push(rowLines[r]);
+  }
+  if (lines.length === 0) {
+    throw new DataError(`CSV has a header (${header.join(", ")}) but no data rows`);
+  }
+
+  let dateColumn: string | null = null;
+  let dates: number[] | null = null;
+  let dateFormat: DateFormat | null = null;
+  if (typeof options.dateColumn === "string") {
+    dateColumn = options.dateColumn;
+    if (!(dateColumn in columns)) {
+      throw new DataError(
+        `date column ${quote(dateColumn)} is not in the CSV; its columns are: ${header.join(", ")}`,
+      );
+    }
+    const cells = columns[dateColumn];
+    dates = [];
+    for (let i = 0; i < cells.length; i++) {
+      const r = parseDateFormat(cells[i]);
+      if (r === null) {
+        throw new DataError(
+          `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a date (expected e.g. 2020-01-31, 2020-01 or 2020-01-31T10:00:00)`,
+        );
+      }
+      dates.push(r.time);
+      dateFormat = r.format;
+    }
+  } else if (options.dateColumn === undefined) {
+    for (const name of header) {
+      const parsed: number[] = [];
+      let format: DateFormat | null = null;
+      for (const cell of columns[name]) {
+        const r = cell.includes("-") ? parseDateFormat(cell) : null;
+        if (r === null) break;
+        parsed.push(r.time);
+        format = r.format;
+      }
+      if (parsed.length === lines.length) {
+        dateColumn = name;
+        dates = parsed;
+        dateFormat = format;
+        break;
+      }
+    }
+  }
+
+  return { header, columns, rowCount: lines.length, lines, dateColumn, dates, dateFormat };
+}
+
+function guessDelimiter(src: string): string {
+  const body = src.trimStart();
+  const end = body.search(/\r|\n/);
+  const first = end < 0 ? body : body.slice(0, end);
+  if (first.includes(",")) return ",";
+  if (first.includes("\t")) return "\t";
+  if (first.includes(";")) return ";";
+  return ",";
+}
+
+/** The cells of column `name`, or a DataError listing the columns there are. */
+export function getColumn(table: CsvTable, name: string): readonly string[] {
+  if (!Object.hasOwn(table.columns, name)) {
+    throw new DataError(`unknown column ${quote(name)}; the columns are: ${table.header.join(", ")}`);
+  }
+  return table.columns[name];
+}
