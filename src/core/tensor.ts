@@ -434,6 +434,36 @@ export function result(
   return out;
 }
 
+/**
+ * Makes the several results of one op (e.g. a recurrent layer's output and final states). The op's
+ * backward runs once, with the gradient of every output (`null` for outputs that received none).
+ */
+export function resultMulti(
+  datas: readonly Float32Array[],
+  shapes: readonly (readonly number[])[],
+  inputs: readonly Tensor[],
+  name: string,
+  backward: (grads: ReadonlyArray<Float32Array | null>) => ReadonlyArray<Float32Array | null>,
+): Tensor[] {
+  const outs = datas.map((d, i) => new Tensor(d, shapes[i]));
+  if (!needsGrad(...inputs)) return outs;
+  const node: MultiNode = { name, inputs, outputs: outs, backward };
+  outs.forEach((o, i) => {
+    o.requiresGrad = true;
+    o.gradFn = { name, inputs, backward: () => [], multi: node, index: i } as GradFn;
+  });
+  return outs;
+}
+
+interface MultiNode {
+  name: string;
+  inputs: readonly Tensor[];
+  outputs: Tensor[];
+  backward: (grads: ReadonlyArray<Float32Array | null>) => ReadonlyArray<Float32Array | null>;
+}
+
+type MultiGradFn = GradFn & { multi: MultiNode; index: number };
+
 /** Whether a graph would be recorded for an op on these inputs. */
 export function needsGrad(...inputs: Tensor[]): boolean {
   if (!gradEnabled) return false;
@@ -478,30 +508,28 @@ function runBackward(root: Tensor, seed: Float32Array): void {
   const grads = new Map<Tensor, Float32Array>();
   // Arrays in `grads` that the engine allocated itself and may therefore add into.
   const owned = new Set<Float32Array>();
-  grads.set(root, seed);
-  for (let k = order.length - 1; k >= 0; k--) {
-    const t = order[k];
-    const g = grads.get(t);
-    if (g === undefined) continue;
-    grads.delete(t);
-    if (t._hooks !== null) {
-      const gt = new Tensor(g, t.shape);
-      for (const h of t._hooks) h(gt);
-    }
-    const fn = t.gradFn;
-    if (fn === null) {
-      accumulateInto(t, g);
-      continue;
-    }
-    if (t._retainsGrad) accumulateInto(t, g);
-    const inGrads = fn.backward(g);
-    for (let i = 0; i < fn.inputs.length; i++) {
-      const x = fn.inputs[i];
+  // Multi-output nodes run once, when the last of their outputs in this graph has been reached.
+  let pending: Map<MultiNode, { left: number; grads: (Float32Array | null)[] }> | null = null;
+  for (const t of order) {
+    const m = (t.gradFn as MultiGradFn | null)?.multi;
+    if (m === undefined) continue;
+    if (pending === null) pending = new Map();
+    const p = pending.get(m);
+    if (p === undefined) pending.set(m, { left: 1, grads: m.outputs.map(() => null) });
+    else p.left++;
+  }
+  const distribute = (
+    name: string,
+    inputs: readonly Tensor[],
+    inGrads: ReadonlyArray<Float32Array | null>,
+  ) => {
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
       const gi = inGrads[i];
       if (gi === null || gi === undefined || !x.requiresGrad) continue;
       if (gi.length !== x.data.length) {
         throw new Error(
-          `internal error: ${fn.name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
+          `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
         );
       }
       const prev = grads.get(x);
@@ -515,6 +543,30 @@ function runBackward(root: Tensor, seed: Float32Array): void {
         owned.add(sum);
         grads.set(x, sum);
       }
+    }
+  };
+  grads.set(root, seed);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const fn = t.gradFn;
+    const multi = (fn as MultiGradFn | null)?.multi;
+    const g = grads.get(t);
+    if (g !== undefined) {
+      grads.delete(t);
+      if (t._hooks !== null) {
+        const gt = new Tensor(g, t.shape);
+        for (const h of t._hooks) h(gt);
+      }
+      if (fn === null || t._retainsGrad) accumulateInto(t, g);
+      if (fn === null) continue;
+    }
+    if (multi !== undefined) {
+      const p = pending!.get(multi)!;
+      if (g !== undefined) p.grads[(fn as MultiGradFn).index] = g;
+      if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
+      distribute(multi.name, multi.inputs, multi.backward(p.grads));
+    } else if (g !== undefined && fn !== null) {
+      distribute(fn.name, fn.inputs, fn.backward(g));
     }
   }
 }

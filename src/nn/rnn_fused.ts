@@ -1,4 +1,96 @@
-// Placeholder until the fused kernels are wired in: runs the unrolled twin.
-import { type LayerRunner, unrolledLayer } from "./rnn.js";
+// The adapter that lifts the recurrent kernel pair (kernels/rnn.ts) into the autograd graph: one node
+// per layer-direction over the whole sequence, with three outputs (y, hN, cN).
+//
+// T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
-export const fusedLayer: LayerRunner = (a) => unrolledLayer(a);
+import { resultMulti, type Tensor } from "../core/tensor.js";
+import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/rnn.js";
+import type { LayerRunner } from "./rnn.js";
+
+/** Temporaries shared by every call (forward and backward never run at the same time). */
+let scratch = new Float32Array(0);
+
+function scratchOf(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
+  return scratch;
+}
+
+export const fusedLayer: LayerRunner = (a) => {
+  const { mode, x, h0, c0, wIh, wHh, bIh, bHh, wHr } = a;
+  const N = x.shape[0];
+  const I = x.shape[1];
+  const T = a.batchSizes.length;
+  const B = h0.shape[0];
+  const R = h0.shape[1];
+  const H = wHr !== null ? wHr.shape[1] : R;
+  const P = wHr !== null ? wHr.shape[0] : 0;
+  const full = a.batchSizes.every((b) => b === B);
+  const dims: RnnDims = { mode, T, B, I, H, P, batchSizes: full ? null : a.batchSizes, reverse: a.reverse };
+  const w = {
+    wIh: wIh.data,
+    wHh: wHh.data,
+    bIh: bIh?.data ?? null,
+    bHh: bHh?.data ?? null,
+    wHr: wHr?.data ?? null,
+  };
+  const inputs: Tensor[] = [x, h0];
+  if (c0 !== null) inputs.push(c0);
+  const weights = [wIh, wHh, bIh, bHh, wHr].filter((t): t is Tensor => t !== null);
+  inputs.push(...weights);
+  const training = inputs.some((t) => t.requiresGrad);
+  const ws = rnnWorkspaceSize(mode, T, B, H, P);
+  const saved = training ? new Float32Array(ws.saved) : null;
+  const y = new Float32Array(N * R);
+  const hN = new Float32Array(B * R);
+  const cN = mode === "LSTM" ? new Float32Array(B * H) : null;
+  rnnForward(dims, w, x.data, h0.data, c0?.data ?? null, y, hN, cN, saved, scratchOf(ws.scratch));
+  const datas = cN ? [y, hN, cN] : [y, hN];
+  const shapes = cN
+    ? [
+        [N, R],
+        [B, R],
+        [B, H],
+      ]
+    : [
+        [N, R],
+        [B, R],
+      ];
+  const outs = resultMulti(
+    datas,
+    shapes,
+    inputs,
+    `${mode === "LSTM" ? "Lstm" : mode === "GRU" ? "Gru" : "Rnn"}Backward0`,
+    (g) => {
+      const dX = x.requiresGrad ? new Float32Array(x.numel) : null;
+      const dH0 = h0.requiresGrad ? new Float32Array(h0.numel) : null;
+      const dC0 = c0?.requiresGrad ? new Float32Array(c0.numel) : null;
+      const grad = (t: Tensor | null) => (t?.requiresGrad ? new Float32Array(t.numel) : null);
+      const dW = { dWih: grad(wIh), dWhh: grad(wHh), dBih: grad(bIh), dBhh: grad(bHh), dWhr: grad(wHr) };
+      rnnBackward(
+        dims,
+        w,
+        dW,
+        x.data,
+        dX,
+        h0.data,
+        dH0,
+        c0?.data ?? null,
+        dC0,
+        y,
+        g[0],
+        g[1],
+        cN ? g[2] : null,
+        saved,
+        scratchOf(ws.scratch),
+      );
+      const out: (Float32Array | null)[] = [dX, dH0];
+      if (c0 !== null) out.push(dC0);
+      out.push(dW.dWih, dW.dWhh);
+      if (bIh !== null) out.push(dW.dBih);
+      if (bHh !== null) out.push(dW.dBhh);
+      if (wHr !== null) out.push(dW.dWhr);
+      return out;
+    },
+  );
+  return { y: outs[0], hN: outs[1], cN: cN ? outs[2] : null };
+};
