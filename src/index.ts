@@ -4,3 +4,4 @@ export * from "./core/index.js";
 export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";
