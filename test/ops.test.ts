@@ -2,7 +2,7 @@
 // (fixtures from test/fixtures/gen/ops.py), and finite differences as a second witness.
 
 import { describe, expect, it } from "vitest";
-import { arange, linspace, randn, tensor, zeros } from "../src/core/creation.js";
+import { arange, linspace, rand, randn, tensor, zeros } from "../src/core/creation.js";
 import { gradcheck } from "../src/core/gradcheck.js";
 import * as F from "../src/core/ops.js";
 import { manualSeed } from "../src/core/random.js";
@@ -153,6 +153,7 @@ describe("creation matches PyTorch", () => {
   const cr = loadFixture<{
     linspace: { args: [number, number, number]; out: TensorJson }[];
     arange: { args: [number, number, number]; out: TensorJson }[];
+    random: { seed: number; shape: number[]; randn: TensorJson; rand: TensorJson }[];
   }>("ops", "creation");
   it("linspace", () => {
     for (const c of cr.linspace)
@@ -161,6 +162,13 @@ describe("creation matches PyTorch", () => {
   it("arange", () => {
     for (const c of cr.arange)
       expectClose(arange(...c.args), c.out, { atol: 2e-7, rtol: 0, what: `arange(${c.args})` });
+  });
+  it("manualSeed(s) then randn/rand gives PyTorch's numbers for torch.manual_seed(s)", () => {
+    for (const c of cr.random) {
+      manualSeed(c.seed);
+      expectClose(randn(c.shape), c.randn, { atol: 2e-7, rtol: 1e-6, what: `randn seed ${c.seed}` });
+      expectClose(rand(c.shape), c.rand, { atol: 0, rtol: 0, what: `rand seed ${c.seed}` });
+    }
   });
   it("tensor() from nested arrays, and errors", () => {
     const t = tensor([

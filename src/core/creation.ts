@@ -1,6 +1,6 @@
 // Creating tensors: from nested arrays, constants, ranges and the seeded generator.
 
-import { type Generator, defaultGenerator } from "./random.js";
+import { defaultGenerator, fillNormal, fillUniform, type Generator } from "./random.js";
 import { type NestedArray, Tensor, shapeNumel, shapeStr } from "./tensor.js";
 
 export interface CreateOptions {
@@ -104,21 +104,19 @@ export function ones(...args: ShapeOrOptions[]): Tensor {
   return full(shape, 1, opts);
 }
 
-/** Standard normal samples from the seeded generator. */
+/** Standard normal samples from the seeded generator (after `manualSeed(s)`, PyTorch's numbers for `torch.manual_seed(s)`). */
 export function randn(...args: ShapeOrOptions[]): Tensor {
   const { shape, opts } = parseArgs(args);
-  const g = opts.generator ?? defaultGenerator;
   const d = new Float32Array(shapeNumel(shape));
-  for (let i = 0; i < d.length; i++) d[i] = g.nextNormal();
+  fillNormal(d, 0, 1, opts.generator ?? defaultGenerator);
   return new Tensor(d, shape, opts.requiresGrad ?? false);
 }
 
-/** Uniform samples in [0, 1) from the seeded generator. */
+/** Uniform samples in [0, 1) from the seeded generator (PyTorch's numbers for the same seed). */
 export function rand(...args: ShapeOrOptions[]): Tensor {
   const { shape, opts } = parseArgs(args);
-  const g = opts.generator ?? defaultGenerator;
   const d = new Float32Array(shapeNumel(shape));
-  for (let i = 0; i < d.length; i++) d[i] = g.nextFloat();
+  fillUniform(d, 0, 1, opts.generator ?? defaultGenerator);
   return new Tensor(d, shape, opts.requiresGrad ?? false);
 }
 

@@ -59,26 +59,29 @@ export class Generator {
     return (this.nextUint32() & 0xffffff) * 5.9604644775390625e-8;
   }
 
-  /** Uniform in [0, 1) with 53 bits. */
+  /** Uniform in [0, 1) with 53 bits, from two draws (as PyTorch's CPU generator). */
   nextDouble(): number {
-    const a = this.nextUint32() >>> 5;
-    const b = this.nextUint32() >>> 6;
-    return (a * 67108864 + b) / 9007199254740992;
+    const a = this.nextUint32();
+    const b = this.nextUint32();
+    return ((a & 0x1fffff) * 4294967296 + b) / 9007199254740992;
   }
 
-  /** Standard normal by the Box-Muller transform (pairs, the second one kept for the next call). */
+  /**
+   * Standard normal by the Box-Muller transform, as PyTorch's scalar path: the second value of each
+   * pair is kept for the next call.
+   */
   nextNormal(): number {
     if (this.spareNormal !== null) {
       const s = this.spareNormal;
       this.spareNormal = null;
       return s;
     }
-    let u1 = this.nextDouble();
-    while (u1 <= 0) u1 = this.nextDouble();
+    const u1 = this.nextDouble();
     const u2 = this.nextDouble();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    this.spareNormal = r * Math.sin(2 * Math.PI * u2);
-    return r * Math.cos(2 * Math.PI * u2);
+    const r = Math.sqrt(-2 * Math.log(1 - u2));
+    const theta = 2 * Math.PI * u1;
+    this.spareNormal = r * Math.sin(theta);
+    return r * Math.cos(theta);
   }
 
   /** An integer uniformly drawn from [low, high). */
@@ -94,4 +97,47 @@ export const defaultGenerator = new Generator();
 /** Seeds the default generator, as `torch.manual_seed`. */
 export function manualSeed(seed: number): Generator {
   return defaultGenerator.manualSeed(seed);
+}
+
+// ---- filling arrays as PyTorch's CPU kernels do, so that the same seed gives PyTorch's numbers
+
+const f32 = Math.fround;
+
+/** Fills `x` with U(from, to) as PyTorch's CPU `uniform_` (float32 bounds, one 24-bit draw each). */
+export function fillUniform(x: Float32Array, from: number, to: number, gen: Generator): void {
+  const lo = f32(from);
+  const range = f32(f32(to) - lo);
+  for (let i = 0; i < x.length; i++) x[i] = gen.nextFloat() * range + lo;
+}
+
+const TWO_PI = f32(2 * Math.PI);
+
+/** Box-Muller on the 16 uniforms at x[o..o+16), in place (PyTorch's `normal_fill_16`). */
+function fillNormal16(x: Float32Array, o: number, mean: number, std: number): void {
+  for (let j = 0; j < 8; j++) {
+    const u1 = f32(1 - x[o + j]);
+    const u2 = x[o + j + 8];
+    const radius = f32(Math.sqrt(f32(-2 * f32(Math.log(u1)))));
+    const theta = f32(TWO_PI * u2);
+    x[o + j] = f32(radius * f32(Math.cos(theta))) * std + mean;
+    x[o + j + 8] = f32(radius * f32(Math.sin(theta))) * std + mean;
+  }
+}
+
+/** Fills `x` with N(mean, std²) as PyTorch's CPU `normal_` on a float32 tensor. */
+export function fillNormal(x: Float32Array, mean: number, std: number, gen: Generator): void {
+  const n = x.length;
+  if (n >= 16) {
+    const m = f32(mean);
+    const s = f32(std);
+    for (let i = 0; i < n; i++) x[i] = gen.nextFloat();
+    for (let i = 0; i + 16 <= n; i += 16) fillNormal16(x, i, m, s);
+    if (n % 16 !== 0) {
+      // the tail: redraw the last 16 uniforms and transform them
+      for (let i = n - 16; i < n; i++) x[i] = gen.nextFloat();
+      fillNormal16(x, n - 16, m, s);
+    }
+  } else {
+    for (let i = 0; i < n; i++) x[i] = gen.nextNormal() * std + mean;
+  }
 }

@@ -40,3 +40,13 @@ export {
   type RNNOptions,
   unrolledLayer,
 } from "./rnn.js";
+export { clipGradNorm_, clipGradValue_ } from "./clip.js";
+export * as init from "./init.js";
+export * as utils from "./utils.js";
+export {
+  packPaddedSequence,
+  padPackedSequence,
+  packSequence,
+  padSequence,
+  unpackSequence,
+} from "./packed.js";

@@ -1,0 +1,169 @@
+// Adam and AdamW, as torch.optim.Adam / torch.optim.AdamW (one implementation; AdamW decays the
+// weights directly instead of adding wd·p to the gradient):
+//
+//   g = ±grad (+ wd·p for Adam)            p = p·(1 - lr·wd) (AdamW)
+//   m = β1·m + (1 - β1)·g                  v = β2·v + (1 - β2)·g²
+//   v̂ = max(v̂, v) (amsgrad)                denom = √v / √(1 - β2^t) + eps
+//   p = p - lr / (1 - β1^t) · m / denom
+//
+// The bias corrections are computed in float64 from the step count, as PyTorch does in Python, and
+// rounded to float32 where they enter the element-wise kernels.
+
+import type { Tensor } from "../core/tensor.js";
+import { type ParamGroup, type ParamsInput, Optimizer, check } from "./optimizer.js";
+
+const f32 = Math.fround;
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+export interface AdamState {
+  [key: string]: number | Float32Array;
+  step: number;
+  /** First moment m (n,). */
+  exp_avg: Float32Array;
+  /** Second moment v (n,). */
+  exp_avg_sq: Float32Array;
+  /** Running maximum of v (n,), with amsgrad only. */
+  max_exp_avg_sq: Float32Array;
+}
+
+class AdamBase extends Optimizer<AdamOptions, AdamState> {
+  constructor(
+    params: ParamsInput<AdamOptions>,
+    options: Partial<AdamOptions>,
+    private readonly decoupled: boolean,
+  ) {
+    super(params, {
+      lr: options.lr ?? 1e-3,
+      betas: options.betas ? [options.betas[0], options.betas[1]] : [0.9, 0.999],
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? (decoupled ? 1e-2 : 0),
+      amsgrad: options.amsgrad ?? false,
+      maximize: options.maximize ?? false,
+    });
+  }
+
+  protected override validateGroup(g: ParamGroup<AdamOptions>): void {
+    if (!Array.isArray(g.betas) || g.betas.length !== 2) {
+      throw new Error(
+        `${this.constructor.name}: expected betas to be a pair of numbers, got ${String(g.betas)}`,
+      );
+    }
+    check(0 <= g.lr, "learning rate", g.lr);
+    check(0 <= g.eps, "epsilon value", g.eps);
+    check(0 <= g.betas[0] && g.betas[0] < 1, "beta parameter at index 0", g.betas[0]);
+    check(0 <= g.betas[1] && g.betas[1] < 1, "beta parameter at index 1", g.betas[1]);
+    check(0 <= g.weightDecay, "weight_decay value", g.weightDecay);
+  }
+
+  protected override updateParam(param: Tensor, group: ParamGroup<AdamOptions>): void {
+    const p = param.data; // (n,)
+    const g = param.grad!.data; // (n,)
+    const n = p.length;
+    let state = this.state.get(param);
+    if (state === undefined) {
+      state = { step: 0, exp_avg: new Float32Array(n), exp_avg_sq: new Float32Array(n) } as AdamState;
+      this.state.set(param, state);
+    }
+    const amsgrad = group.amsgrad;
+    if (amsgrad && state.max_exp_avg_sq === undefined) state.max_exp_avg_sq = new Float32Array(n);
+    const m = state.exp_avg; // (n,)
+    const v = state.exp_avg_sq; // (n,)
+
+    // PyTorch keeps the step count in a float32 tensor.
+    const step = f32(state.step + 1);
+    state.step = step;
+    const beta1 = group.betas[0];
+    const beta2 = group.betas[1];
+    const { lr, weightDecay } = group;
+    const negStepSize = f32(-(lr / (1 - beta1 ** step)));
+    const bc2Sqrt = f32(Math.sqrt(1 - beta2 ** step));
+    const b1 = f32(beta1);
+    const b2 = f32(beta2);
+    const c1 = f32(1 - beta1);
+    const c2 = f32(1 - beta2);
+    const eps = f32(group.eps);
+    const sign = group.maximize ? -1 : 1;
+    const l2 = this.decoupled ? 0 : f32(weightDecay);
+    const decay = this.decoupled ? f32(1 - lr * weightDecay) : 1;
+    adamUpdate(
+      p,
+      g,
+      m,
+      v,
+      amsgrad ? state.max_exp_avg_sq : null,
+      sign,
+      l2,
+      decay,
+      b1,
+      c1,
+      b2,
+      c2,
+      eps,
+      negStepSize,
+      bc2Sqrt,
+    );
+  }
+}
+
+/**
+ * One Adam(W) step on n elements in place, with PyTorch's float32 roundings. `l2` is Adam's weight
+ * decay (0: none), `decay` AdamW's factor 1 - lr·wd (1: none), `vMax` the amsgrad maximum or null.
+ */
+function adamUpdate(
+  p: Float32Array, // (n,)
+  g: Float32Array, // (n,)
+  m: Float32Array, // (n,)
+  v: Float32Array, // (n,)
+  vMax: Float32Array | null, // (n,)
+  sign: number,
+  l2: number,
+  decay: number,
+  b1: number,
+  c1: number,
+  b2: number,
+  c2: number,
+  eps: number,
+  negStepSize: number,
+  bc2Sqrt: number,
+): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    let gi = sign * g[i];
+    if (l2 !== 0) gi = f32(gi + l2 * p[i]);
+    const pi = p[i] * decay;
+    const mi = f32(f32(m[i] * b1) + c1 * gi);
+    m[i] = mi;
+    const vi = f32(f32(v[i] * b2) + f32(c2 * gi) * gi);
+    v[i] = vi;
+    let vm = vi;
+    if (vMax !== null) {
+      // torch.maximum: NaN wins
+      vm = vMax[i] > vi || Number.isNaN(vMax[i]) ? vMax[i] : vi;
+      vMax[i] = vm;
+    }
+    const denom = f32(f32(f32(Math.sqrt(vm)) / bc2Sqrt) + eps);
+    p[i] = f32(pi) + f32(f32(negStepSize * mi) / denom);
+  }
+}
+
+/** Adam with L2 weight decay added to the gradient (default weightDecay 0). */
+export class Adam extends AdamBase {
+  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, options, false);
+  }
+}
+
+/** Adam with decoupled weight decay (default weightDecay 0.01). */
+export class AdamW extends AdamBase {
+  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, options, true);
+  }
+}

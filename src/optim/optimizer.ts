@@ -1,0 +1,281 @@
+// The optimizer base, as torch.optim.Optimizer: parameter groups holding their own hyper-parameters,
+// per-parameter state created lazily on the first step, and a state dict in PyTorch's layout
+// ({state: {index: {...}}, param_groups: [{lr, ..., params: [indices]}]}) so training can resume.
+//
+// Update rules operate in place on `p.data` with `p.grad.data`, element by element, so a step allocates
+// nothing once the state buffers exist. Arithmetic follows PyTorch's float32 CPU kernels: a Python
+// scalar passed to a kernel is rounded to float32 first (`f32(lr)`), each tensor op rounds its result,
+// and `a.add_(b, alpha)` is a fused multiply-add, which `f32(a + alpha * b)` reproduces because the
+// product of two float32 values is exact in float64.
+
+import { Tensor, enableGrad } from "../core/tensor.js";
+
+/** Hyper-parameters every optimizer has. */
+export interface BaseOptions {
+  lr: number;
+}
+
+/** A parameter group: its tensors and its hyper-parameters (`initialLr` is set by schedulers). */
+export type ParamGroup<O extends BaseOptions = BaseOptions> = O & { params: Tensor[]; initialLr?: number };
+
+/** What a caller may pass as one group: tensors plus any hyper-parameters overriding the defaults. */
+export type ParamGroupInput<O extends BaseOptions = BaseOptions> = Partial<O> & { params: Tensor[] | Tensor };
+
+export type ParamsInput<O extends BaseOptions = BaseOptions> =
+  | readonly Tensor[]
+  | readonly ParamGroupInput<O>[];
+
+/** One entry of the per-parameter state: step counts are numbers, buffers are Float32Arrays. */
+export type StateValue = number | Float32Array | null;
+export type ParamState = Record<string, StateValue>;
+
+/** The optimizer's state in PyTorch's layout (parameters are numbered across groups in order). */
+export interface OptimizerStateDict {
+  /** Buffers may also be number[] or JSON.stringify's form of a Float32Array when loading. */
+  state: Record<string, Record<string, StateValue | number[] | Record<string, number>>>;
+  param_groups: (Record<string, unknown> & { params: number[] })[];
+}
+
+/** The default of a learning rate that each group must give (SGD's), as PyTorch's `required`. */
+export const REQUIRED = Number.NaN;
+
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function camelCase(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function copyValue(v: unknown): unknown {
+  if (v instanceof Float32Array) return v.slice();
+  if (Array.isArray(v)) return v.map(copyValue);
+  return v;
+}
+
+export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends ParamState = ParamState> {
+  readonly defaults: O;
+  readonly paramGroups: ParamGroup<O>[] = [];
+  /** Per-parameter state, created on a parameter's first step. */
+  readonly state = new Map<Tensor, S>();
+
+  constructor(params: ParamsInput<O>, defaults: O) {
+    if (params instanceof Tensor) {
+      throw new TypeError(
+        "params argument given to the optimizer should be an array of Tensors or param groups, but got a Tensor",
+      );
+    }
+    if (!Array.isArray(params)) {
+      throw new TypeError(
+        `params argument given to the optimizer should be an array of Tensors or param groups, but got ${typeof params}`,
+      );
+    }
+    this.defaults = defaults;
+    if (params.length === 0) throw new Error("optimizer got an empty parameter list");
+    const first: unknown = params[0];
+    const isGroup =
+      typeof first === "object" && first !== null && !(first instanceof Tensor) && "params" in first;
+    const groups: ParamGroupInput<O>[] = isGroup
+      ? (params as ParamGroupInput<O>[])
+      : [{ params: params as Tensor[] } as ParamGroupInput<O>];
+    for (const g of groups) this.addParamGroup(g);
+  }
+
+  /** Adds a group of parameters, filling unspecified hyper-parameters from the defaults. */
+  addParamGroup(input: ParamGroupInput<O>): void {
+    if (input === null || typeof input !== "object" || input instanceof Tensor || !("params" in input)) {
+      throw new TypeError("param group must be an object with a `params` array");
+    }
+    const params = input.params instanceof Tensor ? [input.params] : Array.from(input.params);
+    for (const p of params) {
+      if (!(p instanceof Tensor)) {
+        throw new TypeError(`optimizer can only optimize Tensors, but one of the params is ${typeof p}`);
+      }
+      if (!p.isLeaf && !p.retainsGrad) throw new Error("can't optimize a non-leaf Tensor");
+    }
+    const group = { ...input, params } as ParamGroup<O>;
+    const record = group as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(this.defaults)) {
+      if (record[k] === undefined) {
+        if (k === "lr" && Number.isNaN(v)) {
+          throw new Error(`parameter group didn't specify a value of required optimization parameter ${k}`);
+        }
+        record[k] = copyValue(v);
+      }
+    }
+    this.validateGroup(group);
+    const seen = new Set<Tensor>();
+    for (const g of this.paramGroups) for (const p of g.params) seen.add(p);
+    for (const p of params) {
+      if (seen.has(p)) throw new Error("some parameters appear in more than one parameter group");
+    }
+    this.paramGroups.push(group);
+  }
+
+  /** Throws PyTorch's error for an invalid hyper-parameter of a group. */
+  protected validateGroup(_group: ParamGroup<O>): void {}
+
+  /** Clears the gradients: drops them (`setToNone`, the default) or fills them with zeros. */
+  zeroGrad(setToNone = true): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad === null) continue;
+        if (setToNone) {
+          p.grad = null;
+        } else {
+          p.grad.detach_();
+          p.grad.data.fill(0);
+        }
+      }
+    }
+  }
+
+  /**
+   * Performs one update of every parameter that has a gradient (the others are skipped, as PyTorch
+   * does). `closure`, if given, re-evaluates the loss with the graph recorded and its value is returned.
+   */
+  step(closure?: () => number | Tensor): number | undefined {
+    let loss: number | undefined;
+    if (closure !== undefined) {
+      const l = enableGrad(closure);
+      loss = typeof l === "number" ? l : l.item();
+    }
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad === null) continue;
+        if (p.grad.data.length !== p.data.length) {
+          throw new Error(
+            `${this.constructor.name}: a parameter of ${p.data.length} elements has a gradient of ${p.grad.data.length}`,
+          );
+        }
+        this.updateParam(p, group);
+      }
+    }
+    return loss;
+  }
+
+  /** Updates one parameter that has a gradient, creating its state on first use. */
+  protected abstract updateParam(p: Tensor, group: ParamGroup<O>): void;
+
+  /** Checks one state entry read by `loadStateDict` and returns it in memory form. */
+  private loadValue(p: Tensor, key: string, v: unknown): StateValue {
+    if (v === null || typeof v === "number") return v;
+    if (typeof v !== "object") {
+      throw new Error(`loadStateDict: state "${key}" should be a number, null or an array, got ${typeof v}`);
+    }
+    // a Float32Array, a number[], or what JSON.stringify makes of a Float32Array ({"0": .., "1": ..})
+    const arr =
+      v instanceof Float32Array
+        ? v.slice()
+        : Float32Array.from(Array.isArray(v) ? v : Object.values(v as Record<string, number>));
+    if (arr.length !== p.data.length) {
+      throw new Error(
+        `loadStateDict: state "${key}" has ${arr.length} elements but its parameter has ${p.data.length}`,
+      );
+    }
+    return arr;
+  }
+
+  /**
+   * The optimizer's state as plain data plus Float32Arrays (copies), keyed as PyTorch keys it: state by
+   * parameter index, hyper-parameters with snake_case names.
+   */
+  stateDict(): OptimizerStateDict {
+    const index = new Map<Tensor, number>();
+    let next = 0;
+    const paramGroups = this.paramGroups.map((g) => {
+      const packed: Record<string, unknown> & { params: number[] } = { params: [] };
+      for (const [k, v] of Object.entries(g)) if (k !== "params") packed[snakeCase(k)] = copyValue(v);
+      for (const p of g.params) {
+        if (!index.has(p)) index.set(p, next++);
+        packed.params.push(index.get(p)!);
+      }
+      return packed;
+    });
+    const state: OptimizerStateDict["state"] = {};
+    for (const [p, s] of this.state) {
+      const i = index.get(p);
+      if (i === undefined) continue;
+      const entry: Record<string, StateValue> = {};
+      for (const [k, v] of Object.entries(s)) if (v !== undefined) entry[k] = copyValue(v) as StateValue;
+      state[String(i)] = entry;
+    }
+    return { state, param_groups: paramGroups };
+  }
+
+  /** Restores state and hyper-parameters saved by `stateDict()` (for the same parameter layout). */
+  loadStateDict(dict: OptimizerStateDict): void {
+    if (dict === null || typeof dict !== "object" || !Array.isArray(dict.param_groups) || !dict.state) {
+      throw new Error("loadStateDict: expected an object with `state` and `param_groups`");
+    }
+    const saved = dict.param_groups;
+    if (saved.length !== this.paramGroups.length) {
+      throw new Error(
+        `loaded state dict has a different number of parameter groups (${saved.length}, expected ${this.paramGroups.length})`,
+      );
+    }
+    for (let i = 0; i < saved.length; i++) {
+      if (saved[i].params.length !== this.paramGroups[i].params.length) {
+        throw new Error(
+          "loaded state dict contains a parameter group that doesn't match the size of optimizer's group",
+        );
+      }
+    }
+    const idMap = new Map<number, Tensor>();
+    for (let i = 0; i < saved.length; i++) {
+      const ps = this.paramGroups[i].params;
+      for (let j = 0; j < ps.length; j++) idMap.set(saved[i].params[j], ps[j]);
+    }
+    const state = new Map<Tensor, S>();
+    for (const [key, entry] of Object.entries(dict.state)) {
+      const p = idMap.get(Number(key));
+      if (p === undefined) throw new Error(`loadStateDict: state for parameter ${key}, which no group holds`);
+      const s: ParamState = {};
+      for (const [k, v] of Object.entries(entry)) s[k] = this.loadValue(p, k, v);
+      state.set(p, s as S);
+    }
+    for (let i = 0; i < saved.length; i++) {
+      const group = this.paramGroups[i] as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(saved[i])) if (k !== "params") group[camelCase(k)] = copyValue(v);
+    }
+    this.state.clear();
+    for (const [p, s] of state) this.state.set(p, s);
+  }
+
+  toString(): string {
+    let out = `${this.constructor.name} (`;
+    this.paramGroups.forEach((g, i) => {
+      out += `\nParameter Group ${i}\n`;
+      const keys = Object.keys(g)
+        .filter((k) => k !== "params")
+        .map(snakeCase)
+        .sort();
+      const rec = g as unknown as Record<string, unknown>;
+      for (const k of keys) out += `    ${k}: ${formatValue(rec[camelCase(k)])}\n`;
+    });
+    return `${out})`;
+  }
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (v === null || v === undefined) return "None";
+  if (Array.isArray(v)) return `(${v.map(formatValue).join(", ")})`;
+  return pyStr(v);
+}
+
+/** Throws PyTorch's "Invalid <what>: <value>" unless `ok`. */
+export function check(ok: boolean, what: string, value: unknown): void {
+  if (!ok) throw new Error(`Invalid ${what}: ${pyStr(value)}`);
+}
+
+/** A number as Python prints it (`-1`, `0.5`, `1e-08`, `inf`). */
+export function pyStr(v: unknown): string {
+  if (typeof v !== "number") return String(v);
+  if (Number.isNaN(v)) return "nan";
+  if (v === Number.POSITIVE_INFINITY) return "inf";
+  if (v === Number.NEGATIVE_INFINITY) return "-inf";
+  const s = String(v);
+  // JS writes 1e-8 where Python writes 1e-08.
+  return s.replace(/e([+-])(\d)$/, "e$10$2");
+}
