@@ -219,7 +219,7 @@ describe("finite differences (second witness)", () => {
           return F.cat([out.reshape(-1), h.reshape(-1)]);
         },
         [x, ...params],
-        { eps: 1e-2, atol: 2e-3, rtol: 2e-2 },
+        { eps: 1e-3, atol: 2e-3, rtol: 2e-2 },
       );
       expect(r.worst).toBeNull();
     });

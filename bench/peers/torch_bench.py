@@ -1,0 +1,129 @@
+"""PyTorch side of `npm run bench`: the same workloads as bench/workloads.ts, timed the same way.
+
+Usage: /usr/bin/python3 bench/peers/torch_bench.py WORKLOAD [--threads N] [--quick]
+Prints one JSON object: {"workload", "threads", "runs": [seconds...], "unit", "extra"}.
+"""
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def w1(iters):
+    """The notes' sine training: RNN(1,16)+Linear(16,1), batch 1, 49 steps, Adam lr 0.01, state carried."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.RNN(input_size=1, hidden_size=16, num_layers=1, batch_first=True)
+            for p in self.rnn.parameters():
+                nn.init.normal_(p, mean=0.0, std=0.001)
+            self.linear = nn.Linear(16, 1)
+
+        def forward(self, x, h):
+            out, h = self.rnn(x, h)
+            out = out.view(-1, 16)
+            out = self.linear(out)
+            return out.unsqueeze(dim=0), h
+
+    model = Net()
+    criterion = nn.MSELoss()
+    opt = torch.optim.Adam(model.parameters(), 0.01)
+    h = torch.zeros(1, 1, 16)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        start = np.random.randint(3, size=1)[0]
+        data = np.sin(np.linspace(start, start + 10, 50)).reshape(50, 1)
+        x = torch.tensor(data[:-1]).float().view(1, 49, 1)
+        y = torch.tensor(data[1:]).float().view(1, 49, 1)
+        out, h = model(x, h)
+        h = h.detach()
+        loss = criterion(out, y)
+        model.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0, {"final_loss": float(loss.item())}
+
+
+def w2(steps):
+    """One training step of LSTM(8->128, 2 layers), batch 32, seq 50, Linear on every step, Adam."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(8, 128, num_layers=2)
+    head = nn.Linear(128, 1)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
+    x = torch.randn(50, 32, 8)
+    y = torch.randn(50, 32, 1)
+    times = []
+    for _ in range(steps + 2):
+        t0 = time.perf_counter()
+        out, _ = lstm(x)
+        loss = ((head(out) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return times[2:]
+
+
+def w3(steps):
+    """Streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(1, 64)
+    head = nn.Linear(64, 1)
+    x = torch.zeros(1, 1, 1)
+    state = None
+    with torch.no_grad():
+        for _ in range(100):
+            out, state = lstm(x, state)
+            x = head(out)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            out, state = lstm(x, state)
+            x = head(out)
+        return (time.perf_counter() - t0) / steps
+
+
+def w4(n, reps):
+    a = torch.randn(n, n)
+    b = torch.randn(n, n)
+    torch.mm(a, b)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b)
+    dt = (time.perf_counter() - t0) / reps
+    return 2 * n ** 3 / dt / 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("workload")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    out = {"workload": a.workload, "threads": a.threads, "torch": torch.__version__}
+    if a.workload == "w1":
+        iters = 1000 if a.quick else 6000
+        runs = [w1(iters) for _ in range(a.runs)]
+        out.update(unit="s", runs=[r[0] for r in runs], iters=iters, extra=runs[-1][1])
+    elif a.workload == "w2":
+        out.update(unit="ms/step", runs=[t * 1000 for t in w2(3 if a.quick else 10)])
+    elif a.workload == "w3":
+        out.update(unit="us/step", runs=[w3(2000 if a.quick else 20000) * 1e6 for _ in range(a.runs)])
+    elif a.workload.startswith("w4-"):
+        n = int(a.workload[3:])
+        out.update(unit="GFLOP/s", runs=[w4(n, 20 if n <= 256 else 3) for _ in range(a.runs)])
+    else:
+        raise SystemExit(f"unknown workload {a.workload}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+// Our side of the benchmark workloads (the PyTorch side is bench/peers/torch_bench.py, the same work).
+//
+// W1 the notes' sine training: RNN(1,16)+Linear(16,1), batch 1, 49 steps, Adam lr 0.01, 6000 iterations
+// W2 one training step of LSTM(8->128, 2 layers), batch 32, seq 50, Linear on every step, Adam
+// W3 streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back
+// W4 float32 matrix product n×n×n
+
+import { runSineExperiment } from "../src/experiments/sine.js";
+import { manualSeed, noGrad, randn, Tensor } from "../src/index.js";
+import { matmul } from "../src/core/ops.js";
+import { Linear } from "../src/nn/linear.js";
+import { mseLoss } from "../src/nn/loss.js";
+import { LSTM } from "../src/nn/rnn.js";
+import { Adam } from "../src/optim/adam.js";
+
+/** W1: seconds for `iters` iterations of the notes' training loop. */
+export function w1(iters: number): { seconds: number; finalLoss: number } {
+  const r = runSineExperiment({ iters, seed: 0 });
+  return { seconds: r.trainSeconds, finalLoss: r.finalLoss };
+}
+
+/** W2: milliseconds per training step. */
+export function w2(steps: number): number[] {
+  manualSeed(0);
+  const lstm = new LSTM(8, 128, { numLayers: 2 });
+  const head = new Linear(128, 1);
+  const opt = new Adam([...lstm.parameters(), ...head.parameters()], { lr: 1e-3 });
+  const x = randn(50, 32, 8);
+  const y = randn(50, 32, 1);
+  const times: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const t0 = performance.now();
+    const [out] = lstm.forward(x);
+    const loss = mseLoss(head.forward(out), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+    times.push(performance.now() - t0);
+  }
+  return times.slice(2);
+}
+
+/** W3: microseconds per streamed step. */
+export function w3(steps: number): number {
+  manualSeed(0);
+  const lstm = new LSTM(1, 64);
+  const head = new Linear(64, 1);
+  return noGrad(() => {
+    let x = new Tensor(new Float32Array(1), [1, 1, 1]);
+    let state: [Tensor, Tensor] | null = null;
+    const step = () => {
+      const [out, s] = lstm.forward(x, state);
+      state = s;
+      x = head.forward(out);
+    };
+    for (let i = 0; i < 200; i++) step();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) step();
+    return ((performance.now() - t0) * 1000) / steps;
+  });
+}
+
+/** W4: GFLOP/s of an n×n by n×n product. */
+export function w4(n: number, reps: number): number {
+  manualSeed(0);
+  const a = randn(n, n);
+  const b = randn(n, n);
+  noGrad(() => matmul(a, b));
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) noGrad(() => matmul(a, b));
+  const s = (performance.now() - t0) / 1000 / reps;
+  return (2 * n ** 3) / s / 1e9;
+}
