@@ -5,3 +5,4 @@ export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
+export * as viz from "./viz/index.js";

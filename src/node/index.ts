@@ -7,3 +7,14 @@ export {
   saveSafetensors,
   saveSafetensorsSync,
 } from "./checkpoint.js";
+export {
+  type ChartFonts,
+  chartFonts,
+  compileChart,
+  encodePng,
+  type PngOptions,
+  renderChart,
+  renderSvg,
+  svgToPng,
+  writeChart,
+} from "./render.js";
