@@ -50,3 +50,19 @@ export {
   padSequence,
   unpackSequence,
 } from "./packed.js";
+export {
+  type ClipExperimentOptions,
+  type ClipExperimentResult,
+  type ClipRun,
+  clipExperiment,
+  frobenius,
+  type GradientFlowOptions,
+  type GradientFlowResult,
+  gradientFlow,
+  type LayerFlow,
+  makeFlowModel,
+  type NormSeries,
+  scaleRecurrent_,
+  setForgetBias_,
+  spectralNorm,
+} from "./gradflow.js";

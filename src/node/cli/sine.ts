@@ -2,7 +2,6 @@
 
 import { type CellType, runSineExperiment } from "../../experiments/sine.js";
 import { sineChart } from "../../viz/index.js";
-import { writeChart } from "../render.js";
 import { CliError, UsageError } from "./errors.js";
 import { makeProgress } from "./progress.js";
 
@@ -62,6 +61,7 @@ export async function sineCommand(o: SineCliOptions): Promise<void> {
       contextLen: K,
       title: `Sine experiment: ${r.model.rnn.toString()} + Linear(${o.hidden}, 1), ${o.iters} iterations`,
     });
+    const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
     const written = await writeChart(spec, o.out);
     charts = { svg: written.svgPath, png: written.pngPath };
   }
