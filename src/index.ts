@@ -2,6 +2,7 @@
 // file and process helpers live in `recurrent/node`.
 export * from "./core/index.js";
 export * as data from "./data/index.js";
+export * as forecast from "./forecast/index.js";
 export * as io from "./io/index.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";

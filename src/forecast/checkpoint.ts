@@ -1,0 +1,473 @@
+// Forecast checkpoints: one safetensors file holding the model's weights under PyTorch's names and, in
+// `__metadata__`, everything needed to forecast again, evaluate, or resume training. Browser-safe: this
+// file turns checkpoints into bytes and back; src/node writes them to disk.
+//
+// Tensors: exactly the ForecastNet state dict (`rnn.weight_ih_l0`, ..., `head.weight`, `head.bias`), so
+// `torch.nn.Module.load_state_dict` takes the file's tensors as they are.
+//
+// Metadata (string -> string, as safetensors requires; JSON where structured):
+//   format                    "pt" (the safetensors convention for PyTorch-layout weights)
+//   recurrent.kind            "forecast"
+//   recurrent.format_version  "1"
+//   recurrent.library_version the library version that wrote the file
+//   recurrent.model           {cell, input_size, hidden_size, num_layers, dropout, batch_first, horizon}
+//   recurrent.data            {target, columns, target_index, lookback, horizon, fill, date_column,
+//                              date_format, date_step, window_norm, scaler, rows, first_date, last_date}
+//   recurrent.split           {val, test (as given), rows, train/val/test [start, end), test_start_date,
+//                              windows {train, val, test}}
+//   recurrent.training        {seed, batch_size, lr, clip, patience, lr_patience, lr_factor, min_lr,
+//                              monitor, best_epoch, best_loss, stopped, seconds, history: [{epoch, loss,
+//                              val_loss, lr, seconds}]}
+//   recurrent.optimizer       Adam's state dict at the best epoch, buffers as base64 little-endian float32
+//   recurrent.scheduler       ReduceLROnPlateau's state dict at the best epoch
+//
+// How a forecast is computed from a checkpoint (what scripts/torch_forecast.py does too):
+//   1. x = the last `lookback` rows of `columns` (T, F), scaled column by column with `scaler`
+//      (standard: (x - mean) / scale; minmax: x * k + (lo - min * k) with k = (hi - lo) / (max - min)).
+//   2. window_norm "last": ref = x[-1, target_index]; x[:, target_index] -= ref. ("none": ref = 0.)
+//   3. y = ForecastNet(x) (H values), then y + ref, then the target column's inverse scaling.
+// Steps 1 and 3 run in float64 and round to float32; the network runs in float32.
+
+import type { DateFormat, DateStep } from "../data/dates.js";
+import type { FillMethod } from "../data/series.js";
+import { type Scaler, type ScalerJSON, scalerFromJSON } from "../data/scaler.js";
+import { Tensor } from "../core/tensor.js";
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../io/safetensors.js";
+import type { OptimizerStateDict } from "../optim/optimizer.js";
+import type { SchedulerStateDict } from "../optim/lr_scheduler.js";
+import { CheckpointError } from "./errors.js";
+import { ForecastNet, type ModelConfigJSON, modelConfigFromJSON } from "./model.js";
+
+export const CHECKPOINT_KIND = "forecast";
+export const CHECKPOINT_FORMAT_VERSION = 1;
+/** The version of `recurrent` written into checkpoints (kept equal to package.json by a test). */
+export const LIBRARY_VERSION = "0.1.0";
+
+export type WindowNorm = "last" | "none";
+
+export interface DataSpecJSON {
+  target: string;
+  /** Input columns in model order; the target among them at target_index. */
+  columns: string[];
+  target_index: number;
+  lookback: number;
+  horizon: number;
+  fill: FillMethod | null;
+  date_column: string | null;
+  date_format: DateFormat | null;
+  date_step: DateStep | null;
+  window_norm: WindowNorm;
+  scaler: ScalerJSON;
+  /** Rows of the training series (after inserted dates or dropped rows). */
+  rows: number;
+  first_date: string | null;
+  last_date: string | null;
+}
+
+export interface SplitJSON {
+  /** The sizes as given (fractions in [0, 1) or counts). */
+  val: number;
+  test: number;
+  rows: number;
+  train_range: [number, number];
+  val_range: [number, number];
+  test_range: [number, number];
+  /** The date of the first test row, so evaluation finds the test part in a longer file. */
+  test_start_date: string | null;
+  windows: { train: number; val: number; test: number };
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** Mean training loss (MSE in model units) over the epoch's batches. */
+  loss: number;
+  /** Validation loss (MSE in model units), null without a validation part. */
+  val_loss: number | null;
+  /** The learning rate the epoch ran with. */
+  lr: number;
+  /** Wall time of the epoch. */
+  seconds: number;
+}
+
+export interface TrainingJSON {
+  seed: number;
+  batch_size: number;
+  /** The initial learning rate. */
+  lr: number;
+  /** Gradient-norm clip, 0 for none. */
+  clip: number;
+  patience: number;
+  lr_patience: number;
+  lr_factor: number;
+  min_lr: number;
+  /** What early stopping and the scheduler watch: "val_loss", or "loss" when there is no validation. */
+  monitor: "val_loss" | "loss";
+  /** The epoch whose weights are stored. */
+  best_epoch: number;
+  best_loss: number;
+  /** "running" while training goes on, then "early-stop", "max-epochs", "interrupted" or "non-finite". */
+  stopped: string;
+  /** Total training time over all runs. */
+  seconds: number;
+  history: EpochRecord[];
+}
+
+export interface ForecastMeta {
+  model: ModelConfigJSON;
+  data: DataSpecJSON;
+  split: SplitJSON;
+  training: TrainingJSON;
+  libraryVersion: string;
+}
+
+export interface ForecastCheckpoint {
+  meta: ForecastMeta;
+  /** The weights, by PyTorch name. */
+  stateDict: Record<string, Tensor>;
+  optimizer: OptimizerStateDict | null;
+  scheduler: SchedulerStateDict | null;
+}
+
+// ---------------------------------------------------------------- base64 for optimizer buffers
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function bytesToBase64(b: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i] << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0);
+    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    out += i + 1 < b.length ? B64[(n >> 6) & 63] : "=";
+    out += i + 2 < b.length ? B64[n & 63] : "=";
+  }
+  return out;
+}
+
+function base64ToBytes(s: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new Error("not base64");
+  const pad = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0;
+  const out = new Uint8Array((s.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const v = (k: number) => (s[i + k] === "=" ? 0 : B64.indexOf(s[i + k]));
+    const n = (v(0) << 18) | (v(1) << 12) | (v(2) << 6) | v(3);
+    if (o < out.length) out[o++] = (n >> 16) & 255;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
+}
+
+function f32ToBase64(a: Float32Array): string {
+  const bytes = new Uint8Array(a.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < a.length; i++) view.setFloat32(4 * i, a[i], true);
+  return bytesToBase64(bytes);
+}
+
+function base64ToF32(s: string): Float32Array {
+  const bytes = base64ToBytes(s);
+  if (bytes.length % 4 !== 0) throw new Error("not a whole number of float32 values");
+  const view = new DataView(bytes.buffer);
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+}
+
+function packOptimizer(o: OptimizerStateDict): unknown {
+  const state: Record<string, Record<string, unknown>> = {};
+  for (const [k, entry] of Object.entries(o.state)) {
+    const e: Record<string, unknown> = {};
+    for (const [name, v] of Object.entries(entry)) {
+      e[name] = v instanceof Float32Array ? { f32: f32ToBase64(v) } : v;
+    }
+    state[k] = e;
+  }
+  return { state, param_groups: o.param_groups };
+}
+
+function unpackOptimizer(j: unknown): OptimizerStateDict {
+  const o = j as { state?: unknown; param_groups?: unknown };
+  if (o === null || typeof o !== "object" || typeof o.state !== "object" || !Array.isArray(o.param_groups)) {
+    throw new Error("expected {state, param_groups}");
+  }
+  const state: OptimizerStateDict["state"] = {};
+  for (const [k, entry] of Object.entries(o.state as Record<string, Record<string, unknown>>)) {
+    const e: Record<string, number | Float32Array | null> = {};
+    for (const [name, v] of Object.entries(entry)) {
+      if (v !== null && typeof v === "object" && typeof (v as { f32?: unknown }).f32 === "string") {
+        e[name] = base64ToF32((v as { f32: string }).f32);
+      } else if (typeof v === "number" || v === null) {
+        e[name] = v;
+      } else {
+        throw new Error(`state ${k}.${name} is neither a number nor a float32 buffer`);
+      }
+    }
+    state[k] = e;
+  }
+  return { state, param_groups: o.param_groups as OptimizerStateDict["param_groups"] };
+}
+
+// ---------------------------------------------------------------- encode / decode
+
+/** The checkpoint's metadata strings. */
+export function checkpointMetadata(ckpt: ForecastCheckpoint): Record<string, string> {
+  const m = ckpt.meta;
+  const out: Record<string, string> = {
+    format: "pt",
+    "recurrent.kind": CHECKPOINT_KIND,
+    "recurrent.format_version": String(CHECKPOINT_FORMAT_VERSION),
+    "recurrent.library_version": m.libraryVersion,
+    "recurrent.model": JSON.stringify(m.model),
+    "recurrent.data": JSON.stringify(m.data),
+    "recurrent.split": JSON.stringify(m.split),
+    "recurrent.training": JSON.stringify(m.training),
+  };
+  if (ckpt.optimizer !== null) out["recurrent.optimizer"] = JSON.stringify(packOptimizer(ckpt.optimizer));
+  if (ckpt.scheduler !== null) out["recurrent.scheduler"] = JSON.stringify(ckpt.scheduler);
+  return out;
+}
+
+/** The checkpoint as safetensors bytes. */
+export function encodeCheckpoint(ckpt: ForecastCheckpoint): Uint8Array {
+  return encodeSafetensors(ckpt.stateDict, checkpointMetadata(ckpt));
+}
+
+function parseJson(metadata: Record<string, string>, key: string, source: string): unknown {
+  const text = metadata[key];
+  if (text === undefined) {
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: its metadata has no ${JSON.stringify(key)}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: metadata ${JSON.stringify(key)} is not valid JSON`,
+    );
+  }
+}
+
+type Check =
+  | "string"
+  | "number"
+  | "boolean"
+  | "object"
+  | "array"
+  | "string|null"
+  | "object|null"
+  | "number|null";
+
+function expectFields(obj: unknown, fields: Record<string, Check>, what: string, source: string): void {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new CheckpointError(`${source}: the checkpoint is damaged: ${what} is not an object`);
+  }
+  const o = obj as Record<string, unknown>;
+  for (const [k, kind] of Object.entries(fields)) {
+    const v = o[k];
+    const ok = kind.split("|").some((t) => {
+      if (t === "null") return v === null;
+      if (t === "array") return Array.isArray(v);
+      if (t === "object") return v !== null && typeof v === "object" && !Array.isArray(v);
+      if (t === "number") return typeof v === "number" && Number.isFinite(v);
+      return typeof v === t;
+    });
+    if (!ok) {
+      throw new CheckpointError(
+        `${source}: the checkpoint is damaged: ${what}.${k} should be ${kind.replace("|", " or ")}, got ${v === undefined ? "nothing" : JSON.stringify(v)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Reads a forecast checkpoint from its tensors and metadata. A valid safetensors file without our
+ * metadata is "not a recurrent forecast checkpoint"; one with it but inconsistent is "damaged".
+ * `source` names the file in messages.
+ */
+export function checkpointFromParts(
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string>,
+  source = "checkpoint",
+): ForecastCheckpoint {
+  const kind = metadata["recurrent.kind"];
+  if (kind === undefined) {
+    const keys = Object.keys(metadata);
+    const names = Object.keys(tensors);
+    throw new CheckpointError(
+      `${source} is a safetensors file but not a recurrent forecast checkpoint: its metadata has no "recurrent.kind" (metadata keys: ${keys.length ? keys.join(", ") : "none"}; ${names.length} tensor(s)${names.length ? `, e.g. ${names.slice(0, 3).join(", ")}` : ""}). Train one with \`recurrent train\`.`,
+    );
+  }
+  if (kind !== CHECKPOINT_KIND) {
+    throw new CheckpointError(
+      `${source} is a recurrent checkpoint of kind ${JSON.stringify(kind)}, not a forecast model (kind "forecast")`,
+    );
+  }
+  const version = Number(metadata["recurrent.format_version"]);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: recurrent.format_version is ${JSON.stringify(metadata["recurrent.format_version"] ?? null)}, expected a positive integer`,
+    );
+  }
+  if (version > CHECKPOINT_FORMAT_VERSION) {
+    throw new CheckpointError(
+      `${source} was written in forecast checkpoint format ${version} (by recurrent ${metadata["recurrent.library_version"] ?? "?"}); this recurrent ${LIBRARY_VERSION} reads format ${CHECKPOINT_FORMAT_VERSION}: upgrade recurrent`,
+    );
+  }
+  const model = parseJson(metadata, "recurrent.model", source) as ModelConfigJSON;
+  expectFields(
+    model,
+    {
+      cell: "string",
+      input_size: "number",
+      hidden_size: "number",
+      num_layers: "number",
+      dropout: "number",
+      batch_first: "boolean",
+      horizon: "number",
+    },
+    "model",
+    source,
+  );
+  const data = parseJson(metadata, "recurrent.data", source) as DataSpecJSON;
+  expectFields(
+    data,
+    {
+      target: "string",
+      columns: "array",
+      target_index: "number",
+      lookback: "number",
+      horizon: "number",
+      date_column: "string|null",
+      date_format: "object|null",
+      date_step: "object|null",
+      window_norm: "string",
+      scaler: "object",
+      rows: "number",
+    },
+    "data",
+    source,
+  );
+  const split = parseJson(metadata, "recurrent.split", source) as SplitJSON;
+  expectFields(
+    split,
+    {
+      val: "number",
+      test: "number",
+      rows: "number",
+      train_range: "array",
+      val_range: "array",
+      test_range: "array",
+    },
+    "split",
+    source,
+  );
+  const training = parseJson(metadata, "recurrent.training", source) as TrainingJSON;
+  expectFields(
+    training,
+    { seed: "number", best_epoch: "number", history: "array", stopped: "string" },
+    "training",
+    source,
+  );
+  const damaged = (msg: string) => new CheckpointError(`${source}: the checkpoint is damaged: ${msg}`);
+  if (data.columns.length !== model.input_size || data.columns.some((c) => typeof c !== "string")) {
+    throw damaged(
+      `data.columns (${JSON.stringify(data.columns)}) should be ${model.input_size} column name(s), the model's input size`,
+    );
+  }
+  if (data.columns[data.target_index] !== data.target) {
+    throw damaged(`data.columns[${data.target_index}] should be the target ${JSON.stringify(data.target)}`);
+  }
+  if (data.horizon !== model.horizon)
+    throw damaged(`data.horizon ${data.horizon} differs from model.horizon ${model.horizon}`);
+  if (data.window_norm !== "last" && data.window_norm !== "none") {
+    throw damaged(`data.window_norm should be "last" or "none", got ${JSON.stringify(data.window_norm)}`);
+  }
+  try {
+    const s = scalerFromJSON(data.scaler);
+    if (s.numColumns !== model.input_size)
+      throw new Error(`it has ${s.numColumns} column(s), the model reads ${model.input_size}`);
+  } catch (e) {
+    throw damaged(`data.scaler: ${(e as Error).message}`);
+  }
+  try {
+    modelConfigFromJSON(model);
+  } catch (e) {
+    throw damaged(`model: ${(e as Error).message}`);
+  }
+  let optimizer: OptimizerStateDict | null = null;
+  if (metadata["recurrent.optimizer"] !== undefined) {
+    try {
+      optimizer = unpackOptimizer(parseJson(metadata, "recurrent.optimizer", source));
+    } catch (e) {
+      if (e instanceof CheckpointError) throw e;
+      throw damaged(`recurrent.optimizer: ${(e as Error).message}`);
+    }
+  }
+  const scheduler =
+    metadata["recurrent.scheduler"] === undefined
+      ? null
+      : (parseJson(metadata, "recurrent.scheduler", source) as SchedulerStateDict);
+  const ckpt: ForecastCheckpoint = {
+    meta: {
+      model,
+      data,
+      split,
+      training,
+      libraryVersion: metadata["recurrent.library_version"] ?? "unknown",
+    },
+    stateDict: tensors,
+    optimizer,
+    scheduler,
+  };
+  buildModel(ckpt, source); // checks the tensors against the config
+  return ckpt;
+}
+
+/** Decodes checkpoint bytes; malformed or truncated bytes are a CheckpointError naming `source`. */
+export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): ForecastCheckpoint {
+  let parts: { tensors: Record<string, Tensor>; metadata: Record<string, string> };
+  try {
+    parts = decodeSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) {
+      throw new CheckpointError(
+        `${source} is not a readable safetensors file (damaged or truncated?): ${e.message}`,
+      );
+    }
+    throw e;
+  }
+  return checkpointFromParts(parts.tensors, parts.metadata, source);
+}
+
+/** A ForecastNet of the checkpoint's config holding its weights (in evaluation mode). */
+export function buildModel(ckpt: ForecastCheckpoint, source = "checkpoint"): ForecastNet {
+  const model = new ForecastNet(modelConfigFromJSON(ckpt.meta.model));
+  try {
+    model.loadStateDict(ckpt.stateDict);
+  } catch (e) {
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: its tensors do not fit the model it describes (${(e as Error).message.replace(/\s+/g, " ").trim()})`,
+    );
+  }
+  for (const [name, t] of Object.entries(ckpt.stateDict)) {
+    if (!t.data.every(Number.isFinite))
+      throw new CheckpointError(
+        `${source}: the checkpoint is damaged: tensor ${name} holds NaN or infinite values`,
+      );
+  }
+  return model.eval();
+}
+
+/** The checkpoint's scaler. */
+export function checkpointScaler(ckpt: ForecastCheckpoint): Scaler {
+  return scalerFromJSON(ckpt.meta.data.scaler);
+}
+
+/** Copies of the model's weights (so later training steps do not change a snapshot). */
+export function snapshotWeights(model: ForecastNet): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) out[k] = new Tensor(t.data.slice(), [...t.shape]);
+  return out;
+}

@@ -1,0 +1,223 @@
+// Using a trained checkpoint: forecast the steps after a series, and backtest it on the test part that
+// the checkpoint's split held out, beside the naive and seasonal-naive baselines on the same windows.
+
+import { continueDates, formatDate } from "../data/dates.js";
+import { type BacktestResult, rollingOriginBacktest } from "../data/metrics.js";
+import type { Series } from "../data/series.js";
+import { type ForecastCheckpoint, buildModel, checkpointScaler } from "./checkpoint.js";
+import { column } from "./data.js";
+import { CheckpointError, ForecastError } from "./errors.js";
+import type { ForecastNet } from "./model.js";
+import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
+
+/** A checkpoint ready to use: its network and the numbers that map series to model and back. */
+export interface Forecaster {
+  checkpoint: ForecastCheckpoint;
+  model: ForecastNet;
+  spec: PipelineSpec;
+}
+
+export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpoint"): Forecaster {
+  const model = buildModel(checkpoint, source);
+  const d = checkpoint.meta.data;
+  const spec: PipelineSpec = {
+    scaler: checkpointScaler(checkpoint),
+    targetIndex: d.target_index,
+    lookback: d.lookback,
+    horizon: d.horizon,
+    windowNorm: d.window_norm,
+  };
+  return { checkpoint, model, spec };
+}
+
+/**
+ * Checks that a series has the checkpoint's columns in its order (select them with `seriesSpecOf`) and
+ * the same date step; the message lists both sides.
+ */
+export function checkSeriesFits(f: Forecaster, series: Series, source = "the CSV"): void {
+  const want = f.checkpoint.meta.data.columns;
+  if (series.columns.length !== want.length || series.columns.some((c, i) => c !== want[i])) {
+    throw new CheckpointError(
+      `the checkpoint's model reads columns ${want.join(", ")} but ${source} gave ${series.columns.join(", ")}`,
+    );
+  }
+}
+
+/** The options that select the checkpoint's columns from a CSV, as `prepareSeries` takes them. */
+export function seriesSpecOf(ckpt: ForecastCheckpoint): {
+  target: string;
+  features: string[];
+  dateColumn: string | false | undefined;
+} {
+  const d = ckpt.meta.data;
+  return { target: d.target, features: [...d.columns], dateColumn: d.date_column ?? undefined };
+}
+
+export interface ForecastOutput {
+  /** The forecast values, in the target's units. */
+  values: Float32Array;
+  /** Their dates, written as the series writes them, or null without dates. */
+  dates: string[] | null;
+  /** How many steps came from feeding forecasts back (0 when steps <= the trained horizon). */
+  recursiveSteps: number;
+}
+
+/**
+ * Forecasts `steps` values after the end of `series` (default: the trained horizon). More steps than
+ * the horizon are reached by appending each forecast block to the history and forecasting again, which
+ * only a univariate model can do (others would need future values of their other inputs).
+ */
+export function forecastSeries(f: Forecaster, series: Series, steps?: number): ForecastOutput {
+  checkSeriesFits(f, series);
+  const { lookback: L, horizon: H } = f.spec;
+  const n = steps ?? H;
+  if (!Number.isInteger(n) || n < 1)
+    throw new ForecastError(`the number of steps must be a positive integer, got ${n}`);
+  const [T, F] = series.shape;
+  if (T < L) {
+    throw new ForecastError(
+      `series too short: the model reads the last ${L} rows (its lookback) but the series has ${T}`,
+    );
+  }
+  if (n > H && F > 1) {
+    const others = series.columns.filter((_, i) => i !== f.spec.targetIndex);
+    throw new ForecastError(
+      `this model forecasts ${H} step(s) at once and reads ${F} columns; going beyond ${H} steps would need future values of ${others.join(", ")}, which it does not forecast. Ask for ${H} steps or fewer (or train a univariate model, or one with a longer horizon)`,
+    );
+  }
+  // Work on the last L rows only, growing them with forecasts when needed.
+  let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
+  const out = new Float32Array(n);
+  let done = 0;
+  while (done < n) {
+    const rows = hist.length / F;
+    const scaled = scaleSeries(f.spec, { data: hist, shape: [rows, F] });
+    const y = forecastAt(f.model, f.spec, scaled, [rows]); // (1, H)
+    const take = Math.min(H, n - done);
+    out.set(y.subarray(0, take), done);
+    done += take;
+    if (done < n) {
+      const grown = new Float32Array(hist.length + H); // univariate here: F = 1
+      grown.set(hist);
+      grown.set(y, hist.length);
+      hist = grown.subarray(grown.length - L);
+    }
+  }
+  let dates: string[] | null = null;
+  if (series.dates !== null && series.dates.length > 0) {
+    const d = f.checkpoint.meta.data;
+    const step = d.date_step ?? undefined;
+    if (step !== undefined || series.dates.length >= 2) {
+      const times = continueDates(series.dates, n, step);
+      const fmt = series.dateFormat ?? d.date_format ?? undefined;
+      dates = times.map((t) => formatDate(t, fmt));
+    }
+  }
+  return { values: out, dates, recursiveSteps: Math.max(0, n - H) };
+}
+
+export interface EvaluateOptions {
+  /** Season length for seasonal naive and MASE. */
+  season: number;
+  /** Origins advance by this many steps. Default 1. */
+  stride?: number;
+  /** Score the first `horizon` steps only (<= the trained horizon). */
+  horizon?: number;
+}
+
+export interface Evaluation extends BacktestResult {
+  /** First row of the test part in this series. */
+  testStart: number;
+  horizon: number;
+  season: number;
+  stride: number;
+  /** The dates of the origins, when the series has dates. */
+  originDates: string[] | null;
+}
+
+/**
+ * Finds the first test row of the checkpoint's split in `series`: by the stored date when both have
+ * dates (so a longer, updated file works), otherwise by row number.
+ */
+export function testStartIn(ckpt: ForecastCheckpoint, series: Series): number {
+  const s = ckpt.meta.split;
+  const nTest = s.test_range[1] - s.test_range[0];
+  if (nTest === 0) {
+    throw new ForecastError(
+      "the checkpoint's split has no test part (it was trained with test 0), so there is nothing held out to evaluate on",
+    );
+  }
+  if (s.test_start_date !== null && series.dates !== null) {
+    const fmt = series.dateFormat ?? undefined;
+    const i = series.dates.findIndex((d) => formatDate(d, fmt) === s.test_start_date);
+    if (i < 0) {
+      throw new ForecastError(
+        `the checkpoint's test part starts at ${s.test_start_date}, a date this CSV does not have (it runs from ${formatDate(series.dates[0], fmt)} to ${formatDate(series.dates[series.dates.length - 1], fmt)})`,
+      );
+    }
+    return i;
+  }
+  const start = s.test_range[0];
+  if (series.shape[0] !== s.rows) {
+    throw new ForecastError(
+      `the checkpoint was trained on ${s.rows} rows with the test part from row ${start}, but this series has ${series.shape[0]} rows and no dates to line them up by`,
+    );
+  }
+  return start;
+}
+
+/** Rolling-origin backtest of the checkpoint on its test part, beside naive and seasonal naive. */
+export function evaluateForecaster(f: Forecaster, series: Series, options: EvaluateOptions): Evaluation {
+  checkSeriesFits(f, series);
+  const H = options.horizon ?? f.spec.horizon;
+  if (!Number.isInteger(H) || H < 1 || H > f.spec.horizon) {
+    throw new ForecastError(
+      `the evaluation horizon must be an integer in [1, ${f.spec.horizon}] (the trained horizon), got ${H}`,
+    );
+  }
+  const stride = options.stride ?? 1;
+  const m = options.season;
+  const testStart = testStartIn(f.checkpoint, series);
+  const T = series.shape[0];
+  if (testStart + H > T) {
+    throw new ForecastError(
+      `the test part (rows ${testStart} to ${T}) is shorter than the horizon ${H}: nothing to evaluate`,
+    );
+  }
+  if (testStart < f.spec.lookback) {
+    throw new ForecastError(
+      `the test part starts at row ${testStart}, before the model's lookback of ${f.spec.lookback} rows is available`,
+    );
+  }
+  const scaled = scaleSeries(f.spec, series);
+  const origins: number[] = [];
+  for (let o = testStart; o + H <= T; o += stride) origins.push(o);
+  const all = forecastAt(f.model, f.spec, scaled, origins); // (W, Htrained)
+  const Ht = f.spec.horizon;
+  const byOrigin = new Map<number, Float32Array>();
+  origins.forEach((o, w) => {
+    byOrigin.set(o, all.slice(w * Ht, w * Ht + H));
+  });
+  const target = column(series, f.spec.targetIndex);
+  const r = rollingOriginBacktest({
+    series: target,
+    testStart,
+    horizon: H,
+    m,
+    stride,
+    forecaster: (_history, origin) => {
+      const y = byOrigin.get(origin);
+      if (y === undefined) throw new ForecastError(`internal: no forecast for origin ${origin}`);
+      return y;
+    },
+  });
+  const fmt = series.dateFormat ?? undefined;
+  return {
+    ...r,
+    testStart,
+    horizon: H,
+    season: m,
+    stride,
+    originDates: series.dates === null ? null : r.origins.map((o) => formatDate(series.dates![o], fmt)),
+  };
+}

@@ -1,0 +1,72 @@
+// Forecasting real series (browser-safe): the ForecastNet model, the series -> windows -> forecast
+// pipeline, training with early stopping, checkpoints as safetensors bytes, forecasting and backtests.
+
+export { CheckpointError, ForecastError } from "./errors.js";
+export {
+  type CellType,
+  CELL_TYPES,
+  ForecastNet,
+  type ForecastModelConfig,
+  type ModelConfigJSON,
+  modelConfigFromJSON,
+  modelConfigToJSON,
+} from "./model.js";
+export {
+  type PreparedSeries,
+  type SeriesSpec,
+  defaultSeason,
+  describeStep,
+  prepareSeries,
+} from "./data.js";
+export {
+  type PipelineSpec,
+  decodeOutputs,
+  forecastAt,
+  gatherInput,
+  predictWindows,
+  scaleSeries,
+  windowInputs,
+  windowTargets,
+} from "./pipeline.js";
+export {
+  CHECKPOINT_FORMAT_VERSION,
+  CHECKPOINT_KIND,
+  type DataSpecJSON,
+  type EpochRecord,
+  type ForecastCheckpoint,
+  type ForecastMeta,
+  LIBRARY_VERSION,
+  type SplitJSON,
+  type TrainingJSON,
+  type WindowNorm,
+  buildModel,
+  checkpointFromParts,
+  checkpointMetadata,
+  checkpointScaler,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from "./checkpoint.js";
+export {
+  DEFAULT_TRAIN_OPTIONS,
+  type EpochReport,
+  type StopReason,
+  type TrainFailure,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainResult,
+  originsIn,
+  planSplit,
+  trainForecaster,
+} from "./train.js";
+export {
+  type EvaluateOptions,
+  type Evaluation,
+  type ForecastOutput,
+  type Forecaster,
+  checkSeriesFits,
+  evaluateForecaster,
+  forecastSeries,
+  forecasterFrom,
+  seriesSpecOf,
+  testStartIn,
+} from "./forecast.js";

@@ -1,0 +1,876 @@
+// `recurrent train | forecast | evaluate`: forecasting real series from CSV files, with checkpoints in
+// safetensors (weights under PyTorch's names, everything else in the metadata).
+//
+// Exit codes: 0 success, 1 bad input or a failed run (message, no stack trace), 2 usage errors,
+// 130 interrupted by Ctrl-C (after saving the best checkpoint so far).
+
+import * as fs from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import { formatDate } from "../../data/dates.js";
+import { DataError } from "../../data/errors.js";
+import type { FillMethod } from "../../data/series.js";
+import { type ForecastCheckpoint, checkpointMetadata, decodeCheckpoint } from "../../forecast/checkpoint.js";
+import {
+  FILL_HINT,
+  type PreparedSeries,
+  defaultSeason,
+  describeStep,
+  prepareSeries,
+} from "../../forecast/data.js";
+import { CheckpointError, ForecastError } from "../../forecast/errors.js";
+import {
+  type Evaluation,
+  evaluateForecaster,
+  forecastSeries,
+  forecasterFrom,
+  seriesSpecOf,
+} from "../../forecast/forecast.js";
+import type { CellType } from "../../forecast/model.js";
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../forecast/train.js";
+import { forecastChart, lossChart } from "../../viz/index.js";
+import { saveSafetensors } from "../checkpoint.js";
+import { CliError, UsageError, num } from "./errors.js";
+import { makeProgress } from "./progress.js";
+
+const D = DEFAULT_TRAIN_OPTIONS;
+
+// ---------------------------------------------------------------- helpers
+
+/** Reads a text file, or a CliError that says what went wrong with which file. */
+function readText(path: string, what: string): string {
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch (e) {
+    throw new CliError(`cannot read the ${what} ${path}: ${ioReason(e)}`);
+  }
+}
+
+function ioReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "it is a directory, not a file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return (e as Error).message;
+}
+
+/** The data layer asks for `fill: ...`; on the command line that is the --fill option. */
+function cliMessage(e: unknown): unknown {
+  if (e instanceof DataError || e instanceof ForecastError) {
+    const msg = e.message.split(FILL_HINT).join("pass --fill ffill, linear or drop");
+    if (msg !== e.message) return new CliError(msg);
+  }
+  return e;
+}
+
+function prepare(
+  csvPath: string,
+  spec: Parameters<typeof prepareSeries>[1],
+  ckptNote?: string,
+): PreparedSeries {
+  const text = readText(csvPath, "CSV file");
+  try {
+    return prepareSeries(text, spec);
+  } catch (e) {
+    if (
+      ckptNote !== undefined &&
+      e instanceof DataError &&
+      /^unknown column|^date column .* is not in the CSV/.test(e.message)
+    ) {
+      throw new CheckpointError(`${ckptNote}, which ${csvPath} does not match: ${e.message}`);
+    }
+    throw cliMessage(e);
+  }
+}
+
+/** Loads a forecast checkpoint file; missing, damaged, truncated and foreign files are CliErrors. */
+export function loadCheckpointFile(path: string): ForecastCheckpoint {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (e) {
+    throw new CliError(`cannot read the checkpoint ${path}: ${ioReason(e)}`);
+  }
+  if (bytes.length === 0) throw new CliError(`the checkpoint ${path} is empty (0 bytes)`);
+  return decodeCheckpoint(bytes, path);
+}
+
+/** Saves a checkpoint atomically (temporary file + rename). */
+export async function saveCheckpointFile(path: string, ckpt: ForecastCheckpoint): Promise<void> {
+  await saveSafetensors(path, ckpt.stateDict, checkpointMetadata(ckpt));
+}
+
+/** Fails early, before any training, when `path` cannot be written. */
+function checkWritable(path: string, what: string): void {
+  const dir = dirname(resolve(path));
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new CliError(`cannot write the ${what} ${path}: the folder ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new CliError(`cannot write the ${what} ${path}: ${dir} is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new CliError(`cannot write the ${what} ${path}: the folder ${dir} is not writable`);
+  }
+  if (fs.existsSync(path) && fs.statSync(path).isDirectory()) {
+    throw new CliError(`cannot write the ${what} ${path}: it is a directory`);
+  }
+}
+
+/** The shortest decimal that reads back as the same float32. */
+export function f32str(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const x = Math.fround(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = x.toPrecision(p);
+    if (Math.fround(Number(s)) === x) return String(Number(s));
+  }
+  return String(x);
+}
+
+const fmt = (x: number, digits = 4): string =>
+  !Number.isFinite(x)
+    ? String(x)
+    : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e6
+      ? x.toFixed(digits)
+      : x.toExponential(digits - 1);
+
+export function duration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return "?";
+  if (s < 9.95) return `${s.toFixed(1)}s`;
+  const whole = Math.round(s);
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m}m${String(whole - m * 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+function parseList(name: string) {
+  return (v: string): string[] => {
+    const items = v.split(",").map((s) => s.trim());
+    if (items.some((s) => s === ""))
+      throw new UsageError(`option ${name} expects comma-separated column names, got '${v}'`);
+    return items;
+  };
+}
+
+function parseSize(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x < 0 || (x >= 1 && !Number.isInteger(x))) {
+      throw new UsageError(
+        `option ${name} expects a fraction in [0, 1) or a whole number of rows, got '${v}'`,
+      );
+    }
+    return x;
+  };
+}
+
+function parseFraction(name: string, lo: number, hi: number, closedHi: boolean) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x < lo || (closedHi ? x > hi : x >= hi)) {
+      throw new UsageError(
+        `option ${name} expects a number in [${lo}, ${hi}${closedHi ? "]" : ")"}, got '${v}'`,
+      );
+    }
+    return x;
+  };
+}
+
+function nonNegative(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isFinite(x) || x < 0)
+      throw new UsageError(`option ${name} expects a number >= 0, got '${v}'`);
+    return x;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (v.trim() === "" || !Number.isInteger(x) || x < 0)
+      throw new UsageError(`option ${name} expects an integer >= 0, got '${v}'`);
+    return x;
+  };
+}
+
+const fillOption = () =>
+  new Option(
+    "--fill <method>",
+    "missing values and missing dates: ffill or linear insert and fill them, drop removes rows with a missing value (default: they are errors)",
+  ).choices(["ffill", "linear", "drop"]);
+
+function dateColumnOf(v: string | undefined): string | false | undefined {
+  if (v === undefined) return undefined;
+  return v === "none" ? false : v;
+}
+
+function modelName(ckpt: ForecastCheckpoint): string {
+  const m = ckpt.meta.model;
+  const cell = m.cell.toUpperCase();
+  return `${cell}(${m.input_size}, ${m.hidden_size}${m.num_layers > 1 ? `, num_layers=${m.num_layers}` : ""}) -> Linear(${m.hidden_size}, ${m.horizon})`;
+}
+
+function dataNote(p: PreparedSeries): string {
+  const s = p.series;
+  const T = s.shape[0];
+  const fmtDate = (i: number) => (s.dates === null ? "" : formatDate(s.dates[i], s.dateFormat ?? undefined));
+  const span = s.dates === null ? "" : `, ${describeStep(p.step)} ${fmtDate(0)} to ${fmtDate(T - 1)}`;
+  const notes: string[] = [];
+  if (p.insertedDates > 0) notes.push(`${p.insertedDates} missing date(s) inserted and filled (${p.fill})`);
+  if (p.missingDates > 0) notes.push(`${p.missingDates} missing date(s) left as holes (fill drop)`);
+  return `${T} rows${span}${notes.length ? `; ${notes.join("; ")}` : ""}`;
+}
+
+// ---------------------------------------------------------------- train
+
+interface TrainCli {
+  csv: string;
+  target?: string;
+  features?: string[];
+  dateColumn?: string;
+  fill?: FillMethod;
+  lookback: number;
+  horizon: number;
+  cell: CellType;
+  hidden: number;
+  layers: number;
+  dropout: number;
+  batchFirst: boolean;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  clip: number;
+  seed: number;
+  val: number;
+  test: number;
+  patience: number;
+  lrPatience: number;
+  lrFactor: number;
+  scaler: "standard" | "minmax";
+  windowNorm: "last" | "none";
+  out?: string;
+  resume?: string;
+  lossChart?: string;
+  json: boolean;
+}
+
+/** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
+const FIXED_BY_CHECKPOINT: [keyof TrainCli, string, (c: ForecastCheckpoint) => unknown][] = [
+  ["lookback", "--lookback", (c) => c.meta.data.lookback],
+  ["horizon", "--horizon", (c) => c.meta.data.horizon],
+  ["cell", "--cell", (c) => c.meta.model.cell],
+  ["hidden", "--hidden", (c) => c.meta.model.hidden_size],
+  ["layers", "--layers", (c) => c.meta.model.num_layers],
+  ["dropout", "--dropout", (c) => c.meta.model.dropout],
+  ["batchFirst", "--no-batch-first", (c) => c.meta.model.batch_first],
+  ["val", "--val", (c) => c.meta.split.val],
+  ["test", "--test", (c) => c.meta.split.test],
+  ["scaler", "--scaler", (c) => c.meta.data.scaler.type],
+  ["windowNorm", "--window-norm", (c) => c.meta.data.window_norm],
+  ["target", "--target", (c) => c.meta.data.target],
+  ["dateColumn", "--date-column", (c) => c.meta.data.date_column ?? "none"],
+];
+
+async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
+  const given = (k: string) => cmd.getOptionValueSource(k) === "cli";
+  let resume: ForecastCheckpoint | null = null;
+  if (o.resume !== undefined) {
+    resume = loadCheckpointFile(o.resume);
+    for (const [k, flag, get] of FIXED_BY_CHECKPOINT) {
+      if (given(k) && o[k] !== get(resume)) {
+        throw new UsageError(
+          `${flag} ${String(o[k])} differs from the checkpoint being resumed (${String(get(resume))}); --resume takes the data and model settings from the checkpoint`,
+        );
+      }
+    }
+    if (o.features !== undefined) {
+      const d = resume.meta.data;
+      const want = d.columns.filter((c) => c !== d.target);
+      if (o.features.join(",") !== want.join(",")) {
+        throw new UsageError(
+          `--features ${o.features.join(",")} differs from the checkpoint being resumed (${want.join(",") || "none"}); --resume takes the columns from the checkpoint`,
+        );
+      }
+    }
+  } else if (o.target === undefined) {
+    throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
+  }
+  const out = o.out ?? o.resume;
+  if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
+  checkWritable(out, "checkpoint");
+  if (o.lossChart !== undefined) checkWritable(`${o.lossChart}.svg`, "chart");
+  if (o.dropout > 0 && o.layers < 2 && resume === null) {
+    throw new UsageError(
+      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
+    );
+  }
+
+  const spec = resume
+    ? { ...seriesSpecOf(resume), fill: o.fill ?? resume.meta.data.fill ?? undefined }
+    : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill };
+  const prepared = prepare(
+    o.csv,
+    spec,
+    resume ? `the checkpoint ${o.resume} reads columns ${resume.meta.data.columns.join(", ")}` : undefined,
+  );
+
+  const options: TrainOptions = {
+    ...D,
+    lookback: o.lookback,
+    horizon: o.horizon,
+    val: o.val,
+    test: o.test,
+    scaler: o.scaler,
+    windowNorm: o.windowNorm,
+    cell: o.cell,
+    hidden: o.hidden,
+    layers: o.layers,
+    dropout: o.dropout,
+    batchFirst: o.batchFirst,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    lr: resume && !given("lr") ? resume.meta.training.lr : o.lr,
+    clip: o.clip,
+    seed: resume && !given("seed") ? resume.meta.training.seed : o.seed,
+    patience: o.patience,
+    lrPatience: o.lrPatience,
+    lrFactor: o.lrFactor,
+  };
+
+  const log = process.stderr;
+  const info = (s: string) => log.write(`${s}\n`);
+  const cols = prepared.series.columns;
+  info(
+    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : "training"} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
+  );
+
+  // Ctrl-C: the first asks training to stop after the current batch (the best checkpoint is kept and
+  // saved); a second one exits at once (saves are atomic, so no file is left half written).
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) {
+      log.write("\ninterrupted again: exiting without waiting\n");
+      process.exit(130);
+    }
+    interrupted = true;
+    log.write(
+      "\ninterrupted: stopping after this batch and saving the best checkpoint (Ctrl-C again to quit at once)\n",
+    );
+  };
+  process.on("SIGINT", onSigint);
+  const progress = makeProgress(o.epochs, "epoch {epoch} | loss {loss} | val {val} | lr {lr}", log);
+  let saved: { epoch: number; path: string } | null = null;
+  let meanEpoch = 0;
+  let result: Awaited<ReturnType<typeof trainForecaster>>;
+  try {
+    result = await trainForecaster(
+      prepared,
+      options,
+      {
+        shouldStop: () => interrupted,
+        onImprove: async (ckpt) => {
+          await saveCheckpointFile(out, ckpt);
+          saved = { epoch: ckpt.meta.training.best_epoch, path: out };
+        },
+        onEpoch: (r) => {
+          meanEpoch += (r.seconds - meanEpoch) / r.done;
+          const left = (r.planned - r.done) * meanEpoch;
+          const val = r.val_loss === null ? "-" : r.val_loss.toExponential(3);
+          progress.update(
+            r.done,
+            { epoch: `${r.epoch}`, loss: r.loss.toExponential(3), val, lr: r.lr.toExponential(1) },
+            `epoch ${String(r.epoch).padStart(3)}/${r.planned + (r.epoch - r.done)}  loss ${r.loss.toExponential(3)}  val ${val}  lr ${r.lr.toExponential(1)}  ${r.seconds.toFixed(2)}s${r.improved ? "  *best" : ""}  (at most ${duration(left)} left)`,
+          );
+        },
+      },
+      resume,
+    );
+  } catch (e) {
+    throw cliMessage(e);
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSigint);
+  }
+  const r = result;
+  const ck = r.checkpoint;
+  const savedNote = (): string =>
+    saved === null
+      ? `no epoch finished, so no checkpoint was written${fs.existsSync(out) ? ` (${out} was left as it was)` : ""}`
+      : `the best checkpoint so far (epoch ${(saved as { epoch: number }).epoch}) is saved in ${out}`;
+
+  if (r.stopped === "non-finite") {
+    const f = r.failure!;
+    const where =
+      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
+    throw new CliError(
+      `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${options.lr}); try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${savedNote()[0].toUpperCase()}${savedNote().slice(1)}`,
+    );
+  }
+  if (ck !== null) {
+    // the final save: best weights with the whole history and why training stopped
+    await saveCheckpointFile(out, ck);
+    saved = { epoch: ck.meta.training.best_epoch, path: out };
+  }
+  let charts: { svgPath: string; pngPath: string } | null = null;
+  if (o.lossChart !== undefined && ck !== null) {
+    const h = ck.meta.training.history;
+    const series = [{ name: "training loss", values: h.map((e) => e.loss) }];
+    if (h.some((e) => e.val_loss !== null))
+      series.push({ name: "validation loss", values: h.map((e) => e.val_loss ?? Number.NaN) });
+    const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
+    charts = await writeChart(
+      lossChart({
+        series,
+        x: h.map((e) => e.epoch),
+        title: `${ck.meta.data.target}: training of ${modelName(ck)}`,
+        subtitle: `MSE in scaled units; best epoch ${ck.meta.training.best_epoch}`,
+        logScale: true,
+      }),
+      o.lossChart,
+    );
+  }
+
+  if (r.stopped === "interrupted") {
+    if (o.json) process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
+    throw new CliError(`interrupted after ${r.epochsRun} epoch(s); ${savedNote()}`, 130);
+  }
+  if (ck === null) throw new CliError("training ran no epoch (--epochs 0?)");
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
+    return;
+  }
+  const t = ck.meta.training;
+  const s = ck.meta.split;
+  const rows = (a: [number, number]) => a[1] - a[0];
+  const best = t.history.find((e) => e.epoch === t.best_epoch);
+  const reason =
+    r.stopped === "early-stop"
+      ? `early stop: no better ${t.monitor === "val_loss" ? "validation" : "training"} loss for ${t.patience} epochs`
+      : `ran the ${o.epochs} epochs asked for`;
+  const lines = [
+    "",
+    `model      ${modelName(ck)} on ${ck.meta.data.columns.join(", ")} (lookback ${ck.meta.data.lookback}, horizon ${ck.meta.data.horizon}, window norm ${ck.meta.data.window_norm}, ${ck.meta.data.scaler.type} scaling)`,
+    `split      train ${rows(s.train_range)} rows (${s.windows.train} windows), validation ${rows(s.val_range)} (${s.windows.val}), test ${rows(s.test_range)} (${s.windows.test})`,
+    `epochs     ${r.epochsRun} in ${r.seconds.toFixed(1)} s (${reason})`,
+    `best       epoch ${t.best_epoch}: loss ${best ? best.loss.toExponential(3) : "?"}${best?.val_loss != null ? `, validation loss ${best.val_loss.toExponential(3)}` : ""} (MSE, scaled units)`,
+    `saved      ${out}`,
+  ];
+  if (charts) lines.push(`chart      ${charts.svgPath}, ${charts.pngPath}`);
+  const q = (p: string) => (/[^\w./-]/.test(p) ? JSON.stringify(p) : p);
+  lines.push(
+    "",
+    "next:",
+    `  recurrent evaluate --model ${q(out)} --csv ${q(o.csv)}`,
+    `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function trainJson(
+  r: Awaited<ReturnType<typeof trainForecaster>>,
+  ck: ForecastCheckpoint | null,
+  out: string,
+  charts: { svgPath: string; pngPath: string } | null,
+) {
+  return {
+    checkpoint: ck === null ? null : out,
+    stopped: r.stopped,
+    epochs_run: r.epochsRun,
+    seconds: r.seconds,
+    best_epoch: ck?.meta.training.best_epoch ?? null,
+    best_loss: ck?.meta.training.best_loss ?? null,
+    monitor: ck?.meta.training.monitor ?? null,
+    model: ck?.meta.model ?? null,
+    data: ck === null ? null : { ...ck.meta.data, scaler: ck.meta.data.scaler },
+    split: ck?.meta.split ?? null,
+    history: ck?.meta.training.history ?? [],
+    loss_chart: charts === null ? null : { svg: charts.svgPath, png: charts.pngPath },
+  };
+}
+
+// ---------------------------------------------------------------- forecast
+
+interface ForecastCli {
+  model: string;
+  csv: string;
+  horizon?: number;
+  fill?: FillMethod;
+  json: boolean;
+  out: string;
+  chart: boolean;
+  history?: number;
+}
+
+function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined) {
+  const ckpt = loadCheckpointFile(modelPath);
+  const f = forecasterFrom(ckpt, modelPath);
+  const d = ckpt.meta.data;
+  const prepared = prepare(
+    csvPath,
+    { ...seriesSpecOf(ckpt), fill: fill ?? d.fill ?? undefined },
+    `the checkpoint ${modelPath} reads columns ${d.columns.join(", ")}${d.date_column ? ` with dates in ${JSON.stringify(d.date_column)}` : ""}`,
+  );
+  const trained = d.date_step;
+  const now = prepared.step;
+  if (trained !== null && now !== null && JSON.stringify(trained) !== JSON.stringify(now)) {
+    throw new CheckpointError(
+      `the checkpoint ${modelPath} was trained on ${describeStep(trained)} data but ${csvPath} is ${describeStep(now)}`,
+    );
+  }
+  return { ckpt, f, prepared };
+}
+
+async function forecastCommand(o: ForecastCli): Promise<void> {
+  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill);
+  if (o.chart) checkWritable(`${o.out}.svg`, "chart");
+  const d = ckpt.meta.data;
+  const series = prepared.series;
+  let fc: ReturnType<typeof forecastSeries>;
+  try {
+    fc = forecastSeries(f, series, o.horizon);
+  } catch (e) {
+    if (e instanceof ForecastError && /would need future values/.test(e.message)) {
+      throw new CliError(e.message.replace(/Ask for (\d+) steps or fewer/, "Use --horizon $1 or less"));
+    }
+    throw cliMessage(e);
+  }
+  const T = series.shape[0];
+  const ti = series.targetIndex;
+  const lastValue = series.data[(T - 1) * series.shape[1] + ti];
+  const n = fc.values.length;
+  let charts: { svgPath: string; pngPath: string } | null = null;
+  if (o.chart) {
+    const keep = Math.min(T, o.history ?? Math.max(3 * d.lookback, 4 * n));
+    const history = Array.from(
+      { length: keep },
+      (_, i) => series.data[(T - keep + i) * series.shape[1] + ti],
+    );
+    const histDates =
+      fc.dates !== null && series.dates !== null
+        ? series.dates.slice(T - keep).map((t) => t as number)
+        : null;
+    const spec = forecastChart({
+      history,
+      forecast: Array.from(fc.values),
+      ...(histDates !== null
+        ? { dates: [...histDates, ...fc.dates!] }
+        : { index: Array.from({ length: keep + n }, (_, i) => T - keep + i) }),
+      title: `${d.target}: ${n}-step forecast`,
+      subtitle: `${modelName(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
+      yLabel: d.target,
+    });
+    const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
+    charts = await writeChart(spec, o.out);
+  }
+  const key = fc.dates !== null ? "date" : "step";
+  const stamps = fc.dates ?? Array.from({ length: n }, (_, i) => String(T + i));
+  if (o.json) {
+    const result = {
+      target: d.target,
+      model: o.model,
+      lookback: d.lookback,
+      trained_horizon: d.horizon,
+      steps: n,
+      recursive_steps: fc.recursiveSteps,
+      last_observed: {
+        [key]: series.dates !== null && fc.dates !== null ? prevStamp(prepared) : String(T - 1),
+        value: Number(f32str(lastValue)),
+      },
+      forecast: Array.from(fc.values, (v, i) => ({
+        [key]: key === "date" ? stamps[i] : Number(stamps[i]),
+        value: Number(f32str(v)),
+      })),
+      chart: charts === null ? null : { svg: charts.svgPath, png: charts.pngPath },
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const lines = [`${key},value`, ...Array.from(fc.values, (v, i) => `${stamps[i]},${f32str(v)}`)];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  if (fc.recursiveSteps > 0) {
+    process.stderr.write(
+      `note: steps ${d.horizon + 1} to ${n} feed the model's own forecasts back (it was trained for ${d.horizon})\n`,
+    );
+  }
+  if (charts) process.stderr.write(`chart: ${charts.svgPath}, ${charts.pngPath}\n`);
+}
+
+function prevStamp(p: PreparedSeries): string {
+  const s = p.series;
+  return formatDate(s.dates![s.dates!.length - 1], s.dateFormat ?? undefined);
+}
+
+// ---------------------------------------------------------------- evaluate
+
+interface EvaluateCli {
+  model: string;
+  csv: string;
+  season?: number;
+  stride: number;
+  horizon?: number;
+  fill?: FillMethod;
+  json: boolean;
+}
+
+function evaluateCommand(o: EvaluateCli): void {
+  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill);
+  const season = o.season ?? defaultSeason(prepared.step ?? ckpt.meta.data.date_step);
+  let ev: Evaluation;
+  try {
+    ev = evaluateForecaster(f, prepared.series, { season, stride: o.stride, horizon: o.horizon });
+  } catch (e) {
+    throw cliMessage(e);
+  }
+  const names = {
+    model: `${ckpt.meta.model.cell.toUpperCase()} (${basename(o.model)})`,
+    naive: "naive",
+    seasonalNaive: `seasonal naive (m=${season})`,
+  };
+  const H = ev.horizon;
+  const W = ev.origins.length;
+  const perStep = (fc: Float32Array): number[] => {
+    const out = new Array<number>(H).fill(0);
+    for (let w = 0; w < W; w++)
+      for (let h = 0; h < H; h++) out[h] += Math.abs(fc[w * H + h] - ev.actuals[w * H + h]) / W;
+    return out;
+  };
+  const T = prepared.series.shape[0];
+  const first = ev.originDates?.[0] ?? String(ev.origins[0]);
+  const last = ev.originDates?.[W - 1] ?? String(ev.origins[W - 1]);
+  if (o.json) {
+    const result = {
+      model: o.model,
+      csv: o.csv,
+      target: ckpt.meta.data.target,
+      test_start: ev.testStart,
+      test_start_date: ev.originDates?.[0] ?? null,
+      test_rows: T - ev.testStart,
+      horizon: H,
+      season,
+      stride: ev.stride,
+      windows: W,
+      origins: { first, last },
+      scores: { model: ev.scores.model, naive: ev.scores.naive, seasonal_naive: ev.scores.seasonalNaive },
+      per_step_mae: {
+        model: perStep(ev.forecasts.model),
+        naive: perStep(ev.forecasts.naive),
+        seasonal_naive: perStep(ev.forecasts.seasonalNaive),
+      },
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const rows: [string, (typeof ev.scores)["model"]][] = [
+    [names.model, ev.scores.model],
+    [names.naive, ev.scores.naive],
+    [names.seasonalNaive, ev.scores.seasonalNaive],
+  ];
+  const w0 = Math.max(8, ...rows.map(([n]) => n.length));
+  const cell = (x: number) => fmt(x, 3).padStart(10);
+  const lines = [
+    `Rolling-origin backtest of ${o.model} on the test part of ${o.csv} (target ${ckpt.meta.data.target})`,
+    `test part: ${T - ev.testStart} rows from ${ev.originDates?.[0] ?? `row ${ev.testStart}`}; ${W} forecast origin(s) from ${first} to ${last}, every ${ev.stride} step(s); horizon ${H}; season ${season}`,
+    "",
+    `${"forecaster".padEnd(w0)}  ${"MAE".padStart(10)}${"RMSE".padStart(10)}${"sMAPE %".padStart(10)}${"MASE".padStart(10)}`,
+    ...rows.map(([n, s]) => `${n.padEnd(w0)}  ${cell(s.mae)}${cell(s.rmse)}${cell(s.smape)}${cell(s.mase)}`),
+    "",
+  ];
+  const m = ev.scores.model.mase;
+  const sn = ev.scores.seasonalNaive.mase;
+  const nv = ev.scores.naive.mase;
+  const beats = [m < nv ? "naive" : null, m < sn ? "seasonal naive" : null].filter((x) => x !== null);
+  lines.push(
+    `MASE scales MAE by the in-sample seasonal-naive error (m=${season}) on the rows before the test part; below 1 beats that.`,
+    beats.length === 2
+      ? `The model beats both baselines (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`
+      : beats.length === 1
+        ? `The model beats ${beats[0]} only (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`
+        : `The model does not beat the baselines (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`,
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+// ---------------------------------------------------------------- registration
+
+/** Adds `train`, `forecast` and `evaluate` to the `recurrent` program. */
+export function registerForecastCommands(program: Command): void {
+  program
+    .command("train")
+    .summary("train a forecaster on a CSV column and save it as a checkpoint")
+    .description(
+      [
+        "Train a recurrent forecaster on a column of a CSV file and save it as a safetensors checkpoint.",
+        "The series is split in time order into training, validation and test parts; scaling is fitted on the training part only. Each window of --lookback rows predicts the next --horizon values of the target at once. With --window-norm last (the default) the network sees and predicts changes from the window's last value, so trends it never saw in training are followed. Adam with ReduceLROnPlateau on the validation loss; training stops early when the validation loss has not improved for --patience epochs, and the checkpoint keeps the best epoch's weights. The checkpoint is (re)written at every improvement; Ctrl-C stops, saves the best so far, and exits with code 130.",
+      ].join("\n\n"),
+    )
+    .requiredOption("--csv <file>", "the CSV file (a header line, then one row per time step)")
+    .option("--target <column>", "the column to forecast")
+    .option(
+      "--features <a,b,...>",
+      "other columns to read as inputs (comma-separated)",
+      parseList("--features"),
+    )
+    .option("--date-column <column>", "the date column (default: the first ISO-date column; 'none' for none)")
+    .addOption(fillOption())
+    .option("--lookback <n>", "rows of history each forecast reads", num("--lookback", "posint"), D.lookback)
+    .option("--horizon <n>", "steps forecast at once", num("--horizon", "posint"), D.horizon)
+    .addOption(new Option("--cell <type>", "recurrent cell").choices(["rnn", "lstm", "gru"]).default(D.cell))
+    .option("--hidden <n>", "hidden size", num("--hidden", "posint"), D.hidden)
+    .option("--layers <n>", "stacked recurrent layers", num("--layers", "posint"), D.layers)
+    .option(
+      "--dropout <p>",
+      "dropout between stacked layers (needs --layers 2+)",
+      parseFraction("--dropout", 0, 1, false),
+      D.dropout,
+    )
+    .option("--no-batch-first", "store the model as batch_first=False (a layout choice for PyTorch users)")
+    .option(
+      "--epochs <n>",
+      "most epochs to run (with --resume: more epochs)",
+      num("--epochs", "posint"),
+      D.epochs,
+    )
+    .option("--batch-size <n>", "windows per mini-batch", num("--batch-size", "posint"), D.batchSize)
+    .option("--lr <x>", "Adam learning rate", num("--lr", "posfloat"), D.lr)
+    .option(
+      "--clip <x>",
+      "clip the gradient norm to this value (0: no clipping)",
+      nonNegative("--clip"),
+      D.clip,
+    )
+    .option("--seed <n>", "random seed for weights and batch order", num("--seed", "int"), D.seed)
+    .option("--val <size>", "validation part: a fraction or a number of rows", parseSize("--val"), D.val)
+    .option(
+      "--test <size>",
+      "test part, held out for `evaluate`: a fraction or a number of rows",
+      parseSize("--test"),
+      D.test,
+    )
+    .option(
+      "--patience <n>",
+      "stop after this many epochs without improvement (0: never)",
+      nonNegativeInt("--patience"),
+      D.patience,
+    )
+    .option(
+      "--lr-patience <n>",
+      "halve the learning rate after this many epochs without improvement",
+      nonNegativeInt("--lr-patience"),
+      D.lrPatience,
+    )
+    .option(
+      "--lr-factor <x>",
+      "factor applied to the learning rate on a plateau",
+      parseFraction("--lr-factor", 0, 1, false),
+      D.lrFactor,
+    )
+    .addOption(
+      new Option("--scaler <kind>", "per-column scaling fitted on the training part")
+        .choices(["standard", "minmax"])
+        .default(D.scaler),
+    )
+    .addOption(
+      new Option(
+        "--window-norm <kind>",
+        "last: work relative to each window's last target value; none: absolute",
+      )
+        .choices(["last", "none"])
+        .default(D.windowNorm),
+    )
+    .option(
+      "--out <file>",
+      "where to save the checkpoint (.safetensors); default with --resume: the resumed file",
+    )
+    .option("--resume <checkpoint>", "continue training a checkpoint (weights, optimizer state, history)")
+    .option("--loss-chart <stem>", "also draw the loss curves to <stem>.svg and <stem>.png")
+    .option("--json", "print a JSON summary instead of text")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Examples:",
+        "  recurrent train --csv datasets/co2-concentration.csv --target CO2 --fill linear --out co2.safetensors",
+        "  recurrent train --csv weather.csv --target temp_max --features temp_min,wind --lookback 28 --horizon 7 \\",
+        "      --cell gru --hidden 64 --out weather.safetensors",
+        "  recurrent train --csv datasets/co2-concentration.csv --resume co2.safetensors --epochs 50",
+        "",
+        "Progress goes to stderr (a bar on a terminal, one line per epoch otherwise); the summary to stdout.",
+      ].join("\n"),
+    )
+    .action(async (opts: TrainCli, cmd: Command) => {
+      await trainCommand(opts, cmd);
+    });
+
+  program
+    .command("forecast")
+    .summary("forecast the steps after the end of a CSV series with a trained checkpoint")
+    .description(
+      [
+        "Forecast the steps after the end of the series in a CSV file with a trained checkpoint. Prints CSV (date,value; step,value without dates) or JSON, with dates continued from the series, and draws the recent history with the forecast to <out>.svg and <out>.png.",
+        "--horizon may exceed the trained horizon for a univariate model: forecasts are then fed back as history, one trained horizon at a time (errors grow with each round).",
+      ].join("\n\n"),
+    )
+    .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
+    .requiredOption("--csv <file>", "the series to continue (it needs the checkpoint's columns)")
+    .option("--horizon <n>", "steps to forecast (default: the trained horizon)", num("--horizon", "posint"))
+    .addOption(fillOption())
+    .option("--json", "print JSON instead of CSV")
+    .option("--out <stem>", "chart file stem (writes <stem>.svg and <stem>.png)", "forecast")
+    .option("--no-chart", "do not draw the chart")
+    .option("--history <n>", "observed points shown in the chart", num("--history", "posint"))
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Examples:",
+        "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv",
+        "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv --horizon 36 --out co2-3y",
+        "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv --json --no-chart",
+      ].join("\n"),
+    )
+    .action(async (opts: ForecastCli) => {
+      await forecastCommand(opts);
+    });
+
+  program
+    .command("evaluate")
+    .summary("backtest a checkpoint on its held-out test part against naive baselines")
+    .description(
+      [
+        "Rolling-origin backtest on the test part that the checkpoint's split held out: from each origin in the test part, every forecaster sees the series up to the origin and forecasts the next horizon steps. Reports MAE, RMSE, sMAPE and MASE for the model beside the naive (last value) and seasonal-naive (last season) forecasts on the same windows.",
+      ].join("\n\n"),
+    )
+    .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
+    .requiredOption("--csv <file>", "the series the model was trained on (or a longer version of it)")
+    .option(
+      "--season <m>",
+      "season length for seasonal naive and MASE (default: 12 monthly, 4 quarterly, 7 daily, 52 weekly, 24 hourly, else 1)",
+      num("--season", "posint"),
+    )
+    .option("--stride <s>", "steps between origins", num("--stride", "posint"), 1)
+    .option(
+      "--horizon <n>",
+      "score only the first n steps (default: the trained horizon)",
+      num("--horizon", "posint"),
+    )
+    .addOption(fillOption())
+    .option("--json", "print JSON instead of a table")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Examples:",
+        "  recurrent evaluate --model co2.safetensors --csv datasets/co2-concentration.csv",
+        "  recurrent evaluate --model co2.safetensors --csv datasets/co2-concentration.csv --stride 12 --json",
+      ].join("\n"),
+    )
+    .action((opts: EvaluateCli) => {
+      evaluateCommand(opts);
+    });
+}
