@@ -1,8 +1,10 @@
 // The library core must load in a browser unchanged: bundling the public entry for the browser
 // platform must succeed with no Node built-in, and no file outside src/node may import one.
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 
@@ -33,6 +35,26 @@ describe("browser-safe core", () => {
     expect(code).not.toMatch(
       /from\s*["']node:|require\(["'](node:)?(fs|path|os|child_process|worker_threads)["']\)/,
     );
+  });
+
+  it("a minified bundle still prints modules under PyTorch's names", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "recurrent-min-"));
+    const file = join(dir, "min.mjs");
+    await build({
+      entryPoints: [join(SRC, "index.ts")],
+      bundle: true,
+      minify: true,
+      platform: "browser",
+      format: "esm",
+      outfile: file,
+      logLevel: "silent",
+    });
+    const lib = await import(pathToFileURL(file).href);
+    expect(new lib.nn.LSTM(10, 20, { numLayers: 2 }).toString()).toBe("LSTM(10, 20, num_layers=2)");
+    expect(new lib.nn.Sequential(new lib.nn.Linear(2, 3), new lib.nn.Tanh()).toString()).toBe(
+      "Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n  (1): Tanh()\n)",
+    );
+    expect(new lib.nn.MSELoss().toString()).toBe("MSELoss()");
   });
 
   it("imports node: only under src/node/", () => {

@@ -57,6 +57,9 @@ export interface SineResult {
 
 /** The notes' Net: a recurrent layer (batch first) and a Linear head on every step's output. */
 export class SineNet extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "SineNet";
+
   rnn: RNN | LSTM | GRU;
   linear: Linear;
 

@@ -60,6 +60,9 @@ function checkConfig(c: ForecastModelConfig): void {
 }
 
 export class ForecastNet extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "ForecastNet";
+
   readonly config: Readonly<ForecastModelConfig>;
   rnn: RNN | LSTM | GRU;
   head: Linear;

@@ -15,6 +15,9 @@ function uniformParam(shape: number[], bound: number): Parameter {
 
 /** y = x Wᵀ + b, W (out, in), initialized as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for both. */
 export class Linear extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "Linear";
+
   readonly inFeatures: number;
   readonly outFeatures: number;
   weight: Parameter;
@@ -48,6 +51,9 @@ export class Linear extends Module {
 
 /** Modules applied one after another. */
 export class Sequential extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "Sequential";
+
   constructor(...modules: Module[]) {
     super();
     modules.forEach((m, i) => {
@@ -68,6 +74,9 @@ export class Sequential extends Module {
 
 /** Zeroes elements with probability p in training mode and scales the rest by 1/(1-p). */
 export class Dropout extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "Dropout";
+
   constructor(readonly p = 0.5) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
@@ -113,18 +122,27 @@ export function pyFloat(v: number): string {
 }
 
 export class Tanh extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "Tanh";
+
   forward(x: Tensor): Tensor {
     return ops.tanh(x);
   }
 }
 
 export class ReLU extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "ReLU";
+
   forward(x: Tensor): Tensor {
     return ops.relu(x);
   }
 }
 
 export class Sigmoid extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "Sigmoid";
+
   forward(x: Tensor): Tensor {
     return ops.sigmoid(x);
   }

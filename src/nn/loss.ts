@@ -652,6 +652,9 @@ export abstract class Loss extends Module {
 }
 
 export class MSELoss extends Loss {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "MSELoss";
+
   constructor(options: ReductionOptions = {}) {
     super(options.reduction);
   }
@@ -661,6 +664,9 @@ export class MSELoss extends Loss {
 }
 
 export class L1Loss extends Loss {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "L1Loss";
+
   constructor(options: ReductionOptions = {}) {
     super(options.reduction);
   }
@@ -670,6 +676,9 @@ export class L1Loss extends Loss {
 }
 
 export class SmoothL1Loss extends Loss {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "SmoothL1Loss";
+
   readonly beta: number;
   constructor(options: SmoothL1Options = {}) {
     super(options.reduction);
@@ -681,6 +690,9 @@ export class SmoothL1Loss extends Loss {
 }
 
 export class HuberLoss extends Loss {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "HuberLoss";
+
   readonly delta: number;
   constructor(options: HuberOptions = {}) {
     super(options.reduction);
@@ -692,6 +704,9 @@ export class HuberLoss extends Loss {
 }
 
 export class CrossEntropyLoss extends Loss {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "CrossEntropyLoss";
+
   readonly weight: Tensor | null;
   readonly ignoreIndex: number;
   readonly labelSmoothing: number;
@@ -713,6 +728,9 @@ export class CrossEntropyLoss extends Loss {
 }
 
 export class BCEWithLogitsLoss extends Loss {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "BCEWithLogitsLoss";
+
   readonly weight: Tensor | null;
   readonly posWeight: Tensor | null;
   constructor(options: BCEWithLogitsOptions = {}) {

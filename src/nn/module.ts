@@ -26,7 +26,10 @@ export abstract class Module {
 
   /** The module's name in its printed form: the class name, as PyTorch prints it. */
   protected get typeName(): string {
-    return this.constructor.name;
+    // A class's own static `typeName` survives minifiers, which rename classes; subclasses that do not
+    // declare one print their class name, as PyTorch prints type(self).__name__.
+    const ctor = this.constructor as { typeName?: string; name: string };
+    return Object.hasOwn(ctor, "typeName") && ctor.typeName ? ctor.typeName : ctor.name;
   }
 
   /** Registers a tensor that is part of the state dict but not a parameter (as `register_buffer`). */
@@ -201,6 +204,9 @@ export abstract class Module {
 
 /** Holds submodules in a list; its children are named "0", "1", ... */
 export class ModuleList extends Module {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "ModuleList";
+
   constructor(modules: Module[] = []) {
     super();
     for (const m of modules) this.append(m);

@@ -379,6 +379,9 @@ export abstract class RNNBase extends Module {
 
 /** Elman RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu). */
 export class RNN extends RNNBase {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "RNN";
+
   readonly nonlinearity: "tanh" | "relu";
 
   constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
@@ -401,6 +404,9 @@ export class RNN extends RNNBase {
 
 /** LSTM with PyTorch's gate order i, f, g, o, and optional projection (projSize). */
 export class LSTM extends RNNBase {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "LSTM";
+
   constructor(inputSize: number, hiddenSize: number, options: Omit<RNNOptions, "nonlinearity"> = {}) {
     super("LSTM", inputSize, hiddenSize, options);
   }
@@ -418,6 +424,9 @@ export class LSTM extends RNNBase {
 
 /** GRU with PyTorch's gate order r, z, n (b_hn inside the reset product). */
 export class GRU extends RNNBase {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "GRU";
+
   constructor(inputSize: number, hiddenSize: number, options: Omit<RNNOptions, "nonlinearity"> = {}) {
     if ((options.projSize ?? 0) > 0)
       throw new Error("proj_size argument is only supported for LSTM, not RNN or GRU");
@@ -482,7 +491,7 @@ export abstract class RNNCellBase extends Module {
   }
 
   protected get name(): string {
-    return this.constructor.name;
+    return this.typeName;
   }
 
   /** Validates (B, I) / (I) input and states; returns batched views and whether input was 1-D. */
@@ -548,6 +557,9 @@ export abstract class RNNCellBase extends Module {
 }
 
 export class RNNCell extends RNNCellBase {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "RNNCell";
+
   readonly nonlinearity: "tanh" | "relu";
 
   constructor(
@@ -570,6 +582,9 @@ export class RNNCell extends RNNCellBase {
 }
 
 export class LSTMCell extends RNNCellBase {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "LSTMCell";
+
   constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
     super("LSTM", inputSize, hiddenSize, options.bias ?? true);
   }
@@ -582,6 +597,9 @@ export class LSTMCell extends RNNCellBase {
 }
 
 export class GRUCell extends RNNCellBase {
+  /** The printed name (kept through minification). */
+  static readonly typeName = "GRUCell";
+
   constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
     super("GRU", inputSize, hiddenSize, options.bias ?? true);
   }
