@@ -7,3 +7,23 @@ export * as io from "./io/index.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
 export * as viz from "./viz/index.js";
+export {
+  type BackendName,
+  backendName,
+  backendReady,
+  getKernels,
+  type Kernels,
+  setBackend,
+} from "./kernels/backend.js";
+export {
+  type HiddenState,
+  rollOut,
+  runSineExperiment,
+  type SineOptions,
+  type SinePrediction,
+  type SineResult,
+  SineNet,
+  SineTrainer,
+  sinePredict,
+  sineWindow,
+} from "./experiments/sine.js";

@@ -14,7 +14,7 @@ import {
   rnnForward,
   rnnGateCount,
   rnnWorkspaceSize,
-} from "../src/kernels/rnn.js";
+} from "../src/kernels/backend.js";
 import { expectClose } from "./helpers.js";
 
 const T = 4;

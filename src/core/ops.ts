@@ -1,7 +1,7 @@
 // Generic ops with autograd and NumPy/PyTorch broadcasting. Each op's backward sits right below its
 // forward, inside the same function: the closure passed to `result` maps dL/d(out) to dL/d(inputs).
 
-import { gemm } from "../kernels/gemm.js";
+import { gemm } from "../kernels/backend.js";
 import { Tensor, type TensorLike, normDim, result, shapeNumel, shapeStr } from "./tensor.js";
 
 // ---------------------------------------------------------------- broadcasting
@@ -30,22 +30,13 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * For each element of `outShape`, the index of the element of `shape` that broadcasts to it
- * (`null` when `shape` is `outShape`, the identity).
+ * For each element of `shape` (row-major), the offset Σ index[d]·strides[d]: the one index loop behind
+ * broadcasting, reductions and permutations.
  */
-function broadcastIndex(shape: readonly number[], outShape: readonly number[]): Int32Array | null {
-  if (sameShape(shape, outShape)) return null;
-  const n = shapeNumel(outShape);
+function stridedOffsets(shape: readonly number[], strides: readonly number[]): Int32Array {
+  const nd = shape.length;
+  const n = shapeNumel(shape);
   const idx = new Int32Array(n);
-  const nd = outShape.length;
-  if (shapeNumel(shape) === 1) return idx;
-  const strides = new Array<number>(nd).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const od = nd - shape.length + i;
-    strides[od] = shape[i] === 1 ? 0 : s;
-    s *= shape[i];
-  }
   const counter = new Array<number>(nd).fill(0);
   let off = 0;
   for (let i = 0; i < n; i++) {
@@ -53,12 +44,29 @@ function broadcastIndex(shape: readonly number[], outShape: readonly number[]): 
     for (let d = nd - 1; d >= 0; d--) {
       counter[d]++;
       off += strides[d];
-      if (counter[d] < outShape[d]) break;
+      if (counter[d] < shape[d]) break;
       off -= strides[d] * counter[d];
       counter[d] = 0;
     }
   }
   return idx;
+}
+
+/**
+ * For each element of `outShape`, the index of the element of `shape` that broadcasts to it
+ * (`null` when `shape` is `outShape`, the identity).
+ */
+function broadcastIndex(shape: readonly number[], outShape: readonly number[]): Int32Array | null {
+  if (sameShape(shape, outShape)) return null;
+  const nd = outShape.length;
+  if (shapeNumel(shape) === 1) return new Int32Array(shapeNumel(outShape));
+  const strides = new Array<number>(nd).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[nd - shape.length + i] = shape[i] === 1 ? 0 : s;
+    s *= shape[i];
+  }
+  return stridedOffsets(outShape, strides);
 }
 
 /** Sums `g` (shaped as the broadcast output) back to the `n` elements of an operand. */
@@ -469,30 +477,15 @@ function normDims(dim: number | number[] | null | undefined, ndim: number): bool
 
 /** For each input element, the index of its output element when the `red` dims are reduced. */
 function reduceIndex(shape: readonly number[], red: boolean[]): { idx: Int32Array; outN: number } {
-  const nd = shape.length;
-  const strides = new Array<number>(nd).fill(0);
+  const strides = new Array<number>(shape.length).fill(0);
   let s = 1;
-  for (let d = nd - 1; d >= 0; d--) {
+  for (let d = shape.length - 1; d >= 0; d--) {
     if (!red[d]) {
       strides[d] = s;
       s *= shape[d];
     }
   }
-  const n = shapeNumel(shape);
-  const idx = new Int32Array(n);
-  const counter = new Array<number>(nd).fill(0);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    idx[i] = off;
-    for (let d = nd - 1; d >= 0; d--) {
-      counter[d]++;
-      off += strides[d];
-      if (counter[d] < shape[d]) break;
-      off -= strides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
-  return { idx, outN: s };
+  return { idx: stridedOffsets(shape, strides), outN: s };
 }
 
 function reducedShape(shape: readonly number[], red: boolean[], keepdim: boolean): number[] {
@@ -772,29 +765,18 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
 }
 
 function permuteData(x: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
-  const nd = shape.length;
-  const n = x.length;
-  const out = new Float32Array(n);
-  const inStrides = new Array<number>(nd);
+  const inStrides = new Array<number>(shape.length);
   let s = 1;
-  for (let d = nd - 1; d >= 0; d--) {
+  for (let d = shape.length - 1; d >= 0; d--) {
     inStrides[d] = s;
     s *= shape[d];
   }
-  const outShape = perm.map((p) => shape[p]);
-  const strides = perm.map((p) => inStrides[p]);
-  const counter = new Array<number>(nd).fill(0);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    out[i] = x[off];
-    for (let d = nd - 1; d >= 0; d--) {
-      counter[d]++;
-      off += strides[d];
-      if (counter[d] < outShape[d]) break;
-      off -= strides[d] * counter[d];
-      counter[d] = 0;
-    }
-  }
+  const src = stridedOffsets(
+    perm.map((p) => shape[p]),
+    perm.map((p) => inStrides[p]),
+  );
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < out.length; i++) out[i] = x[src[i]];
   return out;
 }
 
@@ -812,6 +794,11 @@ export function permute(a: Tensor, dims: readonly number[]): Tensor {
   perm.forEach((p, i) => {
     inv[p] = i;
   });
+  // Moving only size-1 dimensions leaves the memory order as it is: share the data (a view, as PyTorch's).
+  const moved = perm.filter((p) => a.shape[p] !== 1);
+  if (moved.every((p, i) => i === 0 || p > moved[i - 1])) {
+    return result(a.data, shape, [a], "PermuteBackward0", (g) => [g]);
+  }
   return result(permuteData(a.data, a.shape, perm), shape, [a], "PermuteBackward0", (g) => [
     permuteData(g, shape, inv),
   ]);

@@ -41,7 +41,8 @@ export interface SineResult {
   trainSeconds: number;
   finalLoss: number;
   meanLossLast100: number;
-  /** The prediction window: its times and true values (`steps` points). */
+  /** The prediction window: its start s (t = linspace(s, s+10, steps)), times and true values. */
+  start: number;
   t: number[];
   truth: number[];
   /** The notes' prediction: start from x[0] with the state training left, feed predictions back. */
@@ -137,7 +138,45 @@ export function rollOut(
   });
 }
 
-export function runSineExperiment(opts: SineOptions = {}): SineResult {
+/** The notes' roll-out and the context-started forecast on the window starting at `start`. */
+export function sinePredict(
+  model: SineNet,
+  state: HiddenState,
+  start: number,
+  steps: number,
+  K: number,
+): SinePrediction {
+  const { t, values } = sineWindow(start, steps);
+  // The notes' prediction: start from x[0] with the given state, feed predictions back.
+  const notesPred = rollOut(model, values[0], state, steps - 1).preds;
+  // The forecaster's way: a fresh state reads the first K points, then rolls out.
+  const ctx = noGrad(() => model.forward(new Tensor(values.slice(0, K), [1, K, 1]), model.zeroState()));
+  const firstPred = ctx[0].data[K - 1]; // predicts values[K]
+  const rest = rollOut(model, firstPred, ctx[1], steps - K - 1).preds;
+  return {
+    start,
+    t: Array.from(t),
+    truth: Array.from(values),
+    notesPred,
+    contextPred: [firstPred, ...rest],
+    context: K,
+  };
+}
+
+export interface SinePrediction {
+  start: number;
+  t: number[];
+  truth: number[];
+  /** Predicts truth[1 .. steps-1]. */
+  notesPred: number[];
+  /** Predicts truth[K .. steps-1]. */
+  contextPred: number[];
+  context: number;
+}
+
+type ResolvedSineOptions = SineResult["options"];
+
+function resolveOptions(opts: SineOptions): ResolvedSineOptions {
   const o = {
     cell: opts.cell ?? "rnn",
     hidden: opts.hidden ?? 16,
@@ -153,9 +192,9 @@ export function runSineExperiment(opts: SineOptions = {}): SineResult {
   if (!["rnn", "lstm", "gru"].includes(o.cell))
     throw new Error(`cell must be rnn, lstm or gru, got ${o.cell}`);
   for (const [k, v] of [
-    ["hidden", o.hidden],
+    ["hidden size", o.hidden],
     ["layers", o.layers],
-    ["iters", o.iters],
+    ["iterations", o.iters],
     ["steps", o.steps],
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
@@ -164,64 +203,113 @@ export function runSineExperiment(opts: SineOptions = {}): SineResult {
   if (!Number.isInteger(o.context) || o.context < 1 || o.context >= o.steps - 1) {
     throw new Error(`context must be an integer in [1, ${o.steps - 2}], got ${o.context}`);
   }
-  if (!(o.lr > 0)) throw new Error(`lr must be positive, got ${o.lr}`);
-  if (o.clip !== null && !(o.clip > 0)) throw new Error(`clip must be positive, got ${o.clip}`);
-  manualSeed(o.seed);
-  const model = new SineNet(o.cell, o.hidden, o.layers);
-  const params = model.parameters();
-  const optimizer = new Adam(params, { lr: o.lr });
-  const T = o.steps - 1;
-  let state: HiddenState = model.zeroState();
-  const losses = new Float32Array(o.iters);
-  const t0 = performance.now();
-  for (let iter = 0; iter < o.iters; iter++) {
+  if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new Error(`learning rate must be a positive number, got ${o.lr}`);
+  if (o.clip !== null && !(o.clip > 0)) throw new Error(`clip must be a positive number, got ${o.clip}`);
+  if (!Number.isInteger(o.seed)) throw new Error(`seed must be an integer, got ${o.seed}`);
+  return o;
+}
+
+/**
+ * The notes' training loop, one iteration per `step()`, so that a caller (the command, the browser's
+ * worker) can report, preview and stop between iterations without changing a single number.
+ */
+export class SineTrainer {
+  readonly options: ResolvedSineOptions;
+  readonly model: SineNet;
+  readonly losses: Float32Array;
+  /** Iterations run so far. */
+  iters = 0;
+  /** The hidden state carried (detached) from one iteration to the next. */
+  state: HiddenState;
+  private readonly params;
+  private readonly optimizer: Adam;
+  private readonly t0 = performance.now();
+
+  constructor(opts: SineOptions = {}) {
+    this.options = resolveOptions(opts);
+    const o = this.options;
+    manualSeed(o.seed);
+    this.model = new SineNet(o.cell, o.hidden, o.layers);
+    this.params = this.model.parameters();
+    this.optimizer = new Adam(this.params, { lr: o.lr });
+    this.state = this.model.zeroState();
+    this.losses = new Float32Array(o.iters);
+  }
+
+  get done(): boolean {
+    return this.iters >= this.options.iters;
+  }
+
+  get elapsed(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  /** One iteration: a random window, forward, backward, (clip,) Adam step. Returns the loss. */
+  step(): number {
+    const o = this.options;
+    if (this.done) throw new Error(`SineTrainer: all ${o.iters} iterations have run`);
+    const T = o.steps - 1;
     const start = defaultGenerator.randint(0, 3);
     const { values } = sineWindow(start, o.steps);
     const x = new Tensor(values.slice(0, T), [1, T, 1]);
     const y = new Tensor(values.slice(1), [1, T, 1]);
-    const [out, next] = model.forward(x, state);
-    state = detachState(next);
+    const [out, next] = this.model.forward(x, this.state);
+    this.state = detachState(next);
     const loss = mseLoss(out, y);
-    model.zeroGrad();
+    this.model.zeroGrad();
     loss.backward();
-    if (o.clip !== null) clipGradNorm_(params, o.clip);
-    optimizer.step();
-    losses[iter] = loss.item();
-    if (!Number.isFinite(losses[iter])) {
-      throw new Error(`the loss became ${losses[iter]} at iteration ${iter}; try a smaller --lr or --clip`);
+    if (o.clip !== null) clipGradNorm_(this.params, o.clip);
+    this.optimizer.step();
+    const v = loss.item();
+    this.losses[this.iters++] = v;
+    if (!Number.isFinite(v)) {
+      throw new Error(
+        `the loss became ${v} at iteration ${this.iters - 1}; try a smaller learning rate or clipping`,
+      );
     }
-    if (opts.onProgress && (iter % o.logEvery === 0 || iter === o.iters - 1)) {
-      opts.onProgress({ iter, loss: losses[iter], elapsed: (performance.now() - t0) / 1000 });
-    }
+    return v;
   }
-  const trainSeconds = (performance.now() - t0) / 1000;
-  // The notes' prediction: a new window; start from x[0] with the state training left.
-  const start = defaultGenerator.randint(0, 3);
-  const { t, values } = sineWindow(start, o.steps);
-  const notes = rollOut(model, values[0], state, T).preds;
-  // The forecaster's way: a fresh state reads the first K points, then rolls out.
-  const K = o.context;
-  const ctx = noGrad(() => model.forward(new Tensor(values.slice(0, K), [1, K, 1]), model.zeroState()));
-  const firstPred = ctx[0].data[K - 1]; // predicts values[K]
-  const rest = rollOut(model, firstPred, ctx[1], o.steps - K - 1).preds;
-  const contextPred = [firstPred, ...rest]; // predicts values[K .. steps-1]
-  const truthAfter = Array.from(values.subarray(K));
-  const last = Math.min(100, o.iters);
-  let sumLast = 0;
-  for (let i = o.iters - last; i < o.iters; i++) sumLast += losses[i];
-  return {
-    options: o,
-    losses,
-    trainSeconds,
-    finalLoss: losses[o.iters - 1],
-    meanLossLast100: sumLast / last,
-    t: Array.from(t),
-    truth: Array.from(values),
-    notesPred: notes,
-    notesMse: mse(notes, values.subarray(1)),
-    contextPred,
-    contextMse: mse(contextPred, truthAfter),
-    notesMseSameSpan: mse(notes.slice(K - 1), truthAfter),
-    model,
-  };
+
+  /** The predictions and figures of the run so far (draws the prediction window from the generator). */
+  finish(): SineResult {
+    const o = this.options;
+    const trainSeconds = this.elapsed;
+    const n = this.iters;
+    const losses = this.losses.slice(0, n);
+    const p = sinePredict(this.model, this.state, defaultGenerator.randint(0, 3), o.steps, o.context);
+    const K = o.context;
+    const truthAfter = p.truth.slice(K);
+    const last = Math.min(100, n);
+    let sumLast = 0;
+    for (let i = n - last; i < n; i++) sumLast += losses[i];
+    return {
+      options: o,
+      losses,
+      trainSeconds,
+      finalLoss: losses[n - 1],
+      meanLossLast100: sumLast / last,
+      start: p.start,
+      t: p.t,
+      truth: p.truth,
+      notesPred: p.notesPred,
+      notesMse: mse(p.notesPred, p.truth.slice(1)),
+      contextPred: p.contextPred,
+      contextMse: mse(p.contextPred, truthAfter),
+      notesMseSameSpan: mse(p.notesPred.slice(K - 1), truthAfter),
+      model: this.model,
+    };
+  }
+}
+
+/** Runs the whole experiment: the notes' training, then both predictions. */
+export function runSineExperiment(opts: SineOptions = {}): SineResult {
+  const trainer = new SineTrainer(opts);
+  const every = trainer.options.logEvery;
+  while (!trainer.done) {
+    const loss = trainer.step();
+    const iter = trainer.iters - 1;
+    if (opts.onProgress && (iter % every === 0 || trainer.done))
+      opts.onProgress({ iter, loss, elapsed: trainer.elapsed });
+  }
+  return trainer.finish();
 }

@@ -4,7 +4,7 @@
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
 import { resultMulti, type Tensor } from "../core/tensor.js";
-import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/rnn.js";
+import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
 import type { LayerRunner } from "./rnn.js";
 
 /** Temporaries shared by every call (forward and backward never run at the same time). */

@@ -94,7 +94,14 @@ export function chartTop(fn: string, frame: ChartFrame, notes: string[] = []): J
     padding: 8,
     config: {
       font: FONT,
-      title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: "#444", offset: 10, anchor: "start", frame: "bounds" },
+      title: {
+        fontSize: 15,
+        subtitleFontSize: 12,
+        subtitleColor: "#444",
+        offset: 10,
+        anchor: "start",
+        frame: "bounds",
+      },
       axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" },
       legend: { labelFontSize: 12, labelLimit: 320, symbolSize: 120, rowPadding: 6 },
       view: { stroke: "#cfcfcf" },

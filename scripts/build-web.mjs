@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Builds the browser playground with esbuild: web/src/main.ts (the page, with vega and vega-lite for
+// the charts) and web/src/worker.ts (training) into web/dist/, minified (keeping class names, which
+// the modules' printed form uses), with source maps. Then prints the bundle sizes, and the size of the
+// library alone: src/index.ts bundled for the browser the same way, minified and gzipped (what an
+// application pays for `import ... from "recurrent"`).
+//
+//   node scripts/build-web.mjs          build and print the sizes
+//   node scripts/build-web.mjs --json   the sizes as JSON on stdout
+
+import { mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const OUT = join(ROOT, "web", "dist");
+
+const common = {
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2022",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true,
+};
+
+const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
+
+/** Builds the page and the worker, and measures the library bundle; returns the sizes in bytes. */
+export async function buildWeb() {
+  mkdirSync(OUT, { recursive: true });
+  const t0 = performance.now();
+  // The page (vega, vega-lite, the chart specs) and the worker (the library). Module.toString() prints
+  // the class name (LSTM(1, 16)) from constructor.name, so code holding the library keeps its names.
+  const page = await build({
+    ...common,
+    entryPoints: { main: join(ROOT, "web/src/main.ts") },
+    outdir: OUT,
+    sourcemap: "linked",
+  });
+  const worker = await build({
+    ...common,
+    keepNames: true,
+    entryPoints: { worker: join(ROOT, "web/src/worker.ts") },
+    outdir: OUT,
+    sourcemap: "linked",
+  });
+  const outputs = { ...page.metafile.outputs, ...worker.metafile.outputs };
+  // The library alone, as an application would bundle it: nothing written, only measured.
+  const lib = await build({
+    ...common,
+    keepNames: true,
+    entryPoints: [join(ROOT, "src/index.ts")],
+    write: false,
+  });
+  const libBytes = lib.outputFiles[0].contents;
+  const nodeInputs = Object.keys(lib.metafile.inputs).filter(
+    (p) => p.includes("src/node/") || p.startsWith("node:"),
+  );
+  if (nodeInputs.length > 0)
+    throw new Error(`the library bundle pulls in Node-only code: ${nodeInputs.join(", ")}`);
+  const sizes = [];
+  for (const [file, out] of Object.entries(outputs)) {
+    if (file.endsWith(".map")) continue;
+    const bytes = await readFile(join(ROOT, file));
+    sizes.push({
+      file: relative(ROOT, join(ROOT, file)),
+      bytes: bytes.length,
+      gzip: gz(bytes),
+      inputs: Object.keys(out.inputs).length,
+    });
+  }
+  sizes.push({
+    file: "src/index.ts (library only)",
+    bytes: libBytes.length,
+    gzip: gz(libBytes),
+    inputs: Object.keys(lib.metafile.inputs).length,
+  });
+  return { seconds: (performance.now() - t0) / 1000, sizes };
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`.padStart(11);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    const r = await buildWeb();
+    if (process.argv.includes("--json")) {
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    } else {
+      const w = Math.max(...r.sizes.map((s) => s.file.length));
+      const lines = [
+        `built web/dist in ${r.seconds.toFixed(2)} s (minified)`,
+        `${"bundle".padEnd(w)}  ${"minified".padStart(11)}  ${"gzip -9".padStart(11)}`,
+        ...r.sizes.map((s) => `${s.file.padEnd(w)}  ${kb(s.bytes)}  ${kb(s.gzip)}`),
+        "serve it: npm run web (or node scripts/serve-web.mjs), then open http://127.0.0.1:5173/",
+      ];
+      process.stdout.write(`${lines.join("\n")}\n`);
+    }
+  } catch (e) {
+    process.stderr.write(`build-web: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}

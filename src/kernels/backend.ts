@@ -1,0 +1,189 @@
+// The kernel backend seam. Every numeric kernel (gemm, rnnForward, rnnBackward) runs either as plain
+// TypeScript (gemm.ts, rnn.ts: the reference twin and the fallback) or as WebAssembly SIMD (wasm.ts), chosen
+// at run time; callers import the kernels from here and never see which one ran.
+//
+// Default: wasm when this runtime validates the SIMD module (the relaxed-SIMD build where accepted), else
+// ts. Override with setBackend("ts" | "wasm") or the environment variable RECURRENT_BACKEND=ts|wasm (read
+// through globalThis.process, so the module loads unchanged in browsers). Both backends share the `saved`
+// layout of rnn.ts, so a forward on one and its backward on the other agree.
+
+import { gemm as gemmTs } from "./gemm.js";
+import { rnnBackward as rnnBackwardTs, rnnForward as rnnForwardTs } from "./rnn.js";
+import {
+  createWasmKernels,
+  type Kernels,
+  supportedWasmVariants,
+  type WasmVariant,
+  wasmBytes,
+} from "./wasm.js";
+
+export type { RnnDims, RnnMode, RnnWeightGrads, RnnWeights } from "./rnn.js";
+export { rnnGateCount, rnnWorkspaceSize } from "./rnn.js";
+export type { Kernels } from "./wasm.js";
+
+export type BackendName = "ts" | "wasm";
+
+const tsKernels: Kernels = {
+  name: "ts",
+  detail: "typescript",
+  gemm: gemmTs,
+  rnnForward: rnnForwardTs,
+  rnnBackward: rnnBackwardTs,
+};
+
+let active: Kernels | null = null; // null until the first kernel call (or setBackend) picks one
+let chosen = false; // set by setBackend or RECURRENT_BACKEND: an async compile must not override it
+let wasm: Kernels | null = null;
+let wasmError: string | null = null; // why wasm is unavailable, once known
+let pending: Promise<void> | null = null; // an asynchronous compile in flight
+
+/** The kernels of the active backend (picking the default on first use). */
+export function getKernels(): Kernels {
+  return active ?? pickDefault();
+}
+
+/** Name of the active backend. */
+export function backendName(): BackendName {
+  return getKernels().name;
+}
+
+/**
+ * Selects the backend for every later kernel call. "wasm" throws, saying why, when this runtime cannot
+ * run the WebAssembly SIMD module.
+ */
+export function setBackend(name: BackendName): void {
+  if (name === "ts") active = tsKernels;
+  else if (name === "wasm") active = loadWasm();
+  else throw new Error(`setBackend: expected "ts" or "wasm", got ${JSON.stringify(name)}`);
+  chosen = true;
+}
+
+/**
+ * Resolves with the backend name once the default choice is final. Needed only where synchronous
+ * compilation is refused (a browser's main thread, for modules over its limit): the kernels then start on
+ * ts and switch to wasm when the asynchronous compile finishes, unless a backend was chosen explicitly.
+ */
+export async function backendReady(): Promise<BackendName> {
+  getKernels();
+  if (pending !== null) await pending;
+  return backendName();
+}
+
+function envBackend(): string | undefined {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = proc?.env?.RECURRENT_BACKEND;
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function pickDefault(): Kernels {
+  const env = envBackend();
+  if (env !== undefined) {
+    if (env !== "ts" && env !== "wasm") {
+      throw new Error(`RECURRENT_BACKEND should be "ts" or "wasm", got ${JSON.stringify(env)}`);
+    }
+    setBackend(env);
+    return active!;
+  }
+  try {
+    active = loadWasm();
+  } catch {
+    active = tsKernels;
+  }
+  return active;
+}
+
+function loadWasm(): Kernels {
+  if (wasm !== null) return wasm;
+  const variants = supportedWasmVariants();
+  if (variants.length === 0) wasmError = "this JavaScript runtime does not validate WebAssembly SIMD modules";
+  if (wasmError !== null) throw new Error(`wasm backend unavailable: ${wasmError}`);
+  let error: unknown = null;
+  for (const v of variants) {
+    try {
+      wasm = createWasmKernels(new WebAssembly.Module(wasmBytes(v)), v);
+      return wasm;
+    } catch (e) {
+      error ??= e; // the next variant may compile where this one did not
+    }
+  }
+  // e.g. a browser main thread refusing synchronous compilation: compile asynchronously instead
+  if (pending === null) compileAsync(variants);
+  throw new Error(`wasm backend unavailable synchronously (${String(error)}); await backendReady()`);
+}
+
+function compileAsync(variants: WasmVariant[]): void {
+  const attempt = async (): Promise<void> => {
+    let error: unknown = null;
+    for (const v of variants) {
+      try {
+        const m = await WebAssembly.compile(wasmBytes(v));
+        wasm = createWasmKernels(m, v);
+        if (!chosen) active = wasm;
+        return;
+      } catch (e) {
+        error ??= e;
+      }
+    }
+    wasmError = String(error);
+  };
+  pending = attempt();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The kernels, dispatched to the active backend (signatures and contracts: gemm.ts and rnn.ts)
+
+export const gemm: Kernels["gemm"] = (
+  transA,
+  transB,
+  M,
+  N,
+  K,
+  A,
+  aOff,
+  lda,
+  B,
+  bOff,
+  ldb,
+  beta,
+  C,
+  cOff,
+  ldc,
+) => (active ?? pickDefault()).gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+
+export const rnnForward: Kernels["rnnForward"] = (dims, w, x, h0, c0, y, hN, cN, saved, scratch) =>
+  (active ?? pickDefault()).rnnForward(dims, w, x, h0, c0, y, hN, cN, saved, scratch);
+
+export const rnnBackward: Kernels["rnnBackward"] = (
+  dims,
+  w,
+  dW,
+  x,
+  dX,
+  h0,
+  dH0,
+  c0,
+  dC0,
+  y,
+  dY,
+  dHn,
+  dCn,
+  saved,
+  scratch,
+) =>
+  (active ?? pickDefault()).rnnBackward(
+    dims,
+    w,
+    dW,
+    x,
+    dX,
+    h0,
+    dH0,
+    c0,
+    dC0,
+    y,
+    dY,
+    dHn,
+    dCn,
+    saved,
+    scratch,
+  );

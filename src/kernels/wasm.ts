@@ -1,0 +1,559 @@
+// The WebAssembly kernels behind the same signatures as the TypeScript ones (gemm.ts, rnn.ts): each call
+// copies its inputs into one arena in the module's linear memory, runs, and copies the outputs back. The
+// arena is reused by every call and grows when a call needs more (views are re-created after growth).
+// Copies are O(size): negligible for whole-sequence recurrent kernels and large products; the fixed cost of
+// a call is a fraction of a microsecond (no allocation, cached views), less than the TypeScript gemm takes
+// for even a 1×16×16 product.
+//
+// T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = rows = Σ batchSizes
+
+import { type RnnDims, type RnnMode, type RnnWeightGrads, type RnnWeights, rnnGateCount } from "./rnn.js";
+import { WASM_RELAXED_SIMD, WASM_SIMD } from "./wasm-binary.js";
+
+/** The kernel set a backend provides; the TypeScript kernels are the reference implementation. */
+export interface Kernels {
+  readonly name: "ts" | "wasm";
+  /** What runs: "typescript", "wasm-simd" or "wasm-relaxed-simd". */
+  readonly detail: string;
+  gemm: typeof import("./gemm.js").gemm;
+  rnnForward: typeof import("./rnn.js").rnnForward;
+  rnnBackward: typeof import("./rnn.js").rnnBackward;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  init(): number;
+  gemm(
+    transA: number,
+    transB: number,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: number,
+    c: number,
+    ldc: number,
+  ): void;
+  rnnWorkSize(mode: number, H: number, P: number): number;
+  rnnForward(...args: number[]): void;
+  rnnBackward(...args: number[]): void;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Loading
+
+/** Which build: "relaxed" fuses multiply-adds (relaxed SIMD), "simd" is plain 128-bit SIMD. */
+export type WasmVariant = "relaxed" | "simd";
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const bytesCache = new Map<WasmVariant, Uint8Array<ArrayBuffer>>();
+
+/** The module's bytes for a variant. */
+export function wasmBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
+  let b = bytesCache.get(variant);
+  if (b === undefined) {
+    b = decodeBase64(variant === "relaxed" ? WASM_RELAXED_SIMD : WASM_SIMD);
+    bytesCache.set(variant, b);
+  }
+  return b;
+}
+
+/** The variants this runtime validates, best first (relaxed, then simd); empty without WebAssembly SIMD. */
+export function supportedWasmVariants(): WasmVariant[] {
+  const wa = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
+  if (wa === undefined || typeof wa.validate !== "function") return [];
+  return (["relaxed", "simd"] as const).filter((v) => {
+    try {
+      return wa.validate(wasmBytes(v));
+    } catch {
+      return false; // a runtime that throws on validate has no usable WebAssembly
+    }
+  });
+}
+
+/** The best variant this runtime validates, or null without WebAssembly SIMD. */
+export function supportedWasmVariant(): WasmVariant | null {
+  return supportedWasmVariants()[0] ?? null;
+}
+
+/** Instantiates a compiled kernel module (synchronously: it has no imports) and wraps it. */
+export function createWasmKernels(module: WebAssembly.Module, variant: WasmVariant): Kernels {
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      abort: () => {
+        throw new Error("wasm kernels: abort");
+      },
+    },
+  });
+  return new WasmKernels(
+    instance.exports as unknown as Exports,
+    `wasm-${variant === "relaxed" ? "relaxed-simd" : "simd"}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The arena
+
+/** A bump allocator over the module's memory from `base`; reset at the start of every call. */
+class Arena {
+  f32: Float32Array;
+  i32: Int32Array;
+  private top: number;
+  private capacity: number; // bytes of memory, cached (reading memory.buffer is not free)
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly base: number,
+  ) {
+    this.top = base;
+    this.capacity = memory.buffer.byteLength;
+    this.f32 = new Float32Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
+  }
+  reset(): void {
+    this.top = this.base;
+  }
+  /** Reserves n 4-byte slots, 16-byte aligned, and returns the byte address. Call commit() before use. */
+  alloc(n: number): number {
+    const p = this.top;
+    this.top = p + Math.ceil(n / 4) * 16; // plain arithmetic: addresses may pass 2^31
+    return p;
+  }
+  /** Grows the memory to hold everything allocated so far, re-creating the views if it grew. */
+  commit(): void {
+    if (this.top > this.capacity) {
+      // at least double, so a slowly growing workload grows the memory a logarithmic number of times
+      const need = Math.ceil((this.top - this.capacity) / 65536);
+      try {
+        this.memory.grow(Math.max(need, this.capacity >>> 16));
+      } catch {
+        this.memory.grow(need); // near the engine's limit: just what this call needs
+      }
+      this.capacity = this.memory.buffer.byteLength;
+      this.f32 = new Float32Array(this.memory.buffer);
+      this.i32 = new Int32Array(this.memory.buffer);
+    }
+  }
+  /** Copies src[off, off + n) to the float at byte address p. */
+  put(src: Float32Array, off: number, n: number, p: number): void {
+    const d = p / 4;
+    if (n <= 32) {
+      const f = this.f32;
+      for (let i = 0; i < n; i++) f[d + i] = src[off + i];
+    } else if (off === 0 && n === src.length) this.f32.set(src, d);
+    else this.f32.set(src.subarray(off, off + n), d);
+  }
+  /** Copies n floats from byte address p to dst[off, off + n). */
+  get(p: number, n: number, dst: Float32Array, off: number): void {
+    const s = p / 4;
+    if (n <= 32) {
+      const f = this.f32;
+      for (let i = 0; i < n; i++) dst[off + i] = f[s + i];
+    } else dst.set(this.f32.subarray(s, s + n), off);
+  }
+  /** Copies `rows` rows of `cols` floats, row stride ld in src, into a dense (rows, cols) block at p. */
+  putRows(src: Float32Array, off: number, rows: number, cols: number, ld: number, p: number): void {
+    if (ld === cols || rows === 1) this.put(src, off, rows * cols, p);
+    else for (let r = 0; r < rows; r++) this.put(src, off + r * ld, cols, p + 4 * r * cols);
+  }
+  /** The inverse of putRows. */
+  getRows(p: number, rows: number, cols: number, dst: Float32Array, off: number, ld: number): void {
+    if (ld === cols || rows === 1) this.get(p, rows * cols, dst, off);
+    else for (let r = 0; r < rows; r++) this.get(p + 4 * r * cols, cols, dst, off + r * ld);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The kernels
+
+const MODE_ID: Readonly<Record<RnnMode, number>> = { RNN_TANH: 0, RNN_RELU: 1, LSTM: 2, GRU: 3 };
+
+class WasmKernels implements Kernels {
+  readonly name = "wasm" as const;
+  private readonly arena: Arena;
+  constructor(
+    private readonly ex: Exports,
+    readonly detail: string,
+  ) {
+    this.arena = new Arena(ex.memory, ex.init());
+  }
+
+  gemm = (
+    transA: boolean, // op(A) = Aᵀ
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array, // (M, K) or (K, M) when transA
+    aOff: number,
+    lda: number,
+    B: Float32Array, // (K, N) or (N, K) when transB
+    bOff: number,
+    ldb: number,
+    beta: number,
+    C: Float32Array, // (M, N)
+    cOff: number,
+    ldc: number,
+  ): void => {
+    if (M <= 0 || N <= 0) return;
+    const ar = this.arena;
+    ar.reset();
+    // operands are copied dense: A as (aRows, aCols), B as (bRows, bCols), C as (M, N)
+    const aRows = transA ? K : M;
+    const aCols = transA ? M : K;
+    const bRows = transB ? N : K;
+    const bCols = transB ? K : N;
+    if (K > 0) {
+      expectMatrix("A", A, aOff, aRows, aCols, lda);
+      expectMatrix("B", B, bOff, bRows, bCols, ldb);
+    }
+    expectMatrix("C", C, cOff, M, N, ldc);
+    const pa = ar.alloc(aRows * aCols);
+    const pb = ar.alloc(bRows * bCols);
+    const pc = ar.alloc(M * N);
+    ar.commit();
+    if (K > 0) {
+      ar.putRows(A, aOff, aRows, aCols, lda, pa);
+      ar.putRows(B, bOff, bRows, bCols, ldb, pb);
+    }
+    if (beta !== 0) ar.putRows(C, cOff, M, N, ldc, pc);
+    this.ex.gemm(+transA, +transB, M, N, K, pa, aCols, pb, bCols, beta, pc, N);
+    ar.getRows(pc, M, N, C, cOff, ldc);
+  };
+
+  rnnForward = (
+    dims: RnnDims,
+    w: RnnWeights,
+    x: Float32Array, // (N, I)
+    h0: Float32Array | null, // (B, R)
+    c0: Float32Array | null, // (B, H)
+    y: Float32Array, // (N, R) out
+    hN: Float32Array, // (B, R) out
+    cN: Float32Array | null, // (B, H) out, LSTM
+    saved: Float32Array | null, // out, null = inference
+    scratch: Float32Array,
+  ): void => {
+    const fn = "rnnForward";
+    const { R, N } = checkCommon(fn, dims, w, x, h0, c0);
+    const { mode, T, B, I, H, P } = dims;
+    expectLength(fn, "y", y, N * R, "N·R");
+    expectLength(fn, "hN", hN, B * R, "B·R");
+    if (mode === "LSTM") {
+      if (cN === null) throw new Error(`${fn}: mode LSTM needs a cN buffer (B·H = ${B * H}), got null`);
+      expectLength(fn, "cN", cN, B * H, "B·H");
+    }
+    if (saved !== null) expectAtLeast(fn, "saved", saved, savedSize(mode, N, H));
+    expectAtLeast(fn, "scratch", scratch, scratchSize(mode, N, B, H, P));
+
+    const ar = this.arena;
+    ar.reset();
+    const pBs = dims.batchSizes !== null ? ar.alloc(T) : 0;
+    const px = ar.alloc(N * I);
+    const ph0 = h0 !== null ? ar.alloc(B * R) : 0;
+    const pc0 = c0 !== null ? ar.alloc(B * H) : 0;
+    const pw = allocWeights(ar, w);
+    const py = ar.alloc(N * R);
+    const phN = ar.alloc(B * R);
+    const pcN = cN !== null ? ar.alloc(B * H) : 0;
+    const nSaved = savedSize(mode, N, H);
+    const pSaved = saved !== null ? ar.alloc(nSaved) : 0;
+    const pScratch = ar.alloc(scratchSize(mode, N, B, H, P));
+    const pWork = ar.alloc(this.ex.rnnWorkSize(MODE_ID[mode], H, P));
+    ar.commit();
+    if (dims.batchSizes !== null) ar.i32.set(dims.batchSizes, pBs / 4);
+    ar.put(x, 0, N * I, px);
+    if (h0 !== null) ar.put(h0, 0, B * R, ph0);
+    if (c0 !== null) ar.put(c0, 0, B * H, pc0);
+    putWeights(ar, w, pw);
+    this.ex.rnnForward(
+      MODE_ID[mode],
+      T,
+      B,
+      I,
+      H,
+      P,
+      pBs,
+      +dims.reverse,
+      px,
+      ph0,
+      pc0,
+      pw.wIh,
+      pw.wHh,
+      pw.bIh,
+      pw.bHh,
+      pw.wHr,
+      py,
+      phN,
+      pcN,
+      pSaved,
+      pScratch,
+      pWork,
+    );
+    ar.get(py, N * R, y, 0);
+    ar.get(phN, B * R, hN, 0);
+    if (cN !== null) ar.get(pcN, B * H, cN, 0);
+    if (saved !== null) ar.get(pSaved, nSaved, saved, 0);
+  };
+
+  rnnBackward = (
+    dims: RnnDims,
+    w: RnnWeights,
+    dW: RnnWeightGrads, // accumulated (+=)
+    x: Float32Array, // (N, I)
+    dX: Float32Array | null, // (N, I) out
+    h0: Float32Array | null, // (B, R)
+    dH0: Float32Array | null, // (B, R) out
+    c0: Float32Array | null, // (B, H)
+    dC0: Float32Array | null, // (B, H) out
+    y: Float32Array, // (N, R)
+    dY: Float32Array | null, // (N, R)
+    dHn: Float32Array | null, // (B, R)
+    dCn: Float32Array | null, // (B, H)
+    saved: Float32Array | null,
+    scratch: Float32Array,
+  ): void => {
+    const fn = "rnnBackward";
+    const { R, N } = checkCommon(fn, dims, w, x, h0, c0);
+    const { mode, T, B, I, H, P } = dims;
+    const isRnn = mode === "RNN_TANH" || mode === "RNN_RELU";
+    expectLength(fn, "y", y, N * R, "N·R");
+    if (dX !== null) expectLength(fn, "dX", dX, N * I, "N·I");
+    if (dH0 !== null) expectLength(fn, "dH0", dH0, B * R, "B·R");
+    if (dY !== null) expectLength(fn, "dY", dY, N * R, "N·R");
+    if (dHn !== null) expectLength(fn, "dHn", dHn, B * R, "B·R");
+    if (mode !== "LSTM" && (dC0 !== null || dCn !== null)) {
+      throw new Error(`${fn}: dC0 and dCn are for mode LSTM only, got them in mode ${mode}`);
+    }
+    if (dC0 !== null) expectLength(fn, "dC0", dC0, B * H, "B·H");
+    if (dCn !== null) expectLength(fn, "dCn", dCn, B * H, "B·H");
+    expectGrad(fn, "dWih", dW.dWih, w.wIh);
+    expectGrad(fn, "dWhh", dW.dWhh, w.wHh);
+    expectGrad(fn, "dBih", dW.dBih, w.bIh);
+    expectGrad(fn, "dBhh", dW.dBhh, w.bHh);
+    expectGrad(fn, "dWhr", dW.dWhr, w.wHr);
+    if (!isRnn) {
+      if (saved === null)
+        throw new Error(`${fn}: mode ${mode} needs the saved buffer of the forward, got null`);
+      expectAtLeast(fn, "saved", saved, savedSize(mode, N, H));
+    }
+    expectAtLeast(fn, "scratch", scratch, scratchSize(mode, N, B, H, P));
+
+    const ar = this.arena;
+    ar.reset();
+    const pBs = dims.batchSizes !== null ? ar.alloc(T) : 0;
+    const pw = allocWeights(ar, w);
+    const pdW = allocWeights(ar, {
+      wIh: dW.dWih,
+      wHh: dW.dWhh,
+      bIh: dW.dBih,
+      bHh: dW.dBhh,
+      wHr: dW.dWhr,
+    });
+    const px = ar.alloc(N * I);
+    const pdX = dX !== null ? ar.alloc(N * I) : 0;
+    const ph0 = h0 !== null ? ar.alloc(B * R) : 0;
+    const pdH0 = dH0 !== null ? ar.alloc(B * R) : 0;
+    const pc0 = c0 !== null ? ar.alloc(B * H) : 0;
+    const pdC0 = dC0 !== null ? ar.alloc(B * H) : 0;
+    const py = ar.alloc(N * R);
+    const pdY = dY !== null ? ar.alloc(N * R) : 0;
+    const pdHn = dHn !== null ? ar.alloc(B * R) : 0;
+    const pdCn = dCn !== null ? ar.alloc(B * H) : 0;
+    const nSaved = isRnn ? 0 : savedSize(mode, N, H);
+    const pSaved = isRnn ? 0 : ar.alloc(nSaved);
+    const pScratch = ar.alloc(scratchSize(mode, N, B, H, P));
+    const pWork = ar.alloc(this.ex.rnnWorkSize(MODE_ID[mode], H, P));
+    ar.commit();
+    if (dims.batchSizes !== null) ar.i32.set(dims.batchSizes, pBs / 4);
+    putWeights(ar, w, pw);
+    putWeights(ar, { wIh: dW.dWih, wHh: dW.dWhh, bIh: dW.dBih, bHh: dW.dBhh, wHr: dW.dWhr }, pdW);
+    ar.put(x, 0, N * I, px);
+    if (h0 !== null) ar.put(h0, 0, B * R, ph0);
+    if (c0 !== null) ar.put(c0, 0, B * H, pc0);
+    ar.put(y, 0, N * R, py);
+    if (dY !== null) ar.put(dY, 0, N * R, pdY);
+    if (dHn !== null) ar.put(dHn, 0, B * R, pdHn);
+    if (dCn !== null) ar.put(dCn, 0, B * H, pdCn);
+    if (saved !== null && !isRnn) ar.put(saved, 0, nSaved, pSaved);
+    this.ex.rnnBackward(
+      MODE_ID[mode],
+      T,
+      B,
+      I,
+      H,
+      P,
+      pBs,
+      +dims.reverse,
+      pw.wIh,
+      pw.wHh,
+      pw.wHr,
+      pdW.wIh,
+      pdW.wHh,
+      pdW.bIh,
+      pdW.bHh,
+      pdW.wHr,
+      px,
+      pdX,
+      ph0,
+      pdH0,
+      pc0,
+      pdC0,
+      py,
+      pdY,
+      pdHn,
+      pdCn,
+      pSaved,
+      pScratch,
+      pWork,
+    );
+    if (dX !== null) ar.get(pdX, N * I, dX, 0);
+    if (dH0 !== null) ar.get(pdH0, B * R, dH0, 0);
+    if (dC0 !== null) ar.get(pdC0, B * H, dC0, 0);
+    getWeights(ar, pdW, { wIh: dW.dWih, wHh: dW.dWhh, bIh: dW.dBih, bHh: dW.dBhh, wHr: dW.dWhr });
+  };
+}
+
+/** A row-major (rows, cols) operand at offset off with row stride ld must lie inside its array. */
+function expectMatrix(
+  name: string,
+  a: Float32Array,
+  off: number,
+  rows: number,
+  cols: number,
+  ld: number,
+): void {
+  if (!(ld >= cols) || !(off >= 0) || off + (rows - 1) * ld + cols > a.length) {
+    throw new Error(
+      `gemm: ${name} should hold ${rows}×${cols} floats from offset ${off} with row stride ≥ ${cols}, got offset ${off}, stride ${ld} and ${a.length} elements`,
+    );
+  }
+}
+
+type WeightSlots = { [k in keyof RnnWeights]: number };
+type MaybeWeights = { [k in keyof RnnWeights]: Float32Array | null };
+
+function allocWeights(ar: Arena, w: MaybeWeights): WeightSlots {
+  const slot = (a: Float32Array | null): number => (a === null ? 0 : ar.alloc(a.length));
+  return { wIh: slot(w.wIh), wHh: slot(w.wHh), bIh: slot(w.bIh), bHh: slot(w.bHh), wHr: slot(w.wHr) };
+}
+
+function putWeights(ar: Arena, w: MaybeWeights, p: WeightSlots): void {
+  for (const k of ["wIh", "wHh", "bIh", "bHh", "wHr"] as const) {
+    const a = w[k];
+    if (a !== null) ar.put(a, 0, a.length, p[k]);
+  }
+}
+
+function getWeights(ar: Arena, p: WeightSlots, w: MaybeWeights): void {
+  for (const k of ["wIh", "wHh", "bIh", "bHh", "wHr"] as const) {
+    const a = w[k];
+    if (a !== null) ar.get(p[k], a.length, a, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Validation: the same checks and messages as rnn.ts, so both backends reject bad input alike.
+
+function savedSize(mode: RnnMode, N: number, H: number): number {
+  return mode === "LSTM" ? 6 * N * H : mode === "GRU" ? 4 * N * H : 0;
+}
+
+function scratchSize(mode: RnnMode, N: number, B: number, H: number, P: number): number {
+  const G = rnnGateCount(mode) * H;
+  const R = P > 0 ? P : H;
+  if (mode === "RNN_TANH" || mode === "RNN_RELU") return N * G + N * R + B * R;
+  const step = mode === "GRU" ? B * G : P > 0 ? B * H : 0;
+  const inference = N * G + step;
+  const backward =
+    N * G + N * R + B * R + (mode === "GRU" ? N * G : B * H + (P > 0 ? N * P + B * H + N * H : 0));
+  return Math.max(inference, backward);
+}
+
+function expectLength(fn: string, name: string, a: Float32Array, n: number, formula: string): void {
+  if (a.length !== n) {
+    throw new Error(`${fn}: ${name} should have ${formula} = ${n} elements, got ${a.length}`);
+  }
+}
+
+function expectAtLeast(fn: string, name: string, a: Float32Array, n: number): void {
+  if (a.length < n) {
+    throw new Error(
+      `${fn}: ${name} should have at least ${n} elements (see rnnWorkspaceSize), got ${a.length}`,
+    );
+  }
+}
+
+function expectGrad(fn: string, name: string, g: Float32Array | null, param: Float32Array | null): void {
+  if (g === null) return;
+  if (param === null) throw new Error(`${fn}: got ${name} for a parameter that does not exist (null)`);
+  if (g.length !== param.length) {
+    throw new Error(
+      `${fn}: ${name} should have ${param.length} elements like its parameter, got ${g.length}`,
+    );
+  }
+}
+
+function expectCount(fn: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${fn}: ${name} should be an integer ≥ 0, got ${v}`);
+}
+
+function checkCommon(
+  fn: string,
+  dims: RnnDims,
+  w: RnnWeights,
+  x: Float32Array,
+  h0: Float32Array | null,
+  c0: Float32Array | null,
+): { G: number; R: number; N: number } {
+  const { mode, T, B, I, H, P, batchSizes } = dims;
+  const G = rnnGateCount(mode) * H;
+  expectCount(fn, "T", T);
+  expectCount(fn, "B", B);
+  expectCount(fn, "I", I);
+  expectCount(fn, "P", P);
+  if (!Number.isInteger(H) || H < 1) throw new Error(`${fn}: H should be an integer ≥ 1, got ${H}`);
+  if (P > 0 && mode !== "LSTM")
+    throw new Error(`${fn}: a projection (P = ${P}) needs mode LSTM, got ${mode}`);
+  const R = P > 0 ? P : H;
+  let N = T * B;
+  if (batchSizes !== null) {
+    if (batchSizes.length !== T) {
+      throw new Error(`${fn}: batchSizes should have T = ${T} entries, got ${batchSizes.length}`);
+    }
+    N = 0;
+    for (let t = 0; t < T; t++) {
+      const bt = batchSizes[t];
+      if (bt < 0 || bt > B || (t > 0 && bt > batchSizes[t - 1])) {
+        throw new Error(
+          `${fn}: batchSizes should be non-increasing and within [0, B = ${B}], got [${batchSizes.join(", ")}]`,
+        );
+      }
+      N += bt;
+    }
+  }
+  expectLength(fn, "x", x, N * I, "N·I");
+  if (h0 !== null) expectLength(fn, "h0", h0, B * R, "B·R");
+  if (c0 !== null) {
+    if (mode !== "LSTM") throw new Error(`${fn}: c0 is for mode LSTM only, got it in mode ${mode}`);
+    expectLength(fn, "c0", c0, B * H, "B·H");
+  }
+  expectLength(fn, "wIh", w.wIh, G * I, "G·I");
+  expectLength(fn, "wHh", w.wHh, G * R, "G·R");
+  if (w.bIh !== null) expectLength(fn, "bIh", w.bIh, G, "G");
+  if (w.bHh !== null) expectLength(fn, "bHh", w.bHh, G, "G");
+  if (P > 0) {
+    if (w.wHr === null) throw new Error(`${fn}: P = ${P} needs wHr (P·H = ${P * H}), got null`);
+    expectLength(fn, "wHr", w.wHr, P * H, "P·H");
+  } else if (w.wHr !== null) {
+    throw new Error(`${fn}: wHr is only for P > 0, got it with P = 0`);
+  }
+  return { G, R, N };
+}

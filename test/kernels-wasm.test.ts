@@ -1,0 +1,811 @@
+// The WebAssembly kernels against their TypeScript twins (and gemm against a float64 product written here),
+// for every build this runtime can run; and the backend seam that picks between them.
+//
+// M, N, K = product sizes; T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H
+
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import v8 from "node:v8";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { linear, matmul } from "../src/core/ops.js";
+import { Generator } from "../src/core/random.js";
+import { Tensor } from "../src/core/tensor.js";
+import { backendName, getKernels, setBackend } from "../src/kernels/backend.js";
+import { gemm as gemmTs } from "../src/kernels/gemm.js";
+import {
+  type RnnDims,
+  type RnnMode,
+  type RnnWeightGrads,
+  type RnnWeights,
+  rnnBackward as rnnBackwardTs,
+  rnnForward as rnnForwardTs,
+  rnnGateCount,
+  rnnWorkspaceSize,
+} from "../src/kernels/rnn.js";
+import { createWasmKernels, type Kernels, type WasmVariant, wasmBytes } from "../src/kernels/wasm.js";
+import { expectClose } from "./helpers.js";
+
+const ROOT = join(import.meta.dirname, "..");
+
+/** The builds this runtime can run. Node 20 accepts relaxed SIMD only behind a V8 flag: it is set just
+ * long enough to compile that build, so other suites in this process keep the default choice. */
+function compileVariants(): { variant: WasmVariant; kernels: Kernels }[] {
+  const out: { variant: WasmVariant; kernels: Kernels }[] = [];
+  if (WebAssembly.validate(wasmBytes("simd"))) {
+    out.push({
+      variant: "simd",
+      kernels: createWasmKernels(new WebAssembly.Module(wasmBytes("simd")), "simd"),
+    });
+  }
+  let relaxed = WebAssembly.validate(wasmBytes("relaxed"));
+  let flagged = false;
+  if (!relaxed) {
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    flagged = true;
+    relaxed = WebAssembly.validate(wasmBytes("relaxed"));
+  }
+  try {
+    if (relaxed) {
+      out.push({
+        variant: "relaxed",
+        kernels: createWasmKernels(new WebAssembly.Module(wasmBytes("relaxed")), "relaxed"),
+      });
+    }
+  } finally {
+    if (flagged) v8.setFlagsFromString("--no-experimental-wasm-relaxed-simd");
+  }
+  return out;
+}
+
+const VARIANTS = compileVariants();
+
+type GemmFn = Kernels["gemm"];
+
+describe("wasm module", () => {
+  it("runs on this runtime (both builds)", () => {
+    expect(VARIANTS.map((v) => v.kernels.detail)).toEqual(["wasm-simd", "wasm-relaxed-simd"]);
+  });
+
+  it("the embedded binary was built from the current assembly/ sources", () => {
+    const out = execFileSync(process.execPath, [join(ROOT, "scripts", "build-wasm.mjs"), "--check"], {
+      encoding: "utf8",
+    });
+    expect(out).toMatch(/up to date/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// gemm
+
+/** Float64 op(A)·op(B) + beta·C, the independent oracle. */
+function refGemm(
+  tA: boolean,
+  tB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: Float32Array,
+  aOff: number,
+  lda: number,
+  B: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  cOff: number,
+  ldc: number,
+): Float64Array {
+  const out = Float64Array.from(C);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const a = tA ? A[aOff + k * lda + i] : A[aOff + i * lda + k];
+        const b = tB ? B[bOff + j * ldb + k] : B[bOff + k * ldb + j];
+        s += a * b;
+      }
+      const q = cOff + i * ldc + j;
+      out[q] = (beta === 0 ? 0 : beta * C[q]) + s;
+    }
+  }
+  return out;
+}
+
+interface GemmCase {
+  tA: boolean;
+  tB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  beta: number;
+  aOff: number;
+  bOff: number;
+  cOff: number;
+  padA: number;
+  padB: number;
+  padC: number;
+}
+
+function runGemmCase(gemm: GemmFn, c: GemmCase, gen: Generator): void {
+  const { tA, tB, M, N, K, beta, aOff, bOff, cOff } = c;
+  const lda = (tA ? M : K) + c.padA;
+  const ldb = (tB ? K : N) + c.padB;
+  const ldc = N + c.padC;
+  const u = (n: number): Float32Array => Float32Array.from({ length: n }, () => 2 * gen.nextFloat() - 1);
+  const A = u(aOff + (tA ? K : M) * lda + 2);
+  const B = u(bOff + (tB ? N : K) * ldb + 2);
+  const C = u(cOff + M * ldc + 2);
+  const want = refGemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+  const got = C.slice();
+  gemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, got, cOff, ldc);
+  const label = `${tA ? "T" : "N"}${tB ? "T" : "N"} M=${M} N=${N} K=${K} beta=${beta} ld+${c.padA},${c.padB},${c.padC}`;
+  // every element: the product inside C's rows, untouched (bit-exact) outside them
+  expectClose(got, Float32Array.from(want), { atol: 2e-6 * (K + 4), rtol: 1e-5, what: label });
+  for (let q = 0; q < C.length; q++) {
+    const r = q - cOff;
+    const inside = r >= 0 && r < M * ldc && r % ldc < N;
+    if (!inside && !Object.is(got[q], C[q])) throw new Error(`${label}: wrote outside C at ${q}`);
+  }
+}
+
+function randomGemmCases(gen: Generator, count: number, maxDim: number): GemmCase[] {
+  const r = (n: number): number => Math.floor(gen.nextFloat() * n);
+  const cases: GemmCase[] = [];
+  for (let i = 0; i < count; i++) {
+    cases.push({
+      tA: (i & 1) === 1,
+      tB: (i & 2) === 2,
+      M: 1 + r(maxDim),
+      N: 1 + r(maxDim),
+      K: 1 + r(maxDim),
+      beta: [0, 1, 0.5, -2][(i >> 2) & 3],
+      aOff: r(3) === 0 ? r(7) : 0,
+      bOff: r(3) === 0 ? r(7) : 0,
+      cOff: r(3) === 0 ? r(7) : 0,
+      padA: r(2) * r(5),
+      padB: r(2) * r(5),
+      padC: r(2) * r(5),
+    });
+  }
+  return cases;
+}
+
+const FLAGS = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
+for (const { variant, kernels } of VARIANTS) {
+  const gemmWasm = kernels.gemm;
+  describe(`wasm gemm (${variant}) against a float64 product`, () => {
+    it("tiny and odd shapes: every transpose, beta 0 / 1 / 0.5 / -2, offsets, padded rows", () => {
+      const gen = new Generator(1);
+      for (const c of randomGemmCases(gen, 400, 13)) runGemmCase(gemmWasm, c, gen);
+    });
+
+    it("medium shapes, through the register tiles and their edges", () => {
+      const gen = new Generator(2);
+      for (const c of randomGemmCases(gen, 48, 70)) runGemmCase(gemmWasm, c, gen);
+    });
+
+    it("1×1×1, matrix-vector (M = 1, N = 1) and outer products (K = 1)", () => {
+      const gen = new Generator(3);
+      const base = { beta: 1, aOff: 1, bOff: 2, cOff: 3, padA: 0, padB: 1, padC: 0 };
+      for (const [tA, tB] of FLAGS) {
+        for (const [M, N, K] of [
+          [1, 1, 1],
+          [1, 16, 16],
+          [1, 37, 50],
+          [1, 512, 128],
+          [16, 1, 16],
+          [49, 1, 16],
+          [49, 16, 1],
+          [16, 16, 49],
+          [3, 29, 17],
+        ]) {
+          for (const beta of [0, 1]) runGemmCase(gemmWasm, { ...base, tA, tB, M, N, K, beta }, gen);
+        }
+      }
+    });
+
+    it("shapes across the cache blocks (KC = 256, MC = 128, NC = 1024)", () => {
+      const gen = new Generator(4);
+      const base = { aOff: 0, bOff: 0, cOff: 0, padA: 1, padB: 0, padC: 2 };
+      runGemmCase(gemmWasm, { ...base, tA: false, tB: false, M: 131, N: 1030, K: 261, beta: 1 }, gen);
+      runGemmCase(gemmWasm, { ...base, tA: true, tB: true, M: 133, N: 1027, K: 259, beta: 0 }, gen);
+      runGemmCase(gemmWasm, { ...base, tA: true, tB: false, M: 2, N: 1100, K: 520, beta: 0.5 }, gen);
+      runGemmCase(gemmWasm, { ...base, tA: true, tB: true, M: 3, N: 1031, K: 300, beta: 1 }, gen);
+    });
+
+    it("0-sized products: K = 0 scales C by beta (0 clears NaN), M = 0 or N = 0 touch nothing", () => {
+      for (const [tA, tB] of FLAGS) {
+        for (const beta of [0, 1, 0.5]) {
+          const C = Float32Array.from([1, Number.NaN, 3, 4, 5, 6]);
+          const want = C.slice();
+          gemmTs(tA, tB, 2, 2, 0, new Float32Array(0), 0, 1, new Float32Array(0), 0, 1, beta, want, 1, 3);
+          const got = C.slice();
+          gemmWasm(tA, tB, 2, 2, 0, new Float32Array(0), 0, 1, new Float32Array(0), 0, 1, beta, got, 1, 3);
+          expect(Array.from(got)).toEqual(Array.from(want));
+          expect(got[0]).toBe(1); // outside the 2 × 2 block at offset 1, ldc 3
+          if (beta === 0) expect(Array.from(got.subarray(1))).toEqual([0, 0, 4, 0, 0]);
+          for (const [M, N] of [
+            [0, 3],
+            [3, 0],
+          ]) {
+            const D = Float32Array.from([7, 8, 9]);
+            gemmWasm(tA, tB, M, N, 2, new Float32Array(6), 0, 3, new Float32Array(6), 0, 3, 0, D, 0, 3);
+            expect(Array.from(D)).toEqual([7, 8, 9]);
+          }
+        }
+      }
+    });
+
+    it("operands outside their arrays are an error, not garbage", () => {
+      const a = new Float32Array(12);
+      expect(() => gemmWasm(false, false, 3, 4, 4, a, 1, 4, a, 0, 4, 0, a, 0, 4)).toThrow(
+        "gemm: A should hold 3×4 floats from offset 1 with row stride ≥ 4, got offset 1, stride 4 and 12 elements",
+      );
+      expect(() => gemmWasm(false, true, 3, 4, 4, a, 0, 4, a, 0, 3, 0, a, 0, 4)).toThrow(
+        "gemm: B should hold 4×4 floats from offset 0 with row stride ≥ 4, got offset 0, stride 3",
+      );
+      expect(() => gemmWasm(false, false, 3, 3, 4, a, 0, 4, a, 0, 3, 0, a, 0, 2)).toThrow(
+        "gemm: C should hold 3×3 floats from offset 0 with row stride ≥ 3, got offset 0, stride 2 and 12 elements",
+      );
+    });
+
+    it("beta = 0 overwrites NaN in C; NaN in A reaches exactly its row", () => {
+      const gen = new Generator(5);
+      const M = 9;
+      const N = 11;
+      const K = 10;
+      const A = Float32Array.from({ length: M * K }, () => gen.nextFloat());
+      const B = Float32Array.from({ length: K * N }, () => gen.nextFloat());
+      const C = new Float32Array(M * N).fill(Number.NaN);
+      gemmWasm(false, false, M, N, K, A, 0, K, B, 0, N, 0, C, 0, N);
+      expect(C.every((v) => Number.isFinite(v))).toBe(true);
+      A[4 * K + 3] = Number.NaN;
+      gemmWasm(false, false, M, N, K, A, 0, K, B, 0, N, 0, C, 0, N);
+      for (let i = 0; i < M; i++) {
+        const row = Array.from(C.subarray(i * N, (i + 1) * N));
+        expect(row.every((v) => Number.isNaN(v))).toBe(i === 4);
+        expect(row.some((v) => Number.isNaN(v))).toBe(i === 4);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// recurrent kernels
+
+interface Shape {
+  name: string;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+  P: number; // used by the projection configs only
+}
+
+const SHAPES: Shape[] = [
+  { name: "small", T: 4, B: 3, I: 3, H: 4, P: 2 },
+  { name: "odd", T: 5, B: 5, I: 7, H: 6, P: 3 },
+  { name: "wide", T: 3, B: 6, I: 5, H: 33, P: 9 },
+];
+
+const CONFIGS: { name: string; mode: RnnMode; proj: boolean }[] = [
+  { name: "rnn tanh", mode: "RNN_TANH", proj: false },
+  { name: "rnn relu", mode: "RNN_RELU", proj: false },
+  { name: "lstm", mode: "LSTM", proj: false },
+  { name: "lstm proj", mode: "LSTM", proj: true },
+  { name: "gru", mode: "GRU", proj: false },
+];
+
+/** Lengths per sequence (sorted, like PyTorch's packing), or null for the full batch. */
+function layouts(s: Shape): { name: string; lengths: number[] | null }[] {
+  const packed = Array.from({ length: s.B }, (_, b) => Math.max(1, s.T - b));
+  const withEmpty = packed.map((l, b) => (b === s.B - 1 ? 0 : l));
+  return [
+    { name: "full", lengths: null },
+    { name: "packed", lengths: packed },
+    { name: "packed with an empty sequence", lengths: withEmpty },
+  ];
+}
+
+interface Problem {
+  dims: RnnDims;
+  w: RnnWeights;
+  N: number;
+  R: number;
+  x: Float32Array; // (N, I)
+  h0: Float32Array; // (B, R)
+  c0: Float32Array | null; // (B, H)
+  dY: Float32Array; // (N, R)
+  dHn: Float32Array; // (B, R)
+  dCn: Float32Array | null; // (B, H)
+}
+
+function makeProblem(
+  s: Shape,
+  mode: RnnMode,
+  proj: boolean,
+  bias: boolean,
+  reverse: boolean,
+  lengths: number[] | null,
+  seed: number,
+): Problem {
+  const gen = new Generator(seed);
+  const u = (n: number, a: number): Float32Array =>
+    Float32Array.from({ length: n }, () => (2 * gen.nextFloat() - 1) * a);
+  const { T, B, I, H } = s;
+  const P = proj ? s.P : 0;
+  const G = rnnGateCount(mode) * H;
+  const R = P > 0 ? P : H;
+  let batchSizes: Int32Array | null = null;
+  let N = T * B;
+  if (lengths !== null) {
+    batchSizes = Int32Array.from({ length: T }, (_, t) => lengths.filter((l) => l > t).length);
+    N = lengths.reduce((a, b) => a + b, 0);
+  }
+  const lstm = mode === "LSTM";
+  const scale = 1.5 / Math.sqrt(Math.max(R, I));
+  return {
+    dims: { mode, T, B, I, H, P, batchSizes, reverse },
+    w: {
+      wIh: u(G * I, scale),
+      wHh: u(G * R, scale),
+      bIh: bias ? u(G, 0.5) : null,
+      bHh: bias ? u(G, 0.5) : null,
+      wHr: P > 0 ? u(P * H, 1.5 / Math.sqrt(H)) : null,
+    },
+    N,
+    R,
+    x: u(N * I, 1.5),
+    h0: u(B * R, 0.8),
+    c0: lstm ? u(B * H, 0.8) : null,
+    dY: u(N * R, 1),
+    dHn: u(B * R, 1),
+    dCn: lstm ? u(B * H, 1) : null,
+  };
+}
+
+interface Outputs {
+  y: Float32Array;
+  hN: Float32Array;
+  cN: Float32Array | null;
+  saved: Float32Array;
+}
+
+function forward(k: Pick<Kernels, "rnnForward">, pr: Problem, training = true): Outputs {
+  const { dims } = pr;
+  const ws = rnnWorkspaceSize(dims.mode, dims.T, dims.B, dims.H, dims.P);
+  const y = new Float32Array(pr.N * pr.R).fill(Number.NaN);
+  const hN = new Float32Array(dims.B * pr.R).fill(Number.NaN);
+  const cN = dims.mode === "LSTM" ? new Float32Array(dims.B * dims.H).fill(Number.NaN) : null;
+  const saved = new Float32Array(ws.saved).fill(Number.NaN);
+  const scratch = new Float32Array(ws.scratch).fill(Number.NaN);
+  k.rnnForward(dims, pr.w, pr.x, pr.h0, pr.c0, y, hN, cN, training ? saved : null, scratch);
+  return { y, hN, cN, saved };
+}
+
+interface Grads {
+  dW: RnnWeightGrads;
+  dX: Float32Array;
+  dH0: Float32Array;
+  dC0: Float32Array | null;
+}
+
+function backward(k: Pick<Kernels, "rnnBackward">, pr: Problem, out: Outputs): Grads {
+  const { dims, w } = pr;
+  const ws = rnnWorkspaceSize(dims.mode, dims.T, dims.B, dims.H, dims.P);
+  // gradients start from ones: backward accumulates
+  const ones = (a: Float32Array | null): Float32Array | null =>
+    a === null ? null : new Float32Array(a.length).fill(1);
+  const dW: RnnWeightGrads = {
+    dWih: ones(w.wIh),
+    dWhh: ones(w.wHh),
+    dBih: ones(w.bIh),
+    dBhh: ones(w.bHh),
+    dWhr: ones(w.wHr),
+  };
+  const dX = new Float32Array(pr.N * dims.I).fill(Number.NaN);
+  const dH0 = new Float32Array(dims.B * pr.R).fill(Number.NaN);
+  const dC0 = dims.mode === "LSTM" ? new Float32Array(dims.B * dims.H).fill(Number.NaN) : null;
+  const scratch = new Float32Array(ws.scratch).fill(Number.NaN);
+  k.rnnBackward(
+    dims,
+    w,
+    dW,
+    pr.x,
+    dX,
+    pr.h0,
+    dH0,
+    pr.c0,
+    dC0,
+    out.y,
+    pr.dY,
+    pr.dHn,
+    pr.dCn,
+    out.saved,
+    scratch,
+  );
+  return { dW, dX, dH0, dC0 };
+}
+
+const TS: Pick<Kernels, "rnnForward" | "rnnBackward"> = {
+  rnnForward: rnnForwardTs,
+  rnnBackward: rnnBackwardTs,
+};
+
+function expectSameOutputs(got: Outputs, want: Outputs, label: string): void {
+  const tol = { atol: 3e-6, rtol: 1e-5 };
+  expectClose(got.y, want.y, { ...tol, what: `${label} y` });
+  expectClose(got.hN, want.hN, { ...tol, what: `${label} hN` });
+  if (want.cN !== null) expectClose(got.cN!, want.cN, { ...tol, what: `${label} cN` });
+  // the saved activations follow rnn.ts's documented layout (the part this call used: N rows)
+  const used = savedUsed(want);
+  expect(savedUsed(got), `${label} saved length`).toBe(used);
+  expectClose(got.saved.subarray(0, used), want.saved.subarray(0, used), { ...tol, what: `${label} saved` });
+}
+
+/** Floats of `saved` a call of N rows writes (6NH LSTM, 4NH GRU, 0 RNN): everything before the NaN tail. */
+function savedUsed(o: Outputs): number {
+  let n = o.saved.length;
+  while (n > 0 && Number.isNaN(o.saved[n - 1])) n--;
+  return n;
+}
+
+function expectSameGrads(got: Grads, want: Grads, label: string): void {
+  const tol = { atol: 2e-5, rtol: 2e-5 };
+  for (const k of ["dWih", "dWhh", "dBih", "dBhh", "dWhr"] as const) {
+    if (want.dW[k] === null) expect(got.dW[k]).toBeNull();
+    else expectClose(got.dW[k]!, want.dW[k]!, { ...tol, what: `${label} ${k}` });
+  }
+  expectClose(got.dX, want.dX, { ...tol, what: `${label} dX` });
+  expectClose(got.dH0, want.dH0, { ...tol, what: `${label} dH0` });
+  if (want.dC0 !== null) expectClose(got.dC0!, want.dC0, { ...tol, what: `${label} dC0` });
+}
+
+for (const { variant, kernels } of VARIANTS) {
+  describe(`wasm rnn kernels (${variant}) against the TypeScript kernels`, () => {
+    let seed = 100;
+    for (const s of SHAPES) {
+      for (const cfg of CONFIGS) {
+        it(`${s.name} ${cfg.name}: every bias, direction and packing`, () => {
+          for (const bias of [true, false]) {
+            for (const reverse of [false, true]) {
+              for (const layout of layouts(s)) {
+                const label = `${cfg.name} ${bias ? "bias" : "no bias"} ${reverse ? "reverse" : "forward"} ${layout.name}`;
+                const pr = makeProblem(s, cfg.mode, cfg.proj, bias, reverse, layout.lengths, seed++);
+                const want = forward(TS, pr);
+                const got = forward(kernels, pr);
+                expectSameOutputs(got, want, label);
+                // inference: the same numbers, nothing saved
+                const inf = forward(kernels, pr, false);
+                expect(inf.y).toEqual(got.y);
+                expect(inf.hN).toEqual(got.hN);
+                expect(inf.saved.every((v) => Number.isNaN(v))).toBe(true);
+                const gWant = backward(TS, pr, want);
+                expectSameGrads(backward(kernels, pr, got), gWant, label);
+                // the saved buffer is one contract: a TypeScript forward, a wasm backward
+                expectSameGrads(backward(kernels, pr, want), gWant, `${label} (ts forward)`);
+              }
+            }
+          }
+        });
+      }
+    }
+
+    it("null h0 / c0 / dY / dHn / dCn and skipped dX / dH0 / dC0, as in TypeScript", () => {
+      for (const cfg of CONFIGS) {
+        const pr = makeProblem(SHAPES[1], cfg.mode, cfg.proj, true, false, layouts(SHAPES[1])[1].lengths, 7);
+        const { dims, w } = pr;
+        const ws = rnnWorkspaceSize(dims.mode, dims.T, dims.B, dims.H, dims.P);
+        const run = (k: typeof TS) => {
+          const y = new Float32Array(pr.N * pr.R);
+          const hN = new Float32Array(dims.B * pr.R);
+          const cN = dims.mode === "LSTM" ? new Float32Array(dims.B * dims.H) : null;
+          const saved = new Float32Array(ws.saved);
+          const scratch = new Float32Array(ws.scratch);
+          k.rnnForward(dims, w, pr.x, null, null, y, hN, cN, saved, scratch);
+          const dW: RnnWeightGrads = {
+            dWih: new Float32Array(w.wIh.length),
+            dWhh: null,
+            dBih: new Float32Array(w.bIh!.length),
+            dBhh: null,
+            dWhr: null,
+          };
+          k.rnnBackward(
+            dims,
+            w,
+            dW,
+            pr.x,
+            null,
+            null,
+            null,
+            null,
+            null,
+            y,
+            pr.dY,
+            null,
+            null,
+            saved,
+            scratch,
+          );
+          return { y, hN, cN, dW };
+        };
+        const a = run(kernels);
+        const b = run(TS);
+        expectClose(a.y, b.y, { atol: 3e-6, what: `${cfg.name} y` });
+        expectClose(a.hN, b.hN, { atol: 3e-6, what: `${cfg.name} hN` });
+        expectClose(a.dW.dWih!, b.dW.dWih!, { atol: 2e-5, rtol: 2e-5, what: `${cfg.name} dWih` });
+        expectClose(a.dW.dBih!, b.dW.dBih!, { atol: 2e-5, rtol: 2e-5, what: `${cfg.name} dBih` });
+      }
+    });
+
+    it("long sequences and large layers (per-step K > 256, batch > 128) grow the arena; small calls after still agree", () => {
+      const big: Shape = { name: "big", T: 40, B: 9, I: 20, H: 72, P: 16 }; // G = 288 (LSTM), 216 (GRU)
+      const tall: Shape = { name: "tall", T: 3, B: 130, I: 3, H: 8, P: 3 };
+      const deep: Shape = { name: "deep", T: 4, B: 5, I: 300, H: 90, P: 0 }; // GRU G = 270; I > 256
+      for (const [s, cfg] of [
+        [SHAPES[0], CONFIGS[2]],
+        [big, CONFIGS[2]],
+        [big, CONFIGS[3]],
+        [tall, CONFIGS[3]],
+        [deep, CONFIGS[4]],
+        [SHAPES[2], CONFIGS[2]],
+      ] as const) {
+        const pr = makeProblem(s, cfg.mode, cfg.proj, true, false, layouts(s)[1].lengths, 11);
+        const want = forward(TS, pr);
+        const got = forward(kernels, pr);
+        expectSameOutputs(got, want, `${s.name} ${cfg.name}`);
+        expectSameGrads(backward(kernels, pr, got), backward(TS, pr, want), `${s.name} ${cfg.name}`);
+      }
+    });
+
+    it("bad input: the same errors as the TypeScript kernels", () => {
+      const pr = makeProblem(SHAPES[0], "LSTM", false, true, false, null, 31);
+      const { dims, w } = pr;
+      const ws = rnnWorkspaceSize("LSTM", dims.T, dims.B, dims.H, 0);
+      const y = new Float32Array(pr.N * pr.R);
+      const hN = new Float32Array(dims.B * pr.R);
+      const cN = new Float32Array(dims.B * dims.H);
+      const saved = new Float32Array(ws.saved);
+      const scratch = new Float32Array(ws.scratch);
+      const none: RnnWeightGrads = { dWih: null, dWhh: null, dBih: null, dBhh: null, dWhr: null };
+      const calls: ((k: typeof TS) => void)[] = [
+        (k) => k.rnnForward(dims, w, pr.x.subarray(1), null, null, y, hN, cN, saved, scratch),
+        (k) => k.rnnForward(dims, w, pr.x, null, null, y, hN, null, saved, scratch),
+        (k) => k.rnnForward(dims, w, pr.x, null, null, y, hN, cN, saved, scratch.subarray(1)),
+        (k) => k.rnnForward(dims, w, pr.x, null, null, y, hN, cN, saved.subarray(1), scratch),
+        (k) =>
+          k.rnnForward(dims, { ...w, bHh: new Float32Array(3) }, pr.x, null, null, y, hN, cN, null, scratch),
+        (k) => k.rnnForward({ ...dims, mode: "GRU", P: 2 }, w, pr.x, null, null, y, hN, null, null, scratch),
+        (k) => k.rnnForward({ ...dims, H: 0 }, w, pr.x, null, null, y, hN, cN, null, scratch),
+        (k) =>
+          k.rnnForward(
+            { ...dims, batchSizes: Int32Array.from([2, 3, 1, 1]) },
+            w,
+            pr.x.subarray(0, 7 * dims.I),
+            null,
+            null,
+            y,
+            hN,
+            cN,
+            null,
+            scratch,
+          ),
+        (k) =>
+          k.rnnBackward(
+            dims,
+            w,
+            none,
+            pr.x,
+            null,
+            null,
+            null,
+            null,
+            null,
+            y,
+            null,
+            null,
+            null,
+            null,
+            scratch,
+          ),
+        (k) =>
+          k.rnnBackward(
+            dims,
+            w,
+            { ...none, dWhr: new Float32Array(4) },
+            pr.x,
+            null,
+            null,
+            null,
+            null,
+            null,
+            y,
+            null,
+            null,
+            null,
+            saved,
+            scratch,
+          ),
+      ];
+      for (const call of calls) {
+        let tsError = "";
+        try {
+          call(TS);
+        } catch (e) {
+          tsError = (e as Error).message;
+        }
+        expect(tsError).not.toBe("");
+        expect(() => call(kernels)).toThrow(tsError);
+      }
+    });
+
+    it("sigmoid and tanh within a few float32 ulps over the whole range", () => {
+      // one LSTM step from zero state with x = 1 and no bias: the saved gates are σ(wIh[i]) and tanh(wIh[g])
+      const vals: number[] = [0, 1e-30, -1e-8, 1e-4, 0.3, 0.6249, 0.625, 0.6251, 1, 2.5, 9, 9.1, 15, 20];
+      vals.push(40, 87, 88, 89, 100, 1e30, Number.POSITIVE_INFINITY);
+      for (let v = -12; v <= 12; v += 0.0137) vals.push(v);
+      const all = [...vals, ...vals.map((v) => -v)].map(Math.fround);
+      const H = all.length;
+      const wIh = new Float32Array(4 * H);
+      wIh.set(all, 0); // i gate
+      wIh.set(all, 2 * H); // g gate
+      const dims: RnnDims = { mode: "LSTM", T: 1, B: 1, I: 1, H, P: 0, batchSizes: null, reverse: false };
+      const ws = rnnWorkspaceSize("LSTM", 1, 1, H, 0);
+      const saved = new Float32Array(ws.saved);
+      kernels.rnnForward(
+        dims,
+        { wIh, wHh: new Float32Array(4 * H * H), bIh: null, bHh: null, wHr: null },
+        Float32Array.of(1),
+        null,
+        null,
+        new Float32Array(H),
+        new Float32Array(H),
+        new Float32Array(H),
+        saved,
+        new Float32Array(ws.scratch),
+      );
+      for (let j = 0; j < H; j++) {
+        const x = all[j];
+        const sig = 1 / (1 + Math.exp(-x));
+        const th = Math.tanh(x);
+        const s = saved[j];
+        const t = saved[2 * H + j];
+        // relative 2^-21 (a few ulps) where the result is a normal float32, absolute 2e-38 below
+        expect(Math.abs(s - sig), `sigmoid(${x}) = ${s}, want ${sig}`).toBeLessThanOrEqual(
+          Math.max(2 ** -21 * Math.abs(sig), 2e-38),
+        );
+        expect(Math.abs(t - th), `tanh(${x}) = ${t}, want ${th}`).toBeLessThanOrEqual(
+          Math.max(2 ** -21 * Math.abs(th), 1e-45),
+        );
+      }
+      // NaN in, NaN out
+      const nanW = new Float32Array(4).fill(Number.NaN);
+      const one = rnnWorkspaceSize("LSTM", 1, 1, 1, 0);
+      const sv = new Float32Array(one.saved);
+      kernels.rnnForward(
+        { ...dims, H: 1 },
+        { wIh: nanW, wHh: new Float32Array(4), bIh: null, bHh: null, wHr: null },
+        Float32Array.of(1),
+        null,
+        null,
+        new Float32Array(1),
+        new Float32Array(1),
+        new Float32Array(1),
+        sv,
+        new Float32Array(one.scratch),
+      );
+      expect(Number.isNaN(sv[0]) && Number.isNaN(sv[2])).toBe(true);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The seam
+
+describe("backend seam", () => {
+  const initial = backendName();
+  afterEach(() => {
+    setBackend(initial);
+    vi.unstubAllEnvs();
+  });
+
+  it("switches between ts and wasm, and the ops follow", () => {
+    const gen = new Generator(9);
+    const x = new Tensor(
+      Float32Array.from({ length: 20 * 30 }, () => gen.nextFloat() - 0.5),
+      [20, 30],
+    );
+    const wt = new Tensor(
+      Float32Array.from({ length: 25 * 30 }, () => gen.nextFloat() - 0.5),
+      [25, 30],
+    );
+    const b = new Tensor(
+      Float32Array.from({ length: 25 }, () => gen.nextFloat()),
+      [25],
+    );
+    setBackend("ts");
+    expect(backendName()).toBe("ts");
+    expect(getKernels().name).toBe("ts");
+    const lt = linear(x, wt, b);
+    const mt = matmul(x, wt.transpose(0, 1));
+    setBackend("wasm");
+    expect(backendName()).toBe("wasm");
+    const lw = linear(x, wt, b);
+    const mw = matmul(x, wt.transpose(0, 1));
+    expectClose(lw, lt, { atol: 1e-5, what: "linear" });
+    expectClose(mw, mt, { atol: 1e-5, what: "matmul" });
+    expect(() => setBackend("gpu" as "ts")).toThrow('setBackend: expected "ts" or "wasm", got "gpu"');
+  });
+
+  it("RECURRENT_BACKEND picks the default, and a bad value is an error", async () => {
+    for (const name of ["ts", "wasm"] as const) {
+      vi.stubEnv("RECURRENT_BACKEND", name);
+      vi.resetModules();
+      const m = await import("../src/kernels/backend.js");
+      expect(m.backendName()).toBe(name);
+    }
+    vi.stubEnv("RECURRENT_BACKEND", "cuda");
+    vi.resetModules();
+    const m = await import("../src/kernels/backend.js");
+    expect(() => m.backendName()).toThrow('RECURRENT_BACKEND should be "ts" or "wasm", got "cuda"');
+    vi.stubEnv("RECURRENT_BACKEND", "");
+    vi.resetModules();
+    const d = await import("../src/kernels/backend.js");
+    expect(d.backendName()).toBe("wasm"); // this runtime has SIMD
+  });
+
+  it("a build that validates but does not compile gives way to the next one", async () => {
+    vi.stubEnv("RECURRENT_BACKEND", "");
+    const Original = WebAssembly.Module;
+    // the re-imported module decodes its own copies of the bytes: tell the builds apart by size
+    const relaxedSize = wasmBytes("relaxed").length;
+    expect(wasmBytes("simd").length).not.toBe(relaxedSize);
+    const validate = vi.spyOn(WebAssembly, "validate").mockReturnValue(true);
+    const compile = vi
+      .spyOn(WebAssembly, "Module")
+      .mockImplementation(function pick(bytes): WebAssembly.Module {
+        if ((bytes as Uint8Array).length === relaxedSize) {
+          throw new WebAssembly.CompileError("relaxed SIMD switched off");
+        }
+        return new Original(bytes as BufferSource);
+      });
+    try {
+      vi.resetModules();
+      const m = await import("../src/kernels/backend.js");
+      expect(m.backendName()).toBe("wasm");
+      expect(m.getKernels().detail).toBe("wasm-simd");
+    } finally {
+      compile.mockRestore();
+      validate.mockRestore();
+    }
+  });
+
+  it("where synchronous compilation is refused (a browser main thread), starts on ts and switches when ready", async () => {
+    vi.stubEnv("RECURRENT_BACKEND", "");
+    const spy = vi.spyOn(WebAssembly, "Module").mockImplementation(function refuse(): never {
+      throw new RangeError("WebAssembly.Compile is disallowed on the main thread");
+    });
+    try {
+      vi.resetModules();
+      const m = await import("../src/kernels/backend.js");
+      expect(m.backendName()).toBe("ts");
+      expect(() => m.setBackend("wasm")).toThrow(
+        "wasm backend unavailable synchronously (RangeError: WebAssembly.Compile is disallowed on the main thread); await backendReady()",
+      );
+      expect(await m.backendReady()).toBe("wasm");
+      expect(m.getKernels().detail).toMatch(/^wasm-/);
+      // the kernels work after the switch
+      const c = new Float32Array(4);
+      m.gemm(false, false, 2, 2, 1, Float32Array.of(1, 2), 0, 1, Float32Array.of(3, 4), 0, 2, 0, c, 0, 2);
+      expect(Array.from(c)).toEqual([3, 4, 6, 8]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

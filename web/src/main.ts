@@ -1,0 +1,1096 @@
+// The playground page: forms, the worker, live charts, tables, downloads, and error boxes. Training
+// runs in the worker (worker.ts); this thread only reads forms, parses CSV headers, builds chart specs
+// and draws them. Everything it shows is also kept in `window.__playground` for tests and curious users.
+
+import { chartWidth, clear, draw } from "./charts.js";
+import type {
+  CellFlow,
+  ClipJobOptions,
+  CsvJobOptions,
+  CsvJobResult,
+  EpochProgress,
+  FillChoice,
+  ForecastJobResult,
+  GradJobOptions,
+  GradJobResult,
+  ScoreRow,
+  SineJobOptions,
+  SineJobResult,
+  SinePrediction,
+} from "./jobs.js";
+import { type ChartSpec, data } from "./lib.js";
+import type { ClipSummary, FromWorker, KernelChoice, ToWorker } from "./protocol.js";
+import {
+  clipLossSpec,
+  clipNormSpec,
+  epochLossSpec,
+  forecastSpec,
+  gradFlowSpec,
+  gradJacobianSpec,
+  sineLossSpec,
+  sineSpec,
+} from "./specs.js";
+
+// ===================================================================================== state for tests
+
+type Status = "idle" | "running" | "done" | "stopped" | "error";
+
+interface PlaygroundState {
+  ready: boolean;
+  backend: string | null;
+  wasmVariant: string | null;
+  crossOriginIsolated: boolean;
+  sine: {
+    status: Status;
+    progressMessages: number;
+    previews: number;
+    losses: number[];
+    preview: SinePrediction | null;
+    result: Omit<SineJobResult, "losses"> | null;
+    backend: string | null;
+  };
+  csv: {
+    status: Status;
+    loaded: { name: string; rows: number; header: string[]; dateColumn: string | null } | null;
+    epochs: EpochProgress[];
+    result: Omit<CsvJobResult, "bytes"> | null;
+    backend: string | null;
+  };
+  checkpoint: { status: Status; result: ForecastJobResult | null };
+  gradients: { status: Status; result: GradJobResult | null };
+  clip: { status: Status; result: ClipSummary | null };
+  /** Every message shown in an error box, in order. */
+  errors: string[];
+}
+
+const state: PlaygroundState = {
+  ready: false,
+  backend: null,
+  wasmVariant: null,
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  sine: {
+    status: "idle",
+    progressMessages: 0,
+    previews: 0,
+    losses: [],
+    preview: null,
+    result: null,
+    backend: null,
+  },
+  csv: { status: "idle", loaded: null, epochs: [], result: null, backend: null },
+  checkpoint: { status: "idle", result: null },
+  gradients: { status: "idle", result: null },
+  clip: { status: "idle", result: null },
+  errors: [],
+};
+(globalThis as unknown as { __playground: PlaygroundState }).__playground = state;
+
+// ===================================================================================== DOM helpers
+
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`the page has no element #${id}`);
+  return el as T;
+}
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+/** A number for a table or a status line. */
+function fmt(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined) return "–";
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  return a >= 1e-3 && a < 1e6 ? Number(x.toPrecision(digits)).toString() : x.toExponential(digits - 1);
+}
+
+const sci = (x: number): string => (Number.isFinite(x) ? x.toExponential(3) : String(x));
+
+type Panel = "sine" | "csv" | "checkpoint" | "gradients" | "global";
+const ERROR_BOX: Record<Panel, string> = {
+  sine: "sine-error",
+  csv: "csv-error",
+  checkpoint: "ckpt-error",
+  gradients: "grad-error",
+  global: "global-error",
+};
+
+function showError(panel: Panel, message: string): void {
+  const box = $(ERROR_BOX[panel]);
+  box.textContent = message;
+  box.hidden = false;
+  state.errors.push(message);
+}
+
+function clearError(panel: Panel): void {
+  const box = $(ERROR_BOX[panel]);
+  box.textContent = "";
+  box.hidden = true;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+window.addEventListener("error", (e) => showError("global", `Unexpected error: ${e.message}`));
+window.addEventListener("unhandledrejection", (e) =>
+  showError("global", `Unexpected error: ${errorText(e.reason)}`),
+);
+
+/** Charts drawn last, by element, so a resize can draw them again at the new width. */
+const lastCharts = new Map<HTMLElement, { make: (w: number) => ChartSpec; panel: Panel; tag: string }>();
+
+/** Draws a chart; `tag` "final" marks a job's last picture of it (in data-shows once drawn). */
+function chart(id: string, panel: Panel, make: (width: number) => ChartSpec, tag = "live"): void {
+  const el = $(id);
+  lastCharts.set(el, { make, panel, tag });
+  draw(
+    el,
+    () => make(chartWidth(el)),
+    (e) => showError(panel, `Could not draw the chart: ${errorText(e)}`),
+    tag,
+  );
+}
+
+function clearChart(id: string): void {
+  const el = $(id);
+  lastCharts.delete(el);
+  clear(el);
+}
+
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => {
+    for (const [el, { make, panel, tag }] of lastCharts) {
+      draw(
+        el,
+        () => make(chartWidth(el)),
+        (e) => showError(panel, `Could not draw the chart: ${errorText(e)}`),
+        tag,
+      );
+    }
+  }, 200);
+});
+
+// ===================================================================================== forms
+
+class FormError extends Error {}
+
+function field(form: HTMLFormElement, name: string): HTMLInputElement | HTMLSelectElement {
+  const el = form.elements.namedItem(name);
+  if (el === null) throw new Error(`the form has no field ${name}`);
+  return el as HTMLInputElement | HTMLSelectElement;
+}
+
+function labelOf(el: HTMLElement): string {
+  const label = el.closest("label");
+  const text = label
+    ? Array.from(label.childNodes).find((n) => n.nodeType === Node.TEXT_NODE)?.textContent
+    : null;
+  return (text ?? el.getAttribute("name") ?? "value").trim();
+}
+
+interface NumberRule {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  /** > min instead of >= min. */
+  above?: number;
+}
+
+function num(form: HTMLFormElement, name: string, rule: NumberRule = {}): number {
+  const el = field(form, name);
+  const raw = el.value.trim();
+  const what = labelOf(el);
+  const x = Number(raw);
+  const expected = [
+    rule.integer ? "a whole number" : "a number",
+    rule.above !== undefined ? `above ${rule.above}` : "",
+    rule.min !== undefined && rule.max !== undefined
+      ? `from ${rule.min} to ${rule.max}`
+      : rule.min !== undefined
+        ? `of at least ${rule.min}`
+        : rule.max !== undefined
+          ? `of at most ${rule.max}`
+          : "",
+  ]
+    .filter((s) => s)
+    .join(" ");
+  const bad =
+    raw === "" ||
+    !Number.isFinite(x) ||
+    (rule.integer && !Number.isInteger(x)) ||
+    (rule.min !== undefined && x < rule.min) ||
+    (rule.max !== undefined && x > rule.max) ||
+    (rule.above !== undefined && !(x > rule.above));
+  if (bad)
+    throw new FormError(`${what}: expected ${expected}, got ${raw === "" ? "nothing" : JSON.stringify(raw)}`);
+  return x;
+}
+
+function optionalNum(form: HTMLFormElement, name: string, rule: NumberRule = {}): number | null {
+  return field(form, name).value.trim() === "" ? null : num(form, name, rule);
+}
+
+function choice<T extends string>(form: HTMLFormElement, name: string): T {
+  return field(form, name).value as T;
+}
+
+// ===================================================================================== the worker
+
+type JobKind = "sine" | "csv" | "checkpoint" | "gradients" | "clip";
+const PANEL_OF: Record<JobKind, Panel> = {
+  sine: "sine",
+  csv: "csv",
+  checkpoint: "checkpoint",
+  gradients: "gradients",
+  clip: "gradients",
+};
+
+let worker: Worker | null = null;
+let nextId = 1;
+let current: { id: number; kind: JobKind } | null = null;
+
+function startWorker(): void {
+  worker = new Worker(new URL("./worker.js", import.meta.url), {
+    type: "module",
+    name: "recurrent-training",
+  });
+  worker.onmessage = (e: MessageEvent<FromWorker>) => onWorkerMessage(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    const what = e.message || "the training worker failed to start or crashed";
+    failJob(`The training worker stopped: ${what}`);
+    worker?.terminate();
+    startWorker();
+  };
+  worker.onmessageerror = () => failJob("A message from the training worker could not be read.");
+}
+
+function failJob(message: string): void {
+  if (current !== null) {
+    const panel = PANEL_OF[current.kind];
+    setStatus(current.kind, "error");
+    showError(panel, message);
+    current = null;
+    setBusy(false);
+  } else {
+    showError("global", message);
+  }
+}
+
+function kernels(): KernelChoice {
+  return ($("kernels") as HTMLSelectElement).value as KernelChoice;
+}
+
+function send(kind: JobKind, make: (id: number) => ToWorker): void {
+  if (worker === null) startWorker();
+  const id = nextId++;
+  current = { id, kind };
+  setStatus(kind, "running");
+  setBusy(true);
+  worker!.postMessage(make(id));
+}
+
+const RUN_BUTTONS = ["sine-train", "csv-train", "grad-run", "clip-run"];
+
+function setBusy(busy: boolean): void {
+  for (const id of RUN_BUTTONS) {
+    const b = $<HTMLButtonElement>(id);
+    b.disabled = busy || (id === "csv-train" && csvText === null);
+  }
+  $<HTMLInputElement>("ckpt-file").disabled = busy;
+  $<HTMLButtonElement>("sine-stop").disabled = !(busy && current?.kind === "sine");
+  $<HTMLButtonElement>("csv-stop").disabled = !(busy && current?.kind === "csv");
+}
+
+function setStatus(kind: JobKind, s: Status): void {
+  state[kind].status = s;
+  const section = kind === "clip" ? null : $(kind === "checkpoint" ? "checkpoint" : kind);
+  if (section) section.dataset.status = s;
+  if (kind === "clip") $("gradients").dataset.clipStatus = s;
+}
+
+function onWorkerMessage(m: FromWorker): void {
+  if (m.type === "ready") {
+    state.ready = true;
+    state.backend = m.backend;
+    state.wasmVariant = m.wasmVariant;
+    updateEngine(m.backend);
+    document.body.dataset.ready = "true";
+    return;
+  }
+  if (current === null || m.id !== current.id) return; // a stale message from a stopped job
+  switch (m.type) {
+    case "started":
+      updateEngine(m.backend);
+      if (current.kind === "sine") state.sine.backend = m.backend;
+      if (current.kind === "csv") state.csv.backend = m.backend;
+      return;
+    case "sine-progress":
+      sineProgress(m);
+      return;
+    case "sine-preview":
+      sinePreview(m);
+      return;
+    case "sine-done":
+      finish(() => sineDone(m.result));
+      return;
+    case "csv-epoch":
+      csvEpoch(m);
+      return;
+    case "csv-done":
+      finish(() => csvDone(m.result));
+      return;
+    case "checkpoint-done":
+      finish(() => checkpointDone(m.result));
+      return;
+    case "gradients-done":
+      finish(() => gradientsDone(m.result));
+      return;
+    case "clip-progress":
+      $("clip-status").textContent = `${m.run} run, step ${m.step + 1}: loss ${sci(m.loss)}`;
+      return;
+    case "clip-done":
+      finish(() => clipDone(m.result));
+      return;
+    case "error": {
+      const kind = current.kind;
+      current = null;
+      setBusy(false);
+      setStatus(kind, "error");
+      if (kind === "sine") $("sine-status").textContent = "Stopped by an error.";
+      if (kind === "csv") $("csv-status").textContent = "Stopped by an error.";
+      if (kind === "clip") $("clip-status").textContent = "";
+      if (kind === "checkpoint") {
+        // what was shown belonged to another checkpoint: clear it rather than leave it under the error
+        state.checkpoint.result = null;
+        $("ckpt-info").textContent = "";
+        $("ckpt-results").replaceChildren();
+        clearChart("ckpt-chart");
+      }
+      showError(PANEL_OF[kind], m.message);
+      return;
+    }
+  }
+}
+
+/** Ends the current job: runs its result handler, which sets the panel's final status. */
+function finish(show: () => void): void {
+  const kind = current!.kind;
+  current = null;
+  setBusy(false);
+  try {
+    show();
+  } catch (e) {
+    setStatus(kind, "error");
+    showError(PANEL_OF[kind], `Could not show the result: ${errorText(e)}`);
+  }
+}
+
+function updateEngine(backend: string): void {
+  const v = state.wasmVariant;
+  const name =
+    backend === "wasm"
+      ? `WebAssembly SIMD${v === "relaxed" ? " (relaxed)" : ""}`
+      : backend === "ts"
+        ? "TypeScript"
+        : backend;
+  $("engine-status").textContent = `kernels: ${name}`;
+}
+
+// ===================================================================================== sine panel
+
+let sineOptions: SineJobOptions | null = null;
+
+function startSine(): void {
+  clearError("sine");
+  const form = $<HTMLFormElement>("sine-form");
+  let o: SineJobOptions;
+  try {
+    o = {
+      cell: choice(form, "cell"),
+      hidden: num(form, "hidden", { integer: true, min: 1, max: 512 }),
+      iters: num(form, "iters", { integer: true, min: 1, max: 1_000_000 }),
+      lr: num(form, "lr", { above: 0 }),
+      clip: optionalNum(form, "clip", { above: 0 }),
+      seed: num(form, "seed", { integer: true }),
+      context: num(form, "context", { integer: true, min: 1, max: 48 }),
+    };
+  } catch (e) {
+    showError("sine", errorText(e));
+    return;
+  }
+  sineOptions = o;
+  Object.assign(state.sine, { progressMessages: 0, previews: 0, losses: [], preview: null, result: null });
+  $("sine-figures").replaceChildren();
+  $<HTMLProgressElement>("sine-progress").value = 0;
+  $("sine-status").textContent = "Starting…";
+  const reportEvery = Math.max(1, Math.round(o.iters / 150));
+  const previewEvery = Math.max(1, Math.round(o.iters / 12));
+  send("sine", (id) => ({ type: "sine", id, kernels: kernels(), options: o, reportEvery, previewEvery }));
+}
+
+/** The chart's title (short, for a half-width chart) and the model in the subtitle. */
+function sineTitle(iters: number, iter: number | null): string {
+  return iter === null
+    ? `Sine experiment, ${iters} iterations`
+    : `Sine experiment, iteration ${iter + 1} of ${iters}`;
+}
+
+function sineModelName(o: SineJobOptions): string {
+  return `${o.cell.toUpperCase()}(1, ${o.hidden}, batch_first=True) + Linear(${o.hidden}, 1)`;
+}
+
+function sineProgress(p: {
+  iter: number;
+  loss: number;
+  elapsed: number;
+  from: number;
+  losses: Float32Array;
+}): void {
+  const o = sineOptions!;
+  const s = state.sine;
+  s.progressMessages++;
+  for (let i = 0; i < p.losses.length; i++) s.losses[p.from + i] = p.losses[i];
+  const done = p.iter + 1;
+  $<HTMLProgressElement>("sine-progress").value = done / o.iters;
+  const rate = p.elapsed > 0 ? ` · ${Math.round(done / p.elapsed)} it/s` : "";
+  $("sine-status").textContent =
+    `Iteration ${done} of ${o.iters} · loss ${sci(p.loss)} · ${p.elapsed.toFixed(1)} s${rate}`;
+  const losses = s.losses.slice();
+  chart("sine-loss-chart", "sine", (w) => sineLossSpec(losses, o.iters, w));
+}
+
+function sinePreview(p: SinePrediction & { iter: number }): void {
+  const o = sineOptions!;
+  state.sine.previews++;
+  state.sine.preview = p;
+  chart("sine-chart", "sine", (w) =>
+    sineSpec(p, sineTitle(o.iters, p.iter), w, `${sineModelName(o)}; while training, window from t = 0`),
+  );
+}
+
+function sineDone(r: SineJobResult): void {
+  const o = sineOptions!;
+  const { losses, ...rest } = r;
+  state.sine.result = rest;
+  state.sine.losses = Array.from(losses);
+  state.sine.preview = r.prediction;
+  setStatus("sine", r.stopped ? "stopped" : "done");
+  $<HTMLProgressElement>("sine-progress").value = r.itersRun / o.iters;
+  $("sine-status").textContent = r.stopped
+    ? `Stopped after ${r.itersRun} of ${o.iters} iterations; the model as it was is kept and shown.`
+    : `Done: ${r.itersRun} iterations in ${r.trainSeconds.toFixed(2)} s.`;
+  const all = Array.from(losses);
+  chart("sine-loss-chart", "sine", (w) => sineLossSpec(all, o.iters, w), "final");
+  chart(
+    "sine-chart",
+    "sine",
+    (w) => sineSpec(r.prediction, sineTitle(r.itersRun, null), w, r.modelName),
+    "final",
+  );
+  const K = r.options.context;
+  const figures: [string, string, string][] = [
+    ["final loss", sci(r.finalLoss), "final-loss"],
+    ["mean loss, last 100 iterations", sci(r.meanLossLast100), "mean-loss"],
+    ["notes' prediction MSE", `${sci(r.notesMse)} over ${r.prediction.notesPred.length} steps`, "notes-mse"],
+    [
+      "context forecast MSE",
+      `${sci(r.contextMse)} over ${r.prediction.contextPred.length} steps (notes' on the same steps: ${sci(r.notesMseSameSpan)})`,
+      "context-mse",
+    ],
+    [
+      "training",
+      `${r.trainSeconds.toFixed(2)} s, ${Math.round(r.itersRun / Math.max(r.trainSeconds, 1e-9))} it/s, kernels ${state.sine.backend ?? "?"}`,
+      "time",
+    ],
+    [
+      "prediction window",
+      `t = linspace(${r.prediction.start}, ${r.prediction.start + 10}, ${r.options.steps}); context K = ${K}`,
+      "window",
+    ],
+  ];
+  $("sine-figures").replaceChildren(
+    ...figures.flatMap(([k, v, key]) => [h("dt", {}, k), h("dd", { "data-figure": key }, v)]),
+  );
+}
+
+// ===================================================================================== csv panel
+
+let csvText: string | null = null;
+let csvName = "";
+let trained: { bytes: Uint8Array; fileName: string } | null = null;
+
+const MAX_CSV_BYTES = 50 * 1024 * 1024;
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Reads a CSV's header and date column on this thread, so the column menus can be filled. */
+function setCsv(text: string, name: string): void {
+  clearError("csv");
+  const fail = (msg: string) => {
+    csvText = null;
+    state.csv.loaded = null;
+    $("csv-info").textContent = "No data loaded.";
+    fillSelect("csv-target", [], null);
+    $<HTMLSelectElement>("csv-target").disabled = true;
+    $<HTMLSelectElement>("csv-date").disabled = true;
+    setBusy(current !== null);
+    $("csv-status").textContent = "Load a series to train on.";
+    showError("csv", msg);
+  };
+  if (text.includes("\u0000")) {
+    fail(`${name} is not a text CSV file: it holds binary data`);
+    return;
+  }
+  let table: ReturnType<typeof data.parseCsv>;
+  try {
+    table = data.parseCsv(text);
+  } catch (e) {
+    fail(`${name}: ${errorText(e)}`);
+    return;
+  }
+  const numeric = table.header.filter((c) => {
+    if (c === table.dateColumn) return false;
+    const cells = table.columns[c];
+    let numbers = 0;
+    for (const cell of cells) {
+      const v = cell.trim();
+      if (NUMBER_RE.test(v)) numbers++;
+      else if (!(v === "" || data.DEFAULT_MISSING.includes(v))) return false;
+    }
+    return numbers > 0;
+  });
+  if (numeric.length === 0) {
+    fail(
+      `${name}: no column holds numbers (columns: ${table.header.join(", ")}), so there is nothing to forecast`,
+    );
+    return;
+  }
+  csvText = text;
+  csvName = name;
+  state.csv.loaded = { name, rows: table.rowCount, header: [...table.header], dateColumn: table.dateColumn };
+  const others = table.header.filter((c) => c !== table.dateColumn && !numeric.includes(c));
+  const preferred = numeric.includes("CO2") ? "CO2" : numeric.includes("temp_max") ? "temp_max" : numeric[0];
+  fillSelect("csv-target", numeric, preferred);
+  const dateSel = $<HTMLSelectElement>("csv-date");
+  dateSel.replaceChildren(
+    h("option", { value: "auto" }, `auto${table.dateColumn ? ` (${table.dateColumn})` : " (none found)"}`),
+    h("option", { value: "none" }, "none"),
+    ...table.header.map((c) => h("option", { value: c }, c)),
+  );
+  dateSel.value = "auto";
+  $<HTMLSelectElement>("csv-target").disabled = false;
+  dateSel.disabled = false;
+  const dates = table.dates;
+  const span =
+    dates && dates.length > 0
+      ? `, dates in “${table.dateColumn}” from ${data.formatDate(dates[0], table.dateFormat ?? undefined)} to ${data.formatDate(dates[dates.length - 1], table.dateFormat ?? undefined)}`
+      : ", no date column";
+  $("csv-info").replaceChildren(
+    h("strong", {}, name),
+    `: ${table.rowCount} rows${span}; numeric columns ${numeric.join(", ")}${others.length ? ` (not numeric: ${others.join(", ")})` : ""}`,
+  );
+  $("csv-status").textContent = "Ready to train.";
+  setBusy(current !== null);
+}
+
+function fillSelect(id: string, values: string[], selected: string | null): void {
+  const sel = $<HTMLSelectElement>(id);
+  sel.replaceChildren(...values.map((v) => h("option", { value: v }, v)));
+  if (selected !== null) sel.value = selected;
+}
+
+async function loadDataset(): Promise<void> {
+  clearError("csv");
+  const name = ($("csv-dataset") as HTMLSelectElement).value;
+  const url = `datasets/${name}`;
+  $("csv-status").textContent = `Loading ${name}…`;
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`the server answered ${res.status} ${res.statusText} for ${url}`);
+    setCsv(await res.text(), name);
+  } catch (e) {
+    $("csv-status").textContent = "Load a series to train on.";
+    showError("csv", `Could not load the shipped series ${name}: ${errorText(e)}`);
+  }
+}
+
+async function loadCsvFile(file: File): Promise<void> {
+  clearError("csv");
+  if (file.size > MAX_CSV_BYTES) {
+    showError(
+      "csv",
+      `${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the playground reads CSV files up to ${MAX_CSV_BYTES / 1e6} MB`,
+    );
+    return;
+  }
+  let text: string;
+  try {
+    text = await file.text();
+  } catch (e) {
+    showError("csv", `Could not read ${file.name}: ${errorText(e)}`);
+    return;
+  }
+  setCsv(text, file.name);
+}
+
+let csvOptions: CsvJobOptions | null = null;
+
+function startCsv(): void {
+  clearError("csv");
+  if (csvText === null) {
+    showError("csv", "Load a series first: a shipped one, or your own CSV file.");
+    return;
+  }
+  const form = $<HTMLFormElement>("csv-form");
+  let o: CsvJobOptions;
+  try {
+    o = {
+      target: choice(form, "target"),
+      dateColumn: choice(form, "dateColumn"),
+      fill: choice<FillChoice>(form, "fill"),
+      epochs: num(form, "epochs", { integer: true, min: 1, max: 10000 }),
+      lookback: num(form, "lookback", { integer: true, min: 1, max: 10000 }),
+      horizon: num(form, "horizon", { integer: true, min: 1, max: 10000 }),
+      cell: choice(form, "cell"),
+      hidden: num(form, "hidden", { integer: true, min: 1, max: 512 }),
+      lr: num(form, "lr", { above: 0 }),
+      seed: num(form, "seed", { integer: true }),
+      batchSize: 32,
+      patience: 10,
+      season: 0,
+    };
+  } catch (e) {
+    showError("csv", errorText(e));
+    return;
+  }
+  if (!o.target) {
+    showError("csv", "Choose the target column to forecast.");
+    return;
+  }
+  csvOptions = o;
+  state.csv.epochs = [];
+  state.csv.result = null;
+  $("csv-results").replaceChildren();
+  clearChart("csv-loss-chart");
+  clearChart("csv-forecast-chart");
+  $<HTMLProgressElement>("csv-progress").value = 0;
+  $("csv-status").textContent = `Training on ${csvName}…`;
+  const text = csvText;
+  const source = csvName;
+  send("csv", (id) => ({ type: "csv", id, kernels: kernels(), text, source, options: o }));
+}
+
+function csvLossTitle(o: CsvJobOptions): string {
+  return `${o.target}: training of ${o.cell.toUpperCase()}(1, ${o.hidden}) -> Linear(${o.hidden}, ${o.horizon})`;
+}
+
+function csvEpoch(e: EpochProgress): void {
+  const o = csvOptions!;
+  state.csv.epochs.push(e);
+  $<HTMLProgressElement>("csv-progress").value = e.done / e.planned;
+  $("csv-status").textContent =
+    `Epoch ${e.done} of ${e.planned} · loss ${sci(e.loss)} · validation ${e.valLoss === null ? "–" : sci(e.valLoss)} · lr ${e.lr.toExponential(1)}${e.improved ? " · best so far" : ""}`;
+  const history = state.csv.epochs.map((x) => ({ epoch: x.epoch, loss: x.loss, valLoss: x.valLoss }));
+  chart("csv-loss-chart", "csv", (w) => epochLossSpec(history, csvLossTitle(o), w));
+}
+
+function scoresTable(id: string, rows: ScoreRow[]): HTMLTableElement {
+  const best = Math.min(...rows.map((r) => r.mase));
+  return h(
+    "table",
+    { id, class: "scores" },
+    h(
+      "thead",
+      {},
+      h("tr", {}, ...["forecaster", "MAE", "RMSE", "sMAPE %", "MASE"].map((c) => h("th", {}, c))),
+    ),
+    h(
+      "tbody",
+      {},
+      ...rows.map((r) =>
+        h(
+          "tr",
+          { "data-name": r.name, ...(r.mase === best ? { class: "best" } : {}) },
+          h("th", {}, r.name),
+          ...[r.mae, r.rmse, r.smape, r.mase].map((v) => h("td", { "data-value": String(v) }, fmt(v))),
+        ),
+      ),
+    ),
+  );
+}
+
+function futureTable(id: string, r: ForecastJobResult): HTMLTableElement {
+  const f = r.future;
+  const key = f.dates !== null ? "date" : "step";
+  return h(
+    "table",
+    { id, class: "forecast" },
+    h("thead", {}, h("tr", {}, h("th", {}, key), h("th", {}, r.checkpoint.target))),
+    h(
+      "tbody",
+      {},
+      ...f.values.map((v, i) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, f.dates?.[i] ?? String(f.steps[i])),
+          h("td", { "data-value": String(v) }, fmt(v, 6)),
+        ),
+      ),
+    ),
+  );
+}
+
+function verdict(rows: ScoreRow[]): string {
+  const [m, naive, seasonal] = rows.map((r) => r.mase);
+  const beats = [m < naive ? "naive" : null, m < seasonal ? "seasonal naive" : null].filter(
+    (x) => x !== null,
+  );
+  return beats.length === 2
+    ? "The model beats both baselines."
+    : beats.length === 1
+      ? `The model beats ${beats[0]} only.`
+      : "The model does not beat the baselines (train longer, or change lookback, hidden size or learning rate).";
+}
+
+function evaluationBlock(r: ForecastJobResult, tableId: string): HTMLElement[] {
+  const ev = r.evaluation;
+  if (ev === null) return [h("p", { class: "note" }, r.evaluationNote ?? "no backtest")];
+  return [
+    h(
+      "p",
+      {},
+      `Rolling-origin backtest on the held-out test part: ${ev.testRows} rows, ${ev.windows} forecast origins from ${ev.firstOrigin} to ${ev.lastOrigin}, horizon ${ev.horizon}, season ${ev.season}.`,
+    ),
+    scoresTable(tableId, ev.scores),
+    h(
+      "p",
+      { class: "note" },
+      `MASE divides MAE by the in-sample seasonal-naive error (m=${ev.season}) before the test part; below 1 beats it. ${verdict(ev.scores)}`,
+    ),
+  ];
+}
+
+function csvDone(r: CsvJobResult): void {
+  const o = csvOptions!;
+  const { bytes, ...rest } = r;
+  state.csv.result = rest;
+  trained = { bytes, fileName: r.fileName };
+  $<HTMLButtonElement>("ckpt-download").disabled = false;
+  setStatus("csv", r.stopped === "interrupted" ? "stopped" : "done");
+  const reason =
+    r.stopped === "interrupted"
+      ? "stopped; the best epoch so far is kept"
+      : r.stopped === "early-stop"
+        ? "stopped early: the validation loss stopped improving"
+        : r.stopped === "non-finite"
+          ? "stopped by a non-finite value; the best epoch before it is kept"
+          : "ran the epochs asked for";
+  $("csv-status").textContent =
+    `Done: ${r.epochsRun} epoch(s) in ${r.seconds.toFixed(1)} s (${reason}); best epoch ${r.checkpoint.bestEpoch}.`;
+  if (r.warning) showError("csv", r.warning);
+  const history = r.checkpoint.history;
+  chart(
+    "csv-loss-chart",
+    "csv",
+    (w) =>
+      epochLossSpec(history, csvLossTitle(o), w, `MSE in scaled units; best epoch ${r.checkpoint.bestEpoch}`),
+    "final",
+  );
+  const ev = r.evaluation;
+  if (ev !== null) {
+    chart(
+      "csv-forecast-chart",
+      "csv",
+      (w) =>
+        forecastSpec(ev.chart, {
+          title: `${r.checkpoint.target}: forecast of the held-out test part`,
+          subtitle: `${r.checkpoint.modelName}; blocks of ${ev.horizon} steps, each from the true history`,
+          yLabel: r.checkpoint.target,
+          names: { forecast: "model forecast" },
+          width: w,
+        }),
+      "final",
+    );
+  }
+  const s = r.split;
+  $("csv-results").replaceChildren(
+    h(
+      "p",
+      {},
+      `${r.checkpoint.modelName} on ${r.data.columns.join(", ")} (lookback ${r.checkpoint.lookback}, horizon ${r.checkpoint.horizon}); `,
+      `split: train ${s.train} rows (${s.windows.train} windows), validation ${s.val} (${s.windows.val}), test ${s.test} (${s.windows.test})`,
+      r.data.insertedDates > 0 ? `; ${r.data.insertedDates} missing date(s) inserted and filled` : "",
+      ".",
+    ),
+    ...evaluationBlock(r, "csv-scores"),
+    h("h3", {}, `The next ${r.future.values.length} steps`),
+    futureTable("csv-future", r),
+  );
+}
+
+// ===================================================================================== checkpoints
+
+function downloadCheckpoint(): void {
+  if (trained === null) return;
+  const blob = new Blob([trained.bytes as BlobPart], { type: "application/octet-stream" });
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: trained.fileName });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+async function loadCheckpoint(file: File): Promise<void> {
+  clearError("checkpoint");
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await file.arrayBuffer());
+  } catch (e) {
+    showError("checkpoint", `Could not read ${file.name}: ${errorText(e)}`);
+    return;
+  }
+  state.checkpoint.result = null;
+  $("ckpt-info").textContent = `Reading ${file.name}…`;
+  const form = $<HTMLFormElement>("csv-form");
+  const fill = choice<FillChoice>(form, "fill");
+  const text = csvText ?? "";
+  const source = csvName;
+  send("checkpoint", (id) => ({
+    type: "checkpoint",
+    id,
+    kernels: kernels(),
+    bytes,
+    source: file.name,
+    text,
+    csvSource: source,
+    fill,
+  }));
+}
+
+function checkpointDone(r: ForecastJobResult): void {
+  state.checkpoint.result = r;
+  setStatus("checkpoint", "done");
+  const c = r.checkpoint;
+  $("ckpt-info").replaceChildren(
+    h("strong", {}, c.source),
+    `: ${c.modelName} forecasting ${c.target} from ${c.columns.join(", ")} (lookback ${c.lookback}, horizon ${c.horizon}); trained ${c.epochs} epoch(s), best epoch ${c.bestEpoch} (${c.monitor} ${sci(c.bestLoss)}), written by recurrent ${c.libraryVersion}. Forecasting ${r.data.source}: ${r.data.rows} rows${r.data.lastDate ? ` to ${r.data.lastDate}` : ""}.`,
+  );
+  chart(
+    "ckpt-chart",
+    "checkpoint",
+    (w) =>
+      forecastSpec(r.future.chart, {
+        title: `${c.target}: ${r.future.values.length}-step forecast`,
+        subtitle: `${c.modelName}, lookback ${c.lookback} (${c.source})`,
+        yLabel: c.target,
+        width: w,
+      }),
+    "final",
+  );
+  $("ckpt-results").replaceChildren(
+    h("h3", {}, `The next ${r.future.values.length} steps`),
+    futureTable("ckpt-forecast", r),
+    ...evaluationBlock(r, "ckpt-scores"),
+  );
+}
+
+// ===================================================================================== gradients
+
+function startGradients(): void {
+  clearError("gradients");
+  const form = $<HTMLFormElement>("grad-form");
+  let o: GradJobOptions;
+  try {
+    o = {
+      seqLen: num(form, "seqLen", { integer: true, min: 1, max: 1000 }),
+      hidden: num(form, "hidden", { integer: true, min: 1, max: 256 }),
+      inputSize: num(form, "inputSize", { integer: true, min: 1, max: 256 }),
+      initScale: num(form, "initScale", { above: 0 }),
+      forgetBias: optionalNum(form, "forgetBias"),
+      seed: num(form, "seed", { integer: true }),
+      input: choice(form, "input"),
+      jacobian: (field(form, "jacobian") as HTMLInputElement).checked,
+    };
+  } catch (e) {
+    showError("gradients", errorText(e));
+    return;
+  }
+  send("gradients", (id) => ({ type: "gradients", id, kernels: kernels(), options: o }));
+}
+
+function ratioText(c: CellFlow): string {
+  const g = c.gradH;
+  const r = g[0] / g[g.length - 1];
+  if (!(r > 0) || !Number.isFinite(r)) return "n/a";
+  const orders = -Math.log10(r);
+  return `${sci(r)} (${Math.abs(orders).toFixed(1)} orders of magnitude ${orders >= 0 ? "smaller" : "larger"})`;
+}
+
+function gradientsDone(r: GradJobResult): void {
+  state.gradients.result = r;
+  setStatus("gradients", "done");
+  chart("grad-flow-chart", "gradients", (w) => gradFlowSpec(r.options, r.cells, w), "final");
+  const jac = $("grad-jacobian-chart");
+  if (r.cells.every((c) => c.jacobianH !== null)) {
+    chart("grad-jacobian-chart", "gradients", (w) => gradJacobianSpec(r.options, r.cells, w)!, "final");
+  } else {
+    clearChart("grad-jacobian-chart");
+    jac.replaceChildren(h("p", { class: "note" }, "Jacobian products not computed."));
+  }
+  $("grad-results").replaceChildren(
+    h(
+      "table",
+      { class: "scores", id: "grad-table" },
+      h(
+        "thead",
+        {},
+        h("tr", {}, ...["model", "‖W_hh‖₂", "loss", "‖∂L/∂h_1‖ / ‖∂L/∂h_T‖"].map((c) => h("th", {}, c))),
+      ),
+      h(
+        "tbody",
+        {},
+        ...r.cells.map((c) =>
+          h(
+            "tr",
+            { "data-name": c.cell },
+            h("th", {}, c.module),
+            h("td", {}, fmt(c.weightHhSpectral)),
+            h("td", {}, fmt(c.loss)),
+            h("td", {}, ratioText(c)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function startClip(): void {
+  clearError("gradients");
+  const form = $<HTMLFormElement>("clip-form");
+  let o: ClipJobOptions;
+  try {
+    o = {
+      cell: choice(form, "cell"),
+      hidden: num(form, "hidden", { integer: true, min: 1, max: 256 }),
+      initScale: num(form, "initScale", { above: 0 }),
+      clip: num(form, "clip", { above: 0 }),
+      steps: num(form, "steps", { integer: true, min: 1, max: 5000 }),
+      lr: num(form, "lr", { above: 0 }),
+      seed: num(form, "seed", { integer: true }),
+    };
+  } catch (e) {
+    showError("gradients", errorText(e));
+    return;
+  }
+  $("clip-status").textContent = "Training…";
+  send("clip", (id) => ({ type: "clip", id, kernels: kernels(), options: o }));
+}
+
+function clipDone(r: ClipSummary): void {
+  state.clip.result = r;
+  setStatus("clip", "done");
+  const u = r.unclipped;
+  const c = r.clipped;
+  const last = (v: number[]) => v[v.length - 1];
+  $("clip-status").textContent =
+    `Without clipping: ${u.divergedAt === null ? `final loss ${sci(last(u.loss))}` : `diverged at step ${u.divergedAt + 1}`}. Clip ${r.clip}: ${c.divergedAt === null ? `final loss ${sci(last(c.loss))}` : `diverged at step ${c.divergedAt + 1}`}.`;
+  chart("clip-norm-chart", "gradients", (w) => clipNormSpec(r, w), "final");
+  chart("clip-loss-chart", "gradients", (w) => clipLossSpec(r, w), "final");
+}
+
+// ===================================================================================== wiring
+
+function wire(): void {
+  $("isolation").textContent = state.crossOriginIsolated
+    ? "This page is cross-origin isolated."
+    : "This page is not cross-origin isolated (serve it with scripts/serve-web.mjs for that).";
+  const on = <K extends keyof HTMLElementEventMap>(
+    id: string,
+    ev: K,
+    f: (e: HTMLElementEventMap[K]) => void,
+  ) => $(id).addEventListener(ev, f);
+  on("sine-form", "submit", (e) => {
+    e.preventDefault();
+    startSine();
+  });
+  on("sine-stop", "click", () => {
+    worker?.postMessage({ type: "stop" } satisfies ToWorker);
+    $("sine-status").textContent = "Stopping…";
+  });
+  on("csv-load-dataset", "click", () => void loadDataset());
+  on("csv-file", "change", () => {
+    const input = $<HTMLInputElement>("csv-file");
+    const file = input.files?.[0];
+    if (file) void loadCsvFile(file);
+    input.value = "";
+  });
+  const drop = $("csv-drop");
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const files = e.dataTransfer?.files;
+    if (!files || files.length === 0) {
+      showError("csv", "Nothing to read in what was dropped: drop a CSV file.");
+      return;
+    }
+    if (files.length > 1) {
+      showError("csv", `${files.length} files were dropped; drop one CSV file.`);
+      return;
+    }
+    void loadCsvFile(files[0]);
+  });
+  on("csv-form", "submit", (e) => {
+    e.preventDefault();
+    startCsv();
+  });
+  on("csv-stop", "click", () => {
+    worker?.postMessage({ type: "stop" } satisfies ToWorker);
+    $("csv-status").textContent = "Stopping after this batch…";
+  });
+  on("ckpt-download", "click", downloadCheckpoint);
+  on("ckpt-file", "change", () => {
+    const input = $<HTMLInputElement>("ckpt-file");
+    const file = input.files?.[0];
+    if (file) void loadCheckpoint(file);
+    input.value = "";
+  });
+  on("grad-form", "submit", (e) => {
+    e.preventDefault();
+    startGradients();
+  });
+  on("clip-form", "submit", (e) => {
+    e.preventDefault();
+    startClip();
+  });
+  // Dropping a file anywhere else would make the browser open it and leave the page.
+  window.addEventListener("dragover", (e) => e.preventDefault());
+  window.addEventListener("drop", (e) => e.preventDefault());
+  setBusy(false);
+  try {
+    startWorker();
+  } catch (e) {
+    showError("global", `Could not start the training worker: ${errorText(e)}`);
+  }
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire);
+else wire();

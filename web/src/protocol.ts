@@ -1,0 +1,72 @@
+// Messages between the page (main.ts) and the training worker (worker.ts). One job runs at a time;
+// every job message carries an id that its progress, result and error messages repeat.
+
+import type {
+  ClipJobOptions,
+  CsvJobOptions,
+  CsvJobResult,
+  EpochProgress,
+  FillChoice,
+  ForecastJobResult,
+  GradJobOptions,
+  GradJobResult,
+  SineJobOptions,
+  SineJobResult,
+  SinePrediction,
+  SineProgress,
+} from "./jobs.js";
+
+/** Which kernels the worker runs: the library's default choice, plain TypeScript, or WebAssembly SIMD. */
+export type KernelChoice = "auto" | "ts" | "wasm";
+
+export type ToWorker =
+  | {
+      type: "sine";
+      id: number;
+      kernels: KernelChoice;
+      options: SineJobOptions;
+      reportEvery: number;
+      previewEvery: number;
+    }
+  | { type: "csv"; id: number; kernels: KernelChoice; text: string; source: string; options: CsvJobOptions }
+  | {
+      type: "checkpoint";
+      id: number;
+      kernels: KernelChoice;
+      bytes: Uint8Array;
+      source: string;
+      text: string;
+      csvSource: string;
+      fill: FillChoice;
+    }
+  | { type: "gradients"; id: number; kernels: KernelChoice; options: GradJobOptions }
+  | { type: "clip"; id: number; kernels: KernelChoice; options: ClipJobOptions }
+  /** Stop the running job after its current step, keeping what it has (the best model so far). */
+  | { type: "stop" };
+
+export interface ClipSummary {
+  cell: string;
+  hidden: number;
+  initScale: number;
+  clip: number;
+  steps: number;
+  seqLen: number;
+  lr: number;
+  seed: number;
+  unclipped: { gradNorm: number[]; appliedNorm: number[]; loss: number[]; divergedAt: number | null };
+  clipped: { gradNorm: number[]; appliedNorm: number[]; loss: number[]; divergedAt: number | null };
+}
+
+export type FromWorker =
+  | { type: "ready"; backend: string; wasmVariant: string | null }
+  | { type: "started"; id: number; backend: string }
+  | ({ type: "sine-progress"; id: number } & SineProgress)
+  | ({ type: "sine-preview"; id: number; iter: number } & SinePrediction)
+  | { type: "sine-done"; id: number; result: SineJobResult }
+  | ({ type: "csv-epoch"; id: number } & EpochProgress)
+  | { type: "csv-done"; id: number; result: CsvJobResult }
+  | { type: "checkpoint-done"; id: number; result: ForecastJobResult }
+  | { type: "gradients-done"; id: number; result: GradJobResult }
+  | { type: "clip-progress"; id: number; run: string; step: number; loss: number }
+  | { type: "clip-done"; id: number; result: ClipSummary }
+  | { type: "error"; id: number; name: string; message: string };

@@ -1,0 +1,126 @@
+// The training worker: runs one job at a time (jobs.ts) off the page's thread and reports progress,
+// results and errors as messages (protocol.ts). A "stop" message sets a flag the running job checks
+// between steps; the jobs yield to the event loop often enough for it to arrive.
+
+import { clipJob, forecastWithCheckpoint, gradientsJob, messageOf, trainCsv, trainSine } from "./jobs.js";
+import { backendName, setBackend, supportedWasmVariant } from "./lib.js";
+import type { FromWorker, KernelChoice, ToWorker } from "./protocol.js";
+
+interface WorkerScope {
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+}
+const scope = globalThis as unknown as WorkerScope;
+const post = (m: FromWorker, transfer?: Transferable[]) => scope.postMessage(m, transfer);
+
+let stopRequested = false;
+let busy = false;
+const queue: Exclude<ToWorker, { type: "stop" }>[] = [];
+
+function useKernels(choice: KernelChoice): void {
+  // "auto" is the library's own default: WebAssembly SIMD where this runtime validates it, else ts.
+  if (choice === "auto") {
+    try {
+      setBackend("wasm");
+    } catch {
+      setBackend("ts");
+    }
+  } else setBackend(choice);
+}
+
+async function run(m: Exclude<ToWorker, { type: "stop" }>): Promise<void> {
+  stopRequested = false;
+  const shouldStop = () => stopRequested;
+  useKernels(m.kernels);
+  post({ type: "started", id: m.id, backend: backendName() });
+  switch (m.type) {
+    case "sine": {
+      const result = await trainSine(m.options, {
+        reportEvery: m.reportEvery,
+        previewEvery: m.previewEvery,
+        shouldStop,
+        onProgress: (p) => post({ type: "sine-progress", id: m.id, ...p }),
+        onPreview: (p) => post({ type: "sine-preview", id: m.id, ...p }),
+      });
+      post({ type: "sine-done", id: m.id, result });
+      return;
+    }
+    case "csv": {
+      const result = await trainCsv(m.text, m.source, m.options, {
+        shouldStop,
+        onEpoch: (p) => post({ type: "csv-epoch", id: m.id, ...p }),
+      });
+      post({ type: "csv-done", id: m.id, result });
+      return;
+    }
+    case "checkpoint": {
+      const result = forecastWithCheckpoint(m.bytes, m.source, m.text, m.csvSource, m.fill);
+      post({ type: "checkpoint-done", id: m.id, result });
+      return;
+    }
+    case "gradients": {
+      post({ type: "gradients-done", id: m.id, result: gradientsJob(m.options) });
+      return;
+    }
+    case "clip": {
+      let last = 0;
+      const r = clipJob(m.options, (run, step, loss) => {
+        const t = performance.now();
+        if (t - last > 100) {
+          last = t;
+          post({ type: "clip-progress", id: m.id, run, step, loss });
+        }
+      });
+      const o = r.options;
+      const plain = (x: typeof r.clipped) => ({
+        gradNorm: x.gradNorm,
+        appliedNorm: x.appliedNorm,
+        loss: x.loss,
+        divergedAt: x.divergedAt,
+      });
+      post({
+        type: "clip-done",
+        id: m.id,
+        result: {
+          cell: o.cell,
+          hidden: o.hidden,
+          initScale: o.initScale,
+          clip: o.clip,
+          steps: o.steps,
+          seqLen: o.seqLen,
+          lr: o.lr,
+          seed: o.seed,
+          unclipped: plain(r.unclipped),
+          clipped: plain(r.clipped),
+        },
+      });
+      return;
+    }
+  }
+}
+
+async function drain(): Promise<void> {
+  if (busy) return;
+  busy = true;
+  while (queue.length > 0) {
+    const m = queue.shift()!;
+    try {
+      await run(m);
+    } catch (e) {
+      post({ type: "error", id: m.id, name: e instanceof Error ? e.name : "Error", message: messageOf(e) });
+    }
+  }
+  busy = false;
+}
+
+scope.onmessage = (e) => {
+  const m = e.data;
+  if (m.type === "stop") {
+    stopRequested = true;
+    return;
+  }
+  queue.push(m);
+  void drain();
+};
+
+post({ type: "ready", backend: backendName(), wasmVariant: supportedWasmVariant() });
