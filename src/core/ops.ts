@@ -788,17 +788,22 @@ export function permute(a: Tensor, dims: readonly number[]): Tensor {
     );
   }
   const perm = dims.map((d) => normDim(d, a.ndim));
-  if (new Set(perm).size !== perm.length) throw new Error(`permute(): repeated dim in ${shapeStr(dims)}`);
-  const shape = perm.map((p) => a.shape[p]);
-  const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => {
-    inv[p] = i;
-  });
+  const shape = new Array<number>(perm.length);
+  const inv = new Array<number>(perm.length).fill(-1);
   // Moving only size-1 dimensions leaves the memory order as it is: share the data (a view, as PyTorch's).
-  const moved = perm.filter((p) => a.shape[p] !== 1);
-  if (moved.every((p, i) => i === 0 || p > moved[i - 1])) {
-    return result(a.data, shape, [a], "PermuteBackward0", (g) => [g]);
+  let inOrder = true;
+  let last = -1;
+  for (let i = 0; i < perm.length; i++) {
+    const p = perm[i];
+    if (inv[p] !== -1) throw new Error(`permute(): repeated dim in ${shapeStr(dims)}`);
+    inv[p] = i;
+    shape[i] = a.shape[p];
+    if (a.shape[p] !== 1) {
+      if (p < last) inOrder = false;
+      last = p;
+    }
   }
+  if (inOrder) return result(a.data, shape, [a], "PermuteBackward0", (g) => [g]);
   return result(permuteData(a.data, a.shape, perm), shape, [a], "PermuteBackward0", (g) => [
     permuteData(g, shape, inv),
   ]);

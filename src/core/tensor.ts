@@ -81,6 +81,10 @@ export class Tensor {
   gradFn: GradFn | null = null;
   /** @internal */ _retainsGrad = false;
   /** @internal */ _hooks: GradHook[] | null = null;
+  /** @internal the backward pass's bookkeeping: visit stamp, gradient so far, and whether it owns it */
+  _mark = 0;
+  /** @internal */ _g: Float32Array | null = null;
+  /** @internal */ _gOwned = false;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
@@ -471,24 +475,32 @@ export function needsGrad(...inputs: Tensor[]): boolean {
   return false;
 }
 
+let backwardStamp = 0;
+
 function topoOrder(root: Tensor): Tensor[] {
-  // Iterative post-order DFS; the result lists every tensor after all of its inputs.
+  // Iterative post-order DFS; the result lists every tensor after all of its inputs. Visits are
+  // marked on the tensors themselves (a fresh stamp per pass), so no Set is built.
+  const stamp = ++backwardStamp;
   const order: Tensor[] = [];
-  const visited = new Set<Tensor>();
-  const stack: [Tensor, number][] = [[root, 0]];
-  visited.add(root);
+  const stack: Tensor[] = [root];
+  const next: number[] = [0];
+  root._mark = stamp;
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    const fn = top[0].gradFn;
-    if (fn !== null && top[1] < fn.inputs.length) {
-      const child = fn.inputs[top[1]++];
-      if (child.requiresGrad && !visited.has(child)) {
-        visited.add(child);
-        stack.push([child, 0]);
+    const fn = top.gradFn;
+    const k = next[next.length - 1];
+    if (fn !== null && k < fn.inputs.length) {
+      next[next.length - 1] = k + 1;
+      const child = fn.inputs[k];
+      if (child.requiresGrad && child._mark !== stamp) {
+        child._mark = stamp;
+        stack.push(child);
+        next.push(0);
       }
     } else {
-      order.push(top[0]);
+      order.push(top);
       stack.pop();
+      next.pop();
     }
   }
   return order;
@@ -505,9 +517,12 @@ function accumulateInto(t: Tensor, g: Float32Array): void {
 
 function runBackward(root: Tensor, seed: Float32Array): void {
   const order = topoOrder(root);
-  const grads = new Map<Tensor, Float32Array>();
-  // Arrays in `grads` that the engine allocated itself and may therefore add into.
-  const owned = new Set<Float32Array>();
+  // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
+  // itself and may therefore add into (an op's backward may return an alias of its input gradient).
+  for (const t of order) {
+    t._g = null;
+    t._gOwned = false;
+  }
   // Multi-output nodes run once, when the last of their outputs in this graph has been reached.
   let pending: Map<MultiNode, { left: number; grads: (Float32Array | null)[] }> | null = null;
   for (const t of order) {
@@ -532,41 +547,45 @@ function runBackward(root: Tensor, seed: Float32Array): void {
           `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
         );
       }
-      const prev = grads.get(x);
-      if (prev === undefined) {
-        grads.set(x, gi);
-      } else if (owned.has(prev)) {
+      const prev = x._g;
+      if (prev === null) {
+        x._g = gi;
+      } else if (x._gOwned) {
         for (let j = 0; j < prev.length; j++) prev[j] += gi[j];
       } else {
         const sum = new Float32Array(prev.length);
         for (let j = 0; j < prev.length; j++) sum[j] = prev[j] + gi[j];
-        owned.add(sum);
-        grads.set(x, sum);
+        x._g = sum;
+        x._gOwned = true;
       }
     }
   };
-  grads.set(root, seed);
-  for (let k = order.length - 1; k >= 0; k--) {
-    const t = order[k];
-    const fn = t.gradFn;
-    const multi = (fn as MultiGradFn | null)?.multi;
-    const g = grads.get(t);
-    if (g !== undefined) {
-      grads.delete(t);
-      if (t._hooks !== null) {
-        const gt = new Tensor(g, t.shape);
-        for (const h of t._hooks) h(gt);
+  root._g = seed;
+  try {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const fn = t.gradFn;
+      const multi = (fn as MultiGradFn | null)?.multi;
+      const g = t._g;
+      if (g !== null) {
+        t._g = null;
+        if (t._hooks !== null) {
+          const gt = new Tensor(g, t.shape);
+          for (const h of t._hooks) h(gt);
+        }
+        if (fn === null || t._retainsGrad) accumulateInto(t, g);
+        if (fn === null) continue;
       }
-      if (fn === null || t._retainsGrad) accumulateInto(t, g);
-      if (fn === null) continue;
+      if (multi !== undefined) {
+        const p = pending!.get(multi)!;
+        if (g !== null) p.grads[(fn as MultiGradFn).index] = g;
+        if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
+        distribute(multi.name, multi.inputs, multi.backward(p.grads));
+      } else if (g !== null && fn !== null) {
+        distribute(fn.name, fn.inputs, fn.backward(g));
+      }
     }
-    if (multi !== undefined) {
-      const p = pending!.get(multi)!;
-      if (g !== undefined) p.grads[(fn as MultiGradFn).index] = g;
-      if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
-      distribute(multi.name, multi.inputs, multi.backward(p.grads));
-    } else if (g !== undefined && fn !== null) {
-      distribute(fn.name, fn.inputs, fn.backward(g));
-    }
+  } finally {
+    for (const t of order) t._g = null;
   }
 }

@@ -203,7 +203,8 @@ function resolveOptions(opts: SineOptions): ResolvedSineOptions {
   if (!Number.isInteger(o.context) || o.context < 1 || o.context >= o.steps - 1) {
     throw new Error(`context must be an integer in [1, ${o.steps - 2}], got ${o.context}`);
   }
-  if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new Error(`learning rate must be a positive number, got ${o.lr}`);
+  if (!(o.lr > 0) || !Number.isFinite(o.lr))
+    throw new Error(`learning rate must be a positive number, got ${o.lr}`);
   if (o.clip !== null && !(o.clip > 0)) throw new Error(`clip must be a positive number, got ${o.clip}`);
   if (!Number.isInteger(o.seed)) throw new Error(`seed must be an integer, got ${o.seed}`);
   return o;
@@ -256,7 +257,7 @@ export class SineTrainer {
     const [out, next] = this.model.forward(x, this.state);
     this.state = detachState(next);
     const loss = mseLoss(out, y);
-    this.model.zeroGrad();
+    for (const p of this.params) p.grad?.data.fill(0); // model.zeroGrad(), without walking the module tree
     loss.backward();
     if (o.clip !== null) clipGradNorm_(this.params, o.clip);
     this.optimizer.step();

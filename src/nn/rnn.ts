@@ -338,8 +338,9 @@ export abstract class RNNBase extends Module {
           mode: this.mode,
           x: layerIn,
           batchSizes,
-          h0: F.select(h0, 0, idx),
-          c0: c0 === null ? null : F.select(c0, 0, idx),
+          // one layer-direction: a view of the whole state, no copy
+          h0: L * D === 1 ? F.reshape(h0, [B, hOut]) : F.select(h0, 0, idx),
+          c0: c0 === null ? null : L * D === 1 ? F.reshape(c0, [B, H]) : F.select(c0, 0, idx),
           ...this.layerWeights(l, d === 1),
           reverse: d === 1,
         });
@@ -350,8 +351,8 @@ export abstract class RNNBase extends Module {
       layerIn = D === 1 ? outs[0] : F.cat(outs, 1);
       if (this.dropout > 0 && this.training && l < L - 1) layerIn = dropoutFn(layerIn, this.dropout, true);
     }
-    let hN = F.stack(hNs, 0); // (L·D, B, H_out)
-    let cN = isLstm ? F.stack(cNs, 0) : null;
+    let hN = hNs.length === 1 ? F.unsqueeze(hNs[0], 0) : F.stack(hNs, 0); // (L·D, B, H_out)
+    let cN = isLstm ? (cNs.length === 1 ? F.unsqueeze(cNs[0], 0) : F.stack(cNs, 0)) : null;
     if (packed?.unsortedIndices) {
       hN = indexSelect1(hN, packed.unsortedIndices);
       if (cN) cN = indexSelect1(cN, packed.unsortedIndices);
