@@ -27,3 +27,13 @@ export {
   sinePredict,
   sineWindow,
 } from "./experiments/sine.js";
+export {
+  getNumThreads,
+  type PoolPlatform,
+  type PoolWorker,
+  poolStats,
+  servePool,
+  setNumThreads,
+  setPoolPlatform,
+  shutdownPool,
+} from "./kernels/pool.js";

@@ -6,8 +6,11 @@
 // ts. Override with setBackend("ts" | "wasm") or the environment variable RECURRENT_BACKEND=ts|wasm (read
 // through globalThis.process, so the module loads unchanged in browsers). Both backends share the `saved`
 // layout of rnn.ts, so a forward on one and its backward on the other agree.
+//
+// Threads: large calls are split across a worker pool (pool.ts; setNumThreads), marked `// threads` below.
 
 import { gemm as gemmTs } from "./gemm.js";
+import { poolGemm, poolRnnBackward, poolRnnForward } from "./pool.js"; // threads: large calls are split
 import { rnnBackward as rnnBackwardTs, rnnForward as rnnForwardTs } from "./rnn.js";
 import {
   createWasmKernels,
@@ -20,6 +23,15 @@ import {
 export type { RnnDims, RnnMode, RnnWeightGrads, RnnWeights } from "./rnn.js";
 export { rnnGateCount, rnnWorkspaceSize } from "./rnn.js";
 export type { Kernels } from "./wasm.js";
+export {
+  getNumThreads,
+  type PoolPlatform,
+  type PoolWorker,
+  poolStats,
+  setNumThreads,
+  setPoolPlatform,
+  shutdownPool,
+} from "./pool.js";
 
 export type BackendName = "ts" | "wasm";
 
@@ -148,10 +160,17 @@ export const gemm: Kernels["gemm"] = (
   C,
   cOff,
   ldc,
-) => (active ?? pickDefault()).gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+) => {
+  const k = active ?? pickDefault();
+  if (poolGemm(k, transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc)) return; // threads
+  k.gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+};
 
-export const rnnForward: Kernels["rnnForward"] = (dims, w, x, h0, c0, y, hN, cN, saved, scratch) =>
-  (active ?? pickDefault()).rnnForward(dims, w, x, h0, c0, y, hN, cN, saved, scratch);
+export const rnnForward: Kernels["rnnForward"] = (dims, w, x, h0, c0, y, hN, cN, saved, scratch) => {
+  const k = active ?? pickDefault();
+  if (poolRnnForward(k, dims, w, x, h0, c0, y, hN, cN, saved)) return; // threads
+  k.rnnForward(dims, w, x, h0, c0, y, hN, cN, saved, scratch);
+};
 
 export const rnnBackward: Kernels["rnnBackward"] = (
   dims,
@@ -169,21 +188,8 @@ export const rnnBackward: Kernels["rnnBackward"] = (
   dCn,
   saved,
   scratch,
-) =>
-  (active ?? pickDefault()).rnnBackward(
-    dims,
-    w,
-    dW,
-    x,
-    dX,
-    h0,
-    dH0,
-    c0,
-    dC0,
-    y,
-    dY,
-    dHn,
-    dCn,
-    saved,
-    scratch,
-  );
+) => {
+  const k = active ?? pickDefault();
+  if (poolRnnBackward(k, dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved)) return; // threads
+  k.rnnBackward(dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved, scratch);
+};

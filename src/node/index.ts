@@ -18,3 +18,6 @@ export {
   svgToPng,
   writeChart,
 } from "./render.js";
+// Importing the Node entry installs the worker-thread platform: large products and batches use both cores
+// (setNumThreads(1) from the public entry turns it off; RECURRENT_NUM_THREADS sets the default).
+export { nodeThreads } from "./threads.js";

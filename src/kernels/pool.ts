@@ -1,0 +1,784 @@
+// The thread pool: large kernel calls split across threads, synchronous from the caller's view.
+//
+// A call is cut into parts; the calling thread runs part 0 itself and hands each other part to one worker
+// (so 2 threads = the caller + 1 worker). A part's inputs are copied into a SharedArrayBuffer, the worker is
+// told by postMessage, runs the same kernel on its own copy of the backend, writes its outputs beside the
+// inputs and sets a status word; the caller blocks in Atomics.wait until every worker is done, then copies
+// the outputs back. One hand-off per call: nothing is synchronised inside a call.
+//
+//   gemm:        C rows (M) are split; every part reads all of B.
+//   rnnForward:  the batch is split into runs of whole sequences (rows of different sequences never
+//   rnnBackward: interact), for packed input too; each part's weight gradients are computed into a zeroed
+//                buffer and summed into dW (part 0 accumulates straight into dW).
+//
+// Environment: this file is browser-safe. A platform seam (setPoolPlatform) creates the workers: Node's is
+// src/node/threads.ts; a cross-origin-isolated page can install one that makes Web Workers. Without a
+// platform, or where the thread may not block (a browser's main thread), every call runs single-threaded.
+// The thread count defaults to the platform's core count; setNumThreads(n) or RECURRENT_NUM_THREADS=n
+// override it. Small calls always stay on the calling thread: a hand-off costs tens of microseconds.
+//
+// T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = rows = Σ batchSizes
+
+import { type RnnDims, type RnnMode, type RnnWeightGrads, type RnnWeights, rnnWorkspaceSize } from "./rnn.js";
+import type { Kernels } from "./wasm.js";
+
+// ---------------------------------------------------------------------------------------------------------
+// The platform seam and the settings
+
+/** A worker as the pool sees it. */
+export interface PoolWorker {
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+
+/** What an environment provides for threads. */
+export interface PoolPlatform {
+  /** Cores available: the default thread count. */
+  cores(): number;
+  /** Whether this thread may block in Atomics.wait (false on a browser's main thread). */
+  canBlock(): boolean;
+  /**
+   * Starts a worker that runs servePool. `control` is the worker's status word array: a worker that fails
+   * to load should store 3 at index 0 and Atomics.notify it, so the caller does not wait for it in vain.
+   */
+  createWorker(control: Int32Array): PoolWorker;
+}
+
+let platform: PoolPlatform | null = null;
+let requested: number | null = null; // setNumThreads
+let broken: string | null = null; // why the pool was switched off after a worker failure
+let pooledCalls = 0;
+
+/** Installs (or with null removes) the environment's thread platform; running workers are stopped. */
+export function setPoolPlatform(p: PoolPlatform | null): void {
+  shutdownPool();
+  platform = p;
+  broken = null;
+}
+
+/**
+ * Sets the number of threads for large kernel calls (like torch.set_num_threads): 1 = single-threaded.
+ * Workers beyond the new count are stopped.
+ */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: expected an integer ≥ 1, got ${n}`);
+  requested = n;
+  while (workers.length > n - 1) workers.pop()!.handle.terminate();
+}
+
+/** The thread count: setNumThreads, else RECURRENT_NUM_THREADS, else the platform's cores (1 without one). */
+export function getNumThreads(): number {
+  if (requested !== null) return requested;
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = proc?.env?.RECURRENT_NUM_THREADS;
+  if (v !== undefined && v !== "") {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`RECURRENT_NUM_THREADS should be an integer ≥ 1, got ${JSON.stringify(v)}`);
+    }
+    return n;
+  }
+  return platform === null ? 1 : Math.max(1, Math.floor(platform.cores()));
+}
+
+/** Stops every worker (they are recreated on the next large call). */
+export function shutdownPool(): void {
+  while (workers.length > 0) workers.pop()!.handle.terminate();
+}
+
+/** Counters for tests and benchmarks: live workers, and calls that were split across threads. */
+export function poolStats(): { workers: number; pooledCalls: number; disabled: string | null } {
+  return { workers: workers.length, pooledCalls, disabled: broken };
+}
+
+/** Work (multiply-adds) from which a call is split: below it the hand-off costs more than it saves. */
+export const POOL_MIN_WORK = 1 << 22;
+
+function threadsAvailable(): number {
+  if (platform === null || broken !== null || !platform.canBlock()) return 1;
+  return getNumThreads();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Workers, shared buffers and the hand-off
+
+const ST_IDLE = 0;
+const ST_DONE = 1;
+const ST_ERROR = 2;
+const ST_DEAD = 3; // the worker failed to load
+const WAIT_MS = 120_000; // a worker silent this long is given up on (its part then runs here)
+
+interface Slot {
+  handle: PoolWorker;
+  control: Int32Array; // [status, error length, error text as char codes …]
+  sab: SharedArrayBuffer;
+  f32: Float32Array;
+}
+
+const workers: Slot[] = [];
+
+function worker(i: number, floats: number): Slot {
+  while (workers.length <= i) {
+    const control = new Int32Array(new SharedArrayBuffer(4 * 258));
+    const sab = new SharedArrayBuffer(0);
+    workers.push({ handle: platform!.createWorker(control), control, sab, f32: new Float32Array(sab) });
+  }
+  const s = workers[i];
+  if (s.f32.length < floats) {
+    s.sab = new SharedArrayBuffer(4 * Math.max(floats, Math.ceil(s.f32.length * 1.5)));
+    s.f32 = new Float32Array(s.sab);
+  }
+  return s;
+}
+
+let local = new Float32Array(0); // part 0's packed buffers
+function localArena(floats: number): Float32Array {
+  if (local.length < floats) local = new Float32Array(Math.max(floats, Math.ceil(local.length * 1.5)));
+  return local;
+}
+
+/** A job as sent to a worker; `seg` maps a buffer name to [offset, length] in the shared floats, or null. */
+interface Job {
+  op: "gemm" | "rnnForward" | "rnnBackward";
+  backend: Kernels["name"];
+  sab: SharedArrayBuffer;
+  control: Int32Array;
+  seg: Record<string, [number, number] | null>;
+  gemm?: { transA: boolean; transB: boolean; M: number; N: number; K: number; beta: number };
+  dims?: Omit<RnnDims, "batchSizes"> & { batchSizes: number[] | null };
+}
+
+function post(s: Slot, job: Omit<Job, "sab" | "control">): void {
+  Atomics.store(s.control, 0, ST_IDLE);
+  s.handle.postMessage({ ...job, sab: s.sab, control: s.control });
+}
+
+/** Blocks until the worker is done; false (and the pool switched off) when it failed. */
+function wait(s: Slot): boolean {
+  const r = Atomics.wait(s.control, 0, ST_IDLE, WAIT_MS);
+  const st = Atomics.load(s.control, 0);
+  if (st === ST_DONE) return true;
+  if (st === ST_ERROR) {
+    const n = s.control[1];
+    let text = "";
+    for (let i = 0; i < n; i++) text += String.fromCharCode(s.control[2 + i]);
+    throw new Error(`thread pool worker: ${text}`);
+  }
+  broken = st === ST_DEAD ? "a worker failed to load" : `a worker did not answer (${r})`;
+  return false;
+}
+
+/** Segment layout builder: 4-float aligned offsets. */
+class Layout {
+  size = 0;
+  seg: Record<string, [number, number] | null> = {};
+  add(name: string, len: number | null): this {
+    if (len === null) this.seg[name] = null;
+    else {
+      this.seg[name] = [this.size, len];
+      this.size += (len + 3) & ~3;
+    }
+    return this;
+  }
+}
+
+function view(f32: Float32Array, seg: [number, number] | null | undefined): Float32Array | null {
+  return seg == null ? null : f32.subarray(seg[0], seg[0] + seg[1]);
+}
+function put(f32: Float32Array, seg: [number, number] | null | undefined, src: Float32Array | null): void {
+  if (seg != null && src !== null) f32.set(src.subarray(0, seg[1]), seg[0]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The worker side
+
+/**
+ * Runs the worker's loop: `listen` registers the message handler (Node: parentPort.on("message", h); a Web
+ * Worker: self.onmessage = (e) => h(e.data)), `kernels` gives the raw kernels of a backend by name.
+ */
+export function servePool(
+  listen: (handler: (job: unknown) => void) => void,
+  kernels: (name: Kernels["name"]) => Kernels,
+): void {
+  listen((message) => {
+    const job = message as Job;
+    try {
+      runJob(kernels(job.backend), job, new Float32Array(job.sab), null);
+      Atomics.store(job.control, 0, ST_DONE);
+    } catch (e) {
+      const text = String(e instanceof Error ? e.message : e).slice(0, 256);
+      job.control[1] = text.length;
+      for (let i = 0; i < text.length; i++) job.control[2 + i] = text.charCodeAt(i);
+      Atomics.store(job.control, 0, ST_ERROR);
+    }
+    Atomics.notify(job.control, 0);
+  });
+}
+
+/** Runs one part on packed buffers; `dW0` (part 0 only) replaces the packed weight gradients. */
+function runJob(
+  k: Kernels,
+  job: Omit<Job, "sab" | "control">,
+  f: Float32Array,
+  dW0: RnnWeightGrads | null,
+): void {
+  const s = job.seg;
+  const v = (name: string) => view(f, s[name]);
+  if (job.op === "gemm") {
+    const g = job.gemm!;
+    const [aOff] = s.A!;
+    const [bOff] = s.B!;
+    const [cOff] = s.C!;
+    const lda = g.transA ? g.M : g.K;
+    const ldb = g.transB ? g.K : g.N;
+    k.gemm(g.transA, g.transB, g.M, g.N, g.K, f, aOff, lda, f, bOff, ldb, g.beta, f, cOff, g.N);
+    return;
+  }
+  const d = job.dims!;
+  const dims: RnnDims = { ...d, batchSizes: d.batchSizes === null ? null : Int32Array.from(d.batchSizes) };
+  const w: RnnWeights = { wIh: v("wIh")!, wHh: v("wHh")!, bIh: v("bIh"), bHh: v("bHh"), wHr: v("wHr") };
+  if (job.op === "rnnForward") {
+    k.rnnForward(dims, w, v("x")!, v("h0"), v("c0"), v("y")!, v("hN")!, v("cN"), v("saved"), v("scratch")!);
+    return;
+  }
+  const dW = dW0 ?? { dWih: v("dWih"), dWhh: v("dWhh"), dBih: v("dBih"), dBhh: v("dBhh"), dWhr: v("dWhr") };
+  k.rnnBackward(
+    dims,
+    w,
+    dW,
+    v("x")!,
+    v("dX"),
+    v("h0"),
+    v("dH0"),
+    v("c0"),
+    v("dC0"),
+    v("y")!,
+    v("dY"),
+    v("dHn"),
+    v("dCn"),
+    v("saved"),
+    v("scratch")!,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// gemm: C rows split
+
+/**
+ * Runs a large gemm across threads and returns true, or returns false (doing nothing) when the call should
+ * stay single-threaded. Same contract as gemm.ts.
+ */
+export function poolGemm(
+  k: Kernels,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: Float32Array, // (M, K) or (K, M) when transA
+  aOff: number,
+  lda: number,
+  B: Float32Array, // (K, N) or (N, K) when transB
+  bOff: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array, // (M, N)
+  cOff: number,
+  ldc: number,
+): boolean {
+  if (M * N * K < POOL_MIN_WORK || M < 32) return false;
+  const n = Math.min(threadsAvailable(), M >> 4);
+  if (n < 2) return false;
+  // bounds: anything out of range stays on the single-threaded path, which reports it
+  const aRows = transA ? K : M;
+  const aCols = transA ? M : K;
+  const bRows = transB ? N : K;
+  const bCols = transB ? K : N;
+  const inside = (a: Float32Array, off: number, rows: number, cols: number, ld: number) =>
+    Number.isInteger(off) && off >= 0 && ld >= cols && off + (rows - 1) * ld + cols <= a.length;
+  if (
+    !inside(A, aOff, aRows, aCols, lda) ||
+    !inside(B, bOff, bRows, bCols, ldb) ||
+    !inside(C, cOff, M, N, ldc)
+  ) {
+    return false;
+  }
+  const bounds = Array.from({ length: n + 1 }, (_, p) => Math.round((M * p) / n));
+  const slots: Slot[] = [];
+  const jobs: Omit<Job, "sab" | "control">[] = [];
+  for (let p = 1; p < n; p++) {
+    const m0 = bounds[p];
+    const mp = bounds[p + 1] - m0;
+    const lay = new Layout()
+      .add("A", mp * K)
+      .add("B", K * N)
+      .add("C", mp * N);
+    const s = worker(p - 1, lay.size);
+    const f = s.f32;
+    // A part, dense: rows m0.. of A, or columns m0.. of Aᵀ's storage
+    const [pa] = lay.seg.A!;
+    for (let r = 0; r < (transA ? K : mp); r++) {
+      const src = transA ? aOff + r * lda + m0 : aOff + (m0 + r) * lda;
+      f.set(A.subarray(src, src + (transA ? mp : K)), pa + r * (transA ? mp : K));
+    }
+    const [pb] = lay.seg.B!;
+    for (let r = 0; r < bRows; r++) f.set(B.subarray(bOff + r * ldb, bOff + r * ldb + bCols), pb + r * bCols);
+    const [pc] = lay.seg.C!;
+    if (beta !== 0) {
+      for (let r = 0; r < mp; r++)
+        f.set(C.subarray(cOff + (m0 + r) * ldc, cOff + (m0 + r) * ldc + N), pc + r * N);
+    }
+    const job = {
+      op: "gemm" as const,
+      backend: k.name,
+      seg: lay.seg,
+      gemm: { transA, transB, M: mp, N, K, beta },
+    };
+    post(s, job);
+    slots.push(s);
+    jobs.push(job);
+  }
+  pooledCalls++;
+  // part 0 here, in place
+  k.gemm(transA, transB, bounds[1], N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+  for (let p = 1; p < n; p++) {
+    const s = slots[p - 1];
+    if (!wait(s)) runJob(k, jobs[p - 1], s.f32, null);
+    const m0 = bounds[p];
+    const mp = bounds[p + 1] - m0;
+    const [pc] = jobs[p - 1].seg.C!;
+    for (let r = 0; r < mp; r++) C.set(s.f32.subarray(pc + r * N, pc + (r + 1) * N), cOff + (m0 + r) * ldc);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Recurrent kernels: the batch split into runs of whole sequences
+
+/** One part: sequences [b0, b1), their steps and where their rows sit in the full packed layout. */
+interface RnnPart {
+  b0: number;
+  b1: number;
+  T: number; // steps with at least one of these sequences
+  bs: number[] | null; // (T) rows per step, null = b1 - b0 at every step (full batch)
+  N: number; // rows
+  src: number[]; // (T) first full-layout row of the part at each step
+  cnt: number[]; // (T) rows at each step
+}
+
+function splitBatch(dims: RnnDims, n: number): RnnPart[] {
+  const { T, B, batchSizes } = dims;
+  // rows of each sequence, to balance the parts' work
+  const len = new Array<number>(B).fill(T);
+  if (batchSizes !== null) {
+    len.fill(0);
+    for (let t = 0; t < T; t++) for (let b = 0; b < batchSizes[t]; b++) len[b]++;
+  }
+  const total = len.reduce((a, b) => a + b, 0);
+  const cuts = [0];
+  let acc = 0;
+  for (let b = 0; b < B && cuts.length < n; b++) {
+    acc += len[b];
+    if (acc >= (total * cuts.length) / n && b + 1 < B) cuts.push(b + 1);
+  }
+  cuts.push(B);
+  const starts: number[] = [];
+  let off = 0;
+  for (let t = 0; t < T; t++) {
+    starts.push(off);
+    off += batchSizes === null ? B : batchSizes[t];
+  }
+  const parts: RnnPart[] = [];
+  for (let p = 0; p + 1 < cuts.length; p++) {
+    const b0 = cuts[p];
+    const b1 = cuts[p + 1];
+    if (b1 <= b0) continue;
+    const src: number[] = [];
+    const cnt: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const bt = batchSizes === null ? B : batchSizes[t];
+      const c = Math.min(bt, b1) - b0;
+      if (c <= 0) break; // non-increasing: no later step has these sequences
+      src.push(starts[t] + b0);
+      cnt.push(c);
+    }
+    const N = cnt.reduce((a, b) => a + b, 0);
+    parts.push({ b0, b1, T: cnt.length, bs: batchSizes === null ? null : cnt, N, src, cnt });
+  }
+  return parts;
+}
+
+/** Copies the part's rows of a (Nfull, cols) row-major buffer into dense (part.N, cols) at dst[d]. */
+function gather(
+  part: RnnPart,
+  src: Float32Array,
+  srcBase: number,
+  cols: number,
+  dst: Float32Array,
+  d: number,
+): void {
+  for (let t = 0; t < part.T; t++) {
+    const s = srcBase + part.src[t] * cols;
+    const n = part.cnt[t] * cols;
+    dst.set(src.subarray(s, s + n), d);
+    d += n;
+  }
+}
+
+/** The inverse of gather. */
+function scatter(
+  part: RnnPart,
+  src: Float32Array,
+  d: number,
+  dst: Float32Array,
+  dstBase: number,
+  cols: number,
+): void {
+  for (let t = 0; t < part.T; t++) {
+    const s = dstBase + part.src[t] * cols;
+    const n = part.cnt[t] * cols;
+    dst.set(src.subarray(d, d + n), s);
+    d += n;
+  }
+}
+
+/** Column widths of the sections of `saved` (each section is (N, width) rows, see rnn.ts). */
+function savedSections(mode: RnnMode, H: number): number[] {
+  return mode === "LSTM" ? [4 * H, H, H] : mode === "GRU" ? [3 * H, H] : [];
+}
+
+const GATES: Record<RnnMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+
+/** Rows N of a call, or -1 when the dims are not plainly valid (then the kernel reports the error). */
+function rowsOf(dims: RnnDims): number {
+  const { T, B, batchSizes } = dims;
+  if (!Number.isInteger(T) || !Number.isInteger(B) || T < 1 || B < 2 || GATES[dims.mode] === undefined)
+    return -1;
+  if (batchSizes === null) return T * B;
+  if (batchSizes.length !== T || batchSizes[0] !== B) return -1;
+  let N = 0;
+  for (let t = 0; t < T; t++) {
+    if (batchSizes[t] < 0 || (t > 0 && batchSizes[t] > batchSizes[t - 1])) return -1;
+    N += batchSizes[t];
+  }
+  return N;
+}
+
+/** How many parts for this call (1 = stay single-threaded). */
+function rnnThreads(dims: RnnDims, N: number): number {
+  if (N < 0) return 1;
+  const { I, H, P } = dims;
+  const R = P > 0 ? P : H;
+  if (N * GATES[dims.mode] * H * (I + R) < POOL_MIN_WORK) return 1;
+  return Math.min(threadsAvailable(), dims.B);
+}
+
+function partDims(dims: RnnDims, part: RnnPart): Job["dims"] {
+  return { ...dims, T: part.T, B: part.b1 - part.b0, batchSizes: part.bs };
+}
+
+function weightLayout(lay: Layout, w: RnnWeights, prefix: "" | "d"): void {
+  const names =
+    prefix === "" ? ["wIh", "wHh", "bIh", "bHh", "wHr"] : ["dWih", "dWhh", "dBih", "dBhh", "dWhr"];
+  const arrs = [w.wIh, w.wHh, w.bIh, w.bHh, w.wHr];
+  for (let i = 0; i < 5; i++) lay.add(names[i], arrs[i] === null ? null : arrs[i]!.length);
+}
+
+/** Rows-type buffers of a part: name, full-layout buffer, columns. */
+type RowBuf = [string, Float32Array | null, number];
+/** Sequence-type buffers (B, cols): rows b0..b1 are contiguous. */
+type SeqBuf = [string, Float32Array | null, number];
+
+function layoutPart(
+  dims: RnnDims,
+  part: RnnPart,
+  w: RnnWeights,
+  rows: RowBuf[],
+  seqs: SeqBuf[],
+  saved: Float32Array | null,
+  gradW: RnnWeightGrads | null,
+): Layout {
+  const lay = new Layout();
+  weightLayout(lay, w, "");
+  if (gradW !== null) {
+    weightLayout(
+      lay,
+      {
+        wIh: gradW.dWih ?? (null as unknown as Float32Array),
+        wHh: gradW.dWhh ?? (null as unknown as Float32Array),
+        bIh: gradW.dBih,
+        bHh: gradW.dBhh,
+        wHr: gradW.dWhr,
+      },
+      "d",
+    );
+  }
+  for (const [name, buf, cols] of rows) lay.add(name, buf === null ? null : part.N * cols);
+  const Bp = part.b1 - part.b0;
+  for (const [name, buf, cols] of seqs) lay.add(name, buf === null ? null : Bp * cols);
+  const sec = savedSections(dims.mode, dims.H);
+  lay.add("saved", saved === null || sec.length === 0 ? null : part.N * sec.reduce((a, b) => a + b, 0));
+  lay.add("scratch", rnnWorkspaceSize(dims.mode, part.T, Bp, dims.H, dims.P).scratch);
+  return lay;
+}
+
+function packPart(
+  f: Float32Array,
+  lay: Layout,
+  dims: RnnDims,
+  part: RnnPart,
+  Nfull: number,
+  w: RnnWeights,
+  rows: RowBuf[],
+  seqs: SeqBuf[],
+  saved: Float32Array | null,
+  inputs: Set<string>,
+): void {
+  const s = lay.seg;
+  put(f, s.wIh, w.wIh);
+  put(f, s.wHh, w.wHh);
+  put(f, s.bIh, w.bIh);
+  put(f, s.bHh, w.bHh);
+  put(f, s.wHr, w.wHr);
+  for (const [name, buf, cols] of rows)
+    if (buf !== null && inputs.has(name)) gather(part, buf, 0, cols, f, s[name]![0]);
+  for (const [name, buf, cols] of seqs) {
+    if (buf !== null && inputs.has(name)) f.set(buf.subarray(part.b0 * cols, part.b1 * cols), s[name]![0]);
+  }
+  if (inputs.has("saved") && s.saved != null && saved !== null) {
+    let base = 0;
+    let d = s.saved[0];
+    for (const c of savedSections(dims.mode, dims.H)) {
+      gather(part, saved, base, c, f, d);
+      base += Nfull * c;
+      d += part.N * c;
+    }
+  }
+}
+
+function unpackPart(
+  f: Float32Array,
+  lay: Layout,
+  dims: RnnDims,
+  part: RnnPart,
+  Nfull: number,
+  rows: RowBuf[],
+  seqs: SeqBuf[],
+  saved: Float32Array | null,
+  outputs: Set<string>,
+): void {
+  const s = lay.seg;
+  for (const [name, buf, cols] of rows)
+    if (buf !== null && outputs.has(name)) scatter(part, f, s[name]![0], buf, 0, cols);
+  for (const [name, buf, cols] of seqs) {
+    if (buf !== null && outputs.has(name))
+      buf.set(f.subarray(s[name]![0], s[name]![0] + (part.b1 - part.b0) * cols), part.b0 * cols);
+  }
+  if (outputs.has("saved") && s.saved != null && saved !== null) {
+    let base = 0;
+    let d = s.saved[0];
+    for (const c of savedSections(dims.mode, dims.H)) {
+      scatter(part, f, d, saved, base, c);
+      base += Nfull * c;
+      d += part.N * c;
+    }
+  }
+}
+
+/** Runs the parts: workers get parts 1.., this thread part 0; then every part's outputs are unpacked. */
+function runParts(
+  k: Kernels,
+  op: "rnnForward" | "rnnBackward",
+  dims: RnnDims,
+  parts: RnnPart[],
+  Nfull: number,
+  w: RnnWeights,
+  rows: RowBuf[],
+  seqs: SeqBuf[],
+  saved: Float32Array | null,
+  dW: RnnWeightGrads | null,
+  inputs: Set<string>,
+  outputs: Set<string>,
+): void {
+  const lays = parts.map((part) => layoutPart(dims, part, w, rows, seqs, saved, dW));
+  const slots: Slot[] = [];
+  const jobs: Omit<Job, "sab" | "control">[] = [];
+  for (let p = 1; p < parts.length; p++) {
+    const s = worker(p - 1, lays[p].size);
+    for (const name of ["dWih", "dWhh", "dBih", "dBhh", "dWhr"]) {
+      const seg = lays[p].seg[name];
+      if (seg != null) s.f32.fill(0, seg[0], seg[0] + seg[1]); // partial weight gradients start at zero
+    }
+    packPart(s.f32, lays[p], dims, parts[p], Nfull, w, rows, seqs, saved, inputs);
+    const job = { op, backend: k.name, seg: lays[p].seg, dims: partDims(dims, parts[p]) };
+    post(s, job);
+    slots.push(s);
+    jobs.push(job);
+  }
+  pooledCalls++;
+  const f0 = localArena(lays[0].size);
+  packPart(f0, lays[0], dims, parts[0], Nfull, w, rows, seqs, saved, inputs);
+  runJob(k, { op, backend: k.name, seg: lays[0].seg, dims: partDims(dims, parts[0]) }, f0, dW);
+  unpackPart(f0, lays[0], dims, parts[0], Nfull, rows, seqs, saved, outputs);
+  for (let p = 1; p < parts.length; p++) {
+    const s = slots[p - 1];
+    if (!wait(s)) runJob(k, jobs[p - 1], s.f32, null);
+    unpackPart(s.f32, lays[p], dims, parts[p], Nfull, rows, seqs, saved, outputs);
+    if (dW !== null) {
+      const g = lays[p].seg;
+      const pairs: [Float32Array | null, [number, number] | null | undefined][] = [
+        [dW.dWih, g.dWih],
+        [dW.dWhh, g.dWhh],
+        [dW.dBih, g.dBih],
+        [dW.dBhh, g.dBhh],
+        [dW.dWhr, g.dWhr],
+      ];
+      for (const [dst, seg] of pairs) {
+        if (dst === null || seg == null) continue;
+        const f = s.f32;
+        for (let i = 0, o = seg[0]; i < seg[1]; i++) dst[i] += f[o + i];
+      }
+    }
+  }
+}
+
+/** rnnForward across threads (true), or false to run it single-threaded. Contract: rnn.ts. */
+export function poolRnnForward(
+  k: Kernels,
+  dims: RnnDims,
+  w: RnnWeights,
+  x: Float32Array, // (N, I)
+  h0: Float32Array | null, // (B, R)
+  c0: Float32Array | null, // (B, H)
+  y: Float32Array, // (N, R) out
+  hN: Float32Array, // (B, R) out
+  cN: Float32Array | null, // (B, H) out
+  saved: Float32Array | null, // out
+): boolean {
+  const Nfull = rowsOf(dims);
+  const n = rnnThreads(dims, Nfull);
+  if (n < 2) return false;
+  const { I, H, P, mode } = dims;
+  const R = P > 0 ? P : H;
+  const savedLen = savedSections(mode, H).reduce((a, b) => a + b, 0) * Nfull;
+  if (
+    x.length !== Nfull * I ||
+    y.length !== Nfull * R ||
+    hN.length !== dims.B * R ||
+    (h0 !== null && h0.length !== dims.B * R) ||
+    (mode === "LSTM" ? cN === null || cN.length !== dims.B * H : cN !== null || c0 !== null) ||
+    (c0 !== null && c0.length !== dims.B * H) ||
+    (saved !== null && saved.length < savedLen)
+  ) {
+    return false;
+  }
+  const parts = splitBatch(dims, n);
+  if (parts.length < 2) return false;
+  const rows: RowBuf[] = [
+    ["x", x, I],
+    ["y", y, R],
+  ];
+  const seqs: SeqBuf[] = [
+    ["h0", h0, R],
+    ["c0", c0, H],
+    ["hN", hN, R],
+    ["cN", cN, H],
+  ];
+  runParts(
+    k,
+    "rnnForward",
+    dims,
+    parts,
+    Nfull,
+    w,
+    rows,
+    seqs,
+    saved,
+    null,
+    new Set(["x", "h0", "c0"]),
+    new Set(["y", "hN", "cN", "saved"]),
+  );
+  return true;
+}
+
+/** rnnBackward across threads (true), or false to run it single-threaded. Contract: rnn.ts. */
+export function poolRnnBackward(
+  k: Kernels,
+  dims: RnnDims,
+  w: RnnWeights,
+  dW: RnnWeightGrads, // accumulated (+=)
+  x: Float32Array, // (N, I)
+  dX: Float32Array | null, // (N, I) out
+  h0: Float32Array | null, // (B, R)
+  dH0: Float32Array | null, // (B, R) out
+  c0: Float32Array | null, // (B, H)
+  dC0: Float32Array | null, // (B, H) out
+  y: Float32Array, // (N, R)
+  dY: Float32Array | null, // (N, R)
+  dHn: Float32Array | null, // (B, R)
+  dCn: Float32Array | null, // (B, H)
+  saved: Float32Array | null,
+): boolean {
+  const Nfull = rowsOf(dims);
+  const n = rnnThreads(dims, Nfull);
+  if (n < 2) return false;
+  const { I, H, P, mode, B } = dims;
+  const R = P > 0 ? P : H;
+  const isRnn = mode === "RNN_TANH" || mode === "RNN_RELU";
+  const savedLen = savedSections(mode, H).reduce((a, b) => a + b, 0) * Nfull;
+  const len = (a: Float32Array | null, n: number) => a === null || a.length === n;
+  const grad = (g: Float32Array | null, p: Float32Array | null) =>
+    g === null || (p !== null && g.length === p.length);
+  if (
+    x.length !== Nfull * I ||
+    y.length !== Nfull * R ||
+    !len(dX, Nfull * I) ||
+    !len(dY, Nfull * R) ||
+    !len(h0, B * R) ||
+    !len(dH0, B * R) ||
+    !len(dHn, B * R) ||
+    (mode !== "LSTM" && (c0 !== null || dC0 !== null || dCn !== null)) ||
+    !len(c0, B * H) ||
+    !len(dC0, B * H) ||
+    !len(dCn, B * H) ||
+    (!isRnn && (saved === null || saved.length < savedLen)) ||
+    !grad(dW.dWih, w.wIh) ||
+    !grad(dW.dWhh, w.wHh) ||
+    !grad(dW.dBih, w.bIh) ||
+    !grad(dW.dBhh, w.bHh) ||
+    !grad(dW.dWhr, w.wHr)
+  ) {
+    return false;
+  }
+  const parts = splitBatch(dims, n);
+  if (parts.length < 2) return false;
+  const rows: RowBuf[] = [
+    ["x", x, I],
+    ["dX", dX, I],
+    ["y", y, R],
+    ["dY", dY, R],
+  ];
+  const seqs: SeqBuf[] = [
+    ["h0", h0, R],
+    ["dH0", dH0, R],
+    ["c0", c0, H],
+    ["dC0", dC0, H],
+    ["dHn", dHn, R],
+    ["dCn", dCn, H],
+  ];
+  runParts(
+    k,
+    "rnnBackward",
+    dims,
+    parts,
+    Nfull,
+    w,
+    rows,
+    seqs,
+    isRnn ? null : saved,
+    dW,
+    new Set(["x", "h0", "c0", "y", "dY", "dHn", "dCn", "saved"]),
+    new Set(["dX", "dH0", "dC0"]),
+  );
+  return true;
+}
