@@ -3,7 +3,7 @@
 //
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
-import { resultMulti, type Tensor } from "../core/tensor.js";
+import { needsGrad, resultMulti, type Tensor } from "../core/tensor.js";
 import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
 import type { LayerRunner } from "./rnn.js";
 
@@ -37,7 +37,7 @@ export const fusedLayer: LayerRunner = (a) => {
   if (c0 !== null) inputs.push(c0);
   const weights = [wIh, wHh, bIh, bHh, wHr].filter((t): t is Tensor => t !== null);
   inputs.push(...weights);
-  const training = inputs.some((t) => t.requiresGrad);
+  const training = needsGrad(...inputs); // no saved activations under noGrad (inference)
   const ws = rnnWorkspaceSize(mode, T, B, H, P);
   const saved = training ? new Float32Array(ws.saved) : null;
   const y = new Float32Array(N * R);
