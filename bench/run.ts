@@ -1,21 +1,36 @@
-// `npm run bench`: runs W1–W4 for this project and, side by side in the same run, for PyTorch (through
-// /usr/bin/python3 when it has torch); prints one table of medians and our ratio to each; writes
-// bench/results.json. `--quick` for a short run, `--only w1,w3` to pick workloads.
+// `npm run bench`: runs W1–W4 for this project and, side by side in the same run, for its peers: PyTorch
+// (through /usr/bin/python3 when it has torch), TensorFlow.js on its cpu and wasm backends, brain.js, and
+// onnxruntime-node for W3 (when it can be loaded, see bench/peers/onnx.ts). Each peer runs in its own child
+// process (one crash costs only its cell) and prints one JSON line. Prints one table of medians with our
+// speed-up over each peer, then the notes on where a peer's API forces a difference; writes
+// bench/results.json. `--quick` for a short run, `--only w1,w3` to pick workloads, `--peers torch,tfjs-cpu,
+// tfjs-wasm,brain,onnx` to pick peers.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, renameSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setNumThreads, shutdownPool } from "../src/kernels/backend.js";
+import { type ThreadsRow, threadsRows } from "./threads.js";
 import { w1, w2, w3, w4 } from "./workloads.js";
+
+// The main table is single-threaded, like PyTorch's 1-thread column; both cores are measured below it.
+setNumThreads(1);
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const onlyArg =
-  args.find((a) => a.startsWith("--only="))?.slice(7) ??
-  (args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined);
+const argValue = (name: string) =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ??
+  (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
+const onlyArg = argValue("only");
 const only = onlyArg ? new Set(onlyArg.split(",")) : null;
+const peersArg = argValue("peers");
+const peerFilter = peersArg ? new Set(peersArg.split(",")) : null;
 const RUNS = quick ? 1 : 3;
 const PY = "/usr/bin/python3";
+const PEERS = join(import.meta.dirname, "peers");
+/** a peer child that takes longer than this is killed and its cell left empty */
+const PEER_TIMEOUT_MS = 5 * 60_000;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,116 +48,233 @@ function hasTorch(): boolean {
   }
 }
 
-function torchRun(workload: string, threads: number): { runs: number[]; unit: string } | null {
+/** What a peer child prints (its last stdout line). */
+interface PeerOut {
+  runs?: number[];
+  unit?: string;
+  measured?: string;
+  skipped?: string;
+  [k: string]: unknown;
+}
+
+/** Runs one peer child; null (and a message on stderr) when it fails, times out or skips. */
+function peerRun(label: string, cmd: string, cmdArgs: string[]): PeerOut | null {
   try {
-    const out = execFileSync(
-      PY,
-      [
-        join(import.meta.dirname, "peers", "torch_bench.py"),
-        workload,
-        "--threads",
-        String(threads),
-        "--runs",
-        String(RUNS),
-        ...(quick ? ["--quick"] : []),
-      ],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
-    );
-    return JSON.parse(out.trim().split("\n").pop()!);
+    const out = execFileSync(cmd, cmdArgs, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: PEER_TIMEOUT_MS,
+      maxBuffer: 16 << 20,
+    });
+    const res = JSON.parse(out.trim().split("\n").pop()!) as PeerOut;
+    if (res.skipped) {
+      console.error(`${label} skipped: ${res.skipped}`);
+      return null;
+    }
+    if (!Array.isArray(res.runs) || res.runs.length === 0)
+      throw new Error(`no runs in ${JSON.stringify(res)}`);
+    return res;
   } catch (e) {
-    console.error(`PyTorch ${workload} failed: ${(e as Error).message}`);
+    const err = e as Error & { stderr?: string };
+    const tail = (err.stderr ?? "").trim().split("\n").slice(-3).join(" | ").slice(0, 400);
+    console.error(`${label} failed: ${err.message.split("\n")[0]}${tail ? ` — ${tail}` : ""}`);
     return null;
   }
 }
 
+const torchRun = (workload: string, threads: number) =>
+  peerRun(`PyTorch ${workload} (${threads} thread${threads > 1 ? "s" : ""})`, PY, [
+    join(PEERS, "torch_bench.py"),
+    workload,
+    "--threads",
+    String(threads),
+    "--runs",
+    String(RUNS),
+    ...(quick ? ["--quick"] : []),
+  ]);
+
+/** A TypeScript peer in its own Node process (tsx as the loader, as `npm run bench` itself uses). */
+const nodePeer = (label: string, script: string, workload: string, extra: string[] = []) =>
+  peerRun(`${label} ${workload}`, process.execPath, [
+    "--import",
+    "tsx",
+    join(PEERS, script),
+    workload,
+    "--runs",
+    String(RUNS),
+    ...(quick ? ["--quick"] : []),
+    ...extra,
+  ]);
+
 interface Row {
+  /** w1, w2, w3, w4-256, w4-1024 */
+  id: string;
   workload: string;
   unit: string;
   higherIsBetter: boolean;
   ours: number;
   ourRuns: number[];
   peers: Record<string, number | null>;
+  /** per peer: how much it measured (when not the same as ours) */
+  measured: Record<string, string>;
 }
 
 const rows: Row[] = [];
 const torch = hasTorch();
 const want = (w: string) => only === null || only.has(w);
+const usePeer = (p: string) => peerFilter === null || peerFilter.has(p);
+
+/** The notes printed under the table: where a peer's API or budget forces a difference. */
+const NOTES: Record<string, string> = {
+  "tfjs-cpu":
+    "tfjs cpu/wasm (tfjs 4.22, Layers API, bench/peers/tfjs.ts): W1 simpleRNN + dense via optimizer.minimize, state passed back as initialState; W2 two stacked tf.layers.lstm(returnSequences), 1 warm-up step; W3 tf.layers.lstm(returnState) one step at a time. Both backends run fewer W1/W3 iterations than ours and are normalized per iteration (W1 scaled to the row's iteration count). tfjs-node (the native backend) is not used: it needs a native build/download.",
+  brain:
+    "brain.js 1.6.1 (the registry's latest; 2.0 betas need gpu.js 2 → headless-gl, a native build), bench/peers/brain.ts: W1 RNNTimeStep(1,[16],1) trained one window per trainPattern(): relu cell, its own RMSProp-style trainer at lr 0.001 (lr 0.01 diverges), state reset every window — not the same optimisation, only a comparable amount of work. W3 LSTMTimeStep(1,[64],1).forecast(): same stream, but it allocates one unrolled step object per forecast step. No W2 (time-step nets map a vector to the next vector, no batch) and no W4 (no matmul API).",
+  onnx: "onnxruntime-node (bench/peers/onnx.ts, model exported by torch.onnx from the same LSTM(1→64)+Linear, one step with state inputs/outputs): one awaited InferenceSession.run() per step, 1 intra-op thread.",
+};
+const notesUsed = new Set<string>();
+
+/** Runs the JS peers of one workload into `peers`/`measured`. */
+function jsPeers(
+  workload: string,
+  peers: Record<string, number | null>,
+  measured: Record<string, string>,
+  which: { brain?: boolean; onnxModel?: string | null; tfjsExtra?: string[]; brainExtra?: string[] },
+): void {
+  const put = (name: string, note: string, res: PeerOut | null) => {
+    peers[name] = res?.runs ? median(res.runs) : Number.NaN;
+    if (res?.measured) measured[name] = res.measured;
+    notesUsed.add(note);
+  };
+  for (const backend of ["wasm", "cpu"]) {
+    if (!usePeer(`tfjs-${backend}`) && !usePeer("tfjs")) continue;
+    const res = nodePeer(`tfjs-${backend}`, "tfjs.ts", workload, [
+      "--backend",
+      backend,
+      ...(which.tfjsExtra ?? []),
+    ]);
+    put(`tfjs-${backend}`, "tfjs-cpu", res);
+  }
+  if (which.brain && usePeer("brain"))
+    put("brain.js", "brain", nodePeer("brain.js", "brain.ts", workload, which.brainExtra));
+  if (which.onnxModel !== undefined && usePeer("onnx")) {
+    const res = which.onnxModel
+      ? nodePeer("onnxruntime", "onnx.ts", workload, ["--model", which.onnxModel])
+      : null;
+    put("onnxruntime 1 thread", "onnx", res);
+  }
+}
+
+/** The W3 model for onnxruntime-node, exported by torch into a temporary folder; null without torch. */
+function exportOnnx(dir: string): string | null {
+  if (!torch) {
+    console.error("onnxruntime W3 skipped: exporting its model needs torch at /usr/bin/python3");
+    return null;
+  }
+  const path = join(dir, "w3.onnx");
+  try {
+    execFileSync(PY, [join(PEERS, "onnx_export.py"), path], { stdio: ["ignore", "ignore", "pipe"] });
+    return path;
+  } catch (e) {
+    console.error(`onnx export failed: ${(e as Error).message.split("\n")[0]}`);
+    return null;
+  }
+}
+
+const torchPeers = (workload: string, threads: number[]): Record<string, number | null> => {
+  const out: Record<string, number | null> = {};
+  if (!torch || !usePeer("torch")) return out;
+  for (const t of threads)
+    out[`PyTorch ${t} thread${t > 1 ? "s" : ""}`] = median(torchRun(workload, t)?.runs ?? [Number.NaN]);
+  return out;
+};
 
 if (want("w1")) {
   const iters = quick ? 1000 : 6000;
   const runs = Array.from({ length: RUNS }, () => w1(iters).seconds);
   rows.push({
+    id: "w1",
     workload: `W1 sine training (${iters} iters)`,
     unit: "s",
     higherIsBetter: false,
     ours: median(runs),
     ourRuns: runs,
-    peers: torch
-      ? {
-          "PyTorch 1 thread": median(torchRun("w1", 1)?.runs ?? [Number.NaN]),
-          "PyTorch 2 threads": median(torchRun("w1", 2)?.runs ?? [Number.NaN]),
-        }
-      : {},
+    peers: torchPeers("w1", [1, 2]),
+    measured: {},
+  });
+  const r = rows[rows.length - 1];
+  jsPeers("w1", r.peers, r.measured, {
+    brain: true,
+    tfjsExtra: ["--iters", String(iters)],
+    brainExtra: ["--iters", String(iters)],
   });
 }
 if (want("w2")) {
   const runs = w2(quick ? 3 : 10);
   rows.push({
+    id: "w2",
     workload: "W2 LSTM(8→128, 2 layers) train step, B=32, T=50",
     unit: "ms/step",
     higherIsBetter: false,
     ours: median(runs),
     ourRuns: runs,
-    peers: torch
-      ? {
-          "PyTorch 1 thread": median(torchRun("w2", 1)?.runs ?? [Number.NaN]),
-          "PyTorch 2 threads": median(torchRun("w2", 2)?.runs ?? [Number.NaN]),
-        }
-      : {},
+    peers: torchPeers("w2", [1, 2]),
+    measured: {},
   });
+  const r = rows[rows.length - 1];
+  jsPeers("w2", r.peers, r.measured, {});
 }
 if (want("w3")) {
   const runs = Array.from({ length: RUNS }, () => w3(quick ? 2000 : 20000));
   rows.push({
+    id: "w3",
     workload: "W3 streaming LSTM(1→64)+Linear inference",
     unit: "µs/step",
     higherIsBetter: false,
     ours: median(runs),
     ourRuns: runs,
-    peers: torch ? { "PyTorch 1 thread": median(torchRun("w3", 1)?.runs ?? [Number.NaN]) } : {},
+    peers: torchPeers("w3", [1]),
+    measured: {},
   });
+  const r = rows[rows.length - 1];
+  const dir = usePeer("onnx") ? mkdtempSync(join(tmpdir(), "recurrent-bench-")) : null;
+  try {
+    jsPeers("w3", r.peers, r.measured, { brain: true, onnxModel: dir ? exportOnnx(dir) : undefined });
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 }
 for (const n of [256, 1024]) {
   if (!want("w4") && !want(`w4-${n}`)) continue;
   const runs = Array.from({ length: RUNS }, () => w4(n, n <= 256 ? 20 : quick ? 1 : 3));
   rows.push({
+    id: `w4-${n}`,
     workload: `W4 matmul ${n}³`,
     unit: "GFLOP/s",
     higherIsBetter: true,
     ours: median(runs),
     ourRuns: runs,
-    peers: torch
-      ? {
-          "PyTorch 1 thread": median(torchRun(`w4-${n}`, 1)?.runs ?? [Number.NaN]),
-          "PyTorch 2 threads": median(torchRun(`w4-${n}`, 2)?.runs ?? [Number.NaN]),
-        }
-      : {},
+    peers: torchPeers(`w4-${n}`, [1, 2]),
+    measured: {},
   });
+  const r = rows[rows.length - 1];
+  jsPeers(`w4-${n}`, r.peers, r.measured, {});
 }
 
 const fmt = (v: number | null) =>
   v === null || Number.isNaN(v) ? "—" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(3);
 const peerNames = [...new Set(rows.flatMap((r) => Object.keys(r.peers)))];
-const header = ["workload", "unit", "recurrent", ...peerNames.flatMap((p) => [p, `× vs ${p}`])];
+const header = ["workload", "unit", "recurrent", ...peerNames];
 const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
 for (const r of rows) {
   const cells = [r.workload, r.unit, fmt(r.ours)];
   for (const p of peerNames) {
     const v = r.peers[p] ?? null;
-    cells.push(fmt(v));
     // speed-up: how many times faster we are (for times: peer / ours; for rates: ours / peer)
     cells.push(
-      v === null || Number.isNaN(v) ? "—" : `${(r.higherIsBetter ? r.ours / v : v / r.ours).toFixed(2)}×`,
+      v === null || Number.isNaN(v)
+        ? "—"
+        : `${fmt(v)} (${(r.higherIsBetter ? r.ours / v : v / r.ours).toFixed(2)}×)`,
     );
   }
   lines.push(`| ${cells.join(" | ")} |`);
@@ -152,6 +284,25 @@ console.log(
   `\nrecurrent benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}${quick ? ", --quick" : ""}; medians of ${RUNS} run(s); "×" = times faster than the peer\n`,
 );
 console.log(table);
+const notes = [
+  "Each peer cell is the peer's median and, in brackets, how many times faster recurrent is; — = not run, no equivalent, or failed (see stderr).",
+  ...[...notesUsed].map((k) => NOTES[k]),
+];
+const measuredNotes = rows.flatMap((r) => Object.entries(r.measured).map(([p, m]) => `${r.id} ${p}: ${m}`));
+if (measuredNotes.length) notes.push(`Peers' own amounts of work: ${measuredNotes.join("; ")}.`);
+console.log(`\nNotes:\n${notes.map((n) => `- ${n}`).join("\n")}`);
+// Both cores: our W2 and W4 at 1 and 2 threads (the table above is single-threaded, as PyTorch's 1-thread column).
+let threads: ThreadsRow[] | null = null;
+if (!args.includes("--no-threads") && (only === null || only.has("w2") || only.has("w4"))) {
+  threads = threadsRows(RUNS);
+  console.log("\nrecurrent on both cores (src/kernels/pool.ts):\n");
+  console.log("| workload | unit | 1 thread | 2 threads | speed-up |\n|---|---|---|---|---|");
+  for (const r of threads) {
+    const up = r.unit === "GFLOP/s" ? r.two / r.one : r.one / r.two;
+    console.log(`| ${r.workload} | ${r.unit} | ${fmt(r.one)} | ${fmt(r.two)} | ${up.toFixed(2)}× |`);
+  }
+  shutdownPool();
+}
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -159,6 +310,8 @@ const results = {
   cpu: cpus()[0]?.model,
   cores: cpus().length,
   rows,
+  threads,
+  notes,
 };
 const path = join(import.meta.dirname, "results.json");
 writeFileSync(`${path}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
