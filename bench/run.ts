@@ -303,6 +303,22 @@ if (!args.includes("--no-threads") && (only === null || only.has("w2") || only.h
   }
   shutdownPool();
 }
+// Steady state allocates nothing that lives on: heap after 10,000 W1 iterations vs after 1,000 (after GC).
+let heap: { heap_after_1000: number; heap_after_10000: number; ratio: number } | null = null;
+if (!args.includes("--no-heap") && (only === null || only.has("w1"))) {
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", join(import.meta.dirname, "heap.ts")],
+    {
+      encoding: "utf8",
+    },
+  );
+  heap = JSON.parse(out.trim().split("\n").pop()!);
+  const mb = (b: number) => (b / 2 ** 20).toFixed(2);
+  console.log(
+    `\nheap in use after GC, W1 training: ${mb(heap!.heap_after_1000)} MiB after 1,000 iterations, ${mb(heap!.heap_after_10000)} MiB after 10,000 (${((heap!.ratio - 1) * 100).toFixed(1)}%)`,
+  );
+}
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -311,6 +327,7 @@ const results = {
   cores: cpus().length,
   rows,
   threads,
+  heap,
   notes,
 };
 const path = join(import.meta.dirname, "results.json");
