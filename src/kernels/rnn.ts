@@ -82,11 +82,13 @@ export function rnnWorkspaceSize(
   return { saved: savedSize(mode, N, H), scratch: scratchSize(mode, N, B, H, P) };
 }
 
-function savedSize(mode: RnnMode, N: number, H: number): number {
+/** @internal shared with the WebAssembly wrappers (kernels/wasm.ts) */
+export function savedSize(mode: RnnMode, N: number, H: number): number {
   return mode === "LSTM" ? 6 * N * H : mode === "GRU" ? 4 * N * H : 0;
 }
 
-function scratchSize(mode: RnnMode, N: number, B: number, H: number, P: number): number {
+/** @internal shared with the WebAssembly wrappers (kernels/wasm.ts) */
+export function scratchSize(mode: RnnMode, N: number, B: number, H: number, P: number): number {
   const G = rnnGateCount(mode) * H;
   const R = P > 0 ? P : H;
   if (mode === "RNN_TANH" || mode === "RNN_RELU") return N * G + N * R + B * R;
@@ -521,13 +523,15 @@ function addColumnSums(a: Float32Array, rows: number, cols: number, out: Float32
   }
 }
 
-function expectLength(fn: string, name: string, a: Float32Array, n: number, formula: string): void {
+/** @internal shared with the WebAssembly wrappers (kernels/wasm.ts) */
+export function expectLength(fn: string, name: string, a: Float32Array, n: number, formula: string): void {
   if (a.length !== n) {
     throw new Error(`${fn}: ${name} should have ${formula} = ${n} elements, got ${a.length}`);
   }
 }
 
-function expectAtLeast(fn: string, name: string, a: Float32Array, n: number): void {
+/** @internal shared with the WebAssembly wrappers (kernels/wasm.ts) */
+export function expectAtLeast(fn: string, name: string, a: Float32Array, n: number): void {
   if (a.length < n) {
     throw new Error(
       `${fn}: ${name} should have at least ${n} elements (see rnnWorkspaceSize), got ${a.length}`,
@@ -535,7 +539,13 @@ function expectAtLeast(fn: string, name: string, a: Float32Array, n: number): vo
   }
 }
 
-function expectGrad(fn: string, name: string, g: Float32Array | null, param: Float32Array | null): void {
+/** @internal shared with the WebAssembly wrappers (kernels/wasm.ts) */
+export function expectGrad(
+  fn: string,
+  name: string,
+  g: Float32Array | null,
+  param: Float32Array | null,
+): void {
   if (g === null) return;
   if (param === null) throw new Error(`${fn}: got ${name} for a parameter that does not exist (null)`);
   if (g.length !== param.length) {
@@ -546,7 +556,8 @@ function expectGrad(fn: string, name: string, g: Float32Array | null, param: Flo
 }
 
 /** Validates what forward and backward share; returns G, R and the row count N. */
-function checkCommon(
+/** @internal shared with the WebAssembly wrappers (kernels/wasm.ts) */
+export function checkCommon(
   fn: string,
   dims: RnnDims,
   w: RnnWeights,

@@ -7,7 +7,19 @@
 //
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = rows = Σ batchSizes
 
-import { type RnnDims, type RnnMode, type RnnWeightGrads, type RnnWeights, rnnGateCount } from "./rnn.js";
+import {
+  checkCommon,
+  expectAtLeast,
+  expectGrad,
+  expectLength,
+  type RnnDims,
+  type RnnMode,
+  type RnnWeightGrads,
+  type RnnWeights,
+  rnnGateCount,
+  savedSize,
+  scratchSize,
+} from "./rnn.js";
 import { WASM_RELAXED_SIMD, WASM_SIMD } from "./wasm-binary.js";
 
 /** The kernel set a backend provides; the TypeScript kernels are the reference implementation. */
@@ -460,100 +472,4 @@ function getWeights(ar: Arena, p: WeightSlots, w: MaybeWeights): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Validation: the same checks and messages as rnn.ts, so both backends reject bad input alike.
-
-function savedSize(mode: RnnMode, N: number, H: number): number {
-  return mode === "LSTM" ? 6 * N * H : mode === "GRU" ? 4 * N * H : 0;
-}
-
-function scratchSize(mode: RnnMode, N: number, B: number, H: number, P: number): number {
-  const G = rnnGateCount(mode) * H;
-  const R = P > 0 ? P : H;
-  if (mode === "RNN_TANH" || mode === "RNN_RELU") return N * G + N * R + B * R;
-  const step = mode === "GRU" ? B * G : P > 0 ? B * H : 0;
-  const inference = N * G + step;
-  const backward =
-    N * G + N * R + B * R + (mode === "GRU" ? N * G : B * H + (P > 0 ? N * P + B * H + N * H : 0));
-  return Math.max(inference, backward);
-}
-
-function expectLength(fn: string, name: string, a: Float32Array, n: number, formula: string): void {
-  if (a.length !== n) {
-    throw new Error(`${fn}: ${name} should have ${formula} = ${n} elements, got ${a.length}`);
-  }
-}
-
-function expectAtLeast(fn: string, name: string, a: Float32Array, n: number): void {
-  if (a.length < n) {
-    throw new Error(
-      `${fn}: ${name} should have at least ${n} elements (see rnnWorkspaceSize), got ${a.length}`,
-    );
-  }
-}
-
-function expectGrad(fn: string, name: string, g: Float32Array | null, param: Float32Array | null): void {
-  if (g === null) return;
-  if (param === null) throw new Error(`${fn}: got ${name} for a parameter that does not exist (null)`);
-  if (g.length !== param.length) {
-    throw new Error(
-      `${fn}: ${name} should have ${param.length} elements like its parameter, got ${g.length}`,
-    );
-  }
-}
-
-function expectCount(fn: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) throw new Error(`${fn}: ${name} should be an integer ≥ 0, got ${v}`);
-}
-
-function checkCommon(
-  fn: string,
-  dims: RnnDims,
-  w: RnnWeights,
-  x: Float32Array,
-  h0: Float32Array | null,
-  c0: Float32Array | null,
-): { G: number; R: number; N: number } {
-  const { mode, T, B, I, H, P, batchSizes } = dims;
-  const G = rnnGateCount(mode) * H;
-  expectCount(fn, "T", T);
-  expectCount(fn, "B", B);
-  expectCount(fn, "I", I);
-  expectCount(fn, "P", P);
-  if (!Number.isInteger(H) || H < 1) throw new Error(`${fn}: H should be an integer ≥ 1, got ${H}`);
-  if (P > 0 && mode !== "LSTM")
-    throw new Error(`${fn}: a projection (P = ${P}) needs mode LSTM, got ${mode}`);
-  const R = P > 0 ? P : H;
-  let N = T * B;
-  if (batchSizes !== null) {
-    if (batchSizes.length !== T) {
-      throw new Error(`${fn}: batchSizes should have T = ${T} entries, got ${batchSizes.length}`);
-    }
-    N = 0;
-    for (let t = 0; t < T; t++) {
-      const bt = batchSizes[t];
-      if (bt < 0 || bt > B || (t > 0 && bt > batchSizes[t - 1])) {
-        throw new Error(
-          `${fn}: batchSizes should be non-increasing and within [0, B = ${B}], got [${batchSizes.join(", ")}]`,
-        );
-      }
-      N += bt;
-    }
-  }
-  expectLength(fn, "x", x, N * I, "N·I");
-  if (h0 !== null) expectLength(fn, "h0", h0, B * R, "B·R");
-  if (c0 !== null) {
-    if (mode !== "LSTM") throw new Error(`${fn}: c0 is for mode LSTM only, got it in mode ${mode}`);
-    expectLength(fn, "c0", c0, B * H, "B·H");
-  }
-  expectLength(fn, "wIh", w.wIh, G * I, "G·I");
-  expectLength(fn, "wHh", w.wHh, G * R, "G·R");
-  if (w.bIh !== null) expectLength(fn, "bIh", w.bIh, G, "G");
-  if (w.bHh !== null) expectLength(fn, "bHh", w.bHh, G, "G");
-  if (P > 0) {
-    if (w.wHr === null) throw new Error(`${fn}: P = ${P} needs wHr (P·H = ${P * H}), got null`);
-    expectLength(fn, "wHr", w.wHr, P * H, "P·H");
-  } else if (w.wHr !== null) {
-    throw new Error(`${fn}: wHr is only for P > 0, got it with P = 0`);
-  }
-  return { G, R, N };
-}
+// Validation: rnn.ts's own checks (imported above), so both backends reject bad input alike.
