@@ -16,7 +16,6 @@ import {
   type RnnMode,
   type RnnWeightGrads,
   type RnnWeights,
-  rnnGateCount,
   savedSize,
   scratchSize,
 } from "./rnn.js";
