@@ -135,6 +135,19 @@ function adamUpdate(
   bc2Sqrt: number,
 ): void {
   const n = p.length;
+  if (sign === 1 && l2 === 0 && decay === 1 && vMax === null) {
+    // Plain Adam (the common case): the same arithmetic without the per-element option branches.
+    for (let i = 0; i < n; i++) {
+      const gi = g[i];
+      const mi = f32(f32(m[i] * b1) + c1 * gi);
+      m[i] = mi;
+      const vi = f32(f32(v[i] * b2) + f32(c2 * gi) * gi);
+      v[i] = vi;
+      const denom = f32(f32(f32(Math.sqrt(vi)) / bc2Sqrt) + eps);
+      p[i] = p[i] + f32(f32(negStepSize * mi) / denom);
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let gi = sign * g[i];
     if (l2 !== 0) gi = f32(gi + l2 * p[i]);
