@@ -11,6 +11,7 @@ const PER_BACKEND = [
   "test/rnn-fixtures.test.ts",
   "test/kernels-rnn.test.ts",
   "test/gradflow.test.ts",
+  "test/streamer.test.ts",
 ];
 
 export default defineConfig({

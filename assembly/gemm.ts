@@ -135,6 +135,46 @@ function kernel1x8(kc: i32, a: usize, csA: usize, pb: usize, c: usize, n: i32, a
   }
 }
 
+/**
+ * One row against two full B-strips at once (pb0, pb1: 2·NR columns): kernel1x8's arithmetic, in the same
+ * order per column (so the same bits), with twice the independent accumulators and one splat per k for both.
+ */
+function kernel1x16(kc: i32, a: usize, csA: usize, pb0: usize, pb1: usize, c: usize, acc: bool): void {
+  let e0 = f32x4.splat(0);
+  let e1 = e0;
+  let e2 = e0;
+  let e3 = e0;
+  let o0 = e0;
+  let o1 = e0;
+  let o2 = e0;
+  let o3 = e0;
+  let k = 0;
+  for (; k + 1 < kc; k += 2) {
+    const x = v128.load32_splat(a);
+    const y = v128.load32_splat(a + csA);
+    e0 = madd(x, v128.load(pb0), e0);
+    e1 = madd(x, v128.load(pb0, 16), e1);
+    e2 = madd(x, v128.load(pb1), e2);
+    e3 = madd(x, v128.load(pb1, 16), e3);
+    o0 = madd(y, v128.load(pb0, 32), o0);
+    o1 = madd(y, v128.load(pb0, 48), o1);
+    o2 = madd(y, v128.load(pb1, 32), o2);
+    o3 = madd(y, v128.load(pb1, 48), o3);
+    a += 2 * csA;
+    pb0 += 2 * NR * 4;
+    pb1 += 2 * NR * 4;
+  }
+  if (k < kc) {
+    const x = v128.load32_splat(a);
+    e0 = madd(x, v128.load(pb0), e0);
+    e1 = madd(x, v128.load(pb0, 16), e1);
+    e2 = madd(x, v128.load(pb1), e2);
+    e3 = madd(x, v128.load(pb1, 16), e3);
+  }
+  storeRow(c, f32x4.add(e0, o0), f32x4.add(e1, o1), acc);
+  storeRow(c + NR * 4, f32x4.add(e2, o2), f32x4.add(e3, o3), acc);
+}
+
 /** Copies (or adds) the top-left m × n of the tile buffer (row stride NR) into C. */
 function storeEdge(t: usize, c: usize, ldcB: usize, m: i32, n: i32, acc: bool): void {
   for (let i = 0; i < m; i++) {
@@ -298,7 +338,12 @@ export function gemmPacked(
   const ldcB = <usize>ldc << 2;
   const stripB = <usize>(K * NR * 4);
   if (M == 1) {
-    for (let j0 = 0; j0 < N; j0 += NR) {
+    let j0 = 0;
+    for (; j0 + 2 * NR <= N; j0 += 2 * NR) {
+      kernel1x16(K, a, csA, pb, pb + stripB, c + (<usize>j0 << 2), acc);
+      pb += 2 * stripB;
+    }
+    for (; j0 < N; j0 += NR) {
       kernel1x8(K, a, csA, pb, c + (<usize>j0 << 2), min(NR, N - j0), acc);
       pb += stripB;
     }

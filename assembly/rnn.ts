@@ -122,6 +122,25 @@ function addInto(a: usize, b: usize, dst: usize, n: i32): void {
 // The layer-direction kernels
 
 /**
+ * Packs W_hhᵀ (and W_hrᵀ when P > 0) into work as rnnForward uses them, and W_ihᵀ after them when wIh ≠ 0:
+ * a stepper's resident copy (rnnStepperWorkSize floats), which rnnForward takes with prepacked = true.
+ */
+export function rnnPackWeights(mode: i32, I: i32, H: i32, P: i32, wIh: usize, wHh: usize, wHr: usize, work: usize): void {
+  const G = gateCount(mode) * H;
+  const R = P > 0 ? P : H;
+  packPanelB(true, R, G, wHh, R, work);
+  if (P > 0) packPanelB(true, H, P, wHr, H, at(work, packedSize(R, G)));
+  if (wIh != 0) packPanelB(true, I, G, wIh, I, at(work, packedSize(R, G) + packedSize(H, P)));
+}
+
+/** Floats of a stepper's resident work area: W_hhᵀ, W_hrᵀ and W_ihᵀ packed. */
+export function rnnStepperWorkSize(mode: i32, I: i32, H: i32, P: i32): i32 {
+  const G = gateCount(mode) * H;
+  const R = P > 0 ? P : H;
+  return packedSize(R, G) + (P > 0 ? packedSize(H, P) : 0) + packedSize(I, G);
+}
+
+/**
  * y, hN (and cN) from x, h0 (and c0); with saved ≠ 0 also what rnnBackward needs. bs = batch sizes (T int32)
  * or 0 for B at every step. work = rnnWorkSize floats for the packed weights.
  */
@@ -148,6 +167,7 @@ export function rnnForward(
   saved: usize, // out, 0 = inference
   scratch: usize,
   work: usize,
+  prepacked: bool, // work holds W_hhᵀ, W_hrᵀ and W_ihᵀ packed by rnnPackWeights (a stepper's resident copy)
 ): void {
   const G = gateCount(mode) * H;
   const R = P > 0 ? P : H;
@@ -166,15 +186,15 @@ export function rnnForward(
   // input projection of all steps: pre[N, G] = X · W_ihᵀ + b_ih (+ b_hh except for the GRU)
   const isRnn = mode == RNN_TANH || mode == RNN_RELU;
   const pre = isRnn ? y : saved != 0 ? saved : scratch;
-  gemm(false, true, N, G, I, x, I, wIh, I, 0, pre, G);
+  if (prepacked) gemmPacked(N, G, I, x, <usize>I << 2, 4, at(work, packedSize(R, G) + (P > 0 ? packedSize(H, P) : 0)), pre, G, false);
+  else gemm(false, true, N, G, I, x, I, wIh, I, 0, pre, G);
   if (bIh != 0) addBias(pre, N, G, bIh);
   if (bHh != 0 && mode != GRU) addBias(pre, N, G, bHh);
 
   // the recurrent weights as the right operand of h · W_hhᵀ, packed once; likewise W_hrᵀ
   const pWhh = work;
-  packPanelB(true, R, G, wHh, R, pWhh);
   const pWhr = at(work, packedSize(R, G));
-  if (P > 0) packPanelB(true, H, P, wHr, H, pWhr);
+  if (!prepacked) rnnPackWeights(mode, I, H, P, 0, wHh, wHr, work);
 
   const NH = N * H;
   const cAll = saved != 0 && mode == LSTM ? at(saved, 4 * NH) : 0;

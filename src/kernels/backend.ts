@@ -12,6 +12,7 @@
 import { gemm as gemmTs } from "./gemm.js";
 import { poolGemm, poolRnnBackward, poolRnnForward } from "./pool.js"; // threads: large calls are split
 import { rnnBackward as rnnBackwardTs, rnnForward as rnnForwardTs } from "./rnn.js";
+import { TsStepper } from "./stepper.js";
 import {
   createWasmKernels,
   type Kernels,
@@ -22,6 +23,12 @@ import {
 
 export type { RnnDims, RnnMode, RnnWeightGrads, RnnWeights } from "./rnn.js";
 export { rnnGateCount, rnnWorkspaceSize } from "./rnn.js";
+export type {
+  StepperHead,
+  StepperKernel,
+  StepperLayer,
+  StepperSpec,
+} from "./stepper.js";
 export type { Kernels } from "./wasm.js";
 export {
   getNumThreads,
@@ -41,6 +48,7 @@ const tsKernels: Kernels = {
   gemm: gemmTs,
   rnnForward: rnnForwardTs,
   rnnBackward: rnnBackwardTs,
+  createStepper: (spec) => new TsStepper(spec),
 };
 
 let active: Kernels | null = null; // null until the first kernel call (or setBackend) picks one

@@ -16,9 +16,11 @@ import {
   type RnnMode,
   type RnnWeightGrads,
   type RnnWeights,
+  rnnGateCount,
   savedSize,
   scratchSize,
 } from "./rnn.js";
+import { checkStepperSpec, type StepperKernel, type StepperSpec, stepperSizes } from "./stepper.js";
 import { WASM_RELAXED_SIMD, WASM_SIMD } from "./wasm-binary.js";
 
 /** The kernel set a backend provides; the TypeScript kernels are the reference implementation. */
@@ -29,6 +31,8 @@ export interface Kernels {
   gemm: typeof import("./gemm.js").gemm;
   rnnForward: typeof import("./rnn.js").rnnForward;
   rnnBackward: typeof import("./rnn.js").rnnBackward;
+  /** A stepper for streaming inference (stepper.ts), holding its own copy of the weights. */
+  createStepper(spec: StepperSpec): StepperKernel;
 }
 
 interface Exports {
@@ -49,6 +53,17 @@ interface Exports {
     ldc: number,
   ): void;
   rnnWorkSize(mode: number, H: number, P: number): number;
+  rnnPackWeights(
+    mode: number,
+    I: number,
+    H: number,
+    P: number,
+    wIh: number,
+    wHh: number,
+    wHr: number,
+    work: number,
+  ): void;
+  rnnStepperWorkSize(mode: number, I: number, H: number, P: number): number;
   rnnForward(...args: number[]): void;
   rnnBackward(...args: number[]): void;
 }
@@ -114,22 +129,72 @@ export function createWasmKernels(module: WebAssembly.Module, variant: WasmVaria
 // ---------------------------------------------------------------------------------------------------------
 // The arena
 
-/** A bump allocator over the module's memory from `base`; reset at the start of every call. */
+/**
+ * A bump allocator over the module's memory from `base`; reset at the start of every call. Below `base`
+ * lie the resident blocks (steppers' weights and state), which outlive calls: reserve() takes a freed
+ * block that fits or moves `base` up, release() frees one (moving `base` down when it was the top one).
+ */
 class Arena {
   f32: Float32Array;
   i32: Int32Array;
   private top: number;
   private capacity: number; // bytes of memory, cached (reading memory.buffer is not free)
+  private base: number;
+  private readonly blocks = new Map<number, number>(); // resident: byte address → bytes, in use
+  private free: [number, number][] = []; // resident: freed [address, bytes] below base
   constructor(
     private readonly memory: WebAssembly.Memory,
-    private readonly base: number,
+    start: number,
   ) {
-    this.top = base;
+    this.base = start;
+    this.top = start;
     this.capacity = memory.buffer.byteLength;
     this.f32 = new Float32Array(memory.buffer);
     this.i32 = new Int32Array(memory.buffer);
   }
   reset(): void {
+    this.top = this.base;
+  }
+  /** A resident block of n floats (16-byte aligned, zeroed) that lives until release(); its byte address. */
+  reserve(n: number): number {
+    const bytes = Math.max(16, Math.ceil(n / 4) * 16);
+    let p = -1;
+    const i = this.free.findIndex(([, b]) => b >= bytes);
+    if (i >= 0) {
+      const [a, b] = this.free[i];
+      p = a;
+      if (b > bytes) this.free[i] = [a + bytes, b - bytes];
+      else this.free.splice(i, 1);
+    } else {
+      p = this.base;
+      this.base += bytes;
+      this.top = this.base;
+      this.commit();
+    }
+    this.blocks.set(p, bytes);
+    this.f32.fill(0, p / 4, (p + bytes) / 4);
+    return p;
+  }
+  /** Frees a block from reserve(). */
+  release(p: number): void {
+    const bytes = this.blocks.get(p);
+    if (bytes === undefined) return;
+    this.blocks.delete(p);
+    this.free.push([p, bytes]);
+    // merge neighbours, then give the topmost free block back to the arena
+    this.free.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [a, b] of this.free) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && last[0] + last[1] === a) last[1] += b;
+      else merged.push([a, b]);
+    }
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last[0] + last[1] === this.base) {
+      this.base = last[0];
+      merged.pop();
+    }
+    this.free = merged;
     this.top = this.base;
   }
   /** Reserves n 4-byte slots, 16-byte aligned, and returns the byte address. Call commit() before use. */
@@ -307,6 +372,7 @@ class WasmKernels implements Kernels {
       pSaved,
       pScratch,
       pWork,
+      0,
     );
     ar.get(py, N * R, y, 0);
     ar.get(phN, B * R, hN, 0);
@@ -430,6 +496,228 @@ class WasmKernels implements Kernels {
     if (dC0 !== null) ar.get(pdC0, B * H, dC0, 0);
     getWeights(ar, pdW, { wIh: dW.dWih, wHh: dW.dWhh, bIh: dW.dBih, bHh: dW.dBhh, wHr: dW.dWhr });
   };
+
+  createStepper = (spec: StepperSpec): StepperKernel => new WasmStepper(this.ex, this.arena, spec);
+}
+
+/**
+ * The WebAssembly stepper: weights, recurrent weights packed once (rnnPackWeights), state and buffers live in
+ * one resident block, so a step copies the input in, runs the layer kernel with T = 1 per layer (prepacked)
+ * and the head's product, and copies the output out. Byte addresses only: the views are read from the arena
+ * at every use, since another call may have grown the memory.
+ */
+class WasmStepper implements StepperKernel {
+  private block: number; // byte address of the resident block, 0 once disposed
+  private readonly mode: number;
+  private readonly B: number;
+  private readonly layers: {
+    I: number;
+    H: number;
+    P: number;
+    pBih: number;
+    pBhh: number;
+    pWork: number;
+    pH: number;
+    pC: number;
+    pY: number;
+  }[] = [];
+  private readonly head: { O: number; K: number; pW: number; pB: number } | null;
+  private readonly pX: number;
+  private readonly pOut: number;
+  private readonly pScratch: number;
+  private readonly nX: number;
+  private readonly nOut: number;
+  private readonly isLstm: boolean;
+
+  constructor(
+    private readonly ex: Exports,
+    private readonly ar: Arena,
+    spec: StepperSpec,
+  ) {
+    checkStepperSpec(spec);
+    const { mode, B } = spec;
+    this.mode = MODE_ID[mode];
+    this.B = B;
+    this.isLstm = mode === "LSTM";
+    // lay the block out in floats (each piece rounded up to 4 floats = 16 bytes), then reserve it once
+    let n = 0;
+    const take = (k: number) => {
+      const at = n;
+      n += Math.ceil(k / 4) * 4;
+      return at;
+    };
+    const first = spec.layers[0];
+    this.nX = B * first.I;
+    const oX = take(this.nX);
+    const offs = spec.layers.map((l) => {
+      const G = rnnGateCount(mode) * l.H;
+      const R = l.P > 0 ? l.P : l.H;
+      return {
+        I: l.I,
+        H: l.H,
+        P: l.P,
+        bIh: l.w.bIh !== null ? take(G) : -1,
+        bHh: l.w.bHh !== null ? take(G) : -1,
+        work: take(ex.rnnStepperWorkSize(this.mode, l.I, l.H, l.P)),
+        h: take(B * R),
+        c: this.isLstm ? take(B * l.H) : -1,
+        y: take(B * R),
+      };
+    });
+    const h = spec.head;
+    const oHead = h === null ? null : { w: take(h.O * h.K), b: h.b !== null ? take(h.O) : -1 };
+    this.nOut = stepperSizes(spec).outLen;
+    const oOut = take(this.nOut);
+    const oScratch = take(Math.max(...spec.layers.map((l) => scratchSize(mode, B, B, l.H, l.P))));
+    this.block = ar.reserve(n);
+    const p = (o: number) => (o < 0 ? 0 : this.block + 4 * o);
+    for (const o of offs) {
+      this.layers.push({
+        I: o.I,
+        H: o.H,
+        P: o.P,
+        pBih: p(o.bIh),
+        pBhh: p(o.bHh),
+        pWork: p(o.work),
+        pH: p(o.h),
+        pC: p(o.c),
+        pY: p(o.y),
+      });
+    }
+    this.head = h === null || oHead === null ? null : { O: h.O, K: h.K, pW: p(oHead.w), pB: p(oHead.b) };
+    this.pX = p(oX);
+    this.pOut = p(oOut);
+    this.pScratch = p(oScratch);
+    this.load(spec);
+  }
+
+  private alive(): void {
+    if (this.block === 0) throw new Error("stepper: used after dispose()");
+  }
+
+  load(spec: StepperSpec): void {
+    this.alive();
+    checkStepperSpec(spec);
+    if (spec.layers.length !== this.layers.length || (spec.head === null) !== (this.head === null))
+      throw new Error("stepper: load() needs a spec of the same shapes as the stepper's");
+    const ar = this.ar;
+    spec.layers.forEach((l, i) => {
+      const r = this.layers[i];
+      if (l.I !== r.I || l.H !== r.H || l.P !== r.P || (l.w.bIh === null) !== (r.pBih === 0))
+        throw new Error(`stepper: load() got layer ${i} of other shapes than the stepper's`);
+      if (l.w.bIh !== null) ar.put(l.w.bIh, 0, l.w.bIh.length, r.pBih);
+      if (l.w.bHh !== null) ar.put(l.w.bHh, 0, l.w.bHh.length, r.pBhh);
+      // the matrices pass through the arena to be packed into the resident work area
+      ar.reset();
+      const pWih = ar.alloc(l.w.wIh.length);
+      const pWhh = ar.alloc(l.w.wHh.length);
+      const pWhr = l.w.wHr !== null ? ar.alloc(l.w.wHr.length) : 0;
+      ar.commit();
+      ar.put(l.w.wIh, 0, l.w.wIh.length, pWih);
+      ar.put(l.w.wHh, 0, l.w.wHh.length, pWhh);
+      if (l.w.wHr !== null) ar.put(l.w.wHr, 0, l.w.wHr.length, pWhr);
+      this.ex.rnnPackWeights(this.mode, l.I, l.H, l.P, pWih, pWhh, pWhr, r.pWork);
+    });
+    const h = spec.head;
+    if (h !== null && this.head !== null) {
+      if (h.O !== this.head.O || h.K !== this.head.K || (h.b === null) !== (this.head.pB === 0))
+        throw new Error("stepper: load() got a head of other shapes than the stepper's");
+      ar.put(h.w, 0, h.w.length, this.head.pW);
+      if (h.b !== null) ar.put(h.b, 0, h.b.length, this.head.pB);
+    }
+  }
+
+  step(x: Float32Array, out: Float32Array): void {
+    this.alive();
+    expectLength("stepper.step", "x", x, this.nX, "B·I");
+    expectLength("stepper.step", "out", out, this.nOut, "B·O");
+    const ex = this.ex;
+    const B = this.B;
+    this.ar.put(x, 0, this.nX, this.pX);
+    let pIn = this.pX;
+    for (const l of this.layers) {
+      ex.rnnForward(
+        this.mode,
+        1,
+        B,
+        l.I,
+        l.H,
+        l.P,
+        0,
+        0,
+        pIn,
+        l.pH,
+        l.pC,
+        0,
+        0,
+        l.pBih,
+        l.pBhh,
+        0,
+        l.pY,
+        l.pH,
+        l.pC,
+        0,
+        this.pScratch,
+        l.pWork,
+        1,
+      );
+      pIn = l.pY;
+    }
+    const h = this.head;
+    if (h === null) {
+      this.ar.get(pIn, this.nOut, out, 0);
+      return;
+    }
+    if (h.pB !== 0) {
+      const f = this.ar.f32;
+      const b = h.pB / 4;
+      for (let r = 0; r < B; r++) {
+        const o = this.pOut / 4 + r * h.O;
+        for (let j = 0; j < h.O; j++) f[o + j] = f[b + j];
+      }
+    }
+    ex.gemm(0, 1, B, h.O, h.K, pIn, h.K, h.pW, h.K, h.pB !== 0 ? 1 : 0, this.pOut, h.O);
+    this.ar.get(this.pOut, this.nOut, out, 0);
+  }
+
+  getState(h: Float32Array, c: Float32Array | null): void {
+    this.alive();
+    let oh = 0;
+    let oc = 0;
+    for (const l of this.layers) {
+      const nh = this.B * (l.P > 0 ? l.P : l.H);
+      this.ar.get(l.pH, nh, h, oh);
+      oh += nh;
+      if (c !== null && l.pC !== 0) {
+        this.ar.get(l.pC, this.B * l.H, c, oc);
+        oc += this.B * l.H;
+      }
+    }
+  }
+
+  setState(h: Float32Array | null, c: Float32Array | null): void {
+    this.alive();
+    let oh = 0;
+    let oc = 0;
+    const f = this.ar.f32;
+    for (const l of this.layers) {
+      const nh = this.B * (l.P > 0 ? l.P : l.H);
+      if (h === null) f.fill(0, l.pH / 4, l.pH / 4 + nh);
+      else this.ar.put(h, oh, nh, l.pH);
+      oh += nh;
+      if (l.pC !== 0) {
+        const nc = this.B * l.H;
+        if (c === null) f.fill(0, l.pC / 4, l.pC / 4 + nc);
+        else this.ar.put(c, oc, nc, l.pC);
+        oc += nc;
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.block !== 0) this.ar.release(this.block);
+    this.block = 0;
+  }
 }
 
 /** A row-major (rows, cols) operand at offset off with row stride ld must lie inside its array. */

@@ -23,6 +23,7 @@ export {
 } from "./loss.js";
 export { type LoadResult, Module, ModuleList, Parameter, type StateDict } from "./module.js";
 export { PackedSequence } from "./packed.js";
+export { Streamer, type StreamerOptions } from "./streamer.js";
 export {
   GATES,
   GRU,
