@@ -12,7 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setNumThreads, shutdownPool } from "../src/kernels/backend.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
-import { w1, w2, w3, w4 } from "./workloads.js";
+import { w1, w2, w3, w3Module, w4 } from "./workloads.js";
 
 // The main table is single-threaded, like PyTorch's 1-thread column; both cores are measured below it.
 setNumThreads(1);
@@ -130,6 +130,7 @@ const NOTES: Record<string, string> = {
     "tfjs cpu/wasm (tfjs 4.22, Layers API, bench/peers/tfjs.ts): W1 simpleRNN + dense via optimizer.minimize, state passed back as initialState; W2 two stacked tf.layers.lstm(returnSequences), 1 warm-up step; W3 tf.layers.lstm(returnState) one step at a time. Both backends run fewer W1/W3 iterations than ours and are normalized per iteration (W1 scaled to the row's iteration count). tfjs-node (the native backend) is not used: it needs a native build/download.",
   brain:
     "brain.js 1.6.1 (the registry's latest; 2.0 betas need gpu.js 2 → headless-gl, a native build), bench/peers/brain.ts: W1 RNNTimeStep(1,[16],1) trained one window per trainPattern(): relu cell, its own RMSProp-style trainer at lr 0.001 (lr 0.01 diverges), state reset every window — not the same optimisation, only a comparable amount of work. W3 LSTMTimeStep(1,[64],1).forecast(): same stream, but it allocates one unrolled step object per forecast step. No W2 (time-step nets map a vector to the next vector, no batch) and no W4 (no matmul API).",
+  w3: "W3: recurrent's row is a Streamer (src/nn/streamer.ts: weights snapshot resident in WebAssembly memory, one step per call), the analogue of onnxruntime's InferenceSession; the row below it runs the same stream through lstm.forward + head.forward per step, as PyTorch's side does (its PyTorch cell repeats the same PyTorch figure).",
   onnx: "onnxruntime-node (bench/peers/onnx.ts, model exported by torch.onnx from the same LSTM(1→64)+Linear, one step with state inputs/outputs): one awaited InferenceSession.run() per step, 1 intra-op thread.",
 };
 const notesUsed = new Set<string>();
@@ -243,6 +244,20 @@ if (want("w3")) {
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
+  // the same stream through lstm.forward + head.forward per step, beside PyTorch's module calls (same figure)
+  const mruns = Array.from({ length: RUNS }, () => w3Module(quick ? 2000 : 20000));
+  const torchW3 = Object.fromEntries(Object.entries(r.peers).filter(([k]) => k.startsWith("PyTorch")));
+  rows.push({
+    id: "w3-module",
+    workload: "W3 the same, through module calls",
+    unit: "µs/step",
+    higherIsBetter: false,
+    ours: median(mruns),
+    ourRuns: mruns,
+    peers: torchW3,
+    measured: {},
+  });
+  notesUsed.add("w3");
 }
 for (const n of [256, 1024]) {
   if (!want("w4") && !want(`w4-${n}`)) continue;

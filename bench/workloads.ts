@@ -2,7 +2,8 @@
 //
 // W1 the notes' sine training: RNN(1,16)+Linear(16,1), batch 1, 49 steps, Adam lr 0.01, 6000 iterations
 // W2 one training step of LSTM(8->128, 2 layers), batch 32, seq 50, Linear on every step, Adam
-// W3 streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back
+// W3 streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back (a Streamer; and through
+//    the module calls)
 // W4 float32 matrix product n×n×n
 
 import { runSineExperiment } from "../src/experiments/sine.js";
@@ -11,6 +12,7 @@ import { matmul } from "../src/core/ops.js";
 import { Linear } from "../src/nn/linear.js";
 import { mseLoss } from "../src/nn/loss.js";
 import { LSTM } from "../src/nn/rnn.js";
+import { Streamer } from "../src/nn/streamer.js";
 import { Adam } from "../src/optim/adam.js";
 
 /** W1: seconds for `iters` iterations of the notes' training loop. */
@@ -40,8 +42,31 @@ export function w2(steps: number): number[] {
   return times.slice(2);
 }
 
-/** W3: microseconds per streamed step. */
+/**
+ * W3: microseconds per streamed step, through a Streamer (weights resident where the kernels run, the
+ * analogue of onnxruntime's InferenceSession).
+ */
 export function w3(steps: number): number {
+  manualSeed(0);
+  const lstm = new LSTM(1, 64);
+  const head = new Linear(64, 1);
+  const s = new Streamer(lstm, head);
+  const x = new Float32Array(1);
+  const y = new Float32Array(1);
+  const step = () => {
+    s.step(x, y);
+    x[0] = y[0];
+  };
+  for (let i = 0; i < 200; i++) step();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const us = ((performance.now() - t0) * 1000) / steps;
+  s.dispose();
+  return us;
+}
+
+/** W3 through the module calls, as PyTorch's side does it: lstm.forward then head.forward per step. */
+export function w3Module(steps: number): number {
   manualSeed(0);
   const lstm = new LSTM(1, 64);
   const head = new Linear(64, 1);
