@@ -268,4 +268,66 @@ describe("autograd engine", () => {
       /Sizes of tensors must match except in dimension 0/,
     );
   });
+
+  it("parameter gradients added straight into .grad: accumulation, shared use and hooks", () => {
+    // linear's weight and bias take their gradient directly into an existing .grad (the engine's `into`)
+    const w = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
+    const b = tensor([0.5, -0.5], { requiresGrad: true });
+    const x = tensor([
+      [1, -1],
+      [2, 0.5],
+    ]);
+    const g = tensor([
+      [1, 2],
+      [-1, 0.5],
+    ]); // dL/dy for L = Σ y·g
+    const step = () => F.linear(x, w, b).mul(g).sum().backward();
+    step(); // first backward: no .grad yet, fresh buffers
+    // dW = gᵀ·x = [[1·1 + -1·2, 1·-1 + -1·0.5], [2·1 + 0.5·2, 2·-1 + 0.5·0.5]], db = Σ rows of g
+    expect(Array.from(w.grad!.data)).toEqual([-1, -1.5, 3, -1.75]);
+    expect(Array.from(b.grad!.data)).toEqual([0, 2.5]);
+    const wGrad = w.grad!.data;
+    step(); // second: added into the same buffers
+    expect(w.grad!.data).toBe(wGrad);
+    expect(Array.from(w.grad!.data)).toEqual([-2, -3, 6, -3.5]);
+    expect(Array.from(b.grad!.data)).toEqual([0, 5]);
+    // the same weight used twice in one graph gets the sum of both uses
+    w.grad!.data.fill(0);
+    F.linear(F.linear(x, w), w).sum().backward(); // L = Σ x·Wᵀ·Wᵀ, W in both products
+    const wt = w.detach();
+    const expected = gradcheckFree(() => F.linear(F.linear(x, wt), wt).sum(), wt);
+    expectClose(w.grad!, expected, { atol: 1e-3, rtol: 1e-4 }); // float32 central differences
+    // a leaf with a hook sees its whole gradient in one call, so it gets no direct accumulation
+    let seen: number[] = [];
+    const b2 = tensor([1, 1], { requiresGrad: true });
+    b2.grad = tensor([10, 10]);
+    b2.registerHook((gr) => {
+      seen = Array.from(gr.data);
+    });
+    F.linear(x, w, b2).mul(g).sum().backward();
+    expect(seen).toEqual([0, 2.5]);
+    expect(Array.from(b2.grad!.data)).toEqual([10, 12.5]);
+  });
 });
+
+/** d(f)/d(w) by central differences in float32 (a witness independent of the engine). */
+function gradcheckFree(f: () => Tensor, w: Tensor): Float32Array {
+  const out = new Float32Array(w.numel);
+  const h = 1e-2;
+  for (let i = 0; i < w.numel; i++) {
+    const v = w.data[i];
+    w.data[i] = v + h;
+    const up = noGrad(f).item();
+    w.data[i] = v - h;
+    const down = noGrad(f).item();
+    w.data[i] = v;
+    out[i] = (up - down) / (2 * h);
+  }
+  return out;
+}

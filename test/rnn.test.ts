@@ -249,3 +249,36 @@ describe("fused layer vs unrolled cells", () => {
     expectClose(cN, c.unsqueeze(0), { atol: 1e-6, rtol: 1e-5 });
   });
 });
+
+describe("parameter gradients accumulate across backward calls", () => {
+  // The fused kernel adds its parameter gradients straight into existing .grad buffers; a second
+  // backward without zeroing must add the same amount again, as PyTorch accumulates.
+  for (const [what, make, T, B] of [
+    ["GRU, short (one block: exactly twice)", () => new GRU(3, 5, { numLayers: 2 }), 6, 2],
+    [
+      "LSTM proj, 300 rows (blocked sums: twice within float32)",
+      () => new LSTM(2, 6, { projSize: 3 }),
+      150,
+      2,
+    ],
+  ] as const) {
+    it(what, () => {
+      manualSeed(9);
+      const m = make();
+      const x = randn(T, B, m.inputSize);
+      const run = () => {
+        // biome-ignore lint/suspicious/noExplicitAny: one call for both classes
+        const [out] = (m as any).forward(x) as [Tensor];
+        F.mul(out, out).sum().backward();
+      };
+      run();
+      const once = m.parameters().map((p) => Float32Array.from(p.grad!.data));
+      run();
+      m.parameters().forEach((p, i) => {
+        const twice = once[i].map((v) => 2 * v);
+        // (the kernels add step by step, so "twice" holds to float32 rounding, not bit for bit)
+        expectClose(p.grad!, twice, { atol: 1e-6, rtol: 1e-5, what: `parameter ${i}` });
+      });
+    });
+  }
+});

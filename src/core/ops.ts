@@ -439,7 +439,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   gemm(false, true, rows, outF, inF, X, 0, inF, W, 0, inF, bias ? 1 : 0, out, 0, outF);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return result(out, shape, inputs, "AddmmBackward0", (g) => {
+  return result(out, shape, inputs, "AddmmBackward0", (g, into) => {
     let dx: Float32Array | null = null;
     let dW: Float32Array | null = null;
     let db: Float32Array | null = null;
@@ -447,13 +447,18 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       dx = new Float32Array(x.numel);
       gemm(false, false, rows, inF, outF, g, 0, outF, W, 0, inF, 0, dx, 0, inF);
     }
+    // parameter gradients go straight into a leaf's .grad where the engine offers it (then null here)
     if (weight.requiresGrad) {
-      dW = new Float32Array(weight.numel);
-      gemm(true, false, outF, inF, rows, g, 0, outF, X, 0, inF, 0, dW, 0, inF);
+      const to = into?.(weight) ?? null;
+      const d = to ?? new Float32Array(weight.numel);
+      gemm(true, false, outF, inF, rows, g, 0, outF, X, 0, inF, to !== null ? 1 : 0, d, 0, inF);
+      dW = to !== null ? null : d;
     }
     if (bias?.requiresGrad) {
-      db = new Float32Array(outF);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) db[j] += g[r * outF + j];
+      const to = into?.(bias) ?? null;
+      const d = to ?? new Float32Array(outF);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) d[j] += g[r * outF + j];
+      db = to !== null ? null : d;
     }
     return bias ? [dx, dW, db] : [dx, dW];
   });

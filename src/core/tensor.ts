@@ -16,9 +16,16 @@ export interface GradFn {
    * Maps dL/d(output), shaped as the output, to dL/d(input) for each input, shaped as that input
    * (`null` for inputs that need no gradient). A returned array may alias `grad`; the engine never
    * writes into an array it did not allocate.
+   *
+   * `into(input)`, when given, offers a buffer to ADD the input's gradient into directly: the `.grad`
+   * of a leaf that has one (and no hooks), or null. An op that adds its gradient there returns null for
+   * that input, saving a buffer and a pass (large parameter gradients of fused kernels).
    */
-  backward(grad: Float32Array): ReadonlyArray<Float32Array | null>;
+  backward(grad: Float32Array, into?: GradInto): ReadonlyArray<Float32Array | null>;
 }
+
+/** See GradFn.backward. */
+export type GradInto = (input: Tensor) => Float32Array | null;
 
 export type GradHook = (grad: Tensor) => void;
 
@@ -423,7 +430,7 @@ export function result(
   shape: readonly number[],
   inputs: readonly Tensor[],
   name: string,
-  backward: (grad: Float32Array) => ReadonlyArray<Float32Array | null>,
+  backward: (grad: Float32Array, into?: GradInto) => ReadonlyArray<Float32Array | null>,
 ): Tensor {
   const out = new Tensor(data, shape);
   if (gradEnabled) {
@@ -447,7 +454,10 @@ export function resultMulti(
   shapes: readonly (readonly number[])[],
   inputs: readonly Tensor[],
   name: string,
-  backward: (grads: ReadonlyArray<Float32Array | null>) => ReadonlyArray<Float32Array | null>,
+  backward: (
+    grads: ReadonlyArray<Float32Array | null>,
+    into?: GradInto,
+  ) => ReadonlyArray<Float32Array | null>,
 ): Tensor[] {
   const outs = datas.map((d, i) => new Tensor(d, shapes[i]));
   if (!needsGrad(...inputs)) return outs;
@@ -463,7 +473,10 @@ interface MultiNode {
   name: string;
   inputs: readonly Tensor[];
   outputs: Tensor[];
-  backward: (grads: ReadonlyArray<Float32Array | null>) => ReadonlyArray<Float32Array | null>;
+  backward: (
+    grads: ReadonlyArray<Float32Array | null>,
+    into?: GradInto,
+  ) => ReadonlyArray<Float32Array | null>;
 }
 
 type MultiGradFn = GradFn & { multi: MultiNode; index: number };
@@ -560,6 +573,12 @@ function runBackward(root: Tensor, seed: Float32Array): void {
       }
     }
   };
+  // a leaf's existing .grad takes its gradient directly (accumulation is a sum, so it may come first);
+  // with hooks the leaf must see its whole gradient at once, so they get none
+  const into: GradInto = (x) =>
+    x.gradFn === null && x.requiresGrad && x._hooks === null && x.grad !== null && x.grad.numel === x.numel
+      ? x.grad.data
+      : null;
   root._g = seed;
   try {
     for (let k = order.length - 1; k >= 0; k--) {
@@ -580,9 +599,9 @@ function runBackward(root: Tensor, seed: Float32Array): void {
         const p = pending!.get(multi)!;
         if (g !== null) p.grads[(fn as MultiGradFn).index] = g;
         if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
-        distribute(multi.name, multi.inputs, multi.backward(p.grads));
+        distribute(multi.name, multi.inputs, multi.backward(p.grads, into));
       } else if (g !== null && fn !== null) {
-        distribute(fn.name, fn.inputs, fn.backward(g));
+        distribute(fn.name, fn.inputs, fn.backward(g, into));
       }
     }
   } finally {

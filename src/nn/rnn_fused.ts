@@ -60,12 +60,20 @@ export const fusedLayer: LayerRunner = (a) => {
     shapes,
     inputs,
     `${mode === "LSTM" ? "Lstm" : mode === "GRU" ? "Gru" : "Rnn"}Backward0`,
-    (g) => {
+    (g, into) => {
       const dX = x.requiresGrad ? new Float32Array(x.numel) : null;
       const dH0 = h0.requiresGrad ? new Float32Array(h0.numel) : null;
       const dC0 = c0?.requiresGrad ? new Float32Array(c0.numel) : null;
-      const grad = (t: Tensor | null) => (t?.requiresGrad ? new Float32Array(t.numel) : null);
+      // the kernel adds the parameter gradients: straight into a leaf's .grad where the engine offers it
+      const direct: (Float32Array | null)[] = [];
+      const grad = (t: Tensor | null) => {
+        if (!t?.requiresGrad) return null;
+        const d = into?.(t) ?? null;
+        if (d !== null) direct.push(d);
+        return d ?? new Float32Array(t.numel);
+      };
       const dW = { dWih: grad(wIh), dWhh: grad(wHh), dBih: grad(bIh), dBhh: grad(bHh), dWhr: grad(wHr) };
+      const own = (d: Float32Array | null) => (d !== null && direct.includes(d) ? null : d);
       rnnBackward(
         dims,
         w,
@@ -85,10 +93,10 @@ export const fusedLayer: LayerRunner = (a) => {
       );
       const out: (Float32Array | null)[] = [dX, dH0];
       if (c0 !== null) out.push(dC0);
-      out.push(dW.dWih, dW.dWhh);
-      if (bIh !== null) out.push(dW.dBih);
-      if (bHh !== null) out.push(dW.dBhh);
-      if (wHr !== null) out.push(dW.dWhr);
+      out.push(own(dW.dWih), own(dW.dWhh));
+      if (bIh !== null) out.push(own(dW.dBih));
+      if (bHh !== null) out.push(own(dW.dBhh));
+      if (wHr !== null) out.push(own(dW.dWhr));
       return out;
     },
   );
