@@ -4,7 +4,8 @@
 // process (one crash costs only its cell) and prints one JSON line. Prints one table of medians with our
 // speed-up over each peer, then the notes on where a peer's API forces a difference; writes
 // bench/results.json. `--quick` for a short run, `--only w1,w3` to pick workloads, `--peers torch,tfjs-cpu,
-// tfjs-wasm,brain,onnx` to pick peers.
+// tfjs-wasm,brain,onnx` to pick peers; `--no-threads`, `--no-heap`, `--no-memory` drop the sections under the
+// table (the W2 peak memory against PyTorch's runs when W2 does).
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -57,8 +58,11 @@ interface PeerOut {
   [k: string]: unknown;
 }
 
-/** Runs one peer child; null (and a message on stderr) when it fails, times out or skips. */
-function peerRun(label: string, cmd: string, cmdArgs: string[]): PeerOut | null {
+/**
+ * Runs one peer child; null (and a message on stderr) when it fails, times out or skips. `needRuns`: its
+ * line must hold timings (the memory children's lines do not).
+ */
+function peerRun(label: string, cmd: string, cmdArgs: string[], needRuns = true): PeerOut | null {
   try {
     const out = execFileSync(cmd, cmdArgs, {
       encoding: "utf8",
@@ -71,7 +75,7 @@ function peerRun(label: string, cmd: string, cmdArgs: string[]): PeerOut | null 
       console.error(`${label} skipped: ${res.skipped}`);
       return null;
     }
-    if (!Array.isArray(res.runs) || res.runs.length === 0)
+    if (needRuns && (!Array.isArray(res.runs) || res.runs.length === 0))
       throw new Error(`no runs in ${JSON.stringify(res)}`);
     return res;
   } catch (e) {
@@ -334,6 +338,96 @@ if (!args.includes("--no-heap") && (only === null || only.has("w1"))) {
     `\nheap in use after GC, W1 training: ${mb(heap!.heap_after_1000)} MiB after 1,000 iterations, ${mb(heap!.heap_after_10000)} MiB after 10,000 (${((heap!.ratio - 1) * 100).toFixed(1)}%)`,
   );
 }
+// Peak memory of W2, each side in a fresh process (bench/memory.ts; torch_bench.py w2 --memory): the resident
+// set after start-up (runtime and library loaded: the baseline) and its peak over the same training steps.
+interface MemoryRow {
+  side: string;
+  threads: number;
+  steps: number;
+  baseline_mib: number;
+  peak_mib: number;
+  /** peak − baseline: what the work itself costs */
+  increase_mib: number;
+  peak_first_step_mib: number;
+  /** the peak was reset at the baseline (start-up transients excluded) */
+  hwm_reset: boolean;
+}
+let memory: {
+  steps: number;
+  rows: MemoryRow[];
+  /** recurrent 1 thread / PyTorch 1 thread */
+  ratio_peak: number | null;
+  ratio_increase: number | null;
+  note: string;
+} | null = null;
+if (!args.includes("--no-memory") && want("w2")) {
+  const steps = quick ? 5 : 20;
+  const mib = (kib: unknown) => Number(kib) / 1024;
+  const toRow = (side: string, res: PeerOut | null): MemoryRow | null =>
+    res === null
+      ? null
+      : {
+          side,
+          threads: Number(res.threads),
+          steps: Number(res.steps),
+          baseline_mib: mib(res.baseline_kib),
+          peak_mib: mib(res.peak_kib),
+          increase_mib: mib(res.peak_kib) - mib(res.baseline_kib),
+          peak_first_step_mib: mib(res.peak_first_step_kib),
+          hwm_reset: res.hwm_reset === true,
+        };
+  const ours = (t: number) =>
+    toRow(
+      "recurrent",
+      peerRun(
+        `recurrent W2 memory (${t} thread${t > 1 ? "s" : ""})`,
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(import.meta.dirname, "memory.ts"),
+          "--threads",
+          String(t),
+          "--steps",
+          String(steps),
+        ],
+        false,
+      ),
+    );
+  const one = ours(1);
+  const two = ours(2);
+  const pt =
+    torch && usePeer("torch")
+      ? toRow(
+          "PyTorch",
+          peerRun(
+            "PyTorch W2 memory (1 thread)",
+            PY,
+            [join(PEERS, "torch_bench.py"), "w2", "--memory", "--steps", String(steps), "--threads", "1"],
+            false,
+          ),
+        )
+      : null;
+  const m = (v: number) => v.toFixed(0);
+  const cell = (r: MemoryRow | null) =>
+    r === null ? "—" : `${m(r.peak_mib)} MiB (+${m(r.increase_mib)} over ${m(r.baseline_mib)})`;
+  memory = {
+    steps,
+    rows: [one, two, pt].filter((r): r is MemoryRow => r !== null),
+    ratio_peak: one && pt ? one.peak_mib / pt.peak_mib : null,
+    ratio_increase: one && pt ? one.increase_mib / pt.increase_mib : null,
+    note: "Peak resident set (VmHWM) over the training steps, each side in a fresh process; the baseline is the resident set after start-up (Node with tsx and the library loaded, wasm kernels compiled; Python with torch imported), and the peak is reset to it before the model is built. The increase is what the work itself costs and is the figure the target 'no higher than PyTorch's for the same work' compares; the absolute peak is mostly the runtimes. Our baseline includes tsx's loader thread (about 40 MiB over plain Node), and at 2 threads each worker also loads tsx. Node collects garbage lazily, so our peak grows with the number of steps.",
+  };
+  const ratios =
+    memory.ratio_peak === null || memory.ratio_increase === null
+      ? ""
+      : `; recurrent/PyTorch: peak ${memory.ratio_peak.toFixed(2)}×, increase ${memory.ratio_increase.toFixed(2)}×`;
+  console.log(
+    `\nW2 peak RSS over ${steps} training steps: recurrent ${cell(one)}, PyTorch 1 thread ${cell(pt)}${ratios}`,
+  );
+  console.log(`recurrent at 2 threads: ${cell(two)}`);
+  console.log(memory.note);
+}
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -343,6 +437,7 @@ const results = {
   rows,
   threads,
   heap,
+  memory,
   notes,
 };
 const path = join(import.meta.dirname, "results.json");

@@ -2,10 +2,15 @@
 
 Usage: /usr/bin/python3 bench/peers/torch_bench.py WORKLOAD [--threads N] [--quick]
 Prints one JSON object: {"workload", "threads", "runs": [seconds...], "unit", "extra"}.
+
+       /usr/bin/python3 bench/peers/torch_bench.py w2 --memory [--steps N] [--threads N]
+Peak memory instead of time, measured as bench/memory.ts measures ours (read its header): resident set
+after the imports (baseline), then the peak resident set over N training steps of w2; sizes in KiB.
 """
 import argparse
 import json
 import math
+import re
 import time
 
 import numpy as np
@@ -71,6 +76,46 @@ def w2(steps):
     return times[2:]
 
 
+def w2_memory(steps):
+    """Peak resident set of `steps` w2 training steps, over the resident set of the runtime with torch loaded."""
+    def status():
+        with open("/proc/self/status") as f:
+            s = f.read()
+        return {k: int(re.search(rf"^{k}:\s*(\d+) kB", s, re.M).group(1)) for k in ("VmRSS", "VmHWM")}
+
+    baseline = status()["VmRSS"]
+    try:  # reset the high-water mark to the current resident set: start-up transients are not the work's
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        hwm_reset = True
+    except OSError:
+        hwm_reset = False
+    torch.manual_seed(0)
+    lstm = nn.LSTM(8, 128, num_layers=2)
+    head = nn.Linear(128, 1)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
+    x = torch.randn(50, 32, 8)
+    y = torch.randn(50, 32, 1)
+    first = 0
+    for i in range(steps):
+        out, _ = lstm(x)
+        loss = ((head(out) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i == 0:
+            first = status()["VmHWM"]
+    end = status()
+    return {
+        "baseline_kib": baseline,
+        "peak_kib": end["VmHWM"],
+        "peak_first_step_kib": first,
+        "end_rss_kib": end["VmRSS"],
+        "hwm_reset": hwm_reset,
+        "final_loss": float(loss.item()),
+    }
+
+
 def w3(steps):
     """Streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back."""
     torch.manual_seed(0)
@@ -106,10 +151,16 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--memory", action="store_true", help="w2 only: peak resident set, not time")
+    ap.add_argument("--steps", type=int, default=20, help="training steps of --memory")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"workload": a.workload, "threads": a.threads, "torch": torch.__version__}
-    if a.workload == "w1":
+    if a.memory:
+        if a.workload != "w2":
+            raise SystemExit("--memory measures w2 only")
+        out.update(steps=a.steps, **w2_memory(a.steps))
+    elif a.workload == "w1":
         iters = 1000 if a.quick else 6000
         runs = [w1(iters) for _ in range(a.runs)]
         out.update(unit="s", runs=[r[0] for r in runs], iters=iters, extra=runs[-1][1])
