@@ -282,3 +282,47 @@ describe("parameter gradients accumulate across backward calls", () => {
     });
   }
 });
+
+describe("saved values are freed by backward, as in PyTorch", () => {
+  it("a second backward through a recurrent layer needs retainGraph", () => {
+    manualSeed(4);
+    const lstm = new LSTM(2, 3);
+    const [out] = lstm.forward(randn(5, 2, 2));
+    const loss = F.mul(out, out).sum();
+    loss.backward(null, { retainGraph: true });
+    const once = lstm.parameters().map((p) => Float32Array.from(p.grad!.data));
+    loss.backward(); // retained: runs again, and frees this time
+    lstm.parameters().forEach((p, i) => {
+      expectClose(
+        p.grad!,
+        once[i].map((v) => 2 * v),
+        { atol: 1e-6, rtol: 1e-5, what: `parameter ${i}` },
+      );
+    });
+    expect(() => loss.backward()).toThrow(
+      /Trying to backward through the graph a second time: the saved values of LstmBackward0 were freed.*retainGraph: true/,
+    );
+  });
+  it("buffers freed by one step serve the next without changing its numbers", () => {
+    // the same two training steps, with and without a third graph's backward freeing buffers in between
+    const run = (interleave: boolean) => {
+      manualSeed(6);
+      const gru = new GRU(3, 4, { numLayers: 2 });
+      const x = randn(7, 3, 3);
+      const grads: number[] = [];
+      for (let step = 0; step < 2; step++) {
+        if (interleave) {
+          const [o] = new GRU(3, 4, { numLayers: 2 }).forward(randn(7, 3, 3));
+          o.sum().backward(); // frees two saved buffers of the same size into the pool
+        }
+        for (const p of gru.parameters()) p.grad = null;
+        const [out] = gru.forward(x);
+        F.mul(out, out).sum().backward();
+        for (const p of gru.parameters()) grads.push(...p.grad!.data);
+        for (const p of gru.parameters()) p.data[0] += 0.01; // a different forward next step
+      }
+      return grads;
+    };
+    expect(run(true)).toEqual(run(false));
+  });
+});

@@ -202,14 +202,16 @@ export class Tensor {
 
   /**
    * Computes the gradient of this tensor with respect to the graph leaves and accumulates it in their
-   * `.grad`. Without `gradient`, the tensor must hold a single element.
+   * `.grad`. Without `gradient`, the tensor must hold a single element. As in PyTorch, nodes that hold
+   * large saved buffers (the fused recurrent layers) free them once their backward has run; pass
+   * `retainGraph: true` to backward through the same graph again.
    */
-  backward(gradient?: Tensor | Float32Array): void {
+  backward(gradient?: Tensor | Float32Array | null, options: { retainGraph?: boolean } = {}): void {
     if (!this.requiresGrad) {
       throw new Error("element 0 of tensors does not require grad and does not have a grad_fn");
     }
     let seed: Float32Array;
-    if (gradient === undefined) {
+    if (gradient === undefined || gradient === null) {
       if (this.data.length !== 1) {
         throw new Error(
           `grad can be implicitly created only for scalar outputs; this tensor has shape ${shapeStr(this.shape)}`,
@@ -224,7 +226,7 @@ export class Tensor {
         );
       }
     }
-    runBackward(this, seed);
+    runBackward(this, seed, options.retainGraph ?? false);
   }
 
   /** A tensor sharing this one's data, cut from the graph. */
@@ -458,10 +460,11 @@ export function resultMulti(
     grads: ReadonlyArray<Float32Array | null>,
     into?: GradInto,
   ) => ReadonlyArray<Float32Array | null>,
+  release: (() => void) | null = null,
 ): Tensor[] {
   const outs = datas.map((d, i) => new Tensor(d, shapes[i]));
   if (!needsGrad(...inputs)) return outs;
-  const node: MultiNode = { name, inputs, outputs: outs, backward };
+  const node: MultiNode = { name, inputs, outputs: outs, backward, release, freed: false };
   outs.forEach((o, i) => {
     o.requiresGrad = true;
     o.gradFn = { name, inputs, backward: () => [], multi: node, index: i } as GradFn;
@@ -477,6 +480,9 @@ interface MultiNode {
     grads: ReadonlyArray<Float32Array | null>,
     into?: GradInto,
   ) => ReadonlyArray<Float32Array | null>;
+  /** Frees what the backward needed (called after it ran, unless the graph is retained). */
+  release: (() => void) | null;
+  freed: boolean;
 }
 
 type MultiGradFn = GradFn & { multi: MultiNode; index: number };
@@ -528,7 +534,7 @@ function accumulateInto(t: Tensor, g: Float32Array): void {
   }
 }
 
-function runBackward(root: Tensor, seed: Float32Array): void {
+function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
   const order = topoOrder(root);
   // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
   // itself and may therefore add into (an op's backward may return an alias of its input gradient).
@@ -599,7 +605,17 @@ function runBackward(root: Tensor, seed: Float32Array): void {
         const p = pending!.get(multi)!;
         if (g !== null) p.grads[(fn as MultiGradFn).index] = g;
         if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
-        distribute(multi.name, multi.inputs, multi.backward(p.grads, into));
+        if (multi.freed) {
+          throw new Error(
+            `Trying to backward through the graph a second time: the saved values of ${multi.name} were freed when backward() ran through it. Pass { retainGraph: true } to the first backward() to backward through the graph again.`,
+          );
+        }
+        const inGrads = multi.backward(p.grads, into);
+        if (!retainGraph && multi.release !== null) {
+          multi.freed = true;
+          multi.release();
+        }
+        distribute(multi.name, multi.inputs, inGrads);
       } else if (g !== null && fn !== null) {
         distribute(fn.name, fn.inputs, fn.backward(g, into));
       }

@@ -15,6 +15,30 @@ function scratchOf(n: number): Float32Array {
   return scratch;
 }
 
+/**
+ * The saved buffers of nodes whose backward has run (and freed them), kept for the next forward of the same
+ * size: a training loop repeats its sizes, so steady-state training allocates no new saved buffers. Bounded
+ * in count and bytes; the kernels overwrite every element of a saved buffer they are given.
+ */
+const savedPool: Float32Array[] = [];
+const POOL_MAX_BUFFERS = 8;
+const POOL_MAX_FLOATS = 16 << 20; // 64 MiB
+
+function takeSaved(n: number): Float32Array {
+  for (let i = savedPool.length - 1; i >= 0; i--) {
+    if (savedPool[i].length === n) return savedPool.splice(i, 1)[0];
+  }
+  return new Float32Array(n);
+}
+
+function giveSaved(a: Float32Array): void {
+  if (a.length === 0 || a.length > POOL_MAX_FLOATS) return;
+  savedPool.push(a);
+  let total = 0;
+  for (const b of savedPool) total += b.length;
+  while (savedPool.length > POOL_MAX_BUFFERS || total > POOL_MAX_FLOATS) total -= savedPool.shift()!.length;
+}
+
 export const fusedLayer: LayerRunner = (a) => {
   const { mode, x, h0, c0, wIh, wHh, bIh, bHh, wHr } = a;
   const N = x.shape[0];
@@ -39,7 +63,7 @@ export const fusedLayer: LayerRunner = (a) => {
   inputs.push(...weights);
   const training = needsGrad(...inputs); // no saved activations under noGrad (inference)
   const ws = rnnWorkspaceSize(mode, T, B, H, P);
-  const saved = training ? new Float32Array(ws.saved) : null;
+  const saved = training ? takeSaved(ws.saved) : null;
   const y = new Float32Array(N * R);
   const hN = new Float32Array(B * R);
   const cN = mode === "LSTM" ? new Float32Array(B * H) : null;
@@ -99,6 +123,7 @@ export const fusedLayer: LayerRunner = (a) => {
       if (wHr !== null) out.push(own(dW.dWhr));
       return out;
     },
+    saved !== null ? () => giveSaved(saved) : null,
   );
   return { y: outs[0], hN: outs[1], cN: cN ? outs[2] : null };
 };
