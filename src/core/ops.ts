@@ -434,10 +434,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const W = weight.data;
   if (bias) {
     const bd = bias.data;
-    for (let r = 0; r < rows; r++) out.set(bd, r * outF);
+    if (outF >= 16) for (let r = 0; r < rows; r++) out.set(bd, r * outF);
+    else for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < outF; j++) out[o++] = bd[j];
   }
   gemm(false, true, rows, outF, inF, X, 0, inF, W, 0, inF, bias ? 1 : 0, out, 0, outF);
-  const shape = [...x.shape.slice(0, -1), outF];
+  const shape = x.shape.slice();
+  shape[shape.length - 1] = outF;
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return result(out, shape, inputs, "AddmmBackward0", (g, into) => {
     let dx: Float32Array | null = null;

@@ -24,6 +24,8 @@ export interface LayerArgs {
   mode: RNNMode;
   x: Tensor; // (N, I) packed rows, N = sum(batchSizes)
   batchSizes: Int32Array; // (T)
+  /** Every step has the whole batch (padded input): batchSizes is all B. */
+  full?: boolean;
   h0: Tensor; // (B, H_out)
   c0: Tensor | null; // (B, H) for LSTM
   wIh: Tensor; // (G, I)
@@ -211,16 +213,36 @@ export abstract class RNNBase extends Module {
     return this.bidirectional ? 2 : 1;
   }
 
+  /** The parameters' names of each layer-direction (index l·D + d), built once. */
+  private weightKeys: { wIh: string; wHh: string; bIh: string; bHh: string; wHr: string }[] | null = null;
+  /** The batch sizes of the last padded input, reused while T and B stay the same. */
+  private fullSizes: Int32Array | null = null;
+
   /** The parameters of one layer-direction, by role. */
   layerWeights(layer: number, reverse: boolean) {
-    const sfx = `_l${layer}${reverse ? "_reverse" : ""}`;
+    if (this.weightKeys === null) {
+      this.weightKeys = [];
+      for (let l = 0; l < this.numLayers; l++) {
+        for (let d = 0; d < this.numDirections; d++) {
+          const sfx = `_l${l}${d === 1 ? "_reverse" : ""}`;
+          this.weightKeys.push({
+            wIh: `weight_ih${sfx}`,
+            wHh: `weight_hh${sfx}`,
+            bIh: `bias_ih${sfx}`,
+            bHh: `bias_hh${sfx}`,
+            wHr: `weight_hr${sfx}`,
+          });
+        }
+      }
+    }
+    const k = this.weightKeys[layer * this.numDirections + (reverse ? 1 : 0)];
     const self = this as unknown as Record<string, Parameter | undefined>;
     return {
-      wIh: self[`weight_ih${sfx}`]!,
-      wHh: self[`weight_hh${sfx}`]!,
-      bIh: self[`bias_ih${sfx}`] ?? null,
-      bHh: self[`bias_hh${sfx}`] ?? null,
-      wHr: self[`weight_hr${sfx}`] ?? null,
+      wIh: self[k.wIh]!,
+      wHh: self[k.wHh]!,
+      bIh: self[k.bIh] ?? null,
+      bHh: self[k.bHh] ?? null,
+      wHr: self[k.wHr] ?? null,
     };
   }
 
@@ -279,7 +301,10 @@ export abstract class RNNBase extends Module {
       if (this.batchFirst && !unbatched) seq = F.transpose(seq, 0, 1);
       T = seq.shape[0];
       B = seq.shape[1];
-      batchSizes = new Int32Array(T).fill(B);
+      const fs = this.fullSizes;
+      batchSizes =
+        fs !== null && fs.length === T && (T === 0 || fs[0] === B) ? fs : new Int32Array(T).fill(B);
+      this.fullSizes = batchSizes;
       x = F.reshape(seq, [T * B, seq.shape[2]]);
     }
     const inSize = x.shape[x.ndim - 1];
@@ -338,6 +363,7 @@ export abstract class RNNBase extends Module {
           mode: this.mode,
           x: layerIn,
           batchSizes,
+          full: packed === null,
           // one layer-direction: a view of the whole state, no copy
           h0: L * D === 1 ? F.reshape(h0, [B, hOut]) : F.select(h0, 0, idx),
           c0: c0 === null ? null : L * D === 1 ? F.reshape(c0, [B, H]) : F.select(c0, 0, idx),

@@ -48,7 +48,7 @@ export const fusedLayer: LayerRunner = (a) => {
   const R = h0.shape[1];
   const H = wHr !== null ? wHr.shape[1] : R;
   const P = wHr !== null ? wHr.shape[0] : 0;
-  const full = a.batchSizes.every((b) => b === B);
+  const full = a.full === true || a.batchSizes.every((b) => b === B);
   const dims: RnnDims = { mode, T, B, I, H, P, batchSizes: full ? null : a.batchSizes, reverse: a.reverse };
   const w = {
     wIh: wIh.data,
