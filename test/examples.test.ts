@@ -35,6 +35,18 @@ describe("examples", () => {
     );
   });
 
+  it("streaming.ts streams what the module calls compute", () => {
+    const out = run("streaming.ts");
+    expect(out).toContain(
+      "streamer: RNN(1, 16, batch_first=True) + Linear(in_features=16, out_features=1, bias=True)",
+    );
+    const diff = Number(/largest difference from the module calls: (\S+)/.exec(out)?.[1]);
+    expect(diff).toBeLessThan(1e-5);
+    const first = /first predictions: (.*)/.exec(out)![1].split(" ").map(Number);
+    expect(first).toHaveLength(5);
+    expect(first.every((v) => Math.abs(v) <= 1.2)).toBe(true); // a sine, not a diverged run
+  });
+
   it("quickstart.ts fits the linear target", () => {
     const out = run("quickstart.ts");
     expect(out).toContain("Linear(in_features=3, out_features=1, bias=True)");
