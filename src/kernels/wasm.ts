@@ -1,4 +1,4 @@
-// The WebAssembly kernels behind the same signatures as the TypeScript ones (gemm.ts, rnn.ts): each call
+// The WebAssembly kernels behind the same signatures as the TypeScript ones (gemm.ts, rnn.ts, adam.ts): each call
 // copies its inputs into one arena in the module's linear memory, runs, and copies the outputs back. The
 // arena is reused by every call and grows when a call needs more (views are re-created after growth).
 // Copies are O(size): negligible for whole-sequence recurrent kernels and large products; the fixed cost of
@@ -7,6 +7,7 @@
 //
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = rows = Σ batchSizes
 
+import { expectAdamLengths } from "./adam.js";
 import {
   checkCommon,
   expectAtLeast,
@@ -29,6 +30,7 @@ export interface Kernels {
   gemm: typeof import("./gemm.js").gemm;
   rnnForward: typeof import("./rnn.js").rnnForward;
   rnnBackward: typeof import("./rnn.js").rnnBackward;
+  adam: typeof import("./adam.js").adamStep;
 }
 
 interface Exports {
@@ -51,6 +53,24 @@ interface Exports {
   rnnWorkSize(mode: number, H: number, P: number): number;
   rnnForward(...args: number[]): void;
   rnnBackward(...args: number[]): void;
+  adamStep(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    vMax: number,
+    n: number,
+    sign: number,
+    l2: number,
+    decay: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    eps: number,
+    negStepSize: number,
+    bc2Sqrt: number,
+  ): void;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -429,6 +449,46 @@ class WasmKernels implements Kernels {
     if (dH0 !== null) ar.get(pdH0, B * R, dH0, 0);
     if (dC0 !== null) ar.get(pdC0, B * H, dC0, 0);
     getWeights(ar, pdW, { wIh: dW.dWih, wHh: dW.dWhh, bIh: dW.dBih, bHh: dW.dBhh, wHr: dW.dWhr });
+  };
+
+  adam = (
+    p: Float32Array, // (n,) updated
+    g: Float32Array, // (n,)
+    m: Float32Array, // (n,) updated
+    v: Float32Array, // (n,) updated
+    vMax: Float32Array | null, // (n,) updated
+    sign: number,
+    l2: number,
+    decay: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    eps: number,
+    negStepSize: number,
+    bc2Sqrt: number,
+  ): void => {
+    expectAdamLengths(p, g, m, v, vMax);
+    const n = p.length;
+    if (n === 0) return;
+    const ar = this.arena;
+    ar.reset();
+    const pp = ar.alloc(n);
+    const pg = ar.alloc(n);
+    const pm = ar.alloc(n);
+    const pv = ar.alloc(n);
+    const pMax = vMax !== null ? ar.alloc(n) : 0;
+    ar.commit();
+    ar.put(p, 0, n, pp);
+    ar.put(g, 0, n, pg);
+    ar.put(m, 0, n, pm);
+    ar.put(v, 0, n, pv);
+    if (vMax !== null) ar.put(vMax, 0, n, pMax);
+    this.ex.adamStep(pp, pg, pm, pv, pMax, n, sign, l2, decay, b1, c1, b2, c2, eps, negStepSize, bc2Sqrt);
+    ar.get(pp, n, p, 0);
+    ar.get(pm, n, m, 0);
+    ar.get(pv, n, v, 0);
+    if (vMax !== null) ar.get(pMax, n, vMax, 0);
   };
 }
 

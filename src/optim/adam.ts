@@ -10,7 +10,7 @@
 // rounded to float32 where they enter the element-wise kernel (kernels/adam.ts, and its WebAssembly twin).
 
 import type { Tensor } from "../core/tensor.js";
-import { adamStep } from "../kernels/adam.js";
+import { getKernels } from "../kernels/backend.js";
 import { type ParamGroup, type ParamsInput, Optimizer, check } from "./optimizer.js";
 
 const f32 = Math.fround;
@@ -94,7 +94,7 @@ class AdamBase extends Optimizer<AdamOptions, AdamState> {
     const sign = group.maximize ? -1 : 1;
     const l2 = this.decoupled ? 0 : f32(weightDecay);
     const decay = this.decoupled ? f32(1 - lr * weightDecay) : 1;
-    adamStep(
+    getKernels().adam(
       p,
       g,
       m,
