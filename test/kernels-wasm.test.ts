@@ -846,13 +846,14 @@ const ADAM_LR_WD: [number, number][] = [
   [3, 1],
 ];
 
-/** Every option combination, at steps 1 and 7, on every length and input regime. */
+/** Every option combination, at steps 1 and 7, on every length and input regime. wd "both" (l2 and decay
+ * together) is no optimizer's, but the kernels accept it: l2 must use p before the decay. */
 function adamCases(): { label: string; n: number; regime: Regime; amsgrad: boolean; args: AdamArgs }[] {
   const out = [];
   let k = 0;
   for (const maximize of [false, true]) {
     for (const amsgrad of [false, true]) {
-      for (const wdKind of ["none", "l2", "decoupled"] as const) {
+      for (const wdKind of ["none", "l2", "decoupled", "both"] as const) {
         for (const eps of [1e-8, 0]) {
           for (const regime of ["random", "magnitudes", "special"] as const) {
             for (const n of ADAM_LENGTHS) {
@@ -868,6 +869,7 @@ function adamCases(): { label: string; n: number; regime: Regime; amsgrad: boole
                 decoupled: wdKind === "decoupled",
                 maximize,
               });
+              if (wdKind === "both") args.decay = f32(1 - lr * wd);
               const label = `n=${n} ${regime} maximize=${maximize} amsgrad=${amsgrad} wd=${wdKind} eps=${eps} lr=${lr} step=${step}`;
               out.push({ label, n, regime, amsgrad, args });
             }
