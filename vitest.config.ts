@@ -1,9 +1,9 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
-// The suites whose numbers come from the kernels (gemm, the recurrent kernels) run once per kernel backend:
-// project "ts" (the plain TypeScript kernels) and project "wasm" (WebAssembly SIMD), chosen through the
-// RECURRENT_BACKEND variable that src/kernels/backend.ts reads. Everything else runs once ("core"), on the
-// default backend. `vitest run --project wasm` runs one backend.
+// The suites whose numbers come from the kernels (gemm, the recurrent kernels, the Adam update) run once per
+// kernel backend: project "ts" (the plain TypeScript kernels) and project "wasm" (WebAssembly SIMD), chosen
+// through the RECURRENT_BACKEND variable that src/kernels/backend.ts reads. Everything else runs once
+// ("core"), on the default backend. `vitest run --project wasm` runs one backend.
 const PER_BACKEND = [
   "test/ops.test.ts",
   "test/module.test.ts",
@@ -12,6 +12,7 @@ const PER_BACKEND = [
   "test/kernels-rnn.test.ts",
   "test/gradflow.test.ts",
   "test/streamer.test.ts",
+  "test/optim.test.ts",
 ];
 
 export default defineConfig({

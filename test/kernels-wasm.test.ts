@@ -1,7 +1,7 @@
 // The WebAssembly kernels against their TypeScript twins (and gemm against a float64 product written here),
 // for every build this runtime can run; and the backend seam that picks between them.
 //
-// M, N, K = product sizes; T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H
+// M, N, K = product sizes; T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H; n = elements (adam)
 
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { linear, matmul } from "../src/core/ops.js";
 import { Generator } from "../src/core/random.js";
 import { Tensor } from "../src/core/tensor.js";
 import { backendName, getKernels, setBackend } from "../src/kernels/backend.js";
+import { adamStep as adamStepTs } from "../src/kernels/adam.js";
 import { gemm as gemmTs } from "../src/kernels/gemm.js";
 import {
   type RnnDims,
@@ -701,6 +702,302 @@ for (const { variant, kernels } of VARIANTS) {
         new Float32Array(one.scratch),
       );
       expect(Number.isNaN(sv[0]) && Number.isNaN(sv[2])).toBe(true);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// adam: the wasm kernel against its TypeScript twin, bit for bit (n = elements)
+//
+// NaN: a NaN must come out as a NaN, but its payload is not compared. The twin's NaNs pass through float64
+// and the engine's choice of operand order, the kernel's through the wasm NaN rules, which leave the payload
+// unspecified; no caller can see a payload (torch neither promises one).
+
+const f32 = Math.fround;
+
+interface AdamArgs {
+  sign: number;
+  l2: number;
+  decay: number;
+  b1: number;
+  c1: number;
+  b2: number;
+  c2: number;
+  eps: number;
+  negStepSize: number;
+  bc2Sqrt: number;
+}
+
+/** The per-step scalars exactly as src/optim/adam.ts computes them. */
+function adamArgs(o: {
+  step: number;
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  wd: number;
+  decoupled: boolean;
+  maximize: boolean;
+}): AdamArgs {
+  const [beta1, beta2] = o.betas;
+  return {
+    sign: o.maximize ? -1 : 1,
+    l2: o.decoupled ? 0 : f32(o.wd),
+    decay: o.decoupled ? f32(1 - o.lr * o.wd) : 1,
+    b1: f32(beta1),
+    c1: f32(1 - beta1),
+    b2: f32(beta2),
+    c2: f32(1 - beta2),
+    eps: f32(o.eps),
+    negStepSize: f32(-(o.lr / (1 - beta1 ** o.step))),
+    bc2Sqrt: f32(Math.sqrt(1 - beta2 ** o.step)),
+  };
+}
+
+interface AdamBuffers {
+  p: Float32Array; // (n,)
+  g: Float32Array; // (n,)
+  m: Float32Array; // (n,)
+  v: Float32Array; // (n,)
+  vMax: Float32Array | null; // (n,)
+}
+
+const SPECIAL = [
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  0,
+  -0,
+  2 ** -149, // the smallest subnormal
+  -(2 ** -140),
+  1e-40,
+  2 ** -126, // the smallest normal
+  3.4e38,
+  -3e38,
+  1e30,
+  -1e-30,
+  1e20,
+  1e-20,
+];
+
+type Regime = "random" | "magnitudes" | "special";
+
+/** Inputs: "random" gradients over 6 decades, "magnitudes" every array over float32's whole range
+ * (subnormal to near overflow), "special" a fifth of the elements from SPECIAL. */
+function adamInputs(gen: Generator, n: number, amsgrad: boolean, regime: Regime): AdamBuffers {
+  const u = (): number => 2 * gen.nextFloat() - 1;
+  const val = (scale: number, positive: boolean): number => {
+    if (regime === "special" && gen.nextFloat() < 0.2)
+      return SPECIAL[Math.floor(gen.nextFloat() * SPECIAL.length)];
+    const x = regime === "magnitudes" ? Math.sign(u()) * 10 ** (-45 + 83 * gen.nextFloat()) : u() * scale;
+    return positive ? Math.abs(x) : x;
+  };
+  const arr = (f: () => number): Float32Array => Float32Array.from({ length: n }, f);
+  return {
+    p: arr(() => val(1, false)),
+    g: arr(() => val(10 ** (6 * gen.nextFloat() - 3), false)),
+    m: arr(() => val(0.1, false)),
+    v: arr(() => val(0.01, true)),
+    vMax: amsgrad ? arr(() => val(0.01, true)) : null,
+  };
+}
+
+function cloneBuffers(b: AdamBuffers): AdamBuffers {
+  return { p: b.p.slice(), g: b.g.slice(), m: b.m.slice(), v: b.v.slice(), vMax: b.vMax?.slice() ?? null };
+}
+
+function runAdam(adam: Kernels["adam"], b: AdamBuffers, a: AdamArgs): void {
+  adam(
+    b.p,
+    b.g,
+    b.m,
+    b.v,
+    b.vMax,
+    a.sign,
+    a.l2,
+    a.decay,
+    a.b1,
+    a.c1,
+    a.b2,
+    a.c2,
+    a.eps,
+    a.negStepSize,
+    a.bc2Sqrt,
+  );
+}
+
+/** Equal bits, or NaN on both sides (payloads not compared, see above). */
+function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const gb = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const wb = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < got.length; i++) {
+    if (gb[i] !== wb[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
+      const hex = (x: number): string => `0x${x.toString(16).padStart(8, "0")}`;
+      throw new Error(`${what}[${i}]: got ${got[i]} (${hex(gb[i])}), want ${want[i]} (${hex(wb[i])})`);
+    }
+  }
+}
+
+// 32 / 33: the wrapper's copies switch from one loop to put / get
+const ADAM_LENGTHS = [0, 1, 3, 4, 5, 17, 32, 33, 256, 1000];
+/** [lr, wd]: AdamW's decay 1 - lr·wd is 0.99999 (defaults), 0.85, and negative (-2). */
+const ADAM_LR_WD: [number, number][] = [
+  [1e-3, 1e-2],
+  [0.5, 0.3],
+  [3, 1],
+];
+
+/** Every option combination, at steps 1 and 7, on every length and input regime. wd "both" (l2 and decay
+ * together) is no optimizer's, but the kernels accept it: l2 must use p before the decay. */
+function adamCases(): { label: string; n: number; regime: Regime; amsgrad: boolean; args: AdamArgs }[] {
+  const out = [];
+  let k = 0;
+  for (const maximize of [false, true]) {
+    for (const amsgrad of [false, true]) {
+      for (const wdKind of ["none", "l2", "decoupled", "both"] as const) {
+        for (const eps of [1e-8, 0]) {
+          for (const regime of ["random", "magnitudes", "special"] as const) {
+            for (const n of ADAM_LENGTHS) {
+              const [lr, wd] = ADAM_LR_WD[k++ % ADAM_LR_WD.length];
+              const step = k % 2 === 0 ? 1 : 7;
+              const betas: [number, number] = k % 3 === 0 ? [0.5, 0.6] : [0.9, 0.999];
+              const args = adamArgs({
+                step,
+                lr,
+                betas,
+                eps,
+                wd: wdKind === "none" ? 0 : wd,
+                decoupled: wdKind === "decoupled",
+                maximize,
+              });
+              if (wdKind === "both") args.decay = f32(1 - lr * wd);
+              const label = `n=${n} ${regime} maximize=${maximize} amsgrad=${amsgrad} wd=${wdKind} eps=${eps} lr=${lr} step=${step}`;
+              out.push({ label, n, regime, amsgrad, args });
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe("adam: the TypeScript twin's inputs tell the roundings apart", () => {
+  it("m = f(f(m·b1) + c1·g) (one rounding of c1·g + sum) differs from rounding c1·g to float32 first", () => {
+    const gen = new Generator(11);
+    const b = adamInputs(gen, 1000, false, "random");
+    const a = adamArgs({
+      step: 1,
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      wd: 0,
+      decoupled: false,
+      maximize: false,
+    });
+    const want = cloneBuffers(b);
+    adamStepTs(
+      want.p,
+      want.g,
+      want.m,
+      want.v,
+      null,
+      a.sign,
+      a.l2,
+      a.decay,
+      a.b1,
+      a.c1,
+      a.b2,
+      a.c2,
+      a.eps,
+      a.negStepSize,
+      a.bc2Sqrt,
+    );
+    let differ = 0;
+    for (let i = 0; i < 1000; i++) {
+      if (f32(f32(b.m[i] * a.b1) + f32(a.c1 * b.g[i])) !== want.m[i]) differ++;
+    }
+    expect(differ).toBeGreaterThan(10);
+  });
+});
+
+for (const { variant, kernels } of VARIANTS) {
+  describe(`wasm adam (${variant}) against the TypeScript twin, bit for bit`, () => {
+    it("every option, lengths 0..1000, random, extreme and special values (NaN, ±Inf, ±0, subnormals), eps 0", () => {
+      const gen = new Generator(12);
+      for (const c of adamCases()) {
+        const input = adamInputs(gen, c.n, c.amsgrad, c.regime);
+        const want = cloneBuffers(input);
+        const got = cloneBuffers(input);
+        runAdam(adamStepTs, want, c.args);
+        runAdam(kernels.adam, got, c.args);
+        expectSameBits(got.p, want.p, `${c.label} p`);
+        expectSameBits(got.m, want.m, `${c.label} m`);
+        expectSameBits(got.v, want.v, `${c.label} v`);
+        if (c.amsgrad) expectSameBits(got.vMax!, want.vMax!, `${c.label} vMax`);
+        expectSameBits(got.g, input.g, `${c.label} g (read only)`);
+      }
+    });
+
+    it("ten steps in a row on views into larger arrays (short and long copies)", () => {
+      const gen = new Generator(13);
+      for (const n of [13, 37]) {
+        const input = adamInputs(gen, n + 5, true, "random");
+        const view = (a: Float32Array): Float32Array => a.subarray(2, 2 + n);
+        const want = cloneBuffers(input);
+        const got = cloneBuffers(input);
+        for (let step = 1; step <= 10; step++) {
+          const a = adamArgs({
+            step,
+            lr: 0.01,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            wd: 0.1,
+            decoupled: step % 2 === 0,
+            maximize: false,
+          });
+          for (const [b, adam] of [
+            [want, adamStepTs],
+            [got, kernels.adam],
+          ] as const) {
+            adam(
+              view(b.p),
+              view(b.g),
+              view(b.m),
+              view(b.v),
+              view(b.vMax!),
+              a.sign,
+              a.l2,
+              a.decay,
+              a.b1,
+              a.c1,
+              a.b2,
+              a.c2,
+              a.eps,
+              a.negStepSize,
+              a.bc2Sqrt,
+            );
+          }
+        }
+        for (const k of ["p", "m", "v", "vMax"] as const) {
+          expectSameBits(got[k]!, want[k]!, `n=${n} ${k}`);
+          // outside the views: untouched
+          const outside = (a: Float32Array): number[] => [...a.subarray(0, 2), ...a.subarray(2 + n)];
+          expect(outside(got[k]!), `n=${n} ${k} outside the view`).toEqual(outside(input[k]!));
+        }
+      }
+    });
+
+    it("rejects buffers of different lengths, as the twin does", () => {
+      const b = (n: number): Float32Array => new Float32Array(n);
+      for (const adam of [adamStepTs, kernels.adam]) {
+        expect(() =>
+          adam(b(3), b(3), b(2), b(3), null, 1, 0, 1, 0.9, 0.1, 0.999, 0.001, 1e-8, -0.001, 1),
+        ).toThrow("adamStep: every buffer should have p's 3 elements, got g 3, m 2, v 3");
+        expect(() =>
+          adam(b(3), b(3), b(3), b(3), b(4), 1, 0, 1, 0.9, 0.1, 0.999, 0.001, 1e-8, -0.001, 1),
+        ).toThrow("adamStep: every buffer should have p's 3 elements, got g 3, m 3, v 3, vMax 4");
+      }
     });
   });
 }

@@ -1,6 +1,6 @@
-// The kernel backend seam. Every numeric kernel (gemm, rnnForward, rnnBackward) runs either as plain
-// TypeScript (gemm.ts, rnn.ts: the reference twin and the fallback) or as WebAssembly SIMD (wasm.ts), chosen
-// at run time; callers import the kernels from here and never see which one ran.
+// The kernel backend seam. Every numeric kernel (gemm, rnnForward, rnnBackward, adam) runs either as plain
+// TypeScript (gemm.ts, rnn.ts, adam.ts: the reference twin and the fallback) or as WebAssembly SIMD
+// (wasm.ts), chosen at run time; callers import the kernels from here and never see which one ran.
 //
 // Default: wasm when this runtime validates the SIMD module (the relaxed-SIMD build where accepted), else
 // ts. Override with setBackend("ts" | "wasm") or the environment variable RECURRENT_BACKEND=ts|wasm (read
@@ -9,6 +9,7 @@
 //
 // Threads: large calls are split across a worker pool (pool.ts; setNumThreads), marked `// threads` below.
 
+import { adamStep as adamTs } from "./adam.js";
 import { gemm as gemmTs } from "./gemm.js";
 import { poolGemm, poolRnnBackward, poolRnnForward } from "./pool.js"; // threads: large calls are split
 import { rnnBackward as rnnBackwardTs, rnnForward as rnnForwardTs } from "./rnn.js";
@@ -49,6 +50,7 @@ const tsKernels: Kernels = {
   rnnForward: rnnForwardTs,
   rnnBackward: rnnBackwardTs,
   createStepper: (spec) => new TsStepper(spec),
+  adam: adamTs,
 };
 
 let active: Kernels | null = null; // null until the first kernel call (or setBackend) picks one

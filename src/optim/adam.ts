@@ -7,9 +7,10 @@
 //   p = p - lr / (1 - β1^t) · m / denom
 //
 // The bias corrections are computed in float64 from the step count, as PyTorch does in Python, and
-// rounded to float32 where they enter the element-wise kernels.
+// rounded to float32 where they enter the element-wise kernel (kernels/adam.ts, and its WebAssembly twin).
 
 import type { Tensor } from "../core/tensor.js";
+import { getKernels } from "../kernels/backend.js";
 import { type ParamGroup, type ParamsInput, Optimizer, check } from "./optimizer.js";
 
 const f32 = Math.fround;
@@ -93,7 +94,7 @@ class AdamBase extends Optimizer<AdamOptions, AdamState> {
     const sign = group.maximize ? -1 : 1;
     const l2 = this.decoupled ? 0 : f32(weightDecay);
     const decay = this.decoupled ? f32(1 - lr * weightDecay) : 1;
-    adamUpdate(
+    getKernels().adam(
       p,
       g,
       m,
@@ -110,60 +111,6 @@ class AdamBase extends Optimizer<AdamOptions, AdamState> {
       negStepSize,
       bc2Sqrt,
     );
-  }
-}
-
-/**
- * One Adam(W) step on n elements in place, with PyTorch's float32 roundings. `l2` is Adam's weight
- * decay (0: none), `decay` AdamW's factor 1 - lr·wd (1: none), `vMax` the amsgrad maximum or null.
- */
-function adamUpdate(
-  p: Float32Array, // (n,)
-  g: Float32Array, // (n,)
-  m: Float32Array, // (n,)
-  v: Float32Array, // (n,)
-  vMax: Float32Array | null, // (n,)
-  sign: number,
-  l2: number,
-  decay: number,
-  b1: number,
-  c1: number,
-  b2: number,
-  c2: number,
-  eps: number,
-  negStepSize: number,
-  bc2Sqrt: number,
-): void {
-  const n = p.length;
-  if (sign === 1 && l2 === 0 && decay === 1 && vMax === null) {
-    // Plain Adam (the common case): the same arithmetic without the per-element option branches.
-    for (let i = 0; i < n; i++) {
-      const gi = g[i];
-      const mi = f32(f32(m[i] * b1) + c1 * gi);
-      m[i] = mi;
-      const vi = f32(f32(v[i] * b2) + f32(c2 * gi) * gi);
-      v[i] = vi;
-      const denom = f32(f32(f32(Math.sqrt(vi)) / bc2Sqrt) + eps);
-      p[i] = p[i] + f32(f32(negStepSize * mi) / denom);
-    }
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    let gi = sign * g[i];
-    if (l2 !== 0) gi = f32(gi + l2 * p[i]);
-    const pi = p[i] * decay;
-    const mi = f32(f32(m[i] * b1) + c1 * gi);
-    m[i] = mi;
-    const vi = f32(f32(v[i] * b2) + f32(c2 * gi) * gi);
-    v[i] = vi;
-    let vm = vi;
-    if (vMax !== null) {
-      // torch.maximum: NaN wins
-      vm = vMax[i] > vi || Number.isNaN(vMax[i]) ? vMax[i] : vi;
-      vMax[i] = vm;
-    }
-    const denom = f32(f32(f32(Math.sqrt(vm)) / bc2Sqrt) + eps);
-    p[i] = f32(pi) + f32(f32(negStepSize * mi) / denom);
   }
 }
 
