@@ -166,15 +166,20 @@ export function linspace(start: number, end: number, steps: number, opts: Create
     const e0 = f(end);
     const step = f(f(e0 - s0) / (steps - 1));
     const half = Math.floor(steps / 2);
-    const fma = (a: number, b: number, c: number) => f(a * b + c); // a·b is exact in double for floats
     let idx = 0;
     for (; idx + 8 <= steps; idx += 8) {
-      const base = idx < half ? fma(step, idx, s0) : fma(-step, steps - idx - 1, e0);
+      const base = idx < half ? fmaF32(step, idx, s0) : fmaF32(-step, steps - idx - 1, e0);
       for (let j = 0; j < 8; j++) d[idx + j] = f(base + f(step * j));
     }
-    for (; idx < steps; idx++) d[idx] = idx < half ? fma(step, idx, s0) : fma(-step, steps - idx - 1, e0);
+    for (; idx < steps; idx++)
+      d[idx] = idx < half ? fmaF32(step, idx, s0) : fmaF32(-step, steps - idx - 1, e0);
   }
   return new Tensor(d, [steps], opts.requiresGrad ?? false);
+}
+
+/** f32(a·b + c) with one rounding: a·b is exact in double for float32 a, b. */
+function fmaF32(a: number, b: number, c: number): number {
+  return Math.fround(a * b + c);
 }
 
 /** The n×m identity. */

@@ -467,9 +467,14 @@ export function resultMulti(
   const node: MultiNode = { name, inputs, outputs: outs, backward, release, freed: false };
   outs.forEach((o, i) => {
     o.requiresGrad = true;
-    o.gradFn = { name, inputs, backward: () => [], multi: node, index: i } as GradFn;
+    o.gradFn = { name, inputs, backward: noBackward, multi: node, index: i } as GradFn;
   });
   return outs;
+}
+
+/** The per-output backward of a multi-output node (the node's own backward runs instead). */
+function noBackward(): ReadonlyArray<Float32Array | null> {
+  return [];
 }
 
 interface MultiNode {
@@ -534,6 +539,50 @@ function accumulateInto(t: Tensor, g: Float32Array): void {
   }
 }
 
+/** Adds an op's input gradients to the gradients in flight on its inputs. */
+function distribute(
+  name: string,
+  inputs: readonly Tensor[],
+  inGrads: ReadonlyArray<Float32Array | null>,
+): void {
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    const gi = inGrads[i];
+    if (gi === null || gi === undefined || !x.requiresGrad) continue;
+    if (gi.length !== x.data.length) {
+      throw new Error(
+        `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
+      );
+    }
+    const prev = x._g;
+    if (prev === null) {
+      x._g = gi;
+    } else if (x._gOwned) {
+      for (let j = 0; j < prev.length; j++) prev[j] += gi[j];
+    } else {
+      const sum = new Float32Array(prev.length);
+      for (let j = 0; j < prev.length; j++) sum[j] = prev[j] + gi[j];
+      x._g = sum;
+      x._gOwned = true;
+    }
+  }
+}
+
+/**
+ * The engine's GradInto: a leaf's existing .grad takes its gradient directly (accumulation is a sum, so it
+ * may come first); with hooks the leaf must see its whole gradient at once, so they get none. (Module-level
+ * functions here, not closures per backward: closures in hot paths cost more under keepNames transforms.)
+ */
+function into(x: Tensor): Float32Array | null {
+  return x.gradFn === null &&
+    x.requiresGrad &&
+    x._hooks === null &&
+    x.grad !== null &&
+    x.grad.numel === x.numel
+    ? x.grad.data
+    : null;
+}
+
 function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
   const order = topoOrder(root);
   // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
@@ -552,39 +601,6 @@ function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): vo
     if (p === undefined) pending.set(m, { left: 1, grads: m.outputs.map(() => null) });
     else p.left++;
   }
-  const distribute = (
-    name: string,
-    inputs: readonly Tensor[],
-    inGrads: ReadonlyArray<Float32Array | null>,
-  ) => {
-    for (let i = 0; i < inputs.length; i++) {
-      const x = inputs[i];
-      const gi = inGrads[i];
-      if (gi === null || gi === undefined || !x.requiresGrad) continue;
-      if (gi.length !== x.data.length) {
-        throw new Error(
-          `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
-        );
-      }
-      const prev = x._g;
-      if (prev === null) {
-        x._g = gi;
-      } else if (x._gOwned) {
-        for (let j = 0; j < prev.length; j++) prev[j] += gi[j];
-      } else {
-        const sum = new Float32Array(prev.length);
-        for (let j = 0; j < prev.length; j++) sum[j] = prev[j] + gi[j];
-        x._g = sum;
-        x._gOwned = true;
-      }
-    }
-  };
-  // a leaf's existing .grad takes its gradient directly (accumulation is a sum, so it may come first);
-  // with hooks the leaf must see its whole gradient at once, so they get none
-  const into: GradInto = (x) =>
-    x.gradFn === null && x.requiresGrad && x._hooks === null && x.grad !== null && x.grad.numel === x.numel
-      ? x.grad.data
-      : null;
   root._g = seed;
   try {
     for (let k = order.length - 1; k >= 0; k--) {

@@ -827,9 +827,18 @@ function expectMatrix(
 type WeightSlots = { [k in keyof RnnWeights]: number };
 type MaybeWeights = { [k in keyof RnnWeights]: Float32Array | null };
 
+function slot(ar: Arena, a: Float32Array | null): number {
+  return a === null ? 0 : ar.alloc(a.length);
+}
+
 function allocWeights(ar: Arena, w: MaybeWeights): WeightSlots {
-  const slot = (a: Float32Array | null): number => (a === null ? 0 : ar.alloc(a.length));
-  return { wIh: slot(w.wIh), wHh: slot(w.wHh), bIh: slot(w.bIh), bHh: slot(w.bHh), wHr: slot(w.wHr) };
+  return {
+    wIh: slot(ar, w.wIh),
+    wHh: slot(ar, w.wHh),
+    bIh: slot(ar, w.bIh),
+    bHh: slot(ar, w.bHh),
+    wHr: slot(ar, w.wHr),
+  };
 }
 
 function putWeights(ar: Arena, w: MaybeWeights, p: WeightSlots): void {

@@ -3,7 +3,7 @@
 //
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
-import { needsGrad, resultMulti, type Tensor } from "../core/tensor.js";
+import { type GradInto, needsGrad, resultMulti, type Tensor } from "../core/tensor.js";
 import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
 import type { LayerRunner } from "./rnn.js";
 
@@ -37,6 +37,17 @@ function giveSaved(a: Float32Array): void {
   let total = 0;
   for (const b of savedPool) total += b.length;
   while (savedPool.length > POOL_MAX_BUFFERS || total > POOL_MAX_FLOATS) total -= savedPool.shift()!.length;
+}
+
+/** The buffer a parameter's gradient is added into: its .grad when the engine offers it, else a new one. */
+function paramGrad(t: Tensor | null, into: GradInto | undefined): Float32Array | null {
+  if (t === null || !t.requiresGrad) return null;
+  return into?.(t) ?? new Float32Array(t.numel);
+}
+
+/** What the backward returns for a parameter: null when its gradient already went into its .grad. */
+function returned(t: Tensor, d: Float32Array | null): Float32Array | null {
+  return d !== null && t.grad !== null && d === t.grad.data ? null : d;
 }
 
 export const fusedLayer: LayerRunner = (a) => {
@@ -89,15 +100,13 @@ export const fusedLayer: LayerRunner = (a) => {
       const dH0 = h0.requiresGrad ? new Float32Array(h0.numel) : null;
       const dC0 = c0?.requiresGrad ? new Float32Array(c0.numel) : null;
       // the kernel adds the parameter gradients: straight into a leaf's .grad where the engine offers it
-      const direct: (Float32Array | null)[] = [];
-      const grad = (t: Tensor | null) => {
-        if (!t?.requiresGrad) return null;
-        const d = into?.(t) ?? null;
-        if (d !== null) direct.push(d);
-        return d ?? new Float32Array(t.numel);
+      const dW = {
+        dWih: paramGrad(wIh, into),
+        dWhh: paramGrad(wHh, into),
+        dBih: paramGrad(bIh, into),
+        dBhh: paramGrad(bHh, into),
+        dWhr: paramGrad(wHr, into),
       };
-      const dW = { dWih: grad(wIh), dWhh: grad(wHh), dBih: grad(bIh), dBhh: grad(bHh), dWhr: grad(wHr) };
-      const own = (d: Float32Array | null) => (d !== null && direct.includes(d) ? null : d);
       rnnBackward(
         dims,
         w,
@@ -117,10 +126,11 @@ export const fusedLayer: LayerRunner = (a) => {
       );
       const out: (Float32Array | null)[] = [dX, dH0];
       if (c0 !== null) out.push(dC0);
-      out.push(own(dW.dWih), own(dW.dWhh));
-      if (bIh !== null) out.push(own(dW.dBih));
-      if (bHh !== null) out.push(own(dW.dBhh));
-      if (wHr !== null) out.push(own(dW.dWhr));
+      // gradients added into .grad directly are not returned (the engine would add them again)
+      out.push(returned(wIh, dW.dWih), returned(wHh, dW.dWhh));
+      if (bIh !== null) out.push(returned(bIh, dW.dBih));
+      if (bHh !== null) out.push(returned(bHh, dW.dBhh));
+      if (wHr !== null) out.push(returned(wHr, dW.dWhr));
       return out;
     },
     saved !== null ? () => giveSaved(saved) : null,
