@@ -196,7 +196,7 @@ const torchPeers = (workload: string, threads: number[]): Record<string, number 
 
 if (want("w1")) {
   const iters = quick ? 1000 : 6000;
-  w1(200); // warm-up, not timed: the JIT and WebAssembly tier-up (PyTorch's side warms up the same way)
+  w1(quick ? 300 : 2000); // warm-up, not timed: JIT and WebAssembly tier-up settle over ~2000 iterations (PyTorch warms up alike)
   const runs = Array.from({ length: RUNS }, () => w1(iters).seconds);
   rows.push({
     id: "w1",

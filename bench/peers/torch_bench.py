@@ -162,7 +162,7 @@ def main():
         out.update(steps=a.steps, **w2_memory(a.steps))
     elif a.workload == "w1":
         iters = 1000 if a.quick else 6000
-        w1(200)  # warm-up, not timed (as bench/run.ts does for ours)
+        w1(300 if a.quick else 2000)  # warm-up, not timed (as bench/run.ts does for ours)
         runs = [w1(iters) for _ in range(a.runs)]
         out.update(unit="s", runs=[r[0] for r in runs], iters=iters, extra=runs[-1][1])
     elif a.workload == "w2":
