@@ -12,27 +12,7 @@
 //   f(a + b·c): the twin's float64 operations themselves: promote, f64x2.mul (exact), f64x2.add, demote.
 //   No fused multiply-add, not even in the relaxed-SIMD build: it would round a·b + c once, the twin twice.
 
-/** Byte address of float i of the buffer at p. */
-// @ts-ignore: decorator
-@inline
-function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
-}
-
-// A body written once runs on 4 lanes (one = false) or on the single tail element in lane 0 (one = true).
-
-// @ts-ignore: decorator
-@inline
-function ld(p: usize, one: bool): v128 {
-  return one ? v128.load32_zero(p) : v128.load(p);
-}
-
-// @ts-ignore: decorator
-@inline
-function st(p: usize, v: v128, one: bool): void {
-  if (one) v128.store32_lane(p, v, 0);
-  else v128.store(p, v);
-}
+import { at, ld, st } from "./lanes";
 
 /** f(a + b·c) per lane of float32 values: b·c exact in float64, the sum rounded to float64, then to float32. */
 // @ts-ignore: decorator

@@ -10,6 +10,7 @@
 // All pointers are byte addresses into this module's memory; 0 stands for null. The caller validated sizes.
 
 import { gemm, gemmPacked, packPanelB } from "./gemm";
+import { at, ld, st } from "./lanes";
 import { NR } from "./layout";
 import { sigmoid4, tanh4 } from "./math";
 
@@ -22,13 +23,6 @@ const GRU = 3;
 @inline
 function gateCount(mode: i32): i32 {
   return mode == LSTM ? 4 : mode == GRU ? 3 : 1;
-}
-
-/** Byte address of float i of the buffer at p. */
-// @ts-ignore: decorator
-@inline
-function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 2);
 }
 
 /** Floats a K × N operand takes once packed in strips of NR columns. */
@@ -48,20 +42,7 @@ export function rnnWorkSize(mode: i32, H: i32, P: i32): i32 {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Lane helpers: a body written once runs on 4 lanes (one = false) or on the single tail element (one = true).
-
-// @ts-ignore: decorator
-@inline
-function ld(p: usize, one: bool): v128 {
-  return one ? v128.load32_zero(p) : v128.load(p);
-}
-
-// @ts-ignore: decorator
-@inline
-function st(p: usize, v: v128, one: bool): void {
-  if (one) v128.store32_lane(p, v, 0);
-  else v128.store(p, v);
-}
+// Lane constants (the lane helpers at / ld / st are in lanes.ts).
 
 const ONE = f32x4.splat(1);
 const ZERO = f32x4.splat(0);

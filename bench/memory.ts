@@ -13,11 +13,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { backendName, setNumThreads } from "../src/kernels/backend.js";
 import "../src/node/threads.js";
-import { manualSeed, randn } from "../src/index.js";
-import { Linear } from "../src/nn/linear.js";
 import { mseLoss } from "../src/nn/loss.js";
-import { LSTM } from "../src/nn/rnn.js";
-import { Adam } from "../src/optim/adam.js";
+import { w2Setup } from "./workloads.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
@@ -46,12 +43,7 @@ try {
 }
 
 // the work: w2's model, data and optimizer (bench/workloads.ts), `steps` training steps
-manualSeed(0);
-const lstm = new LSTM(8, 128, { numLayers: 2 });
-const head = new Linear(128, 1);
-const opt = new Adam([...lstm.parameters(), ...head.parameters()], { lr: 1e-3 });
-const x = randn(50, 32, 8);
-const y = randn(50, 32, 1);
+const { lstm, head, opt, x, y } = w2Setup();
 let firstStepPeak = 0;
 let loss = 0;
 for (let i = 0; i < steps; i++) {

@@ -21,14 +21,20 @@ export function w1(iters: number): { seconds: number; finalLoss: number } {
   return { seconds: r.trainSeconds, finalLoss: r.finalLoss };
 }
 
-/** W2: milliseconds per training step. */
-export function w2(steps: number): number[] {
+/** W2's model, optimizer and data (also used by bench/memory.ts). */
+export function w2Setup() {
   manualSeed(0);
   const lstm = new LSTM(8, 128, { numLayers: 2 });
   const head = new Linear(128, 1);
   const opt = new Adam([...lstm.parameters(), ...head.parameters()], { lr: 1e-3 });
-  const x = randn(50, 32, 8);
-  const y = randn(50, 32, 1);
+  const x = randn(50, 32, 8); // (T, B, I)
+  const y = randn(50, 32, 1); // (T, B, 1)
+  return { lstm, head, opt, x, y };
+}
+
+/** W2: milliseconds per training step. */
+export function w2(steps: number): number[] {
+  const { lstm, head, opt, x, y } = w2Setup();
   const times: number[] = [];
   for (let i = 0; i < steps + 2; i++) {
     const t0 = performance.now();
