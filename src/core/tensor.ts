@@ -569,18 +569,15 @@ function distribute(
 }
 
 /**
- * The engine's GradInto: a leaf's existing .grad takes its gradient directly (accumulation is a sum, so it
- * may come first); with hooks the leaf must see its whole gradient at once, so they get none. (Module-level
- * functions here, not closures per backward: closures in hot paths cost more under keepNames transforms.)
+ * The engine's GradInto: a leaf's .grad takes its gradient directly (accumulation is a sum, so it may come
+ * first); a leaf without one gets a zeroed .grad to take it, as PyTorch's AccumulateGrad keeps the buffer
+ * instead of copying it. With hooks the leaf must see its whole gradient at once, so they get none.
+ * (Module-level functions here, not closures per backward: closures in hot paths cost more under keepNames.)
  */
 function into(x: Tensor): Float32Array | null {
-  return x.gradFn === null &&
-    x.requiresGrad &&
-    x._hooks === null &&
-    x.grad !== null &&
-    x.grad.numel === x.numel
-    ? x.grad.data
-    : null;
+  if (x.gradFn !== null || !x.requiresGrad || x._hooks !== null) return null;
+  if (x.grad === null) x.grad = new Tensor(new Float32Array(x.numel), x.shape);
+  return x.grad.numel === x.numel ? x.grad.data : null;
 }
 
 function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
