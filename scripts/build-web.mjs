@@ -46,7 +46,10 @@ export async function buildWeb() {
   const worker = await build({
     ...common,
     keepNames: true,
-    entryPoints: { worker: join(ROOT, "web/src/worker.ts") },
+    entryPoints: {
+      worker: join(ROOT, "web/src/worker.ts"),
+      "pool-worker": join(ROOT, "web/src/pool-worker.ts"),
+    },
     outdir: OUT,
     sourcemap: "linked",
   });

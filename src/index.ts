@@ -27,6 +27,7 @@ export {
   sinePredict,
   sineWindow,
 } from "./experiments/sine.js";
+export { serveWebPool, startWebThreads, type WebWorkerLike } from "./kernels/web-threads.js";
 export {
   getNumThreads,
   type PoolPlatform,

@@ -12,7 +12,7 @@
 //                buffer and summed into dW (part 0 accumulates straight into dW).
 //
 // Environment: this file is browser-safe. A platform seam (setPoolPlatform) creates the workers: Node's is
-// src/node/threads.ts; a cross-origin-isolated page can install one that makes Web Workers. Without a
+// src/node/threads.ts; a cross-origin-isolated page's is web-threads.ts (startWebThreads). Without a
 // platform, or where the thread may not block (a browser's main thread), every call runs single-threaded.
 // The thread count defaults to the platform's core count; setNumThreads(n) or RECURRENT_NUM_THREADS=n
 // override it. Small calls always stay on the calling thread: a hand-off costs tens of microseconds.

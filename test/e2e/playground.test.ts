@@ -41,6 +41,9 @@ interface Exposed {
   backend: string;
   wasmVariant: string | null;
   crossOriginIsolated: boolean;
+  threads: number;
+  threadsError: string | null;
+  threadsCheck: { threads: number; pooledCalls: number; maxDiff: number } | null;
   sine: {
     status: string;
     progressMessages: number;
@@ -224,6 +227,25 @@ describe.skipIf(!HAVE_CHROMIUM)("playground in headless Chromium", () => {
     expect(res.headers.get("cross-origin-embedder-policy")).toBe("require-corp");
     expect(await res.text()).toBe(readFileSync(join(ROOT, "datasets/co2-concentration.csv"), "utf8"));
     expect((await fetch(`${url}..%2F..%2Fpackage.json`)).status).toBe(400);
+  });
+
+  it("splits large kernel calls across Web Workers sharing memory, with the single-threaded result", async () => {
+    const s = await exposed(page);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(s.threadsError).toBeNull();
+    expect(s.threads).toBe(cores);
+    if (cores < 2) return; // nothing to split on a one-core machine
+    expect(await page.textContent("#engine-status")).toContain(`${cores} threads`);
+    await page.evaluate(() => (globalThis as unknown as { __checkThreads: () => void }).__checkThreads());
+    await page.waitForFunction(
+      () => (globalThis as unknown as { __playground: Exposed }).__playground.threadsCheck !== null,
+      undefined,
+      { timeout: 30_000, polling: 50 },
+    );
+    const c = (await exposed(page)).threadsCheck!;
+    expect(c.threads).toBe(cores);
+    expect(c.pooledCalls).toBe(1); // the 256×512×512 product went to the pool
+    expect(c.maxDiff).toBe(0); // each row is computed the same way wherever it runs
   });
 
   it("trains the sine experiment live; the loss falls, the chart holds the predictions, and Node gets the same numbers", async () => {

@@ -40,6 +40,11 @@ interface PlaygroundState {
   backend: string | null;
   wasmVariant: string | null;
   crossOriginIsolated: boolean;
+  /** Threads the training worker's kernels use (pool workers + itself), and why not more if it failed. */
+  threads: number;
+  threadsError: string | null;
+  /** The last thread-pool check (checkThreads()). */
+  threadsCheck: { threads: number; pooledCalls: number; maxDiff: number } | null;
   sine: {
     status: Status;
     progressMessages: number;
@@ -68,6 +73,9 @@ const state: PlaygroundState = {
   backend: null,
   wasmVariant: null,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  threads: 1,
+  threadsError: null,
+  threadsCheck: null,
   sine: {
     status: "idle",
     progressMessages: 0,
@@ -84,6 +92,12 @@ const state: PlaygroundState = {
   errors: [],
 };
 (globalThis as unknown as { __playground: PlaygroundState }).__playground = state;
+/** Asks the training worker to check its thread pool; the answer lands in state.threadsCheck. */
+(globalThis as unknown as { __checkThreads: () => void }).__checkThreads = () => {
+  if (worker === null) startWorker();
+  const m: ToWorker = { type: "threads-check", id: nextId++ };
+  worker!.postMessage(m);
+};
 
 // ===================================================================================== DOM helpers
 
@@ -326,8 +340,14 @@ function onWorkerMessage(m: FromWorker): void {
     state.ready = true;
     state.backend = m.backend;
     state.wasmVariant = m.wasmVariant;
+    state.threads = m.threads;
+    state.threadsError = m.threadsError;
     updateEngine(m.backend);
     document.body.dataset.ready = "true";
+    return;
+  }
+  if (m.type === "threads-checked") {
+    state.threadsCheck = { threads: m.threads, pooledCalls: m.pooledCalls, maxDiff: m.maxDiff };
     return;
   }
   if (current === null || m.id !== current.id) return; // a stale message from a stopped job
@@ -406,7 +426,8 @@ function updateEngine(backend: string): void {
       : backend === "ts"
         ? "TypeScript"
         : backend;
-  $("engine-status").textContent = `kernels: ${name}`;
+  const t = state.threads > 1 ? `, ${state.threads} threads` : "";
+  $("engine-status").textContent = `kernels: ${name}${t}`;
 }
 
 // ===================================================================================== sine panel

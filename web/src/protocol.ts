@@ -41,6 +41,8 @@ export type ToWorker =
     }
   | { type: "gradients"; id: number; kernels: KernelChoice; options: GradJobOptions }
   | { type: "clip"; id: number; kernels: KernelChoice; options: ClipJobOptions }
+  /** Check the thread pool: one product split across the pool workers against the same on one thread. */
+  | { type: "threads-check"; id: number }
   /** Stop the running job after its current step, keeping what it has (the best model so far). */
   | { type: "stop" };
 
@@ -58,7 +60,14 @@ export interface ClipSummary {
 }
 
 export type FromWorker =
-  | { type: "ready"; backend: string; wasmVariant: string | null }
+  | {
+      type: "ready";
+      backend: string;
+      wasmVariant: string | null;
+      threads: number;
+      threadsError: string | null;
+    }
+  | { type: "threads-checked"; id: number; threads: number; pooledCalls: number; maxDiff: number }
   | { type: "started"; id: number; backend: string }
   | ({ type: "sine-progress"; id: number } & SineProgress)
   | ({ type: "sine-preview"; id: number; iter: number } & SinePrediction)

@@ -3,7 +3,19 @@
 // between steps; the jobs yield to the event loop often enough for it to arrive.
 
 import { clipJob, forecastWithCheckpoint, gradientsJob, messageOf, trainCsv, trainSine } from "./jobs.js";
-import { backendName, setBackend, supportedWasmVariant } from "./lib.js";
+import {
+  backendName,
+  getNumThreads,
+  manualSeed,
+  matmul,
+  poolStats,
+  randn,
+  setBackend,
+  startWebThreads,
+  supportedWasmVariant,
+  type Tensor,
+  type WebWorkerLike,
+} from "./lib.js";
 import type { FromWorker, KernelChoice, ToWorker } from "./protocol.js";
 
 interface WorkerScope {
@@ -28,8 +40,33 @@ function useKernels(choice: KernelChoice): void {
   } else setBackend(choice);
 }
 
+/**
+ * One product large enough for the pool to split (256×512 by 512×256), against the same rows computed in
+ * blocks of 8 rows, each too small to split: the pool's result must be the single-threaded one.
+ */
+function threadsCheck(id: number): FromWorker {
+  manualSeed(1);
+  const a = randn(256, 512);
+  const b = randn(512, 256);
+  const before = poolStats().pooledCalls;
+  const split = matmul(a, b);
+  const pooledCalls = poolStats().pooledCalls - before;
+  let maxDiff = 0;
+  for (let r = 0; r < 256; r += 8) {
+    const rows: Tensor = matmul(a.narrow(0, r, 8), b);
+    for (let i = 0; i < rows.numel; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(rows.data[i] - split.data[r * 256 + i]));
+    }
+  }
+  return { type: "threads-checked", id, threads: getNumThreads(), pooledCalls, maxDiff };
+}
+
 async function run(m: Exclude<ToWorker, { type: "stop" }>): Promise<void> {
   stopRequested = false;
+  if (m.type === "threads-check") {
+    post(threadsCheck(m.id));
+    return;
+  }
   const shouldStop = () => stopRequested;
   useKernels(m.kernels);
   post({ type: "started", id: m.id, backend: backendName() });
@@ -123,4 +160,29 @@ scope.onmessage = (e) => {
   void drain();
 };
 
-post({ type: "ready", backend: backendName(), wasmVariant: supportedWasmVariant() });
+// Both cores: in a cross-origin-isolated page this worker may block, so large kernel calls are split
+// across pool workers started here (before any blocking call: a browser starts a worker only when its
+// creator returns to the event loop).
+let threads = 1;
+let threadsError: string | null = null;
+if (globalThis.crossOriginIsolated === true) {
+  try {
+    threads = await startWebThreads(
+      () =>
+        new Worker(new URL("./pool-worker.js", import.meta.url), {
+          type: "module",
+          name: "recurrent-pool",
+        }) as unknown as WebWorkerLike,
+    );
+  } catch (e) {
+    threadsError = messageOf(e);
+  }
+}
+
+post({
+  type: "ready",
+  backend: backendName(),
+  wasmVariant: supportedWasmVariant(),
+  threads,
+  threadsError,
+});
