@@ -22,6 +22,12 @@ export interface StreamerOptions {
 
 type State = Tensor | [Tensor, Tensor];
 
+/** Frees a forgotten streamer's resident memory when it is collected (dispose() frees it at once). */
+const orphans =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<StepperKernel>((k) => k.dispose())
+    : null;
+
 export class Streamer {
   readonly rnn: RNNBase;
   readonly head: Linear | null;
@@ -55,6 +61,7 @@ export class Streamer {
     this.hLen = rnn.numLayers * batch * R;
     this.cLen = rnn.mode === "LSTM" ? rnn.numLayers * batch * rnn.hiddenSize : 0;
     this.kernel = getKernels().createStepper(this.spec());
+    orphans?.register(this, this.kernel, this);
   }
 
   /** The modules' current weights, as the kernel takes them (no copies: the kernel copies). */
@@ -156,6 +163,7 @@ export class Streamer {
 
   /** Frees the resident memory; the streamer must not be used afterwards. */
   dispose(): void {
+    orphans?.unregister(this);
     this.kernel?.dispose();
     this.kernel = null;
   }
