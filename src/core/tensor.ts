@@ -17,9 +17,9 @@ export interface GradFn {
    * (`null` for inputs that need no gradient). A returned array may alias `grad`; the engine never
    * writes into an array it did not allocate.
    *
-   * `into(input)`, when given, offers a buffer to ADD the input's gradient into directly: the `.grad`
-   * of a leaf that has one (and no hooks), or null. An op that adds its gradient there returns null for
-   * that input, saving a buffer and a pass (large parameter gradients of fused kernels).
+   * `into(input)`, when given, offers a buffer to ADD the input's gradient into directly: the `.grad` of
+   * a leaf without hooks (created zeroed if it had none), or null. An op that adds its gradient there
+   * returns null for that input, saving a buffer and a pass (large parameter gradients of fused kernels).
    */
   backward(grad: Float32Array, into?: GradInto): ReadonlyArray<Float32Array | null>;
 }
