@@ -1,23 +1,47 @@
 // General matrix product on row-major float32 matrices in linear memory, with WebAssembly SIMD.
 // M = rows of op(A) and C, N = columns of op(B) and C, K = the shared dimension,
-// MR × NR = the register tile of the micro-kernel, KC / MC / NC = the cache blocks.
+// MR × NR = the register tile of the micro-kernel (MR = 4 or 6, see setTileRows), KC / MC / NC = the cache
+// blocks.
 //
 //   C[M, N] = op(A)[M, K] · op(B)[K, N] + beta · C
 //
 // Pointers are byte addresses into this module's memory, leading dimensions count floats. Blocks of op(B)
 // are packed in strips of NR columns (k-major, zero-padded) and blocks of op(A) in strips of MR rows, so one
-// micro-kernel serves all four transpose cases; edge tiles go through a tile buffer. Fewer than MR rows take
+// micro-kernel serves all four transpose cases; edge tiles go through a tile buffer. Fewer than 4 rows take
 // direct paths that read B in place (row by row, or by dot products when B is transposed).
 
-import { MR, NR, KC, MC, NC, packBytesA, packBytesB, tileBytes } from "./layout";
+import { MR_MIN, MR_MAX, NR, KC, MC, NC, packBytesA, packBytesB, tileBytes } from "./layout";
 
 // ---------------------------------------------------------------------------------------------------------
 // The static workspace: set by init() past the module's own data, before the caller's arena.
 
 let packA: usize = 0; // (MC, KC) packed block of op(A)
 let packB: usize = 0; // (KC, NC) packed panel of op(B)
-let tile: usize = 0; // (MR, NR) one C tile, for the edges
+let tile: usize = 0; // (MR_MAX, NR) one C tile, for the edges
 let arenaStart: usize = 0;
+
+/**
+ * Rows of the register tile, 4 or 6. Six rows keep 12 accumulators in registers, which pays where the engine
+ * fuses multiply-adds and allocates all 15 spare vector registers; elsewhere four rows are faster. The bits
+ * are the same either way (each C element sums its products in k order in one accumulator).
+ */
+let mr: i32 = MR_MIN;
+
+/** Sets the register tile's rows (6, or else 4); returns the rows in use. */
+export function setTileRows(rows: i32): i32 {
+  mr = rows == MR_MAX ? MR_MAX : MR_MIN;
+  return mr;
+}
+
+/**
+ * Rows of the A panel that starts `left` rows before the end of a block: mr, except that with 6-row tiles a
+ * last 1–4 rows take a 4-row panel (less padding). The packers and the kernel loop agree through this.
+ */
+// @ts-ignore: decorator
+@inline
+function panelRows(left: i32): i32 {
+  return mr == MR_MAX && left <= MR_MIN ? MR_MIN : mr;
+}
 
 /** Lays out the static workspace; returns the first byte the caller may use (64-byte aligned). */
 export function init(): usize {
@@ -56,7 +80,7 @@ function storeRow(c: usize, v0: v128, v1: v128, acc: bool): void {
   v128.store(c, v1, 16);
 }
 
-/** The MR × NR micro-kernel on a packed A panel (MR values per k, contiguous). */
+/** The 4 × NR micro-kernel on a packed A panel (4 values per k, contiguous). */
 function kernel4x8packed(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, m: i32, n: i32, acc: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00;
@@ -66,7 +90,9 @@ function kernel4x8packed(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, m
   let c21 = c00;
   let c30 = c00;
   let c31 = c00;
-  for (let k = 0; k < kc; k++) {
+  // one induction variable: the loop ends on the B pointer, which saves a counter's add and register
+  const end = pb + <usize>(kc * NR * 4);
+  while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let x = v128.load32_splat(pa);
@@ -81,10 +107,10 @@ function kernel4x8packed(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, m
     x = v128.load32_splat(pa, 12);
     c30 = madd(x, b0, c30);
     c31 = madd(x, b1, c31);
-    pa += MR * 4;
+    pa += 4 * 4;
     pb += NR * 4;
   }
-  if (m == MR && n == NR) {
+  if (m == 4 && n == NR) {
     storeRow(c, c00, c01, acc);
     storeRow(c + ldcB, c10, c11, acc);
     storeRow(c + 2 * ldcB, c20, c21, acc);
@@ -100,6 +126,85 @@ function kernel4x8packed(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, m
     v128.store(t, c30, 96);
     v128.store(t, c31, 112);
     storeEdge(t, c, ldcB, m, n, acc);
+  }
+}
+
+/** The 6 × NR micro-kernel on a packed A panel (6 values per k, contiguous): 12 accumulators. */
+function kernel6x8packed(kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, m: i32, n: i32, acc: bool): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  let c40 = c00;
+  let c41 = c00;
+  let c50 = c00;
+  let c51 = c00;
+  const end = pb + <usize>(kc * NR * 4);
+  while (pb < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(pa, 4);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(pa, 8);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(pa, 12);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    x = v128.load32_splat(pa, 16);
+    c40 = madd(x, b0, c40);
+    c41 = madd(x, b1, c41);
+    x = v128.load32_splat(pa, 20);
+    c50 = madd(x, b0, c50);
+    c51 = madd(x, b1, c51);
+    pa += 6 * 4;
+    pb += NR * 4;
+  }
+  if (m == 6 && n == NR) {
+    storeRow(c, c00, c01, acc);
+    storeRow(c + ldcB, c10, c11, acc);
+    storeRow(c + 2 * ldcB, c20, c21, acc);
+    storeRow(c + 3 * ldcB, c30, c31, acc);
+    storeRow(c + 4 * ldcB, c40, c41, acc);
+    storeRow(c + 5 * ldcB, c50, c51, acc);
+  } else {
+    const t = tile;
+    v128.store(t, c00, 0);
+    v128.store(t, c01, 16);
+    v128.store(t, c10, 32);
+    v128.store(t, c11, 48);
+    v128.store(t, c20, 64);
+    v128.store(t, c21, 80);
+    v128.store(t, c30, 96);
+    v128.store(t, c31, 112);
+    v128.store(t, c40, 128);
+    v128.store(t, c41, 144);
+    v128.store(t, c50, 160);
+    v128.store(t, c51, 176);
+    storeEdge(t, c, ldcB, m, n, acc);
+  }
+}
+
+/**
+ * C[0 .. mc, 0 .. n] (+)= the packed A block (mc rows in panels of mr) · one packed B strip, panel by panel
+ * with the micro-kernel of the current tile height.
+ */
+function panelTimesStrip(mc: i32, kc: i32, pa: usize, pb: usize, c: usize, ldcB: usize, n: i32, acc: bool): void {
+  for (let ir = 0; ir < mc; ) {
+    const rows = panelRows(mc - ir);
+    const m = min(rows, mc - ir);
+    if (rows == MR_MAX) kernel6x8packed(kc, pa, pb, c + <usize>ir * ldcB, ldcB, m, n, acc);
+    else kernel4x8packed(kc, pa, pb, c + <usize>ir * ldcB, ldcB, m, n, acc);
+    pa += <usize>(kc * rows * 4);
+    ir += rows;
   }
 }
 
@@ -263,55 +368,76 @@ function transposeStore(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stri
   v128.store(dst + 3 * stride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
-/** Packs op(A)[0 .. mc, 0 .. kc] (row-major storage: A(i, k) = a[i·lda + k]) into strips of MR rows. */
+/**
+ * Packs op(A)[0 .. mc, 0 .. kc] (row-major storage: A(i, k) = a[i·lda + k]) into panels of panelRows() rows:
+ * a panel holds, for each k, its rows' values of A(·, k), zero-padded past mc.
+ */
 function packBlockA(mc: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
-  for (let i0 = 0; i0 < mc; i0 += MR) {
-    const h = min(MR, mc - i0);
+  for (let i0 = 0; i0 < mc; ) {
+    const rows = panelRows(mc - i0);
+    const panelB = <usize>(rows * 4); // bytes per k in the panel
+    const h = min(rows, mc - i0);
     const src = a + <usize>i0 * ldaB;
     let k = 0;
-    if (h == MR) {
+    if (h == rows) {
       for (; k + 4 <= kc; k += 4) {
         const kb = <usize>k << 2;
+        // rows 0..3: a 4 × 4 transpose, one vector per k
         transposeStore(
           v128.load(src + kb),
           v128.load(src + ldaB + kb),
           v128.load(src + 2 * ldaB + kb),
           v128.load(src + 3 * ldaB + kb),
           dst,
-          MR * 4,
+          panelB,
         );
-        dst += 4 * MR * 4;
+        if (rows == MR_MAX) {
+          // rows 4 and 5: interleaved pairs, 8 bytes per k
+          const r4 = v128.load(src + 4 * ldaB + kb);
+          const r5 = v128.load(src + 5 * ldaB + kb);
+          const lo = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5);
+          const hi = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+          v128.store64_lane(dst + 16, lo, 0);
+          v128.store64_lane(dst + 16 + panelB, lo, 1);
+          v128.store64_lane(dst + 16 + 2 * panelB, hi, 0);
+          v128.store64_lane(dst + 16 + 3 * panelB, hi, 1);
+        }
+        dst += 4 * panelB;
       }
     }
     for (; k < kc; k++) {
       const kb = <usize>k << 2;
-      for (let i = 0; i < MR; i++) {
+      for (let i = 0; i < rows; i++) {
         store<f32>(dst + (<usize>i << 2), i < h ? load<f32>(src + <usize>i * ldaB + kb) : 0);
       }
-      dst += MR * 4;
+      dst += panelB;
     }
+    i0 += rows;
   }
 }
 
-/** Packs op(A)[0 .. mc, 0 .. kc] (transposed storage: A(i, k) = a[k·lda + i]) into strips of MR rows. */
+/** Packs op(A)[0 .. mc, 0 .. kc] (transposed storage: A(i, k) = a[k·lda + i]) into panels of panelRows() rows. */
 function packBlockAT(mc: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
-  for (let i0 = 0; i0 < mc; i0 += MR) {
-    const h = min(MR, mc - i0);
+  for (let i0 = 0; i0 < mc; ) {
+    const rows = panelRows(mc - i0);
+    const panelB = <usize>(rows * 4);
+    const h = min(rows, mc - i0);
     let src = a + (<usize>i0 << 2);
-    if (h == MR) {
+    if (h == rows) {
       for (let k = 0; k < kc; k++) {
         v128.store(dst, v128.load(src));
+        if (rows == MR_MAX) store<u64>(dst + 16, load<u64>(src + 16));
         src += ldaB;
-        dst += MR * 4;
+        dst += panelB;
       }
     } else {
       for (let k = 0; k < kc; k++) {
-        v128.store(dst, f32x4.splat(0));
-        for (let i = 0; i < h; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+        for (let i = 0; i < rows; i++) store<f32>(dst + (<usize>i << 2), i < h ? load<f32>(src + (<usize>i << 2)) : 0);
         src += ldaB;
-        dst += MR * 4;
+        dst += panelB;
       }
     }
+    i0 += rows;
   }
 }
 
@@ -361,11 +487,7 @@ export function gemmPacked(
       let p = pb + <usize>(k0 * NR * 4);
       for (let j0 = 0; j0 < N; j0 += NR) {
         const n = min(NR, N - j0);
-        let pa = packA;
-        for (let ir = 0; ir < mc; ir += MR) {
-          kernel4x8packed(kc, pa, p, ci + <usize>ir * ldcB + (<usize>j0 << 2), ldcB, min(MR, mc - ir), n, accK);
-          pa += <usize>(kc * MR * 4);
-        }
+        panelTimesStrip(mc, kc, packA, p, ci + (<usize>j0 << 2), ldcB, n, accK);
         p += stripB;
       }
     }
@@ -559,7 +681,7 @@ export function gemm(
   const csA: usize = transA ? ldaB : 4;
 
   // a few rows: read B in place
-  if (M < MR) {
+  if (M < MR_MIN) {
     for (let i = 0; i < M; i++) {
       const ai = a + <usize>i * rsA;
       const ci = c + <usize>i * ldcB;
@@ -598,11 +720,7 @@ export function gemm(
         let pb = packB;
         for (let jr = 0; jr < nc; jr += NR) {
           const n = min(NR, nc - jr);
-          let pa = packA;
-          for (let ir = 0; ir < mc; ir += MR) {
-            kernel4x8packed(kc, pa, pb, cBlock + <usize>ir * ldcB + (<usize>jr << 2), ldcB, min(MR, mc - ir), n, acc);
-            pa += <usize>(kc * MR * 4);
-          }
+          panelTimesStrip(mc, kc, packA, pb, cBlock + (<usize>jr << 2), ldcB, n, acc);
           pb += stripB;
         }
       }

@@ -23,20 +23,39 @@ import {
   rnnGateCount,
   rnnWorkspaceSize,
 } from "../src/kernels/rnn.js";
-import { createWasmKernels, type Kernels, type WasmVariant, wasmBytes } from "../src/kernels/wasm.js";
+import {
+  createWasmKernels,
+  defaultTileRows,
+  type Kernels,
+  type WasmVariant,
+  wasmBytes,
+} from "../src/kernels/wasm.js";
 import { expectClose } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..");
 
+/** A build, with its default register tile (`kernels`) and the other tile height (`otherTile`). */
+interface Variant {
+  variant: WasmVariant;
+  kernels: Kernels;
+  otherTile: { rows: 4 | 6; kernels: Kernels };
+}
+
+function bothTiles(module: WebAssembly.Module, variant: WasmVariant): Variant {
+  const rows = defaultTileRows(variant) === 4 ? 6 : 4;
+  return {
+    variant,
+    kernels: createWasmKernels(module, variant),
+    otherTile: { rows, kernels: createWasmKernels(module, variant, rows) },
+  };
+}
+
 /** The builds this runtime can run. Node 20 accepts relaxed SIMD only behind a V8 flag: it is set just
  * long enough to compile that build, so other suites in this process keep the default choice. */
-function compileVariants(): { variant: WasmVariant; kernels: Kernels }[] {
-  const out: { variant: WasmVariant; kernels: Kernels }[] = [];
+function compileVariants(): Variant[] {
+  const out: Variant[] = [];
   if (WebAssembly.validate(wasmBytes("simd"))) {
-    out.push({
-      variant: "simd",
-      kernels: createWasmKernels(new WebAssembly.Module(wasmBytes("simd")), "simd"),
-    });
+    out.push(bothTiles(new WebAssembly.Module(wasmBytes("simd")), "simd"));
   }
   let relaxed = WebAssembly.validate(wasmBytes("relaxed"));
   let flagged = false;
@@ -47,10 +66,7 @@ function compileVariants(): { variant: WasmVariant; kernels: Kernels }[] {
   }
   try {
     if (relaxed) {
-      out.push({
-        variant: "relaxed",
-        kernels: createWasmKernels(new WebAssembly.Module(wasmBytes("relaxed")), "relaxed"),
-      });
+      out.push(bothTiles(new WebAssembly.Module(wasmBytes("relaxed")), "relaxed"));
     }
   } finally {
     if (flagged) v8.setFlagsFromString("--no-experimental-wasm-relaxed-simd");
@@ -178,9 +194,74 @@ const FLAGS = [
   [true, true],
 ] as const;
 
-for (const { variant, kernels } of VARIANTS) {
-  const gemmWasm = kernels.gemm;
-  describe(`wasm gemm (${variant}) against a float64 product`, () => {
+for (const { variant, kernels, otherTile } of VARIANTS) {
+  describe(`wasm gemm (${variant}): the register tiles of 4 and 6 rows`, () => {
+    it("default tile heights: 6 rows with fused multiply-adds, 4 without", () => {
+      expect(defaultTileRows(variant)).toBe(variant === "relaxed" ? 6 : 4);
+    });
+
+    it(`${otherTile.rows} rows give the same bits as ${defaultTileRows(variant)}, over every transpose and edge`, () => {
+      // each C element sums its products in k order in one accumulator whatever the tile, so the bits agree
+      const gen = new Generator(7);
+      const cases = [
+        ...randomGemmCases(gen, 200, 40),
+        ...FLAGS.flatMap(([tA, tB]) =>
+          [
+            [5, 9, 7],
+            [6, 8, 256],
+            [12, 17, 300],
+            [31, 33, 65],
+            [32, 64, 16],
+            [130, 70, 270],
+          ].map(([M, N, K]) => ({
+            tA,
+            tB,
+            M,
+            N,
+            K,
+            beta: 1,
+            aOff: 1,
+            bOff: 0,
+            cOff: 2,
+            padA: 1,
+            padB: 0,
+            padC: 3,
+          })),
+        ),
+      ];
+      for (const c of cases) {
+        const { tA, tB, M, N, K, beta, aOff, bOff, cOff } = c;
+        const lda = (tA ? M : K) + c.padA;
+        const ldb = (tB ? K : N) + c.padB;
+        const ldc = N + c.padC;
+        const u = (n: number) => Float32Array.from({ length: n }, () => 2 * gen.nextFloat() - 1);
+        const A = u(aOff + (tA ? K : M) * lda);
+        const B = u(bOff + (tB ? N : K) * ldb);
+        const C = u(cOff + M * ldc);
+        const want = C.slice();
+        kernels.gemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, want, cOff, ldc);
+        const got = C.slice();
+        otherTile.kernels.gemm(tA, tB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, got, cOff, ldc);
+        expect(got, `${tA ? "T" : "N"}${tB ? "T" : "N"} ${M}×${N}×${K}`).toEqual(want);
+      }
+    });
+
+    it("rejects other tile heights", () => {
+      expect(() => createWasmKernels(new WebAssembly.Module(wasmBytes("simd")), "simd", 5 as 4)).toThrow(
+        "createWasmKernels: tileRows should be 4 or 6, got 5",
+      );
+    });
+  });
+}
+
+/** Each build with each register tile height. */
+const GEMM_RUNS = VARIANTS.flatMap((v) => [
+  { label: `${v.variant}, ${defaultTileRows(v.variant)}-row tile`, gemmWasm: v.kernels.gemm },
+  { label: `${v.variant}, ${v.otherTile.rows}-row tile`, gemmWasm: v.otherTile.kernels.gemm },
+]);
+
+for (const { label, gemmWasm } of GEMM_RUNS) {
+  describe(`wasm gemm (${label}) against a float64 product`, () => {
     it("tiny and odd shapes: every transpose, beta 0 / 1 / 0.5 / -2, offsets, padded rows", () => {
       const gen = new Generator(1);
       for (const c of randomGemmCases(gen, 400, 13)) runGemmCase(gemmWasm, c, gen);
@@ -211,7 +292,7 @@ for (const { variant, kernels } of VARIANTS) {
       }
     });
 
-    it("shapes across the cache blocks (KC = 256, MC = 128, NC = 1024)", () => {
+    it("shapes across the cache blocks (KC = 256, MC = 120, NC = 1024)", () => {
       const gen = new Generator(4);
       const base = { aOff: 0, bOff: 0, cOff: 0, padA: 1, padB: 0, padC: 2 };
       runGemmCase(gemmWasm, { ...base, tA: false, tB: false, M: 131, N: 1030, K: 261, beta: 1 }, gen);
