@@ -74,7 +74,7 @@ describe("nn.Module", () => {
     expect(r.missingKeys).toEqual(["head.weight"]);
   });
 
-  it("train/eval reach every submodule; zeroGrad zeroes every gradient", () => {
+  it("train/eval reach every submodule; zeroGrad drops every gradient, or zeroes it with setToNone = false", () => {
     const net = new Net();
     net.eval();
     expect(net.modules().every((m) => !m.training)).toBe(true);
@@ -82,8 +82,13 @@ describe("nn.Module", () => {
     expect(net.drop.training).toBe(true);
     net.forward(randn(3, 2)).sum().backward();
     expect(net.parameters().every((p) => p.grad !== null)).toBe(true);
+    const grads = net.parameters().map((p) => p.grad);
+    net.zeroGrad(false);
+    expect(net.parameters().every((p, i) => p.grad === grads[i] && p.grad!.data.every((v) => v === 0))).toBe(
+      true,
+    );
     net.zeroGrad();
-    expect(net.parameters().every((p) => p.grad!.data.every((v) => v === 0))).toBe(true);
+    expect(net.parameters().every((p) => p.grad === null)).toBe(true);
   });
 
   it("initializes Linear as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias", () => {

@@ -257,7 +257,7 @@ export class SineTrainer {
     const [out, next] = this.model.forward(x, this.state);
     this.state = detachState(next);
     const loss = mseLoss(out, y);
-    for (const p of this.params) p.grad?.data.fill(0); // model.zeroGrad(), without walking the module tree
+    for (const p of this.params) p.grad?.data.fill(0); // model.zeroGrad(false), without walking the module tree
     loss.backward();
     if (o.clip !== null) clipGradNorm_(this.params, o.clip);
     this.optimizer.step();

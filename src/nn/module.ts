@@ -158,12 +158,19 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Zeroes every parameter's gradient in place (or drops it with `setToNone`). */
-  zeroGrad(setToNone = false): void {
+  /**
+   * Clears every parameter's gradient: drops it (`setToNone`, the default, as Optimizer.zeroGrad and
+   * PyTorch 2's Module.zero_grad) or detaches it and fills it with zeros.
+   */
+  zeroGrad(setToNone = true): void {
     for (const p of this.parameters()) {
       if (p.grad === null) continue;
-      if (setToNone) p.grad = null;
-      else p.grad.data.fill(0);
+      if (setToNone) {
+        p.grad = null;
+      } else {
+        p.grad.detach_();
+        p.grad.data.fill(0);
+      }
     }
   }
 
