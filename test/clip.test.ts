@@ -65,12 +65,21 @@ describe("clipGradNorm_ matches PyTorch", () => {
     // exactly at the limit: still scaled, by 5 / (5 + 1e-6)
     p.grad = new Tensor(Float32Array.of(3, 4), [2]);
     expect(clipGradNorm_([p], 5)).toBe(5);
-    const c5 = Math.fround(5 / Math.fround(5 + Math.fround(1e-6)));
+    // PyTorch's max_norm / tensor is reciprocal() * max_norm: two float32 roundings
+    const c5 = Math.fround(Math.fround(1 / Math.fround(5 + Math.fround(1e-6))) * 5);
     expect(Array.from(p.grad.data)).toEqual([Math.fround(3 * c5), Math.fround(4 * c5)]);
     // below the limit: untouched
     p.grad = new Tensor(Float32Array.of(3, 4), [2]);
     expect(clipGradNorm_([p], 5.0001)).toBe(5);
     expect(Array.from(p.grad.data)).toEqual([3, 4]);
+  });
+
+  it("rounds the coefficient as PyTorch: grad [12.6] clipped to 3 is exactly 3", () => {
+    // torch: p.grad = torch.tensor([12.6]); clip_grad_norm_([p], 3.0) leaves p.grad == tensor([3.])
+    const p = new Tensor(new Float32Array(1), [1], true);
+    p.grad = new Tensor(Float32Array.of(12.6), [1]);
+    clipGradNorm_([p], 3);
+    expect(p.grad.data[0]).toBe(3);
   });
 
   it("no gradients: total norm 0", () => {
@@ -94,6 +103,14 @@ describe("clipGradNorm_ matches PyTorch", () => {
 });
 
 describe("clipGradValue_ matches PyTorch", () => {
+  it("a negative clipValue clamps with min > max: everything becomes -|clipValue|, NaN stays", () => {
+    // torch: clip_grad_value_([p], -1) on [1, -5, 2] gives [-1, -1, -1] (clamp_(min=1, max=-1))
+    const p = new Tensor(new Float32Array(4), [4], true);
+    p.grad = new Tensor(Float32Array.of(1, -5, 2, Number.NaN), [4]);
+    clipGradValue_(p, -1);
+    expect(Array.from(p.grad.data)).toEqual([-1, -1, -1, Number.NaN]);
+  });
+
   for (const c of fx.value) {
     it(`clipValue ${c.clipValue}`, () => {
       const params = withGrads();

@@ -82,7 +82,8 @@ export function clipGradNorm_(
       `The total norm of order ${normName(normType)} for gradients from \`parameters\` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set \`errorIfNonfinite: false\``,
     );
   }
-  const coef = f32(f32(maxNorm) / f32(total + f32(1e-6)));
+  // PyTorch's max_norm / (total + 1e-6) on a tensor is reciprocal() then a product: two float32 roundings
+  const coef = f32(f32(1 / f32(total + f32(1e-6))) * f32(maxNorm));
   // PyTorch multiplies by min(coef, 1): a no-op for coef >= 1, but a NaN coefficient still spreads.
   if (!(coef >= 1)) {
     for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i] * coef;
@@ -99,8 +100,9 @@ export function clipGradValue_(params: Tensor | Iterable<Tensor>, clipValue: num
   const lo = f32(-clipValue);
   for (const g of gradsOf(params, "clipGradValue_")) {
     for (let i = 0; i < g.length; i++) {
-      const v = g[i];
-      g[i] = v < lo ? lo : v > hi ? hi : v;
+      // clamp(min=lo, max=hi) = min(max(v, lo), hi): with a negative clipValue (lo > hi) all become hi
+      const v = g[i] < lo ? lo : g[i];
+      g[i] = v > hi ? hi : v;
     }
   }
 }
