@@ -183,6 +183,9 @@ describe("hyper-parameter errors are PyTorch's", () => {
   it("checks the hyper-parameters of each group too", () => {
     const p = new Tensor(new Float32Array(2), [2], true);
     expect(() => new Adam([{ params: [p], lr: -0.5 }])).toThrow("Invalid learning rate: -0.5");
+    // numbers as Python prints them: torch.optim.Adam([p], lr=-5e-5) says "Invalid learning rate: -5e-05"
+    expect(() => new Adam([p], { lr: -5e-5 })).toThrow("Invalid learning rate: -5e-05");
+    expect(() => new Adam([p], { lr: -1e17 })).toThrow("Invalid learning rate: -1e+17");
     expect(() => new SGD([{ params: [p], nesterov: true }], { lr: 0.1 })).toThrow(
       "Nesterov momentum requires a momentum and zero dampening",
     );

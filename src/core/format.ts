@@ -141,3 +141,21 @@ export function formatTensor(t: Tensor): string {
   }
   return `${s})`;
 }
+
+/**
+ * A number as Python's repr(float) writes it: the shortest digits that read back to it, in exponent form
+ * below 1e-4 and from 1e16 up (`1e-05`, `1e+16`), `.0` on whole numbers, `inf`, `nan`, `-0.0`.
+ */
+export function pyFloatRepr(v: number): string {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (v === 0) return Object.is(v, -0) ? "-0.0" : "0.0";
+  const a = Math.abs(v);
+  if (a < 1e-4 || a >= 1e16) {
+    const [m, e] = v.toExponential().split("e");
+    const exp = Number(e);
+    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  const s = String(v);
+  return Number.isInteger(v) ? `${s}.0` : s;
+}

@@ -8,6 +8,7 @@
 // and `a.add_(b, alpha)` is a fused multiply-add, which `f32(a + alpha * b)` reproduces because the
 // product of two float32 values is exact in float64.
 
+import { pyFloatRepr } from "../core/format.js";
 import { Tensor, enableGrad } from "../core/tensor.js";
 
 /** Hyper-parameters every optimizer has. */
@@ -269,13 +270,9 @@ export function check(ok: boolean, what: string, value: unknown): void {
   if (!ok) throw new Error(`Invalid ${what}: ${pyStr(value)}`);
 }
 
-/** A number as Python prints it (`-1`, `0.5`, `1e-08`, `inf`). */
+/** A number as Python prints it (`-1`, `0.5`, `1e-08`, `5e-05`, `inf`): whole numbers as ints. */
 export function pyStr(v: unknown): string {
   if (typeof v !== "number") return String(v);
-  if (Number.isNaN(v)) return "nan";
-  if (v === Number.POSITIVE_INFINITY) return "inf";
-  if (v === Number.NEGATIVE_INFINITY) return "-inf";
-  const s = String(v);
-  // JS writes 1e-8 where Python writes 1e-08.
-  return s.replace(/e([+-])(\d)$/, "e$10$2");
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return String(v);
+  return pyFloatRepr(v);
 }
