@@ -41,7 +41,8 @@ describe("Streamer against PyTorch (layer fixtures, one step at a time)", () => 
       const opts: RNNOptions = {
         numLayers: cfg.num_layers,
         bias: cfg.bias,
-        projSize: cfg.proj_size,
+        // as in PyTorch, only LSTM takes proj_size (RNN and GRU refuse the option even when it is 0)
+        ...(cfg.cls === "LSTM" ? { projSize: cfg.proj_size } : {}),
         nonlinearity: cfg.nonlinearity ?? undefined,
       };
       const Ctor = cfg.cls === "LSTM" ? LSTM : cfg.cls === "GRU" ? GRU : RNN;

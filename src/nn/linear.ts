@@ -3,15 +3,9 @@
 import { defaultGenerator } from "../core/random.js";
 import { linear } from "../core/ops.js";
 import * as ops from "../core/ops.js";
+import { pyFloatRepr } from "../core/format.js";
 import { result, type Tensor } from "../core/tensor.js";
-import { Module, Parameter } from "./module.js";
-
-function uniformParam(shape: number[], bound: number): Parameter {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) d[i] = (defaultGenerator.nextFloat() * 2 - 1) * bound;
-  return new Parameter(d, shape);
-}
+import { Module, type Parameter, uniformParameter } from "./module.js";
 
 /** y = x Wᵀ + b, W (out, in), initialized as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for both. */
 export class Linear extends Module {
@@ -34,10 +28,12 @@ export class Linear extends Module {
     }
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    // kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); the bias uses the same bound.
-    const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
-    this.weight = uniformParam([outFeatures, inFeatures], bound);
-    this.bias = (options.bias ?? true) ? uniformParam([outFeatures], bound) : null;
+    // PyTorch's reset_parameters: kaiming_uniform_(a=sqrt(5)) for the weight, U(±1/sqrt(fan_in)) for the
+    // bias; the bounds are computed as it does, so the same seed gives the same bits
+    const wBound = inFeatures > 0 ? Math.sqrt(3) * (Math.sqrt(2 / (1 + 5)) / Math.sqrt(inFeatures)) : 0;
+    const bBound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+    this.weight = uniformParameter([outFeatures, inFeatures], wBound);
+    this.bias = (options.bias ?? true) ? uniformParameter([outFeatures], bBound) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -87,7 +83,7 @@ export class Dropout extends Module {
   }
 
   override extraRepr(): string {
-    return `p=${pyFloat(this.p)}, inplace=False`;
+    return `p=${pyFloatRepr(this.p)}, inplace=False`;
   }
 }
 
@@ -106,19 +102,6 @@ export function dropout(x: Tensor, p: number, training = true): Tensor {
     for (let i = 0; i < n; i++) gx[i] = g[i] * mask[i];
     return [gx];
   });
-}
-
-/** Python's repr of a float (0.5, 1.0, 1e-05). */
-export function pyFloat(v: number): string {
-  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
-  const s = String(v);
-  if (s.includes("e")) {
-    const [m, e] = s.split("e");
-    const exp = Number(e);
-    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-  }
-  if (Math.abs(v) < 1e-4 && v !== 0) return pyFloat(Number(v.toExponential()));
-  return s;
 }
 
 export class Tanh extends Module {

@@ -2,6 +2,7 @@
 // were assigned (as PyTorch's __setattr__ registers them), so `namedParameters()` gives PyTorch's
 // dotted names and the state dict is the checkpoint format.
 
+import { defaultGenerator, fillUniform } from "../core/random.js";
 import { Tensor, shapeStr } from "../core/tensor.js";
 
 /** A tensor that is a module's learnable parameter (requires a gradient unless told otherwise). */
@@ -10,6 +11,16 @@ export class Parameter extends Tensor {
     if (data instanceof Tensor) super(data.data, data.shape, requiresGrad);
     else super(data, shape ?? [data.length], requiresGrad);
   }
+}
+
+/**
+ * A new parameter drawn from U(-bound, bound) with the default generator, in PyTorch's arithmetic
+ * (`uniform_`), so a seeded module starts from the same bits as PyTorch's.
+ */
+export function uniformParameter(shape: number[], bound: number): Parameter {
+  const d = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  fillUniform(d, -bound, bound, defaultGenerator);
+  return new Parameter(d, shape);
 }
 
 export type StateDict = Record<string, Tensor>;
@@ -49,10 +60,18 @@ export abstract class Module {
     return this.namedChildren().map(([, m]) => m);
   }
 
-  /** This module and every submodule, depth first, with dotted names ("" for this one). */
-  namedModules(prefix = ""): [string, Module][] {
+  /**
+   * This module and every submodule, depth first, with dotted names ("" for this one). A module reachable
+   * under several names is listed once, under the first, as PyTorch's named_modules does (so apply() and
+   * train() visit a shared module once).
+   */
+  namedModules(prefix = "", memo: Set<Module> = new Set()): [string, Module][] {
+    if (memo.has(this)) return [];
+    memo.add(this);
     const out: [string, Module][] = [[prefix, this]];
-    for (const [k, m] of this.namedChildren()) out.push(...m.namedModules(prefix ? `${prefix}.${k}` : k));
+    for (const [k, m] of this.namedChildren()) {
+      out.push(...m.namedModules(prefix ? `${prefix}.${k}` : k, memo));
+    }
     return out;
   }
 
@@ -97,42 +116,70 @@ export abstract class Module {
     return out;
   }
 
-  /** Parameters and buffers by dotted name: the checkpoint format. Tensors are shared, not copied. */
+  /**
+   * Parameters and buffers by dotted name: the checkpoint format. Tensors are shared, not copied. A module
+   * reachable under several names appears under each, as in PyTorch's state_dict.
+   */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, m] of this.namedModules()) {
-      for (const [k, p] of m.ownParameters()) out[name ? `${name}.${k}` : k] = p;
-      if (m.buffers !== null) for (const [k, b] of m.buffers) out[name ? `${name}.${k}` : k] = b;
-    }
+    const visit = (m: Module, pre: string) => {
+      for (const [k, p] of m.ownParameters()) out[pre + k] = p;
+      if (m.buffers !== null) for (const [k, b] of m.buffers) out[pre + k] = b;
+      for (const [k, c] of m.namedChildren()) visit(c, `${pre}${k}.`);
+    };
+    visit(this, "");
     return out;
   }
 
   /**
+   * The keys of `dict` that this module does not have, in the order PyTorch reports them: module by
+   * module from the root, each module's own unexpected keys in the dict's order.
+   */
+  private unexpectedKeysOf(dict: StateDict, own: StateDict): string[] {
+    const left = new Set(Object.keys(dict).filter((k) => !(k in own)));
+    const out: string[] = [];
+    const visit = (m: Module, pre: string) => {
+      const kids = new Set(m.namedChildren().map(([k]) => k));
+      for (const key of left) {
+        if (key.startsWith(pre) && !kids.has(key.slice(pre.length).split(".")[0])) {
+          out.push(key);
+          left.delete(key);
+        }
+      }
+      for (const [k, c] of m.namedChildren()) visit(c, `${pre}${k}.`);
+    };
+    visit(this, "");
+    return out.concat([...left]);
+  }
+
+  /**
    * Copies values from `dict` into this module's parameters and buffers. With `strict` (the default),
-   * a missing or unexpected key is an error; a wrongly shaped tensor always is.
+   * a missing or unexpected key is an error; a wrongly shaped tensor always is. On an error nothing is
+   * copied (PyTorch has copied the tensors that matched by the time it raises).
    */
   loadStateDict(dict: StateDict, options: { strict?: boolean } = {}): LoadResult {
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in dict));
-    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    const unexpectedKeys = this.unexpectedKeysOf(dict, own);
     const errors: string[] = [];
     for (const [k, t] of Object.entries(own)) {
       const src = dict[k];
       if (src === undefined) continue;
       if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
         errors.push(
-          `size mismatch for ${k}: copying a param with shape ${shapeStr(src.shape)} from checkpoint, the shape in current model is ${shapeStr(t.shape)}.`,
+          `size mismatch for ${k}: copying a param with shape torch.Size(${shapeStr(src.shape)}) from checkpoint, the shape in current model is torch.Size(${shapeStr(t.shape)}).`,
         );
       }
     }
     if (strict) {
-      if (missingKeys.length > 0)
-        errors.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}. `);
+      // PyTorch's order: missing keys, unexpected keys, then size mismatches
       if (unexpectedKeys.length > 0)
         errors.unshift(
           `Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}. `,
         );
+      if (missingKeys.length > 0)
+        errors.unshift(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}. `);
     }
     if (errors.length > 0) {
       throw new Error(`Error(s) in loading state_dict for ${this.typeName}:\n\t${errors.join("\n\t")}`);

@@ -29,6 +29,14 @@ export class PackedSequence {
 }
 
 function toIntArray(lengths: Tensor | readonly number[]): number[] {
+  if (lengths instanceof Tensor && lengths.ndim !== 1) {
+    throw new Error(
+      `'lengths' argument should be a 1-D tensor (or an array), but got a ${lengths.ndim}-D tensor of shape ${shapeStr(lengths.shape)}`,
+    );
+  }
+  if (!(lengths instanceof Tensor) && lengths.some((l) => Array.isArray(l))) {
+    throw new Error("'lengths' argument should be a 1-D tensor (or an array), but got a nested array");
+  }
   const arr = lengths instanceof Tensor ? Array.from(lengths.data) : lengths.slice();
   for (const l of arr) {
     if (!Number.isInteger(l)) throw new Error(`lengths must be integers, got ${l}`);

@@ -6,11 +6,11 @@
 // Legend: T = time, B = batch, I = input, H = hidden, P = proj (H_out = P or H), G = gates·H, L = layers,
 // D = directions.
 
-import { defaultGenerator } from "../core/random.js";
+import { pyFloatRepr } from "../core/format.js";
 import * as F from "../core/ops.js";
 import { noGrad, shapeStr, Tensor } from "../core/tensor.js";
-import { dropout as dropoutFn, pyFloat } from "./linear.js";
-import { Module, Parameter } from "./module.js";
+import { dropout as dropoutFn } from "./linear.js";
+import { Module, type Parameter, uniformParameter } from "./module.js";
 import { indexSelect1, PackedSequence } from "./packed.js";
 import { fusedLayer } from "./rnn_fused.js";
 
@@ -106,13 +106,6 @@ export const unrolledLayer: LayerRunner = (a) => {
   return { y, hN: h, cN: c };
 };
 
-function uniformParam(shape: number[], bound: number): Parameter {
-  const n = shape.reduce((x, y) => x * y, 1);
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) d[i] = (defaultGenerator.nextFloat() * 2 - 1) * bound;
-  return new Parameter(d, shape);
-}
-
 export interface RNNOptions {
   numLayers?: number;
   nonlinearity?: "tanh" | "relu";
@@ -193,13 +186,13 @@ export abstract class RNNBase extends Module {
       const layerIn = l === 0 ? inputSize : hOut * D;
       for (let d = 0; d < D; d++) {
         const sfx = `_l${l}${d === 1 ? "_reverse" : ""}`;
-        self[`weight_ih${sfx}`] = uniformParam([G, layerIn], bound);
-        self[`weight_hh${sfx}`] = uniformParam([G, hOut], bound);
+        self[`weight_ih${sfx}`] = uniformParameter([G, layerIn], bound);
+        self[`weight_hh${sfx}`] = uniformParameter([G, hOut], bound);
         if (this.bias) {
-          self[`bias_ih${sfx}`] = uniformParam([G], bound);
-          self[`bias_hh${sfx}`] = uniformParam([G], bound);
+          self[`bias_ih${sfx}`] = uniformParameter([G], bound);
+          self[`bias_hh${sfx}`] = uniformParameter([G], bound);
         }
-        if (projSize > 0) self[`weight_hr${sfx}`] = uniformParam([projSize, hiddenSize], bound);
+        if (projSize > 0) self[`weight_hr${sfx}`] = uniformParameter([projSize, hiddenSize], bound);
       }
     }
   }
@@ -252,7 +245,7 @@ export abstract class RNNBase extends Module {
     if (this.numLayers !== 1) s += `, num_layers=${this.numLayers}`;
     if (!this.bias) s += ", bias=False";
     if (this.batchFirst) s += ", batch_first=True";
-    if (this.dropout !== 0) s += `, dropout=${pyFloat(this.dropout)}`;
+    if (this.dropout !== 0) s += `, dropout=${pyFloatRepr(this.dropout)}`;
     if (this.bidirectional) s += ", bidirectional=True";
     return s;
   }
@@ -301,6 +294,7 @@ export abstract class RNNBase extends Module {
       if (this.batchFirst && !unbatched) seq = F.transpose(seq, 0, 1);
       T = seq.shape[0];
       B = seq.shape[1];
+      if (T === 0) throw new Error(`${name}: Expected sequence length to be larger than 0 in RNN`);
       const fs = this.fullSizes;
       batchSizes =
         fs !== null && fs.length === T && (T === 0 || fs[0] === B) ? fs : new Int32Array(T).fill(B);
@@ -415,7 +409,8 @@ export class RNN extends RNNBase {
     const nl = options.nonlinearity ?? "tanh";
     if (nl !== "tanh" && nl !== "relu")
       throw new Error(`Unknown nonlinearity '${nl}'. Select from 'tanh' or 'relu'.`);
-    if ((options.projSize ?? 0) > 0)
+    // PyTorch refuses the keyword itself, even proj_size=0
+    if (options.projSize !== undefined)
       throw new Error("proj_size argument is only supported for LSTM, not RNN or GRU");
     super(nl === "tanh" ? "RNN_TANH" : "RNN_RELU", inputSize, hiddenSize, options);
     this.nonlinearity = nl;
@@ -455,7 +450,8 @@ export class GRU extends RNNBase {
   static readonly typeName = "GRU";
 
   constructor(inputSize: number, hiddenSize: number, options: Omit<RNNOptions, "nonlinearity"> = {}) {
-    if ((options.projSize ?? 0) > 0)
+    // PyTorch refuses the keyword itself, even proj_size=0
+    if (options.projSize !== undefined)
       throw new Error("proj_size argument is only supported for LSTM, not RNN or GRU");
     super("GRU", inputSize, hiddenSize, options);
   }
@@ -501,11 +497,11 @@ export abstract class RNNCellBase extends Module {
     this.bias = bias;
     const G = GATES[mode] * hiddenSize;
     const bound = 1 / Math.sqrt(hiddenSize);
-    this.weight_ih = uniformParam([G, inputSize], bound);
-    this.weight_hh = uniformParam([G, hiddenSize], bound);
+    this.weight_ih = uniformParameter([G, inputSize], bound);
+    this.weight_hh = uniformParameter([G, hiddenSize], bound);
     if (bias) {
-      this.bias_ih = uniformParam([G], bound);
-      this.bias_hh = uniformParam([G], bound);
+      this.bias_ih = uniformParameter([G], bound);
+      this.bias_hh = uniformParameter([G], bound);
     }
   }
 
