@@ -6,7 +6,7 @@ import { randn, zeros } from "../src/core/creation.js";
 import { manualSeed } from "../src/core/random.js";
 import type { Tensor } from "../src/core/tensor.js";
 import { Dropout, Linear, ReLU, Sequential, Tanh } from "../src/nn/linear.js";
-import { Module } from "../src/nn/module.js";
+import { Module, Parameter } from "../src/nn/module.js";
 import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell } from "../src/nn/rnn.js";
 import { expectClose, fromJson, loadFixture, type TensorJson } from "./helpers.js";
 
@@ -51,6 +51,16 @@ describe("nn.Module", () => {
     // Python writes floats below 1e-4 with an exponent
     expect(new Dropout(5e-5).toString()).toBe(fx.reprs.dropout_small);
     expect(new LSTM(3, 4, { numLayers: 2, dropout: 1e-5 }).toString()).toBe(fx.reprs.lstm_small_dropout);
+  });
+
+  it("prints a parameter as PyTorch: 'Parameter containing:' over the tensor", () => {
+    // torch: str(nn.Parameter(torch.ones(2))), and with requires_grad=False
+    expect(new Parameter(Float32Array.of(1, 1)).toString()).toBe(
+      "Parameter containing:\ntensor([1., 1.], requires_grad=True)",
+    );
+    expect(new Parameter(Float32Array.of(1, 1), [2], false).toString()).toBe(
+      "Parameter containing:\ntensor([1., 1.])",
+    );
   });
 
   it("starts from PyTorch's initial weights for the same seed, bit for bit, for every layer type", () => {

@@ -11,6 +11,11 @@ export class Parameter extends Tensor {
     if (data instanceof Tensor) super(data.data, data.shape, requiresGrad);
     else super(data, shape ?? [data.length], requiresGrad);
   }
+
+  /** PyTorch's text: `Parameter containing:` over the tensor's. */
+  override toString(): string {
+    return `Parameter containing:\n${super.toString()}`;
+  }
 }
 
 /**
