@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "../src/core/creation.js";
 import type { Tensor } from "../src/core/tensor.js";
+import { expectClose } from "./helpers.js";
 
 const list = (t: Tensor | null) => Array.from(t!.data);
 
@@ -87,5 +88,60 @@ describe("backward(gradient)", () => {
     x.grad = null;
     x.sum().backward(tensor(2));
     expect(list(x.grad)).toEqual([2, 2, 2]);
+  });
+});
+
+describe("norm", () => {
+  // t = torch.tensor(x, requires_grad=True); n = t.norm(p); n.backward() -> n.item(), t.grad
+  const cases: { x: number[]; p?: number; value: number; grad: number[] | null }[] = [
+    { x: [0, 0, 0], value: 0, grad: [0, 0, 0] },
+    { x: [0, 2, -3], value: 3.605551242828369, grad: [0, 0.5547001957893372, -0.8320503234863281] },
+    { x: [0, 0, 0], p: 1, value: 0, grad: [0, 0, 0] },
+    { x: [0, 2, -3], p: 1, value: 5, grad: [0, 1, -1] },
+    { x: [0, 0, 0], p: 1.5, value: 0, grad: [0, 0, 0] },
+    { x: [0, 2, -3], p: 1.5, value: 4.0081892013549805, grad: [0, 0.7063840627670288, -0.8651401996612549] },
+    { x: [0, 0, 0], p: 3, value: 0, grad: [0, 0, 0] },
+    { x: [0, 2, -3], p: 3, value: 3.271066427230835, grad: [0, 0.37383610010147095, -0.8411312103271484] },
+    { x: [0, 0, 0], p: 0.5, value: 0, grad: [0, 0, 0] },
+    { x: [0, 2, -3], p: 0.5, value: 9.898979187011719, grad: [0, 2.2247447967529297, -1.81649649143219] },
+    { x: [0, 2, -3], p: -1, value: 0, grad: [0, 0, 0] },
+    { x: [1, -2, 2], p: -1, value: 0.5, grad: [0.25, -0.0625, 0.0625] },
+    {
+      x: [-3, 3, 1],
+      p: -2,
+      value: 0.9045340418815613,
+      grad: [-0.027410123497247696, 0.027410123497247696, 0.7400733232498169],
+    },
+    { x: [0, 0, 0], p: Infinity, value: 0, grad: [0, 0, 0] },
+    { x: [3, -3, 1, -1], p: Infinity, value: 3, grad: [0.5, -0.5, 0, 0] },
+    { x: [0, 2, -3], p: -Infinity, value: 0, grad: [0, 0, 0] },
+    { x: [3, -3, 1, -1], p: -Infinity, value: 1, grad: [0, 0, 0.5, -0.5] },
+    // p = 0 counts the nonzero elements; its gradient is undefined, so t.grad stays None
+    { x: [0, 2, -3], p: 0, value: 2, grad: null },
+    { x: [0, 0, 0], p: 0, value: 0, grad: null },
+  ];
+  for (const c of cases) {
+    it(`norm(${c.p ?? ""}) of [${c.x}]`, () => {
+      const t = tensor(c.x, { requiresGrad: true });
+      const n = c.p === undefined ? t.norm() : t.norm(c.p);
+      expect(n.shape).toEqual([]);
+      expect(n.gradFn!.name).toBe("NormBackward1"); // n.grad_fn.name()
+      expect(n.item()).toBeCloseTo(c.value, 6);
+      n.backward();
+      if (c.grad === null) expect(t.grad).toBeNull();
+      else expectClose(t.grad!, c.grad, { atol: 1e-7, rtol: 1e-6, what: `grad of norm(${c.p})` });
+    });
+  }
+
+  it("counts NaN as nonzero for p = 0, propagates it otherwise, and is 0 for an empty tensor", () => {
+    // torch.tensor([nan, 1.]).norm(p).item() -> 2.0 for p=0, nan for the others
+    const x = tensor([Number.NaN, 1]);
+    expect(x.norm(0).item()).toBe(2);
+    for (const p of [1, 2, 3, Infinity, -Infinity, 0.5, -1]) expect(x.norm(p).item()).toBeNaN();
+    // torch.tensor([inf, 1.]).norm(-inf) -> 1.0; torch.tensor([-inf, 0.]).norm(-1) -> 0.0
+    expect(tensor([Infinity, 1]).norm(-Infinity).item()).toBe(1);
+    expect(tensor([-Infinity, 0]).norm(-1).item()).toBe(0);
+    // torch.zeros(0).norm(p) -> 0.0 for p in (None, 0, 1, 2, inf, -inf, 3)
+    for (const p of [2, 0, 1, Infinity, -Infinity, 3]) expect(tensor([]).norm(p).item()).toBe(0);
   });
 });

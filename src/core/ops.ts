@@ -630,12 +630,60 @@ export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
   return (extreme(a.detach(), 1, dim, keepdim, "max") as { indices: Tensor }).indices;
 }
 
-/** The p-norm of all elements (p = 2 by default; Infinity for the largest magnitude). */
+/**
+ * The p-norm of all elements, as `torch.norm(a, p)` (p = 2 by default): Infinity gives the largest
+ * magnitude, -Infinity the smallest, 0 the number of nonzero elements. One node (`NormBackward1`) whose
+ * gradient follows PyTorch's `norm_backward`: 0 where the norm is 0 (not 0/0), none at all for p = 0.
+ */
 export function norm(a: Tensor, p = 2): Tensor {
-  if (p === Number.POSITIVE_INFINITY) return max(abs(a));
-  if (p === 2) return sqrt(sum(square(a)));
-  if (p === 1) return sum(abs(a));
-  return pow(sum(pow(abs(a), p)), 1 / p);
+  const x = a.data;
+  const n = x.length;
+  let v = 0;
+  if (n === 0) v = 0;
+  else if (p === Number.POSITIVE_INFINITY || p === Number.NEGATIVE_INFINITY) {
+    v = Math.abs(x[0]);
+    for (let i = 1; i < n && !Number.isNaN(v); i++) {
+      const m = Math.abs(x[i]);
+      if (Number.isNaN(m) || (p > 0 ? m > v : m < v)) v = m;
+    }
+  } else if (p === 0) {
+    for (let i = 0; i < n; i++) if (x[i] !== 0) v++;
+  } else {
+    // each |x|^p rounded to float32 as PyTorch's elementwise pass, summed in double
+    let s = 0;
+    if (p === 1) for (let i = 0; i < n; i++) s += Math.abs(x[i]);
+    else if (p === 2) for (let i = 0; i < n; i++) s += Math.fround(x[i] * x[i]);
+    else for (let i = 0; i < n; i++) s += Math.fround(Math.abs(x[i]) ** p);
+    s = Math.fround(s);
+    v = p === 1 ? s : p === 2 ? Math.sqrt(s) : s ** (1 / p);
+  }
+  const out = new Float32Array([v]);
+  return result(out, [], [a], "NormBackward1", (g) => {
+    if (p === 0) return [null]; // PyTorch's gradient is undefined there: nothing reaches the input
+    const nv = out[0];
+    const go = g[0];
+    const gx = new Float32Array(n);
+    if (p === 1) {
+      for (let i = 0; i < n; i++) gx[i] = Math.sign(x[i]) * go;
+    } else if (p === 2) {
+      if (nv !== 0) for (let i = 0; i < n; i++) gx[i] = (go * x[i]) / nv;
+    } else if (!Number.isFinite(p)) {
+      // the elements at the extreme (or NaN) share the gradient evenly
+      let count = 0;
+      for (let i = 0; i < n; i++) if (Math.abs(x[i]) === nv || Number.isNaN(x[i])) count++;
+      for (let i = 0; i < n; i++)
+        gx[i] = Math.sign(x[i]) * (Math.abs(x[i]) === nv || Number.isNaN(x[i]) ? go / count : 0);
+    } else if (p < 1) {
+      const scale = go * nv ** (1 - p);
+      for (let i = 0; i < n; i++)
+        gx[i] = x[i] === 0 ? 0 : Math.sign(x[i]) * Math.abs(x[i]) ** (p - 1) * scale;
+    } else {
+      const scale = nv === 0 ? 0 : go / nv ** (p - 1);
+      if (p < 2) for (let i = 0; i < n; i++) gx[i] = Math.sign(x[i]) * Math.abs(x[i]) ** (p - 1) * scale;
+      else for (let i = 0; i < n; i++) gx[i] = x[i] * Math.abs(x[i]) ** (p - 2) * scale;
+    }
+    return [gx];
+  });
 }
 
 /** Softmax along `dim`. */
