@@ -145,3 +145,64 @@ describe("norm", () => {
     for (const p of [2, 0, 1, Infinity, -Infinity, 3]) expect(tensor([]).norm(p).item()).toBe(0);
   });
 });
+
+describe("clamp, argmax, chunk", () => {
+  it("clamp(min, max) with min > max makes every element max, with no gradient", () => {
+    // y = torch.tensor([-1., 0, 1, 2, 3, nan], requires_grad=True).clamp(2, 0)
+    // -> [0., 0., 0., 0., 0., nan]; y.backward([1., 2, 3, 4, 5, 6]) -> grad all 0
+    const x = tensor([-1, 0, 1, 2, 3, Number.NaN], { requiresGrad: true });
+    const y = x.clamp(2, 0);
+    expect(list(y)).toEqual([0, 0, 0, 0, 0, Number.NaN]);
+    expect(y.gradFn!.name).toBe("ClampBackward1");
+    y.backward(tensor([1, 2, 3, 4, 5, 6]));
+    expect(list(x.grad)).toEqual([0, 0, 0, 0, 0, 0]);
+    // x.clamp(1, 1) -> all 1, gradient only where x == 1
+    const z = tensor([-1, 0, 1, 2, 3], { requiresGrad: true });
+    const w = z.clamp(1, 1);
+    expect(list(w)).toEqual([1, 1, 1, 1, 1]);
+    w.sum().backward();
+    expect(list(z.grad)).toEqual([0, 0, 1, 0, 0]);
+  });
+
+  it("argmax without dim and keepdim=true keeps every dimension with size 1", () => {
+    // torch.arange(6.).reshape(2, 3).argmax(None, True) -> tensor([[5]])
+    const a = tensor([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    const i = a.argmax(undefined, true);
+    expect(i.shape).toEqual([1, 1]);
+    expect(list(i)).toEqual([5]);
+    // torch.arange(24.).reshape(2, 3, 4).argmax(None, True) -> tensor([[[23]]]); 1-D gives [1], 0-d gives []
+    const b = tensor(Array.from({ length: 24 }, (_, k) => k)).reshape(2, 3, 4);
+    expect(b.argmax(undefined, true).shape).toEqual([1, 1, 1]);
+    expect(list(b.argmax(undefined, true))).toEqual([23]);
+    expect(tensor([1, 3]).argmax(undefined, true).shape).toEqual([1]);
+    expect(tensor(5).argmax(undefined, true).shape).toEqual([]);
+    expect(a.argmax().shape).toEqual([]);
+  });
+
+  it("chunk of an empty dimension gives `chunks` empty pieces", () => {
+    const shapes = (ts: Tensor[]) => ts.map((t) => t.shape);
+    // [c.shape for c in torch.zeros(0).chunk(3)] -> [(0,), (0,), (0,)]
+    expect(shapes(tensor([]).chunk(3))).toEqual([[0], [0], [0]]);
+    expect(shapes(tensor([]).chunk(1))).toEqual([[0]]);
+    // torch.zeros(2, 0).chunk(3, 1) -> three (2, 0); torch.zeros(0, 4).chunk(2, 0) -> two (0, 4)
+    expect(shapes(tensor([[], []]).chunk(3, 1))).toEqual([
+      [2, 0],
+      [2, 0],
+      [2, 0],
+    ]);
+    const z04 = tensor(new Float32Array(0), { shape: [0, 4] });
+    expect(shapes(z04.chunk(2, 0))).toEqual([
+      [0, 4],
+      [0, 4],
+    ]);
+    // torch.zeros(0, 4).chunk(2, 1) -> two (0, 2); torch.zeros(4).chunk(3) -> two (2,)
+    expect(shapes(z04.chunk(2, 1))).toEqual([
+      [0, 2],
+      [0, 2],
+    ]);
+    expect(shapes(tensor([1, 2, 3, 4]).chunk(3))).toEqual([[2], [2]]);
+  });
+});

@@ -340,7 +340,10 @@ export function square(a: Tensor): Tensor {
   );
 }
 
-/** Clamps into [min, max] (either may be omitted); the gradient passes where min <= x <= max. */
+/**
+ * Clamps into [min, max] (either may be omitted) as PyTorch's min(max(x, min), max), so everything becomes
+ * `max` when min > max; the gradient passes where min <= x <= max.
+ */
 export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
   const lo = min ?? Number.NEGATIVE_INFINITY;
   const hi = max ?? Number.POSITIVE_INFINITY;
@@ -348,7 +351,11 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
   return unary(
     a,
     "ClampBackward1",
-    (x) => (Number.isNaN(x) ? x : x < lo ? lo : x > hi ? hi : x),
+    (x) => {
+      if (Number.isNaN(x)) return x;
+      const y = x < lo ? lo : x;
+      return y > hi ? hi : y;
+    },
     (g, x) => (x >= lo && x <= hi ? g : 0),
   );
 }
@@ -625,7 +632,14 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | { values
 export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
   if (dim === undefined) {
     const flat = reshape(a.detach(), [-1]);
-    return (extreme(flat, 1, 0, keepdim, "max") as { indices: Tensor }).indices;
+    const index = (extreme(flat, 1, 0, false, "max") as { indices: Tensor }).indices;
+    // keepdim keeps every dimension of the input, each of size 1 (PyTorch)
+    return keepdim
+      ? new Tensor(
+          index.data,
+          a.shape.map(() => 1),
+        )
+      : index;
   }
   return (extreme(a.detach(), 1, dim, keepdim, "max") as { indices: Tensor }).indices;
 }
@@ -992,7 +1006,8 @@ export function chunk(a: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normDim(dim, a.ndim);
   const size = a.shape[d];
   const each = Math.ceil(size / chunks);
-  if (each === 0) return split(a, Array(Math.min(chunks, 1)).fill(0), d);
+  // an empty dimension gives `chunks` empty pieces, as PyTorch
+  if (each === 0) return split(a, Array(chunks).fill(0), d);
   return split(a, each, d);
 }
 
