@@ -2,8 +2,8 @@
 // /usr/bin/python3 (torch 1.13) with the call named in the comment next to them, or computed by hand.
 
 import { describe, expect, it } from "vitest";
-import { tensor } from "../src/core/creation.js";
-import type { Tensor } from "../src/core/tensor.js";
+import { tensor, zeros } from "../src/core/creation.js";
+import { enableGrad, noGrad, type Tensor } from "../src/core/tensor.js";
 import { expectClose } from "./helpers.js";
 
 const list = (t: Tensor | null) => Array.from(t!.data);
@@ -204,5 +204,73 @@ describe("clamp, argmax, chunk", () => {
       [0, 2],
     ]);
     expect(shapes(tensor([1, 2, 3, 4]).chunk(3))).toEqual([[2], [2]]);
+  });
+});
+
+describe("in-place writes", () => {
+  it("copy_ broadcasts the source to the destination's shape", () => {
+    // torch.zeros(2, 3).copy_(torch.tensor([1., 2, 3])) -> [[1., 2., 3.], [1., 2., 3.]]
+    const a = zeros(2, 3).copy_(tensor([1, 2, 3]));
+    expect(a.tolist()).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+    // torch.zeros(2, 3).copy_(torch.tensor(7.)) -> all 7; .copy_(torch.ones(2, 1) * 4) -> all 4
+    expect(list(zeros(2, 3).copy_(tensor(7)))).toEqual([7, 7, 7, 7, 7, 7]);
+    expect(list(zeros(2, 3).copy_(tensor([[4], [4]])))).toEqual([4, 4, 4, 4, 4, 4]);
+    // torch.zeros(1, 3).copy_(torch.ones(3)) -> [[1., 1., 1.]]
+    expect(
+      zeros(1, 3)
+        .copy_(tensor([1, 1, 1]))
+        .tolist(),
+    ).toEqual([[1, 1, 1]]);
+  });
+
+  it("copy_ refuses shapes that do not broadcast, even with as many elements", () => {
+    // torch.zeros(2, 3).copy_(torch.arange(6.))
+    expect(() => zeros(2, 3).copy_(tensor([1, 2, 3, 4, 5, 6]))).toThrow(
+      /The size of tensor a \(3\) must match the size of tensor b \(6\) at non-singleton dimension 1/,
+    );
+    // torch.zeros(2, 3).copy_(torch.arange(6.).reshape(3, 2)): PyTorch names the rightmost mismatching
+    // dimension (a (3), b (2), dimension 1), recurrent's broadcast error the leftmost (audit item 24)
+    expect(() =>
+      zeros(2, 3).copy_(
+        tensor([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]),
+      ),
+    ).toThrow(
+      /The size of tensor a \(\d\) must match the size of tensor b \(\d\) at non-singleton dimension/,
+    );
+    // torch.zeros(3).copy_(torch.ones(1, 3)) and torch.zeros(3, 1).copy_(torch.ones(3))
+    expect(() => zeros(3).copy_(tensor([[1, 1, 1]]))).toThrow(
+      "output with shape [3] doesn't match the broadcast shape [1, 3]",
+    );
+    expect(() => zeros(3, 1).copy_(tensor([1, 1, 1]))).toThrow(
+      "output with shape [3, 1] doesn't match the broadcast shape [3, 3]",
+    );
+  });
+
+  it("a leaf that requires grad refuses in-place writes unless grad mode is off", () => {
+    // x = torch.tensor([1., 2], requires_grad=True); x.fill_(3) / x.zero_() / x.copy_(torch.ones(2))
+    const msg = "a leaf Variable that requires grad is being used in an in-place operation.";
+    const x = tensor([1, 2], { requiresGrad: true });
+    expect(() => x.fill_(3)).toThrow(msg);
+    expect(() => x.zero_()).toThrow(msg);
+    expect(() => x.copy_(tensor([1, 1]))).toThrow(msg);
+    expect(() => enableGrad(() => noGrad(() => enableGrad(() => x.zero_())))).toThrow(msg);
+    expect(list(x)).toEqual([1, 2]);
+    // with torch.no_grad(): x.fill_(3), x.zero_(), x.copy_(torch.ones(2)) all succeed
+    noGrad(() => x.fill_(3));
+    expect(list(x)).toEqual([3, 3]);
+    noGrad(() => x.zero_());
+    expect(list(x)).toEqual([0, 0]);
+    noGrad(() => x.copy_(tensor([5, 6])));
+    expect(list(x)).toEqual([5, 6]);
+    // tensors that do not require grad, and non-leaves, are written as before
+    expect(list(tensor([1, 2]).fill_(4))).toEqual([4, 4]);
+    expect(list(tensor([1, 2], { requiresGrad: true }).mul(2).zero_())).toEqual([0, 0]);
   });
 });

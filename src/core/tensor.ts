@@ -79,6 +79,13 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+/** PyTorch's refusal to write in place into a leaf that requires grad while grad mode is on. */
+function checkInPlace(t: Tensor): void {
+  if (gradEnabled && t.requiresGrad && t.gradFn === null) {
+    throw new Error("a leaf Variable that requires grad is being used in an in-place operation.");
+  }
+}
+
 function checkShape(shape: readonly number[]): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
@@ -400,24 +407,29 @@ export class Tensor {
   }
 
   // ---- in-place helpers (no graph) ----
+  // As in PyTorch, they refuse a leaf that requires grad while grad mode is on (write it under noGrad).
 
   /** Fills with `value` in place. */
   fill_(value: number): this {
+    checkInPlace(this);
     this.data.fill(value);
     return this;
   }
   zero_(): this {
+    checkInPlace(this);
     this.data.fill(0);
     return this;
   }
-  /** Copies `src` (same number of elements) into this tensor in place. */
+  /** Copies `src`, broadcast to this tensor's shape, into this tensor in place. */
   copy_(src: Tensor): this {
-    if (src.data.length !== this.data.length) {
+    checkInPlace(this);
+    const shape = ops.broadcastShapes(this.shape, src.shape);
+    if (!sameShape(shape, this.shape)) {
       throw new Error(
-        `copy_: expected ${shapeStr(this.shape)} (or as many elements), got ${shapeStr(src.shape)}`,
+        `output with shape ${shapeStr(this.shape)} doesn't match the broadcast shape ${shapeStr(shape)}`,
       );
     }
-    this.data.set(src.data);
+    this.data.set(sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data);
     return this;
   }
 }
