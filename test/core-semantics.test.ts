@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { tensor, zeros } from "../src/core/creation.js";
+import * as F from "../src/core/ops.js";
 import { enableGrad, noGrad, type Tensor } from "../src/core/tensor.js";
 import { expectClose } from "./helpers.js";
 
@@ -272,5 +273,112 @@ describe("in-place writes", () => {
     // tensors that do not require grad, and non-leaves, are written as before
     expect(list(tensor([1, 2]).fill_(4))).toEqual([4, 4]);
     expect(list(tensor([1, 2], { requiresGrad: true }).mul(2).zero_())).toEqual([0, 0]);
+  });
+});
+
+describe("grad_fn names as PyTorch 1.13", () => {
+  // x = torch.arange(6.).reshape(2, 3).requires_grad_(); v = torch.arange(3.).requires_grad_();
+  // s = torch.tensor(2., requires_grad=True); each name is f(...).grad_fn.name()
+  const x = () => tensor([0, 1, 2, 3, 4, 5], { requiresGrad: true }).reshape(2, 3).clone();
+  const leaf = () => tensor([0, 1, 2, 3, 4, 5], { shape: [2, 3], requiresGrad: true });
+  const v = () => tensor([0, 1, 2], { requiresGrad: true });
+  const s = () => tensor(2, { requiresGrad: true });
+  const name = (t: Tensor) => t.gradFn?.name;
+  const names = (ts: Tensor[]) => ts.map(name);
+  const cases: [string, () => Tensor | Tensor[], string | string[]][] = [
+    ["x.sub(1)", () => x().sub(1), "SubBackward0"],
+    ["x.sub(x)", () => F.sub(x(), x()), "SubBackward0"],
+    ["x.sub(x, alpha=2)", () => F.sub(x(), x(), 2), "SubBackward0"],
+    ["1 - x", () => F.sub(1, x()), "RsubBackward1"],
+    ["x.select(1, 1)", () => leaf().select(1, 1), "SelectBackward0"],
+    ["x.select(0, 1)", () => leaf().select(0, 1), "SelectBackward0"],
+    ["x.unbind(1)", () => leaf().unbind(1), ["UnbindBackward0", "UnbindBackward0", "UnbindBackward0"]],
+    ["x.split(1, 1)", () => leaf().split(1, 1), ["SplitBackward0", "SplitBackward0", "SplitBackward0"]],
+    [
+      "x.split([1, 2], 1)",
+      () => leaf().split([1, 2], 1),
+      ["SplitWithSizesBackward0", "SplitWithSizesBackward0"],
+    ],
+    ["x.chunk(2, 1)", () => leaf().chunk(2, 1), ["SplitBackward0", "SplitBackward0"]],
+    [
+      "torch.zeros(0).chunk(3)",
+      () => tensor([], { requiresGrad: true }).chunk(3),
+      Array(3).fill("SplitWithSizesBackward0"),
+    ],
+    ["x.narrow(1, 0, 2)", () => leaf().narrow(1, 0, 2), "SliceBackward0"],
+    ["torch.stack([x, x])", () => F.stack([leaf(), leaf()]), "StackBackward0"],
+    ["torch.stack([s, s])", () => F.stack([s(), s()]), "StackBackward0"],
+    ["torch.cat([x, x])", () => F.cat([leaf(), leaf()]), "CatBackward0"],
+    ["x.transpose(0, 1)", () => leaf().transpose(0, 1), "TransposeBackward0"],
+    ["x.transpose(1, 1)", () => leaf().transpose(1, 1), "TransposeBackward0"],
+    ["s.transpose(0, 0)", () => s().transpose(0, 0), "TransposeBackward0"],
+    ["x.t()", () => leaf().t(), "TBackward0"],
+    ["v.t()", () => v().t(), "TBackward0"],
+    ["s.t()", () => s().t(), "TBackward0"],
+    ["x.T", () => leaf().T, "PermuteBackward0"],
+    ["x.permute(1, 0)", () => leaf().permute(1, 0), "PermuteBackward0"],
+    ["x.squeeze(0)", () => leaf().squeeze(0), "SqueezeBackward1"],
+    ["x.unsqueeze(0).squeeze(0)", () => leaf().unsqueeze(0).squeeze(0), "SqueezeBackward1"],
+    ["x.squeeze()", () => leaf().squeeze(), "SqueezeBackward0"],
+    ["x.sum()", () => leaf().sum(), "SumBackward0"],
+    ["x.sum(1)", () => leaf().sum(1), "SumBackward1"],
+    ["x.sum([0, 1])", () => leaf().sum([0, 1]), "SumBackward1"],
+    ["x.sum(1, True)", () => leaf().sum(1, true), "SumBackward1"],
+    ["x.sum(dim=None)", () => leaf().sum(null), "SumBackward1"],
+    ["x.sum(None, True)", () => leaf().sum(null, true), "SumBackward1"],
+    ["x.mean()", () => leaf().mean(), "MeanBackward0"],
+    ["x.mean(1)", () => leaf().mean(1), "MeanBackward1"],
+    ["x.mean(0, True)", () => leaf().mean(0, true), "MeanBackward1"],
+    ["x.pow(2)", () => leaf().pow(2), "PowBackward0"],
+    ["x.pow(x)", () => leaf().pow(leaf()), "PowBackward1"],
+    ["torch.pow(2, x)", () => F.pow(2, leaf()), "PowBackward2"],
+  ];
+  for (const [what, f, expected] of cases) {
+    it(what, () => {
+      const r = f();
+      expect(Array.isArray(r) ? names(r) : name(r)).toEqual(expected);
+    });
+  }
+
+  it("the renamed nodes keep their values and gradients", () => {
+    // y = 1 - 2 * x: dy/dx = -2 (RsubBackward1 with alpha); x.sub(1.5): dx = 1
+    const a = tensor([1, 2, 3], { requiresGrad: true });
+    const y = F.sub(1, a, 2);
+    expect(list(y)).toEqual([-1, -3, -5]);
+    y.sum().backward();
+    expect(list(a.grad)).toEqual([-2, -2, -2]);
+    // stack([x, x * 2], 1) of x = [[0, 1, 2], [3, 4, 5]], weighted by arange(12): hand-computed
+    const b = leaf();
+    const st = F.stack([b, b.mul(2)], 1);
+    expect(st.shape).toEqual([2, 2, 3]);
+    expect(st.tolist()).toEqual([
+      [
+        [0, 1, 2],
+        [0, 2, 4],
+      ],
+      [
+        [3, 4, 5],
+        [6, 8, 10],
+      ],
+    ]);
+    st.backward(
+      tensor(
+        Array.from({ length: 12 }, (_, k) => k),
+        { shape: [2, 2, 3] },
+      ),
+    );
+    // d/db = w[:, 0, :] + 2 * w[:, 1, :] = [[0 + 6, 1 + 8, 2 + 10], [6 + 18, 7 + 20, 8 + 22]]
+    expect(list(b.grad)).toEqual([6, 9, 12, 24, 27, 30]);
+    // select/unbind along dim 1 and t() of a 1-D tensor pass the gradient where it belongs
+    const c = leaf();
+    const [u0, u1, u2] = c.unbind(1);
+    u0.add(c.select(1, 2).mul(10)).add(u2).add(u1.mul(0)).sum().backward();
+    expect(list(c.grad)).toEqual([1, 0, 11, 1, 0, 11]);
+    const w = v();
+    w.t()
+      .mul(tensor([1, 2, 3]))
+      .sum()
+      .backward();
+    expect(list(w.grad)).toEqual([1, 2, 3]);
   });
 });

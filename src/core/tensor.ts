@@ -364,9 +364,7 @@ export class Tensor {
   }
   /** Transpose of a tensor of at most 2 dimensions. */
   t(): Tensor {
-    if (this.ndim > 2)
-      throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
-    return this.ndim < 2 ? this : ops.transpose(this, 0, 1);
+    return ops.t(this);
   }
   get T(): Tensor {
     return ops.permute(
