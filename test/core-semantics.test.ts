@@ -1,6 +1,7 @@
 // Core tensor semantics checked against PyTorch 1.13 case by case: the expected values were printed by
 // /usr/bin/python3 (torch 1.13) with the call named in the comment next to them, or computed by hand.
 
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { tensor, zeros } from "../src/core/creation.js";
 import * as F from "../src/core/ops.js";
@@ -380,5 +381,42 @@ describe("grad_fn names as PyTorch 1.13", () => {
       .sum()
       .backward();
     expect(list(w.grad)).toEqual([1, 2, 3]);
+  });
+});
+
+describe("printing", () => {
+  it("negative zero keeps its sign", () => {
+    // str(torch.tensor(...)) for each input
+    const cases: [number | number[] | number[][], string][] = [
+      [-0, "tensor(-0.)"],
+      [[-0], "tensor([-0.])"],
+      [[-0, 1, 2], "tensor([-0., 1., 2.])"],
+      [[-0, 1.5], "tensor([-0.0000, 1.5000])"],
+      [[0, -0], "tensor([0., -0.])"],
+      [[-0, 1e-5], "tensor([-0.0000e+00, 1.0000e-05])"],
+      [[-0, 1e10, 1], "tensor([-0.0000e+00, 1.0000e+10, 1.0000e+00])"],
+      [[-0, Number.NaN], "tensor([-0., nan])"],
+      [
+        [
+          [-0, 1.25],
+          [3.5, -0],
+        ],
+        "tensor([[-0.0000, 1.2500],\n        [3.5000, -0.0000]])",
+      ],
+      [[-0, 100000.5], "tensor([    -0.0000, 100000.5000])"],
+      [[-0, 12345], "tensor([   -0., 12345.])"],
+      [[-0.0001, 1], "tensor([-1.0000e-04,  1.0000e+00])"],
+    ];
+    for (const [x, s] of cases) expect(tensor(x).toString()).toBe(s);
+    // str(torch.tensor([-0.] * 1200))
+    expect(tensor(Array(1200).fill(-0)).toString()).toBe("tensor([-0., -0., -0.,  ..., -0., -0., -0.])");
+    // str(torch.tensor([-0., 1.], requires_grad=True))
+    expect(tensor([-0, 1], { requiresGrad: true }).toString()).toBe("tensor([-0., 1.], requires_grad=True)");
+  });
+
+  it("util.inspect (console.log) prints the tensor's text", () => {
+    const t = tensor([1, 2.5], { requiresGrad: true });
+    expect(inspect(t)).toBe("tensor([1.0000, 2.5000], requires_grad=True)");
+    expect(inspect({ t: tensor([1, 2]) })).toBe("{ t: tensor([1., 2.]) }");
   });
 });

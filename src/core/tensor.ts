@@ -178,6 +178,11 @@ export class Tensor {
     return formatTensor(this);
   }
 
+  /** `console.log(t)` and `util.inspect(t)` in Node print PyTorch's text (a registered symbol: no node: import). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   /** Iterates over the first dimension, as `for xt in x` in PyTorch. */
   *[Symbol.iterator](): IterableIterator<Tensor> {
     if (this.shape.length === 0) throw new Error("iteration over a 0-d tensor");
