@@ -3,8 +3,9 @@
 
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { tensor, zeros } from "../src/core/creation.js";
+import { randint, tensor, zeros } from "../src/core/creation.js";
 import * as F from "../src/core/ops.js";
+import { Generator, manualSeed } from "../src/core/random.js";
 import { enableGrad, noGrad, type Tensor } from "../src/core/tensor.js";
 import { expectClose } from "./helpers.js";
 
@@ -418,5 +419,43 @@ describe("printing", () => {
     const t = tensor([1, 2.5], { requiresGrad: true });
     expect(inspect(t)).toBe("tensor([1.0000, 2.5000], requires_grad=True)");
     expect(inspect({ t: tensor([1, 2]) })).toBe("{ t: tensor([1., 2.]) }");
+  });
+});
+
+describe("randint", () => {
+  it("gives PyTorch's numbers for a seed", () => {
+    // torch.manual_seed(seed); torch.randint(low, high, (n,)).tolist()
+    const cases: [number, number, number, number[]][] = [
+      [0, 0, 10, [4, 9, 3, 0, 3, 9, 7, 3]],
+      [1, 0, 10, [5, 9, 4, 8, 3, 3, 1, 1]],
+      [42, -5, 7, [1, 6, -1, 5, 1, 6, -1, 3, 5, 0]],
+      [7, 0, 3, [0, 1, 1, 2, 1, 0, 2, 2, 1, 2, 1, 1]],
+      [123, 0, 1000003, [303409, 110603, 955418, 263090, 316658, 318941]],
+      [9, 10, 17, [14, 15, 15, 14, 14, 13, 13, 13]],
+      [3, 0, 1, [0, 0, 0, 0, 0]],
+    ];
+    for (const [seed, low, high, expected] of cases) {
+      manualSeed(seed);
+      expect(list(randint(low, high, [expected.length]))).toEqual(expected);
+    }
+    // torch.manual_seed(0); torch.randint(0, 10, (2, 3)) then torch.rand(2): one draw per integer
+    manualSeed(0);
+    expect(randint(0, 10, [2, 3]).tolist()).toEqual([
+      [4, 9, 3],
+      [0, 3, 9],
+    ]);
+    // g = torch.Generator(); g.manual_seed(11); torch.randint(0, 100, (5,), generator=g)
+    expect(list(randint(0, 100, [5], { generator: new Generator(11) }))).toEqual([41, 79, 20, 27, 33]);
+  });
+
+  it("draws 64 bits for a range of 2^32 or more, as PyTorch", () => {
+    // torch.manual_seed(s); torch.randint(low, high, (4,)) (int64, exact), through the generator
+    const draw = (seed: number, low: number, high: number) => {
+      const g = new Generator(seed);
+      return Array.from({ length: 4 }, () => g.randint(low, high));
+    };
+    expect(draw(0, 0, 2 ** 31)).toEqual([209652396, 398764591, 924231285, 1478610112]);
+    expect(draw(0, -(2 ** 31), 2 ** 31)).toEqual([398764591, 1478610112, 1537364731, 1491434855]);
+    expect(draw(5, 0, 2 ** 33 + 7)).toEqual([1194877175, 3366244099, 7044690648, 7577640159]);
   });
 });
