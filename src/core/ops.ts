@@ -905,7 +905,7 @@ export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
   return transposeAs(a, dim0, dim1, "TransposeBackward0");
 }
 
-/** The transpose of a tensor of at most 2 dimensions (a 0-d or 1-d tensor as it is), as `torch.t`. */
+/** The transpose of a tensor of at most 2 dimensions (a 0-d or 1-d tensor keeps its shape), as `torch.t`. */
 export function t(a: Tensor): Tensor {
   if (a.ndim > 2) throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${a.ndim}D`);
   return transposeAs(a, 0, a.ndim < 2 ? 0 : 1, "TBackward0");
