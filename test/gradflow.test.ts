@@ -248,10 +248,12 @@ describe("vanishing and exploding, qualitatively (fixed seeds)", () => {
     expect(Math.max(...u.gradNorm.filter(Number.isFinite))).toBeGreaterThan(1e6);
     expect(u.divergedAt).not.toBeNull();
     expect(u.loss.length).toBe(u.divergedAt! + 1);
-    // the clipped run does not, and learns: its last losses are far below the first
+    // the clipped run does not, and learns: its last losses are far below the first (a run that does
+    // not learn stays near 0.5-0.7). The factor depends on the random windows and on float rounding
+    // (lr 0.3 amplifies both): 8.5 on the ts kernels and 45 on wasm with randint's PyTorch draws.
     expect(c.divergedAt).toBeNull();
     const tail = c.loss.slice(-20).reduce((a, b) => a + b, 0) / 20;
-    expect(tail).toBeLessThan(c.loss[0] / 10);
+    expect(tail).toBeLessThan(c.loss[0] / 5);
     // each run's applied norm equals its pre-clip norm without clipping
     expect(u.appliedNorm).toEqual(u.gradNorm);
   });

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { randn } from "../src/core/creation.js";
 import { gradcheck } from "../src/core/gradcheck.js";
 import { manualSeed } from "../src/core/random.js";
-import type { Tensor } from "../src/core/tensor.js";
+import { noGrad, type Tensor } from "../src/core/tensor.js";
 import * as F from "../src/core/ops.js";
 import { Linear } from "../src/nn/linear.js";
 import { Module } from "../src/nn/module.js";
@@ -233,10 +233,14 @@ describe("fused layer vs unrolled cells", () => {
     manualSeed(5);
     const lstm = new LSTM(3, 4);
     const cell = new LSTMCell(3, 4);
-    cell.weight_ih.copy_((lstm as unknown as Record<string, Tensor>).weight_ih_l0);
-    cell.weight_hh.copy_((lstm as unknown as Record<string, Tensor>).weight_hh_l0);
-    cell.bias_ih!.copy_((lstm as unknown as Record<string, Tensor>).bias_ih_l0);
-    cell.bias_hh!.copy_((lstm as unknown as Record<string, Tensor>).bias_hh_l0);
+    // parameters are written under noGrad, as `with torch.no_grad():` (in-place writes to a leaf that
+    // requires grad raise otherwise)
+    noGrad(() => {
+      cell.weight_ih.copy_((lstm as unknown as Record<string, Tensor>).weight_ih_l0);
+      cell.weight_hh.copy_((lstm as unknown as Record<string, Tensor>).weight_hh_l0);
+      cell.bias_ih!.copy_((lstm as unknown as Record<string, Tensor>).bias_ih_l0);
+      cell.bias_hh!.copy_((lstm as unknown as Record<string, Tensor>).bias_hh_l0);
+    });
     const x = randn(6, 2, 3);
     const [out, [hN, cN]] = lstm.forward(x);
     let h = F.mul(randn(2, 4), 0);

@@ -49,6 +49,8 @@ class Formatter {
   private raw(v: number): string {
     if (Number.isNaN(v)) return "nan";
     if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+    // JavaScript drops the sign of -0 (`(-0).toFixed(4)` is "0.0000"); Python prints "-0.0000"
+    if (Object.is(v, -0)) return `-${this.raw(0)}`;
     if (this.sciMode) return sci(v);
     if (this.intMode) return `${v.toFixed(0)}.`;
     return v.toFixed(PRECISION);

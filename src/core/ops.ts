@@ -155,8 +155,8 @@ export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
 
 /** a - alpha·b, broadcast. */
 export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
-  if (!(b instanceof Tensor)) return addScalar(toTensor(a), -alpha * b);
-  if (!(a instanceof Tensor)) return addScalar(mulScalar(b, -alpha), a);
+  if (!(b instanceof Tensor)) return addScalar(toTensor(a), -alpha * b, "SubBackward0");
+  if (!(a instanceof Tensor)) return rsubScalar(b, a, alpha);
   return binary(
     a,
     b,
@@ -207,7 +207,7 @@ export function pow(a: TensorLike, p: TensorLike): Tensor {
   return binary(
     toTensor(a),
     p,
-    "PowBackward1",
+    a instanceof Tensor ? "PowBackward1" : "PowBackward2",
     (x, y) => x ** y,
     (g, x, y) => (y === 0 ? 0 : g * y * x ** (y - 1)),
     (g, x, y, out) => (x === 0 && y >= 0 ? 0 : g * out * Math.log(x)),
@@ -256,12 +256,25 @@ function unary(
   });
 }
 
-function addScalar(a: Tensor, s: number): Tensor {
+function addScalar(a: Tensor, s: number, name = "AddBackward0"): Tensor {
   const n = a.numel;
   const x = a.data;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = x[i] + s;
-  return result(out, a.shape, [a], "AddBackward0", (g) => [g]);
+  return result(out, a.shape, [a], name, (g) => [g]);
+}
+
+/** s − alpha·a, one node as PyTorch's `s - a` (RsubBackward1); rounded as (a·(−alpha)) + s. */
+function rsubScalar(a: Tensor, s: number, alpha: number): Tensor {
+  const n = a.numel;
+  const x = a.data;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.fround(x[i] * -alpha) + s;
+  return result(out, a.shape, [a], "RsubBackward1", (g) => {
+    const gx = new Float32Array(n);
+    for (let i = 0; i < n; i++) gx[i] = g[i] * -alpha;
+    return [gx];
+  });
 }
 
 function mulScalar(a: Tensor, s: number, name = "MulBackward0"): Tensor {
@@ -340,7 +353,10 @@ export function square(a: Tensor): Tensor {
   );
 }
 
-/** Clamps into [min, max] (either may be omitted); the gradient passes where min <= x <= max. */
+/**
+ * Clamps into [min, max] (either may be omitted) as PyTorch's min(max(x, min), max), so everything becomes
+ * `max` when min > max; the gradient passes where min <= x <= max.
+ */
 export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
   const lo = min ?? Number.NEGATIVE_INFINITY;
   const hi = max ?? Number.POSITIVE_INFINITY;
@@ -348,7 +364,11 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
   return unary(
     a,
     "ClampBackward1",
-    (x) => (Number.isNaN(x) ? x : x < lo ? lo : x > hi ? hi : x),
+    (x) => {
+      if (Number.isNaN(x)) return x;
+      const y = x < lo ? lo : x;
+      return y > hi ? hi : y;
+    },
     (g, x) => (x >= lo && x <= hi ? g : 0),
   );
 }
@@ -536,7 +556,8 @@ function sumImpl(
 
 /** Sum of all elements, or over `dim` (a number or a list). */
 export function sum(a: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
-  return sumImpl(a, dim, keepdim, 1, "SumBackward0");
+  // PyTorch's names: sum() is SumBackward0, any call with a dim (even None) SumBackward1
+  return sumImpl(a, dim, keepdim, 1, dim === undefined && !keepdim ? "SumBackward0" : "SumBackward1");
 }
 
 /** Mean of all elements, or over `dim`. */
@@ -546,7 +567,13 @@ export function mean(a: Tensor, dim?: number | number[] | null, keepdim = false)
   a.shape.forEach((d, i) => {
     if (red[i]) count *= d;
   });
-  return sumImpl(a, dim, keepdim, 1 / count, "MeanBackward0");
+  return sumImpl(
+    a,
+    dim,
+    keepdim,
+    1 / count,
+    dim === undefined && !keepdim ? "MeanBackward0" : "MeanBackward1",
+  );
 }
 
 function extreme(
@@ -625,17 +652,72 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | { values
 export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
   if (dim === undefined) {
     const flat = reshape(a.detach(), [-1]);
-    return (extreme(flat, 1, 0, keepdim, "max") as { indices: Tensor }).indices;
+    const index = (extreme(flat, 1, 0, false, "max") as { indices: Tensor }).indices;
+    // keepdim keeps every dimension of the input, each of size 1 (PyTorch)
+    return keepdim
+      ? new Tensor(
+          index.data,
+          a.shape.map(() => 1),
+        )
+      : index;
   }
   return (extreme(a.detach(), 1, dim, keepdim, "max") as { indices: Tensor }).indices;
 }
 
-/** The p-norm of all elements (p = 2 by default; Infinity for the largest magnitude). */
+/**
+ * The p-norm of all elements, as `torch.norm(a, p)` (p = 2 by default): Infinity gives the largest
+ * magnitude, -Infinity the smallest, 0 the number of nonzero elements. One node (`NormBackward1`) whose
+ * gradient follows PyTorch's `norm_backward`: 0 where the norm is 0 (not 0/0), none at all for p = 0.
+ */
 export function norm(a: Tensor, p = 2): Tensor {
-  if (p === Number.POSITIVE_INFINITY) return max(abs(a));
-  if (p === 2) return sqrt(sum(square(a)));
-  if (p === 1) return sum(abs(a));
-  return pow(sum(pow(abs(a), p)), 1 / p);
+  const x = a.data;
+  const n = x.length;
+  let v = 0;
+  if (n === 0) v = 0;
+  else if (p === Number.POSITIVE_INFINITY || p === Number.NEGATIVE_INFINITY) {
+    v = Math.abs(x[0]);
+    for (let i = 1; i < n && !Number.isNaN(v); i++) {
+      const m = Math.abs(x[i]);
+      if (Number.isNaN(m) || (p > 0 ? m > v : m < v)) v = m;
+    }
+  } else if (p === 0) {
+    for (let i = 0; i < n; i++) if (x[i] !== 0) v++;
+  } else {
+    // each |x|^p rounded to float32 as PyTorch's elementwise pass, summed in double
+    let s = 0;
+    if (p === 1) for (let i = 0; i < n; i++) s += Math.abs(x[i]);
+    else if (p === 2) for (let i = 0; i < n; i++) s += Math.fround(x[i] * x[i]);
+    else for (let i = 0; i < n; i++) s += Math.fround(Math.abs(x[i]) ** p);
+    s = Math.fround(s);
+    v = p === 1 ? s : p === 2 ? Math.sqrt(s) : s ** (1 / p);
+  }
+  const out = new Float32Array([v]);
+  return result(out, [], [a], "NormBackward1", (g) => {
+    if (p === 0) return [null]; // PyTorch's gradient is undefined there: nothing reaches the input
+    const nv = out[0];
+    const go = g[0];
+    const gx = new Float32Array(n);
+    if (p === 1) {
+      for (let i = 0; i < n; i++) gx[i] = Math.sign(x[i]) * go;
+    } else if (p === 2) {
+      if (nv !== 0) for (let i = 0; i < n; i++) gx[i] = (go * x[i]) / nv;
+    } else if (!Number.isFinite(p)) {
+      // the elements at the extreme (or NaN) share the gradient evenly
+      let count = 0;
+      for (let i = 0; i < n; i++) if (Math.abs(x[i]) === nv || Number.isNaN(x[i])) count++;
+      for (let i = 0; i < n; i++)
+        gx[i] = Math.sign(x[i]) * (Math.abs(x[i]) === nv || Number.isNaN(x[i]) ? go / count : 0);
+    } else if (p < 1) {
+      const scale = go * nv ** (1 - p);
+      for (let i = 0; i < n; i++)
+        gx[i] = x[i] === 0 ? 0 : Math.sign(x[i]) * Math.abs(x[i]) ** (p - 1) * scale;
+    } else {
+      const scale = nv === 0 ? 0 : go / nv ** (p - 1);
+      if (p < 2) for (let i = 0; i < n; i++) gx[i] = Math.sign(x[i]) * Math.abs(x[i]) ** (p - 1) * scale;
+      else for (let i = 0; i < n; i++) gx[i] = x[i] * Math.abs(x[i]) ** (p - 2) * scale;
+    }
+    return [gx];
+  });
 }
 
 /** Softmax along `dim`. */
@@ -760,7 +842,7 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
     const d = normDim(dim, a.ndim);
     shape = a.ndim > 0 && a.shape[d] === 1 ? a.shape.filter((_, i) => i !== d) : a.shape.slice();
   }
-  return result(a.data, shape, [a], "SqueezeBackward0", (g) => [g]);
+  return result(a.data, shape, [a], dim === undefined ? "SqueezeBackward0" : "SqueezeBackward1", (g) => [g]);
 }
 
 /** Inserts a size-1 dimension at `dim`. */
@@ -789,6 +871,11 @@ function permuteData(x: Float32Array, shape: readonly number[], perm: readonly n
 
 /** Reorders dimensions (a copy; tensors here are always contiguous). */
 export function permute(a: Tensor, dims: readonly number[]): Tensor {
+  return permuteAs(a, dims, "PermuteBackward0");
+}
+
+/** `permute` under the node name of the op that asked for it (transpose and t have their own). */
+function permuteAs(a: Tensor, dims: readonly number[], name: string): Tensor {
   if (dims.length !== a.ndim) {
     throw new Error(
       `permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = ${a.ndim} is not equal to len(dims) = ${dims.length}`,
@@ -810,20 +897,32 @@ export function permute(a: Tensor, dims: readonly number[]): Tensor {
       last = p;
     }
   }
-  if (inOrder) return result(a.data, shape, [a], "PermuteBackward0", (g) => [g]);
-  return result(permuteData(a.data, a.shape, perm), shape, [a], "PermuteBackward0", (g) => [
-    permuteData(g, shape, inv),
-  ]);
+  if (inOrder) return result(a.data, shape, [a], name, (g) => [g]);
+  return result(permuteData(a.data, a.shape, perm), shape, [a], name, (g) => [permuteData(g, shape, inv)]);
 }
 
 export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
-  if (a.ndim === 0) return a;
+  return transposeAs(a, dim0, dim1, "TransposeBackward0");
+}
+
+/** The transpose of a tensor of at most 2 dimensions (a 0-d or 1-d tensor keeps its shape), as `torch.t`. */
+export function t(a: Tensor): Tensor {
+  if (a.ndim > 2) throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${a.ndim}D`);
+  return transposeAs(a, 0, a.ndim < 2 ? 0 : 1, "TBackward0");
+}
+
+function transposeAs(a: Tensor, dim0: number, dim1: number, name: string): Tensor {
+  if (a.ndim === 0) {
+    normDim(dim0, 0);
+    normDim(dim1, 0);
+    return result(a.data, a.shape, [a], name, (g) => [g]);
+  }
   const d0 = normDim(dim0, a.ndim);
   const d1 = normDim(dim1, a.ndim);
   const perm = a.shape.map((_, i) => i);
   perm[d0] = d1;
   perm[d1] = d0;
-  return permute(a, perm);
+  return permuteAs(a, perm, name);
 }
 
 /** Broadcasts to `shape` (-1 keeps a dimension), as a copy; the gradient sums back. */
@@ -866,10 +965,19 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
   ) {
     throw new Error(`start (${start}) + length (${length}) exceeds dimension size (${size}) of dim ${d}`);
   }
-  const inner = shapeNumel(a.shape.slice(d + 1));
-  const outer = shapeNumel(a.shape.slice(0, d));
   const shape = a.shape.slice();
   shape[d] = length;
+  return sliceAs(a, d, start, length, shape, "SliceBackward0");
+}
+
+/**
+ * Elements [start, start + length) along `d`, shaped `shape` (the same elements, with or without dim `d`),
+ * as the node `name`. Along dim 0 it shares memory with `a`.
+ */
+function sliceAs(a: Tensor, d: number, start: number, length: number, shape: number[], name: string): Tensor {
+  const size = a.shape[d];
+  const inner = shapeNumel(a.shape.slice(d + 1));
+  const outer = shapeNumel(a.shape.slice(0, d));
   const n = a.numel;
   let out: Float32Array;
   if (outer === 1) out = a.data.subarray(start * inner, (start + length) * inner);
@@ -881,7 +989,7 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
         o * length * inner,
       );
   }
-  return result(out, shape, [a], "SliceBackward0", (g) => {
+  return result(out, shape, [a], name, (g) => {
     const gx = new Float32Array(n);
     for (let o = 0; o < outer; o++)
       gx.set(g.subarray(o * length * inner, (o + 1) * length * inner), (o * size + start) * inner);
@@ -899,13 +1007,15 @@ export function select(a: Tensor, dim: number, index: number): Tensor {
       `select(): index ${index} out of range for tensor of size ${shapeStr(a.shape)} at dimension ${d}`,
     );
   }
-  return squeeze(narrow(a, d, index < 0 ? index + size : index, 1), d);
+  const shape = a.shape.filter((_, i) => i !== d);
+  return sliceAs(a, d, index < 0 ? index + size : index, 1, shape, "SelectBackward0");
 }
 
 export function unbind(a: Tensor, dim = 0): Tensor[] {
   const d = normDim(dim, a.ndim);
+  const shape = a.shape.filter((_, i) => i !== d);
   const out: Tensor[] = [];
-  for (let i = 0; i < a.shape[d]; i++) out.push(select(a, d, i));
+  for (let i = 0; i < a.shape[d]; i++) out.push(sliceAs(a, d, i, 1, shape, "UnbindBackward0"));
   return out;
 }
 
@@ -928,10 +1038,14 @@ export function split(a: Tensor, splitSize: number | number[], dim = 0): Tensor[
     for (let s = 0; s < size; s += splitSize) sizes.push(Math.min(splitSize, size - s));
     if (size === 0) sizes.push(0);
   }
+  // PyTorch's node names: split_with_sizes for a list of sizes, split for one size
+  const name = Array.isArray(splitSize) ? "SplitWithSizesBackward0" : "SplitBackward0";
   const out: Tensor[] = [];
   let start = 0;
   for (const s of sizes) {
-    out.push(narrow(a, d, start, s));
+    const shape = a.shape.slice();
+    shape[d] = s;
+    out.push(sliceAs(a, d, start, s, shape, name));
     start += s;
   }
   return out;
@@ -944,7 +1058,8 @@ export function chunk(a: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normDim(dim, a.ndim);
   const size = a.shape[d];
   const each = Math.ceil(size / chunks);
-  if (each === 0) return split(a, Array(Math.min(chunks, 1)).fill(0), d);
+  // an empty dimension gives `chunks` empty pieces, as PyTorch
+  if (each === 0) return split(a, Array(chunks).fill(0), d);
   return split(a, each, d);
 }
 
@@ -966,6 +1081,22 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const total = sizes.reduce((s, v) => s + v, 0);
   const shape = ref.shape.slice();
   shape[d] = total;
+  return joinAs(tensors, outer, sizes, inner, shape, "CatBackward0");
+}
+
+/**
+ * Joins the tensors as `outer` blocks of `sizes[k]·inner` elements each, side by side (cat, and stack as a
+ * cat of size-1 dimensions), into a tensor of `shape`, as the node `name`.
+ */
+function joinAs(
+  tensors: readonly Tensor[],
+  outer: number,
+  sizes: readonly number[],
+  inner: number,
+  shape: number[],
+  name: string,
+): Tensor {
+  const total = sizes.reduce((s, v) => s + v, 0);
   const out = new Float32Array(outer * total * inner);
   let off = 0;
   for (let k = 0; k < tensors.length; k++) {
@@ -974,7 +1105,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     for (let o = 0; o < outer; o++) out.set(src.subarray(o * len, (o + 1) * len), o * total * inner + off);
     off += len;
   }
-  return result(out, shape, tensors, "CatBackward0", (g) => {
+  return result(out, shape, tensors, name, (g) => {
     const grads: (Float32Array | null)[] = [];
     let off2 = 0;
     for (let k = 0; k < tensors.length; k++) {
@@ -1003,9 +1134,18 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
     }
   }
   const d = normDim(dim, ref.ndim, 1);
-  return cat(
-    tensors.map((t) => unsqueeze(t, d)),
-    d,
+  // a cat of the tensors with a size-1 dimension inserted at d, as one node
+  const shape = ref.shape.slice();
+  shape.splice(d, 0, tensors.length);
+  const outer = shapeNumel(ref.shape.slice(0, d));
+  const inner = shapeNumel(ref.shape.slice(d));
+  return joinAs(
+    tensors,
+    outer,
+    tensors.map(() => 1),
+    inner,
+    shape,
+    "StackBackward0",
   );
 }
 

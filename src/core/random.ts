@@ -84,10 +84,20 @@ export class Generator {
     return r * Math.cos(theta);
   }
 
-  /** An integer uniformly drawn from [low, high). */
+  /**
+   * An integer uniformly drawn from [low, high), as PyTorch's CPU `random_(low, high)` (so `randint` gives
+   * PyTorch's numbers for a seed): one 32-bit draw modulo the range, or for a range of 2^32 or more two
+   * draws taken as one 64-bit value (the first as its high half) modulo the range.
+   */
   randint(low: number, high: number): number {
+    if (!Number.isInteger(low) || !Number.isInteger(high))
+      throw new Error(`randint: expected integer bounds, got low=${low}, high=${high}`);
     if (!(high > low)) throw new Error(`randint: expected high > low, got low=${low}, high=${high}`);
-    return low + Math.floor(this.nextDouble() * (high - low));
+    const range = high - low;
+    if (range < 4294967296) return low + (this.nextUint32() % range);
+    const hi = BigInt(this.nextUint32());
+    const lo = BigInt(this.nextUint32());
+    return low + Number(((hi << BigInt(32)) | lo) % BigInt(range));
   }
 }
 

@@ -27,7 +27,12 @@ export interface GradFn {
 /** See GradFn.backward. */
 export type GradInto = (input: Tensor) => Float32Array | null;
 
-export type GradHook = (grad: Tensor) => void;
+/**
+ * A gradient hook. Returning a tensor (shaped as the hooked tensor) replaces the gradient: later hooks,
+ * `.grad` and the rest of the backward pass see the returned one. Returning nothing keeps it.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks typed `=> void` (returning nothing) must stay assignable
+export type GradHook = (grad: Tensor) => Tensor | void;
 
 let gradEnabled = true;
 
@@ -66,6 +71,19 @@ export function shapeNumel(shape: readonly number[]): number {
 
 export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** PyTorch's refusal to write in place into a leaf that requires grad while grad mode is on. */
+function checkInPlace(t: Tensor): void {
+  if (gradEnabled && t.requiresGrad && t.gradFn === null) {
+    throw new Error("a leaf Variable that requires grad is being used in an in-place operation.");
+  }
 }
 
 function checkShape(shape: readonly number[]): void {
@@ -160,6 +178,11 @@ export class Tensor {
     return formatTensor(this);
   }
 
+  /** `console.log(t)` and `util.inspect(t)` in Node print PyTorch's text (a registered symbol: no node: import). */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
   /** Iterates over the first dimension, as `for xt in x` in PyTorch. */
   *[Symbol.iterator](): IterableIterator<Tensor> {
     if (this.shape.length === 0) throw new Error("iteration over a 0-d tensor");
@@ -188,7 +211,10 @@ export class Tensor {
     return this._retainsGrad;
   }
 
-  /** Calls `hook(grad)` each time the gradient with respect to this tensor is computed. */
+  /**
+   * Calls `hook(grad)` each time the gradient with respect to this tensor is computed; a tensor the hook
+   * returns replaces the gradient, as in PyTorch.
+   */
   registerHook(hook: GradHook): () => void {
     if (!this.requiresGrad)
       throw new Error("cannot register a hook on a tensor that doesn't require gradient");
@@ -219,6 +245,11 @@ export class Tensor {
       }
       seed = new Float32Array(1).fill(1);
     } else {
+      if (gradient instanceof Tensor && !sameShape(gradient.shape, this.shape)) {
+        throw new Error(
+          `Mismatch in shape: grad_output[0] has a shape of ${shapeStr(gradient.shape)} and output[0] has a shape of ${shapeStr(this.shape)}.`,
+        );
+      }
       seed = gradient instanceof Tensor ? gradient.data : gradient;
       if (seed.length !== this.data.length) {
         throw new Error(
@@ -338,9 +369,7 @@ export class Tensor {
   }
   /** Transpose of a tensor of at most 2 dimensions. */
   t(): Tensor {
-    if (this.ndim > 2)
-      throw new Error(`t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
-    return this.ndim < 2 ? this : ops.transpose(this, 0, 1);
+    return ops.t(this);
   }
   get T(): Tensor {
     return ops.permute(
@@ -381,24 +410,29 @@ export class Tensor {
   }
 
   // ---- in-place helpers (no graph) ----
+  // As in PyTorch, they refuse a leaf that requires grad while grad mode is on (write it under noGrad).
 
   /** Fills with `value` in place. */
   fill_(value: number): this {
+    checkInPlace(this);
     this.data.fill(value);
     return this;
   }
   zero_(): this {
+    checkInPlace(this);
     this.data.fill(0);
     return this;
   }
-  /** Copies `src` (same number of elements) into this tensor in place. */
+  /** Copies `src`, broadcast to this tensor's shape, into this tensor in place. */
   copy_(src: Tensor): this {
-    if (src.data.length !== this.data.length) {
+    checkInPlace(this);
+    const shape = ops.broadcastShapes(this.shape, src.shape);
+    if (!sameShape(shape, this.shape)) {
       throw new Error(
-        `copy_: expected ${shapeStr(this.shape)} (or as many elements), got ${shapeStr(src.shape)}`,
+        `output with shape ${shapeStr(this.shape)} doesn't match the broadcast shape ${shapeStr(shape)}`,
       );
     }
-    this.data.set(src.data);
+    this.data.set(sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data);
     return this;
   }
 }
@@ -580,6 +614,23 @@ function into(x: Tensor): Float32Array | null {
   return x.grad.numel === x.numel ? x.grad.data : null;
 }
 
+/**
+ * Runs a tensor's hooks in order on its gradient; a returned tensor replaces the gradient for the hooks
+ * after it and for the rest of the pass. The result may be an array the engine did not allocate.
+ */
+function runHooks(t: Tensor, hooks: readonly GradHook[], g: Float32Array): Float32Array {
+  let gt = new Tensor(g, t.shape);
+  for (const h of hooks) {
+    const r: unknown = h(gt);
+    if (r === undefined || r === null) continue;
+    if (!(r instanceof Tensor)) throw new TypeError(`expected Tensor, but hook returned '${typeof r}'`);
+    if (!sameShape(r.shape, t.shape))
+      throw new Error(`hook '${h.name || "<anonymous>"}' has changed the size of value`);
+    gt = r;
+  }
+  return gt.data;
+}
+
 function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
   const order = topoOrder(root);
   // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
@@ -604,13 +655,10 @@ function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): vo
       const t = order[k];
       const fn = t.gradFn;
       const multi = (fn as MultiGradFn | null)?.multi;
-      const g = t._g;
+      let g = t._g;
       if (g !== null) {
         t._g = null;
-        if (t._hooks !== null) {
-          const gt = new Tensor(g, t.shape);
-          for (const h of t._hooks) h(gt);
-        }
+        if (t._hooks !== null) g = runHooks(t, t._hooks, g);
         if (fn === null || t._retainsGrad) accumulateInto(t, g);
         if (fn === null) continue;
       }
