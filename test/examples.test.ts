@@ -53,7 +53,7 @@ describe("examples", () => {
     const loss = Number(/loss (\S+)/.exec(out)![1]);
     expect(loss).toBeLessThan(1e-4);
     // the weights it found are the target's [1, -2, 0.5] and bias 0.1
-    const w = /weight tensor\(\[\[(.*)\]\]/.exec(out)![1].split(",").map(Number);
+    const w = /weight Parameter containing:\ntensor\(\[\[(.*)\]\]/.exec(out)![1].split(",").map(Number);
     expect(w.map((v) => Math.round(v * 100) / 100)).toEqual([1, -2, 0.5]);
   });
 });
