@@ -415,6 +415,37 @@ describe("printing", () => {
     expect(tensor([-0, 1], { requiresGrad: true }).toString()).toBe("tensor([-0., 1.], requires_grad=True)");
   });
 
+  it("rounds exact ties to even, as Python's format does (JavaScript rounds them away from zero)", () => {
+    // str(torch.tensor(...)) for each input
+    const cases: [number | number[], string][] = [
+      [[0.03125, 1.5], "tensor([0.0312, 1.5000])"],
+      [0.03125, "tensor(0.0312)"],
+      [[-0.15625, 1.5], "tensor([-0.1562,  1.5000])"],
+      [[123445, 1], "tensor([1.2344e+05, 1.0000e+00])"],
+      [[-123445, 1], "tensor([-1.2344e+05,  1.0000e+00])"],
+      [[0.03126, 1.5], "tensor([0.0313, 1.5000])"], // not a tie
+      [[0.00015625, 1], "tensor([1.5625e-04, 1.0000e+00])"],
+      [[1.00005, 2], "tensor([1.0000, 2.0000])"], // 1.00005 is 1.0000499… in float32
+    ];
+    for (const [x, s] of cases) expect(tensor(x).toString()).toBe(s);
+  });
+
+  it("wraps suffixes where PyTorch does (its line count is the line's length + 2)", () => {
+    // str(torch.arange(7., requires_grad=True).add(1000)), and with 6 elements
+    const a7 = tensor([0, 1, 2, 3, 4, 5, 6], { requiresGrad: true });
+    expect(F.add(a7, 1000).toString()).toBe(
+      "tensor([1000., 1001., 1002., 1003., 1004., 1005., 1006.],\n       grad_fn=<AddBackward0>)",
+    );
+    const a6 = tensor([0, 1, 2, 3, 4, 5], { requiresGrad: true });
+    expect(F.add(a6, 1000).toString()).toBe(
+      "tensor([1000., 1001., 1002., 1003., 1004., 1005.], grad_fn=<AddBackward0>)",
+    );
+    // str(torch.arange(8.).add(100).requires_grad_())
+    expect(tensor([100, 101, 102, 103, 104, 105, 106, 107], { requiresGrad: true }).toString()).toBe(
+      "tensor([100., 101., 102., 103., 104., 105., 106., 107.], requires_grad=True)",
+    );
+  });
+
   it("util.inspect (console.log) prints the tensor's text", () => {
     const t = tensor([1, 2.5], { requiresGrad: true });
     expect(inspect(t)).toBe("tensor([1.0000, 2.5000], requires_grad=True)");

@@ -9,10 +9,47 @@ const LINEWIDTH = 80;
 const THRESHOLD = 1000;
 const EDGEITEMS = 3;
 
+/**
+ * The exact decimal digits of |v| from its first significant digit (at most 100 of them), and the power of
+ * ten of that digit. Float32 values in the printing ranges have short exact expansions.
+ */
+function exactDigits(v: number): { digits: string; exp: number } {
+  const [m, e] = Math.abs(v).toExponential(99).split("e");
+  return { digits: m.replace(".", ""), exp: Number(e) };
+}
+
+/**
+ * Whether keeping the first `keep` exact digits of |v| leaves an exact tie (a 5 then only zeros), which
+ * JavaScript rounds away from zero and Python to even; then the digits kept when rounding to even down.
+ */
+function tieDown(v: number, keep: number): string | null {
+  const { digits } = exactDigits(v);
+  if (keep < 0 || keep >= digits.length || !/^50*$/.test(digits.slice(keep))) return null;
+  const last = keep > 0 ? Number(digits[keep - 1]) : 0;
+  return last % 2 === 0 ? digits.slice(0, keep) : null;
+}
+
+/** Python's '{:.4e}': two-digit exponent at least, ties to even. */
 function sci(v: number): string {
-  // Python's '{:.4e}': two-digit exponent at least.
-  const s = v.toExponential(PRECISION);
+  const down = v !== 0 && Number.isFinite(v) ? tieDown(v, PRECISION + 1) : null;
+  let s = v.toExponential(PRECISION);
+  if (down !== null) {
+    s = `${v < 0 ? "-" : ""}${down[0]}.${down.slice(1)}e${exactDigits(v).exp < 0 ? "" : "+"}${exactDigits(v).exp}`;
+  }
   return s.replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+/** Python's '{:.4f}': ties to even (JavaScript's toFixed rounds them away from zero). */
+function fixed(v: number): string {
+  const s = v.toFixed(PRECISION);
+  if (v === 0 || !Number.isFinite(v)) return s;
+  const { exp } = exactDigits(v);
+  const keep = exp + 1 + PRECISION; // digits up to the 4th decimal
+  const down = tieDown(v, keep);
+  if (down === null) return s;
+  // the kept digits, rounded down: pad to the units digit and place the point
+  const all = keep <= 0 ? "0".repeat(PRECISION + 1) : down.padStart(PRECISION + 1, "0");
+  return `${v < 0 ? "-" : ""}${all.slice(0, -PRECISION)}.${all.slice(-PRECISION)}`;
 }
 
 class Formatter {
@@ -53,7 +90,7 @@ class Formatter {
     if (Object.is(v, -0)) return `-${this.raw(0)}`;
     if (this.sciMode) return sci(v);
     if (this.intMode) return `${v.toFixed(0)}.`;
-    return v.toFixed(PRECISION);
+    return fixed(v);
   }
 
   format(v: number): string {
@@ -136,10 +173,17 @@ export function formatTensor(t: Tensor): string {
   if (t.gradFn !== null) suffixes.push(`grad_fn=<${t.gradFn.name}>`);
   else if (t.requiresGrad) suffixes.push("requires_grad=True");
   let s = prefix + body;
+  // PyTorch's _add_suffixes, with its bookkeeping: the last line counts 2 more than its length, except
+  // right after a suffix was wrapped onto a line of its own
+  let lastLen = s.length - s.lastIndexOf("\n") + 1;
   for (const suffix of suffixes) {
-    const lastLine = s.split("\n").pop() ?? "";
-    if (lastLine.length + suffix.length + 2 > LINEWIDTH) s += `,\n${" ".repeat(indent)}${suffix}`;
-    else s += `, ${suffix}`;
+    if (lastLen + suffix.length + 2 > LINEWIDTH) {
+      s += `,\n${" ".repeat(indent)}${suffix}`;
+      lastLen = indent + suffix.length;
+    } else {
+      s += `, ${suffix}`;
+      lastLen += suffix.length + 2;
+    }
   }
   return `${s})`;
 }
