@@ -3,7 +3,7 @@
 
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { randint, tensor, zeros } from "../src/core/creation.js";
+import { arange, randint, tensor, zeros } from "../src/core/creation.js";
 import * as F from "../src/core/ops.js";
 import { Generator, manualSeed } from "../src/core/random.js";
 import { enableGrad, noGrad, type Tensor } from "../src/core/tensor.js";
@@ -450,6 +450,24 @@ describe("printing", () => {
     const t = tensor([1, 2.5], { requiresGrad: true });
     expect(inspect(t)).toBe("tensor([1.0000, 2.5000], requires_grad=True)");
     expect(inspect({ t: tensor([1, 2]) })).toBe("{ t: tensor([1., 2.]) }");
+  });
+});
+
+describe("arange", () => {
+  it("takes its options after any of the numbers, as torch.arange takes keywords", () => {
+    // torch.arange(7.) and torch.arange(1., 4., requires_grad=True)
+    expect(list(arange(7, { requiresGrad: true }))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(arange(7, { requiresGrad: true }).requiresGrad).toBe(true);
+    const t = arange(1, 4, { requiresGrad: true });
+    expect(t.toString()).toBe("tensor([1., 2., 3.], requires_grad=True)");
+    expect(list(arange(1, 2, 0.25, { requiresGrad: true }))).toEqual([1, 1.25, 1.5, 1.75]);
+  });
+
+  it("refuses a non-finite bound with PyTorch's message", () => {
+    // torch.arange(0, float('nan')), torch.arange(0, float('inf')), torch.arange(float('nan'))
+    expect(() => arange(0, Number.NaN)).toThrow("unsupported range: 0 -> nan");
+    expect(() => arange(0, Number.POSITIVE_INFINITY)).toThrow("unsupported range: 0 -> inf");
+    expect(() => arange(Number.NaN)).toThrow("unsupported range: 0 -> nan");
   });
 });
 

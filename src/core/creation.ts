@@ -1,5 +1,6 @@
 // Creating tensors: from nested arrays, constants, ranges and the seeded generator.
 
+import { pyFloatRepr } from "./format.js";
 import { defaultGenerator, fillNormal, fillUniform, type Generator } from "./random.js";
 import { type NestedArray, Tensor, shapeNumel, shapeStr } from "./tensor.js";
 
@@ -133,11 +134,31 @@ export function randint(
   return new Tensor(d, shape);
 }
 
-/** start, start + step, ... up to (not including) end; `arange(n)` is 0..n-1. */
-export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
-  if (end === undefined) {
-    end = start;
-    start = 0;
+/**
+ * start, start + step, ... up to (not including) end; `arange(n)` is 0..n-1. The options may follow any of
+ * the numbers, as keywords do in `torch.arange(5, requires_grad=True)`.
+ */
+export function arange(
+  start: number,
+  end?: number | CreateOptions,
+  step: number | CreateOptions = 1,
+  opts: CreateOptions = {},
+): Tensor {
+  if (typeof end === "object") {
+    opts = end;
+    end = undefined;
+  }
+  if (typeof step === "object") {
+    opts = step;
+    step = 1;
+  }
+  return arangeOf(end === undefined ? 0 : start, end === undefined ? start : end, step, opts);
+}
+
+function arangeOf(start: number, end: number, step: number, opts: CreateOptions): Tensor {
+  if (![start, end, step].every(Number.isFinite)) {
+    const py = (v: number) => (Number.isInteger(v) ? String(v) : pyFloatRepr(v));
+    throw new Error(`unsupported range: ${py(start)} -> ${py(end)}`);
   }
   if (step === 0) throw new Error("arange: step must be nonzero");
   if ((end - start) / step < 0) {
