@@ -234,8 +234,7 @@ describe("in-place writes", () => {
     expect(() => zeros(2, 3).copy_(tensor([1, 2, 3, 4, 5, 6]))).toThrow(
       /The size of tensor a \(3\) must match the size of tensor b \(6\) at non-singleton dimension 1/,
     );
-    // torch.zeros(2, 3).copy_(torch.arange(6.).reshape(3, 2)): PyTorch names the rightmost mismatching
-    // dimension (a (3), b (2), dimension 1), recurrent's broadcast error the leftmost (audit item 24)
+    // torch.zeros(2, 3).copy_(torch.arange(6.).reshape(3, 2)): the rightmost mismatching dimension
     expect(() =>
       zeros(2, 3).copy_(
         tensor([
@@ -245,7 +244,7 @@ describe("in-place writes", () => {
         ]),
       ),
     ).toThrow(
-      /The size of tensor a \(\d\) must match the size of tensor b \(\d\) at non-singleton dimension/,
+      /The size of tensor a \(3\) must match the size of tensor b \(2\) at non-singleton dimension 1/,
     );
     // torch.zeros(3).copy_(torch.ones(1, 3)) and torch.zeros(3, 1).copy_(torch.ones(3))
     expect(() => zeros(3).copy_(tensor([[1, 1, 1]]))).toThrow(
@@ -450,6 +449,18 @@ describe("printing", () => {
     const t = tensor([1, 2.5], { requiresGrad: true });
     expect(inspect(t)).toBe("tensor([1.0000, 2.5000], requires_grad=True)");
     expect(inspect({ t: tensor([1, 2]) })).toBe("{ t: tensor([1., 2.]) }");
+  });
+});
+
+describe("broadcasting errors", () => {
+  it("name the rightmost mismatching dimension, as PyTorch", () => {
+    // torch.ones(2, 3) + torch.ones(3, 2); torch.ones(4, 2, 3) + torch.ones(5, 3)
+    expect(() => F.add(zeros(2, 3), zeros(3, 2))).toThrow(
+      "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 1",
+    );
+    expect(() => F.add(zeros(4, 2, 3), zeros(5, 3))).toThrow(
+      "The size of tensor a (2) must match the size of tensor b (5) at non-singleton dimension 1",
+    );
   });
 });
 
