@@ -32,6 +32,7 @@ import { forecastChart, lossChart } from "../../viz/index.js";
 import { saveSafetensors } from "../checkpoint.js";
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
+import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
 
 const D = DEFAULT_TRAIN_OPTIONS;
 
@@ -258,6 +259,7 @@ interface TrainCli {
   resume?: string;
   lossChart?: string;
   json: boolean;
+  emitTorch?: string;
 }
 
 /** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
@@ -301,6 +303,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   } else if (o.target === undefined) {
     throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
   }
+  if (o.emitTorch !== undefined) return emitTorch(o, o.emitTorch);
   const out = o.out ?? o.resume;
   if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
   checkWritable(out, "checkpoint");
@@ -470,6 +473,35 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
   );
   process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** --emit-torch: the run's settings for scripts/torch_train.py, nothing trained. */
+function emitTorch(o: TrainCli, dir: string): void {
+  if (o.resume !== undefined)
+    throw new UsageError("--emit-torch writes the settings of a fresh run; leave out --resume");
+  if (o.dropout > 0 && o.layers < 2) {
+    throw new UsageError(
+      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
+    );
+  }
+  const prepared = prepare(o.csv, {
+    target: o.target!,
+    features: o.features,
+    dateColumn: dateColumnOf(o.dateColumn),
+    fill: o.fill,
+  });
+  const options: TrainOptions = {
+    ...D,
+    ...{ lookback: o.lookback, horizon: o.horizon, val: o.val, test: o.test, scaler: o.scaler },
+    ...{ windowNorm: o.windowNorm, cell: o.cell, hidden: o.hidden, layers: o.layers, dropout: o.dropout },
+    ...{ batchFirst: o.batchFirst, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, clip: o.clip },
+    ...{ seed: o.seed, patience: o.patience, lrPatience: o.lrPatience, lrFactor: o.lrFactor },
+  };
+  try {
+    writeTorchConfig(dir, torchTrainConfig(o.csv, o.features, prepared, options, o.out));
+  } catch (e) {
+    throw cliMessage(e);
+  }
 }
 
 function trainJson(
@@ -790,6 +822,10 @@ export function registerForecastCommands(program: Command): void {
     .option("--resume <checkpoint>", "continue training a checkpoint (weights, optimizer state, history)")
     .option("--loss-chart <stem>", "also draw the loss curves to <stem>.svg and <stem>.png")
     .option("--json", "print a JSON summary instead of text")
+    .option(
+      "--emit-torch <dir>",
+      "train nothing: write <dir>/torch_train.json, this run's settings for scripts/torch_train.py (PyTorch DDP)",
+    )
     .addHelpText(
       "after",
       [
