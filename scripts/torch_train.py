@@ -474,18 +474,39 @@ def fisher_yates(n):
 
 # ---------------------------------------------------------------- training
 
-def train(cfg, out_path, device, log):
-    """Trains on every rank of the process group (or alone); rank 0 writes `out_path`. Returns a summary."""
-    t0 = time.perf_counter()
-    rank, world = _world()
+def settings(cfg):
+    """The run's settings: DEFAULTS overridden by the config, checked as recurrent checks them."""
     o = {**DEFAULTS, **{k: cfg[k] for k in DEFAULTS if k in cfg}}
     for k in ("lookback", "horizon", "hidden", "layers", "epochs", "batch_size"):
         if not isinstance(o[k], int) or o[k] < 1:
             raise TrainError(f"{k} must be a positive integer, got {o[k]}")
+    for k in ("patience", "lr_patience"):
+        if not isinstance(o[k], int) or o[k] < 0:
+            raise TrainError(f"{k} must be an integer >= 0, got {o[k]}")
+    if not (o["lr"] > 0 and math.isfinite(o["lr"])):
+        raise TrainError(f"lr must be a positive number, got {o['lr']}")
+    if not (o["clip"] >= 0 and math.isfinite(o["clip"])):
+        raise TrainError(f"clip must be >= 0 (0: no clipping), got {o['clip']}")
+    if not 0 < o["lr_factor"] < 1:
+        raise TrainError(f"lr_factor must be in (0, 1), got {o['lr_factor']}")
+    if o["cell"] not in ("lstm", "gru", "rnn"):
+        raise TrainError(f"cell must be one of rnn, lstm, gru, got {o['cell']!r}")
+    if not 0 <= o["dropout"] < 1:
+        raise TrainError(f"dropout must be a number in [0, 1), got {o['dropout']}")
     if o["dropout"] > 0 and o["layers"] < 2:
         raise TrainError(f"dropout {o['dropout']} acts between stacked recurrent layers, so it needs at least 2 layers")
     if o["window_norm"] not in ("last", "none"):
         raise TrainError(f'window_norm must be "last" or "none", got {o["window_norm"]!r}')
+    if o["scaler"] not in ("standard", "minmax"):
+        raise TrainError(f'scaler must be "standard" or "minmax", got {o["scaler"]!r}')
+    return o
+
+
+def train(cfg, out_path, device, log):
+    """Trains on every rank of the process group (or alone); rank 0 writes `out_path`. Returns a summary."""
+    t0 = time.perf_counter()
+    rank, world = _world()
+    o = settings(cfg)
     L, H = o["lookback"], o["horizon"]
     s = read_series(cfg["csv"], cfg["target"], cfg.get("features") or [], cfg.get("date_column"), cfg.get("fill"))
     values = s["values"]
@@ -697,6 +718,10 @@ def _run(rank, world, backend, cfg, out, threads, summary_path):
         if rank == 0 and summary_path:
             with open(summary_path, "w") as f:
                 json.dump(r, f)
+    except TrainError as e:
+        if rank == 0:
+            print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     finally:
         dist.destroy_process_group()
 
@@ -755,6 +780,10 @@ def main(argv=None):
             return
     elif a.nproc is not None and a.nproc > 1:
         n = a.nproc
+        # bad data is reported here, once, before any process starts
+        s = read_series(cfg["csv"], cfg["target"], cfg.get("features") or [], cfg.get("date_column"), cfg.get("fill"))
+        o = settings(cfg)
+        plan_split(len(s["values"]), o["lookback"], o["horizon"], o["val"], o["test"])
         backend = pick_backend(a.backend, torch.cuda.is_available() and torch.cuda.device_count() >= n)
         os.environ["MASTER_ADDR"] = "127.0.0.1"
         os.environ["MASTER_PORT"] = str(_free_port())
@@ -762,7 +791,10 @@ def main(argv=None):
         import torch.multiprocessing as mp
         with tempfile.TemporaryDirectory() as tmp:
             summary = os.path.join(tmp, "summary.json")
-            mp.spawn(_run, args=(n, backend, cfg, out, a.threads, summary), nprocs=n, join=True)
+            try:
+                mp.spawn(_run, args=(n, backend, cfg, out, a.threads, summary), nprocs=n, join=True)
+            except mp.ProcessExitedException as e:
+                raise TrainError(f"training process {e.error_index} of {n} exited with code {e.exit_code}") from None
             with open(summary) as f:
                 r = json.load(f)
     else:
