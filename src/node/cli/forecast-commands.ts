@@ -479,6 +479,13 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
 function emitTorch(o: TrainCli, dir: string): void {
   if (o.resume !== undefined)
     throw new UsageError("--emit-torch writes the settings of a fresh run; leave out --resume");
+  // scripts/torch_train.py trains the recurrent-cell forecaster (ForecastNet), not other model families
+  const family = (o as { model?: unknown }).model;
+  if (family !== undefined && family !== "lstm") {
+    throw new UsageError(
+      `--emit-torch writes settings for the LSTM forecaster (--model lstm) that scripts/torch_train.py trains, got --model ${String(family)}`,
+    );
+  }
   if (o.dropout > 0 && o.layers < 2) {
     throw new UsageError(
       `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
@@ -835,6 +842,8 @@ export function registerForecastCommands(program: Command): void {
         "  recurrent train --csv weather.csv --target temp_max --features temp_min,wind --lookback 28 --horizon 7 \\",
         "      --cell gru --hidden 64 --out weather.safetensors",
         "  recurrent train --csv datasets/co2-concentration.csv --resume co2.safetensors --epochs 50",
+        "  recurrent train --csv datasets/co2-concentration.csv --target CO2 --fill linear --emit-torch run",
+        "      (then: python3 scripts/torch_train.py --config run/torch_train.json --nproc 2 --out co2.safetensors)",
         "",
         "Progress goes to stderr (a bar on a terminal, one line per epoch otherwise); the summary to stdout.",
       ].join("\n"),
