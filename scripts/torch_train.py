@@ -54,6 +54,7 @@ torchrun for PyTorch 1.13 fails on Python 3.11 (the elastic launcher's `to_map`)
 Without --nproc and outside torchrun it trains in one process, without a process group.
 """
 import argparse
+import calendar
 import copy
 import json
 import math
@@ -62,7 +63,7 @@ import socket
 import struct
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import numpy
 import torch
@@ -127,7 +128,6 @@ def _month_index(t):
 
 
 def _days_in(y, m1):
-    import calendar
     return calendar.monthrange(y, m1)[1]
 
 
@@ -457,8 +457,6 @@ def _allreduce_sum(values, device):
     if _world()[1] == 1:
         return list(values)
     t = torch.tensor(values, dtype=torch.float64, device=device)
-    if device.type == "cuda":  # nccl: float64 is fine, gloo too
-        pass
     dist.all_reduce(t)
     return t.tolist()
 
