@@ -24,6 +24,7 @@ export {
   isGradEnabled,
   needsGrad,
   noGrad,
+  record,
   result,
   resultMulti,
 } from "./engine.js";
