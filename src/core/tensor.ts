@@ -1,87 +1,39 @@
-// The Tensor: float32, row-major, always contiguous, with reverse-mode automatic differentiation.
+// The Tensor: float32, int64 or bool (see dtype.ts), row-major, with reverse-mode automatic differentiation (the
+// engine that runs it lives in engine.ts; the ops behind the methods in ops.ts and the files it gathers).
 //
-// A tensor that results from an op on tensors that require gradients holds a `gradFn`: the op's
-// inputs and a backward function that maps the gradient of the output to the gradients of the inputs.
-// `backward()` walks that graph once in reverse topological order.
+// Storage and views: a tensor made from an array owns it, contiguous. transpose / permute / t, select /
+// narrow / split / unbind on any dimension, and expand return views: tensors that share their base's
+// storage through strides and an offset, as PyTorch's do, so an in-place write (fill_, zero_, copy_)
+// through a view changes the base. A view that happens to be contiguous holds a subarray of the storage
+// (the same memory). `data` is always the elements in row-major order: for a non-contiguous view it is
+// gathered into a fresh array on each read (kernels copy at their door), so write through the in-place
+// methods, not into `data`, of such a view.
 
-import * as ops from "./ops.js";
+import { stridedOffsets } from "./broadcast.js";
+import { alloc, castStorage, coerce, type DType, dtypeOf, type Storage } from "./dtype.js";
 import { formatTensor } from "./format.js";
+import * as ops from "./ops.js";
+import { type GradFn, type GradHook, isGradEnabled, runBackward } from "./engine.js";
+import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 
-/** One node of the autograd graph: the inputs of an op and its derivative. */
-export interface GradFn {
-  /** PyTorch-style name of the node, e.g. `AddBackward0`. */
-  readonly name: string;
-  readonly inputs: readonly Tensor[];
-  /**
-   * Maps dL/d(output), shaped as the output, to dL/d(input) for each input, shaped as that input
-   * (`null` for inputs that need no gradient). A returned array may alias `grad`; the engine never
-   * writes into an array it did not allocate.
-   *
-   * `into(input)`, when given, offers a buffer to ADD the input's gradient into directly: the `.grad` of
-   * a leaf without hooks (created zeroed if it had none), or null. An op that adds its gradient there
-   * returns null for that input, saving a buffer and a pass (large parameter gradients of fused kernels).
-   */
-  backward(grad: Float32Array, into?: GradInto): ReadonlyArray<Float32Array | null>;
-}
-
-/** See GradFn.backward. */
-export type GradInto = (input: Tensor) => Float32Array | null;
-
-/**
- * A gradient hook. Returning a tensor (shaped as the hooked tensor) replaces the gradient: later hooks,
- * `.grad` and the rest of the backward pass see the returned one. Returning nothing keeps it.
- */
-// biome-ignore lint/suspicious/noConfusingVoidType: hooks typed `=> void` (returning nothing) must stay assignable
-export type GradHook = (grad: Tensor) => Tensor | void;
-
-let gradEnabled = true;
-
-/** Whether ops record the graph (false inside `noGrad`). */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Runs `fn` with graph recording turned off, as `with torch.no_grad():`. */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/** Runs `fn` with graph recording turned on, as `with torch.enable_grad():`. */
-export function enableGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = true;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-export function shapeNumel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function shapeStr(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export {
+  enableGrad,
+  type GradFn,
+  type GradHook,
+  type GradInto,
+  isGradEnabled,
+  needsGrad,
+  noGrad,
+  record,
+  result,
+  resultMulti,
+} from "./engine.js";
+export { normDim, shapeNumel, shapeStr } from "./shape.js";
+export type { DType, Storage } from "./dtype.js";
 
 /** PyTorch's refusal to write in place into a leaf that requires grad while grad mode is on. */
 function checkInPlace(t: Tensor): void {
-  if (gradEnabled && t.requiresGrad && t.gradFn === null) {
+  if (isGradEnabled() && t.requiresGrad && t.gradFn === null) {
     throw new Error("a leaf Variable that requires grad is being used in an in-place operation.");
   }
 }
@@ -94,9 +46,32 @@ function checkShape(shape: readonly number[]): void {
   }
 }
 
+/** PyTorch's refusal of gradients on an integer or bool tensor. */
+function checkRequiresGrad(data: Storage, flag: boolean): void {
+  if (flag && !(data instanceof Float32Array))
+    throw new Error("only Tensors of floating point dtype can require gradients");
+}
+
 export class Tensor {
-  /** The elements, row-major. */
-  data: Float32Array;
+  /**
+   * The elements, row-major. Its class is the dtype: a Float32Array (float32), a Float64Array (int64) or a
+   * Uint8Array (bool). It is typed Float32Array for the float-only code (kernels, nn, optim) that reads it;
+   * code that may meet other dtypes reads `storage`, or checks `dtype` first.
+   */
+  get data(): Float32Array {
+    return this._strides === null ? this._data : this._gather();
+  }
+  set data(v: Float32Array) {
+    this._data = v;
+    this._strides = null;
+    this._offset = 0;
+  }
+  /** @internal the storage: the elements themselves when contiguous, else the base's storage */
+  _data: Float32Array;
+  /** @internal strides into `_data` of a non-contiguous view (null: contiguous, `_data` is the elements) */
+  _strides: number[] | null = null;
+  /** @internal where a non-contiguous view starts in `_data` */
+  _offset = 0;
   /** The size of each dimension. */
   readonly shape: number[];
   requiresGrad: boolean;
@@ -111,24 +86,58 @@ export class Tensor {
   /** @internal */ _g: Float32Array | null = null;
   /** @internal */ _gOwned = false;
 
-  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+  constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
+    dtypeOf(data);
+    checkRequiresGrad(data, requiresGrad);
     const n = shapeNumel(shape);
     if (data.length !== n) {
       throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
     }
-    this.data = data;
+    this._data = data as Float32Array;
     this.shape = shape.slice();
     this.requiresGrad = requiresGrad;
   }
 
-  get dtype(): "float32" {
-    return "float32";
+  /** "float32", "int64" or "bool" (PyTorch prints them `torch.float32`, ...; see `torchDtype`). */
+  get dtype(): DType {
+    return dtypeOf(this._data);
+  }
+
+  /** The elements with their honest type (the same array as `data`). */
+  get storage(): Storage {
+    return this.data;
+  }
+
+  get isFloatingPoint(): boolean {
+    return this._data instanceof Float32Array;
+  }
+
+  /**
+   * This tensor as `dtype`: itself when it already is, else a copy (ints truncate toward zero, bools are
+   * `!= 0`). Like PyTorch's, a conversion to float32 is differentiable (the gradient passes through) and
+   * a conversion to int64 or bool is not.
+   */
+  to(dtype: DType): Tensor {
+    if (dtype === this.dtype) return this;
+    return ops.toDtype(this, dtype);
+  }
+  /** `to("float32")`. */
+  float(): Tensor {
+    return this.to("float32");
+  }
+  /** `to("int64")`. */
+  long(): Tensor {
+    return this.to("int64");
+  }
+  /** `to("bool")`. */
+  bool(): Tensor {
+    return this.to("bool");
   }
 
   /** Number of elements. */
   get numel(): number {
-    return this.data.length;
+    return this._strides === null ? this._data.length : shapeNumel(this.shape);
   }
 
   /** Number of dimensions. */
@@ -154,18 +163,19 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) {
-      throw new Error(`a Tensor with ${this.data.length} elements cannot be converted to a scalar`);
+    if (this.numel !== 1) {
+      throw new Error(`a Tensor with ${this.numel} elements cannot be converted to a scalar`);
     }
     return this.data[0];
   }
 
   /** Nested arrays of numbers (a number for a 0-d tensor). */
   tolist(): NestedArray {
-    if (this.shape.length === 0) return this.data[0];
+    const data = this.data;
+    if (this.shape.length === 0) return data[0];
     const build = (dim: number, offset: number): NestedArray[] | number[] => {
       const n = this.shape[dim];
-      if (dim === this.shape.length - 1) return Array.from(this.data.subarray(offset, offset + n));
+      if (dim === this.shape.length - 1) return Array.from(data.subarray(offset, offset + n));
       const stride = shapeNumel(this.shape.slice(dim + 1));
       const out: NestedArray[] = [];
       for (let i = 0; i < n; i++) out.push(build(dim + 1, offset + i * stride));
@@ -196,6 +206,7 @@ export class Tensor {
     if (!this.isLeaf && !flag) {
       throw new Error("you can only change requiresGrad flags of leaf variables");
     }
+    checkRequiresGrad(this._data, flag);
     this.requiresGrad = flag;
     return this;
   }
@@ -238,7 +249,7 @@ export class Tensor {
     }
     let seed: Float32Array;
     if (gradient === undefined || gradient === null) {
-      if (this.data.length !== 1) {
+      if (this.numel !== 1) {
         throw new Error(
           `grad can be implicitly created only for scalar outputs; this tensor has shape ${shapeStr(this.shape)}`,
         );
@@ -251,7 +262,7 @@ export class Tensor {
         );
       }
       seed = gradient instanceof Tensor ? gradient.data : gradient;
-      if (seed.length !== this.data.length) {
+      if (seed.length !== this.numel) {
         throw new Error(
           `backward: gradient has ${seed.length} elements but the tensor has shape ${shapeStr(this.shape)}`,
         );
@@ -262,7 +273,71 @@ export class Tensor {
 
   /** A tensor sharing this one's data, cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, false);
+    if (this._strides === null) return new Tensor(this._data, this.shape, false);
+    return Tensor._view(this._data, this.shape, this._strides, this._offset);
+  }
+
+  /**
+   * @internal A tensor of `shape` over `storage` (the array of a base tensor) with the given strides and
+   * offset: a view sharing the storage. When those strides are the contiguous ones, the view is a plain
+   * tensor over a subarray of the storage (still the same memory).
+   */
+  static _view(
+    storage: Float32Array,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+  ): Tensor {
+    const n = shapeNumel(shape);
+    let contiguous = true;
+    let expect = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (shape[d] !== 1 && strides[d] !== expect) contiguous = false;
+      expect *= shape[d];
+    }
+    if (contiguous || n === 0) return new Tensor(storage.subarray(offset, offset + n), shape);
+    const t = new Tensor(storage.subarray(0, 0), new Array<number>(shape.length).fill(0));
+    (t as { shape: number[] }).shape = shape.slice();
+    t._data = storage;
+    t._strides = strides.slice();
+    t._offset = offset;
+    return t;
+  }
+
+  /** @internal the storage offset of each element, in row-major order (a non-contiguous view only) */
+  _offsets(): Int32Array {
+    const off = stridedOffsets(this.shape, this._strides as number[]);
+    const o = this._offset;
+    if (o !== 0) for (let i = 0; i < off.length; i++) off[i] += o;
+    return off;
+  }
+
+  /** @internal the elements of a non-contiguous view, gathered in row-major order */
+  _gather(): Float32Array {
+    const off = this._offsets();
+    const src = this._data;
+    const out = alloc(dtypeOf(src), off.length) as Float32Array;
+    for (let i = 0; i < off.length; i++) out[i] = src[off[i]];
+    return out;
+  }
+
+  /**
+   * @internal writes `values` (row-major, one per element) into this tensor's storage, through a view too.
+   * A view whose elements share memory (expand) takes one value for all (`fill_`), not several (`copy_`).
+   */
+  _write(values: ArrayLike<number>, uniform = false): void {
+    if (this._strides === null) {
+      this._data.set(values);
+      return;
+    }
+    const st = this._strides;
+    if (!uniform && this.shape.some((n, d) => n > 1 && st[d] === 0))
+      throw new Error(
+        "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
+      );
+    const off = this._offsets();
+    const dst = this._data;
+    for (let i = 0; i < off.length; i++) dst[off[i]] = values[i];
   }
 
   /** Cuts this tensor from the graph in place. */
@@ -346,6 +421,90 @@ export class Tensor {
   argmax(dim?: number, keepdim?: boolean): Tensor {
     return ops.argmax(this, dim, keepdim);
   }
+  argmin(dim?: number, keepdim?: boolean): Tensor {
+    return ops.argmin(this, dim, keepdim);
+  }
+  eq(other: TensorLike): Tensor {
+    return ops.eq(this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return ops.ne(this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return ops.lt(this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return ops.le(this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return ops.gt(this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return ops.ge(this, other);
+  }
+  logicalAnd(other: TensorLike): Tensor {
+    return ops.logicalAnd(this, other);
+  }
+  logicalOr(other: TensorLike): Tensor {
+    return ops.logicalOr(this, other);
+  }
+  logicalXor(other: TensorLike): Tensor {
+    return ops.logicalXor(this, other);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return ops.gather(this, dim, index);
+  }
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return ops.scatter(this, dim, index, src);
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return ops.scatterAdd(this, dim, index, src);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return ops.indexSelect(this, dim, index);
+  }
+  maskedFill(mask: Tensor, value: TensorLike): Tensor {
+    return ops.maskedFill(this, mask, value);
+  }
+  all(dim?: number, keepdim?: boolean): Tensor {
+    return ops.all(this, dim, keepdim);
+  }
+  any(dim?: number, keepdim?: boolean): Tensor {
+    return ops.any(this, dim, keepdim);
+  }
+  flip(...dims: ShapeArgs): Tensor {
+    return ops.flip(this, flattenShapeArgs(dims));
+  }
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+    return ops.roll(this, shifts, dims);
+  }
+  /** `[values, indices]` of the k largest (or smallest) along `dim`. */
+  topk(k: number, dim?: number, largest?: boolean, sorted?: boolean): [Tensor, Tensor] {
+    return ops.topk(this, k, dim, largest, sorted);
+  }
+  /** `[values, indices]` sorted along `dim`. */
+  sort(dim?: number, descending?: boolean): [Tensor, Tensor] {
+    return ops.sort(this, dim, descending);
+  }
+  argsort(dim?: number, descending?: boolean): Tensor {
+    return ops.argsort(this, dim, descending);
+  }
+  cumsum(dim: number): Tensor {
+    return ops.cumsum(this, dim);
+  }
+  bmm(other: Tensor): Tensor {
+    return ops.bmm(this, other);
+  }
+  multinomial(numSamples: number, replacement?: boolean, opts?: ops.SampleOptions): Tensor {
+    return ops.multinomial(this, numSamples, replacement, opts);
+  }
+  /** 0/1 draws with probability `this` (or `p`), as `torch.bernoulli`. */
+  bernoulli(p?: number | null, opts?: ops.SampleOptions): Tensor {
+    return ops.bernoulli(this, p, opts);
+  }
   norm(p?: number): Tensor {
     return ops.norm(this, p);
   }
@@ -401,26 +560,37 @@ export class Tensor {
   clone(): Tensor {
     return ops.clone(this);
   }
-  /** Tensors here are always contiguous: returns this tensor. */
+  /** This tensor when its elements lie in row-major order in memory, else a contiguous copy (CloneBackward0). */
   contiguous(): Tensor {
-    return this;
+    return this._strides === null ? this : ops.clone(this);
   }
+  /** Whether the elements lie in row-major order in memory (false only for views that reorder or skip). */
   isContiguous(): boolean {
-    return true;
+    return this._strides === null;
+  }
+  /** The step in memory between neighbours along each dimension, in elements, as `Tensor.stride()`. */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | number[] {
+    const st = this._strides ?? contiguousStrides(this.shape);
+    return dim === undefined ? st.slice() : st[normDim(dim, this.shape.length)];
   }
 
   // ---- in-place helpers (no graph) ----
   // As in PyTorch, they refuse a leaf that requires grad while grad mode is on (write it under noGrad).
 
   /** Fills with `value` in place. */
-  fill_(value: number): this {
+  fill_(value: number | boolean): this {
     checkInPlace(this);
-    this.data.fill(value);
+    const v = coerce(Number(value), this.dtype);
+    if (this._strides === null) this._data.fill(v);
+    else this._write(new Float64Array(this.numel).fill(v), true);
     return this;
   }
   zero_(): this {
     checkInPlace(this);
-    this.data.fill(0);
+    if (this._strides === null) this._data.fill(0);
+    else this._write(new Float64Array(this.numel), true);
     return this;
   }
   /** Copies `src`, broadcast to this tensor's shape, into this tensor in place. */
@@ -432,7 +602,8 @@ export class Tensor {
         `output with shape ${shapeStr(this.shape)} doesn't match the broadcast shape ${shapeStr(shape)}`,
       );
     }
-    this.data.set(sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data);
+    const from = sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data;
+    this._write(src.dtype === this.dtype ? from : castStorage(from, this.dtype));
     return this;
   }
 }
@@ -446,242 +617,13 @@ function flattenShapeArgs(args: ShapeArgs): number[] {
   return args as number[];
 }
 
-/** Normalizes a possibly negative dimension index, with PyTorch's error for out-of-range ones. */
-export function normDim(dim: number, ndim: number, extra = 0): number {
-  const n = ndim + extra;
-  const lo = -Math.max(n, 1);
-  const hi = Math.max(n, 1) - 1;
-  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
-    throw new Error(`Dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`);
+/** Row-major strides of a contiguous tensor of `shape`. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d];
   }
-  return dim < 0 ? dim + Math.max(n, 1) : dim;
-}
-
-/**
- * Makes the result of an op. When grad mode is on and an input requires a gradient, the result
- * records `backward` as its graph node.
- */
-export function result(
-  data: Float32Array,
-  shape: readonly number[],
-  inputs: readonly Tensor[],
-  name: string,
-  backward: (grad: Float32Array, into?: GradInto) => ReadonlyArray<Float32Array | null>,
-): Tensor {
-  const out = new Tensor(data, shape);
-  if (gradEnabled) {
-    for (const t of inputs) {
-      if (t.requiresGrad) {
-        out.requiresGrad = true;
-        out.gradFn = { name, inputs, backward };
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Makes the several results of one op (e.g. a recurrent layer's output and final states). The op's
- * backward runs once, with the gradient of every output (`null` for outputs that received none).
- */
-export function resultMulti(
-  datas: readonly Float32Array[],
-  shapes: readonly (readonly number[])[],
-  inputs: readonly Tensor[],
-  name: string,
-  backward: (
-    grads: ReadonlyArray<Float32Array | null>,
-    into?: GradInto,
-  ) => ReadonlyArray<Float32Array | null>,
-  release: (() => void) | null = null,
-): Tensor[] {
-  const outs = datas.map((d, i) => new Tensor(d, shapes[i]));
-  if (!needsGrad(...inputs)) return outs;
-  const node: MultiNode = { name, inputs, outputs: outs, backward, release, freed: false };
-  outs.forEach((o, i) => {
-    o.requiresGrad = true;
-    o.gradFn = { name, inputs, backward: noBackward, multi: node, index: i } as GradFn;
-  });
-  return outs;
-}
-
-/** The per-output backward of a multi-output node (the node's own backward runs instead). */
-function noBackward(): ReadonlyArray<Float32Array | null> {
-  return [];
-}
-
-interface MultiNode {
-  name: string;
-  inputs: readonly Tensor[];
-  outputs: Tensor[];
-  backward: (
-    grads: ReadonlyArray<Float32Array | null>,
-    into?: GradInto,
-  ) => ReadonlyArray<Float32Array | null>;
-  /** Frees what the backward needed (called after it ran, unless the graph is retained). */
-  release: (() => void) | null;
-  freed: boolean;
-}
-
-type MultiGradFn = GradFn & { multi: MultiNode; index: number };
-
-/** Whether a graph would be recorded for an op on these inputs. */
-export function needsGrad(...inputs: Tensor[]): boolean {
-  if (!gradEnabled) return false;
-  for (const t of inputs) if (t.requiresGrad) return true;
-  return false;
-}
-
-let backwardStamp = 0;
-
-function topoOrder(root: Tensor): Tensor[] {
-  // Iterative post-order DFS; the result lists every tensor after all of its inputs. Visits are
-  // marked on the tensors themselves (a fresh stamp per pass), so no Set is built.
-  const stamp = ++backwardStamp;
-  const order: Tensor[] = [];
-  const stack: Tensor[] = [root];
-  const next: number[] = [0];
-  root._mark = stamp;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const fn = top.gradFn;
-    const k = next[next.length - 1];
-    if (fn !== null && k < fn.inputs.length) {
-      next[next.length - 1] = k + 1;
-      const child = fn.inputs[k];
-      if (child.requiresGrad && child._mark !== stamp) {
-        child._mark = stamp;
-        stack.push(child);
-        next.push(0);
-      }
-    } else {
-      order.push(top);
-      stack.pop();
-      next.pop();
-    }
-  }
-  return order;
-}
-
-function accumulateInto(t: Tensor, g: Float32Array): void {
-  if (t.grad === null) {
-    t.grad = new Tensor(Float32Array.from(g), t.shape);
-  } else {
-    const d = t.grad.data;
-    for (let i = 0; i < d.length; i++) d[i] += g[i];
-  }
-}
-
-/** Adds an op's input gradients to the gradients in flight on its inputs. */
-function distribute(
-  name: string,
-  inputs: readonly Tensor[],
-  inGrads: ReadonlyArray<Float32Array | null>,
-): void {
-  for (let i = 0; i < inputs.length; i++) {
-    const x = inputs[i];
-    const gi = inGrads[i];
-    if (gi === null || gi === undefined || !x.requiresGrad) continue;
-    if (gi.length !== x.data.length) {
-      throw new Error(
-        `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
-      );
-    }
-    const prev = x._g;
-    if (prev === null) {
-      x._g = gi;
-    } else if (x._gOwned) {
-      for (let j = 0; j < prev.length; j++) prev[j] += gi[j];
-    } else {
-      const sum = new Float32Array(prev.length);
-      for (let j = 0; j < prev.length; j++) sum[j] = prev[j] + gi[j];
-      x._g = sum;
-      x._gOwned = true;
-    }
-  }
-}
-
-/**
- * The engine's GradInto: a leaf's .grad takes its gradient directly (accumulation is a sum, so it may come
- * first); a leaf without one gets a zeroed .grad to take it, as PyTorch's AccumulateGrad keeps the buffer
- * instead of copying it. With hooks the leaf must see its whole gradient at once, so they get none.
- * (Module-level functions here, not closures per backward: closures in hot paths cost more under keepNames.)
- */
-function into(x: Tensor): Float32Array | null {
-  if (x.gradFn !== null || !x.requiresGrad || x._hooks !== null) return null;
-  if (x.grad === null) x.grad = new Tensor(new Float32Array(x.numel), x.shape);
-  return x.grad.numel === x.numel ? x.grad.data : null;
-}
-
-/**
- * Runs a tensor's hooks in order on its gradient; a returned tensor replaces the gradient for the hooks
- * after it and for the rest of the pass. The result may be an array the engine did not allocate.
- */
-function runHooks(t: Tensor, hooks: readonly GradHook[], g: Float32Array): Float32Array {
-  let gt = new Tensor(g, t.shape);
-  for (const h of hooks) {
-    const r: unknown = h(gt);
-    if (r === undefined || r === null) continue;
-    if (!(r instanceof Tensor)) throw new TypeError(`expected Tensor, but hook returned '${typeof r}'`);
-    if (!sameShape(r.shape, t.shape))
-      throw new Error(`hook '${h.name || "<anonymous>"}' has changed the size of value`);
-    gt = r;
-  }
-  return gt.data;
-}
-
-function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
-  const order = topoOrder(root);
-  // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
-  // itself and may therefore add into (an op's backward may return an alias of its input gradient).
-  for (const t of order) {
-    t._g = null;
-    t._gOwned = false;
-  }
-  // Multi-output nodes run once, when the last of their outputs in this graph has been reached.
-  let pending: Map<MultiNode, { left: number; grads: (Float32Array | null)[] }> | null = null;
-  for (const t of order) {
-    const m = (t.gradFn as MultiGradFn | null)?.multi;
-    if (m === undefined) continue;
-    if (pending === null) pending = new Map();
-    const p = pending.get(m);
-    if (p === undefined) pending.set(m, { left: 1, grads: m.outputs.map(() => null) });
-    else p.left++;
-  }
-  root._g = seed;
-  try {
-    for (let k = order.length - 1; k >= 0; k--) {
-      const t = order[k];
-      const fn = t.gradFn;
-      const multi = (fn as MultiGradFn | null)?.multi;
-      let g = t._g;
-      if (g !== null) {
-        t._g = null;
-        if (t._hooks !== null) g = runHooks(t, t._hooks, g);
-        if (fn === null || t._retainsGrad) accumulateInto(t, g);
-        if (fn === null) continue;
-      }
-      if (multi !== undefined) {
-        const p = pending!.get(multi)!;
-        if (g !== null) p.grads[(fn as MultiGradFn).index] = g;
-        if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
-        if (multi.freed) {
-          throw new Error(
-            `Trying to backward through the graph a second time: the saved values of ${multi.name} were freed when backward() ran through it. Pass { retainGraph: true } to the first backward() to backward through the graph again.`,
-          );
-        }
-        const inGrads = multi.backward(p.grads, into);
-        if (!retainGraph && multi.release !== null) {
-          multi.freed = true;
-          multi.release();
-        }
-        distribute(multi.name, multi.inputs, inGrads);
-      } else if (g !== null && fn !== null) {
-        distribute(fn.name, fn.inputs, fn.backward(g, into));
-      }
-    }
-  } finally {
-    for (const t of order) t._g = null;
-  }
+  return st;
 }
