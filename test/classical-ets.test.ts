@@ -129,22 +129,23 @@ describe("fitEts / autoEts", () => {
   });
   it("autoEts tries forecast::ets's fifteen models on positive seasonal data and keeps the least AICc", () => {
     const fit = autoEts(AIR, { period: 12 });
+    // forecast::ets's loop order: error, trend (N, then damped before undamped), season
     expect(fit.candidates.map((c) => c.spec)).toEqual([
       "ETS(A,N,N)",
       "ETS(A,N,A)",
-      "ETS(A,A,N)",
-      "ETS(A,A,A)",
       "ETS(A,Ad,N)",
+      "ETS(A,A,N)",
       "ETS(A,Ad,A)",
+      "ETS(A,A,A)",
       "ETS(M,N,N)",
       "ETS(M,N,A)",
       "ETS(M,N,M)",
-      "ETS(M,A,N)",
-      "ETS(M,A,A)",
-      "ETS(M,A,M)",
       "ETS(M,Ad,N)",
+      "ETS(M,A,N)",
       "ETS(M,Ad,A)",
+      "ETS(M,A,A)",
       "ETS(M,Ad,M)",
+      "ETS(M,A,M)",
     ]);
     const best = Math.min(...fit.candidates.map((c) => c.aicc));
     expect(fit.aicc).toBe(best);

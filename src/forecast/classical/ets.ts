@@ -304,28 +304,23 @@ function initialStates(
   let season: number[] = [];
   let ysa: Float64Array;
   if (type.season !== "N") {
-    let seasonal: Float64Array; // the seasonal component over the part used
-    let x: Float64Array;
+    // The seasonal component over the whole series: classical decomposition, or for fewer than three
+    // seasons a line plus one Fourier pair with the rest taken as season (forecast::ets's initstate).
+    let seasonal: Float64Array; // (N)
+    const x = Float64Array.from(y); // (N)
     if (n < 3 * m) {
-      // Too short to decompose: a line plus one Fourier pair, the rest is season.
-      x = Float64Array.from(y);
       const t = Float64Array.from({ length: n }, (_, i) => i + 1);
       const one = new Float64Array(n).fill(1);
       const sin = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * (i + 1)) / m));
       const cos = Float64Array.from({ length: n }, (_, i) => Math.cos((2 * Math.PI * (i + 1)) / m));
-      const cols = m === 2 ? [one, t, sin] : [one, t, sin, cos];
-      const c = leastSquares(cols, x);
+      const c = leastSquares(m === 2 ? [one, t, sin] : [one, t, sin, cos], x);
       seasonal = Float64Array.from({ length: n }, (_, i) =>
         type.season === "A" ? x[i] - c[0] - c[1] * (i + 1) : x[i] / (c[0] + c[1] * (i + 1)),
       );
-      season = [];
-      for (let j = 1; j < m; j++) season.push(seasonal[j]);
     } else {
-      x = Float64Array.from({ length: 3 * m }, (_, i) => y[i]);
-      const d = decompose(x, m, type.season === "A" ? "additive" : "multiplicative");
-      seasonal = d.seasonal;
-      season = Array.from(d.figure.subarray(1));
+      seasonal = decompose(x, m, type.season === "A" ? "additive" : "multiplicative").seasonal;
     }
+    season = Array.from(seasonal.subarray(1, m));
     // season now holds figure[2..m] in R's terms; R's states are its reverse (most recent first).
     season.reverse();
     if (type.season === "M") {
@@ -358,7 +353,7 @@ function initialStates(
     trend = fit.slope;
     if (Math.abs(level + trend) < 1e-8) {
       level *= 1 + 1e-3;
-      trend *= 1 + 1e-3;
+      trend *= 1 - 1e-3;
     }
   }
   // R's order: s_0 (most recent) ... s_{m-2}; the last one is implied by the normalization.
@@ -520,23 +515,32 @@ export interface FitEtsOptions {
 }
 
 /** The model types forecast::ets tries for "ZZZ" (restrict = TRUE, no multiplicative trend). */
-export function etsCandidates(period: number, positive: boolean, pattern = "ZZZ"): EtsType[] {
+export function etsCandidates(
+  period: number,
+  positive: boolean,
+  pattern = "ZZZ",
+  n = Number.POSITIVE_INFINITY,
+): EtsType[] {
   const want = parseEtsModel(pattern);
   const out: EtsType[] = [];
   const errors: EtsErrorType[] = want.error === "Z" ? ["A", "M"] : [want.error as EtsErrorType];
   const trends: EtsTrendType[] =
     want.trend === "Z" ? ["N", "A", "Ad"] : want.trend === "Zd" ? ["Ad"] : [want.trend as EtsTrendType];
   const seasons: EtsSeasonType[] = want.season === "Z" ? ["N", "A", "M"] : [want.season as EtsSeasonType];
+  // forecast::ets's loop order: error, trend (none, additive), season, damped before undamped.
+  const order: EtsTrendType[][] = [["N"], ["Ad", "A"]];
   for (const error of errors) {
-    for (const trend of ["N", "A", "Ad"] as EtsTrendType[]) {
-      if (!trends.includes(trend)) continue;
+    for (const group of order) {
       for (const season of seasons) {
-        if (want.error === "Z" || want.season === "Z") {
-          if (error === "A" && season === "M") continue;
-          if (!positive && (error === "M" || season === "M")) continue;
-          if (season !== "N" && (period < 2 || period > 24)) continue;
+        for (const trend of group) {
+          if (!trends.includes(trend)) continue;
+          if (want.error === "Z" || want.season === "Z") {
+            if (error === "A" && season === "M") continue;
+            if (!positive && (error === "M" || season === "M")) continue;
+            if (season !== "N" && (period < 2 || period > 24 || n <= period)) continue;
+          }
+          out.push({ error, trend, season });
         }
-        out.push({ error, trend, season });
       }
     }
   }
@@ -557,7 +561,24 @@ export function fitEts(y: ArrayLike<number>, options: FitEtsOptions = {}): EtsFi
   let positive = true;
   for (let i = 0; i < n; i++) if (!(y[i] > 0)) positive = false;
   const pattern = options.model ?? "ZZZ";
-  const types = etsCandidates(period, positive, pattern);
+  let constant = true;
+  for (let i = 1; i < n; i++) if (y[i] !== y[0]) constant = false;
+  if (constant && options.model === undefined) {
+    // forecast::ets: a constant series gets simple exponential smoothing with alpha 0.99999.
+    const type: EtsType = { error: "A", trend: "N", season: "N" };
+    const fit = etsModel(y, type, {
+      alpha: 0.99999,
+      beta: 0,
+      gamma: 0,
+      phi: 1,
+      level: y[0],
+      trend: 0,
+      season: [],
+    });
+    fit.candidates = [{ spec: fit.spec, aicc: fit.aicc, aic: fit.aic, bic: fit.bic }];
+    return fit;
+  }
+  const types = etsCandidates(period, positive, pattern, n);
   if (types.length === 1) checkType(types[0], period, positive);
   const ic = options.ic ?? "aicc";
   let best: EtsFit | null = null;

@@ -37,3 +37,15 @@ export {
   quantileSorted,
   rootsInUnitDisk,
 } from "./stats.js";
+export { type ThetaFit, fitTheta, thetaSeasonalTest } from "./theta.js";
+export { naive, seasonalNaive, seasonalNaiveDrift } from "./naive.js";
+export {
+  CLASSICAL_FORECASTERS,
+  type FittedForecaster,
+  type SeriesForecaster,
+  etsForecaster,
+  naiveForecaster,
+  seasonalNaiveDriftForecaster,
+  seasonalNaiveForecaster,
+  thetaForecaster,
+} from "./forecasters.js";
