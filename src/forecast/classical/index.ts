@@ -33,6 +33,7 @@ export {
   decompose,
   leastSquares,
   lineFit,
+  pnorm,
   qnorm,
   quantileSorted,
   rootsInUnitDisk,
