@@ -50,3 +50,4 @@ export {
   seasonalNaiveForecaster,
   thetaForecaster,
 } from "./forecasters.js";
+export { type ClassicalBacktestOptions, type ClassicalRow, classicalBacktest } from "./backtest.js";
