@@ -45,6 +45,7 @@ export {
   type FittedForecaster,
   type SeriesForecaster,
   etsForecaster,
+  makeEtsForecaster,
   naiveForecaster,
   seasonalNaiveDriftForecaster,
   seasonalNaiveForecaster,
