@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
+import { machineInfo, machineLine } from "./machine.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
 import { w1, w2, w3, w3Module, w4 } from "./workloads.js";
 
@@ -283,10 +284,46 @@ for (const n of [256, 1024]) {
   notesUsed.add("w4");
 }
 
+// Honest anchors: which BLAS PyTorch's matrix product runs on (Debian's python3-torch uses whatever
+// libblas.so.3 is installed: the reference BLAS, ~3 GFLOP/s, unless libopenblas0-pthread is), and this
+// machine's CPU, SIMD flags and one core's measured 128-bit FMA peak, printed beside the table.
+interface BlasAnchor {
+  kind?: string;
+  blas_info?: string;
+  libraries?: string[];
+  gflops_wall?: number;
+  gflops_cpu?: number;
+}
+const blas: BlasAnchor | null =
+  torch && usePeer("torch")
+    ? (peerRun(
+        "PyTorch BLAS anchor",
+        PY,
+        [join(PEERS, "torch_bench.py"), "anchor"],
+        false,
+      ) as BlasAnchor | null)
+    : null;
+/** 512³ on one thread per CPU-second: OpenBLAS ~50–120 on a current core, the reference BLAS ~3. */
+const BLAS_MIN_GFLOPS = 10;
+const blasBad =
+  blas !== null && (blas.kind === "reference" || (blas.gflops_cpu ?? 0) < BLAS_MIN_GFLOPS)
+    ? `!!! PyTorch's matrix product runs on ${blas.kind === "reference" ? "the REFERENCE BLAS" : "a slow BLAS"} (${(blas.libraries ?? []).find((l) => /libblas/.test(l)) ?? blas.blas_info}, 512³ at ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, under ${BLAS_MIN_GFLOPS}): its compute-bound figures are not what a PyTorch user gets. Install an optimized BLAS: apt-get install -y libopenblas0-pthread !!!`
+    : null;
+const blasLine =
+  blas === null
+    ? "PyTorch's BLAS: not checked (no torch)"
+    : `PyTorch's BLAS: ${blas.kind} (${(blas.libraries ?? []).map((l) => l.split("/").slice(-2).join("/")).join(", ") || blas.blas_info}); 512³ on 1 thread ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, ${(blas.gflops_wall ?? 0).toFixed(1)} wall-clock`;
+const machine = machineInfo(quick ? 3 : 5);
+
 const fmt = (v: number | null) =>
   v === null || Number.isNaN(v) ? "—" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(3);
 const peerNames = [...new Set(rows.flatMap((r) => Object.keys(r.peers)))];
-const header = ["workload", "unit", "recurrent", ...peerNames];
+const header = [
+  "workload",
+  "unit",
+  "recurrent",
+  ...peerNames.map((p) => (blasBad && p.startsWith("PyTorch") ? `${p} (REFERENCE BLAS!)` : p)),
+];
 const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
 for (const r of rows) {
   const cells = [r.workload, r.unit, fmt(r.ours)];
@@ -305,7 +342,15 @@ const table = lines.join("\n");
 console.log(
   `\nrecurrent benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}${quick ? ", --quick" : ""}; medians of ${RUNS} run(s); "×" = times faster than the peer\n`,
 );
+console.log(`${machineLine(machine)}\n${blasLine}\n`);
+if (blasBad) console.log(`${blasBad}\n`);
 console.log(table);
+if (blasBad) console.log(`\n${blasBad}`);
+const w4Row = rows.find((r) => r.id === "w4-1024") ?? rows.find((r) => r.id === "w4-256");
+if (w4Row)
+  console.log(
+    `\n${w4Row.workload}: ${fmt(w4Row.ours)} GFLOP/s (wall-clock) = ${((100 * w4Row.ours) / machine.peakCpu).toFixed(0)} % of one core's measured 128-bit peak (${machine.peakCpu.toFixed(1)} GFLOP/s per CPU-second with ${machine.peakOp}; ${((100 * w4Row.ours) / machine.peakWall).toFixed(0)} % of the peak loop's own wall-clock rate, ${machine.peakWall.toFixed(1)}, on a loaded machine)`,
+  );
 const notes = [
   "Each peer cell is the peer's median and, in brackets, how many times faster recurrent is; — = not run, no equivalent, or failed (see stderr).",
   ...[...notesUsed].map((k) => NOTES[k]),
@@ -437,6 +482,8 @@ const results = {
   node: process.version,
   cpu: cpus()[0]?.model,
   cores: cpus().length,
+  machine,
+  pytorch_blas: blas,
   rows,
   threads,
   heap,

@@ -10,12 +10,31 @@ after the imports (baseline), then the peak resident set over N training steps o
 import argparse
 import json
 import math
+import os
 import re
+import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
+
+def _threads_from_argv():
+    """--threads N as given (default 1), read before torch loads its BLAS."""
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+# Debian's OpenBLAS (libopenblas0-pthread) starts one thread per core on its own, whatever
+# torch.set_num_threads says: "PyTorch 1 thread" would then run its matrix products on two cores. Its
+# thread count is read once, when the library loads, so it is set here, before torch is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv())
+os.environ.setdefault("OMP_NUM_THREADS", _threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 def w1(iters):
@@ -145,6 +164,59 @@ def w4(n, reps):
     return 2 * n ** 3 / dt / 1e9
 
 
+def blas_anchor():
+    """Which BLAS PyTorch's matrix product runs on, and how fast: a 512^3 product on this process's threads.
+
+    Debian's python3-torch is built against the generic BLAS interface (BLAS_INFO=generic) and runs whatever
+    libblas.so.3 the system's alternatives point at: the reference BLAS (about 3 GFLOP/s) unless an
+    optimized one (libopenblas0-pthread) is installed. The rate is given in wall-clock time and per second
+    of this thread's CPU time; on a loaded machine the second is the one that says what the library can do.
+    """
+    n = 512
+    a = torch.randn(n, n)
+    b = torch.randn(n, n)
+    torch.mm(a, b)
+    reps = 8
+    t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
+    for _ in range(reps):
+        torch.mm(a, b)
+    wall, thread, proc = time.perf_counter() - t0, time.thread_time() - c0, time.process_time() - p0
+    flop = 2 * n ** 3 * reps
+    cfg = torch.__config__.show()
+    m = re.search(r"BLAS_INFO=(\w+)", cfg)
+    libs = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            name = os.path.basename(path).lower()
+            if re.search(r"blas|mkl|blis|atlas|lapack", name) and path not in libs:
+                libs.append(path)
+    real = [os.path.realpath(p) for p in libs]
+    # the matrix product comes from the library loaded as libblas.so.3 (an optimized one may be loaded as
+    # well, for LAPACK, without serving sgemm): Debian's reference BLAS is .../blas/libblas.so.3
+    reference = [p for p in real if re.search(r"/blas/libblas\.so", p)]
+    optimized = [p for p in real if re.search(r"openblas|mkl|blis|atlas|accelerate", p, re.I)]
+    cpu_rate = flop / max(thread, 1e-9) / 1e9
+    if reference:
+        kind = "reference"
+    elif optimized:
+        kind = "optimized"
+    elif m and m.group(1) == "generic":
+        kind = "reference"
+    else:
+        kind = "unknown"  # linked statically (pip wheels carry MKL inside libtorch_cpu): judged by the rate
+    return {
+        "blas_info": m.group(1) if m else None,
+        "libraries": real,
+        "kind": kind,
+        "gflops_wall": flop / wall / 1e9,
+        "gflops_cpu": cpu_rate,
+        "process_cpu_over_thread_cpu": proc / max(thread, 1e-9),
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "n": n,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("workload")
@@ -156,7 +228,9 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"workload": a.workload, "threads": a.threads, "torch": torch.__version__}
-    if a.memory:
+    if a.workload == "anchor":
+        out.update(blas_anchor())
+    elif a.memory:
         if a.workload != "w2":
             raise SystemExit("--memory measures w2 only")
         out.update(steps=a.steps, **w2_memory(a.steps))
