@@ -284,6 +284,50 @@ for (const n of [256, 1024]) {
   notesUsed.add("w4");
 }
 
+// W5 (bench/w5.ts): LSTM(64→512, 2 layers), B=256, T=100, the compute-bound training step; 2 steps, each
+// side in a fresh process that also reports its peak resident set (baseline: the runtime with the library
+// loaded). Ours at 1 thread (the table's column), PyTorch at 1 and 2.
+interface W5Side {
+  label: string;
+  res: PeerOut;
+}
+const w5Sides: W5Side[] = [];
+if (want("w5")) {
+  const steps = ["--steps", "2", ...(quick ? ["--seq", "10"] : [])];
+  const ours = peerRun("recurrent W5", process.execPath, [
+    "--import",
+    "tsx",
+    join(import.meta.dirname, "w5.ts"),
+    "--threads",
+    "1",
+    ...steps,
+  ]);
+  if (ours) w5Sides.push({ label: "recurrent 1 thread", res: ours });
+  const peers: Record<string, number | null> = {};
+  for (const t of torch && usePeer("torch") ? [1, 2] : []) {
+    const name = `PyTorch ${t} thread${t > 1 ? "s" : ""}`;
+    const res = peerRun(`PyTorch W5 (${name})`, PY, [
+      join(PEERS, "torch_bench.py"),
+      "w5",
+      "--threads",
+      String(t),
+      ...steps,
+    ]);
+    peers[name] = res?.runs ? median(res.runs) : Number.NaN;
+    if (res) w5Sides.push({ label: name, res });
+  }
+  rows.push({
+    id: "w5",
+    workload: `W5 LSTM(64→512, 2 layers) train step, B=256, T=${quick ? 10 : 100}`,
+    unit: "ms/step",
+    higherIsBetter: false,
+    ours: ours?.runs ? median(ours.runs) : Number.NaN,
+    ourRuns: ours?.runs ?? [],
+    peers,
+    measured: {},
+  });
+}
+
 // Honest anchors: which BLAS PyTorch's matrix product runs on (Debian's python3-torch uses whatever
 // libblas.so.3 is installed: the reference BLAS, ~3 GFLOP/s, unless libopenblas0-pthread is), and this
 // machine's CPU, SIMD flags and one core's measured 128-bit FMA peak, printed beside the table.
@@ -311,7 +355,7 @@ const blasBad =
     : null;
 const blasLine =
   blas === null
-    ? "PyTorch's BLAS: not checked (no torch)"
+    ? "PyTorch's BLAS: not checked (PyTorch not run)"
     : `PyTorch's BLAS: ${blas.kind} (${(blas.libraries ?? []).map((l) => l.split("/").slice(-2).join("/")).join(", ") || blas.blas_info}); 512³ on 1 thread ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, ${(blas.gflops_wall ?? 0).toFixed(1)} wall-clock`;
 const machine = machineInfo(quick ? 3 : 5);
 
@@ -358,6 +402,17 @@ const notes = [
 const measuredNotes = rows.flatMap((r) => Object.entries(r.measured).map(([p, m]) => `${r.id} ${p}: ${m}`));
 if (measuredNotes.length) notes.push(`Peers' own amounts of work: ${measuredNotes.join("; ")}.`);
 console.log(`\nNotes:\n${notes.map((n) => `- ${n}`).join("\n")}`);
+if (w5Sides.length > 0) {
+  const mib = (kib: unknown) => (Number(kib) / 1024).toFixed(0);
+  console.log(
+    `\nW5 peak resident set over ${w5Sides[0].res.runs?.length ?? 2} steps, each side in a fresh process: ${w5Sides
+      .map(
+        ({ label, res }) =>
+          `${label} ${mib(res.peak_kib)} MiB (+${mib(Number(res.peak_kib) - Number(res.baseline_kib))} over its ${mib(res.baseline_kib)} MiB start-up)`,
+      )
+      .join("; ")}`,
+  );
+}
 // Both cores: our W2 and W4 at 1 and 2 threads (the table above is single-threaded, as PyTorch's 1-thread column).
 let threads: ThreadsRow[] | null = null;
 if (!args.includes("--no-threads") && (only === null || only.has("w2") || only.has("w4"))) {
@@ -484,6 +539,7 @@ const results = {
   cores: cpus().length,
   machine,
   pytorch_blas: blas,
+  w5: w5Sides,
   rows,
   threads,
   heap,

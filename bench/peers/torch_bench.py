@@ -164,6 +164,54 @@ def w4(n, reps):
     return 2 * n ** 3 / dt / 1e9
 
 
+def w5(steps, seq=100):
+    """LSTM(64->512, 2 layers), batch 256, seq 100, Linear on every step, Adam: `steps` training steps.
+
+    Times each step and measures the peak resident set over them, as bench/w5.ts does for ours (read its
+    header): resident set after the imports (baseline), high-water mark reset to it, then the steps.
+    """
+    def status():
+        with open("/proc/self/status") as f:
+            s = f.read()
+        return {k: int(re.search(rf"^{k}:\s*(\d+) kB", s, re.M).group(1)) for k in ("VmRSS", "VmHWM")}
+
+    baseline = status()["VmRSS"]
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        hwm_reset = True
+    except OSError:
+        hwm_reset = False
+    torch.manual_seed(0)
+    lstm = nn.LSTM(64, 512, num_layers=2)
+    head = nn.Linear(512, 1)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
+    x = torch.randn(seq, 256, 64)
+    y = torch.randn(seq, 256, 1)
+    runs, peaks = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        out, _ = lstm(x)
+        loss = ((head(out) - y) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        runs.append((time.perf_counter() - t0) * 1000)
+        peaks.append(status()["VmHWM"])
+    end = status()
+    return {
+        "unit": "ms/step",
+        "runs": runs,
+        "seq": seq,
+        "baseline_kib": baseline,
+        "peak_kib": end["VmHWM"],
+        "peak_per_step_kib": peaks,
+        "end_rss_kib": end["VmRSS"],
+        "hwm_reset": hwm_reset,
+        "final_loss": float(loss.item()),
+    }
+
+
 def blas_anchor():
     """Which BLAS PyTorch's matrix product runs on, and how fast: a 512^3 product on this process's threads.
 
@@ -224,12 +272,15 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--memory", action="store_true", help="w2 only: peak resident set, not time")
-    ap.add_argument("--steps", type=int, default=20, help="training steps of --memory")
+    ap.add_argument("--steps", type=int, default=20, help="training steps of --memory (w5: 2 by default)")
+    ap.add_argument("--seq", type=int, default=100, help="w5 only: sequence length")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"workload": a.workload, "threads": a.threads, "torch": torch.__version__}
     if a.workload == "anchor":
         out.update(blas_anchor())
+    elif a.workload == "w5":
+        out.update(w5(2 if "--steps" not in sys.argv else a.steps, a.seq))
     elif a.memory:
         if a.workload != "w2":
             raise SystemExit("--memory measures w2 only")
