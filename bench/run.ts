@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import "../src/node/relaxed-simd.js"; // Node 20: the kernels' relaxed-SIMD build, as the Node entry runs it
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
 import { machineInfo, machineLine } from "./machine.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
@@ -136,7 +137,7 @@ const NOTES: Record<string, string> = {
   brain:
     "brain.js 1.6.1 (the registry's latest; 2.0 betas need gpu.js 2 → headless-gl, a native build), bench/peers/brain.ts: W1 RNNTimeStep(1,[16],1) trained one window per trainPattern(): relu cell, its own RMSProp-style trainer at lr 0.001 (lr 0.01 diverges), state reset every window — not the same optimisation, only a comparable amount of work. W3 LSTMTimeStep(1,[64],1).forecast(): same stream, but it allocates one unrolled step object per forecast step. No W2 (time-step nets map a vector to the next vector, no batch) and no W4 (no matmul API).",
   w3: "W3: recurrent's row is a Streamer (src/nn/streamer.ts: weights snapshot resident in WebAssembly memory, one step per call), the analogue of onnxruntime's InferenceSession; the row below it runs the same stream through lstm.forward + head.forward per step, as PyTorch's side does (its PyTorch cell repeats the same PyTorch figure).",
-  w4: `W4: tensor matmul on ${getKernels().detail}${getKernels().detail === "wasm-relaxed-simd" ? " (fused multiply-adds, 6-row register tile)" : getKernels().detail === "wasm-simd" ? " (separate multiply and add, 4-row register tile)" : ""}, copies into and out of WebAssembly memory included. Node 22+ and Chrome 114+ run the relaxed-SIMD build by default; Node 20 only with --experimental-wasm-relaxed-simd.`,
+  w4: `W4: tensor matmul on ${getKernels().detail}${getKernels().detail === "wasm-relaxed-simd" ? " (fused multiply-adds, 6-row register tile)" : getKernels().detail === "wasm-simd" ? " (separate multiply and add, 4-row register tile)" : ""}, copies into and out of WebAssembly memory included. Node 22+ and Chrome 114+ run the relaxed-SIMD build by default; Node 20 once src/node/relaxed-simd.ts has set --experimental-wasm-relaxed-simd (the Node entry does; RECURRENT_WASM_RELAXED=0 does not).`,
   onnx: "onnxruntime-node (bench/peers/onnx.ts, model exported by torch.onnx from the same LSTM(1→64)+Linear, one step with state inputs/outputs): one awaited InferenceSession.run() per step, 1 intra-op thread.",
 };
 const notesUsed = new Set<string>();
