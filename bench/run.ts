@@ -11,7 +11,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import "../src/node/relaxed-simd.js"; // Node 20: the kernels' relaxed-SIMD build, as the Node entry runs it
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
+import { machineInfo, machineLine } from "./machine.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
 import { w1, w2, w3, w3Module, w4 } from "./workloads.js";
 
@@ -135,7 +137,7 @@ const NOTES: Record<string, string> = {
   brain:
     "brain.js 1.6.1 (the registry's latest; 2.0 betas need gpu.js 2 → headless-gl, a native build), bench/peers/brain.ts: W1 RNNTimeStep(1,[16],1) trained one window per trainPattern(): relu cell, its own RMSProp-style trainer at lr 0.001 (lr 0.01 diverges), state reset every window — not the same optimisation, only a comparable amount of work. W3 LSTMTimeStep(1,[64],1).forecast(): same stream, but it allocates one unrolled step object per forecast step. No W2 (time-step nets map a vector to the next vector, no batch) and no W4 (no matmul API).",
   w3: "W3: recurrent's row is a Streamer (src/nn/streamer.ts: weights snapshot resident in WebAssembly memory, one step per call), the analogue of onnxruntime's InferenceSession; the row below it runs the same stream through lstm.forward + head.forward per step, as PyTorch's side does (its PyTorch cell repeats the same PyTorch figure).",
-  w4: `W4: tensor matmul on ${getKernels().detail}${getKernels().detail === "wasm-relaxed-simd" ? " (fused multiply-adds, 6-row register tile)" : getKernels().detail === "wasm-simd" ? " (separate multiply and add, 4-row register tile)" : ""}, copies into and out of WebAssembly memory included. Node 22+ and Chrome 114+ run the relaxed-SIMD build by default; Node 20 only with --experimental-wasm-relaxed-simd.`,
+  w4: `W4: tensor matmul on ${getKernels().detail}${getKernels().detail === "wasm-relaxed-simd" ? " (fused multiply-adds, 6-row register tile)" : getKernels().detail === "wasm-simd" ? " (separate multiply and add, 4-row register tile)" : ""}, copies into and out of WebAssembly memory included. Node 22+ and Chrome 114+ run the relaxed-SIMD build by default; Node 20 once src/node/relaxed-simd.ts has set --experimental-wasm-relaxed-simd (the Node entry does; RECURRENT_WASM_RELAXED=0 does not).`,
   onnx: "onnxruntime-node (bench/peers/onnx.ts, model exported by torch.onnx from the same LSTM(1→64)+Linear, one step with state inputs/outputs): one awaited InferenceSession.run() per step, 1 intra-op thread.",
 };
 const notesUsed = new Set<string>();
@@ -283,10 +285,90 @@ for (const n of [256, 1024]) {
   notesUsed.add("w4");
 }
 
+// W5 (bench/w5.ts): LSTM(64→512, 2 layers), B=256, T=100, the compute-bound training step; 2 steps, each
+// side in a fresh process that also reports its peak resident set (baseline: the runtime with the library
+// loaded). Ours at 1 thread (the table's column), PyTorch at 1 and 2.
+interface W5Side {
+  label: string;
+  res: PeerOut;
+}
+const w5Sides: W5Side[] = [];
+if (want("w5")) {
+  const steps = ["--steps", "2", ...(quick ? ["--seq", "10"] : [])];
+  const ours = peerRun("recurrent W5", process.execPath, [
+    "--import",
+    "tsx",
+    join(import.meta.dirname, "w5.ts"),
+    "--threads",
+    "1",
+    ...steps,
+  ]);
+  if (ours) w5Sides.push({ label: "recurrent 1 thread", res: ours });
+  const peers: Record<string, number | null> = {};
+  for (const t of torch && usePeer("torch") ? [1, 2] : []) {
+    const name = `PyTorch ${t} thread${t > 1 ? "s" : ""}`;
+    const res = peerRun(`PyTorch W5 (${name})`, PY, [
+      join(PEERS, "torch_bench.py"),
+      "w5",
+      "--threads",
+      String(t),
+      ...steps,
+    ]);
+    peers[name] = res?.runs ? median(res.runs) : Number.NaN;
+    if (res) w5Sides.push({ label: name, res });
+  }
+  rows.push({
+    id: "w5",
+    workload: `W5 LSTM(64→512, 2 layers) train step, B=256, T=${quick ? 10 : 100}`,
+    unit: "ms/step",
+    higherIsBetter: false,
+    ours: ours?.runs ? median(ours.runs) : Number.NaN,
+    ourRuns: ours?.runs ?? [],
+    peers,
+    measured: {},
+  });
+}
+
+// Honest anchors: which BLAS PyTorch's matrix product runs on (Debian's python3-torch uses whatever
+// libblas.so.3 is installed: the reference BLAS, ~3 GFLOP/s, unless libopenblas0-pthread is), and this
+// machine's CPU, SIMD flags and one core's measured 128-bit FMA peak, printed beside the table.
+interface BlasAnchor {
+  kind?: string;
+  blas_info?: string;
+  libraries?: string[];
+  gflops_wall?: number;
+  gflops_cpu?: number;
+}
+const blas: BlasAnchor | null =
+  torch && usePeer("torch")
+    ? (peerRun(
+        "PyTorch BLAS anchor",
+        PY,
+        [join(PEERS, "torch_bench.py"), "anchor"],
+        false,
+      ) as BlasAnchor | null)
+    : null;
+/** 512³ on one thread per CPU-second: OpenBLAS ~50–120 on a current core, the reference BLAS ~3. */
+const BLAS_MIN_GFLOPS = 10;
+const blasBad =
+  blas !== null && (blas.kind === "reference" || (blas.gflops_cpu ?? 0) < BLAS_MIN_GFLOPS)
+    ? `!!! PyTorch's matrix product runs on ${blas.kind === "reference" ? "the REFERENCE BLAS" : "a slow BLAS"} (${(blas.libraries ?? []).find((l) => /libblas/.test(l)) ?? blas.blas_info}, 512³ at ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, under ${BLAS_MIN_GFLOPS}): its compute-bound figures are not what a PyTorch user gets. Install an optimized BLAS: apt-get install -y libopenblas0-pthread !!!`
+    : null;
+const blasLine =
+  blas === null
+    ? "PyTorch's BLAS: not checked (PyTorch not run)"
+    : `PyTorch's BLAS: ${blas.kind} (${(blas.libraries ?? []).map((l) => l.split("/").slice(-2).join("/")).join(", ") || blas.blas_info}); 512³ on 1 thread ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, ${(blas.gflops_wall ?? 0).toFixed(1)} wall-clock`;
+const machine = machineInfo(quick ? 3 : 5);
+
 const fmt = (v: number | null) =>
   v === null || Number.isNaN(v) ? "—" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(3);
 const peerNames = [...new Set(rows.flatMap((r) => Object.keys(r.peers)))];
-const header = ["workload", "unit", "recurrent", ...peerNames];
+const header = [
+  "workload",
+  "unit",
+  "recurrent",
+  ...peerNames.map((p) => (blasBad && p.startsWith("PyTorch") ? `${p} (REFERENCE BLAS!)` : p)),
+];
 const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
 for (const r of rows) {
   const cells = [r.workload, r.unit, fmt(r.ours)];
@@ -305,7 +387,15 @@ const table = lines.join("\n");
 console.log(
   `\nrecurrent benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}${quick ? ", --quick" : ""}; medians of ${RUNS} run(s); "×" = times faster than the peer\n`,
 );
+console.log(`${machineLine(machine)}\n${blasLine}\n`);
+if (blasBad) console.log(`${blasBad}\n`);
 console.log(table);
+if (blasBad) console.log(`\n${blasBad}`);
+const w4Row = rows.find((r) => r.id === "w4-1024") ?? rows.find((r) => r.id === "w4-256");
+if (w4Row)
+  console.log(
+    `\n${w4Row.workload}: ${fmt(w4Row.ours)} GFLOP/s (wall-clock) = ${((100 * w4Row.ours) / machine.peakCpu).toFixed(0)} % of one core's measured 128-bit peak (${machine.peakCpu.toFixed(1)} GFLOP/s per CPU-second with ${machine.peakOp}; ${((100 * w4Row.ours) / machine.peakWall).toFixed(0)} % of the peak loop's own wall-clock rate, ${machine.peakWall.toFixed(1)}, on a loaded machine)`,
+  );
 const notes = [
   "Each peer cell is the peer's median and, in brackets, how many times faster recurrent is; — = not run, no equivalent, or failed (see stderr).",
   ...[...notesUsed].map((k) => NOTES[k]),
@@ -313,6 +403,17 @@ const notes = [
 const measuredNotes = rows.flatMap((r) => Object.entries(r.measured).map(([p, m]) => `${r.id} ${p}: ${m}`));
 if (measuredNotes.length) notes.push(`Peers' own amounts of work: ${measuredNotes.join("; ")}.`);
 console.log(`\nNotes:\n${notes.map((n) => `- ${n}`).join("\n")}`);
+if (w5Sides.length > 0) {
+  const mib = (kib: unknown) => (Number(kib) / 1024).toFixed(0);
+  console.log(
+    `\nW5 peak resident set over ${w5Sides[0].res.runs?.length ?? 2} steps, each side in a fresh process: ${w5Sides
+      .map(
+        ({ label, res }) =>
+          `${label} ${mib(res.peak_kib)} MiB (+${mib(Number(res.peak_kib) - Number(res.baseline_kib))} over its ${mib(res.baseline_kib)} MiB start-up)`,
+      )
+      .join("; ")}`,
+  );
+}
 // Both cores: our W2 and W4 at 1 and 2 threads (the table above is single-threaded, as PyTorch's 1-thread column).
 let threads: ThreadsRow[] | null = null;
 if (!args.includes("--no-threads") && (only === null || only.has("w2") || only.has("w4"))) {
@@ -437,6 +538,9 @@ const results = {
   node: process.version,
   cpu: cpus()[0]?.model,
   cores: cpus().length,
+  machine,
+  pytorch_blas: blas,
+  w5: w5Sides,
   rows,
   threads,
   heap,

@@ -10,12 +10,31 @@ after the imports (baseline), then the peak resident set over N training steps o
 import argparse
 import json
 import math
+import os
 import re
+import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
+
+def _threads_from_argv():
+    """--threads N as given (default 1), read before torch loads its BLAS."""
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+# Debian's OpenBLAS (libopenblas0-pthread) starts one thread per core on its own, whatever
+# torch.set_num_threads says: "PyTorch 1 thread" would then run its matrix products on two cores. Its
+# thread count is read once, when the library loads, so it is set here, before torch is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv())
+os.environ.setdefault("OMP_NUM_THREADS", _threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 def w1(iters):
@@ -145,6 +164,107 @@ def w4(n, reps):
     return 2 * n ** 3 / dt / 1e9
 
 
+def w5(steps, seq=100):
+    """LSTM(64->512, 2 layers), batch 256, seq 100, Linear on every step, Adam: `steps` training steps.
+
+    Times each step and measures the peak resident set over them, as bench/w5.ts does for ours (read its
+    header): resident set after the imports (baseline), high-water mark reset to it, then the steps.
+    """
+    def status():
+        with open("/proc/self/status") as f:
+            s = f.read()
+        return {k: int(re.search(rf"^{k}:\s*(\d+) kB", s, re.M).group(1)) for k in ("VmRSS", "VmHWM")}
+
+    baseline = status()["VmRSS"]
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        hwm_reset = True
+    except OSError:
+        hwm_reset = False
+    torch.manual_seed(0)
+    lstm = nn.LSTM(64, 512, num_layers=2)
+    head = nn.Linear(512, 1)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
+    x = torch.randn(seq, 256, 64)
+    y = torch.randn(seq, 256, 1)
+    runs, peaks = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        out, _ = lstm(x)
+        loss = ((head(out) - y) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        runs.append((time.perf_counter() - t0) * 1000)
+        peaks.append(status()["VmHWM"])
+    end = status()
+    return {
+        "unit": "ms/step",
+        "runs": runs,
+        "seq": seq,
+        "baseline_kib": baseline,
+        "peak_kib": end["VmHWM"],
+        "peak_per_step_kib": peaks,
+        "end_rss_kib": end["VmRSS"],
+        "hwm_reset": hwm_reset,
+        "final_loss": float(loss.item()),
+    }
+
+
+def blas_anchor():
+    """Which BLAS PyTorch's matrix product runs on, and how fast: a 512^3 product on this process's threads.
+
+    Debian's python3-torch is built against the generic BLAS interface (BLAS_INFO=generic) and runs whatever
+    libblas.so.3 the system's alternatives point at: the reference BLAS (about 3 GFLOP/s) unless an
+    optimized one (libopenblas0-pthread) is installed. The rate is given in wall-clock time and per second
+    of this thread's CPU time; on a loaded machine the second is the one that says what the library can do.
+    """
+    n = 512
+    a = torch.randn(n, n)
+    b = torch.randn(n, n)
+    torch.mm(a, b)
+    reps = 8
+    t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
+    for _ in range(reps):
+        torch.mm(a, b)
+    wall, thread, proc = time.perf_counter() - t0, time.thread_time() - c0, time.process_time() - p0
+    flop = 2 * n ** 3 * reps
+    cfg = torch.__config__.show()
+    m = re.search(r"BLAS_INFO=(\w+)", cfg)
+    libs = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            name = os.path.basename(path).lower()
+            if re.search(r"blas|mkl|blis|atlas|lapack", name) and path not in libs:
+                libs.append(path)
+    real = [os.path.realpath(p) for p in libs]
+    # the matrix product comes from the library loaded as libblas.so.3 (an optimized one may be loaded as
+    # well, for LAPACK, without serving sgemm): Debian's reference BLAS is .../blas/libblas.so.3
+    reference = [p for p in real if re.search(r"/blas/libblas\.so", p)]
+    optimized = [p for p in real if re.search(r"openblas|mkl|blis|atlas|accelerate", p, re.I)]
+    cpu_rate = flop / max(thread, 1e-9) / 1e9
+    if reference:
+        kind = "reference"
+    elif optimized:
+        kind = "optimized"
+    elif m and m.group(1) == "generic":
+        kind = "reference"
+    else:
+        kind = "unknown"  # linked statically (pip wheels carry MKL inside libtorch_cpu): judged by the rate
+    return {
+        "blas_info": m.group(1) if m else None,
+        "libraries": real,
+        "kind": kind,
+        "gflops_wall": flop / wall / 1e9,
+        "gflops_cpu": cpu_rate,
+        "process_cpu_over_thread_cpu": proc / max(thread, 1e-9),
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "n": n,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("workload")
@@ -152,11 +272,16 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--memory", action="store_true", help="w2 only: peak resident set, not time")
-    ap.add_argument("--steps", type=int, default=20, help="training steps of --memory")
+    ap.add_argument("--steps", type=int, default=20, help="training steps of --memory (w5: 2 by default)")
+    ap.add_argument("--seq", type=int, default=100, help="w5 only: sequence length")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"workload": a.workload, "threads": a.threads, "torch": torch.__version__}
-    if a.memory:
+    if a.workload == "anchor":
+        out.update(blas_anchor())
+    elif a.workload == "w5":
+        out.update(w5(2 if "--steps" not in sys.argv else a.steps, a.seq))
+    elif a.memory:
         if a.workload != "w2":
             raise SystemExit("--memory measures w2 only")
         out.update(steps=a.steps, **w2_memory(a.steps))

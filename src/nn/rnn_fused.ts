@@ -18,13 +18,22 @@ function scratchOf(n: number): Float32Array {
 /**
  * The saved buffers of nodes whose backward has run (and freed them), kept for the next forward of the same
  * size: a training loop repeats its sizes, so steady-state training allocates no new saved buffers. Bounded
- * in count and bytes; the kernels overwrite every element of a saved buffer they are given.
+ * in count, and in floats by the larger of 64 MiB and the most floats ever saved at once (`peakLive`): the
+ * pool never holds more than a training step already had resident. Without that second bound a wide layer's
+ * buffers (W5 in bench/: 300 MiB a layer) were dropped to the garbage collector after every backward and
+ * the next step's forward allocated new ones before they were collected, adding a whole step's saved
+ * activations to the peak resident set. The kernels overwrite every element of a saved buffer they are given.
  */
 const savedPool: Float32Array[] = [];
 const POOL_MAX_BUFFERS = 8;
-const POOL_MAX_FLOATS = 16 << 20; // 64 MiB
+const POOL_MIN_FLOATS = 16 << 20; // 64 MiB
+/** floats in saved buffers handed out and not given back (a node dropped unrun never gives its back) */
+let live = 0;
+let peakLive = 0;
 
 function takeSaved(n: number): Float32Array {
+  live += n;
+  peakLive = Math.max(peakLive, live);
   for (let i = savedPool.length - 1; i >= 0; i--) {
     if (savedPool[i].length === n) return savedPool.splice(i, 1)[0];
   }
@@ -32,11 +41,13 @@ function takeSaved(n: number): Float32Array {
 }
 
 function giveSaved(a: Float32Array): void {
-  if (a.length === 0 || a.length > POOL_MAX_FLOATS) return;
+  live = Math.max(0, live - a.length);
+  const max = Math.max(POOL_MIN_FLOATS, peakLive);
+  if (a.length === 0 || a.length > max) return;
   savedPool.push(a);
   let total = 0;
   for (const b of savedPool) total += b.length;
-  while (savedPool.length > POOL_MAX_BUFFERS || total > POOL_MAX_FLOATS) total -= savedPool.shift()!.length;
+  while (savedPool.length > POOL_MAX_BUFFERS || total > max) total -= savedPool.shift()!.length;
 }
 
 /** The buffer a parameter's gradient is added into: its .grad when the engine offers it, else a new one. */

@@ -11,6 +11,7 @@ import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { type PoolPlatform, setPoolPlatform } from "../kernels/pool.js";
+import "./relaxed-simd.js"; // Node 20: fused multiply-add in the kernels, for the workers too
 
 function workerSource(): string {
   const here = import.meta.url;
