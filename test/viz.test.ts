@@ -321,7 +321,7 @@ const finite = (a: number[]) => a.filter(Number.isFinite).length;
 describe("chart specs", () => {
   it.each(ALL)("%s compiles and renders without warnings", async (_, make) => {
     const spec = make();
-    expect(compileChart(spec).warnings).toEqual([]);
+    expect((await compileChart(spec)).warnings).toEqual([]);
     const { svg, warnings } = await renderSvg(spec);
     expect(warnings).toEqual([]);
     expect(svg.startsWith("<svg")).toBe(true);
@@ -338,7 +338,7 @@ describe("chart specs", () => {
         size: { field: "a", type: "nominal" },
       },
     } as unknown as ChartSpec;
-    expect(compileChart(bad).warnings.some((w) => w.startsWith("vega-lite:"))).toBe(true);
+    expect((await compileChart(bad)).warnings.some((w) => w.startsWith("vega-lite:"))).toBe(true);
     const { warnings } = await renderSvg(bad);
     expect(warnings.some((w) => w.startsWith("vega:") && w.includes("Infinite extent"))).toBe(true);
   });
@@ -587,7 +587,7 @@ process.stdout.write(String(new Date(0).getTimezoneOffset()) + "\\n" + (await re
     ]);
     expect(legendLabels(svg)).toEqual(["RNN tanh", "RNN relu", "LSTM"]);
     // The y scale's domain covers floor .. 1e10, and the axis labels use exponents at the ends.
-    const view = new vega.View(vega.parse(compileChart(spec).vega), { renderer: "none" });
+    const view = new vega.View(vega.parse((await compileChart(spec)).vega), { renderer: "none" });
     await view.runAsync();
     const [lo, hi] = view.scale("y").domain() as number[];
     expect(lo).toBeLessThanOrEqual(1e-31);

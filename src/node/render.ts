@@ -17,13 +17,56 @@ import { promises as fsp } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
-import { Resvg, initWasm } from "@resvg/resvg-wasm";
 import type { LoggerInterface, Spec as VegaSpec } from "vega";
-import * as vega from "vega";
-import * as vl from "vega-lite";
 import type { ChartSpec } from "../viz/common.js";
 
 const require = createRequire(import.meta.url);
+
+// ---------------------------------------------------------------------------------------------
+// The chart libraries, loaded when a chart is first drawn. Loading them eagerly would make
+// `recurrent/node` unloadable from CommonJS (vega's canvas module uses top-level await) and would make
+// every library user install them; they are optional peer dependencies of the package.
+
+type Vega = typeof import("vega");
+type VegaLite = typeof import("vega-lite");
+type ResvgModule = typeof import("@resvg/resvg-wasm");
+let vega!: Vega;
+let vl!: VegaLite;
+let resvg!: ResvgModule;
+let libsLoaded: Promise<void> | null = null;
+
+const CHART_PACKAGES = "vega vega-lite @resvg/resvg-wasm dejavu-fonts-ttf";
+
+/** Imports one chart package, or throws naming the package to install. */
+async function importChartPackage<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new Error(
+        `drawing charts needs the package ${name}, which is not installed (the chart packages are optional peer dependencies of recurrent); install them with: npm install ${CHART_PACKAGES}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
+/** Loads vega, vega-lite and resvg once; every function here that draws awaits it first. */
+export function loadChartLibraries(): Promise<void> {
+  if (!libsLoaded) {
+    libsLoaded = (async () => {
+      vega = await importChartPackage("vega", () => import("vega"));
+      vl = await importChartPackage("vega-lite", () => import("vega-lite"));
+      resvg = await importChartPackage("@resvg/resvg-wasm", () => import("@resvg/resvg-wasm"));
+    })().catch((e: unknown) => {
+      libsLoaded = null;
+      throw e;
+    });
+  }
+  return libsLoaded;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Font metrics: advance widths from a TrueType file (tables head, hhea, hmtx, cmap).
@@ -247,8 +290,9 @@ function collectingLogger(where: string): LoggerInterface & { warnings: string[]
   return logger as LoggerInterface & { warnings: string[] };
 }
 
-/** Compiles a Vega-Lite chart spec to Vega, with the compiler's warnings. */
-export function compileChart(spec: ChartSpec): { vega: VegaSpec; warnings: string[] } {
+/** Compiles a Vega-Lite chart spec to Vega, with the compiler's warnings (loading vega-lite first). */
+export async function compileChart(spec: ChartSpec): Promise<{ vega: VegaSpec; warnings: string[] }> {
+  await loadChartLibraries();
   const logger = collectingLogger("vega-lite");
   const out = vl.compile(spec, { logger });
   return { vega: out.spec, warnings: logger.warnings };
@@ -260,8 +304,9 @@ export function compileChart(spec: ChartSpec): { vega: VegaSpec; warnings: strin
  * rendering reads no file and no URL, and a spec asking for one is an error.
  */
 export async function renderSvg(spec: ChartSpec): Promise<{ svg: string; warnings: string[] }> {
+  await loadChartLibraries();
   useFontMetrics();
-  const { vega: vgSpec, warnings } = compileChart(spec);
+  const { vega: vgSpec, warnings } = await compileChart(spec);
   const logger = collectingLogger("vega");
   const refused: string[] = [];
   const loader = vega.loader();
@@ -291,7 +336,7 @@ let wasmReady: Promise<void> | null = null;
 function resvgReady(): Promise<void> {
   if (!wasmReady) {
     const wasm = fs.readFileSync(require.resolve("@resvg/resvg-wasm/index_bg.wasm"));
-    wasmReady = initWasm(wasm).catch((e: unknown) => {
+    wasmReady = resvg.initWasm(wasm).catch((e: unknown) => {
       // Someone else in this process may have initialised the same module: then it is ready.
       if (!String(e).includes("Already initialized")) {
         wasmReady = null;
@@ -313,10 +358,11 @@ export async function svgToPng(svg: string, options: PngOptions = {}): Promise<U
   if (!(typeof scale === "number" && Number.isFinite(scale) && scale > 0 && scale <= 8)) {
     throw new Error(`svgToPng: scale must be a number in (0, 8], got ${String(scale)}`);
   }
+  await loadChartLibraries();
   await resvgReady();
   const f = chartFonts();
   const family = "DejaVu Sans";
-  const r = new Resvg(svg, {
+  const r = new resvg.Resvg(svg, {
     fitTo: scale === 1 ? { mode: "original" } : { mode: "zoom", value: scale },
     font: {
       fontBuffers: [f.regular, f.bold],
