@@ -12,40 +12,56 @@ import { expectClose } from "./helpers.js";
 const t = (v: number[], grad = true) => new Tensor(Float32Array.from(v), [v.length], grad);
 const scalar = (v: number) => new Tensor(Float32Array.of(v), [], true);
 
+const coefs = (alpha: number, beta: number, gamma: number, b0: number) => ({
+  alpha: scalar(alpha),
+  beta: scalar(beta),
+  gamma: scalar(gamma),
+  b0: scalar(b0),
+});
+
 describe("holtWinters", () => {
   it("multiplicative: matches the recursion worked by hand", () => {
-    // z = [10, 12, 11], α = 0.5, γ = 0.25, s0 = [1, 1.2] (m = 2)
-    // l0 = 10/1 = 10;              s2 = 0.25·10/10 + 0.75·1 = 1
-    // l1 = 0.5·12/1.2 + 0.5·10 = 10; s3 = 0.25·12/10 + 0.75·1.2 = 1.2
-    // l2 = 0.5·11/1 + 0.5·10 = 10.5; s4 = 0.25·11/10.5 + 0.75·1 = 1.0119047619
-    const [l, s] = holtWinters(
+    // z = [10, 12, 11], α = 0.5, γ = 0.25, s0 = [1, 1.2] (m = 2), no trend
+    // l0 = 10/1 = 10;               s2 = 0.25·10/10 + 0.75·1 = 1
+    // l1 = 0.5·12/1.2 + 0.5·10 = 10;  s3 = 0.25·12/10 + 0.75·1.2 = 1.2
+    // l2 = 0.5·11/1 + 0.5·10 = 10.5;  s4 = 0.25·11/10.5 + 0.75·1
+    const [l, b, s] = holtWinters(
       t([10, 12, 11], false),
-      scalar(0.5),
-      scalar(0.25),
+      coefs(0.5, 0.5, 0.25, 3),
       t([1, 1.2], false),
       "multiplicative",
+      false,
     );
     expectClose(l, [10, 10, 10.5]);
+    expectClose(b, [0, 0, 0]);
     expectClose(s, [1, 1.2, 1, 1.2, 0.25 * (11 / 10.5) + 0.75], { rtol: 1e-6 });
   });
 
-  it("additive: matches the recursion worked by hand", () => {
-    // z = [3, 5, 4], α = 0.5, γ = 0.5, s0 = [-1, 1]
-    // l0 = 3 + 1 = 4;            s2 = 0.5·(3 - 4) + 0.5·(-1) = -1
-    // l1 = 0.5·(5 - 1) + 0.5·4 = 4; s3 = 0.5·(5 - 4) + 0.5·1 = 1
-    // l2 = 0.5·(4 + 1) + 0.5·4 = 4.5; s4 = 0.5·(4 - 4.5) + 0.5·(-1) = -0.75
-    const [l, s] = holtWinters(t([3, 5, 4], false), scalar(0.5), scalar(0.5), t([-1, 1], false), "additive");
-    expectClose(l, [4, 4, 4.5]);
-    expectClose(s, [-1, 1, -1, 1, -0.75]);
+  it("additive with a trend: matches the recursion worked by hand", () => {
+    // z = [3, 5, 4], α = β = γ = 0.5, s0 = [-1, 1], b0 = 1
+    // l0 = 3 + 1 = 4, b0 = 1;                         s2 = 0.5·(3 - 4) + 0.5·(-1) = -1
+    // l1 = 0.5·(5 - 1) + 0.5·(4 + 1) = 4.5;  b1 = 0.5·0.5 + 0.5·1 = 0.75;   s3 = 0.5·0.5 + 0.5·1 = 0.75
+    // l2 = 0.5·(4 + 1) + 0.5·(4.5 + 0.75) = 5.125;  b2 = 0.5·0.625 + 0.5·0.75 = 0.6875
+    // s4 = 0.5·(4 - 5.125) + 0.5·(-1) = -1.0625
+    const [l, b, s] = holtWinters(
+      t([3, 5, 4], false),
+      coefs(0.5, 0.5, 0.5, 1),
+      t([-1, 1], false),
+      "additive",
+      true,
+    );
+    expectClose(l, [4, 4.5, 5.125]);
+    expectClose(b, [1, 0.75, 0.6875]);
+    expectClose(s, [-1, 1, -1, 0.75, -1.0625]);
   });
 
-  it("without seasonality is simple exponential smoothing", () => {
-    const [l, s] = holtWinters(
+  it("without seasonality or trend is simple exponential smoothing", () => {
+    const [l, , s] = holtWinters(
       t([2, 4, 8], false),
-      scalar(0.25),
-      scalar(0.5),
+      coefs(0.25, 0.5, 0.5, 0),
       t([], false),
       "multiplicative",
+      false,
     );
     expectClose(l, [2, 2.5, 3.875]);
     expect(s.shape).toEqual([3]);
@@ -53,25 +69,25 @@ describe("holtWinters", () => {
 
   for (const mode of ["multiplicative", "additive"] as const) {
     for (const m of [0, 3]) {
-      it(`${mode}, m = ${m}: gradients of z, α, γ and s0 agree with finite differences`, () => {
-        const z = t([5, 6.5, 4.8, 5.3, 7.1, 5.0, 5.6, 6.9, 4.7, 5.4]);
-        const s0t = m === 0 ? t([]) : t(mode === "multiplicative" ? [0.9, 1.2, 0.95] : [-0.4, 0.7, -0.2]);
-        const r = gradcheck(
-          (zz, a, g, s) => {
-            const [l, s2] = holtWinters(zz, a, g, s, mode);
-            return ops.cat([l, s2]);
-          },
-          [z, scalar(0.3), scalar(0.4), s0t],
-          { eps: 1e-3, atol: 2e-3, rtol: 1e-2 },
-        );
-        expect(r.worst).toBeNull();
-      });
+      for (const trend of [false, true]) {
+        it(`${mode}, m = ${m}, trend ${trend}: gradients of z, α, β, γ, b0 and s0 agree with finite differences`, () => {
+          const z = t([5, 6.5, 4.8, 5.3, 7.1, 5.0, 5.6, 6.9, 4.7, 5.4]);
+          const s0 = m === 0 ? t([]) : t(mode === "multiplicative" ? [0.9, 1.2, 0.95] : [-0.4, 0.7, -0.2]);
+          const r = gradcheck(
+            (zz, a, b, g, b0, s) =>
+              ops.cat(holtWinters(zz, { alpha: a, beta: b, gamma: g, b0 }, s, mode, trend)),
+            [z, scalar(0.3), scalar(0.2), scalar(0.4), scalar(0.1), s0],
+            { eps: 1e-3, atol: 2e-3, rtol: 1e-2 },
+          );
+          expect(r.worst).toBeNull();
+        });
+      }
     }
   }
 
   it("rejects a 2-D series", () => {
     expect(() =>
-      holtWinters(new Tensor(new Float32Array(4), [2, 2]), scalar(0.5), scalar(0.5), t([]), "additive"),
+      holtWinters(new Tensor(new Float32Array(4), [2, 2]), coefs(0.5, 0.5, 0.5, 0), t([]), "additive", false),
     ).toThrow(/z must be 1-D/);
   });
 });
