@@ -9,16 +9,22 @@ import { column } from "./data.js";
 import { CheckpointError, ForecastError } from "./errors.js";
 import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
+import { buildHybrid, hybridForecastAt, type IntervalBand } from "./hybrid/checkpoint.js";
+import type { HybridNet } from "./hybrid/model.js";
 
 /** A checkpoint ready to use: its network and the numbers that map series to model and back. */
 export interface Forecaster {
   checkpoint: ForecastCheckpoint;
-  model: ForecastNet;
+  /** The LSTM (null for a hybrid checkpoint). */
+  model: ForecastNet | null;
+  /** The hybrid ensemble (null for an LSTM checkpoint). */
+  hybrid: HybridNet | null;
   spec: PipelineSpec;
 }
 
 export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpoint"): Forecaster {
-  const model = buildModel(checkpoint, source);
+  const hybrid = checkpoint.meta.hybrid !== undefined ? buildHybrid(checkpoint, source) : null;
+  const model = hybrid === null ? buildModel(checkpoint, source) : null;
   const d = checkpoint.meta.data;
   const spec: PipelineSpec = {
     scaler: checkpointScaler(checkpoint),
@@ -27,7 +33,7 @@ export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpo
     horizon: d.horizon,
     windowNorm: d.window_norm,
   };
-  return { checkpoint, model, spec };
+  return { checkpoint, model, hybrid, spec };
 }
 
 /**
@@ -60,6 +66,8 @@ export interface ForecastOutput {
   dates: string[] | null;
   /** How many steps came from feeding forecasts back (0 when steps <= the trained horizon). */
   recursiveSteps: number;
+  /** 80 % and 95 % prediction intervals (hybrid models; null for the LSTM). */
+  intervals: IntervalBand[] | null;
 }
 
 /**
@@ -85,6 +93,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       `this model forecasts ${H} step(s) at once and reads ${F} columns; going beyond ${H} steps would need future values of ${others.join(", ")}, which it does not forecast. Ask for ${H} steps or fewer (or train a univariate model, or one with a longer horizon)`,
     );
   }
+  if (f.hybrid !== null) return withDates(f, series, hybridSeries(f, series, n));
   // Work on the last L rows only, growing them with forecasts when needed.
   let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
   const out = new Float32Array(n);
@@ -92,7 +101,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
   while (done < n) {
     const rows = hist.length / F;
     const scaled = scaleSeries(f.spec, { data: hist, shape: [rows, F] });
-    const y = forecastAt(f.model, f.spec, scaled, [rows]); // (1, H)
+    const y = forecastAt(f.model!, f.spec, scaled, [rows]); // (1, H)
     const take = Math.min(H, n - done);
     out.set(y.subarray(0, take), done);
     done += take;
@@ -103,6 +112,51 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       hist = grown.subarray(grown.length - L);
     }
   }
+  return withDates(f, series, { values: out, dates: null, recursiveSteps: Math.max(0, n - H), intervals: null });
+}
+
+/** The hybrid's forecast of n steps: the whole series feeds its smoothing; blocks past H fed back. */
+function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput {
+  const net = f.hybrid!;
+  const meta = f.checkpoint.meta.hybrid!;
+  const H = net.config.horizon;
+  let values = column(series, f.spec.targetIndex);
+  const out = new Float32Array(n);
+  const bands = [0, 1].map(() => ({ lower: new Float32Array(n), upper: new Float32Array(n) }));
+  let levels: number[] = [];
+  let done = 0;
+  while (done < n) {
+    const fc = hybridForecastAt(net, meta, values, series.dates, [values.length]);
+    levels = fc.bands.map((b) => b.level);
+    const take = Math.min(H, n - done);
+    for (let h = 0; h < take; h++) {
+      out[done + h] = fc.point[h];
+      fc.bands.forEach((b, i) => {
+        // past the trained horizon, the last step's band widened by the square root of the distance
+        const widen = done === 0 ? 1 : Math.sqrt((done + h + 1) / H);
+        bands[i].lower[done + h] = fc.point[h] - (fc.point[h] - b.lower[h]) * widen;
+        bands[i].upper[done + h] = fc.point[h] + (b.upper[h] - fc.point[h]) * widen;
+      });
+    }
+    done += take;
+    if (done < n) {
+      const grown = new Float32Array(values.length + H);
+      grown.set(values);
+      grown.set(fc.point, values.length);
+      values = grown;
+    }
+  }
+  return {
+    values: out,
+    dates: null,
+    recursiveSteps: Math.max(0, n - H),
+    intervals: bands.map((b, i) => ({ level: levels[i], lower: b.lower, upper: b.upper })),
+  };
+}
+
+/** The forecast's dates, continued from the series'. */
+function withDates(f: Forecaster, series: Series, fc: ForecastOutput): ForecastOutput {
+  const n = fc.values.length;
   let dates: string[] | null = null;
   if (series.dates !== null && series.dates.length > 0) {
     const d = f.checkpoint.meta.data;
@@ -113,7 +167,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       dates = times.map((t) => formatDate(t, fmt));
     }
   }
-  return { values: out, dates, recursiveSteps: Math.max(0, n - H) };
+  return { ...fc, dates };
 }
 
 export interface EvaluateOptions {
@@ -133,6 +187,8 @@ export interface Evaluation extends BacktestResult {
   stride: number;
   /** The dates of the origins, when the series has dates. */
   originDates: string[] | null;
+  /** Share of held-out points inside each prediction interval (hybrid models; null for the LSTM). */
+  coverage: { level: number; coverage: number }[] | null;
 }
 
 /**
@@ -189,16 +245,32 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
       `the test part starts at row ${testStart}, before the model's lookback of ${f.spec.lookback} rows is available`,
     );
   }
-  const scaled = scaleSeries(f.spec, series);
   const origins: number[] = [];
   for (let o = testStart; o + H <= T; o += stride) origins.push(o);
-  const all = forecastAt(f.model, f.spec, scaled, origins); // (W, Htrained)
+  let all: Float32Array; // (W, Htrained)
+  let coverage: Evaluation["coverage"] = null;
   const Ht = f.spec.horizon;
+  const target = column(series, f.spec.targetIndex);
+  if (f.hybrid !== null) {
+    const fc = hybridForecastAt(f.hybrid, f.checkpoint.meta.hybrid!, target, series.dates, origins);
+    all = fc.point;
+    coverage = fc.bands.map((b) => {
+      let inside = 0;
+      origins.forEach((o, w) => {
+        for (let h = 0; h < H; h++) {
+          const y = target[o + h];
+          if (y >= b.lower[w * Ht + h] && y <= b.upper[w * Ht + h]) inside++;
+        }
+      });
+      return { level: b.level, coverage: inside / (origins.length * H) };
+    });
+  } else {
+    all = forecastAt(f.model!, f.spec, scaleSeries(f.spec, series), origins);
+  }
   const byOrigin = new Map<number, Float32Array>();
   origins.forEach((o, w) => {
     byOrigin.set(o, all.slice(w * Ht, w * Ht + H));
   });
-  const target = column(series, f.spec.targetIndex);
   const r = rollingOriginBacktest({
     series: target,
     testStart,
@@ -219,5 +291,6 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
     season: m,
     stride,
     originDates: series.dates === null ? null : r.origins.map((o) => formatDate(series.dates![o], fmt)),
+    coverage,
   };
 }

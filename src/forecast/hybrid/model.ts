@@ -164,9 +164,11 @@ export function rowTimes(
     for (let i = 0; i < out.length; i++) out[i] = i;
     return out;
   }
+  // rows past the known dates (forecast steps, or forecasts fed back) continue one step at a time
   const step = c.stepMs;
-  for (let i = 0; i < T; i++) out[i] = dates[i] / step;
-  for (let i = T; i < out.length; i++) out[i] = out[T - 1] + (i - T + 1);
+  const known = Math.min(T, dates.length);
+  for (let i = 0; i < known; i++) out[i] = dates[i] / step;
+  for (let i = known; i < out.length; i++) out[i] = (known > 0 ? out[known - 1] : 0) + (i - known + 1);
   return out;
 }
 
