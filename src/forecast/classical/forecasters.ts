@@ -1,0 +1,85 @@
+// The classical forecasters behind one small interface, so that `evaluate`, the playground and the
+// forecasting benchmark can put them beside any other model (the neural ones included).
+
+import { type EtsFit, etsModel, fitEts } from "./ets.js";
+import { naive, seasonalNaive, seasonalNaiveDrift } from "./naive.js";
+import { fitTheta } from "./theta.js";
+
+/** A forecaster fitted on a training series. */
+export interface FittedForecaster {
+  /** What was fitted, e.g. "ETS(M,Ad,M)". */
+  label: string;
+  /**
+   * Forecasts `horizon` steps after `history`, a series that starts as the training series and may run
+   * on past it (rolling origins): the model fitted on the training part is kept, its state updated.
+   */
+  forecast(history: ArrayLike<number>): Float64Array;
+}
+
+/** A way to forecast a univariate series: `fit(train, period, horizon).forecast(history)`. */
+export interface SeriesForecaster {
+  name: string;
+  fit(train: ArrayLike<number>, period: number, horizon: number): FittedForecaster;
+}
+
+/** ETS selected by AICc on the training part; later origins re-run its filter with the same parameters. */
+export const etsForecaster: SeriesForecaster = {
+  name: "ETS",
+  fit(train, period, horizon) {
+    const fit: EtsFit = fitEts(train, { period });
+    return {
+      label: fit.spec,
+      forecast: (history) =>
+        history.length === train.length && sameStart(history, train)
+          ? fit.forecast(horizon).mean
+          : etsModel(history, fit.type, fit.params, fit.period).forecast(horizon).mean,
+    };
+  },
+};
+
+function sameStart(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Theta, refitted at every origin (it only estimates a smoothing coefficient and a level). */
+export const thetaForecaster: SeriesForecaster = {
+  name: "Theta",
+  fit(_train, period, horizon) {
+    return { label: "Theta", forecast: (history) => fitTheta(history, { period }).forecast(horizon).mean };
+  },
+};
+
+export const seasonalNaiveDriftForecaster: SeriesForecaster = {
+  name: "seasonal naive + drift",
+  fit(_train, period, horizon) {
+    return {
+      label: `seasonal naive + drift (m=${period})`,
+      forecast: (history) => seasonalNaiveDrift(history, horizon, period),
+    };
+  },
+};
+
+export const seasonalNaiveForecaster: SeriesForecaster = {
+  name: "seasonal naive",
+  fit(_train, period, horizon) {
+    return {
+      label: `seasonal naive (m=${period})`,
+      forecast: (history) => seasonalNaive(history, horizon, period),
+    };
+  },
+};
+
+export const naiveForecaster: SeriesForecaster = {
+  name: "naive",
+  fit(_train, _period, horizon) {
+    return { label: "naive", forecast: (history) => naive(history, horizon) };
+  },
+};
+
+/** ETS, Theta and seasonal naive with drift: the classical models shown beside a trained model. */
+export const CLASSICAL_FORECASTERS: readonly SeriesForecaster[] = [
+  etsForecaster,
+  thetaForecaster,
+  seasonalNaiveDriftForecaster,
+];
