@@ -38,6 +38,7 @@ import type { SchedulerStateDict } from "../optim/lr_scheduler.js";
 import { CheckpointError } from "./errors.js";
 import { ForecastNet, type ModelConfigJSON, modelConfigFromJSON } from "./model.js";
 import { buildHybrid, checkHybridMeta, type HybridMetaJSON } from "./hybrid/checkpoint.js";
+import { checkEtsMeta, type EtsMetaJSON } from "./hybrid/fallback.js";
 
 export const CHECKPOINT_KIND = "forecast";
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -121,6 +122,8 @@ export interface ForecastMeta {
   libraryVersion: string;
   /** Present for the hybrid forecaster (metadata `recurrent.hybrid`, see hybrid/checkpoint.ts). */
   hybrid?: HybridMetaJSON;
+  /** Present when the saved forecaster is ETS (metadata `recurrent.ets`, see hybrid/fallback.ts). */
+  ets?: EtsMetaJSON;
 }
 
 export interface ForecastCheckpoint {
@@ -227,6 +230,7 @@ export function checkpointMetadata(ckpt: ForecastCheckpoint): Record<string, str
     "recurrent.training": JSON.stringify(m.training),
   };
   if (m.hybrid !== undefined) out["recurrent.hybrid"] = JSON.stringify(m.hybrid);
+  if (m.ets !== undefined) out["recurrent.ets"] = JSON.stringify(m.ets);
   if (ckpt.optimizer !== null) out["recurrent.optimizer"] = JSON.stringify(packOptimizer(ckpt.optimizer));
   if (ckpt.scheduler !== null) out["recurrent.scheduler"] = JSON.stringify(ckpt.scheduler);
   return out;
@@ -423,6 +427,9 @@ export function checkpointFromParts(
       ...(metadata["recurrent.hybrid"] !== undefined
         ? { hybrid: checkHybridMeta(parseJson(metadata, "recurrent.hybrid", source), source) }
         : {}),
+      ...(metadata["recurrent.ets"] !== undefined
+        ? { ets: checkEtsMeta(parseJson(metadata, "recurrent.ets", source), source) }
+        : {}),
     },
     stateDict: tensors,
     optimizer,
@@ -430,7 +437,7 @@ export function checkpointFromParts(
   };
   // checks the tensors against the config
   if (ckpt.meta.hybrid !== undefined) buildHybrid(ckpt, source);
-  else buildModel(ckpt, source);
+  else if (ckpt.meta.ets === undefined) buildModel(ckpt, source);
   return ckpt;
 }
 

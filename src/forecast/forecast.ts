@@ -11,6 +11,7 @@ import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
 import { buildHybrid, hybridForecastAt, type IntervalBand } from "./hybrid/checkpoint.js";
 import type { HybridNet } from "./hybrid/model.js";
+import { type EtsMetaJSON, etsForecastAt } from "./hybrid/fallback.js";
 
 /** A checkpoint ready to use: its network and the numbers that map series to model and back. */
 export interface Forecaster {
@@ -19,12 +20,15 @@ export interface Forecaster {
   model: ForecastNet | null;
   /** The hybrid ensemble (null for an LSTM checkpoint). */
   hybrid: HybridNet | null;
+  /** The saved ETS model (from `--model auto` or the short-series fallback), else null. */
+  ets: EtsMetaJSON | null;
   spec: PipelineSpec;
 }
 
 export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpoint"): Forecaster {
   const hybrid = checkpoint.meta.hybrid !== undefined ? buildHybrid(checkpoint, source) : null;
-  const model = hybrid === null ? buildModel(checkpoint, source) : null;
+  const ets = checkpoint.meta.ets ?? null;
+  const model = hybrid === null && ets === null ? buildModel(checkpoint, source) : null;
   const d = checkpoint.meta.data;
   const spec: PipelineSpec = {
     scaler: checkpointScaler(checkpoint),
@@ -33,7 +37,7 @@ export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpo
     horizon: d.horizon,
     windowNorm: d.window_norm,
   };
-  return { checkpoint, model, hybrid, spec };
+  return { checkpoint, model, hybrid, ets, spec };
 }
 
 /**
@@ -93,7 +97,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       `this model forecasts ${H} step(s) at once and reads ${F} columns; going beyond ${H} steps would need future values of ${others.join(", ")}, which it does not forecast. Ask for ${H} steps or fewer (or train a univariate model, or one with a longer horizon)`,
     );
   }
-  if (f.hybrid !== null) return withDates(f, series, hybridSeries(f, series, n));
+  if (f.hybrid !== null || f.ets !== null) return withDates(f, series, hybridSeries(f, series, n));
   // Work on the last L rows only, growing them with forecasts when needed.
   let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
   const out = new Float32Array(n);
@@ -112,21 +116,36 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       hist = grown.subarray(grown.length - L);
     }
   }
-  return withDates(f, series, { values: out, dates: null, recursiveSteps: Math.max(0, n - H), intervals: null });
+  return withDates(f, series, {
+    values: out,
+    dates: null,
+    recursiveSteps: Math.max(0, n - H),
+    intervals: null,
+  });
 }
 
-/** The hybrid's forecast of n steps: the whole series feeds its smoothing; blocks past H fed back. */
+/** Hybrid or ETS forecasts with intervals from each origin (null for the LSTM). */
+function withIntervalsAt(
+  f: Forecaster,
+  values: ArrayLike<number>,
+  dates: readonly number[] | null,
+  origins: readonly number[],
+): ReturnType<typeof hybridForecastAt> | null {
+  if (f.hybrid !== null) return hybridForecastAt(f.hybrid, f.checkpoint.meta.hybrid!, values, dates, origins);
+  if (f.ets !== null) return etsForecastAt(f.ets, values, origins, f.spec.horizon);
+  return null;
+}
+
+/** The hybrid's (or ETS's) forecast of n steps: the whole series feeds its smoothing; blocks past H fed back. */
 function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput {
-  const net = f.hybrid!;
-  const meta = f.checkpoint.meta.hybrid!;
-  const H = net.config.horizon;
+  const H = f.spec.horizon;
   let values = column(series, f.spec.targetIndex);
   const out = new Float32Array(n);
   const bands = [0, 1].map(() => ({ lower: new Float32Array(n), upper: new Float32Array(n) }));
   let levels: number[] = [];
   let done = 0;
   while (done < n) {
-    const fc = hybridForecastAt(net, meta, values, series.dates, [values.length]);
+    const fc = withIntervalsAt(f, values, series.dates, [values.length])!;
     levels = fc.bands.map((b) => b.level);
     const take = Math.min(H, n - done);
     for (let h = 0; h < take; h++) {
@@ -251,8 +270,8 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
   let coverage: Evaluation["coverage"] = null;
   const Ht = f.spec.horizon;
   const target = column(series, f.spec.targetIndex);
-  if (f.hybrid !== null) {
-    const fc = hybridForecastAt(f.hybrid, f.checkpoint.meta.hybrid!, target, series.dates, origins);
+  const fc = withIntervalsAt(f, target, series.dates, origins);
+  if (fc !== null) {
     all = fc.point;
     coverage = fc.bands.map((b) => {
       let inside = 0;

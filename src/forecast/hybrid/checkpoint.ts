@@ -28,7 +28,8 @@ export interface HybridMetaJSON {
 
 /** Checks the `recurrent.hybrid` metadata; the message names what is wrong. */
 export function checkHybridMeta(j: unknown, source: string): HybridMetaJSON {
-  const bad = (msg: string) => new CheckpointError(`${source}: the checkpoint is damaged: recurrent.hybrid ${msg}`);
+  const bad = (msg: string) =>
+    new CheckpointError(`${source}: the checkpoint is damaged: recurrent.hybrid ${msg}`);
   if (j === null || typeof j !== "object") throw bad("is not an object");
   const h = j as HybridMetaJSON;
   if (h.config === null || typeof h.config !== "object") throw bad("has no config");
@@ -38,7 +39,11 @@ export function checkHybridMeta(j: unknown, source: string): HybridMetaJSON {
     throw bad(`config: ${(e as Error).message}`);
   }
   const q = h.intervals?.quantiles;
-  if (!Array.isArray(q) || q.length !== h.config.horizon || q.some((r) => !Array.isArray(r) || r.length !== 4)) {
+  if (
+    !Array.isArray(q) ||
+    q.length !== h.config.horizon ||
+    q.some((r) => !Array.isArray(r) || r.length !== 4)
+  ) {
     throw bad(`intervals.quantiles should be ${h.config.horizon} rows of 4 numbers`);
   }
   return h;
@@ -58,7 +63,9 @@ export function buildHybrid(ckpt: ForecastCheckpoint, source = "checkpoint"): Hy
   }
   for (const [name, t] of Object.entries(ckpt.stateDict)) {
     if (!t.data.every(Number.isFinite))
-      throw new CheckpointError(`${source}: the checkpoint is damaged: tensor ${name} holds NaN or infinite values`);
+      throw new CheckpointError(
+        `${source}: the checkpoint is damaged: tensor ${name} holds NaN or infinite values`,
+      );
   }
   return net.eval();
 }
@@ -100,7 +107,9 @@ export function hybridForecastAt(
   const H = c.horizon;
   for (const o of origins) {
     if (!(Number.isInteger(o) && o >= c.lookback && o <= T)) {
-      throw new ForecastError(`series too short: the hybrid model reads ${c.lookback} rows (its lookback) before each origin; origin ${o} of ${T} rows`);
+      throw new ForecastError(
+        `series too short: the hybrid model reads ${c.lookback} rows (its lookback) before each origin; origin ${o} of ${T} rows`,
+      );
     }
   }
   const inp = hybridInputs(c, values, rowTimes(c, dates, T, H));

@@ -2,10 +2,17 @@
 // checkpoint metadata so `forecast` and `evaluate` read the file as they read an LSTM's.
 
 import { formatDate } from "../../data/dates.js";
-import { type DataSpecJSON, type ForecastCheckpoint, LIBRARY_VERSION, type SplitJSON } from "../checkpoint.js";
+import {
+  type DataSpecJSON,
+  type ForecastCheckpoint,
+  LIBRARY_VERSION,
+  type SplitJSON,
+} from "../checkpoint.js";
 import { column, type PreparedSeries } from "../data.js";
 import { ForecastError } from "../errors.js";
+import { type SeriesSplit, splitSeries } from "../../data/split.js";
 import { hybridWeights } from "./checkpoint.js";
+import { type EtsMetaJSON, fitEtsMeta } from "./fallback.js";
 import { type HybridHooks, type HybridOptions, type HybridTrainResult, trainHybrid } from "./train.js";
 
 export interface HybridRun {
@@ -29,35 +36,10 @@ export async function trainHybridForecaster(
   const values = column(series, series.targetIndex);
   const r = await trainHybrid({ values, dates: series.dates, step: prepared.step }, options, hooks);
   const c = r.config;
-  const dateAt = (row: number): string | null =>
-    series.dates === null || row >= series.dates.length ? null : formatDate(series.dates[row], series.dateFormat ?? undefined);
-  const data: DataSpecJSON = {
-    target: series.columns[series.targetIndex],
-    columns: [...series.columns],
-    target_index: series.targetIndex,
-    lookback: c.lookback,
-    horizon: c.horizon,
-    fill: prepared.fill,
-    date_column: prepared.dateColumn,
-    date_format: prepared.dateFormat,
-    date_step: prepared.step,
-    window_norm: "last",
-    scaler: { type: "standard", mean: [c.scale.offset], scale: [c.scale.scale] },
-    rows: T,
-    first_date: dateAt(0),
-    last_date: dateAt(T - 1),
-  };
-  const s = r.split;
-  const split: SplitJSON = {
-    val: options.val,
-    test: options.test,
-    rows: T,
-    train_range: [s.train.start, s.train.end],
-    val_range: [s.val.start, s.val.end],
-    test_range: [s.test.start, s.test.end],
-    test_start_date: s.test.end > s.test.start ? dateAt(s.test.start) : null,
-    windows: { ...r.windows, test: Math.max(0, s.test.end - Math.max(s.test.start, c.lookback)) },
-  };
+  const { data, split } = commonMeta(prepared, r.split, c.lookback, c.horizon, c.scale, options, {
+    ...r.windows,
+    test: Math.max(0, r.split.test.end - Math.max(r.split.test.start, c.lookback)),
+  });
   const first = r.history.filter((e) => e.member === 0 && e.phase === "fit");
   const checkpoint: ForecastCheckpoint = {
     meta: {
@@ -86,7 +68,13 @@ export async function trainHybridForecaster(
         best_loss: r.valMase ?? r.members[0]?.bestLoss ?? Number.NaN,
         stopped: r.interrupted ? "interrupted" : "early-stop",
         seconds: r.seconds,
-        history: first.map((e) => ({ epoch: e.epoch, loss: e.loss, val_loss: e.valLoss, lr: options.lr, seconds: e.seconds })),
+        history: first.map((e) => ({
+          epoch: e.epoch,
+          loss: e.loss,
+          val_loss: e.valLoss,
+          lr: options.lr,
+          seconds: e.seconds,
+        })),
       },
       libraryVersion: LIBRARY_VERSION,
       hybrid: {
@@ -102,4 +90,119 @@ export async function trainHybridForecaster(
     scheduler: null,
   };
   return { checkpoint, result: r };
+}
+
+/** The data and split metadata every forecast checkpoint has. */
+function commonMeta(
+  prepared: PreparedSeries,
+  s: SeriesSplit,
+  lookback: number,
+  horizon: number,
+  scale: { offset: number; scale: number },
+  sizes: { val: number; test: number },
+  windows: { train: number; val: number; test: number },
+): { data: DataSpecJSON; split: SplitJSON } {
+  const { series } = prepared;
+  const T = series.shape[0];
+  const dateAt = (row: number): string | null =>
+    series.dates === null || row >= series.dates.length
+      ? null
+      : formatDate(series.dates[row], series.dateFormat ?? undefined);
+  const data: DataSpecJSON = {
+    target: series.columns[series.targetIndex],
+    columns: [...series.columns],
+    target_index: series.targetIndex,
+    lookback,
+    horizon,
+    fill: prepared.fill,
+    date_column: prepared.dateColumn,
+    date_format: prepared.dateFormat,
+    date_step: prepared.step,
+    window_norm: "last",
+    scaler: { type: "standard", mean: [scale.offset], scale: [scale.scale] },
+    rows: T,
+    first_date: dateAt(0),
+    last_date: dateAt(T - 1),
+  };
+  const split: SplitJSON = {
+    val: sizes.val,
+    test: sizes.test,
+    rows: T,
+    train_range: [s.train.start, s.train.end],
+    val_range: [s.val.start, s.val.end],
+    test_range: [s.test.start, s.test.end],
+    test_start_date: s.test.end > s.test.start ? dateAt(s.test.start) : null,
+    windows,
+  };
+  return { data, split };
+}
+
+/** Why an ETS checkpoint was written. */
+export type EtsReason = "too-short" | "auto";
+
+/**
+ * An ETS checkpoint: ETS selected by AICc on the training and validation rows (everything before the
+ * test part), saved so that `forecast` and `evaluate` use it as they use a trained model.
+ */
+export function etsCheckpoint(
+  prepared: PreparedSeries,
+  horizon: number,
+  period: number,
+  sizes: { val: number; test: number },
+  reason: EtsReason,
+  note: string,
+  seconds: number,
+): { checkpoint: ForecastCheckpoint; meta: EtsMetaJSON } {
+  const { series } = prepared;
+  const T = series.shape[0];
+  const values = column(series, series.targetIndex);
+  const s = splitSeries(T, sizes);
+  const fitEnd = s.val.end;
+  if (fitEnd < 4)
+    throw new ForecastError(
+      `series too short even for ETS: ${fitEnd} row(s) before the test part, it needs at least 4`,
+    );
+  const { meta } = fitEtsMeta(values.subarray(0, fitEnd), period);
+  const { data, split } = commonMeta(prepared, s, 4, horizon, { offset: 0, scale: 1 }, sizes, {
+    train: 0,
+    val: 0,
+    test: Math.max(0, s.test.end - s.test.start - horizon + 1),
+  });
+  const checkpoint: ForecastCheckpoint = {
+    meta: {
+      model: {
+        cell: "lstm",
+        input_size: 1,
+        hidden_size: 1,
+        num_layers: 1,
+        dropout: 0,
+        batch_first: true,
+        horizon,
+      },
+      data,
+      split,
+      training: {
+        seed: 0,
+        batch_size: 0,
+        lr: 0,
+        clip: 0,
+        patience: 0,
+        lr_patience: 0,
+        lr_factor: 0.5,
+        min_lr: 0,
+        monitor: "loss",
+        best_epoch: 0,
+        best_loss: 0,
+        stopped: reason === "too-short" ? `ets-fallback: ${note}` : `auto-ets: ${note}`,
+        seconds,
+        history: [],
+      },
+      libraryVersion: LIBRARY_VERSION,
+      ets: meta,
+    },
+    stateDict: {},
+    optimizer: null,
+    scheduler: null,
+  };
+  return { checkpoint, meta };
 }
