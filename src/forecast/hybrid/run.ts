@@ -27,7 +27,7 @@ export async function trainHybridForecaster(
   hooks: HybridHooks = {},
 ): Promise<HybridRun> {
   const { series } = prepared;
-  const [T, F] = series.shape;
+  const F = series.shape[1];
   if (F !== 1) {
     throw new ForecastError(
       `the hybrid model is univariate: it reads the target only, but ${F - 1} feature column(s) were given (${series.columns.filter((_, i) => i !== series.targetIndex).join(", ")}); use --model lstm for features`,

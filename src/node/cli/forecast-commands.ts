@@ -362,7 +362,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const info = (s: string) => log.write(`${s}\n`);
   const cols = prepared.series.columns;
   info(
-    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : `training ${resume ? "lstm" : o.model}`} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
+    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
   );
 
   if (resume === null && o.model !== "lstm") {
@@ -533,7 +533,7 @@ async function hybridTrainCommand(
   await saveCheckpointFile(out, r.checkpoint);
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ checkpoint: out, ...r.json, data: r.checkpoint.meta.data, split: r.checkpoint.meta.split }, null, 2)}\n`,
+      `${JSON.stringify({ checkpoint: out, ...r.json, model: r.checkpoint.meta.model, data: r.checkpoint.meta.data, split: r.checkpoint.meta.split }, null, 2)}\n`,
     );
     return;
   }

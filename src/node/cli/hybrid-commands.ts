@@ -155,6 +155,7 @@ export async function trainHybridOrAuto(
       ],
       json: {
         model_kind: "hybrid",
+        epochs_run: r.members.reduce((n, m) => n + m.epochs, 0),
         hybrid: run.checkpoint.meta.hybrid,
         seconds: r.seconds,
       },
