@@ -143,18 +143,26 @@ function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput 
   const out = new Float32Array(n);
   const bands = [0, 1].map(() => ({ lower: new Float32Array(n), upper: new Float32Array(n) }));
   let levels: number[] = [];
+  // the distances from the point to each bound at the last trained step, for steps past the horizon
+  let last: { lo: number; hi: number }[] = [];
   let done = 0;
   while (done < n) {
     const fc = withIntervalsAt(f, values, series.dates, [values.length])!;
     levels = fc.bands.map((b) => b.level);
+    if (done === 0)
+      last = fc.bands.map((b) => ({
+        lo: fc.point[H - 1] - b.lower[H - 1],
+        hi: b.upper[H - 1] - fc.point[H - 1],
+      }));
     const take = Math.min(H, n - done);
     for (let h = 0; h < take; h++) {
-      out[done + h] = fc.point[h];
+      const k = done + h;
+      out[k] = fc.point[h];
       fc.bands.forEach((b, i) => {
-        // past the trained horizon, the last step's band widened by the square root of the distance
-        const widen = done === 0 ? 1 : Math.sqrt((done + h + 1) / H);
-        bands[i].lower[done + h] = fc.point[h] - (fc.point[h] - b.lower[h]) * widen;
-        bands[i].upper[done + h] = fc.point[h] + (b.upper[h] - fc.point[h]) * widen;
+        // past the trained horizon: the last trained step's band, widened by the square root of the distance
+        const widen = Math.sqrt((k + 1) / H);
+        bands[i].lower[k] = done === 0 ? b.lower[h] : fc.point[h] - last[i].lo * widen;
+        bands[i].upper[k] = done === 0 ? b.upper[h] : fc.point[h] + last[i].hi * widen;
       });
     }
     done += take;
