@@ -300,7 +300,9 @@ describe("--model auto", () => {
       out,
     ]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/auto: fitting the hybrid\n[\s\S]*auto: fitting the LSTM\n[\s\S]*auto: fitting ETS/);
+    expect(r.stderr).toMatch(
+      /auto: fitting the hybrid\n[\s\S]*auto: fitting the LSTM\n[\s\S]*auto: fitting ETS/,
+    );
     const rows = [...r.stdout.matchAll(/^ {13}(\S.*?) +MASE (\d\.\d{4}) /gm)].map((m) => ({
       label: m[1],
       mase: Number(m[2]),
