@@ -63,8 +63,11 @@ export interface HybridConfig {
   scale: HybridScale;
 }
 
+/** Whether the network also reads the deseasonalized values themselves (additive series: they are
+ * anomalies from the long-period seasonality, so the network can learn to revert towards it). */
+export const readsLevel = (c: HybridConfig): boolean => c.mode === "additive";
 export const inputCount = (c: HybridConfig): number =>
-  1 + 2 * c.inputTerms.reduce((a, t) => a + t.harmonics, 0);
+  (readsLevel(c) ? 1 : 0) + 1 + 2 * c.inputTerms.reduce((a, t) => a + t.harmonics, 0);
 export const learnedCount = (c: HybridConfig): number =>
   2 * c.learnedTerms.reduce((a, t) => a + t.harmonics, 0);
 
@@ -260,8 +263,9 @@ export function memberForward(
     x = ops.sub(zw, lw);
     if (m > 0) x = ops.sub(x, take(season, winIdx, [N, L]));
   }
-  const Ci = inputCount(c) - 1;
+  const Ci = inputCount(c) - 1 - (readsLevel(c) ? 1 : 0);
   let input = ops.unsqueeze(x, 2); // (N, L, 1)
+  if (readsLevel(c)) input = ops.cat([input, ops.unsqueeze(zw, 2)], 2); // (N, L, 2)
   if (Ci > 0) {
     const feat = new Float32Array(N * L * Ci);
     for (let i = 0; i < N * L; i++)

@@ -57,8 +57,8 @@ export interface HybridOptions {
   lrPatience: number;
   /** Refit each member on training + validation rows for its best number of epochs. */
   refit: boolean;
-  /** A Holt trend in the exponential-smoothing part. */
-  trend: boolean;
+  /** A Holt trend in the exponential-smoothing part; null: when the training part drifts (see hasDrift). */
+  trend: boolean | null;
   /** The quantile the point forecast is trained for (0.5: the median, loss = MAE). */
   quantile: number;
   /** The Holt-Winters season; null: from the date step (12 monthly, 7 daily, 24 hourly). */
@@ -82,7 +82,7 @@ export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   lrPatience: 4,
   quantile: 0.5,
   season: null,
-  trend: true,
+  trend: null,
   refit: false,
 });
 
@@ -149,7 +149,7 @@ export function planHybrid(
   return {
     mode,
     season: m,
-    trend: o.trend,
+    trend: o.trend ?? hasDrift(values, trainRows, m),
     lookback: L,
     horizon: H,
     hidden: o.hidden,
@@ -161,6 +161,30 @@ export function planHybrid(
     members: o.members,
     scale: positive ? { offset: 0, scale: mean } : { offset: mean, scale: sd },
   };
+}
+
+/**
+ * Whether rows [0, end) drift: the mean of the seasonal differences y_t - y_{t-lag} is more than three
+ * standard errors from 0, counting one independent difference per season (they overlap otherwise).
+ * Mauna Loa CO2 drifts (about 13 standard errors); daily temperatures, whose yearly cycle cancels
+ * out, do not.
+ */
+export function hasDrift(y: ArrayLike<number>, end: number, m: number): boolean {
+  const lag = Math.max(1, m);
+  let s = 0;
+  let s2 = 0;
+  let n = 0;
+  for (let t = lag; t < end; t++) {
+    const d = y[t] - y[t - lag];
+    s += d;
+    s2 += d * d;
+    n++;
+  }
+  if (n < 2) return false;
+  const mean = s / n;
+  const sd = Math.sqrt(Math.max(s2 / n - mean * mean, 0));
+  if (sd === 0) return mean !== 0;
+  return Math.abs(mean) / (sd / Math.sqrt(Math.max(1, n / lag))) > 3;
 }
 
 /** Origins o in [max(start, L), end) whose first target row o is before `end`; targets past end masked. */
