@@ -158,6 +158,19 @@ describe("fitEts / autoEts", () => {
   });
 });
 
+describe("restarts", () => {
+  it("restarting Nelder-Mead from the optimum never ends lower, and here climbs higher", () => {
+    const once = fitEts(AIR, { model: "MNA", period: 12 });
+    const more = fitEts(AIR, { model: "MNA", period: 12, restarts: 2 });
+    expect(more.loglik).toBeGreaterThan(once.loglik + 1);
+    for (const model of ["MAM", "ANA", "AAN"]) {
+      const a = fitEts(AIR, { model, period: 12 });
+      const b = fitEts(AIR, { model, period: 12, restarts: 1 });
+      expect(b.loglik).toBeGreaterThanOrEqual(a.loglik - 1e-9);
+    }
+  });
+});
+
 describe("intervals", () => {
   it("ETS(A,N,N): var_h = sigma2 (1 + (h-1) alpha^2)", () => {
     const y = [3, 5, 4, 6, 8, 7, 9, 8, 10, 9, 11, 12];

@@ -101,10 +101,16 @@ describe("a checkpoint made through the page's code path, in Node", () => {
     expect(forecast.dates).toEqual(r.future.dates);
     expect(r.future.dates?.[0]).toBe("2020-05-01"); // the month after the last row
     const ev = evaluateForecaster(f, prepared.series, { season: 12 });
-    expect(r.evaluation?.scores.map(({ name, ...s }) => s)).toEqual([
+    expect(r.evaluation?.scores.slice(0, 3).map(({ name, ...s }) => s)).toEqual([
       ev.scores.model,
       ev.scores.naive,
       ev.scores.seasonalNaive,
+    ]);
+    // then the classical models, fitted on the rows before the test part
+    expect(r.evaluation?.scores.slice(3).map((s) => s.name)).toEqual([
+      expect.stringMatching(/^ETS\([AM],(N|A|Ad),[NAM]\) \(auto ETS\)$/),
+      "Theta",
+      "seasonal naive + drift (m=12)",
     ]);
   });
 
@@ -114,12 +120,16 @@ describe("a checkpoint made through the page's code path, in Node", () => {
     expect(cli.values).toEqual(r.future.values);
     const ev = recurrent(["evaluate", "--model", path, "--csv", CSV, "--json"], "ts") as {
       scores: Record<string, { mae: number; rmse: number; smape: number; mase: number }>;
+      classical: { scores: { mae: number; rmse: number; smape: number; mase: number } }[];
       season: number;
     };
     expect(ev.season).toBe(12);
-    expect([ev.scores.model, ev.scores.naive, ev.scores.seasonal_naive]).toEqual(
-      r.evaluation?.scores.map(({ name, ...s }) => s),
-    );
+    expect([
+      ev.scores.model,
+      ev.scores.naive,
+      ev.scores.seasonal_naive,
+      ...ev.classical.map((c) => c.scores),
+    ]).toEqual(r.evaluation?.scores.map(({ name, ...s }) => s));
   }, 60_000);
 });
 

@@ -70,3 +70,5 @@ export {
   seriesSpecOf,
   testStartIn,
 } from "./forecast.js";
+// ETS, Theta and the naive family, with their statistics and optimizer (browser-safe).
+export * as classical from "./classical/index.js";

@@ -373,14 +373,21 @@ describe.skipIf(!HAVE_CHROMIUM)("playground in headless Chromium", () => {
     expect(c.epochs.length).toBe(3); // one live update per epoch
     const r = c.result!;
 
-    // the table: the model and both baselines, each with four finite, positive errors
+    // the table: the model, both baselines and the classical models, each with four finite, positive errors
     const rows = await page.$$eval("#csv-scores tbody tr", (trs) =>
       trs.map((tr) => ({
         name: tr.getAttribute("data-name"),
         values: Array.from(tr.querySelectorAll("td")).map((td) => Number(td.getAttribute("data-value"))),
       })),
     );
-    expect(rows.map((x) => x.name)).toEqual(["LSTM model", "naive", "seasonal naive (m=12)"]);
+    expect(rows.map((x) => x.name)).toEqual([
+      "LSTM model",
+      "naive",
+      "seasonal naive (m=12)",
+      expect.stringMatching(/^ETS\([AM],(N|A|Ad),[NAM]\) \(auto ETS\)$/),
+      "Theta",
+      "seasonal naive + drift (m=12)",
+    ]);
     for (const row of rows) {
       expect(row.values).toHaveLength(4);
       for (const v of row.values) expect(v > 0 && Number.isFinite(v)).toBe(true);

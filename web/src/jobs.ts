@@ -10,6 +10,7 @@
 
 import {
   CheckpointError,
+  classicalBacktest,
   type ClipExperimentResult,
   clipExperiment,
   data,
@@ -261,7 +262,10 @@ export interface EvaluationView {
   windows: number;
   firstOrigin: string;
   lastOrigin: string;
-  /** Model, naive and seasonal naive on the same windows. */
+  /**
+   * Model, naive and seasonal naive on the same windows, then the classical models fitted on the rows
+   * before the test part (ETS with the model AICc selected, Theta, seasonal naive with drift).
+   */
   scores: ScoreRow[];
   /**
    * The held-out tail as one picture: blocks of `horizon` steps, each forecast from the true history
@@ -494,6 +498,16 @@ export function forecastWithCheckpoint(
         { name: `${ckpt.meta.model.cell.toUpperCase()} model`, ...ev.scores.model },
         { name: "naive", ...ev.scores.naive },
         { name: `seasonal naive (m=${m})`, ...ev.scores.seasonalNaive },
+        ...classicalBacktest({
+          series: Float64Array.from({ length: T }, (_, i) => target(i)),
+          testStart: ev.testStart,
+          horizon: H,
+          m,
+        }).flatMap((c) =>
+          c.scores === null
+            ? []
+            : [{ name: c.name === "ETS" ? `${c.label} (auto ETS)` : c.label, ...c.scores }],
+        ),
       ],
       chart: {
         history: Array.from({ length: hist }, (_, i) => target(start + i)),

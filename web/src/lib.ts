@@ -44,3 +44,4 @@ export {
   lossChart,
   sineChart,
 } from "../../src/viz/index.js";
+export { classicalBacktest } from "../../src/forecast/classical/backtest.js";

@@ -779,11 +779,19 @@ function verdict(rows: ScoreRow[]): string {
   const beats = [m < naive ? "naive" : null, m < seasonal ? "seasonal naive" : null].filter(
     (x) => x !== null,
   );
-  return beats.length === 2
-    ? "The model beats both baselines."
-    : beats.length === 1
-      ? `The model beats ${beats[0]} only.`
-      : "The model does not beat the baselines (train longer, or change lookback, hidden size or learning rate).";
+  const base =
+    beats.length === 2
+      ? "The model beats both baselines."
+      : beats.length === 1
+        ? `The model beats ${beats[0]} only.`
+        : "The model does not beat the baselines (train longer, or change lookback, hidden size or learning rate).";
+  // rows after the first three are the classical models (ETS, Theta, seasonal naive with drift)
+  const classical = rows.slice(3);
+  if (classical.length === 0) return base;
+  const best = classical.reduce((a, b) => (b.mase < a.mase ? b : a));
+  return m < best.mase
+    ? `${base} It also beats the classical models (best: ${best.name}).`
+    : `${base} A classical model does better: ${best.name} (MASE ${fmt(best.mase)}).`;
 }
 
 function evaluationBlock(r: ForecastJobResult, tableId: string): HTMLElement[] {

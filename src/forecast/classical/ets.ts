@@ -79,6 +79,8 @@ export interface EtsForecastOptions {
   seed?: number;
   /** Simulated paths for class-3 intervals. Default 5000. */
   paths?: number;
+  /** The innovation variance to use instead of the fit's sigma2 (statsmodels uses SSE / N). */
+  sigma2?: number;
 }
 
 export interface EtsCandidate {
@@ -481,7 +483,11 @@ export function etsModel(y: ArrayLike<number>, type: EtsType, params: EtsParams,
 }
 
 /** Fits one ETS model type by maximum likelihood (forecast::ets's etsmodel). Null when it cannot be fitted. */
-function fitType(y: ArrayLike<number>, type: EtsType, period: number): EtsFit | null {
+function smoothingCount(type: EtsType): number {
+  return 1 + (type.trend !== "N" ? 1 : 0) + (type.season !== "N" ? 1 : 0) + (type.trend === "Ad" ? 1 : 0);
+}
+
+function fitType(y: ArrayLike<number>, type: EtsType, period: number, restarts: number): EtsFit | null {
   const m = type.season === "N" ? 1 : period;
   const n = y.length;
   const init = initialStates(y, type, m);
@@ -500,8 +506,17 @@ function fitType(y: ArrayLike<number>, type: EtsType, period: number): EtsFit | 
     return lik < -1e10 ? -1e10 : lik;
   };
   if (!Number.isFinite(objective(Float64Array.from(x0)))) return null;
-  const res = nelderMead(objective, x0, { maxEval: 2000 });
+  let res = nelderMead(objective, x0, { maxEval: 2000 });
   if (!Number.isFinite(res.value)) return null;
+  for (let r = 0; r < restarts; r++) {
+    // A restart from the optimum with a simplex scaled to each parameter (R's first simplex takes
+    // one step for all, 0.1·max|x|, which is mostly outside the bounds of the smoothing parameters).
+    const ns = smoothingCount(type);
+    const steps = Array.from(res.x, (v, i) => (i < ns ? 0.05 : Math.max(0.1 * Math.abs(v), 1e-3)));
+    const next = nelderMead(objective, res.x, { maxEval: 2000, steps });
+    if (next.value < res.value) res = next;
+    else break;
+  }
   return etsModel(y, type, unpack(type, m, res.x), m);
 }
 
@@ -510,6 +525,11 @@ export interface FitEtsOptions {
   period?: number;
   /** "MAdM", "ETS(M,Ad,M)", "ZZZ" (any Z is selected), ... Default "ZZZ". */
   model?: string;
+  /**
+   * Nelder–Mead restarts after forecast::ets's own run, each from the optimum with a simplex scaled
+   * to the parameters; 0 (the default) is forecast::ets exactly.
+   */
+  restarts?: number;
   /** Information criterion for selection. Default "aicc". */
   ic?: "aicc" | "aic" | "bic";
 }
@@ -584,7 +604,7 @@ export function fitEts(y: ArrayLike<number>, options: FitEtsOptions = {}): EtsFi
   let best: EtsFit | null = null;
   const candidates: EtsCandidate[] = [];
   for (const type of types) {
-    const fit = fitType(y, type, period);
+    const fit = fitType(y, type, period, options.restarts ?? 0);
     if (fit === null) {
       candidates.push({
         spec: etsSpec(type),
@@ -622,7 +642,8 @@ function intervalLevel(level: number): number {
 /** The h-step forecasts of a fit with prediction intervals. */
 export function etsForecast(fit: EtsFit, h: number, options: EtsForecastOptions = {}): EtsForecast {
   if (!Number.isInteger(h) || h < 1) throw new EtsError(`the horizon must be a positive integer, got ${h}`);
-  const { type, params, finalState, sigma2 } = fit;
+  const { type, params, finalState } = fit;
+  const sigma2 = options.sigma2 ?? fit.sigma2;
   const m = fit.period;
   const mean = pointForecast(type, params.phi, finalState.level, finalState.trend, finalState.season, h);
   const linear = type.season !== "M";

@@ -22,20 +22,28 @@ export interface SeriesForecaster {
   fit(train: ArrayLike<number>, period: number, horizon: number): FittedForecaster;
 }
 
-/** ETS selected by AICc on the training part; later origins re-run its filter with the same parameters. */
-export const etsForecaster: SeriesForecaster = {
-  name: "ETS",
-  fit(train, period, horizon) {
-    const fit: EtsFit = fitEts(train, { period });
-    return {
-      label: fit.spec,
-      forecast: (history) =>
-        history.length === train.length && sameStart(history, train)
-          ? fit.forecast(horizon).mean
-          : etsModel(history, fit.type, fit.params, fit.period).forecast(horizon).mean,
-    };
-  },
-};
+/**
+ * ETS selected by AICc on the training part; later origins re-run its filter with the same parameters
+ * and initial states. `restarts` > 0 restarts Nelder–Mead from each optimum (see FitEtsOptions).
+ */
+export function makeEtsForecaster(options: { name?: string; restarts?: number } = {}): SeriesForecaster {
+  return {
+    name: options.name ?? "ETS",
+    fit(train, period, horizon) {
+      const fit: EtsFit = fitEts(train, { period, restarts: options.restarts ?? 0 });
+      return {
+        label: fit.spec,
+        forecast: (history) =>
+          history.length === train.length && sameStart(history, train)
+            ? fit.forecast(horizon).mean
+            : etsModel(history, fit.type, fit.params, fit.period).forecast(horizon).mean,
+      };
+    },
+  };
+}
+
+/** ETS exactly as forecast::ets selects and fits it. */
+export const etsForecaster: SeriesForecaster = makeEtsForecaster();
 
 function sameStart(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;

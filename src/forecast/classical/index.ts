@@ -33,6 +33,7 @@ export {
   decompose,
   leastSquares,
   lineFit,
+  pnorm,
   qnorm,
   quantileSorted,
   rootsInUnitDisk,
@@ -44,8 +45,10 @@ export {
   type FittedForecaster,
   type SeriesForecaster,
   etsForecaster,
+  makeEtsForecaster,
   naiveForecaster,
   seasonalNaiveDriftForecaster,
   seasonalNaiveForecaster,
   thetaForecaster,
 } from "./forecasters.js";
+export { type ClassicalBacktestOptions, type ClassicalRow, classicalBacktest } from "./backtest.js";

@@ -11,6 +11,11 @@ export interface NelderMeadOptions {
   abstol?: number;
   /** The most function evaluations. Default 2000 (forecast::ets's maxit). */
   maxEval?: number;
+  /**
+   * The first simplex's step along each axis. Default: one step 0.1·max|x0| for every axis (R's optim),
+   * which for parameters of very different scales mostly probes outside the bounds of the small ones.
+   */
+  steps?: ArrayLike<number>;
 }
 
 export interface NelderMeadResult {
@@ -53,7 +58,7 @@ export function nelderMead(
   let size = 0;
   for (let j = 0; j < n; j++) {
     const v = Float64Array.from(start);
-    let tryStep = step;
+    let tryStep = options.steps !== undefined && options.steps[j] > 0 ? options.steps[j] : step;
     while (v[j] === start[j]) {
       v[j] = start[j] + tryStep;
       tryStep *= 10;

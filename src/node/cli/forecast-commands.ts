@@ -30,6 +30,13 @@ import type { CellType } from "../../forecast/model.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../forecast/train.js";
 import { forecastChart, lossChart } from "../../viz/index.js";
 import { saveSafetensors } from "../checkpoint.js";
+import {
+  classicalForecasts,
+  classicalName,
+  classicalRows,
+  classicalVerdict,
+  perStepMae,
+} from "./classical.js";
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
 import { type ModelKind, describeSavedModel, trainHybridOrAuto } from "./hybrid-commands.js";
@@ -584,6 +591,7 @@ interface ForecastCli {
   out: string;
   chart: boolean;
   history?: number;
+  compare?: boolean;
 }
 
 function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined) {
@@ -658,6 +666,8 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
   }
   const key = fc.dates !== null ? "date" : "step";
   const stamps = fc.dates ?? Array.from({ length: n }, (_, i) => String(T + i));
+  const season = defaultSeason(prepared.step ?? d.date_step);
+  const compare = o.compare === true ? classicalForecasts(series, season, n) : null;
   if (o.json) {
     const result = {
       target: d.target,
@@ -677,17 +687,42 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
       })),
       intervals: fc.intervals === null ? null : fc.intervals.map((b) => b.level),
       chart: charts === null ? null : { svg: charts.svgPath, png: charts.pngPath },
+      ...(compare === null
+        ? {}
+        : {
+            compare: {
+              season,
+              forecasters: compare.map((c) => ({
+                name: c.name,
+                label: c.label,
+                values: c.values === null ? null : Array.from(c.values),
+                ...(c.error !== undefined ? { error: c.error } : {}),
+              })),
+            },
+          }),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
   }
   const extraCols = fc.intervals === null ? [] : Object.keys(intervalFields(fc.intervals, 0, (x) => x));
+  const cols = compare ?? [];
+  const head = cols
+    .map((c) => `,${c.name === "ETS" ? "ets" : c.name === "Theta" ? "theta" : "snaive_drift"}`)
+    .join("");
   const lines = [
-    [key, "value", ...extraCols].join(","),
-    ...Array.from(fc.values, (v, i) =>
-      [stamps[i], f32str(v), ...Object.values(intervalFields(fc.intervals, i, f32str))].join(","),
+    `${[key, "value", ...extraCols].join(",")}${head}`,
+    ...Array.from(
+      fc.values,
+      (v, i) =>
+        `${[stamps[i], f32str(v), ...Object.values(intervalFields(fc.intervals, i, f32str))].join(",")}${cols.map((c) => `,${c.values === null ? "" : fmt(c.values[i], 4)}`).join("")}`,
     ),
   ];
+  if (compare !== null) {
+    const ets = compare.find((c) => c.name === "ETS");
+    process.stderr.write(
+      `compare: ets = ${ets?.values === null ? `not fitted (${ets?.error})` : `${ets?.label} selected by AICc`}, theta = Theta method, snaive_drift = seasonal naive with drift (m=${season}), each fitted on the whole series\n`,
+    );
+  }
   process.stdout.write(`${lines.join("\n")}\n`);
   if (fc.recursiveSteps > 0) {
     process.stderr.write(
@@ -727,6 +762,7 @@ interface EvaluateCli {
   horizon?: number;
   fill?: FillMethod;
   json: boolean;
+  classical: boolean;
 }
 
 function evaluateCommand(o: EvaluateCli): void {
@@ -752,6 +788,7 @@ function evaluateCommand(o: EvaluateCli): void {
     return out;
   };
   const T = prepared.series.shape[0];
+  const classical = o.classical ? classicalRows(prepared.series, ev, season) : [];
   const first = ev.originDates?.[0] ?? String(ev.origins[0]);
   const last = ev.originDates?.[W - 1] ?? String(ev.origins[W - 1]);
   if (o.json) {
@@ -777,6 +814,13 @@ function evaluateCommand(o: EvaluateCli): void {
         naive: perStep(ev.forecasts.naive),
         seasonal_naive: perStep(ev.forecasts.seasonalNaive),
       },
+      classical: classical.map((r) => ({
+        name: r.name,
+        label: r.label,
+        scores: r.scores,
+        per_step_mae: r.forecasts === null ? null : perStepMae(r.forecasts, ev.actuals, H),
+        seconds: r.seconds,
+      })),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
@@ -785,6 +829,9 @@ function evaluateCommand(o: EvaluateCli): void {
     [names.model, ev.scores.model],
     [names.naive, ev.scores.naive],
     [names.seasonalNaive, ev.scores.seasonalNaive],
+    ...classical
+      .filter((r) => r.scores !== null)
+      .map((r) => [classicalName(r), r.scores!] as [string, (typeof ev.scores)["model"]]),
   ];
   const w0 = Math.max(8, ...rows.map(([n]) => n.length));
   const cell = (x: number) => fmt(x, 3).padStart(10);
@@ -812,6 +859,10 @@ function evaluateCommand(o: EvaluateCli): void {
     lines.push(
       `Prediction intervals: ${ev.coverage.map((c) => `${Math.round(c.level * 100)}% cover ${(100 * c.coverage).toFixed(1)}% of the ${W * H} held-out points`).join("; ")}.`,
     );
+  }
+  if (o.classical) {
+    for (const r of classical) if (r.scores === null) lines.push(`${r.name}: not fitted (${r.label})`);
+    lines.push(classicalVerdict(m, classical, fmt));
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 }
@@ -963,6 +1014,7 @@ export function registerForecastCommands(program: Command): void {
     .option("--out <stem>", "chart file stem (writes <stem>.svg and <stem>.png)", "forecast")
     .option("--no-chart", "do not draw the chart")
     .option("--history <n>", "observed points shown in the chart", num("--history", "posint"))
+    .option("--compare", "add the forecasts of ETS (auto), Theta and seasonal naive with drift as columns")
     .addHelpText(
       "after",
       [
@@ -982,7 +1034,7 @@ export function registerForecastCommands(program: Command): void {
     .summary("backtest a checkpoint on its held-out test part against naive baselines")
     .description(
       [
-        "Rolling-origin backtest on the test part that the checkpoint's split held out: from each origin in the test part, every forecaster sees the series up to the origin and forecasts the next horizon steps. Reports MAE, RMSE, sMAPE and MASE for the model beside the naive (last value) and seasonal-naive (last season) forecasts on the same windows.",
+        "Rolling-origin backtest on the test part that the checkpoint's split held out: from each origin in the test part, every forecaster sees the series up to the origin and forecasts the next horizon steps. Reports MAE, RMSE, sMAPE and MASE for the model beside the naive (last value) and seasonal-naive (last season) forecasts on the same windows, and beside the classical models fitted on the rows before the test part: ETS (selected by AICc as R's forecast::ets), Theta, and seasonal naive with drift.",
       ].join("\n\n"),
     )
     .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
@@ -1000,6 +1052,7 @@ export function registerForecastCommands(program: Command): void {
     )
     .addOption(fillOption())
     .option("--json", "print JSON instead of a table")
+    .option("--no-classical", "leave out the classical models (ETS, Theta, seasonal naive with drift)")
     .addHelpText(
       "after",
       [
