@@ -249,7 +249,7 @@ function main(argv: string[]): void {
       const txt = cells.map((c, i) => {
         const v = c.mase.toFixed(3);
         const tag =
-          cols[i] === "ETS" || cols[i].startsWith("oracle") ? ` ${c.label.replace(/^ETS/, "")}` : "";
+          cols[i].startsWith("ETS") || cols[i].startsWith("oracle") ? ` ${c.label.replace(/^ETS/, "")}` : "";
         return `${c.mase === best ? `**${v}**` : v}${tag}`;
       });
       lines.push(`| ${s.key} | ${windows(s, p).origins.length} × ${s.horizon} | ${txt.join(" | ")} |`);

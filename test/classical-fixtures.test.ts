@@ -235,7 +235,8 @@ describe("a second opinion: R's forecast::ets", () => {
       // R's C recursion damps by phi + phi + phi^2 + ... (it adds phi^(i+1) from i = 0 after using phi
       // for step 1), where the book and statsmodels (matched above for AAdN, AAdA, MAdN) have
       // phi + phi^2 + ...; so for MAdM its simulated mean is slightly above ours from step 2 on.
-      if (classThree) expect(maxRel(fc.mean, want.mean), m.spec).toBeLessThan(m.spec === "MAdM" ? 2e-3 : 1e-9);
+      if (classThree)
+        expect(maxRel(fc.mean, want.mean), m.spec).toBeLessThan(m.spec === "MAdM" ? 2e-3 : 1e-9);
       // two simulations of 20000 paths each: the 2.5 % and 97.5 % quantiles agree to about 1 %
       const tol = classThree ? 0.015 : type.trend === "N" && type.season === "A" ? 5e-5 : 1e-8;
       expect(maxRel(fc.lower(80), want.lower80), `${m.spec} lower 80`).toBeLessThan(tol);

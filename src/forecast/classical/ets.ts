@@ -3,7 +3,8 @@
 // N = series length, m = season length, H = forecast horizon.
 //
 // API (stable; browser-safe):
-//   fitEts(y, { period, model: "MAdM" | "ETS(M,Ad,M)" | "ZZZ"-style, ... }) -> EtsFit   one model (Z letters: select)
+//   fitEts(y, { period, model: "MAdM" | "ETS(M,Ad,M)" | "ZZZ"-style, restarts?, ic? }) -> EtsFit   (Z letters: select)
+//     restarts: 0 (default) is forecast::ets exactly; 2 restarts Nelder–Mead from each optimum (better fits)
 //   autoEts(y, { period, ic?: "aicc" | "aic" | "bic" })                        -> EtsFit   best of the admissible set
 //   etsModel(y, type, params, period)                                           -> EtsFit   fixed parameters, no fitting
 //   EtsFit: { spec: "ETS(M,Ad,M)", type, period, n, params, loglik, aic, aicc, bic, sigma2, nParams,
