@@ -76,7 +76,21 @@ function spawnRun(
   });
 }
 
-const SMALL = ["--lookback", "12", "--horizon", "3", "--hidden", "4", "--val", "0.2", "--test", "0.2"];
+// the plain LSTM (the hybrid, the default, has its own tests in cli-hybrid.test.ts)
+const SMALL = [
+  "--model",
+  "lstm",
+  "--lookback",
+  "12",
+  "--horizon",
+  "3",
+  "--hidden",
+  "4",
+  "--val",
+  "0.2",
+  "--test",
+  "0.2",
+];
 
 describe("recurrent train / forecast / evaluate: the happy path on a small series", () => {
   const ckpt = p("small.safetensors");
@@ -281,6 +295,8 @@ describe("bad input: a clear message, exit code 1 (2 for usage), nothing lost", 
   const train = (csv: string, ...more: string[]) =>
     run([
       "train",
+      "--model",
+      "lstm",
       "--csv",
       csv,
       "--target",
@@ -664,7 +680,9 @@ describe("the real process", () => {
     expect(j.scores.model.mase).toBeLessThan(j.scores.naive.mase);
     const fc = await spawnRun(["forecast", "--model", out, "--csv", CO2, "--out", p("co2-forecast")]);
     expect(fc.code).toBe(0);
-    expect(fc.stdout.split("\n")[1]).toMatch(/^2020-05-01,4\d\d\.\d+$/);
+    // the default (hybrid) model adds its 80 % and 95 % intervals
+    expect(fc.stdout.split("\n")[0]).toBe("date,value,lower_80,upper_80,lower_95,upper_95");
+    expect(fc.stdout.split("\n")[1]).toMatch(/^2020-05-01(,4\d\d\.\d+){5}$/);
     expect(readFileSync(p("co2-forecast.png")).subarray(1, 4).toString()).toBe("PNG");
     process.stderr.write(
       `CO2 default run: ${summary.epochs_run} epochs, ${seconds.toFixed(1)} s with process start; MASE model ${j.scores.model.mase.toFixed(3)}, seasonal naive ${j.scores.seasonal_naive.mase.toFixed(3)}, naive ${j.scores.naive.mase.toFixed(3)}\n`,

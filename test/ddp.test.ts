@@ -204,6 +204,16 @@ describe("recurrent train --emit-torch", () => {
     expect(bad.stderr).toContain("--emit-torch writes the settings of a fresh run");
   });
 
+  it("stands for --model lstm, and refuses another model given explicitly", async () => {
+    const bad = await run([
+      ...["train", "--csv", CO2, "--target", "CO2", "--fill", "linear"],
+      ...["--model", "hybrid", "--emit-torch", join(tmp, "emit-hybrid")],
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--emit-torch writes settings for the LSTM forecaster (--model lstm)");
+    expect(bad.stderr).toContain("got --model hybrid");
+  });
+
   it("checks the split before writing anything", async () => {
     const out = join(tmp, "emit3");
     const r = await run([

@@ -105,7 +105,7 @@ describe("PyTorch reproduces our forecasts (fixtures from scripts/torch_forecast
     it(`${c.name}: the state dict keys are PyTorch's and the forecasts agree to 1e-5`, () => {
       const { ckpt, csv } = loadCase(c.name);
       const f = forecasterFrom(ckpt);
-      expect(Object.keys(f.model.stateDict()).sort()).toEqual(fx[c.name].state_dict_keys);
+      expect(Object.keys(f.model!.stateDict()).sort()).toEqual(fx[c.name].state_dict_keys);
       const series = seriesFor(ckpt, csv);
       for (const steps of c.steps) {
         const want = fx[c.name][String(steps)] as { dates: string[] | null; values: number[] };

@@ -37,6 +37,8 @@ import type { OptimizerStateDict } from "../optim/optimizer.js";
 import type { SchedulerStateDict } from "../optim/lr_scheduler.js";
 import { CheckpointError } from "./errors.js";
 import { ForecastNet, type ModelConfigJSON, modelConfigFromJSON } from "./model.js";
+import { buildHybrid, checkHybridMeta, type HybridMetaJSON } from "./hybrid/checkpoint.js";
+import { checkEtsMeta, type EtsMetaJSON } from "./hybrid/fallback.js";
 
 export const CHECKPOINT_KIND = "forecast";
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -118,6 +120,10 @@ export interface ForecastMeta {
   split: SplitJSON;
   training: TrainingJSON;
   libraryVersion: string;
+  /** Present for the hybrid forecaster (metadata `recurrent.hybrid`, see hybrid/checkpoint.ts). */
+  hybrid?: HybridMetaJSON;
+  /** Present when the saved forecaster is ETS (metadata `recurrent.ets`, see hybrid/fallback.ts). */
+  ets?: EtsMetaJSON;
 }
 
 export interface ForecastCheckpoint {
@@ -223,6 +229,8 @@ export function checkpointMetadata(ckpt: ForecastCheckpoint): Record<string, str
     "recurrent.split": JSON.stringify(m.split),
     "recurrent.training": JSON.stringify(m.training),
   };
+  if (m.hybrid !== undefined) out["recurrent.hybrid"] = JSON.stringify(m.hybrid);
+  if (m.ets !== undefined) out["recurrent.ets"] = JSON.stringify(m.ets);
   if (ckpt.optimizer !== null) out["recurrent.optimizer"] = JSON.stringify(packOptimizer(ckpt.optimizer));
   if (ckpt.scheduler !== null) out["recurrent.scheduler"] = JSON.stringify(ckpt.scheduler);
   return out;
@@ -416,12 +424,20 @@ export function checkpointFromParts(
       split,
       training,
       libraryVersion: metadata["recurrent.library_version"] ?? "unknown",
+      ...(metadata["recurrent.hybrid"] !== undefined
+        ? { hybrid: checkHybridMeta(parseJson(metadata, "recurrent.hybrid", source), source) }
+        : {}),
+      ...(metadata["recurrent.ets"] !== undefined
+        ? { ets: checkEtsMeta(parseJson(metadata, "recurrent.ets", source), source) }
+        : {}),
     },
     stateDict: tensors,
     optimizer,
     scheduler,
   };
-  buildModel(ckpt, source); // checks the tensors against the config
+  // checks the tensors against the config
+  if (ckpt.meta.hybrid !== undefined) buildHybrid(ckpt, source);
+  else if (ckpt.meta.ets === undefined) buildModel(ckpt, source);
   return ckpt;
 }
 

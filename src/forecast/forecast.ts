@@ -9,16 +9,26 @@ import { column } from "./data.js";
 import { CheckpointError, ForecastError } from "./errors.js";
 import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
+import { buildHybrid, hybridForecastAt, type IntervalBand } from "./hybrid/checkpoint.js";
+import type { HybridNet } from "./hybrid/model.js";
+import { type EtsMetaJSON, etsForecastAt } from "./hybrid/fallback.js";
 
 /** A checkpoint ready to use: its network and the numbers that map series to model and back. */
 export interface Forecaster {
   checkpoint: ForecastCheckpoint;
-  model: ForecastNet;
+  /** The LSTM (null for a hybrid checkpoint). */
+  model: ForecastNet | null;
+  /** The hybrid ensemble (null for an LSTM checkpoint). */
+  hybrid: HybridNet | null;
+  /** The saved ETS model (from `--model auto` or the short-series fallback), else null. */
+  ets: EtsMetaJSON | null;
   spec: PipelineSpec;
 }
 
 export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpoint"): Forecaster {
-  const model = buildModel(checkpoint, source);
+  const hybrid = checkpoint.meta.hybrid !== undefined ? buildHybrid(checkpoint, source) : null;
+  const ets = checkpoint.meta.ets ?? null;
+  const model = hybrid === null && ets === null ? buildModel(checkpoint, source) : null;
   const d = checkpoint.meta.data;
   const spec: PipelineSpec = {
     scaler: checkpointScaler(checkpoint),
@@ -27,7 +37,7 @@ export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpo
     horizon: d.horizon,
     windowNorm: d.window_norm,
   };
-  return { checkpoint, model, spec };
+  return { checkpoint, model, hybrid, ets, spec };
 }
 
 /**
@@ -60,6 +70,8 @@ export interface ForecastOutput {
   dates: string[] | null;
   /** How many steps came from feeding forecasts back (0 when steps <= the trained horizon). */
   recursiveSteps: number;
+  /** 80 % and 95 % prediction intervals (hybrid models; null for the LSTM). */
+  intervals: IntervalBand[] | null;
 }
 
 /**
@@ -85,6 +97,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       `this model forecasts ${H} step(s) at once and reads ${F} columns; going beyond ${H} steps would need future values of ${others.join(", ")}, which it does not forecast. Ask for ${H} steps or fewer (or train a univariate model, or one with a longer horizon)`,
     );
   }
+  if (f.hybrid !== null || f.ets !== null) return withDates(f, series, hybridSeries(f, series, n));
   // Work on the last L rows only, growing them with forecasts when needed.
   let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
   const out = new Float32Array(n);
@@ -92,7 +105,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
   while (done < n) {
     const rows = hist.length / F;
     const scaled = scaleSeries(f.spec, { data: hist, shape: [rows, F] });
-    const y = forecastAt(f.model, f.spec, scaled, [rows]); // (1, H)
+    const y = forecastAt(f.model!, f.spec, scaled, [rows]); // (1, H)
     const take = Math.min(H, n - done);
     out.set(y.subarray(0, take), done);
     done += take;
@@ -103,6 +116,74 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       hist = grown.subarray(grown.length - L);
     }
   }
+  return withDates(f, series, {
+    values: out,
+    dates: null,
+    recursiveSteps: Math.max(0, n - H),
+    intervals: null,
+  });
+}
+
+/** Hybrid or ETS forecasts with intervals from each origin (null for the LSTM). */
+function withIntervalsAt(
+  f: Forecaster,
+  values: ArrayLike<number>,
+  dates: readonly number[] | null,
+  origins: readonly number[],
+): ReturnType<typeof hybridForecastAt> | null {
+  if (f.hybrid !== null) return hybridForecastAt(f.hybrid, f.checkpoint.meta.hybrid!, values, dates, origins);
+  if (f.ets !== null) return etsForecastAt(f.ets, values, origins, f.spec.horizon);
+  return null;
+}
+
+/** The hybrid's (or ETS's) forecast of n steps: the whole series feeds its smoothing; blocks past H fed back. */
+function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput {
+  const H = f.spec.horizon;
+  let values = column(series, f.spec.targetIndex);
+  const out = new Float32Array(n);
+  const bands = [0, 1].map(() => ({ lower: new Float32Array(n), upper: new Float32Array(n) }));
+  let levels: number[] = [];
+  // the distances from the point to each bound at the last trained step, for steps past the horizon
+  let last: { lo: number; hi: number }[] = [];
+  let done = 0;
+  while (done < n) {
+    const fc = withIntervalsAt(f, values, series.dates, [values.length])!;
+    levels = fc.bands.map((b) => b.level);
+    if (done === 0)
+      last = fc.bands.map((b) => ({
+        lo: fc.point[H - 1] - b.lower[H - 1],
+        hi: b.upper[H - 1] - fc.point[H - 1],
+      }));
+    const take = Math.min(H, n - done);
+    for (let h = 0; h < take; h++) {
+      const k = done + h;
+      out[k] = fc.point[h];
+      fc.bands.forEach((b, i) => {
+        // past the trained horizon: the last trained step's band, widened by the square root of the distance
+        const widen = Math.sqrt((k + 1) / H);
+        bands[i].lower[k] = done === 0 ? b.lower[h] : fc.point[h] - last[i].lo * widen;
+        bands[i].upper[k] = done === 0 ? b.upper[h] : fc.point[h] + last[i].hi * widen;
+      });
+    }
+    done += take;
+    if (done < n) {
+      const grown = new Float32Array(values.length + H);
+      grown.set(values);
+      grown.set(fc.point, values.length);
+      values = grown;
+    }
+  }
+  return {
+    values: out,
+    dates: null,
+    recursiveSteps: Math.max(0, n - H),
+    intervals: bands.map((b, i) => ({ level: levels[i], lower: b.lower, upper: b.upper })),
+  };
+}
+
+/** The forecast's dates, continued from the series'. */
+function withDates(f: Forecaster, series: Series, fc: ForecastOutput): ForecastOutput {
+  const n = fc.values.length;
   let dates: string[] | null = null;
   if (series.dates !== null && series.dates.length > 0) {
     const d = f.checkpoint.meta.data;
@@ -113,7 +194,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       dates = times.map((t) => formatDate(t, fmt));
     }
   }
-  return { values: out, dates, recursiveSteps: Math.max(0, n - H) };
+  return { ...fc, dates };
 }
 
 export interface EvaluateOptions {
@@ -133,6 +214,8 @@ export interface Evaluation extends BacktestResult {
   stride: number;
   /** The dates of the origins, when the series has dates. */
   originDates: string[] | null;
+  /** Share of held-out points inside each prediction interval (hybrid models; null for the LSTM). */
+  coverage: { level: number; coverage: number }[] | null;
 }
 
 /**
@@ -189,16 +272,32 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
       `the test part starts at row ${testStart}, before the model's lookback of ${f.spec.lookback} rows is available`,
     );
   }
-  const scaled = scaleSeries(f.spec, series);
   const origins: number[] = [];
   for (let o = testStart; o + H <= T; o += stride) origins.push(o);
-  const all = forecastAt(f.model, f.spec, scaled, origins); // (W, Htrained)
+  let all: Float32Array; // (W, Htrained)
+  let coverage: Evaluation["coverage"] = null;
   const Ht = f.spec.horizon;
+  const target = column(series, f.spec.targetIndex);
+  const fc = withIntervalsAt(f, target, series.dates, origins);
+  if (fc !== null) {
+    all = fc.point;
+    coverage = fc.bands.map((b) => {
+      let inside = 0;
+      origins.forEach((o, w) => {
+        for (let h = 0; h < H; h++) {
+          const y = target[o + h];
+          if (y >= b.lower[w * Ht + h] && y <= b.upper[w * Ht + h]) inside++;
+        }
+      });
+      return { level: b.level, coverage: inside / (origins.length * H) };
+    });
+  } else {
+    all = forecastAt(f.model!, f.spec, scaleSeries(f.spec, series), origins);
+  }
   const byOrigin = new Map<number, Float32Array>();
   origins.forEach((o, w) => {
     byOrigin.set(o, all.slice(w * Ht, w * Ht + H));
   });
-  const target = column(series, f.spec.targetIndex);
   const r = rollingOriginBacktest({
     series: target,
     testStart,
@@ -219,5 +318,6 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
     season: m,
     stride,
     originDates: series.dates === null ? null : r.origins.map((o) => formatDate(series.dates![o], fmt)),
+    coverage,
   };
 }

@@ -28,6 +28,11 @@ export interface ForecastChartInput extends ChartFrame {
   /** The F true values over the forecast span (NaN where unknown), if held out. */
   heldOut?: Numbers;
   /**
+   * Prediction intervals over the forecast span (level in (0, 1), F lower and F upper bounds), drawn as
+   * shaded bands in the forecast's colour, the widest palest.
+   */
+  bands?: readonly { level: number; lower: Numbers; upper: Numbers }[];
+  /**
    * H + F dates, one per history and forecast step: ISO strings (`2020-01-31`, `2020-01-31T10:00`;
    * without a zone they are UTC, as in the data layer) or milliseconds since the epoch. The x axis is
    * then a time axis in UTC, so the picture does not depend on the machine's time zone.
@@ -47,6 +52,9 @@ interface ForecastRow {
   series: string;
   x: number;
   y: number | null;
+  /** Interval bounds (band rows only). */
+  lo?: number | null;
+  hi?: number | null;
   /** The last history point repeated at the start of the forecast line: drawn as line, not as a point. */
   anchor?: true;
 }
@@ -132,6 +140,19 @@ export function forecastChart(input: ForecastChartInput): ChartSpec {
   };
   if (heldOut) continued(names.heldOut, heldOut);
   continued(names.forecast, forecast);
+  const bands = (input.bands ?? []).map((b, i) => {
+    if (!(typeof b.level === "number" && b.level > 0 && b.level < 1)) {
+      throw new ChartError(`${fn}: bands[${i}].level must be a number in (0, 1), got ${describe(b.level)}`);
+    }
+    const lower = readNumbers(fn, `bands[${i}].lower`, b.lower, F);
+    const upper = readNumbers(fn, `bands[${i}].upper`, b.upper, F);
+    return { name: `${Math.round(b.level * 100)}% interval`, level: b.level, lower, upper };
+  });
+  bands.sort((a, b) => b.level - a.level);
+  for (const b of bands) {
+    for (let j = 0; j < F; j++)
+      rows.push({ series: b.name, x: x[H + j], y: null, lo: b.lower[j], hi: b.upper[j] });
+  }
 
   const xEnc: Json = temporal
     ? { field: "x", type: "temporal", title: input.xLabel ?? "date", scale: { type: "utc" } }
@@ -144,7 +165,17 @@ export function forecastChart(input: ForecastChartInput): ChartSpec {
   const yEnc: Json = { field: "y", type: "quantitative", title: input.yLabel, scale: { zero: false } };
   const enc = { x: xEnc, y: yEnc, color, pointFilter: "!datum.anchor" };
   // Layer names (s<k>_line, s<k>_points) number the series in legend order.
+  const bandLayers: Json[] = bands.map((b, i) => ({
+    name: `band${i}`,
+    transform: [
+      { filter: { field: "series", equal: b.name } },
+      { filter: "isValid(datum.lo) && isValid(datum.hi)" },
+    ],
+    mark: { type: "area", color: PALETTE[1], opacity: 0.12 + 0.1 * i },
+    encoding: { x: xEnc, y: { ...(yEnc as object), field: "lo" }, y2: { field: "hi" } },
+  }));
   const layer: Json[] = [
+    ...bandLayers,
     ...seriesLayers({ k: 0, entry: historyE, ...enc, line: true }),
     ...(heldOut ? seriesLayers({ k: 1, entry: heldOutE, ...enc, line: true, points: 40 }) : []),
     ...seriesLayers({ k: entries.length - 1, entry: forecastE, ...enc, line: true, points: 45 }),

@@ -40,6 +40,7 @@ import {
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
 import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
+import { type ModelKind, describeSavedModel, trainHybridOrAuto } from "./hybrid-commands.js";
 
 const D = DEFAULT_TRAIN_OPTIONS;
 
@@ -219,6 +220,8 @@ function dateColumnOf(v: string | undefined): string | false | undefined {
 }
 
 function modelName(ckpt: ForecastCheckpoint): string {
+  const saved = describeSavedModel(ckpt); // hybrid or ETS
+  if (saved !== null) return saved;
   const m = ckpt.meta.model;
   const cell = m.cell.toUpperCase();
   return `${cell}(${m.input_size}, ${m.hidden_size}${m.num_layers > 1 ? `, num_layers=${m.num_layers}` : ""}) -> Linear(${m.hidden_size}, ${m.horizon})`;
@@ -267,6 +270,10 @@ interface TrainCli {
   lossChart?: string;
   json: boolean;
   emitTorch?: string;
+  /** hybrid (default), lstm, or auto. */
+  model: ModelKind;
+  members: number;
+  season?: number;
 }
 
 /** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
@@ -290,7 +297,15 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const given = (k: string) => cmd.getOptionValueSource(k) === "cli";
   let resume: ForecastCheckpoint | null = null;
   if (o.resume !== undefined) {
+    if (given("model") && o.model !== "lstm") {
+      throw new UsageError(`--resume continues LSTM checkpoints (--model lstm), not --model ${o.model}`);
+    }
     resume = loadCheckpointFile(o.resume);
+    if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined) {
+      throw new UsageError(
+        `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
+      );
+    }
     for (const [k, flag, get] of FIXED_BY_CHECKPOINT) {
       if (given(k) && o[k] !== get(resume)) {
         throw new UsageError(
@@ -310,7 +325,9 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   } else if (o.target === undefined) {
     throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
   }
-  if (o.emitTorch !== undefined) return emitTorch(o, o.emitTorch);
+  // --emit-torch is for the LSTM forecaster that scripts/torch_train.py trains: it stands for --model lstm
+  if (o.emitTorch !== undefined)
+    return emitTorch({ ...o, model: given("model") ? o.model : "lstm" }, o.emitTorch);
   const out = o.out ?? o.resume;
   if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
   checkWritable(out, "checkpoint");
@@ -357,8 +374,13 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const info = (s: string) => log.write(`${s}\n`);
   const cols = prepared.series.columns;
   info(
-    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : "training"} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
+    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
   );
+
+  if (resume === null && o.model !== "lstm") {
+    await hybridTrainCommand(o, cmd, prepared, options, out);
+    return;
+  }
 
   // Ctrl-C: the first asks training to stop after the current batch (the best checkpoint is kept and
   // saved); a second one exits at once (saves are atomic, so no file is left half written).
@@ -487,10 +509,9 @@ function emitTorch(o: TrainCli, dir: string): void {
   if (o.resume !== undefined)
     throw new UsageError("--emit-torch writes the settings of a fresh run; leave out --resume");
   // scripts/torch_train.py trains the recurrent-cell forecaster (ForecastNet), not other model families
-  const family = (o as { model?: unknown }).model;
-  if (family !== undefined && family !== "lstm") {
+  if (o.model !== "lstm") {
     throw new UsageError(
-      `--emit-torch writes settings for the LSTM forecaster (--model lstm) that scripts/torch_train.py trains, got --model ${String(family)}`,
+      `--emit-torch writes settings for the LSTM forecaster (--model lstm) that scripts/torch_train.py trains, got --model ${o.model}`,
     );
   }
   if (o.dropout > 0 && o.layers < 2) {
@@ -516,6 +537,65 @@ function emitTorch(o: TrainCli, dir: string): void {
   } catch (e) {
     throw cliMessage(e);
   }
+}
+
+/** `train --model hybrid | auto`: train, save, summarize (see hybrid-commands.ts). */
+async function hybridTrainCommand(
+  o: TrainCli,
+  cmd: Command,
+  prepared: PreparedSeries,
+  lstmOptions: TrainOptions,
+  out: string,
+): Promise<void> {
+  const given = (k: string) => cmd.getOptionValueSource(k) === "cli";
+  if (o.model === "hybrid" && prepared.series.columns.length > 1) {
+    throw new UsageError(
+      "the hybrid model is univariate: --features needs --model lstm (or --model auto, which then compares the LSTM and ETS)",
+    );
+  }
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(
+      "\ninterrupted: keeping the ensemble members that finished (Ctrl-C again to quit at once)\n",
+    );
+  };
+  process.on("SIGINT", onSigint);
+  let r: Awaited<ReturnType<typeof trainHybridOrAuto>>;
+  try {
+    r = await trainHybridOrAuto(
+      o.model as "hybrid" | "auto",
+      o,
+      given,
+      prepared,
+      lstmOptions,
+      () => interrupted,
+    );
+  } catch (e) {
+    throw cliMessage(e);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  await saveCheckpointFile(out, r.checkpoint);
+  if (o.json) {
+    process.stdout.write(
+      `${JSON.stringify({ checkpoint: out, ...r.json, model: r.checkpoint.meta.model, data: r.checkpoint.meta.data, split: r.checkpoint.meta.split }, null, 2)}\n`,
+    );
+    return;
+  }
+  const q = (p: string) => (/[^\w./-]/.test(p) ? JSON.stringify(p) : p);
+  const lines = [
+    "",
+    ...r.lines,
+    `saved      ${out}`,
+    "",
+    "next:",
+    `  recurrent evaluate --model ${q(out)} --csv ${q(o.csv)}`,
+    `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  if (interrupted) throw new CliError(`interrupted; the members that finished are saved in ${out}`, 130);
 }
 
 function trainJson(
@@ -605,6 +685,15 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
     const spec = forecastChart({
       history,
       forecast: Array.from(fc.values),
+      ...(fc.intervals !== null
+        ? {
+            bands: fc.intervals.map((b) => ({
+              level: b.level,
+              lower: Array.from(b.lower),
+              upper: Array.from(b.upper),
+            })),
+          }
+        : {}),
       ...(histDates !== null
         ? { dates: [...histDates, ...fc.dates!] }
         : { index: Array.from({ length: keep + n }, (_, i) => T - keep + i) }),
@@ -634,7 +723,9 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
       forecast: Array.from(fc.values, (v, i) => ({
         [key]: key === "date" ? stamps[i] : Number(stamps[i]),
         value: Number(f32str(v)),
+        ...intervalFields(fc.intervals, i, (x) => Number(f32str(x))),
       })),
+      intervals: fc.intervals === null ? null : fc.intervals.map((b) => b.level),
       chart: charts === null ? null : { svg: charts.svgPath, png: charts.pngPath },
       ...(compare === null
         ? {}
@@ -653,16 +744,17 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
   }
+  const extraCols = fc.intervals === null ? [] : Object.keys(intervalFields(fc.intervals, 0, (x) => x));
   const cols = compare ?? [];
   const head = cols
     .map((c) => `,${c.name === "ETS" ? "ets" : c.name === "Theta" ? "theta" : "snaive_drift"}`)
     .join("");
   const lines = [
-    `${key},value${head}`,
+    `${[key, "value", ...extraCols].join(",")}${head}`,
     ...Array.from(
       fc.values,
       (v, i) =>
-        `${stamps[i]},${f32str(v)}${cols.map((c) => `,${c.values === null ? "" : fmt(c.values[i], 4)}`).join("")}`,
+        `${[stamps[i], f32str(v), ...Object.values(intervalFields(fc.intervals, i, f32str))].join(",")}${cols.map((c) => `,${c.values === null ? "" : fmt(c.values[i], 4)}`).join("")}`,
     ),
   ];
   if (compare !== null) {
@@ -678,6 +770,21 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
     );
   }
   if (charts) process.stderr.write(`chart: ${charts.svgPath}, ${charts.pngPath}\n`);
+}
+
+/** lower_80, upper_80, lower_95, upper_95 of step i (nothing without intervals). */
+function intervalFields<T>(
+  bands: { level: number; lower: Float32Array; upper: Float32Array }[] | null,
+  i: number,
+  f: (x: number) => T,
+): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const b of bands ?? []) {
+    const pct = Math.round(b.level * 100);
+    out[`lower_${pct}`] = f(b.lower[i]);
+    out[`upper_${pct}`] = f(b.upper[i]);
+  }
+  return out;
 }
 
 function prevStamp(p: PreparedSeries): string {
@@ -708,7 +815,7 @@ function evaluateCommand(o: EvaluateCli): void {
     throw cliMessage(e);
   }
   const names = {
-    model: `${ckpt.meta.model.cell.toUpperCase()} (${basename(o.model)})`,
+    model: `${ckpt.meta.hybrid ? "hybrid" : ckpt.meta.ets ? ckpt.meta.ets.spec : ckpt.meta.model.cell.toUpperCase()} (${basename(o.model)})`,
     naive: "naive",
     seasonalNaive: `seasonal naive (m=${season})`,
   };
@@ -738,6 +845,10 @@ function evaluateCommand(o: EvaluateCli): void {
       windows: W,
       origins: { first, last },
       scores: { model: ev.scores.model, naive: ev.scores.naive, seasonal_naive: ev.scores.seasonalNaive },
+      coverage:
+        ev.coverage === null
+          ? null
+          : Object.fromEntries(ev.coverage.map((c) => [String(Math.round(c.level * 100)), c.coverage])),
       per_step_mae: {
         model: perStep(ev.forecasts.model),
         naive: perStep(ev.forecasts.naive),
@@ -784,6 +895,11 @@ function evaluateCommand(o: EvaluateCli): void {
         ? `The model beats ${beats[0]} only (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`
         : `The model does not beat the baselines (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`,
   );
+  if (ev.coverage !== null) {
+    lines.push(
+      `Prediction intervals: ${ev.coverage.map((c) => `${Math.round(c.level * 100)}% cover ${(100 * c.coverage).toFixed(1)}% of the ${W * H} held-out points`).join("; ")}.`,
+    );
+  }
   if (o.classical) {
     for (const r of classical) if (r.scores === null) lines.push(`${r.name}: not fitted (${r.label})`);
     lines.push(classicalVerdict(m, classical, fmt));
@@ -801,11 +917,31 @@ export function registerForecastCommands(program: Command): void {
     .description(
       [
         "Train a recurrent forecaster on a column of a CSV file and save it as a safetensors checkpoint.",
+        "--model hybrid (the default): an ES-RNN-style hybrid, Holt-Winters level, trend and seasonality with learned coefficients inside an LSTM forecaster, an ensemble of --members seeds with 80% and 95% prediction intervals; univariate. A series too short for it falls back to ETS, with a note. --model auto also fits the plain LSTM and ETS, compares the three on the validation part and keeps the best. --model lstm: the plain LSTM described below.",
         "The series is split in time order into training, validation and test parts; scaling is fitted on the training part only. Each window of --lookback rows predicts the next --horizon values of the target at once. With --window-norm last (the default) the network sees and predicts changes from the window's last value, so trends it never saw in training are followed. Adam with ReduceLROnPlateau on the validation loss; training stops early when the validation loss has not improved for --patience epochs, and the checkpoint keeps the best epoch's weights. The checkpoint is (re)written at every improvement; Ctrl-C stops, saves the best so far, and exits with code 130.",
       ].join("\n\n"),
     )
     .requiredOption("--csv <file>", "the CSV file (a header line, then one row per time step)")
     .option("--target <column>", "the column to forecast")
+    .addOption(
+      new Option(
+        "--model <kind>",
+        "hybrid: Holt-Winters inside an LSTM forecaster (ES-RNN), an ensemble with 80/95% intervals; lstm: the plain LSTM (features, --cell, --resume); auto: fit hybrid, LSTM and ETS and keep the best on the validation part",
+      )
+        .choices(["hybrid", "lstm", "auto"])
+        .default("hybrid"),
+    )
+    .option(
+      "--members <n>",
+      "hybrid: ensemble members, each from its own seed",
+      num("--members", "posint"),
+      3,
+    )
+    .option(
+      "--season <m>",
+      "hybrid, auto: the Holt-Winters season (default from the dates: 12 monthly, 7 daily, 24 hourly)",
+      num("--season", "posint"),
+    )
     .option(
       "--features <a,b,...>",
       "other columns to read as inputs (comma-separated)",

@@ -1,0 +1,176 @@
+// `train --model auto`: the hybrid, the plain LSTM and ETS are each fitted on the training part and
+// forecast the same rolling origins of the validation part (every row of it, steps past its end
+// masked); the one with the lowest MASE there is kept. ETS is then refitted on all rows before the test
+// part. A model that cannot be fitted (too short a series) drops out with its reason.
+
+import { DataError } from "../../data/errors.js";
+import { scalerFromJSON } from "../../data/scaler.js";
+import { splitSeries } from "../../data/split.js";
+import type { ForecastCheckpoint } from "../checkpoint.js";
+import { column, defaultSeason, type PreparedSeries } from "../data.js";
+import { ForecastError } from "../errors.js";
+import { forecastAt, scaleSeries } from "../pipeline.js";
+import { type TrainOptions, trainForecaster } from "../train.js";
+import { etsForecastAt, fitEtsMeta } from "./fallback.js";
+import { etsCheckpoint, trainHybridForecaster } from "./run.js";
+import type { HybridHooks, HybridOptions } from "./train.js";
+
+export type AutoCandidate = "hybrid" | "lstm" | "ets";
+
+export interface AutoScore {
+  model: AutoCandidate;
+  /** What was fitted, e.g. "ETS(M,A,M)" or "hybrid (3 members)". */
+  label: string;
+  /** MASE on the validation origins (null when it could not be fitted). */
+  mase: number | null;
+  /** Why it could not be fitted. */
+  error: string | null;
+  seconds: number;
+}
+
+export interface AutoResult {
+  winner: AutoCandidate;
+  scores: AutoScore[];
+  checkpoint: ForecastCheckpoint;
+  /** Validation origins the models were compared on. */
+  origins: number;
+}
+
+const now = (): number => performance.now() / 1000;
+
+/** Trains the three candidates and keeps the best on the validation part. */
+export async function trainAuto(
+  prepared: PreparedSeries,
+  hybridOptions: HybridOptions,
+  lstmOptions: TrainOptions,
+  hooks: HybridHooks & { onModel?: (name: AutoCandidate) => void } = {},
+): Promise<AutoResult> {
+  const { series } = prepared;
+  const T = series.shape[0];
+  const H = hybridOptions.horizon;
+  const sizes = { val: hybridOptions.val, test: hybridOptions.test };
+  const split = splitSeries(T, sizes);
+  const { start: vs, end: ve } = split.val;
+  if (ve - vs < 1) {
+    throw new ForecastError(
+      "--model auto compares the models on the validation part, but it is empty (--val 0)",
+    );
+  }
+  const values = column(series, series.targetIndex);
+  const m = hybridOptions.season ?? defaultSeason(prepared.step);
+  // MASE scale: the in-sample seasonal-naive error on the training rows
+  const lag = m > 1 && split.train.end > m ? m : 1;
+  let sc = 0;
+  for (let t = lag; t < split.train.end; t++) sc += Math.abs(values[t] - values[t - lag]);
+  sc = sc / Math.max(1, split.train.end - lag) || 1;
+  const origins: number[] = [];
+  for (let o = vs; o < ve; o++) origins.push(o);
+  const score = (fc: Float32Array, os: readonly number[]): number => {
+    let s = 0;
+    let n = 0;
+    os.forEach((o, w) => {
+      for (let h = 0; h < H && o + h < ve; h++) {
+        s += Math.abs(fc[w * H + h] - values[o + h]);
+        n++;
+      }
+    });
+    return s / n / sc;
+  };
+  const scores: AutoScore[] = [];
+  const checkpoints: Partial<Record<AutoCandidate, ForecastCheckpoint>> = {};
+
+  // hybrid
+  hooks.onModel?.("hybrid");
+  let t0 = now();
+  try {
+    const run = await trainHybridForecaster(prepared, hybridOptions, hooks);
+    const r = run.result;
+    scores.push({
+      model: "hybrid",
+      label: `hybrid (${r.config.members} member${r.config.members > 1 ? "s" : ""})`,
+      mase: r.valMase,
+      error: null,
+      seconds: now() - t0,
+    });
+    checkpoints.hybrid = run.checkpoint;
+  } catch (e) {
+    if (!(e instanceof ForecastError) && !(e instanceof DataError)) throw e;
+    scores.push({
+      model: "hybrid",
+      label: "hybrid",
+      mase: null,
+      error: (e as Error).message,
+      seconds: now() - t0,
+    });
+  }
+
+  // plain LSTM
+  hooks.onModel?.("lstm");
+  t0 = now();
+  try {
+    const r = await trainForecaster(
+      prepared,
+      { ...lstmOptions, horizon: H, val: sizes.val, test: sizes.test },
+      {
+        shouldStop: hooks.shouldStop,
+      },
+    );
+    if (r.checkpoint === null || r.model === null) throw new ForecastError("no epoch finished");
+    const ck = r.checkpoint;
+    const os = origins.filter((o) => o >= ck.meta.data.lookback);
+    const spec = {
+      scaler: scalerFromJSON(ck.meta.data.scaler),
+      targetIndex: ck.meta.data.target_index,
+      lookback: ck.meta.data.lookback,
+      horizon: H,
+      windowNorm: ck.meta.data.window_norm,
+    };
+    const fc = forecastAt(r.model, spec, scaleSeries(spec, series), os);
+    scores.push({ model: "lstm", label: "LSTM", mase: score(fc, os), error: null, seconds: now() - t0 });
+    checkpoints.lstm = ck;
+  } catch (e) {
+    if (!(e instanceof ForecastError) && !(e instanceof DataError)) throw e;
+    scores.push({ model: "lstm", label: "LSTM", mase: null, error: e.message, seconds: now() - t0 });
+  }
+
+  // ETS, fitted on the training part for the comparison
+  hooks.onModel?.("ets");
+  t0 = now();
+  let etsLabel = "ETS";
+  try {
+    const { meta } = fitEtsMeta(values.subarray(0, split.train.end), m);
+    etsLabel = meta.spec;
+    const os = origins.filter((o) => o >= 4);
+    const fc = etsForecastAt(meta, values, os, H).point;
+    scores.push({ model: "ets", label: meta.spec, mase: score(fc, os), error: null, seconds: now() - t0 });
+  } catch (e) {
+    scores.push({
+      model: "ets",
+      label: etsLabel,
+      mase: null,
+      error: (e as Error).message,
+      seconds: now() - t0,
+    });
+  }
+
+  const ranked = scores
+    .filter((s) => s.mase !== null && Number.isFinite(s.mase))
+    .sort((a, b) => a.mase! - b.mase!);
+  if (ranked.length === 0) {
+    throw new ForecastError(
+      `no model could be fitted: ${scores.map((s) => `${s.label}: ${s.error}`).join("; ")}`,
+    );
+  }
+  const winner = ranked[0].model;
+  let checkpoint = checkpoints[winner];
+  if (winner === "ets" || checkpoint === undefined) {
+    const t1 = now();
+    const second = ranked[1];
+    const note =
+      second !== undefined
+        ? `${ranked[0].label} won the validation (MASE ${ranked[0].mase!.toFixed(3)} vs ${second.label} ${second.mase!.toFixed(3)})`
+        : `${ranked[0].label} was the only model that could be fitted`;
+    checkpoint = etsCheckpoint(prepared, H, m, sizes, "auto", note, now() - t1).checkpoint;
+  }
+  return { winner, scores, checkpoint, origins: origins.length };
+}

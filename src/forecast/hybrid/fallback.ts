@@ -1,0 +1,80 @@
+// ETS as a saved forecaster: what `train --model auto` keeps when exponential smoothing wins the
+// validation, and what `train` falls back to when a series is too short for any learned model. The
+// checkpoint has no tensors; metadata `recurrent.ets` = {spec, type, params, period} holds the fitted
+// model, and forecasts re-run its filter over the series up to each origin with those parameters (as
+// the classical forecasters do at rolling origins).
+
+import { type EtsFit, type EtsParams, type EtsType, etsModel, fitEts } from "../classical/ets.js";
+import { CheckpointError, ForecastError } from "../errors.js";
+import type { HybridForecast } from "./checkpoint.js";
+import { INTERVAL_LEVELS } from "./train.js";
+
+export interface EtsMetaJSON {
+  spec: string;
+  type: EtsType;
+  params: EtsParams;
+  period: number;
+}
+
+/** ETS selected by AICc on `train`; seasonal when the period is 2..24 and the data allow it. */
+export function fitEtsMeta(train: ArrayLike<number>, period: number): { meta: EtsMetaJSON; fit: EtsFit } {
+  const seasonal = period >= 2 && period <= 24 && train.length >= 2 * period + 2;
+  let fit: EtsFit;
+  try {
+    fit = fitEts(train, { period: seasonal ? period : 1 });
+  } catch (e) {
+    if (!seasonal) throw new ForecastError(`ETS could not be fitted: ${(e as Error).message}`);
+    fit = fitEts(train, { period: 1 });
+  }
+  return { meta: { spec: fit.spec, type: fit.type, params: fit.params, period: fit.period }, fit };
+}
+
+export function checkEtsMeta(j: unknown, source: string): EtsMetaJSON {
+  const e = j as EtsMetaJSON | null;
+  const ok =
+    e !== null &&
+    typeof e === "object" &&
+    typeof e.spec === "string" &&
+    typeof e.period === "number" &&
+    e.type !== null &&
+    typeof e.type === "object" &&
+    e.params !== null &&
+    typeof e.params === "object" &&
+    typeof e.params.alpha === "number";
+  if (!ok)
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: recurrent.ets should be {spec, type, params, period}`,
+    );
+  return e;
+}
+
+/** Forecasts (N, H) and 80 / 95 % intervals from each origin, the filter re-run on rows [0, origin). */
+export function etsForecastAt(
+  meta: EtsMetaJSON,
+  values: ArrayLike<number>,
+  origins: readonly number[],
+  H: number,
+): HybridForecast {
+  const N = origins.length;
+  const point = new Float32Array(N * H);
+  const bands = INTERVAL_LEVELS.map((level) => ({
+    level,
+    lower: new Float32Array(N * H),
+    upper: new Float32Array(N * H),
+  }));
+  origins.forEach((o, n) => {
+    if (!(Number.isInteger(o) && o >= 4 && o <= values.length)) {
+      throw new ForecastError(
+        `ETS needs at least 4 rows before an origin; origin ${o} of ${values.length} rows`,
+      );
+    }
+    const hist = Array.prototype.slice.call(values, 0, o) as number[];
+    const fc = etsModel(hist, meta.type, meta.params, meta.period).forecast(H);
+    point.set(fc.mean, n * H);
+    for (const b of bands) {
+      b.lower.set(fc.lower(b.level * 100), n * H);
+      b.upper.set(fc.upper(b.level * 100), n * H);
+    }
+  });
+  return { point, bands };
+}

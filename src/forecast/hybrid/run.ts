@@ -1,0 +1,208 @@
+// From a prepared series to a hybrid checkpoint: trains the ensemble (train.ts) and writes the common
+// checkpoint metadata so `forecast` and `evaluate` read the file as they read an LSTM's.
+
+import { formatDate } from "../../data/dates.js";
+import {
+  type DataSpecJSON,
+  type ForecastCheckpoint,
+  LIBRARY_VERSION,
+  type SplitJSON,
+} from "../checkpoint.js";
+import { column, type PreparedSeries } from "../data.js";
+import { ForecastError } from "../errors.js";
+import { type SeriesSplit, splitSeries } from "../../data/split.js";
+import { hybridWeights } from "./checkpoint.js";
+import { type EtsMetaJSON, fitEtsMeta } from "./fallback.js";
+import { type HybridHooks, type HybridOptions, type HybridTrainResult, trainHybrid } from "./train.js";
+
+export interface HybridRun {
+  checkpoint: ForecastCheckpoint;
+  result: HybridTrainResult;
+}
+
+/** Trains the hybrid on the prepared series' target (univariate) and builds its checkpoint. */
+export async function trainHybridForecaster(
+  prepared: PreparedSeries,
+  options: HybridOptions,
+  hooks: HybridHooks = {},
+): Promise<HybridRun> {
+  const { series } = prepared;
+  const F = series.shape[1];
+  if (F !== 1) {
+    throw new ForecastError(
+      `the hybrid model is univariate: it reads the target only, but ${F - 1} feature column(s) were given (${series.columns.filter((_, i) => i !== series.targetIndex).join(", ")}); use --model lstm for features`,
+    );
+  }
+  const values = column(series, series.targetIndex);
+  const r = await trainHybrid({ values, dates: series.dates, step: prepared.step }, options, hooks);
+  const c = r.config;
+  const { data, split } = commonMeta(prepared, r.split, c.lookback, c.horizon, c.scale, options, {
+    ...r.windows,
+    test: Math.max(0, r.split.test.end - Math.max(r.split.test.start, c.lookback)),
+  });
+  const first = r.history.filter((e) => e.member === 0 && e.phase === "fit");
+  const checkpoint: ForecastCheckpoint = {
+    meta: {
+      model: {
+        cell: "lstm",
+        input_size: 1,
+        hidden_size: c.hidden,
+        num_layers: c.layers,
+        dropout: 0,
+        batch_first: true,
+        horizon: c.horizon,
+      },
+      data,
+      split,
+      training: {
+        seed: options.seed,
+        batch_size: options.batchSize,
+        lr: options.lr,
+        clip: options.clip,
+        patience: options.patience,
+        lr_patience: options.lrPatience,
+        lr_factor: 0.5,
+        min_lr: 1e-5,
+        monitor: r.windows.val > 0 ? "val_loss" : "loss",
+        best_epoch: r.members[0]?.bestEpoch ?? 0,
+        best_loss: r.valMase ?? r.members[0]?.bestLoss ?? Number.NaN,
+        stopped: r.interrupted ? "interrupted" : "early-stop",
+        seconds: r.seconds,
+        history: first.map((e) => ({
+          epoch: e.epoch,
+          loss: e.loss,
+          val_loss: e.valLoss,
+          lr: options.lr,
+          seconds: e.seconds,
+        })),
+      },
+      libraryVersion: LIBRARY_VERSION,
+      hybrid: {
+        config: c,
+        intervals: r.intervals,
+        val_mase: r.valMase,
+        members: r.members,
+        refit: r.refit,
+      },
+    },
+    stateDict: hybridWeights(r.net),
+    optimizer: null,
+    scheduler: null,
+  };
+  return { checkpoint, result: r };
+}
+
+/** The data and split metadata every forecast checkpoint has. */
+function commonMeta(
+  prepared: PreparedSeries,
+  s: SeriesSplit,
+  lookback: number,
+  horizon: number,
+  scale: { offset: number; scale: number },
+  sizes: { val: number; test: number },
+  windows: { train: number; val: number; test: number },
+): { data: DataSpecJSON; split: SplitJSON } {
+  const { series } = prepared;
+  const T = series.shape[0];
+  const dateAt = (row: number): string | null =>
+    series.dates === null || row >= series.dates.length
+      ? null
+      : formatDate(series.dates[row], series.dateFormat ?? undefined);
+  const data: DataSpecJSON = {
+    target: series.columns[series.targetIndex],
+    columns: [...series.columns],
+    target_index: series.targetIndex,
+    lookback,
+    horizon,
+    fill: prepared.fill,
+    date_column: prepared.dateColumn,
+    date_format: prepared.dateFormat,
+    date_step: prepared.step,
+    window_norm: "last",
+    scaler: { type: "standard", mean: [scale.offset], scale: [scale.scale] },
+    rows: T,
+    first_date: dateAt(0),
+    last_date: dateAt(T - 1),
+  };
+  const split: SplitJSON = {
+    val: sizes.val,
+    test: sizes.test,
+    rows: T,
+    train_range: [s.train.start, s.train.end],
+    val_range: [s.val.start, s.val.end],
+    test_range: [s.test.start, s.test.end],
+    test_start_date: s.test.end > s.test.start ? dateAt(s.test.start) : null,
+    windows,
+  };
+  return { data, split };
+}
+
+/** Why an ETS checkpoint was written. */
+export type EtsReason = "too-short" | "auto";
+
+/**
+ * An ETS checkpoint: ETS selected by AICc on the training and validation rows (everything before the
+ * test part), saved so that `forecast` and `evaluate` use it as they use a trained model.
+ */
+export function etsCheckpoint(
+  prepared: PreparedSeries,
+  horizon: number,
+  period: number,
+  sizes: { val: number; test: number },
+  reason: EtsReason,
+  note: string,
+  seconds: number,
+): { checkpoint: ForecastCheckpoint; meta: EtsMetaJSON } {
+  const { series } = prepared;
+  const T = series.shape[0];
+  const values = column(series, series.targetIndex);
+  const s = splitSeries(T, sizes);
+  const fitEnd = s.val.end;
+  if (fitEnd < 4)
+    throw new ForecastError(
+      `series too short even for ETS: ${fitEnd} row(s) before the test part, it needs at least 4`,
+    );
+  const { meta } = fitEtsMeta(values.subarray(0, fitEnd), period);
+  const { data, split } = commonMeta(prepared, s, 4, horizon, { offset: 0, scale: 1 }, sizes, {
+    train: 0,
+    val: 0,
+    test: Math.max(0, s.test.end - s.test.start - horizon + 1),
+  });
+  const checkpoint: ForecastCheckpoint = {
+    meta: {
+      model: {
+        cell: "lstm",
+        input_size: 1,
+        hidden_size: 1,
+        num_layers: 1,
+        dropout: 0,
+        batch_first: true,
+        horizon,
+      },
+      data,
+      split,
+      training: {
+        seed: 0,
+        batch_size: 0,
+        lr: 0,
+        clip: 0,
+        patience: 0,
+        lr_patience: 0,
+        lr_factor: 0.5,
+        min_lr: 0,
+        monitor: "loss",
+        best_epoch: 0,
+        best_loss: 0,
+        stopped: reason === "too-short" ? `ets-fallback: ${note}` : `auto-ets: ${note}`,
+        seconds,
+        history: [],
+      },
+      libraryVersion: LIBRARY_VERSION,
+      ets: meta,
+    },
+    stateDict: {},
+    optimizer: null,
+    scheduler: null,
+  };
+  return { checkpoint, meta };
+}

@@ -1,0 +1,211 @@
+// `recurrent train --model hybrid | auto` (hybrid is the default), and the ETS fallback for series too
+// short for a learned model. The LSTM path (`--model lstm`) stays in forecast-commands.ts.
+
+import type { ForecastCheckpoint } from "../../forecast/checkpoint.js";
+import type { PreparedSeries } from "../../forecast/data.js";
+import { defaultSeason } from "../../forecast/data.js";
+import { ForecastError } from "../../forecast/errors.js";
+import { type AutoResult, trainAuto } from "../../forecast/hybrid/auto.js";
+import { etsCheckpoint, trainHybridForecaster } from "../../forecast/hybrid/run.js";
+import {
+  DEFAULT_HYBRID_OPTIONS,
+  type HybridEpoch,
+  type HybridOptions,
+  SeriesTooShortError,
+} from "../../forecast/hybrid/train.js";
+import type { TrainOptions } from "../../forecast/train.js";
+import { CliError } from "./errors.js";
+
+export type ModelKind = "hybrid" | "lstm" | "auto";
+
+export interface HybridCliOptions {
+  csv: string;
+  lookback: number;
+  horizon: number;
+  hidden: number;
+  layers: number;
+  members: number;
+  season?: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  clip: number;
+  seed: number;
+  val: number;
+  test: number;
+  patience: number;
+  lrPatience: number;
+  json: boolean;
+}
+
+/** A short name for what a checkpoint holds: "hybrid ES-LSTM ...", "ETS(M,A,M)", or null for the LSTM. */
+export function describeSavedModel(ckpt: ForecastCheckpoint): string | null {
+  const h = ckpt.meta.hybrid;
+  if (h !== undefined) {
+    const c = h.config;
+    return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${c.learnedTerms.length ? `, learned Fourier period ${c.learnedTerms.map((t) => t.period).join("/")}` : ""}) + LSTM(${1 + 2 * c.inputTerms.reduce((a, t) => a + t.harmonics, 0)}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)`;
+  }
+  if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
+  return null;
+}
+
+/** The hybrid options from the command line: the LSTM's defaults where they differ are the hybrid's own. */
+export function hybridOptionsOf(o: HybridCliOptions, given: (k: string) => boolean): HybridOptions {
+  const D = DEFAULT_HYBRID_OPTIONS;
+  return {
+    ...D,
+    lookback: o.lookback,
+    horizon: o.horizon,
+    val: o.val,
+    test: o.test,
+    hidden: o.hidden,
+    layers: o.layers,
+    members: o.members,
+    epochs: given("epochs") ? o.epochs : D.epochs,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    clip: o.clip,
+    seed: o.seed,
+    patience: given("patience") ? o.patience : D.patience,
+    lrPatience: given("lrPatience") ? o.lrPatience : D.lrPatience,
+    season: o.season ?? null,
+  };
+}
+
+export interface HybridTrainOutcome {
+  checkpoint: ForecastCheckpoint;
+  /** Lines for the summary (stdout). */
+  lines: string[];
+  json: Record<string, unknown>;
+}
+
+/**
+ * Trains the hybrid (or, for `auto`, all three candidates) and returns the checkpoint to save. A series
+ * too short for the hybrid falls back to ETS, with a note on stderr saying so.
+ */
+export async function trainHybridOrAuto(
+  kind: "hybrid" | "auto",
+  o: HybridCliOptions,
+  given: (k: string) => boolean,
+  prepared: PreparedSeries,
+  lstmOptions: TrainOptions,
+  shouldStop: () => boolean,
+): Promise<HybridTrainOutcome> {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const opts = hybridOptionsOf(o, given);
+  const period = opts.season ?? defaultSeason(prepared.step);
+  const onEpoch = (e: HybridEpoch) => {
+    log(
+      `${e.phase === "refit" ? "refit " : ""}member ${e.member + 1}/${opts.members}  epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  val ${e.valLoss === null ? "-" : e.valLoss.toFixed(4)}  ${e.seconds.toFixed(2)}s`,
+    );
+  };
+  const fallback = (why: string): HybridTrainOutcome => {
+    let ets: ReturnType<typeof etsCheckpoint>;
+    try {
+      ets = etsCheckpoint(
+        prepared,
+        opts.horizon,
+        period,
+        { val: opts.val, test: opts.test },
+        "too-short",
+        why,
+        0,
+      );
+    } catch (e) {
+      if (e instanceof ForecastError) throw new CliError(`${why}; and ${e.message}`);
+      throw e;
+    }
+    const rows = ets.checkpoint.meta.split.val_range[1];
+    log(
+      `note: ${why}; falling back to ETS: ${ets.meta.spec}, selected by AICc on the ${rows} rows before the test part`,
+    );
+    return {
+      checkpoint: ets.checkpoint,
+      lines: [
+        `model      ${ets.meta.spec} (fallback: the series is too short for the hybrid)`,
+        `fitted on  ${rows} rows before the test part`,
+      ],
+      json: { model_kind: "ets", fallback: true, reason: why, ets: ets.meta },
+    };
+  };
+
+  if (kind === "hybrid") {
+    let run: Awaited<ReturnType<typeof trainHybridForecaster>>;
+    try {
+      run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop });
+    } catch (e) {
+      if (e instanceof SeriesTooShortError) return fallback(e.message);
+      throw e;
+    }
+    const r = run.result;
+    const c = r.config;
+    const s = r.split;
+    const rows = (a: { start: number; end: number }) => a.end - a.start;
+    const q80 = r.intervals.quantiles.map((q) => q[2] - q[1]);
+    return {
+      checkpoint: run.checkpoint,
+      lines: [
+        `model      ${describeSavedModel(run.checkpoint)}`,
+        `data       lookback ${c.lookback}, horizon ${c.horizon}; ${c.mode} (working units: (y - ${c.scale.offset.toPrecision(6)}) / ${c.scale.scale.toPrecision(6)})`,
+        `split      train ${rows(s.train)} rows (${r.windows.train} windows), validation ${rows(s.val)} (${r.windows.val}), test ${rows(s.test)}`,
+        `members    ${r.members.map((m, k) => `#${k + 1}: best epoch ${m.bestEpoch}/${m.epochs} (${m.bestLoss.toFixed(4)})`).join(", ")}`,
+        `validation MASE ${r.valMase === null ? "-" : r.valMase.toFixed(4)} (ensemble, in-sample seasonal-naive scale)`,
+        `intervals  80% and 95% from ${r.intervals.source} residuals (${Math.min(...r.intervals.counts)} to ${Math.max(...r.intervals.counts)} per step); 80% width at step 1 / ${c.horizon}: ${q80[0].toPrecision(3)} / ${q80[c.horizon - 1].toPrecision(3)} (working units${c.mode === "multiplicative" ? ", log" : ""})`,
+        `time       ${r.seconds.toFixed(1)} s`,
+      ],
+      json: {
+        model_kind: "hybrid",
+        epochs_run: r.members.reduce((n, m) => n + m.epochs, 0),
+        hybrid: run.checkpoint.meta.hybrid,
+        seconds: r.seconds,
+      },
+    };
+  }
+
+  // auto
+  let a: AutoResult;
+  try {
+    a = await trainAuto(prepared, opts, lstmOptions, {
+      onEpoch,
+      shouldStop,
+      onModel: (m) =>
+        log(`auto: fitting ${m === "hybrid" ? "the hybrid" : m === "lstm" ? "the LSTM" : "ETS"}`),
+    });
+  } catch (e) {
+    if (e instanceof ForecastError) throw new CliError(e.message);
+    throw e;
+  }
+  const ok = a.scores.filter((s) => s.mase !== null).sort((x, y) => x.mase! - y.mase!);
+  const win = ok[0];
+  const second = ok[1];
+  const by =
+    second === undefined
+      ? "the only model that could be fitted"
+      : `MASE ${win.mase!.toFixed(3)} vs ${second.mase!.toFixed(3)} for ${second.label}, ${(100 * (1 - win.mase! / second.mase!)).toFixed(1)}% lower`;
+  const tooShort = a.scores.every((s) => s.model === "ets" || s.mase === null);
+  if (tooShort && a.winner === "ets") {
+    log(
+      `note: no learned model could be fitted (${a.scores
+        .filter((s) => s.error)
+        .map((s) => `${s.label}: ${s.error}`)
+        .join("; ")}); falling back to ETS`,
+    );
+  }
+  const lines = [
+    `auto       validation on ${a.origins} rolling origin(s) of the validation part (horizon ${opts.horizon}, steps past its end left out):`,
+    ...a.scores.map(
+      (s) =>
+        `             ${s.label.padEnd(24)} ${s.mase === null ? `not fitted: ${s.error}` : `MASE ${s.mase.toFixed(4)}`}  (${s.seconds.toFixed(1)} s)`,
+    ),
+    `winner     ${win.label}: ${by}`,
+    `model      ${describeSavedModel(a.checkpoint) ?? "LSTM"}${a.winner === "ets" ? " (refitted on all rows before the test part)" : ""}`,
+  ];
+  return {
+    checkpoint: a.checkpoint,
+    lines,
+    json: {
+      model_kind: a.winner,
+      auto: { winner: a.winner, origins: a.origins, scores: a.scores },
+    },
+  };
+}

@@ -1,0 +1,327 @@
+// The hybrid forecaster, `--model auto` and the ETS fallback through the real command (`main(argv)` in
+// this process, output captured): what is saved, what forecast and evaluate print, the interval columns,
+// and that the numbers the command prints are the library's.
+
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
+import { column, prepareSeries } from "../src/forecast/data.js";
+import { forecastSeries, forecasterFrom, seriesSpecOf } from "../src/forecast/forecast.js";
+import { etsModel, fitEts } from "../src/forecast/classical/ets.js";
+import { main } from "../src/node/cli/main.js";
+import { FIXTURES } from "./helpers.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const CO2 = join(ROOT, "datasets", "co2-concentration.csv");
+const SMALL_CSV = join(FIXTURES, "forecast", "lstm_co2.csv"); // the last 120 months of CO2
+const dir = mkdtempSync(join(tmpdir(), "recurrent-hybrid-"));
+const p = (name: string) => join(dir, name);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(args: string[]): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
+    stdout += String(s);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
+    stderr += String(s);
+    return true;
+  });
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+/** The first n data rows of a CSV file, with its header. */
+function head(src: string, n: number, name: string): string {
+  const lines = readFileSync(src, "utf8").trim().split("\n");
+  writeFileSync(p(name), `${lines.slice(0, n + 1).join("\n")}\n`);
+  return p(name);
+}
+
+const FAST = ["--members", "2", "--epochs", "4", "--hidden", "8", "--lookback", "12", "--horizon", "6"];
+
+describe("train (hybrid, the default) -> forecast -> evaluate", () => {
+  const ckpt = p("hybrid.safetensors");
+  let trained: Run;
+  beforeAll(async () => {
+    trained = await run(["train", "--csv", SMALL_CSV, "--target", "CO2", ...FAST, "--out", ckpt]);
+  }, 120_000);
+
+  it("saves a hybrid checkpoint: ensemble parameters by member, and its metadata", () => {
+    expect(trained.code).toBe(0);
+    expect(trained.stderr).toMatch(/^training the hybrid on .*lstm_co2\.csv: target CO2, 120 rows/);
+    expect(trained.stderr).toMatch(/member 2\/2 {2}epoch {3}4 {2}loss/);
+    expect(trained.stdout).toMatch(/model {6}hybrid: multiplicative Holt-Winters \(season 12, trend\)/);
+    expect(trained.stdout).toMatch(/intervals {2}80% and 95% from training residuals/);
+    const c = decodeCheckpoint(readFileSync(ckpt));
+    const h = c.meta.hybrid!;
+    expect(h.config).toMatchObject({
+      mode: "multiplicative",
+      season: 12,
+      lookback: 12,
+      horizon: 6,
+      members: 2,
+    });
+    expect(h.intervals.quantiles).toHaveLength(6);
+    const names = Object.keys(c.stateDict);
+    for (const k of [0, 1]) {
+      for (const n of [
+        "alpha_logit",
+        "beta_logit",
+        "gamma_logit",
+        "season_init",
+        "trend_init",
+        "rnn.weight_ih_l0",
+        "head.weight",
+      ])
+        expect(names).toContain(`members.${k}.${n}`);
+    }
+    expect(c.stateDict["members.0.season_init"].shape).toEqual([12]);
+    // two members from different seeds differ
+    expect(Array.from(c.stateDict["members.0.head.weight"].data)).not.toEqual(
+      Array.from(c.stateDict["members.1.head.weight"].data),
+    );
+  });
+
+  it("forecast prints value and 80/95% bounds, the library's numbers, nested bands", async () => {
+    const r = await run(["forecast", "--model", ckpt, "--csv", SMALL_CSV, "--no-chart"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("date,value,lower_80,upper_80,lower_95,upper_95");
+    expect(lines).toHaveLength(7);
+    expect(lines[1].startsWith("2020-05-01,")).toBe(true);
+    const c = decodeCheckpoint(readFileSync(ckpt));
+    const f = forecasterFrom(c);
+    const prepared = prepareSeries(readFileSync(SMALL_CSV, "utf8"), seriesSpecOf(c));
+    const lib = forecastSeries(f, prepared.series);
+    lines.slice(1).forEach((l, i) => {
+      const [, v, lo80, hi80, lo95, hi95] = l.split(",").map(Number);
+      expect(Math.fround(v)).toBe(lib.values[i]);
+      expect(Math.fround(lo80)).toBe(lib.intervals![0].lower[i]);
+      expect(Math.fround(hi95)).toBe(lib.intervals![1].upper[i]);
+      expect(lo95).toBeLessThanOrEqual(lo80);
+      expect(lo80).toBeLessThanOrEqual(v);
+      expect(v).toBeLessThanOrEqual(hi80);
+      expect(hi80).toBeLessThanOrEqual(hi95);
+    });
+    const j = await run([
+      "forecast",
+      "--model",
+      ckpt,
+      "--csv",
+      SMALL_CSV,
+      "--no-chart",
+      "--json",
+      "--horizon",
+      "8",
+    ]);
+    const out = JSON.parse(j.stdout);
+    expect(out.intervals).toEqual([0.8, 0.95]);
+    expect(out.forecast).toHaveLength(8);
+    expect(Object.keys(out.forecast[0])).toEqual([
+      "date",
+      "value",
+      "lower_80",
+      "upper_80",
+      "lower_95",
+      "upper_95",
+    ]);
+    // past the trained horizon the bands keep widening
+    const w = (k: number) => out.forecast[k].upper_95 - out.forecast[k].lower_95;
+    expect(w(7)).toBeGreaterThan(w(5));
+  });
+
+  it("evaluate reports the intervals' coverage, counted from the library's bands", async () => {
+    const r = await run(["evaluate", "--model", ckpt, "--csv", SMALL_CSV, "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(Object.keys(j.coverage)).toEqual(["80", "95"]);
+    expect(j.coverage["95"]).toBeGreaterThanOrEqual(j.coverage["80"]);
+    // recount from the forecasts at each origin (the series up to the origin, as evaluate does)
+    const c = decodeCheckpoint(readFileSync(ckpt));
+    const f = forecasterFrom(c);
+    const prepared = prepareSeries(readFileSync(SMALL_CSV, "utf8"), seriesSpecOf(c));
+    const y = column(prepared.series, 0);
+    const start = j.test_start;
+    let inside = 0;
+    let n = 0;
+    for (let o = start; o + 6 <= y.length; o++) {
+      const s = {
+        ...prepared.series,
+        data: y.slice(0, o),
+        shape: [o, 1] as [number, number],
+        dates: prepared.series.dates!.slice(0, o),
+      };
+      const fc = forecastSeries(f, s);
+      for (let h = 0; h < 6; h++, n++)
+        if (y[o + h] >= fc.intervals![0].lower[h] && y[o + h] <= fc.intervals![0].upper[h]) inside++;
+    }
+    expect(j.windows * 6).toBe(n);
+    expect(j.coverage["80"]).toBeCloseTo(inside / n, 12);
+    const text = await run(["evaluate", "--model", ckpt, "--csv", SMALL_CSV]);
+    expect(text.stdout).toMatch(/^hybrid \(hybrid\.safetensors\) /m);
+    expect(text.stdout).toMatch(
+      /Prediction intervals: 80% cover \d+\.\d% of the \d+ held-out points; 95% cover/,
+    );
+  });
+
+  it("refuses --resume of a hybrid checkpoint and --features with the hybrid", async () => {
+    const r = await run(["train", "--csv", SMALL_CSV, "--resume", ckpt]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/holds a hybrid model; --resume continues LSTM checkpoints only/);
+    const f = await run([
+      "train",
+      "--csv",
+      CO2,
+      "--target",
+      "CO2",
+      "--features",
+      "adjusted CO2",
+      "--fill",
+      "linear",
+      "--out",
+      p("f.safetensors"),
+    ]);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/the hybrid model is univariate: --features needs --model lstm/);
+  });
+});
+
+describe("short series", () => {
+  it("60 monthly points train the hybrid (validation part shorter than the horizon)", async () => {
+    const csv = head(CO2, 60, "co2-60.csv");
+    const out = p("short60.safetensors");
+    const r = await run([
+      "train",
+      "--csv",
+      csv,
+      "--target",
+      "CO2",
+      "--fill",
+      "linear",
+      "--members",
+      "1",
+      "--epochs",
+      "3",
+      "--out",
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/falling back/);
+    const c = decodeCheckpoint(readFileSync(out));
+    expect(c.meta.hybrid).toBeDefined();
+    // 60 rows (62 with the two missing months filled): 9 validation rows, fewer than the horizon 12;
+    // the lookback shrinks to a third of the training rows
+    const [vs, ve] = c.meta.split.val_range;
+    expect(c.meta.split.rows).toBe(62);
+    expect(ve - vs).toBe(9);
+    expect(c.meta.hybrid!.config.lookback).toBe(Math.floor(vs / 3));
+    expect(c.meta.hybrid!.config.horizon).toBe(12);
+    const ev = await run([
+      "evaluate",
+      "--model",
+      out,
+      "--csv",
+      csv,
+      "--fill",
+      "linear",
+      "--horizon",
+      "9",
+      "--json",
+    ]);
+    expect(ev.code).toBe(0);
+    expect(JSON.parse(ev.stdout).windows).toBe(c.meta.split.rows - c.meta.split.test_range[0] - 9 + 1);
+  }, 60_000);
+
+  it("below what the hybrid can learn from, train falls back to ETS, says so, and the checkpoint forecasts", async () => {
+    const csv = head(CO2, 36, "co2-36.csv");
+    const out = p("ets.safetensors");
+    const r = await run(["train", "--csv", csv, "--target", "CO2", "--fill", "linear", "--out", out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /note: series too short for a learned model: 26 training row\(s\), but the hybrid needs at least 32 .*; falling back to ETS: ETS\([AM],[NA]d?,[NAM]\), selected by AICc on the 32 rows before the test part/,
+    );
+    const c = decodeCheckpoint(readFileSync(out));
+    expect(Object.keys(c.stateDict)).toEqual([]);
+    const ets = c.meta.ets!;
+    // the saved model is what autoEts selects on the 32 rows before the test part (36 + 2 filled - 6 test)
+    const prepared = prepareSeries(readFileSync(csv, "utf8"), { target: "CO2", fill: "linear" });
+    const y = column(prepared.series, 0);
+    const fit = fitEts(y.subarray(0, 32), { period: ets.period });
+    expect(ets.spec).toBe(fit.spec);
+    const fc = await run([
+      "forecast",
+      "--model",
+      out,
+      "--csv",
+      csv,
+      "--fill",
+      "linear",
+      "--no-chart",
+      "--json",
+    ]);
+    expect(fc.code).toBe(0);
+    const j = JSON.parse(fc.stdout);
+    const want = etsModel(Array.from(y), ets.type, ets.params, ets.period).forecast(12);
+    j.forecast.forEach((row: { value: number; lower_95: number }, h: number) => {
+      expect(Math.abs(row.value - want.mean[h])).toBeLessThan(1e-6 * Math.abs(want.mean[h]));
+      expect(row.lower_95).toBeLessThan(row.value);
+    });
+  }, 60_000);
+});
+
+describe("--model auto", () => {
+  it("fits hybrid, LSTM and ETS, prints their validation MASE, and keeps the best", async () => {
+    const out = p("auto.safetensors");
+    const r = await run([
+      "train",
+      "--csv",
+      SMALL_CSV,
+      "--target",
+      "CO2",
+      "--model",
+      "auto",
+      ...FAST,
+      "--out",
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /auto: fitting the hybrid\n[\s\S]*auto: fitting the LSTM\n[\s\S]*auto: fitting ETS/,
+    );
+    const rows = [...r.stdout.matchAll(/^ {13}(\S.*?) +MASE (\d\.\d{4}) /gm)].map((m) => ({
+      label: m[1],
+      mase: Number(m[2]),
+    }));
+    expect(rows.map((x) => x.label.split(" ")[0])).toEqual([
+      "hybrid",
+      "LSTM",
+      expect.stringMatching(/^ETS\(/),
+    ]);
+    const best = rows.reduce((a, b) => (b.mase < a.mase ? b : a));
+    const m = /^winner {5}(.+?): MASE (\d\.\d{3}) vs (\d\.\d{3}) for .*, (\d+\.\d)% lower$/m.exec(r.stdout);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(best.label);
+    const second = rows.filter((x) => x !== best).reduce((a, b) => (b.mase < a.mase ? b : a));
+    expect(Number(m![4])).toBeCloseTo(100 * (1 - best.mase / second.mase), 0);
+    const c = decodeCheckpoint(readFileSync(out));
+    const kind = c.meta.hybrid ? "hybrid" : c.meta.ets ? "ETS" : "LSTM";
+    expect(best.label.startsWith(kind)).toBe(true);
+    const ev = await run(["evaluate", "--model", out, "--csv", SMALL_CSV]);
+    expect(ev.code).toBe(0);
+  }, 120_000);
+});
