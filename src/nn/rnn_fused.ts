@@ -4,7 +4,6 @@
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
 import { customNeedsGrad, customOp } from "../core/custom.js";
-import type { Tensor } from "../core/tensor.js";
 import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
 import type { LayerRunner } from "./rnn.js";
 
