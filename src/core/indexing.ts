@@ -1,6 +1,7 @@
 // Indexing and selection: where.
 
 import { broadcastIndex, broadcastShapes, reduceTo, toTensor } from "./broadcast.js";
+import { alloc, promoteTypes } from "./dtype.js";
 import { result } from "./engine.js";
 import { shapeNumel } from "./shape.js";
 import type { Tensor, TensorLike } from "./tensor.js";
@@ -15,7 +16,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ai = broadcastIndex(ta.shape, shape);
   const bi = broadcastIndex(tb.shape, shape);
   const c = cond.data;
-  const out = new Float32Array(n);
+  const out = alloc(promoteTypes(ta.dtype, tb.dtype), n) as Float32Array;
   for (let i = 0; i < n; i++) {
     const pick = c[ci === null ? i : ci[i]] !== 0;
     out[i] = pick ? ta.data[ai === null ? i : ai[i]] : tb.data[bi === null ? i : bi[i]];

@@ -2,6 +2,7 @@
 
 import { gemm } from "../kernels/backend.js";
 import { broadcastIndex, broadcastShapes } from "./broadcast.js";
+import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { shapeNumel, shapeStr } from "./shape.js";
 import type { Tensor } from "./tensor.js";
@@ -11,6 +12,48 @@ import type { Tensor } from "./tensor.js";
  * dimension, and leading (batch) dimensions broadcast.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  return matmulAs(a, b, "MmBackward0");
+}
+
+/**
+ * Batched matrix product of (B, M, K) and (B, K, N), without broadcasting, as `torch.bmm`.
+ */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 3) throw new Error("batch1 must be a 3D tensor");
+  if (b.ndim !== 3) throw new Error("batch2 must be a 3D tensor");
+  if (b.shape[0] !== a.shape[0] || b.shape[1] !== a.shape[2]) {
+    throw new Error(
+      `Expected size for first two dimensions of batch2 tensor to be: [${a.shape[0]}, ${a.shape[2]}] but got: [${b.shape[0]}, ${b.shape[1]}].`,
+    );
+  }
+  return matmulAs(a, b, "BmmBackward0");
+}
+
+/** (M, K)·(K, N) at the given offsets, for integer tensors (no kernel: they are small and rare). */
+function intGemm(
+  M: number,
+  N: number,
+  K: number,
+  A: ArrayLike<number>,
+  ao: number,
+  B: ArrayLike<number>,
+  bo: number,
+  C: Float64Array,
+  co: number,
+): void {
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[ao + i * K + k] * B[bo + k * N + j];
+      C[co + i * N + j] = s;
+    }
+}
+
+function matmulAs(a: Tensor, b: Tensor, name: string): Tensor {
+  if (a.dtype !== b.dtype) {
+    throw new Error(`expected scalar type ${scalarTypeName(a.dtype)} but found ${scalarTypeName(b.dtype)}`);
+  }
+  const isFloat = a.dtype === "float32";
   if (a.ndim === 0 || b.ndim === 0) {
     throw new Error(
       `both arguments to matmul need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`,
@@ -34,19 +77,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const ai = broadcastIndex(aBatch, batch);
   const bi = broadcastIndex(bBatch, batch);
   const outFull = [...batch, M, N];
-  const out = new Float32Array(nb * M * N);
+  const out = alloc(isFloat ? "float32" : "int64", nb * M * N) as Float32Array;
   const A = a.data;
   const B = b.data;
   for (let t = 0; t < nb; t++) {
     const ao = (ai === null ? t : ai[t]) * M * K;
     const bo = (bi === null ? t : bi[t]) * K * N;
-    gemm(false, false, M, N, K, A, ao, K, B, bo, N, 0, out, t * M * N, N);
+    if (isFloat) gemm(false, false, M, N, K, A, ao, K, B, bo, N, 0, out, t * M * N, N);
+    else intGemm(M, N, K, A, ao, B, bo, out as unknown as Float64Array, t * M * N);
   }
   let shape = outFull;
   if (a.ndim === 1 && b.ndim === 1) shape = [];
   else if (a.ndim === 1) shape = [...batch, N];
   else if (b.ndim === 1) shape = [...batch, M];
-  return result(out, shape, [a, b], "MmBackward0", (g) => {
+  return result(out, shape, [a, b], name, (g) => {
     let ga: Float32Array | null = null;
     let gb: Float32Array | null = null;
     if (a.requiresGrad) {

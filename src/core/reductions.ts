@@ -1,6 +1,7 @@
 // Reductions (sum, mean, max/min, argmax, norm) and the softmaxes along a dimension, with their backwards.
 
 import { stridedOffsets } from "./broadcast.js";
+import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
 import { reshape } from "./shapes.js";
@@ -53,17 +54,19 @@ function sumImpl(
   const shape = reducedShape(a.shape, red, keepdim);
   const x = a.data;
   const n = x.length;
+  // integer and bool tensors sum to int64, as PyTorch's
+  const dtype = a.dtype === "float32" ? "float32" : "int64";
   if (red.every((r) => r)) {
     let s = 0;
     for (let i = 0; i < n; i++) s += x[i];
-    return result(new Float32Array([s * scale]), shape, [a], name, (g) => [
-      new Float32Array(n).fill(g[0] * scale),
-    ]);
+    const out = alloc(dtype, 1) as Float32Array;
+    out[0] = s * scale;
+    return result(out, shape, [a], name, (g) => [new Float32Array(n).fill(g[0] * scale)]);
   }
   const { idx, outN } = reduceIndex(a.shape, red);
   const acc = new Float64Array(outN);
   for (let i = 0; i < n; i++) acc[idx[i]] += x[i];
-  const out = new Float32Array(outN);
+  const out = alloc(dtype, outN) as Float32Array;
   for (let i = 0; i < outN; i++) out[i] = acc[i] * scale;
   return result(out, shape, [a], name, (g) => {
     const gx = new Float32Array(n);
@@ -80,6 +83,11 @@ export function sum(a: Tensor, dim?: number | number[] | null, keepdim = false):
 
 /** Mean of all elements, or over `dim`. */
 export function mean(a: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  requireFloat(
+    a,
+    "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype.",
+    true,
+  );
   const red = normDims(dim, a.ndim);
   let count = 1;
   a.shape.forEach((d, i) => {
@@ -109,7 +117,9 @@ function extreme(
     if (n === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0`);
     let best = x[0];
     for (let i = 1; i < n; i++) if (better(x[i], best)) best = x[i];
-    return result(new Float32Array([best]), [], [a], `${name === "max" ? "Max" : "Min"}Backward1`, (g) => {
+    const one = alloc(a.dtype, 1) as Float32Array;
+    one[0] = best;
+    return result(one, [], [a], `${name === "max" ? "Max" : "Min"}Backward1`, (g) => {
       // Ties share the gradient evenly, as PyTorch's full reduction does.
       let count = 0;
       for (let i = 0; i < n; i++) if (x[i] === best || (Number.isNaN(best) && Number.isNaN(x[i]))) count++;
@@ -124,7 +134,7 @@ function extreme(
   if (size === 0) throw new Error(`${name}(): Expected reduction dim ${d} to have non-zero size.`);
   const inner = shapeNumel(a.shape.slice(d + 1));
   const outer = shapeNumel(a.shape.slice(0, d));
-  const vals = new Float32Array(outer * inner);
+  const vals = alloc(a.dtype, outer * inner) as Float32Array;
   const arg = new Int32Array(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -149,7 +159,7 @@ function extreme(
       for (let i = 0; i < inner; i++) gx[(o * size + arg[o * inner + i]) * inner + i] += g[o * inner + i];
     return [gx];
   });
-  const indices = new Tensor(Float32Array.from(arg), shape);
+  const indices = new Tensor(Float64Array.from(arg), shape);
   return { values, indices };
 }
 
@@ -166,7 +176,7 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | { values
   return extreme(a, -1, dim, keepdim, "min");
 }
 
-/** Index of the largest element (of the flattened tensor, or along `dim`), as float values. */
+/** Index of the largest element (of the flattened tensor, or along `dim`), int64 as PyTorch's. */
 export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
   if (dim === undefined) {
     const flat = reshape(a.detach(), [-1]);
@@ -182,12 +192,30 @@ export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
   return (extreme(a.detach(), 1, dim, keepdim, "max") as { indices: Tensor }).indices;
 }
 
+/** Index of the smallest element (of the flattened tensor, or along `dim`), int64. */
+export function argmin(a: Tensor, dim?: number, keepdim = false): Tensor {
+  if (dim === undefined) {
+    const index = (extreme(reshape(a.detach(), [-1]), -1, 0, false, "min") as { indices: Tensor }).indices;
+    return keepdim
+      ? new Tensor(
+          index.data,
+          a.shape.map(() => 1),
+        )
+      : index;
+  }
+  return (extreme(a.detach(), -1, dim, keepdim, "min") as { indices: Tensor }).indices;
+}
+
 /**
  * The p-norm of all elements, as `torch.norm(a, p)` (p = 2 by default): Infinity gives the largest
  * magnitude, -Infinity the smallest, 0 the number of nonzero elements. One node (`NormBackward1`) whose
  * gradient follows PyTorch's `norm_backward`: 0 where the norm is 0 (not 0/0), none at all for p = 0.
  */
 export function norm(a: Tensor, p = 2): Tensor {
+  if (a.dtype !== "float32")
+    throw new Error(
+      `linalg.vector_norm: Expected a floating point or complex tensor as input. Got ${scalarTypeName(a.dtype)}`,
+    );
   const x = a.data;
   const n = x.length;
   let v = 0;
@@ -282,6 +310,10 @@ export function logSoftmax(a: Tensor, dim: number): Tensor {
 }
 
 function softmaxData(a: Tensor, dim: number, logMode: boolean) {
+  if (a.dtype !== "float32")
+    throw new Error(
+      `"${logMode ? "log_softmax" : "softmax"}_lastdim_kernel_impl" not implemented for '${scalarTypeName(a.dtype)}'`,
+    );
   const d = normDim(dim, a.ndim);
   const size = a.ndim === 0 ? 1 : a.shape[d];
   const inner = shapeNumel(a.shape.slice(d + 1));
@@ -301,4 +333,9 @@ function softmaxData(a: Tensor, dim: number, logMode: boolean) {
       }
     }
   return { out, outer, size, inner };
+}
+
+/** PyTorch's refusal of an op that needs a float tensor (`Got: Long` in its message's style when `got`). */
+export function requireFloat(a: Tensor, message: string, got = false): void {
+  if (a.dtype !== "float32") throw new Error(got ? `${message} Got: ${scalarTypeName(a.dtype)}` : message);
 }

@@ -1,6 +1,7 @@
 // Shapes and views: view/reshape/squeeze share data; permute, expand, slices, cat and stack.
 
 import { broadcastIndex, reduceTo, stridedOffsets } from "./broadcast.js";
+import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 import type { Tensor } from "./tensor.js";
@@ -82,7 +83,7 @@ function permuteData(x: Float32Array, shape: readonly number[], perm: readonly n
     perm.map((p) => shape[p]),
     perm.map((p) => inStrides[p]),
   );
-  const out = new Float32Array(x.length);
+  const out = alloc(dtypeOf(x), x.length) as Float32Array;
   for (let i = 0; i < out.length; i++) out[i] = x[src[i]];
   return out;
 }
@@ -162,7 +163,7 @@ export function expand(a: Tensor, shape: readonly number[]): Tensor {
   });
   const idx = broadcastIndex(a.shape, target);
   const n = shapeNumel(target);
-  const out = new Float32Array(n);
+  const out = alloc(a.dtype, n) as Float32Array;
   const x = a.data;
   for (let i = 0; i < n; i++) out[i] = x[idx === null ? i : idx[i]];
   return result(out, target, [a], "ExpandBackward0", (g) => [reduceTo(g, idx, a.numel)]);
@@ -200,7 +201,7 @@ function sliceAs(a: Tensor, d: number, start: number, length: number, shape: num
   let out: Float32Array;
   if (outer === 1) out = a.data.subarray(start * inner, (start + length) * inner);
   else {
-    out = new Float32Array(outer * length * inner);
+    out = alloc(a.dtype, outer * length * inner) as Float32Array;
     for (let o = 0; o < outer; o++)
       out.set(
         a.data.subarray((o * size + start) * inner, (o * size + start + length) * inner),
@@ -315,7 +316,7 @@ function joinAs(
   name: string,
 ): Tensor {
   const total = sizes.reduce((s, v) => s + v, 0);
-  const out = new Float32Array(outer * total * inner);
+  const out = alloc(promoteTypes(...tensors.map((t) => t.dtype)), outer * total * inner) as Float32Array;
   let off = 0;
   for (let k = 0; k < tensors.length; k++) {
     const src = tensors[k].data;
@@ -369,5 +370,5 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** A copy with its own memory; the gradient passes through. */
 export function clone(a: Tensor): Tensor {
-  return result(Float32Array.from(a.data), a.shape, [a], "CloneBackward0", (g) => [g]);
+  return result(a.data.slice(), a.shape, [a], "CloneBackward0", (g) => [g]);
 }

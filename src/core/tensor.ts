@@ -1,6 +1,7 @@
-// The Tensor: float32, row-major, always contiguous, with reverse-mode automatic differentiation (the
+// The Tensor: float32, int64 or bool (see dtype.ts), row-major, always contiguous, with reverse-mode automatic differentiation (the
 // engine that runs it lives in engine.ts; the ops behind the methods in ops.ts and the files it gathers).
 
+import { type DType, type Storage, castStorage, coerce, dtypeOf } from "./dtype.js";
 import { formatTensor } from "./format.js";
 import * as ops from "./ops.js";
 import { type GradFn, type GradHook, isGradEnabled, runBackward } from "./engine.js";
@@ -18,6 +19,7 @@ export {
   resultMulti,
 } from "./engine.js";
 export { normDim, shapeNumel, shapeStr } from "./shape.js";
+export type { DType, Storage } from "./dtype.js";
 
 /** PyTorch's refusal to write in place into a leaf that requires grad while grad mode is on. */
 function checkInPlace(t: Tensor): void {
@@ -34,8 +36,18 @@ function checkShape(shape: readonly number[]): void {
   }
 }
 
+/** PyTorch's refusal of gradients on an integer or bool tensor. */
+function checkRequiresGrad(data: Storage, flag: boolean): void {
+  if (flag && !(data instanceof Float32Array))
+    throw new Error("only Tensors of floating point dtype can require gradients");
+}
+
 export class Tensor {
-  /** The elements, row-major. */
+  /**
+   * The elements, row-major. Its class is the dtype: a Float32Array (float32), a Float64Array (int64) or a
+   * Uint8Array (bool). It is typed Float32Array for the float-only code (kernels, nn, optim) that reads it;
+   * code that may meet other dtypes reads `storage`, or checks `dtype` first.
+   */
   data: Float32Array;
   /** The size of each dimension. */
   readonly shape: number[];
@@ -51,19 +63,53 @@ export class Tensor {
   /** @internal */ _g: Float32Array | null = null;
   /** @internal */ _gOwned = false;
 
-  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+  constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
+    dtypeOf(data);
+    checkRequiresGrad(data, requiresGrad);
     const n = shapeNumel(shape);
     if (data.length !== n) {
       throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
     }
-    this.data = data;
+    this.data = data as Float32Array;
     this.shape = shape.slice();
     this.requiresGrad = requiresGrad;
   }
 
-  get dtype(): "float32" {
-    return "float32";
+  /** "float32", "int64" or "bool" (PyTorch prints them `torch.float32`, ...; see `torchDtype`). */
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  /** The elements with their honest type (the same array as `data`). */
+  get storage(): Storage {
+    return this.data;
+  }
+
+  get isFloatingPoint(): boolean {
+    return this.data instanceof Float32Array;
+  }
+
+  /**
+   * This tensor as `dtype`: itself when it already is, else a copy (ints truncate toward zero, bools are
+   * `!= 0`). Like PyTorch's, a conversion to float32 is differentiable (the gradient passes through) and
+   * a conversion to int64 or bool is not.
+   */
+  to(dtype: DType): Tensor {
+    if (dtype === this.dtype) return this;
+    return ops.toDtype(this, dtype);
+  }
+  /** `to("float32")`. */
+  float(): Tensor {
+    return this.to("float32");
+  }
+  /** `to("int64")`. */
+  long(): Tensor {
+    return this.to("int64");
+  }
+  /** `to("bool")`. */
+  bool(): Tensor {
+    return this.to("bool");
   }
 
   /** Number of elements. */
@@ -136,6 +182,7 @@ export class Tensor {
     if (!this.isLeaf && !flag) {
       throw new Error("you can only change requiresGrad flags of leaf variables");
     }
+    checkRequiresGrad(this.data, flag);
     this.requiresGrad = flag;
     return this;
   }
@@ -286,6 +333,39 @@ export class Tensor {
   argmax(dim?: number, keepdim?: boolean): Tensor {
     return ops.argmax(this, dim, keepdim);
   }
+  argmin(dim?: number, keepdim?: boolean): Tensor {
+    return ops.argmin(this, dim, keepdim);
+  }
+  eq(other: TensorLike): Tensor {
+    return ops.eq(this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return ops.ne(this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return ops.lt(this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return ops.le(this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return ops.gt(this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return ops.ge(this, other);
+  }
+  logicalAnd(other: TensorLike): Tensor {
+    return ops.logicalAnd(this, other);
+  }
+  logicalOr(other: TensorLike): Tensor {
+    return ops.logicalOr(this, other);
+  }
+  logicalXor(other: TensorLike): Tensor {
+    return ops.logicalXor(this, other);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
   norm(p?: number): Tensor {
     return ops.norm(this, p);
   }
@@ -353,9 +433,9 @@ export class Tensor {
   // As in PyTorch, they refuse a leaf that requires grad while grad mode is on (write it under noGrad).
 
   /** Fills with `value` in place. */
-  fill_(value: number): this {
+  fill_(value: number | boolean): this {
     checkInPlace(this);
-    this.data.fill(value);
+    this.data.fill(coerce(Number(value), this.dtype));
     return this;
   }
   zero_(): this {
@@ -372,7 +452,8 @@ export class Tensor {
         `output with shape ${shapeStr(this.shape)} doesn't match the broadcast shape ${shapeStr(shape)}`,
       );
     }
-    this.data.set(sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data);
+    const from = sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data;
+    this.data.set(src.dtype === this.dtype ? from : castStorage(from, this.dtype));
     return this;
   }
 }
