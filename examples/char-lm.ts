@@ -86,7 +86,7 @@ export function sample(
   const out: string[] = [];
   noGrad(() => {
     for (let k = 0; k < nNames; k++) {
-      let x = tensor([[stoi.get("\n")!]]);
+      let x = tensor([[stoi.get("\n")!]], { dtype: "int64" });
       let state: [Tensor, Tensor] | null = null;
       let name = "";
       for (let j = 0; j < maxLen; j++) {
@@ -96,7 +96,7 @@ export function sample(
         const ix = multinomial1(probs);
         if (itos[ix] === "\n") break;
         name += itos[ix];
-        x = tensor([[ix]]);
+        x = tensor([[ix]], { dtype: "int64" });
       }
       out.push(name);
     }
@@ -110,7 +110,10 @@ export function run({ steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSee
   const text = loadText();
   const chars = [...new Set(text)].sort();
   const stoi = new Map(chars.map((c, i) => [c, i]));
-  const data = tensor([...text].map((c) => stoi.get(c)!));
+  const data = tensor(
+    [...text].map((c) => stoi.get(c)!),
+    { dtype: "int64" },
+  );
   const model = new CharLM(chars.length, dropout);
   const opt = new optim.Adam(model.parameters(), { lr });
   const losses: number[] = [];
@@ -127,7 +130,7 @@ export function run({ steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSee
   model.eval();
   const probeLogits = noGrad(() =>
     model
-      .forward(tensor([[..."\nMar"].map((c) => stoi.get(c)!)]))[0]
+      .forward(tensor([[..."\nMar"].map((c) => stoi.get(c)!)], { dtype: "int64" }))[0]
       .select(0, 0)
       .select(0, -1),
   );

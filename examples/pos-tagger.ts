@@ -14,7 +14,10 @@ const EMBEDDING_DIM = 6;
 const HIDDEN_DIM = 6;
 
 function prepareSequence(seq: string[], toIx: Record<string, number>): Tensor {
-  return tensor(seq.map((w) => toIx[w]));
+  return tensor(
+    seq.map((w) => toIx[w]),
+    { dtype: "int64" },
+  );
 }
 
 export class LSTMTagger extends nn.Module {

@@ -10,7 +10,7 @@ import { expectClose, fromJson, loadFixture, type TensorJson } from "./helpers.j
 const F = nn.functional;
 const A = "nn12";
 type Ints = { shape: number[]; data: number[] };
-const intsOf = (j: Ints): Tensor => fromJson({ shape: j.shape, data: j.data });
+const intsOf = (j: Ints): Tensor => tensor(j.data, { dtype: "int64" }).reshape(j.shape);
 /** sum(out · gw) backward, as the fixtures' weighted_backward. */
 const backwardWeighted = (out: Tensor, gw: TensorJson) => out.mul(fromJson(gw)).sum().backward();
 const tol = { atol: 2e-5, rtol: 2e-5 };
@@ -84,6 +84,9 @@ describe("Embedding", () => {
     const e = new nn.Embedding(4, 2);
     expect(() => e.forward([0, 4])).toThrow("index out of range in self");
     expect(() => e.forward([0.5])).toThrow(/integer/);
+    expect(() => e.forward(tensor([0, 1]))).toThrow(
+      "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got torch.FloatTensor instead (while checking arguments for embedding)",
+    );
     expect(() => new nn.Embedding(4, 2, { paddingIdx: 4 })).toThrow(
       "Padding_idx must be within num_embeddings",
     );

@@ -8,7 +8,7 @@ import { type NestedArray, noGrad, shapeStr, Tensor } from "../core/tensor.js";
 import { embeddingBackward, embeddingForward, embeddingRenorm } from "../kernels/seq.js";
 import { Module, Parameter } from "./module.js";
 
-/** Class indices or token ids: an integer-valued tensor, nested arrays of integers, or one integer. */
+/** Class indices or token ids: an int64 tensor, nested arrays of integers, or one integer. */
 export type IndexLike = Tensor | NestedArray;
 
 /** The values and shape of `x` as integers, with a clear error for anything else. */
@@ -16,6 +16,11 @@ export function toIndices(x: IndexLike, what: string): { idx: Int32Array; shape:
   let shape: number[];
   let flat: ArrayLike<number | bigint>;
   if (x instanceof Tensor) {
+    if (x.dtype !== "int64") {
+      throw new Error(
+        `Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got ${x.dtype === "bool" ? "torch.BoolTensor" : "torch.FloatTensor"} instead (while checking arguments for ${what})`,
+      );
+    }
     shape = x.shape.slice();
     flat = x.data as ArrayLike<number | bigint>;
   } else if (typeof x === "number") {
