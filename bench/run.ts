@@ -13,7 +13,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
-import { w1, w2, w3, w3Module, w4 } from "./workloads.js";
+import { w1, w2, w3, w3Module, w4, w6 } from "./workloads.js";
 
 // The main table is single-threaded, like PyTorch's 1-thread column; both cores are measured below it.
 setNumThreads(1);
@@ -281,6 +281,19 @@ for (const n of [256, 1024]) {
   const r = rows[rows.length - 1];
   jsPeers(`w4-${n}`, r.peers, r.measured, {});
   notesUsed.add("w4");
+}
+if (want("w6")) {
+  const runs = w6(quick ? 3 : 10);
+  rows.push({
+    id: "w6",
+    workload: "W6 char LM train step: Embedding(65,64), LSTM(64→256, 2 layers), B=32, T=64, Adam",
+    unit: "ms/step",
+    higherIsBetter: false,
+    ours: median(runs),
+    ourRuns: runs,
+    peers: torchPeers("w6", [1]),
+    measured: {},
+  });
 }
 
 const fmt = (v: number | null) =>
