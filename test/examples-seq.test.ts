@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { run as runCharLm } from "../examples/char-lm.js";
+import { run as runClassifier } from "../examples/name-classifier.js";
 import { run as runTagger } from "../examples/pos-tagger.js";
 import { io } from "../src/index.js";
 import { expectClose, loadFixture, type TensorJson } from "./helpers.js";
@@ -55,5 +56,17 @@ describe("examples/char-lm.ts (Embedding -> 2-layer LSTM -> Linear on first name
       what: "losses with dropout",
     });
     expect(r.names).toEqual(f.dropoutNames);
+  });
+});
+
+describe("examples/name-classifier.ts (the tutorial's character-level RNN classifier)", () => {
+  it("follows PyTorch's losses step by step and ends with its outputs", () => {
+    const f = loadFixture<Record<string, unknown>>(A, "name_classifier");
+    const r = runClassifier({ nIters: 300 });
+    expect(r.model).toBe(f.model);
+    const want = f.losses as number[];
+    expectClose(r.losses.slice(0, 50), want.slice(0, 50), { atol: 1e-5, rtol: 1e-5, what: "first 50 losses" });
+    expectClose(r.losses, want, { atol: 1e-4, rtol: 1e-4, what: "all 300 losses" });
+    expectClose(r.outputs, f.outputs as TensorJson, { atol: 1e-4, rtol: 1e-4, what: "outputs" });
   });
 });
