@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { run as runCharLm } from "../examples/char-lm.js";
 import { run as runClassifier } from "../examples/name-classifier.js";
+import { run as runPackedGru } from "../examples/packed-gru.js";
 import { run as runTagger } from "../examples/pos-tagger.js";
 import { io } from "../src/index.js";
 import { expectClose, loadFixture, type TensorJson } from "./helpers.js";
@@ -65,8 +66,31 @@ describe("examples/name-classifier.ts (the tutorial's character-level RNN classi
     const r = runClassifier({ nIters: 300 });
     expect(r.model).toBe(f.model);
     const want = f.losses as number[];
-    expectClose(r.losses.slice(0, 50), want.slice(0, 50), { atol: 1e-5, rtol: 1e-5, what: "first 50 losses" });
+    expectClose(r.losses.slice(0, 50), want.slice(0, 50), {
+      atol: 1e-5,
+      rtol: 1e-5,
+      what: "first 50 losses",
+    });
     expectClose(r.losses, want, { atol: 1e-4, rtol: 1e-4, what: "all 300 losses" });
     expectClose(r.outputs, f.outputs as TensorJson, { atol: 1e-4, rtol: 1e-4, what: "outputs" });
+  });
+});
+
+describe("examples/packed-gru.ts (packed bidirectional GRU, DataLoader, StepLR)", () => {
+  it("draws PyTorch's batches, follows its losses and learning rates, and ends with its predictions", () => {
+    const f = loadFixture<Record<string, unknown>>(A, "packed_gru");
+    const r = runPackedGru({ epochs: 7 });
+    expect(r.model).toBe(f.model);
+    const want = f.losses as number[];
+    expect(r.losses).toHaveLength(want.length);
+    expectClose(r.losses.slice(0, 50), want.slice(0, 50), {
+      atol: 1e-5,
+      rtol: 1e-4,
+      what: "first 50 losses",
+    });
+    expectClose(r.epochLosses, f.epochLosses as number[], { atol: 1e-5, rtol: 1e-4, what: "epoch losses" });
+    expect(r.lrs).toEqual(f.lrs);
+    expectClose(r.target, f.target as TensorJson, { atol: 1e-6, what: "targets" });
+    expectClose(r.pred, f.pred as TensorJson, { atol: 1e-4, rtol: 1e-4, what: "predictions" });
   });
 });
