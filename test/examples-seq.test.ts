@@ -7,6 +7,7 @@ import { run as runCharLm } from "../examples/char-lm.js";
 import { run as runClassifier } from "../examples/name-classifier.js";
 import { run as runPackedGru } from "../examples/packed-gru.js";
 import { run as runTagger } from "../examples/pos-tagger.js";
+import { run as runSeq2seq } from "../examples/seq2seq-attention.js";
 import { io } from "../src/index.js";
 import { expectClose, loadFixture, type TensorJson } from "./helpers.js";
 
@@ -92,5 +93,25 @@ describe("examples/packed-gru.ts (packed bidirectional GRU, DataLoader, StepLR)"
     expect(r.lrs).toEqual(f.lrs);
     expectClose(r.target, f.target as TensorJson, { atol: 1e-6, what: "targets" });
     expectClose(r.pred, f.pred as TensorJson, { atol: 1e-4, rtol: 1e-4, what: "predictions" });
+  });
+});
+
+describe("examples/seq2seq-attention.ts (the translation tutorial's encoder and attention decoder)", () => {
+  it("follows PyTorch's losses (dropout off) and decodes with its attention weights", () => {
+    const f = loadFixture<Record<string, unknown>>(A, "seq2seq_attention");
+    const r = runSeq2seq({ nIters: 200, dropoutP: 0 });
+    expect(r.encoder).toBe(f.encoder);
+    expect(r.decoder).toBe(f.decoder);
+    const want = f.losses as number[];
+    expectClose(r.losses.slice(0, 50), want.slice(0, 50), {
+      atol: 1e-5,
+      rtol: 1e-5,
+      what: "first 50 losses",
+    });
+    expectClose(r.losses, want, { atol: 1e-4, rtol: 1e-4, what: "all 200 losses" });
+    expect(r.decoded).toEqual(f.decoded);
+    (f.attentions as TensorJson[]).forEach((a, i) => {
+      expectClose(r.attentions[i], a, { atol: 1e-4, rtol: 1e-4, what: `attention ${i}` });
+    });
   });
 });
