@@ -13,3 +13,4 @@ export {
   Tensor,
   type TensorLike,
 } from "./tensor.js";
+export { type DType, promoteTypes, type Storage, torchDtype } from "./dtype.js";

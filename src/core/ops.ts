@@ -7,3 +7,5 @@ export * from "./indexing.js";
 export * from "./linalg.js";
 export * from "./reductions.js";
 export * from "./shapes.js";
+export * from "./sampling.js";
+export * from "./sorting.js";

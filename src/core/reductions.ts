@@ -339,3 +339,76 @@ function softmaxData(a: Tensor, dim: number, logMode: boolean) {
 export function requireFloat(a: Tensor, message: string, got = false): void {
   if (a.dtype !== "float32") throw new Error(got ? `${message} Got: ${scalarTypeName(a.dtype)}` : message);
 }
+
+// ---------------------------------------------------------------- all, any, cumsum
+
+/** Whether `test` holds for every (all) or some (any) element, overall or along `dim`: a bool tensor. */
+function truth(a: Tensor, dim: number | undefined, keepdim: boolean, every: boolean): Tensor {
+  const x = a.data;
+  if (dim === undefined) {
+    let r = every;
+    for (let i = 0; i < x.length; i++) {
+      if ((x[i] !== 0) !== every) {
+        r = !every;
+        break;
+      }
+    }
+    return new Tensor(new Uint8Array([r ? 1 : 0]), []);
+  }
+  const d = normDim(dim, a.ndim);
+  const size = a.ndim === 0 ? 1 : a.shape[d];
+  const inner = shapeNumel(a.shape.slice(d + 1));
+  const outer = shapeNumel(a.shape.slice(0, d));
+  const out = new Uint8Array(outer * inner).fill(every ? 1 : 0);
+  for (let o = 0; o < outer; o++)
+    for (let k = 0; k < size; k++)
+      for (let i = 0; i < inner; i++)
+        if ((x[(o * size + k) * inner + i] !== 0) !== every) out[o * inner + i] = every ? 0 : 1;
+  const red = a.shape.map((_, i) => i === d);
+  return new Tensor(out, a.ndim === 0 ? [] : reducedShape(a.shape, red, keepdim));
+}
+
+/** Whether every element is nonzero (true), overall or along `dim`, as `torch.all`: bool. */
+export function all(a: Tensor, dim?: number, keepdim = false): Tensor {
+  return truth(a, dim, keepdim, true);
+}
+
+/** Whether any element is nonzero (true), overall or along `dim`, as `torch.any`: bool. */
+export function any(a: Tensor, dim?: number, keepdim = false): Tensor {
+  return truth(a, dim, keepdim, false);
+}
+
+/**
+ * Running sums along `dim`, as `torch.cumsum` (accumulated in double as PyTorch's CPU kernel; integer and
+ * bool inputs give int64). The gradient is the reversed running sum of the output's gradient.
+ */
+export function cumsum(a: Tensor, dim: number): Tensor {
+  const d = normDim(dim, a.ndim);
+  const size = a.ndim === 0 ? 1 : a.shape[d];
+  const inner = shapeNumel(a.shape.slice(d + 1));
+  const outer = shapeNumel(a.shape.slice(0, d));
+  const x = a.data;
+  const out = alloc(a.dtype === "float32" ? "float32" : "int64", a.numel) as Float32Array;
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      let s = 0;
+      for (let k = 0; k < size; k++) {
+        const j = (o * size + k) * inner + i;
+        s += x[j];
+        out[j] = s;
+      }
+    }
+  return result(out, a.shape, [a], "CumsumBackward0", (g) => {
+    const gx = new Float32Array(a.numel);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        let s = 0;
+        for (let k = size - 1; k >= 0; k--) {
+          const j = (o * size + k) * inner + i;
+          s += g[j];
+          gx[j] = s;
+        }
+      }
+    return [gx];
+  });
+}

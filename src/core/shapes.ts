@@ -372,3 +372,94 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 export function clone(a: Tensor): Tensor {
   return result(a.data.slice(), a.shape, [a], "CloneBackward0", (g) => [g]);
 }
+
+// ---------------------------------------------------------------- flip and roll
+
+/** For each element of the output, the flat index of the input element it copies (a permutation of 0..n-1). */
+function remap(shape: readonly number[], at: (d: number, i: number) => number): Int32Array {
+  const nd = shape.length;
+  const n = shapeNumel(shape);
+  const st = new Array<number>(nd);
+  let s = 1;
+  for (let d = nd - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d];
+  }
+  const src = new Int32Array(n);
+  const counter = new Array<number>(nd).fill(0);
+  for (let i = 0; i < n; i++) {
+    let off = 0;
+    for (let d = 0; d < nd; d++) off += at(d, counter[d]) * st[d];
+    src[i] = off;
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++counter[d] < shape[d]) break;
+      counter[d] = 0;
+    }
+  }
+  return src;
+}
+
+/** Copies `a` through `src` (out[i] = a[src[i]]) as the node `name`; the gradient goes back the same way. */
+function gatherFlat(a: Tensor, src: Int32Array, name: string): Tensor {
+  const x = a.data;
+  const n = src.length;
+  const out = alloc(a.dtype, n) as Float32Array;
+  for (let i = 0; i < n; i++) out[i] = x[src[i]];
+  return result(out, a.shape, [a], name, (g) => {
+    const gx = new Float32Array(n);
+    for (let i = 0; i < n; i++) gx[src[i]] = g[i];
+    return [gx];
+  });
+}
+
+/** Reverses the order of elements along each of `dims`, as `torch.flip`. */
+export function flip(a: Tensor, dims: number | readonly number[]): Tensor {
+  const list = typeof dims === "number" ? [dims] : dims;
+  const rev = new Array<boolean>(a.ndim).fill(false);
+  for (const dim of list) {
+    const d = normDim(dim, a.ndim);
+    if (rev[d]) throw new Error(`dim ${d} appears multiple times in the list of dims`);
+    rev[d] = true;
+  }
+  return gatherFlat(
+    a,
+    remap(a.shape, (d, i) => (rev[d] ? a.shape[d] - 1 - i : i)),
+    "FlipBackward0",
+  );
+}
+
+/**
+ * Rolls elements along `dims` by `shifts` (elements leaving one end come back at the other), as
+ * `torch.roll`; without `dims` the tensor is rolled flattened and keeps its shape.
+ */
+export function roll(
+  a: Tensor,
+  shifts: number | readonly number[],
+  dims?: number | readonly number[],
+): Tensor {
+  const sh = typeof shifts === "number" ? [shifts] : shifts.slice();
+  if (dims === undefined || (Array.isArray(dims) && dims.length === 0)) {
+    if (sh.length !== 1) throw new Error(`shifts and dimensions must align. shifts: ${sh.length}, dims:0`);
+    // rolled as if flattened, in one node as PyTorch's
+    const n = a.numel;
+    const src = new Int32Array(n);
+    for (let i = 0; i < n; i++) src[i] = (((i - sh[0]) % n) + n) % n;
+    return gatherFlat(a, src, "RollBackward0");
+  }
+  const ds = typeof dims === "number" ? [dims] : dims;
+  if (sh.length !== ds.length)
+    throw new Error(`shifts and dimensions must align. shifts: ${sh.length}, dims:${ds.length}`);
+  const by = new Array<number>(a.ndim).fill(0);
+  ds.forEach((dim, k) => {
+    const d = normDim(dim, a.ndim);
+    by[d] += sh[k];
+  });
+  return gatherFlat(
+    a,
+    remap(a.shape, (d, i) => {
+      const size = a.shape[d];
+      return by[d] === 0 ? i : (((i - by[d]) % size) + size) % size;
+    }),
+    "RollBackward0",
+  );
+}

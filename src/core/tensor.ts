@@ -366,6 +366,57 @@ export class Tensor {
   logicalNot(): Tensor {
     return ops.logicalNot(this);
   }
+  gather(dim: number, index: Tensor): Tensor {
+    return ops.gather(this, dim, index);
+  }
+  scatter(dim: number, index: Tensor, src: Tensor | number): Tensor {
+    return ops.scatter(this, dim, index, src);
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return ops.scatterAdd(this, dim, index, src);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return ops.indexSelect(this, dim, index);
+  }
+  maskedFill(mask: Tensor, value: TensorLike): Tensor {
+    return ops.maskedFill(this, mask, value);
+  }
+  all(dim?: number, keepdim?: boolean): Tensor {
+    return ops.all(this, dim, keepdim);
+  }
+  any(dim?: number, keepdim?: boolean): Tensor {
+    return ops.any(this, dim, keepdim);
+  }
+  flip(...dims: ShapeArgs): Tensor {
+    return ops.flip(this, flattenShapeArgs(dims));
+  }
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+    return ops.roll(this, shifts, dims);
+  }
+  /** `[values, indices]` of the k largest (or smallest) along `dim`. */
+  topk(k: number, dim?: number, largest?: boolean, sorted?: boolean): [Tensor, Tensor] {
+    return ops.topk(this, k, dim, largest, sorted);
+  }
+  /** `[values, indices]` sorted along `dim`. */
+  sort(dim?: number, descending?: boolean): [Tensor, Tensor] {
+    return ops.sort(this, dim, descending);
+  }
+  argsort(dim?: number, descending?: boolean): Tensor {
+    return ops.argsort(this, dim, descending);
+  }
+  cumsum(dim: number): Tensor {
+    return ops.cumsum(this, dim);
+  }
+  bmm(other: Tensor): Tensor {
+    return ops.bmm(this, other);
+  }
+  multinomial(numSamples: number, replacement?: boolean, opts?: ops.SampleOptions): Tensor {
+    return ops.multinomial(this, numSamples, replacement, opts);
+  }
+  /** 0/1 draws with probability `this` (or `p`), as `torch.bernoulli`. */
+  bernoulli(p?: number | null, opts?: ops.SampleOptions): Tensor {
+    return ops.bernoulli(this, p, opts);
+  }
   norm(p?: number): Tensor {
     return ops.norm(this, p);
   }
