@@ -4,18 +4,7 @@
 // (`python3 examples/torch/char_lm.py char-lm.safetensors`). Run: npx tsx examples/char-lm.ts
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  defaultGenerator,
-  io,
-  manualSeed,
-  nn,
-  noGrad,
-  optim,
-  randint,
-  stack,
-  type Tensor,
-  tensor,
-} from "../src/index.js";
+import { io, manualSeed, nn, noGrad, optim, randint, stack, type Tensor, tensor } from "../src/index.js";
 
 const F = nn.functional;
 const ROOT = join(import.meta.dirname, "..");
@@ -56,24 +45,6 @@ function getBatch(data: Tensor): [Tensor, Tensor] {
   return [x, y];
 }
 
-/**
- * One draw of `torch.multinomial(probs, 1)` as PyTorch 1.13's CPU kernel makes it: the argmax of
- * probs / q, q ~ Exp(1) drawn as −log(1 − u) from one 53-bit uniform u per category (float32).
- */
-function multinomial1(probs: Tensor): number {
-  let best = 0;
-  let bestV = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < probs.numel; i++) {
-    const q = Math.fround(-Math.log1p(-defaultGenerator.nextDouble()));
-    const v = Math.fround(Number(probs.data[i]) / q);
-    if (v > bestV) {
-      bestV = v;
-      best = i;
-    }
-  }
-  return best;
-}
-
 export function sample(
   model: CharLM,
   stoi: Map<string, number>,
@@ -93,7 +64,7 @@ export function sample(
         const [logits, s] = model.forward(x, state);
         state = s;
         const probs = F.softmax(logits.select(0, 0).select(0, -1).div(temperature), -1);
-        const ix = multinomial1(probs);
+        const ix = Number(probs.multinomial(1).item());
         if (itos[ix] === "\n") break;
         name += itos[ix];
         x = tensor([[ix]], { dtype: "int64" });

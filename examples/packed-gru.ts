@@ -75,7 +75,9 @@ export function run({ epochs = 12, seed = 0 } = {}) {
 if (process.argv[1]?.endsWith("packed-gru.ts")) {
   const r = run();
   console.log(r.model);
-  r.epochLosses.forEach((l, i) => console.log(`epoch ${i + 1}: mse ${l.toFixed(4)} (lr ${r.lrs[i]})`));
+  r.epochLosses.forEach((l, i) => {
+    console.log(`epoch ${i + 1}: mse ${l.toFixed(4)} (lr ${r.lrs[i]})`);
+  });
   console.log("predictions:", Array.from(r.pred.data, (v) => Number(v).toFixed(3)).join(" "));
   console.log("targets:    ", Array.from(r.target.data, (v) => Number(v).toFixed(3)).join(" "));
 }

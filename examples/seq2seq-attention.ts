@@ -83,7 +83,7 @@ export class AttnDecoderRNN extends nn.Module {
     let embedded = this.embedding.forward(input).view(1, 1, -1);
     embedded = this.dropout.forward(embedded);
     const attnWeights = F.softmax(this.attn.forward(cat([embedded.select(0, 0), hidden.select(0, 0)], 1)), 1);
-    const attnApplied = attnWeights.unsqueeze(0).matmul(encoderOutputs.unsqueeze(0)); // bmm
+    const attnApplied = attnWeights.unsqueeze(0).bmm(encoderOutputs.unsqueeze(0));
     let output = cat([embedded.select(0, 0), attnApplied.select(0, 0)], 1);
     output = this.attn_combine.forward(output).unsqueeze(0);
     output = F.relu(output);
@@ -131,7 +131,8 @@ function train(
     if (useTeacherForcing) {
       decoderInput = targetTensor.select(0, di); // Teacher forcing
     } else {
-      decoderInput = decoderOutput.argmax(1).squeeze(); // topk(1)'s index
+      const [, topi] = decoderOutput.topk(1);
+      decoderInput = topi.squeeze().detach(); // detach from history as input
       if (Number(decoderInput.item()) === EOS_token) break;
     }
   }
@@ -156,7 +157,8 @@ function evaluate(encoder: EncoderRNN, decoder: AttnDecoderRNN, tokens: number[]
       );
       decoderHidden = h;
       attentions.push(decoderAttention.select(0, 0));
-      const top = Number(decoderOutput.argmax(1).item());
+      const [, topi] = decoderOutput.topk(1);
+      const top = Number(topi.item());
       if (top === EOS_token) break;
       decoded.push(top);
       decoderInput = tensor(top, { dtype: "int64" });

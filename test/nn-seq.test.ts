@@ -4,7 +4,17 @@
 
 import { describe, expect, it } from "vitest";
 import { customOp } from "../src/core/custom.js";
-import { data, Generator, gradcheck, manualSeed, nn, randn, type Tensor, tensor } from "../src/index.js";
+import {
+  data,
+  Generator,
+  gradcheck,
+  manualSeed,
+  nn,
+  randn,
+  randperm,
+  type Tensor,
+  tensor,
+} from "../src/index.js";
 import { expectClose, fromJson, loadFixture, type TensorJson } from "./helpers.js";
 
 const F = nn.functional;
@@ -392,7 +402,9 @@ describe("TensorDataset and DataLoader", () => {
       expect(got).toEqual(c.batches);
       expect(dl.length).toBe((c.batches as unknown[]).length);
       expect(Array.from(randn(3).data)).toEqual(c.after);
-      expect(data.randpermArray(n, new Generator((c.seed as number) + 1))).toEqual(c.randperm);
+      expect(Array.from(randperm(n, { generator: new Generator((c.seed as number) + 1) }).data)).toEqual(
+        c.randperm,
+      );
     });
   }
   it("keeps order without shuffle, and takes a collateFn", () => {

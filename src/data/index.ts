@@ -62,6 +62,5 @@ export {
   DataLoader,
   type DataLoaderOptions,
   defaultCollate,
-  randpermArray,
   TensorDataset,
 } from "./loader.js";

@@ -3,7 +3,7 @@
 // generator, so a seeded loop sees PyTorch's batches in PyTorch's order and leaves the generator as
 // PyTorch's does.
 
-import { stack } from "../core/ops.js";
+import { randperm, stack } from "../core/ops.js";
 import { defaultGenerator, Generator } from "../core/random.js";
 import { Tensor } from "../core/tensor.js";
 
@@ -36,21 +36,6 @@ export class TensorDataset implements Dataset<Tensor[]> {
     }
     return this.tensors.map((t) => t.select(0, index < 0 ? index + n : index));
   }
-}
-
-/**
- * A permutation of 0..n-1 drawn as PyTorch 1.13's CPU `randperm(n, generator=g)`: a Fisher–Yates
- * shuffle from the front, swapping i with i + (one 32-bit draw mod (n − i)).
- */
-export function randpermArray(n: number, gen: Generator): number[] {
-  const r = Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < n - 1; i++) {
-    const z = gen.nextUint32() % (n - i);
-    const s = r[i];
-    r[i] = r[z + i];
-    r[z + i] = s;
-  }
-  return r;
 }
 
 /**
@@ -133,7 +118,7 @@ export class DataLoader<T = Tensor[], B = Tensor[]> implements Iterable<B> {
     if (this.shuffle) {
       // RandomSampler without a generator seeds a fresh one from the loader's generator
       const local = this.generator ?? new Generator(drawSeed(gen));
-      order = randpermArray(n, local);
+      order = Array.from(randperm(n, { generator: local }).data, Number);
     } else order = Array.from({ length: n }, (_, i) => i);
     if (this.batchSize === null) {
       for (const i of order) yield this.dataset.get(i) as unknown as B;
