@@ -14,7 +14,6 @@ const PER_BACKEND = [
   "test/streamer.test.ts",
   "test/optim.test.ts",
   "test/nn-seq.test.ts",
-  "test/examples-seq.test.ts",
 ];
 
 export default defineConfig({
