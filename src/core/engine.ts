@@ -74,7 +74,19 @@ export function result(
   name: string,
   backward: (grad: Float32Array, into?: GradInto) => ReadonlyArray<Float32Array | null>,
 ): Tensor {
-  const out = new Tensor(data, shape);
+  return record(new Tensor(data, shape), inputs, name, backward);
+}
+
+/**
+ * Records `backward` as the graph node of `out` (a tensor an op made, e.g. a view of its input) when grad
+ * mode is on and an input requires a gradient; returns `out`.
+ */
+export function record(
+  out: Tensor,
+  inputs: readonly Tensor[],
+  name: string,
+  backward: (grad: Float32Array, into?: GradInto) => ReadonlyArray<Float32Array | null>,
+): Tensor {
   if (gradEnabled) {
     for (const t of inputs) {
       if (t.requiresGrad) {
@@ -189,7 +201,7 @@ function distribute(
     const x = inputs[i];
     const gi = inGrads[i];
     if (gi === null || gi === undefined || !x.requiresGrad) continue;
-    if (gi.length !== x.data.length) {
+    if (gi.length !== x.numel) {
       throw new Error(
         `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
       );

@@ -16,10 +16,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ai = broadcastIndex(ta.shape, shape);
   const bi = broadcastIndex(tb.shape, shape);
   const c = cond.data;
+  const x = ta.data;
+  const y = tb.data;
   const out = alloc(promoteTypes(ta.dtype, tb.dtype), n) as Float32Array;
   for (let i = 0; i < n; i++) {
     const pick = c[ci === null ? i : ci[i]] !== 0;
-    out[i] = pick ? ta.data[ai === null ? i : ai[i]] : tb.data[bi === null ? i : bi[i]];
+    out[i] = pick ? x[ai === null ? i : ai[i]] : y[bi === null ? i : bi[i]];
   }
   return result(out, shape, [ta, tb], "WhereBackward0", (g) => {
     const ga = new Float32Array(n);

@@ -2,9 +2,9 @@
 
 import { broadcastIndex, reduceTo, stridedOffsets } from "./broadcast.js";
 import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
-import { result } from "./engine.js";
+import { record, result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
-import type { Tensor } from "./tensor.js";
+import { Tensor } from "./tensor.js";
 
 function inferShape(shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = shape.slice();
@@ -88,7 +88,7 @@ function permuteData(x: Float32Array, shape: readonly number[], perm: readonly n
   return out;
 }
 
-/** Reorders dimensions (a copy; tensors here are always contiguous). */
+/** Reorders dimensions: a view sharing `a`'s storage, as PyTorch's. */
 export function permute(a: Tensor, dims: readonly number[]): Tensor {
   return permuteAs(a, dims, "PermuteBackward0");
 }
@@ -103,21 +103,21 @@ function permuteAs(a: Tensor, dims: readonly number[], name: string): Tensor {
   const perm = dims.map((d) => normDim(d, a.ndim));
   const shape = new Array<number>(perm.length);
   const inv = new Array<number>(perm.length).fill(-1);
-  // Moving only size-1 dimensions leaves the memory order as it is: share the data (a view, as PyTorch's).
-  let inOrder = true;
-  let last = -1;
   for (let i = 0; i < perm.length; i++) {
     const p = perm[i];
     if (inv[p] !== -1) throw new Error(`permute(): repeated dim in ${shapeStr(dims)}`);
     inv[p] = i;
     shape[i] = a.shape[p];
-    if (a.shape[p] !== 1) {
-      if (p < last) inOrder = false;
-      last = p;
-    }
   }
-  if (inOrder) return result(a.data, shape, [a], name, (g) => [g]);
-  return result(permuteData(a.data, a.shape, perm), shape, [a], name, (g) => [permuteData(g, shape, inv)]);
+  // a view: the same storage under permuted strides
+  const st = a.stride();
+  const out = viewOf(
+    a,
+    shape,
+    perm.map((p) => st[p]),
+    0,
+  );
+  return record(out, [a], name, (g) => [permuteData(g, shape, inv)]);
 }
 
 export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
@@ -144,7 +144,15 @@ function transposeAs(a: Tensor, dim0: number, dim1: number, name: string): Tenso
   return permuteAs(a, perm, name);
 }
 
-/** Broadcasts to `shape` (-1 keeps a dimension), as a copy; the gradient sums back. */
+/**
+ * A view of `a`'s storage: `shape` under `strides`, starting `offset` elements after `a` starts (shares
+ * memory with `a`, as PyTorch's views).
+ */
+function viewOf(a: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+  return Tensor._view(a._data, shape, strides, a._offset + offset);
+}
+
+/** Broadcasts to `shape` (-1 keeps a dimension), as a view (stride 0); the gradient sums back. */
 export function expand(a: Tensor, shape: readonly number[]): Tensor {
   const lead = shape.length - a.ndim;
   if (lead < 0) {
@@ -161,15 +169,15 @@ export function expand(a: Tensor, shape: readonly number[]): Tensor {
       );
     }
   });
-  const idx = broadcastIndex(a.shape, target);
-  const n = shapeNumel(target);
-  const out = alloc(a.dtype, n) as Float32Array;
-  const x = a.data;
-  for (let i = 0; i < n; i++) out[i] = x[idx === null ? i : idx[i]];
-  return result(out, target, [a], "ExpandBackward0", (g) => [reduceTo(g, idx, a.numel)]);
+  // a view: stride 0 along the broadcast dimensions
+  const st = a.stride();
+  const strides = target.map((d, i) => (i < lead || (a.shape[i - lead] === 1 && d !== 1) ? 0 : st[i - lead]));
+  return record(viewOf(a, target, strides, 0), [a], "ExpandBackward0", (g) => [
+    reduceTo(g, broadcastIndex(a.shape, target), a.numel),
+  ]);
 }
 
-/** The slice [start, start + length) along `dim`. Along dim 0 it shares memory with `a`. */
+/** The slice [start, start + length) along `dim`: a view sharing `a`'s storage. */
 export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
   if (a.ndim === 0) throw new Error("narrow() cannot be applied to a 0-dim tensor.");
   const d = normDim(dim, a.ndim);
@@ -191,24 +199,18 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
 
 /**
  * Elements [start, start + length) along `d`, shaped `shape` (the same elements, with or without dim `d`),
- * as the node `name`. Along dim 0 it shares memory with `a`.
+ * as the node `name`: a view sharing `a`'s storage.
  */
 function sliceAs(a: Tensor, d: number, start: number, length: number, shape: number[], name: string): Tensor {
   const size = a.shape[d];
   const inner = shapeNumel(a.shape.slice(d + 1));
   const outer = shapeNumel(a.shape.slice(0, d));
   const n = a.numel;
-  let out: Float32Array;
-  if (outer === 1) out = a.data.subarray(start * inner, (start + length) * inner);
-  else {
-    out = alloc(a.dtype, outer * length * inner) as Float32Array;
-    for (let o = 0; o < outer; o++)
-      out.set(
-        a.data.subarray((o * size + start) * inner, (o * size + start + length) * inner),
-        o * length * inner,
-      );
-  }
-  return result(out, shape, [a], name, (g) => {
+  // a view: the same strides (without d's for select), starting `start` steps along d
+  const st = a.stride();
+  const strides = shape.length === a.ndim ? st : st.filter((_, i) => i !== d);
+  const out = viewOf(a, shape, strides, start * st[d]);
+  return record(out, [a], name, (g) => {
     const gx = new Float32Array(n);
     for (let o = 0; o < outer; o++)
       gx.set(g.subarray(o * length * inner, (o + 1) * length * inner), (o * size + start) * inner);

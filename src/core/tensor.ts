@@ -1,7 +1,16 @@
-// The Tensor: float32, int64 or bool (see dtype.ts), row-major, always contiguous, with reverse-mode automatic differentiation (the
+// The Tensor: float32, int64 or bool (see dtype.ts), row-major, with reverse-mode automatic differentiation (the
 // engine that runs it lives in engine.ts; the ops behind the methods in ops.ts and the files it gathers).
+//
+// Storage and views: a tensor made from an array owns it, contiguous. transpose / permute / t, select /
+// narrow / split / unbind on any dimension, and expand return views: tensors that share their base's
+// storage through strides and an offset, as PyTorch's do, so an in-place write (fill_, zero_, copy_)
+// through a view changes the base. A view that happens to be contiguous holds a subarray of the storage
+// (the same memory). `data` is always the elements in row-major order: for a non-contiguous view it is
+// gathered into a fresh array on each read (kernels copy at their door), so write through the in-place
+// methods, not into `data`, of such a view.
 
-import { type DType, type Storage, castStorage, coerce, dtypeOf } from "./dtype.js";
+import { stridedOffsets } from "./broadcast.js";
+import { alloc, castStorage, coerce, type DType, dtypeOf, type Storage } from "./dtype.js";
 import { formatTensor } from "./format.js";
 import * as ops from "./ops.js";
 import { type GradFn, type GradHook, isGradEnabled, runBackward } from "./engine.js";
@@ -15,6 +24,7 @@ export {
   isGradEnabled,
   needsGrad,
   noGrad,
+  record,
   result,
   resultMulti,
 } from "./engine.js";
@@ -48,7 +58,20 @@ export class Tensor {
    * Uint8Array (bool). It is typed Float32Array for the float-only code (kernels, nn, optim) that reads it;
    * code that may meet other dtypes reads `storage`, or checks `dtype` first.
    */
-  data: Float32Array;
+  get data(): Float32Array {
+    return this._strides === null ? this._data : this._gather();
+  }
+  set data(v: Float32Array) {
+    this._data = v;
+    this._strides = null;
+    this._offset = 0;
+  }
+  /** @internal the storage: the elements themselves when contiguous, else the base's storage */
+  _data: Float32Array;
+  /** @internal strides into `_data` of a non-contiguous view (null: contiguous, `_data` is the elements) */
+  _strides: number[] | null = null;
+  /** @internal where a non-contiguous view starts in `_data` */
+  _offset = 0;
   /** The size of each dimension. */
   readonly shape: number[];
   requiresGrad: boolean;
@@ -71,14 +94,14 @@ export class Tensor {
     if (data.length !== n) {
       throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
     }
-    this.data = data as Float32Array;
+    this._data = data as Float32Array;
     this.shape = shape.slice();
     this.requiresGrad = requiresGrad;
   }
 
   /** "float32", "int64" or "bool" (PyTorch prints them `torch.float32`, ...; see `torchDtype`). */
   get dtype(): DType {
-    return dtypeOf(this.data);
+    return dtypeOf(this._data);
   }
 
   /** The elements with their honest type (the same array as `data`). */
@@ -87,7 +110,7 @@ export class Tensor {
   }
 
   get isFloatingPoint(): boolean {
-    return this.data instanceof Float32Array;
+    return this._data instanceof Float32Array;
   }
 
   /**
@@ -114,7 +137,7 @@ export class Tensor {
 
   /** Number of elements. */
   get numel(): number {
-    return this.data.length;
+    return this._strides === null ? this._data.length : shapeNumel(this.shape);
   }
 
   /** Number of dimensions. */
@@ -140,18 +163,19 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) {
-      throw new Error(`a Tensor with ${this.data.length} elements cannot be converted to a scalar`);
+    if (this.numel !== 1) {
+      throw new Error(`a Tensor with ${this.numel} elements cannot be converted to a scalar`);
     }
     return this.data[0];
   }
 
   /** Nested arrays of numbers (a number for a 0-d tensor). */
   tolist(): NestedArray {
-    if (this.shape.length === 0) return this.data[0];
+    const data = this.data;
+    if (this.shape.length === 0) return data[0];
     const build = (dim: number, offset: number): NestedArray[] | number[] => {
       const n = this.shape[dim];
-      if (dim === this.shape.length - 1) return Array.from(this.data.subarray(offset, offset + n));
+      if (dim === this.shape.length - 1) return Array.from(data.subarray(offset, offset + n));
       const stride = shapeNumel(this.shape.slice(dim + 1));
       const out: NestedArray[] = [];
       for (let i = 0; i < n; i++) out.push(build(dim + 1, offset + i * stride));
@@ -182,7 +206,7 @@ export class Tensor {
     if (!this.isLeaf && !flag) {
       throw new Error("you can only change requiresGrad flags of leaf variables");
     }
-    checkRequiresGrad(this.data, flag);
+    checkRequiresGrad(this._data, flag);
     this.requiresGrad = flag;
     return this;
   }
@@ -225,7 +249,7 @@ export class Tensor {
     }
     let seed: Float32Array;
     if (gradient === undefined || gradient === null) {
-      if (this.data.length !== 1) {
+      if (this.numel !== 1) {
         throw new Error(
           `grad can be implicitly created only for scalar outputs; this tensor has shape ${shapeStr(this.shape)}`,
         );
@@ -238,7 +262,7 @@ export class Tensor {
         );
       }
       seed = gradient instanceof Tensor ? gradient.data : gradient;
-      if (seed.length !== this.data.length) {
+      if (seed.length !== this.numel) {
         throw new Error(
           `backward: gradient has ${seed.length} elements but the tensor has shape ${shapeStr(this.shape)}`,
         );
@@ -249,7 +273,71 @@ export class Tensor {
 
   /** A tensor sharing this one's data, cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, false);
+    if (this._strides === null) return new Tensor(this._data, this.shape, false);
+    return Tensor._view(this._data, this.shape, this._strides, this._offset);
+  }
+
+  /**
+   * @internal A tensor of `shape` over `storage` (the array of a base tensor) with the given strides and
+   * offset: a view sharing the storage. When those strides are the contiguous ones, the view is a plain
+   * tensor over a subarray of the storage (still the same memory).
+   */
+  static _view(
+    storage: Float32Array,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+  ): Tensor {
+    const n = shapeNumel(shape);
+    let contiguous = true;
+    let expect = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (shape[d] !== 1 && strides[d] !== expect) contiguous = false;
+      expect *= shape[d];
+    }
+    if (contiguous || n === 0) return new Tensor(storage.subarray(offset, offset + n), shape);
+    const t = new Tensor(storage.subarray(0, 0), new Array<number>(shape.length).fill(0));
+    (t as { shape: number[] }).shape = shape.slice();
+    t._data = storage;
+    t._strides = strides.slice();
+    t._offset = offset;
+    return t;
+  }
+
+  /** @internal the storage offset of each element, in row-major order (a non-contiguous view only) */
+  _offsets(): Int32Array {
+    const off = stridedOffsets(this.shape, this._strides as number[]);
+    const o = this._offset;
+    if (o !== 0) for (let i = 0; i < off.length; i++) off[i] += o;
+    return off;
+  }
+
+  /** @internal the elements of a non-contiguous view, gathered in row-major order */
+  _gather(): Float32Array {
+    const off = this._offsets();
+    const src = this._data;
+    const out = alloc(dtypeOf(src), off.length) as Float32Array;
+    for (let i = 0; i < off.length; i++) out[i] = src[off[i]];
+    return out;
+  }
+
+  /**
+   * @internal writes `values` (row-major, one per element) into this tensor's storage, through a view too.
+   * A view whose elements share memory (expand) takes one value for all (`fill_`), not several (`copy_`).
+   */
+  _write(values: ArrayLike<number>, uniform = false): void {
+    if (this._strides === null) {
+      this._data.set(values);
+      return;
+    }
+    const st = this._strides;
+    if (!uniform && this.shape.some((n, d) => n > 1 && st[d] === 0))
+      throw new Error(
+        "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation.",
+      );
+    const off = this._offsets();
+    const dst = this._data;
+    for (let i = 0; i < off.length; i++) dst[off[i]] = values[i];
   }
 
   /** Cuts this tensor from the graph in place. */
@@ -472,12 +560,20 @@ export class Tensor {
   clone(): Tensor {
     return ops.clone(this);
   }
-  /** Tensors here are always contiguous: returns this tensor. */
+  /** This tensor when its elements lie in row-major order in memory, else a contiguous copy (CloneBackward0). */
   contiguous(): Tensor {
-    return this;
+    return this._strides === null ? this : ops.clone(this);
   }
+  /** Whether the elements lie in row-major order in memory (false only for views that reorder or skip). */
   isContiguous(): boolean {
-    return true;
+    return this._strides === null;
+  }
+  /** The step in memory between neighbours along each dimension, in elements, as `Tensor.stride()`. */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | number[] {
+    const st = this._strides ?? contiguousStrides(this.shape);
+    return dim === undefined ? st.slice() : st[normDim(dim, this.shape.length)];
   }
 
   // ---- in-place helpers (no graph) ----
@@ -486,12 +582,15 @@ export class Tensor {
   /** Fills with `value` in place. */
   fill_(value: number | boolean): this {
     checkInPlace(this);
-    this.data.fill(coerce(Number(value), this.dtype));
+    const v = coerce(Number(value), this.dtype);
+    if (this._strides === null) this._data.fill(v);
+    else this._write(new Float64Array(this.numel).fill(v), true);
     return this;
   }
   zero_(): this {
     checkInPlace(this);
-    this.data.fill(0);
+    if (this._strides === null) this._data.fill(0);
+    else this._write(new Float64Array(this.numel), true);
     return this;
   }
   /** Copies `src`, broadcast to this tensor's shape, into this tensor in place. */
@@ -504,7 +603,7 @@ export class Tensor {
       );
     }
     const from = sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data;
-    this.data.set(src.dtype === this.dtype ? from : castStorage(from, this.dtype));
+    this._write(src.dtype === this.dtype ? from : castStorage(from, this.dtype));
     return this;
   }
 }
@@ -516,4 +615,15 @@ export type ShapeArgs = (number | readonly number[])[];
 function flattenShapeArgs(args: ShapeArgs): number[] {
   if (args.length === 1 && Array.isArray(args[0])) return (args[0] as number[]).slice();
   return args as number[];
+}
+
+/** Row-major strides of a contiguous tensor of `shape`. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d];
+  }
+  return st;
 }

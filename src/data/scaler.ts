@@ -103,10 +103,11 @@ abstract class AffineScaler {
         `${this.who}: expected an array whose last dimension is ${F} (the fitted columns), got shape [${x.shape.join(", ")}] for ${x.data.length} values`,
       );
     }
-    const out = new Float32Array(x.data.length);
+    const xd = x.data; // once: a tensor view's data is gathered on each read
+    const out = new Float32Array(xd.length);
     for (let i = 0; i < out.length; i++) {
       const c = i % F;
-      out[i] = inverse ? (x.data[i] - add[c]) / mul[c] : x.data[i] * mul[c] + add[c];
+      out[i] = inverse ? (xd[i] - add[c]) / mul[c] : xd[i] * mul[c] + add[c];
     }
     return { data: out, shape: [...x.shape] };
   }

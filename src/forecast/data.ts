@@ -103,7 +103,8 @@ export function defaultSeason(step: DateStep | null): number {
 export function column(series: { data: Float32Array; shape: readonly number[] }, c: number): Float32Array {
   const [T, F] = series.shape;
   const out = new Float32Array(T);
-  for (let t = 0; t < T; t++) out[t] = series.data[t * F + c];
+  const sd = series.data; // once: a tensor view's data is gathered on each read
+  for (let t = 0; t < T; t++) out[t] = sd[t * F + c];
   return out;
 }
 

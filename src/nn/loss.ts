@@ -587,8 +587,9 @@ function broadcastTo(fn: string, what: string, t: Tensor, shape: readonly number
   }
   const idx = new Array<number>(nd).fill(0);
   let src = 0;
+  const td = t.data; // once: a view's data is gathered on each read
   for (let i = 0; i < E; i++) {
-    out[i] = t.data[src];
+    out[i] = td[src];
     for (let d = nd - 1; d >= 0; d--) {
       idx[d]++;
       src += strides[d];

@@ -48,8 +48,8 @@ function toIntArray(lengths: Tensor | readonly number[]): number[] {
 export function indexSelect0(x: Tensor, index: Int32Array): Tensor {
   const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(index.length * row);
-  for (let i = 0; i < index.length; i++)
-    out.set(x.data.subarray(index[i] * row, (index[i] + 1) * row), i * row);
+  const xd = x.data; // once: a view's data is gathered on each read
+  for (let i = 0; i < index.length; i++) out.set(xd.subarray(index[i] * row, (index[i] + 1) * row), i * row);
   return result(out, [index.length, ...x.shape.slice(1)], [x], "IndexSelectBackward0", (g) => {
     const gx = new Float32Array(x.numel);
     for (let i = 0; i < index.length; i++) {
@@ -162,7 +162,8 @@ export function padPackedSequence(
     for (let k = 0; k < batchSizes[t]; k++) dest[r++] = t * B + (sortedIdx ? sortedIdx[k] : k);
   }
   const out = new Float32Array(T * B * row).fill(pad);
-  for (let i = 0; i < dest.length; i++) out.set(data.data.subarray(i * row, (i + 1) * row), dest[i] * row);
+  const dd = data.data; // once: a view's data is gathered on each read
+  for (let i = 0; i < dest.length; i++) out.set(dd.subarray(i * row, (i + 1) * row), dest[i] * row);
   let padded = result(out, [T, B, ...feat], [data], "PackPaddedSequenceBackward0", (g) => {
     const gx = new Float32Array(data.numel);
     for (let i = 0; i < dest.length; i++) gx.set(g.subarray(dest[i] * row, (dest[i] + 1) * row), i * row);
