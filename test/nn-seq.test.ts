@@ -268,6 +268,18 @@ describe("MultiheadAttention", () => {
       for (const [n, p] of named) expectClose(p.grad!, gp[n], { atol: 5e-5, rtol: 5e-5, what: `d${n}` });
     });
   }
+  it("takes bool tensors as masks, as nested booleans", () => {
+    const c = cases[1];
+    manualSeed(c.seed as number);
+    const m = new nn.MultiheadAttention(c.E as number, c.H as number, { batchFirst: true });
+    const [q, k, v] = [fromJson(c.q as TensorJson), fromJson(c.k as TensorJson), fromJson(c.v as TensorJson)];
+    const bools = c.attnMask as boolean[][];
+    const mask = tensor(bools.map((r) => r.map((b) => (b ? 1 : 0)))).bool();
+    expect(mask.dtype).toBe("bool");
+    const [out, w] = m.forward(q, k, v, { attnMask: mask, averageAttnWeights: false });
+    expectClose(out, c.out as TensorJson, tol);
+    expectClose(w!, c.weights as TensorJson, tol);
+  });
   it("unbatched self-attention without weights as PyTorch", () => {
     const c = cases[3];
     manualSeed(c.seed as number);
