@@ -13,6 +13,7 @@ const PER_BACKEND = [
   "test/gradflow.test.ts",
   "test/streamer.test.ts",
   "test/optim.test.ts",
+  "test/nn-seq.test.ts",
 ];
 
 export default defineConfig({

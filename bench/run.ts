@@ -15,7 +15,7 @@ import "../src/node/relaxed-simd.js"; // Node 20: the kernels' relaxed-SIMD buil
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
 import { machineInfo, machineLine } from "./machine.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
-import { w1, w2, w3, w3Module, w4 } from "./workloads.js";
+import { w1, w2, w3, w3Module, w4, w6 } from "./workloads.js";
 
 // The main table is single-threaded, like PyTorch's 1-thread column; both cores are measured below it.
 setNumThreads(1);
@@ -283,6 +283,19 @@ for (const n of [256, 1024]) {
   const r = rows[rows.length - 1];
   jsPeers(`w4-${n}`, r.peers, r.measured, {});
   notesUsed.add("w4");
+}
+if (want("w6")) {
+  const runs = w6(quick ? 3 : 10);
+  rows.push({
+    id: "w6",
+    workload: "W6 char LM train step: Embedding(65,64), LSTM(64→256, 2 layers), B=32, T=64, Adam",
+    unit: "ms/step",
+    higherIsBetter: false,
+    ours: median(runs),
+    ourRuns: runs,
+    peers: torchPeers("w6", [1]),
+    measured: {},
+  });
 }
 
 // W5 (bench/w5.ts): LSTM(64→512, 2 layers), B=256, T=100, the compute-bound training step; 2 steps, each

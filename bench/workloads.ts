@@ -5,12 +5,16 @@
 // W3 streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back (a Streamer; and through
 //    the module calls)
 // W4 float32 matrix product n×n×n
+// W6 one training step of the character language model: Embedding(65,64), LSTM(64->256, 2 layers), batch 32,
+//    seq 64, Linear to 65, cross entropy, clipGradNorm_, Adam
 
 import { runSineExperiment } from "../src/experiments/sine.js";
-import { manualSeed, noGrad, randn, Tensor } from "../src/index.js";
+import { manualSeed, noGrad, randint, randn, Tensor } from "../src/index.js";
+import { clipGradNorm_ } from "../src/nn/clip.js";
+import { Embedding } from "../src/nn/embedding.js";
 import { matmul } from "../src/core/ops.js";
 import { Linear } from "../src/nn/linear.js";
-import { mseLoss } from "../src/nn/loss.js";
+import { crossEntropyLoss, mseLoss } from "../src/nn/loss.js";
 import { LSTM } from "../src/nn/rnn.js";
 import { Streamer } from "../src/nn/streamer.js";
 import { Adam } from "../src/optim/adam.js";
@@ -101,4 +105,32 @@ export function w4(n: number, reps: number): number {
   for (let i = 0; i < reps; i++) noGrad(() => matmul(a, b));
   const s = (performance.now() - t0) / 1000 / reps;
   return (2 * n ** 3) / s / 1e9;
+}
+
+/**
+ * W6: milliseconds per training step of the character language model (examples/char-lm.ts at bench
+ * size): Embedding(65, 64) -> LSTM(64->256, 2 layers, batch first) -> Linear(256, 65), batch 32,
+ * seq 64, cross entropy, clipGradNorm_(1), Adam. Tokens are fixed random ids (the same every step).
+ */
+export function w6(steps: number): number[] {
+  manualSeed(0);
+  const embed = new Embedding(65, 64);
+  const lstm = new LSTM(64, 256, { numLayers: 2, batchFirst: true });
+  const head = new Linear(256, 65);
+  const params = [...embed.parameters(), ...lstm.parameters(), ...head.parameters()];
+  const opt = new Adam(params, { lr: 2e-3 });
+  const x = randint(0, 65, [32, 64]).to("int64"); // (B, T)
+  const y = randint(0, 65, [32 * 64]).to("int64"); // (B·T)
+  const times: number[] = [];
+  for (let i = 0; i < steps + 2; i++) {
+    const t0 = performance.now();
+    const [out] = lstm.forward(embed.forward(x));
+    const loss = crossEntropyLoss(head.forward(out).reshape(-1, 65), y);
+    opt.zeroGrad();
+    loss.backward();
+    clipGradNorm_(params, 1);
+    opt.step();
+    times.push(performance.now() - t0);
+  }
+  return times.slice(2);
 }

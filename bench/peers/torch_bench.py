@@ -265,6 +265,29 @@ def blas_anchor():
     }
 
 
+def w6(steps):
+    """One training step of the char LM: Embedding(65, 64), LSTM(64->256, 2 layers), batch 32, seq 64, Adam."""
+    torch.manual_seed(0)
+    embed = nn.Embedding(65, 64)
+    lstm = nn.LSTM(64, 256, num_layers=2, batch_first=True)
+    head = nn.Linear(256, 65)
+    params = list(embed.parameters()) + list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, 2e-3)
+    x = torch.randint(0, 65, (32, 64))
+    y = torch.randint(0, 65, (32 * 64,))
+    times = []
+    for _ in range(steps + 2):
+        t0 = time.perf_counter()
+        out, _ = lstm(embed(x))
+        loss = nn.functional.cross_entropy(head(out).reshape(-1, 65), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return times[2:]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("workload")
@@ -294,6 +317,8 @@ def main():
         out.update(unit="ms/step", runs=[t * 1000 for t in w2(3 if a.quick else 10)])
     elif a.workload == "w3":
         out.update(unit="us/step", runs=[w3(2000 if a.quick else 20000) * 1e6 for _ in range(a.runs)])
+    elif a.workload == "w6":
+        out.update(unit="ms/step", runs=[t * 1000 for t in w6(3 if a.quick else 10)])
     elif a.workload.startswith("w4-"):
         n = int(a.workload[3:])
         out.update(unit="GFLOP/s", runs=[w4(n, 20 if n <= 256 else 3) for _ in range(a.runs)])

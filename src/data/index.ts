@@ -57,3 +57,10 @@ export {
   seasonalNaiveForecast,
   rollingOriginBacktest,
 } from "./metrics.js";
+export {
+  type Dataset,
+  DataLoader,
+  type DataLoaderOptions,
+  defaultCollate,
+  TensorDataset,
+} from "./loader.js";

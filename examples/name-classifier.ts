@@ -1,0 +1,121 @@
+// The character-level name classifier of PyTorch's tutorial "Classifying Names with a Character-Level
+// RNN", ported line for line from examples/torch/name_classifier.py (which the fixtures run), on the
+// first-name lists in datasets/: one-hot letters, the tutorial's hand-made RNN cell, NLLLoss, plain SGD.
+// Run: npx tsx examples/name-classifier.ts
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cat, manualSeed, nn, noGrad, randint, type Tensor, tensor, zeros } from "../src/index.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const allLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'-";
+const nLetters = allLetters.length;
+export const allCategories = ["female", "male"];
+
+function loadLines(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const c of allCategories) {
+    out[c] = readFileSync(join(ROOT, "datasets", `first-names-${c}.txt`), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l);
+  }
+  return out;
+}
+
+function lineToTensor(line: string): Tensor {
+  const t = zeros(line.length, 1, nLetters);
+  for (let li = 0; li < line.length; li++) t.data[li * nLetters + allLetters.indexOf(line[li])] = 1;
+  return t;
+}
+
+export class RNN extends nn.Module {
+  i2h: nn.Linear;
+  i2o: nn.Linear;
+  softmax: nn.LogSoftmax;
+
+  constructor(
+    inputSize: number,
+    readonly hiddenSize: number,
+    outputSize: number,
+  ) {
+    super();
+    this.i2h = new nn.Linear(inputSize + hiddenSize, hiddenSize);
+    this.i2o = new nn.Linear(inputSize + hiddenSize, outputSize);
+    this.softmax = new nn.LogSoftmax(1);
+  }
+
+  forward(input: Tensor, hidden: Tensor): [Tensor, Tensor] {
+    const combined = cat([input, hidden], 1);
+    const h = this.i2h.forward(combined);
+    const output = this.softmax.forward(this.i2o.forward(combined));
+    return [output, h];
+  }
+
+  initHidden(): Tensor {
+    return zeros(1, this.hiddenSize);
+  }
+}
+
+function evaluate(rnn: RNN, lineTensor: Tensor): Tensor {
+  let hidden = rnn.initHidden();
+  let output!: Tensor;
+  for (let i = 0; i < lineTensor.shape[0]; i++)
+    [output, hidden] = rnn.forward(lineTensor.select(0, i), hidden);
+  return output;
+}
+
+export function run({ nIters = 5000, nHidden = 128, learningRate = 0.005, seed = 0 } = {}) {
+  manualSeed(seed);
+  const categoryLines = loadLines();
+  const rnn = new RNN(nLetters, nHidden, allCategories.length);
+  const criterion = new nn.NLLLoss();
+
+  const randomTrainingExample = () => {
+    const category = allCategories[randint(0, allCategories.length, []).item()];
+    const lines = categoryLines[category];
+    const line = lines[randint(0, lines.length, []).item()];
+    const categoryTensor = tensor([allCategories.indexOf(category)], { dtype: "int64" });
+    return { category, line, categoryTensor, lineTensor: lineToTensor(line) };
+  };
+
+  const train = (categoryTensor: Tensor, lineTensor: Tensor): [Tensor, number] => {
+    let hidden = rnn.initHidden();
+    rnn.zeroGrad();
+    let output!: Tensor;
+    for (let i = 0; i < lineTensor.shape[0]; i++)
+      [output, hidden] = rnn.forward(lineTensor.select(0, i), hidden);
+    const loss = criterion.forward(output, categoryTensor);
+    loss.backward();
+    // p.data.add_(p.grad.data, alpha=-learning_rate)
+    for (const p of rnn.parameters()) {
+      const g = p.grad!.data;
+      for (let k = 0; k < p.numel; k++) p.data[k] += -learningRate * g[k];
+    }
+    return [output, loss.item()];
+  };
+
+  const losses: number[] = [];
+  for (let it = 0; it < nIters; it++) {
+    const { categoryTensor, lineTensor } = randomTrainingExample();
+    const [, loss] = train(categoryTensor, lineTensor);
+    losses.push(loss);
+  }
+  const probes = ["Emma", "Oliver", "Sophia", "Jack", "Isabella", "Noah"];
+  const outputs = noGrad(() => cat(probes.map((n) => evaluate(rnn, lineToTensor(n)))));
+  return { model: rnn.toString(), losses, probes, outputs };
+}
+
+if (process.argv[1]?.endsWith("name-classifier.ts")) {
+  const r = run();
+  console.log(r.model);
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  console.log(
+    `mean loss of the first 500 steps ${mean(r.losses.slice(0, 500)).toFixed(4)}, of the last 500 ${mean(r.losses.slice(-500)).toFixed(4)}`,
+  );
+  r.probes.forEach((name, i) => {
+    const row = r.outputs.select(0, i);
+    console.log(
+      `${name}: ${allCategories[Number(row.argmax().item())]} (${Math.exp(row.max().item()).toFixed(2)})`,
+    );
+  });
+}
