@@ -150,3 +150,51 @@ describe("fourierFeatures", () => {
     expectClose(big, [1, 0], { atol: 1e-6 });
   });
 });
+
+describe("forecastChart bands", () => {
+  it("draws each interval as an area over the forecast steps, the widest first", async () => {
+    const { forecastChart } = await import("../src/viz/forecast.js");
+    const spec = forecastChart({
+      history: [1, 2, 3],
+      forecast: [4, 5],
+      bands: [
+        { level: 0.8, lower: [3.5, 4.2], upper: [4.5, 5.8] },
+        { level: 0.95, lower: [3, 3.8], upper: [5, 6.2] },
+      ],
+      yLabel: "y",
+      title: "t",
+    }) as unknown as {
+      layer: { name?: string; mark: { type: string } }[];
+      data: { values: Record<string, unknown>[] };
+    };
+    const areas = spec.layer.filter((l) => l.mark.type === "area");
+    expect(areas.map((l) => l.name)).toEqual(["band0", "band1"]);
+    const rows = spec.data.values.filter((r) => r.lo !== undefined);
+    expect(rows).toEqual(
+      [
+        { series: "95% interval", x: 3, y: null, lo: 3, hi: 5 },
+        { series: "95% interval", x: 4, y: null, lo: 3.800000190734863, hi: 6.199999809265137 },
+        { series: "80% interval", x: 3, y: null, lo: 3.5, hi: 4.5 },
+        { series: "80% interval", x: 4, y: null, lo: 4.199999809265137, hi: 5.800000190734863 },
+      ].map((r) => ({ ...r, lo: expect.closeTo(r.lo, 6), hi: expect.closeTo(r.hi, 6) })),
+    );
+    expect(() =>
+      forecastChart({
+        history: [1],
+        forecast: [2],
+        bands: [{ level: 80, lower: [1], upper: [3] }],
+        yLabel: "y",
+        title: "t",
+      }),
+    ).toThrow(/bands\[0\]\.level must be a number in \(0, 1\), got/);
+    expect(() =>
+      forecastChart({
+        history: [1],
+        forecast: [2, 3],
+        bands: [{ level: 0.8, lower: [1], upper: [3, 4] }],
+        yLabel: "y",
+        title: "t",
+      }),
+    ).toThrow(/bands\[0\]\.lower/);
+  });
+});
