@@ -70,3 +70,4 @@ export {
   seriesSpecOf,
   testStartIn,
 } from "./forecast.js";
+export { exportForecastOnnx } from "./onnx.js";

@@ -53,10 +53,19 @@ export interface Value {
 export type Emitter = (g: GraphBuilder, m: Module, x: Value, scope: string) => Value;
 
 const emitters = new Map<string, Emitter>();
+const inputShapes = new Map<string, (m: Module, x: Tensor) => Dim[]>();
 
-/** Teaches exportOnnx a module type (by its printed name), for modules defined outside nn. */
-export function registerOnnxEmitter(typeName: string, emit: Emitter): void {
+/**
+ * Teaches exportOnnx a module type (by its printed name), for modules defined outside nn; `inputShape`
+ * gives the graph input's symbolic shape when the module comes first.
+ */
+export function registerOnnxEmitter(
+  typeName: string,
+  emit: Emitter,
+  inputShape?: (m: Module, x: Tensor) => Dim[],
+): void {
   emitters.set(typeName, emit);
+  if (inputShape) inputShapes.set(typeName, inputShape);
 }
 
 export class OnnxExportError extends Error {
@@ -259,8 +268,8 @@ function inputShape(m: Module, x: Tensor): Dim[] {
     for (let i = 1; i < x.ndim - 1; i++) s[i] = `dim${i}`;
     if (x.ndim === 1) s[0] = "batch";
   }
-  const custom = (first as { onnxInputShape?: (x: Tensor) => Dim[] }).onnxInputShape;
-  return typeof custom === "function" ? custom.call(first, x) : s;
+  const custom = first ? inputShapes.get(typeNameOf(first)) : undefined;
+  return custom ? custom(first, x) : s;
 }
 
 /**
