@@ -58,7 +58,7 @@ describe("exportForecastOnnx in onnxruntime", () => {
       const origins = [L, Math.floor((L + T) / 2), T, T - 1, L + 3];
       const ours = forecastAt(f.model, f.spec, scaleSeries(f.spec, series), origins); // (N, H)
       const x = new Float32Array(origins.length * L * F);
-      origins.forEach((o, n) => x.set(series.data.subarray((o - L) * F, o * F), n * L * F));
+      for (const [n, o] of origins.entries()) x.set(series.data.subarray((o - L) * F, o * F), n * L * F);
       const bytes = exportForecastOnnx(ckpt, name);
       const got = await runForecast(bytes, x, [origins.length, L, F]);
       expect(got.length).toBe(origins.length * H);

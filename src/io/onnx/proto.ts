@@ -161,7 +161,9 @@ export class GraphBuilder {
         output: this.outputs,
       },
     });
-    return onnx.ModelProto.encode(model).finish();
+    // a plain Uint8Array (protobufjs gives a Node Buffer in Node)
+    const bytes = onnx.ModelProto.encode(model).finish();
+    return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   }
 }
 
