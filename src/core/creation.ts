@@ -1,5 +1,6 @@
 // Creating tensors: from nested arrays, constants, ranges and the seeded generator.
 
+import { type DType, castStorage } from "./dtype.js";
 import { pyFloatRepr } from "./format.js";
 import { defaultGenerator, fillNormal, fillUniform, type Generator } from "./random.js";
 import { type NestedArray, Tensor, shapeNumel, shapeStr } from "./tensor.js";
@@ -7,6 +8,18 @@ import { type NestedArray, Tensor, shapeNumel, shapeStr } from "./tensor.js";
 export interface CreateOptions {
   requiresGrad?: boolean;
   generator?: Generator;
+  /** "float32" (the default), "int64" or "bool"; values are converted as `.to(dtype)` converts them. */
+  dtype?: DType;
+}
+
+/** Nested arrays of booleans: `tensor([true, false])` is a bool tensor. */
+export type NestedBoolArray = boolean | NestedBoolArray[];
+
+/** `t` as `opts.dtype` (default float32), requiring grad after the conversion as `requiresGrad` asks. */
+function withDtype(t: Tensor, opts: CreateOptions, inferred: DType = "float32"): Tensor {
+  const dtype = opts.dtype ?? inferred;
+  if (dtype === t.dtype) return t;
+  return new Tensor(castStorage(t.data, dtype), t.shape, opts.requiresGrad ?? false);
 }
 
 export interface TensorOptions extends CreateOptions {
@@ -44,6 +57,10 @@ function inferNested(data: NestedArray): number[] {
 
 function flattenNested(data: NestedArray, shape: number[], depth: number, out: number[]): void {
   if (depth === shape.length) {
+    if (typeof data === "boolean") {
+      out.push(data ? 1 : 0);
+      return;
+    }
     if (typeof data !== "number")
       throw new Error(`tensor(): expected a number at depth ${depth}, got ${typeof data}`);
     out.push(data);
@@ -61,23 +78,27 @@ function flattenNested(data: NestedArray, shape: number[], depth: number, out: n
  * is used as is, not copied.
  */
 export function tensor(
-  data: NestedArray | Float32Array | ArrayLike<number>,
+  data: NestedArray | NestedBoolArray | Float32Array | ArrayLike<number>,
   opts: TensorOptions = {},
 ): Tensor {
+  let inferred: DType = "float32";
   let flat: Float32Array;
   let shape: number[];
   if (data instanceof Float32Array) {
     flat = data;
     shape = opts.shape ? opts.shape.slice() : [data.length];
-  } else if (typeof data === "number") {
-    flat = new Float32Array([data]);
+  } else if (typeof data === "number" || typeof data === "boolean") {
+    flat = new Float32Array([Number(data)]);
     shape = opts.shape ? opts.shape.slice() : [];
+    if (typeof data === "boolean") inferred = "bool";
   } else if (Array.isArray(data)) {
-    const inferred = inferNested(data as NestedArray);
+    const nested = inferNested(data as NestedArray);
     const out: number[] = [];
-    flattenNested(data as NestedArray, inferred, 0, out);
-    flat = Float32Array.from(out);
-    shape = opts.shape ? opts.shape.slice() : inferred;
+    flattenNested(data as NestedArray, nested, 0, out);
+    // int64 from the numbers themselves (a float32 pass would round integers past 2^24)
+    flat = opts.dtype === "int64" ? (castStorage(out, "int64") as Float32Array) : Float32Array.from(out);
+    shape = opts.shape ? opts.shape.slice() : nested;
+    if (out.length > 0 && typeof firstLeaf(data as NestedArray) === "boolean") inferred = "bool";
   } else {
     flat = Float32Array.from(data as ArrayLike<number>);
     shape = opts.shape ? opts.shape.slice() : [flat.length];
@@ -87,16 +108,27 @@ export function tensor(
       `tensor(): shape ${shapeStr(shape)} needs ${shapeNumel(shape)} elements, got ${flat.length}`,
     );
   }
+  if ((opts.dtype ?? inferred) !== "float32") return withDtype(new Tensor(flat, shape), opts, inferred);
   return new Tensor(flat, shape, opts.requiresGrad ?? false);
+}
+
+function firstLeaf(data: NestedArray): unknown {
+  let cur: unknown = data;
+  while (Array.isArray(cur)) cur = cur[0];
+  return cur;
 }
 
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   const s = parseArgs([shape]).shape;
+  if (opts.dtype !== undefined && opts.dtype !== "float32")
+    return withDtype(new Tensor(new Float32Array(shapeNumel(s)).fill(value), s), opts);
   return new Tensor(new Float32Array(shapeNumel(s)).fill(value), s, opts.requiresGrad ?? false);
 }
 
 export function zeros(...args: ShapeOrOptions[]): Tensor {
   const { shape, opts } = parseArgs(args);
+  if (opts.dtype !== undefined && opts.dtype !== "float32")
+    return withDtype(new Tensor(new Float32Array(shapeNumel(shape)), shape), opts);
   return new Tensor(new Float32Array(shapeNumel(shape)), shape, opts.requiresGrad ?? false);
 }
 
@@ -129,9 +161,10 @@ export function randint(
   opts: CreateOptions = {},
 ): Tensor {
   const g = opts.generator ?? defaultGenerator;
-  const d = new Float32Array(shapeNumel(shape));
+  const n = shapeNumel(shape);
+  const d = opts.dtype === "int64" ? new Float64Array(n) : new Float32Array(n);
   for (let i = 0; i < d.length; i++) d[i] = g.randint(low, high);
-  return new Tensor(d, shape);
+  return withDtype(new Tensor(d, shape), opts);
 }
 
 /**
@@ -169,6 +202,12 @@ function arangeOf(start: number, end: number, step: number, opts: CreateOptions)
   const n = Math.ceil((end - start) / step);
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = start + i * step;
+  if (opts.dtype !== undefined && opts.dtype !== "float32") {
+    // integers exactly, beyond float32's 2^24
+    const e = new Float64Array(n);
+    for (let i = 0; i < n; i++) e[i] = start + i * step;
+    return withDtype(new Tensor(castStorage(e, "int64"), [n]), opts);
+  }
   return new Tensor(d, [n], opts.requiresGrad ?? false);
 }
 

@@ -52,6 +52,25 @@ function fixed(v: number): string {
   return `${v < 0 ? "-" : ""}${all.slice(0, -PRECISION)}.${all.slice(-PRECISION)}`;
 }
 
+/** int64 and bool elements, as PyTorch prints them: `str(value)` right-aligned to the widest (`True`, `False`). */
+class PlainFormatter {
+  readonly width: number;
+  constructor(
+    values: ArrayLike<number>,
+    private readonly bool: boolean,
+  ) {
+    let width = 1;
+    for (let i = 0; i < values.length; i++) width = Math.max(width, this.raw(values[i]).length);
+    this.width = width;
+  }
+  private raw(v: number): string {
+    return this.bool ? (v !== 0 ? "True" : "False") : String(v === 0 ? 0 : v);
+  }
+  format(v: number): string {
+    return this.raw(v).padStart(this.width);
+  }
+}
+
 class Formatter {
   readonly intMode: boolean;
   readonly sciMode: boolean;
@@ -124,7 +143,9 @@ function summarizedValues(v: View, summarize: boolean, out: number[]): void {
   for (const i of idx) summarizedValues(sub(v, i), summarize, out);
 }
 
-function vectorStr(v: View, indent: number, summarize: boolean, fmt: Formatter): string {
+type Fmt = Formatter | PlainFormatter;
+
+function vectorStr(v: View, indent: number, summarize: boolean, fmt: Fmt): string {
   const elementLength = fmt.width + 2;
   const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / elementLength));
   const n = v.shape[0];
@@ -139,7 +160,7 @@ function vectorStr(v: View, indent: number, summarize: boolean, fmt: Formatter):
   return `[${lines.join(`,\n${" ".repeat(indent + 1)}`)}]`;
 }
 
-function tensorStr(v: View, indent: number, summarize: boolean, fmt: Formatter): string {
+function tensorStr(v: View, indent: number, summarize: boolean, fmt: Fmt): string {
   const dim = v.shape.length;
   if (dim === 0) return fmt.format(v.data[v.offset]);
   if (dim === 1) return vectorStr(v, indent, summarize, fmt);
@@ -162,12 +183,14 @@ export function formatTensor(t: Tensor): string {
   if (t.numel === 0) {
     body = "[]";
     if (t.shape.length !== 1) suffixes.push(`size=(${t.shape.join(", ")}${t.shape.length === 1 ? "," : ""})`);
+    // an empty tensor has no elements to show its dtype by
+    if (t.dtype !== "float32") suffixes.push(`dtype=torch.${t.dtype}`);
   } else {
     const summarize = t.numel > THRESHOLD;
     const view: View = { data: t.data, offset: 0, shape: t.shape };
     const vals: number[] = [];
     summarizedValues(view, summarize, vals);
-    const fmt = new Formatter(vals);
+    const fmt = t.dtype === "float32" ? new Formatter(vals) : new PlainFormatter(vals, t.dtype === "bool");
     body = tensorStr(view, indent, summarize, fmt);
   }
   if (t.gradFn !== null) suffixes.push(`grad_fn=<${t.gradFn.name}>`);

@@ -1,87 +1,29 @@
-// The Tensor: float32, row-major, always contiguous, with reverse-mode automatic differentiation.
-//
-// A tensor that results from an op on tensors that require gradients holds a `gradFn`: the op's
-// inputs and a backward function that maps the gradient of the output to the gradients of the inputs.
-// `backward()` walks that graph once in reverse topological order.
+// The Tensor: float32, int64 or bool (see dtype.ts), row-major, always contiguous, with reverse-mode automatic differentiation (the
+// engine that runs it lives in engine.ts; the ops behind the methods in ops.ts and the files it gathers).
 
-import * as ops from "./ops.js";
+import { type DType, type Storage, castStorage, coerce, dtypeOf } from "./dtype.js";
 import { formatTensor } from "./format.js";
+import * as ops from "./ops.js";
+import { type GradFn, type GradHook, isGradEnabled, runBackward } from "./engine.js";
+import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 
-/** One node of the autograd graph: the inputs of an op and its derivative. */
-export interface GradFn {
-  /** PyTorch-style name of the node, e.g. `AddBackward0`. */
-  readonly name: string;
-  readonly inputs: readonly Tensor[];
-  /**
-   * Maps dL/d(output), shaped as the output, to dL/d(input) for each input, shaped as that input
-   * (`null` for inputs that need no gradient). A returned array may alias `grad`; the engine never
-   * writes into an array it did not allocate.
-   *
-   * `into(input)`, when given, offers a buffer to ADD the input's gradient into directly: the `.grad` of
-   * a leaf without hooks (created zeroed if it had none), or null. An op that adds its gradient there
-   * returns null for that input, saving a buffer and a pass (large parameter gradients of fused kernels).
-   */
-  backward(grad: Float32Array, into?: GradInto): ReadonlyArray<Float32Array | null>;
-}
-
-/** See GradFn.backward. */
-export type GradInto = (input: Tensor) => Float32Array | null;
-
-/**
- * A gradient hook. Returning a tensor (shaped as the hooked tensor) replaces the gradient: later hooks,
- * `.grad` and the rest of the backward pass see the returned one. Returning nothing keeps it.
- */
-// biome-ignore lint/suspicious/noConfusingVoidType: hooks typed `=> void` (returning nothing) must stay assignable
-export type GradHook = (grad: Tensor) => Tensor | void;
-
-let gradEnabled = true;
-
-/** Whether ops record the graph (false inside `noGrad`). */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Runs `fn` with graph recording turned off, as `with torch.no_grad():`. */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/** Runs `fn` with graph recording turned on, as `with torch.enable_grad():`. */
-export function enableGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = true;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-export function shapeNumel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function shapeStr(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export {
+  enableGrad,
+  type GradFn,
+  type GradHook,
+  type GradInto,
+  isGradEnabled,
+  needsGrad,
+  noGrad,
+  result,
+  resultMulti,
+} from "./engine.js";
+export { normDim, shapeNumel, shapeStr } from "./shape.js";
+export type { DType, Storage } from "./dtype.js";
 
 /** PyTorch's refusal to write in place into a leaf that requires grad while grad mode is on. */
 function checkInPlace(t: Tensor): void {
-  if (gradEnabled && t.requiresGrad && t.gradFn === null) {
+  if (isGradEnabled() && t.requiresGrad && t.gradFn === null) {
     throw new Error("a leaf Variable that requires grad is being used in an in-place operation.");
   }
 }
@@ -94,8 +36,18 @@ function checkShape(shape: readonly number[]): void {
   }
 }
 
+/** PyTorch's refusal of gradients on an integer or bool tensor. */
+function checkRequiresGrad(data: Storage, flag: boolean): void {
+  if (flag && !(data instanceof Float32Array))
+    throw new Error("only Tensors of floating point dtype can require gradients");
+}
+
 export class Tensor {
-  /** The elements, row-major. */
+  /**
+   * The elements, row-major. Its class is the dtype: a Float32Array (float32), a Float64Array (int64) or a
+   * Uint8Array (bool). It is typed Float32Array for the float-only code (kernels, nn, optim) that reads it;
+   * code that may meet other dtypes reads `storage`, or checks `dtype` first.
+   */
   data: Float32Array;
   /** The size of each dimension. */
   readonly shape: number[];
@@ -111,19 +63,53 @@ export class Tensor {
   /** @internal */ _g: Float32Array | null = null;
   /** @internal */ _gOwned = false;
 
-  constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
+  constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
+    dtypeOf(data);
+    checkRequiresGrad(data, requiresGrad);
     const n = shapeNumel(shape);
     if (data.length !== n) {
       throw new Error(`tensor data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
     }
-    this.data = data;
+    this.data = data as Float32Array;
     this.shape = shape.slice();
     this.requiresGrad = requiresGrad;
   }
 
-  get dtype(): "float32" {
-    return "float32";
+  /** "float32", "int64" or "bool" (PyTorch prints them `torch.float32`, ...; see `torchDtype`). */
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  /** The elements with their honest type (the same array as `data`). */
+  get storage(): Storage {
+    return this.data;
+  }
+
+  get isFloatingPoint(): boolean {
+    return this.data instanceof Float32Array;
+  }
+
+  /**
+   * This tensor as `dtype`: itself when it already is, else a copy (ints truncate toward zero, bools are
+   * `!= 0`). Like PyTorch's, a conversion to float32 is differentiable (the gradient passes through) and
+   * a conversion to int64 or bool is not.
+   */
+  to(dtype: DType): Tensor {
+    if (dtype === this.dtype) return this;
+    return ops.toDtype(this, dtype);
+  }
+  /** `to("float32")`. */
+  float(): Tensor {
+    return this.to("float32");
+  }
+  /** `to("int64")`. */
+  long(): Tensor {
+    return this.to("int64");
+  }
+  /** `to("bool")`. */
+  bool(): Tensor {
+    return this.to("bool");
   }
 
   /** Number of elements. */
@@ -196,6 +182,7 @@ export class Tensor {
     if (!this.isLeaf && !flag) {
       throw new Error("you can only change requiresGrad flags of leaf variables");
     }
+    checkRequiresGrad(this.data, flag);
     this.requiresGrad = flag;
     return this;
   }
@@ -346,6 +333,39 @@ export class Tensor {
   argmax(dim?: number, keepdim?: boolean): Tensor {
     return ops.argmax(this, dim, keepdim);
   }
+  argmin(dim?: number, keepdim?: boolean): Tensor {
+    return ops.argmin(this, dim, keepdim);
+  }
+  eq(other: TensorLike): Tensor {
+    return ops.eq(this, other);
+  }
+  ne(other: TensorLike): Tensor {
+    return ops.ne(this, other);
+  }
+  lt(other: TensorLike): Tensor {
+    return ops.lt(this, other);
+  }
+  le(other: TensorLike): Tensor {
+    return ops.le(this, other);
+  }
+  gt(other: TensorLike): Tensor {
+    return ops.gt(this, other);
+  }
+  ge(other: TensorLike): Tensor {
+    return ops.ge(this, other);
+  }
+  logicalAnd(other: TensorLike): Tensor {
+    return ops.logicalAnd(this, other);
+  }
+  logicalOr(other: TensorLike): Tensor {
+    return ops.logicalOr(this, other);
+  }
+  logicalXor(other: TensorLike): Tensor {
+    return ops.logicalXor(this, other);
+  }
+  logicalNot(): Tensor {
+    return ops.logicalNot(this);
+  }
   norm(p?: number): Tensor {
     return ops.norm(this, p);
   }
@@ -413,9 +433,9 @@ export class Tensor {
   // As in PyTorch, they refuse a leaf that requires grad while grad mode is on (write it under noGrad).
 
   /** Fills with `value` in place. */
-  fill_(value: number): this {
+  fill_(value: number | boolean): this {
     checkInPlace(this);
-    this.data.fill(value);
+    this.data.fill(coerce(Number(value), this.dtype));
     return this;
   }
   zero_(): this {
@@ -432,7 +452,8 @@ export class Tensor {
         `output with shape ${shapeStr(this.shape)} doesn't match the broadcast shape ${shapeStr(shape)}`,
       );
     }
-    this.data.set(sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data);
+    const from = sameShape(src.shape, shape) ? src.data : ops.expand(src.detach(), shape).data;
+    this.data.set(src.dtype === this.dtype ? from : castStorage(from, this.dtype));
     return this;
   }
 }
@@ -444,244 +465,4 @@ export type ShapeArgs = (number | readonly number[])[];
 function flattenShapeArgs(args: ShapeArgs): number[] {
   if (args.length === 1 && Array.isArray(args[0])) return (args[0] as number[]).slice();
   return args as number[];
-}
-
-/** Normalizes a possibly negative dimension index, with PyTorch's error for out-of-range ones. */
-export function normDim(dim: number, ndim: number, extra = 0): number {
-  const n = ndim + extra;
-  const lo = -Math.max(n, 1);
-  const hi = Math.max(n, 1) - 1;
-  if (!Number.isInteger(dim) || dim < lo || dim > hi) {
-    throw new Error(`Dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`);
-  }
-  return dim < 0 ? dim + Math.max(n, 1) : dim;
-}
-
-/**
- * Makes the result of an op. When grad mode is on and an input requires a gradient, the result
- * records `backward` as its graph node.
- */
-export function result(
-  data: Float32Array,
-  shape: readonly number[],
-  inputs: readonly Tensor[],
-  name: string,
-  backward: (grad: Float32Array, into?: GradInto) => ReadonlyArray<Float32Array | null>,
-): Tensor {
-  const out = new Tensor(data, shape);
-  if (gradEnabled) {
-    for (const t of inputs) {
-      if (t.requiresGrad) {
-        out.requiresGrad = true;
-        out.gradFn = { name, inputs, backward };
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * Makes the several results of one op (e.g. a recurrent layer's output and final states). The op's
- * backward runs once, with the gradient of every output (`null` for outputs that received none).
- */
-export function resultMulti(
-  datas: readonly Float32Array[],
-  shapes: readonly (readonly number[])[],
-  inputs: readonly Tensor[],
-  name: string,
-  backward: (
-    grads: ReadonlyArray<Float32Array | null>,
-    into?: GradInto,
-  ) => ReadonlyArray<Float32Array | null>,
-  release: (() => void) | null = null,
-): Tensor[] {
-  const outs = datas.map((d, i) => new Tensor(d, shapes[i]));
-  if (!needsGrad(...inputs)) return outs;
-  const node: MultiNode = { name, inputs, outputs: outs, backward, release, freed: false };
-  outs.forEach((o, i) => {
-    o.requiresGrad = true;
-    o.gradFn = { name, inputs, backward: noBackward, multi: node, index: i } as GradFn;
-  });
-  return outs;
-}
-
-/** The per-output backward of a multi-output node (the node's own backward runs instead). */
-function noBackward(): ReadonlyArray<Float32Array | null> {
-  return [];
-}
-
-interface MultiNode {
-  name: string;
-  inputs: readonly Tensor[];
-  outputs: Tensor[];
-  backward: (
-    grads: ReadonlyArray<Float32Array | null>,
-    into?: GradInto,
-  ) => ReadonlyArray<Float32Array | null>;
-  /** Frees what the backward needed (called after it ran, unless the graph is retained). */
-  release: (() => void) | null;
-  freed: boolean;
-}
-
-type MultiGradFn = GradFn & { multi: MultiNode; index: number };
-
-/** Whether a graph would be recorded for an op on these inputs. */
-export function needsGrad(...inputs: Tensor[]): boolean {
-  if (!gradEnabled) return false;
-  for (const t of inputs) if (t.requiresGrad) return true;
-  return false;
-}
-
-let backwardStamp = 0;
-
-function topoOrder(root: Tensor): Tensor[] {
-  // Iterative post-order DFS; the result lists every tensor after all of its inputs. Visits are
-  // marked on the tensors themselves (a fresh stamp per pass), so no Set is built.
-  const stamp = ++backwardStamp;
-  const order: Tensor[] = [];
-  const stack: Tensor[] = [root];
-  const next: number[] = [0];
-  root._mark = stamp;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const fn = top.gradFn;
-    const k = next[next.length - 1];
-    if (fn !== null && k < fn.inputs.length) {
-      next[next.length - 1] = k + 1;
-      const child = fn.inputs[k];
-      if (child.requiresGrad && child._mark !== stamp) {
-        child._mark = stamp;
-        stack.push(child);
-        next.push(0);
-      }
-    } else {
-      order.push(top);
-      stack.pop();
-      next.pop();
-    }
-  }
-  return order;
-}
-
-function accumulateInto(t: Tensor, g: Float32Array): void {
-  if (t.grad === null) {
-    t.grad = new Tensor(Float32Array.from(g), t.shape);
-  } else {
-    const d = t.grad.data;
-    for (let i = 0; i < d.length; i++) d[i] += g[i];
-  }
-}
-
-/** Adds an op's input gradients to the gradients in flight on its inputs. */
-function distribute(
-  name: string,
-  inputs: readonly Tensor[],
-  inGrads: ReadonlyArray<Float32Array | null>,
-): void {
-  for (let i = 0; i < inputs.length; i++) {
-    const x = inputs[i];
-    const gi = inGrads[i];
-    if (gi === null || gi === undefined || !x.requiresGrad) continue;
-    if (gi.length !== x.data.length) {
-      throw new Error(
-        `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
-      );
-    }
-    const prev = x._g;
-    if (prev === null) {
-      x._g = gi;
-    } else if (x._gOwned) {
-      for (let j = 0; j < prev.length; j++) prev[j] += gi[j];
-    } else {
-      const sum = new Float32Array(prev.length);
-      for (let j = 0; j < prev.length; j++) sum[j] = prev[j] + gi[j];
-      x._g = sum;
-      x._gOwned = true;
-    }
-  }
-}
-
-/**
- * The engine's GradInto: a leaf's .grad takes its gradient directly (accumulation is a sum, so it may come
- * first); a leaf without one gets a zeroed .grad to take it, as PyTorch's AccumulateGrad keeps the buffer
- * instead of copying it. With hooks the leaf must see its whole gradient at once, so they get none.
- * (Module-level functions here, not closures per backward: closures in hot paths cost more under keepNames.)
- */
-function into(x: Tensor): Float32Array | null {
-  if (x.gradFn !== null || !x.requiresGrad || x._hooks !== null) return null;
-  if (x.grad === null) x.grad = new Tensor(new Float32Array(x.numel), x.shape);
-  return x.grad.numel === x.numel ? x.grad.data : null;
-}
-
-/**
- * Runs a tensor's hooks in order on its gradient; a returned tensor replaces the gradient for the hooks
- * after it and for the rest of the pass. The result may be an array the engine did not allocate.
- */
-function runHooks(t: Tensor, hooks: readonly GradHook[], g: Float32Array): Float32Array {
-  let gt = new Tensor(g, t.shape);
-  for (const h of hooks) {
-    const r: unknown = h(gt);
-    if (r === undefined || r === null) continue;
-    if (!(r instanceof Tensor)) throw new TypeError(`expected Tensor, but hook returned '${typeof r}'`);
-    if (!sameShape(r.shape, t.shape))
-      throw new Error(`hook '${h.name || "<anonymous>"}' has changed the size of value`);
-    gt = r;
-  }
-  return gt.data;
-}
-
-function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
-  const order = topoOrder(root);
-  // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
-  // itself and may therefore add into (an op's backward may return an alias of its input gradient).
-  for (const t of order) {
-    t._g = null;
-    t._gOwned = false;
-  }
-  // Multi-output nodes run once, when the last of their outputs in this graph has been reached.
-  let pending: Map<MultiNode, { left: number; grads: (Float32Array | null)[] }> | null = null;
-  for (const t of order) {
-    const m = (t.gradFn as MultiGradFn | null)?.multi;
-    if (m === undefined) continue;
-    if (pending === null) pending = new Map();
-    const p = pending.get(m);
-    if (p === undefined) pending.set(m, { left: 1, grads: m.outputs.map(() => null) });
-    else p.left++;
-  }
-  root._g = seed;
-  try {
-    for (let k = order.length - 1; k >= 0; k--) {
-      const t = order[k];
-      const fn = t.gradFn;
-      const multi = (fn as MultiGradFn | null)?.multi;
-      let g = t._g;
-      if (g !== null) {
-        t._g = null;
-        if (t._hooks !== null) g = runHooks(t, t._hooks, g);
-        if (fn === null || t._retainsGrad) accumulateInto(t, g);
-        if (fn === null) continue;
-      }
-      if (multi !== undefined) {
-        const p = pending!.get(multi)!;
-        if (g !== null) p.grads[(fn as MultiGradFn).index] = g;
-        if (--p.left > 0 || p.grads.every((x) => x === null)) continue;
-        if (multi.freed) {
-          throw new Error(
-            `Trying to backward through the graph a second time: the saved values of ${multi.name} were freed when backward() ran through it. Pass { retainGraph: true } to the first backward() to backward through the graph again.`,
-          );
-        }
-        const inGrads = multi.backward(p.grads, into);
-        if (!retainGraph && multi.release !== null) {
-          multi.freed = true;
-          multi.release();
-        }
-        distribute(multi.name, multi.inputs, inGrads);
-      } else if (g !== null && fn !== null) {
-        distribute(fn.name, fn.inputs, fn.backward(g, into));
-      }
-    }
-  } finally {
-    for (const t of order) t._g = null;
-  }
 }

@@ -57,3 +57,11 @@ export {
   seasonalNaiveForecast,
   rollingOriginBacktest,
 } from "./metrics.js";
+export {
+  type Dataset,
+  DataLoader,
+  type DataLoaderOptions,
+  defaultCollate,
+  randpermArray,
+  TensorDataset,
+} from "./loader.js";

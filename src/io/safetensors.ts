@@ -7,7 +7,8 @@
 //   [8 + N, end)    D, the data: each tensor's elements, little-endian, row-major, at [begin, end) of D;
 //                   the tensors cover D exactly, with neither gaps nor overlaps.
 //
-// We write F32 only. We read F32, F64, F16, BF16, I64 and I32, each converted to float32 bit for bit as
+// We write F32, and I64 / BOOL for int64 / bool tensors. We read F32, F64, F16, BF16, I64, I32 and BOOL, each
+// converted to float32 bit for bit (or, with `{ keepDtype: true }`, I64 and BOOL as int64 and bool tensors) as
 // PyTorch's `.float()` does: F16 and BF16 exactly (subnormals, infinities, NaN payloads; F16 signalling
 // NaNs come out quiet), F32 as it is, F64, I64 and I32 rounded once to nearest even.
 
@@ -22,12 +23,20 @@ export class SafetensorsError extends Error {
 }
 
 /** The dtypes we can read. */
-export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32";
+export type SafetensorsDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "BOOL";
 
-const DTYPE_SIZE: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+const DTYPE_SIZE: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  BOOL: 1,
+};
 
 /** Dtypes of the format that we recognise but do not read. */
-const UNSUPPORTED_DTYPES = new Set(["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "U32", "U64"]);
+const UNSUPPORTED_DTYPES = new Set(["U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "U32", "U64"]);
 
 /** Largest header we accept, as the reference implementation does. */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -143,7 +152,7 @@ export function encodeSafetensors(
     }
     if (entries.length > 0) parts.push(`"__metadata__":{${entries.join(",")}}`);
   }
-  const tensors: Float32Array[] = []; // one per name, in file order
+  const tensors: (Float32Array | Uint8Array)[] = []; // one per name, in file order
   let offset = 0;
   for (const name of names) {
     const t: unknown = dict[name];
@@ -167,17 +176,25 @@ export function encodeSafetensors(
       }
       numel *= d;
     }
-    if (!(t.data instanceof Float32Array) || t.data.length !== numel) {
+    // int64 as I64 and bool as BOOL (their own dtypes, as PyTorch saves them), everything else F32
+    const stored: Float32Array | Uint8Array =
+      t.data instanceof Float64Array ? int64Bytes(t.data) : (t.data as Float32Array | Uint8Array);
+    const tag = t.data instanceof Float64Array ? "I64" : t.data instanceof Uint8Array ? "BOOL" : "F32";
+    const size = DTYPE_SIZE[tag];
+    if (
+      !(stored instanceof Float32Array || stored instanceof Uint8Array) ||
+      stored.byteLength !== size * numel
+    ) {
       throw new SafetensorsError(
         `encodeSafetensors: tensor ${q(name)} of shape [${t.shape.join(", ")}] needs ${numel} float32 elements, ` +
           `got ${t.data instanceof Float32Array ? `${t.data.length}` : describe(t.data)}`,
       );
     }
-    const end = offset + 4 * numel;
+    const end = offset + size * numel;
     parts.push(
-      `${JSON.stringify(name)}:{"dtype":"F32","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${end}]}`,
+      `${JSON.stringify(name)}:{"dtype":"${tag}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${end}]}`,
     );
-    tensors.push(t.data);
+    tensors.push(stored);
     offset = end;
   }
   const json = new TextEncoder().encode(`{${parts.join(",")}}`);
@@ -192,9 +209,9 @@ export function encodeSafetensors(
   for (const data of tensors) {
     if (LITTLE_ENDIAN_HOST) {
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
-    } else {
+    } else if (data instanceof Float32Array) {
       for (let i = 0; i < data.length; i++) view.setFloat32(pos + 4 * i, data[i], true);
-    }
+    } else out.set(data, pos);
     pos += data.byteLength;
   }
   return out;
@@ -454,6 +471,14 @@ function halfToFloatBits(): Uint32Array {
   return t;
 }
 
+/** An int64 tensor's values as little-endian I64 bytes. */
+function int64Bytes(data: Float64Array): Uint8Array {
+  const out = new Uint8Array(8 * data.length);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setBigInt64(8 * i, BigInt(data[i]), true);
+  return out;
+}
+
 /** The int64 at `pos` rounded once, to nearest even, to float32 (as a C cast; no double rounding). */
 function int64ToFloat32(view: DataView, pos: number): number {
   const v = view.getBigInt64(pos, true);
@@ -500,22 +525,43 @@ function toFloat32(bytes: Uint8Array, base: number, e: SafetensorsEntry): Float3
     case "I64":
       for (let i = 0; i < count; i++) out[i] = int64ToFloat32(view, 8 * i);
       break;
+    case "BOOL":
+      for (let i = 0; i < count; i++) out[i] = bytes[begin + i] !== 0 ? 1 : 0;
+      break;
   }
+  return out;
+}
+
+/** I64 as int64 (exact to 2^53: see core/dtype.ts) and BOOL as bool, for `keepDtype`. */
+function toIntegral(bytes: Uint8Array, base: number, e: SafetensorsEntry): Float64Array | Uint8Array {
+  const begin = base + e.dataOffsets[0];
+  const count = (e.dataOffsets[1] - e.dataOffsets[0]) / DTYPE_SIZE[e.dtype];
+  if (e.dtype === "BOOL")
+    return Uint8Array.from(bytes.subarray(begin, begin + count), (b) => (b !== 0 ? 1 : 0));
+  const view = new DataView(bytes.buffer, bytes.byteOffset + begin, 8 * count);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true));
   return out;
 }
 
 /**
  * Decodes safetensors bytes into float32 tensors (fresh copies, not views of `bytes`) and the string
- * metadata ({} when absent). Throws `SafetensorsError` on any malformed input.
+ * metadata ({} when absent). With `keepDtype: true`, I64 and BOOL entries come back as int64 and bool
+ * tensors instead of PyTorch's `.float()` of them. Throws `SafetensorsError` on any malformed input.
  */
-export function decodeSafetensors(bytes: Uint8Array): {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  options: { keepDtype?: boolean } = {},
+): {
   tensors: Record<string, Tensor>;
   metadata: Record<string, string>;
 } {
   const header = readSafetensorsHeader(bytes);
   const tensors: Record<string, Tensor> = {};
   for (const [name, e] of Object.entries(header.tensors)) {
-    put(tensors, name, new Tensor(toFloat32(bytes, header.dataStart, e), e.shape));
+    const keep = options.keepDtype === true && (e.dtype === "I64" || e.dtype === "BOOL");
+    const data = keep ? toIntegral(bytes, header.dataStart, e) : toFloat32(bytes, header.dataStart, e);
+    put(tensors, name, new Tensor(data, e.shape));
   }
   return { tensors, metadata: header.metadata };
 }

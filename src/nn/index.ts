@@ -67,3 +67,31 @@ export {
   setForgetBias_,
   spectralNorm,
 } from "./gradflow.js";
+export {
+  Embedding,
+  type EmbeddingFnOptions,
+  type EmbeddingOptions,
+  embedding,
+  type IndexLike,
+} from "./embedding.js";
+export {
+  Conv1d,
+  type Conv1dFnOptions,
+  type Conv1dOptions,
+  conv1d,
+  LayerNorm,
+  layerNorm,
+  LogSoftmax,
+  NLLLoss,
+  type NLLLossOptions,
+  nllLoss,
+  Softmax,
+} from "./layers.js";
+export {
+  type AttentionForwardOptions,
+  type AttentionMask,
+  MultiheadAttention,
+  type MultiheadAttentionOptions,
+} from "./attention.js";
+export type { ForwardHook, ForwardPreHook, FullBackwardHook, RemovableHandle } from "./module.js";
+export * as functional from "./functional.js";

@@ -87,14 +87,19 @@ export class Dropout extends Module {
   }
 }
 
-/** Functional dropout with a mask drawn from the seeded generator. */
+/**
+ * Functional dropout. The mask is drawn as PyTorch 1.13's CPU `bernoulli_(1 − p)` draws it (one 53-bit
+ * uniform per element, in order, kept where it is below 1 − p), and kept elements are multiplied by the
+ * float32 reciprocal of 1 − p, so a seeded run drops the same elements as PyTorch's.
+ */
 export function dropout(x: Tensor, p: number, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability has to be between 0 and 1, but got ${p}`);
   if (!training || p === 0) return x;
   const n = x.numel;
   const mask = new Float32Array(n);
-  const scale = p === 1 ? 0 : 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = defaultGenerator.nextFloat() < p ? 0 : scale;
+  const keep = 1 - p;
+  const scale = p === 1 ? 0 : Math.fround(1 / Math.fround(keep));
+  for (let i = 0; i < n; i++) mask[i] = defaultGenerator.nextDouble() < keep ? scale : 0;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = x.data[i] * mask[i];
   return result(out, x.shape, [x], "MulBackward0", (g) => {

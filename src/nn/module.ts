@@ -3,7 +3,7 @@
 // dotted names and the state dict is the checkpoint format.
 
 import { defaultGenerator, fillUniform } from "../core/random.js";
-import { Tensor, shapeStr } from "../core/tensor.js";
+import { isGradEnabled, resultMulti, Tensor, shapeStr } from "../core/tensor.js";
 
 /** A tensor that is a module's learnable parameter (requires a gradient unless told otherwise). */
 export class Parameter extends Tensor {
@@ -35,10 +35,175 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+/** What `register*Hook` returns: `remove()` unregisters the hook, as PyTorch's RemovableHandle. */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+/** Called before `forward` with its arguments; an array returned replaces them (a non-array, the first). */
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks that return nothing must stay assignable
+export type ForwardPreHook = (module: Module, args: unknown[]) => unknown[] | unknown | void;
+/** Called after `forward` with its arguments and output; a value returned replaces the output. */
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks that return nothing must stay assignable
+export type ForwardHook = (module: Module, args: unknown[], output: unknown) => unknown | void;
+/**
+ * Called when the gradients with respect to the module's tensor inputs are computed, with those
+ * (null for inputs that need none) and the gradients with respect to its tensor outputs; an array
+ * returned replaces the input gradients.
+ */
+export type FullBackwardHook = (
+  module: Module,
+  gradInput: (Tensor | null)[],
+  gradOutput: (Tensor | null)[],
+  // biome-ignore lint/suspicious/noConfusingVoidType: hooks that return nothing must stay assignable
+) => (Tensor | null)[] | void;
+
+interface Hooks {
+  pre: ForwardPreHook[];
+  fwd: ForwardHook[];
+  bwd: FullBackwardHook[];
+}
+
+/** The tensors in a value (a tensor, or arrays of them, nested), and a way to rebuild it with others. */
+function tensorsIn(v: unknown): { ts: Tensor[]; rebuild: (ts: Tensor[]) => unknown } {
+  const ts: Tensor[] = [];
+  const walk = (x: unknown): unknown => {
+    if (x instanceof Tensor) {
+      ts.push(x);
+      return null;
+    }
+    if (Array.isArray(x)) for (const e of x) walk(e);
+    return null;
+  };
+  walk(v);
+  const rebuild = (repl: Tensor[]) => {
+    let k = 0;
+    const build = (x: unknown): unknown => {
+      if (x instanceof Tensor) return repl[k++];
+      if (Array.isArray(x)) return x.map(build);
+      return x;
+    };
+    return build(v);
+  };
+  return { ts, rebuild };
+}
+
+/** Identity on `ts` as one graph node whose backward calls `onGrad` with the gradients (null: none came). */
+function identityNode(
+  ts: Tensor[],
+  name: string,
+  onGrad: (grads: (Float32Array | null)[]) => (Float32Array | null)[],
+): Tensor[] {
+  return resultMulti(
+    ts.map((t) => t.data),
+    ts.map((t) => t.shape),
+    ts,
+    name,
+    (grads) => onGrad(grads.slice()),
+  );
+}
+
 export abstract class Module {
   /** Training mode (dropout active) or evaluation mode. */
   training = true;
   private buffers: Map<string, Tensor> | null = null;
+  private hooks: Hooks | null = null;
+
+  private hookList<K extends keyof Hooks>(kind: K, hook: Hooks[K][number]): RemovableHandle {
+    if (this.hooks === null) {
+      this.hooks = { pre: [], fwd: [], bwd: [] };
+      // forward is wrapped on the instance (a hidden own property), so hooks run however it is called
+      const inner = (this as unknown as { forward?: (...a: unknown[]) => unknown }).forward;
+      if (typeof inner !== "function") throw new Error(`${this.typeName} has no forward() to hook`);
+      Object.defineProperty(this, "forward", {
+        value: (...args: unknown[]) => this.callWithHooks(inner, args),
+        enumerable: false,
+        configurable: true,
+        writable: true,
+      });
+    }
+    const list = this.hooks[kind] as Hooks[K][number][];
+    list.push(hook);
+    return {
+      remove: () => {
+        const i = list.indexOf(hook);
+        if (i >= 0) list.splice(i, 1);
+      },
+    };
+  }
+
+  /** Registers a hook run before every forward call, as `register_forward_pre_hook`. */
+  registerForwardPreHook(hook: ForwardPreHook): RemovableHandle {
+    return this.hookList("pre", hook);
+  }
+
+  /** Registers a hook run after every forward call, as `register_forward_hook`. */
+  registerForwardHook(hook: ForwardHook): RemovableHandle {
+    return this.hookList("fwd", hook);
+  }
+
+  /** Registers a hook run with the module's input and output gradients, as `register_full_backward_hook`. */
+  registerFullBackwardHook(hook: FullBackwardHook): RemovableHandle {
+    return this.hookList("bwd", hook);
+  }
+
+  private callWithHooks(inner: (...a: unknown[]) => unknown, argsIn: unknown[]): unknown {
+    const h = this.hooks!;
+    let args = argsIn;
+    for (const pre of h.pre.slice()) {
+      const r = pre(this, args);
+      if (r !== undefined && r !== null) args = Array.isArray(r) ? r : [r];
+    }
+    const bwd = h.bwd.length > 0 && isGradEnabled() ? h.bwd.slice() : null;
+    let gradOutputs: (Tensor | null)[] = [];
+    let nInputs = 0;
+    let inputsHooked = false;
+    if (bwd !== null) {
+      const inTs = tensorsIn(args);
+      nInputs = inTs.ts.length;
+      if (inTs.ts.some((t) => t.requiresGrad)) {
+        inputsHooked = true;
+        const wrapped = identityNode(inTs.ts, "BackwardHookFunctionBackward", (grads) => {
+          let gin: (Tensor | null)[] = grads.map((g, i) =>
+            g === null ? null : new Tensor(g, inTs.ts[i].shape),
+          );
+          for (const hook of bwd) {
+            const r = hook(this, gin, gradOutputs);
+            if (r !== undefined && r !== null) {
+              if (r.length !== gin.length)
+                throw new Error(
+                  `Backward hook returned an invalid number of grad_input, got ${r.length}, but expected ${gin.length}`,
+                );
+              gin = r;
+            }
+          }
+          return gin.map((g) => (g === null ? null : g.data));
+        });
+        args = inTs.rebuild(wrapped) as unknown[];
+      }
+    }
+    let out = inner.apply(this, args);
+    for (const fwd of h.fwd.slice()) {
+      const r = fwd(this, args, out);
+      if (r !== undefined && r !== null) out = r;
+    }
+    if (bwd !== null) {
+      const outTs = tensorsIn(out);
+      if (outTs.ts.some((t) => t.requiresGrad)) {
+        const wrapped = identityNode(outTs.ts, "BackwardHookFunctionBackward", (grads) => {
+          gradOutputs = grads.map((g, i) => (g === null ? null : new Tensor(g, outTs.ts[i].shape)));
+          if (!inputsHooked) {
+            // no input needs a gradient: the hooks run now, with no input gradients
+            const none = new Array<Tensor | null>(nInputs).fill(null);
+            for (const hook of bwd) hook(this, none, gradOutputs);
+          }
+          return grads;
+        });
+        out = outTs.rebuild(wrapped);
+      }
+    }
+    return out;
+  }
 
   /** The module's name in its printed form: the class name, as PyTorch prints it. */
   protected get typeName(): string {

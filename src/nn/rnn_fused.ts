@@ -1,9 +1,9 @@
-// The adapter that lifts the recurrent kernel pair (kernels/rnn.ts) into the autograd graph: one node
-// per layer-direction over the whole sequence, with three outputs (y, hN, cN).
+// The recurrent kernel pair (kernels/rnn.ts) in the autograd graph, through the general adapter
+// (core/custom.ts): one node per layer-direction over the whole sequence, with outputs (y, hN[, cN]).
 //
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
-import { type GradInto, needsGrad, resultMulti, type Tensor } from "../core/tensor.js";
+import { customNeedsGrad, customOp } from "../core/custom.js";
 import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
 import type { LayerRunner } from "./rnn.js";
 
@@ -39,17 +39,6 @@ function giveSaved(a: Float32Array): void {
   while (savedPool.length > POOL_MAX_BUFFERS || total > POOL_MAX_FLOATS) total -= savedPool.shift()!.length;
 }
 
-/** The buffer a parameter's gradient is added into: its .grad when the engine offers it, else a new one. */
-function paramGrad(t: Tensor | null, into: GradInto | undefined): Float32Array | null {
-  if (t === null || !t.requiresGrad) return null;
-  return into?.(t) ?? new Float32Array(t.numel);
-}
-
-/** What the backward returns for a parameter: null when its gradient already went into its .grad. */
-function returned(t: Tensor, d: Float32Array | null): Float32Array | null {
-  return d !== null && t.grad !== null && d === t.grad.data ? null : d;
-}
-
 export const fusedLayer: LayerRunner = (a) => {
   const { mode, x, h0, c0, wIh, wHh, bIh, bHh, wHr } = a;
   const N = x.shape[0];
@@ -68,45 +57,29 @@ export const fusedLayer: LayerRunner = (a) => {
     bHh: bHh?.data ?? null,
     wHr: wHr?.data ?? null,
   };
-  const inputs: Tensor[] = [x, h0];
-  if (c0 !== null) inputs.push(c0);
-  const weights = [wIh, wHh, bIh, bHh, wHr].filter((t): t is Tensor => t !== null);
-  inputs.push(...weights);
-  const training = needsGrad(...inputs); // no saved activations under noGrad (inference)
+  const inputs = [x, h0, c0, wIh, wHh, bIh, bHh, wHr];
+  const training = customNeedsGrad(inputs); // no saved activations under noGrad (inference)
   const ws = rnnWorkspaceSize(mode, T, B, H, P);
   const saved = training ? takeSaved(ws.saved) : null;
-  const y = new Float32Array(N * R);
-  const hN = new Float32Array(B * R);
-  const cN = mode === "LSTM" ? new Float32Array(B * H) : null;
+  const y = new Float32Array(N * R); // (N, R)
+  const hN = new Float32Array(B * R); // (B, R)
+  const cN = mode === "LSTM" ? new Float32Array(B * H) : null; // (B, H)
   rnnForward(dims, w, x.data, h0.data, c0?.data ?? null, y, hN, cN, saved, scratchOf(ws.scratch));
-  const datas = cN ? [y, hN, cN] : [y, hN];
-  const shapes = cN
-    ? [
-        [N, R],
-        [B, R],
-        [B, H],
-      ]
-    : [
-        [N, R],
-        [B, R],
-      ];
-  const outs = resultMulti(
-    datas,
-    shapes,
-    inputs,
+  const outputs = [
+    { data: y, shape: [N, R] },
+    { data: hN, shape: [B, R] },
+  ];
+  if (cN !== null) outputs.push({ data: cN, shape: [B, H] });
+  const outs = customOp(
     `${mode === "LSTM" ? "Lstm" : mode === "GRU" ? "Gru" : "Rnn"}Backward0`,
-    (g, into) => {
-      const dX = x.requiresGrad ? new Float32Array(x.numel) : null;
-      const dH0 = h0.requiresGrad ? new Float32Array(h0.numel) : null;
-      const dC0 = c0?.requiresGrad ? new Float32Array(c0.numel) : null;
+    inputs,
+    outputs,
+    (g, d) => {
       // the kernel adds the parameter gradients: straight into a leaf's .grad where the engine offers it
-      const dW = {
-        dWih: paramGrad(wIh, into),
-        dWhh: paramGrad(wHh, into),
-        dBih: paramGrad(bIh, into),
-        dBhh: paramGrad(bHh, into),
-        dWhr: paramGrad(wHr, into),
-      };
+      const dW = { dWih: d.add(3), dWhh: d.add(4), dBih: d.add(5), dBhh: d.add(6), dWhr: d.add(7) };
+      const dX = d.own(0);
+      const dH0 = d.own(1);
+      const dC0 = d.own(2);
       rnnBackward(
         dims,
         w,
@@ -124,14 +97,6 @@ export const fusedLayer: LayerRunner = (a) => {
         saved,
         scratchOf(ws.scratch),
       );
-      const out: (Float32Array | null)[] = [dX, dH0];
-      if (c0 !== null) out.push(dC0);
-      // gradients added into .grad directly are not returned (the engine would add them again)
-      out.push(returned(wIh, dW.dWih), returned(wHh, dW.dWhh));
-      if (bIh !== null) out.push(returned(bIh, dW.dBih));
-      if (bHh !== null) out.push(returned(bHh, dW.dBhh));
-      if (wHr !== null) out.push(returned(wHr, dW.dWhr));
-      return out;
     },
     saved !== null ? () => giveSaved(saved) : null,
   );
