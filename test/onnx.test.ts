@@ -8,12 +8,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-web";
 import { beforeAll, describe, expect, it } from "vitest";
-import { randn } from "../src/core/creation.js";
+import { randint, randn } from "../src/core/creation.js";
 import { manualSeed } from "../src/core/random.js";
 import { noGrad, Tensor } from "../src/core/tensor.js";
 import { exportOnnx, OnnxExportError } from "../src/io/onnx/export.js";
 import { importOnnx, OnnxImportError } from "../src/io/onnx/import.js";
 import { decodeModel } from "../src/io/onnx/proto.js";
+import { Embedding } from "../src/nn/embedding.js";
+import { LogSoftmax, Softmax } from "../src/nn/layers.js";
 import { Module } from "../src/nn/module.js";
 import { Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh } from "../src/nn/linear.js";
 import { GRU, LSTM, LSTMCell, RNN, type RNNBase, type RNNOptions } from "../src/nn/rnn.js";
@@ -29,7 +31,15 @@ beforeAll(() => {
 async function runOrt(bytes: Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
   const s = await ort.InferenceSession.create(bytes);
   const f: Record<string, ort.Tensor> = {};
-  for (const [k, t] of Object.entries(feeds)) f[k] = new ort.Tensor("float32", t.data, t.shape);
+  for (const [k, t] of Object.entries(feeds))
+    f[k] =
+      t.dtype === "int64"
+        ? new ort.Tensor(
+            "int64",
+            BigInt64Array.from(t.data, (v) => BigInt(v)),
+            t.shape,
+          )
+        : new ort.Tensor("float32", t.data as Float32Array, t.shape);
   const r = await s.run(f);
   const out: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(r)) out[k] = new Tensor(v.data as Float32Array, [...v.dims]);
@@ -163,7 +173,44 @@ describe("exportOnnx: Linear, activations, Sequential", () => {
   });
 });
 
+describe("exportOnnx: Embedding, Softmax, LogSoftmax", () => {
+  it("a token classifier on int64 indices, and back through importOnnx", async () => {
+    manualSeed(2);
+    const m = new Sequential(
+      new Embedding(11, 4, { paddingIdx: 0 }),
+      new Linear(4, 6),
+      new Tanh(),
+      new Linear(6, 5),
+      new LogSoftmax(-1),
+    );
+    const bytes = exportOnnx(m, randint(0, 11, [2, 3], { dtype: "int64" }));
+    const x = randint(0, 11, [4, 7], { dtype: "int64" });
+    const r = await runOrt(bytes, { input: x });
+    const ours = noGrad(() => m.forward(x));
+    expectClose(r.output, ours, TOL);
+    const back = importOnnx(bytes);
+    expect(Object.keys(back.stateDict())).toEqual(Object.keys(m.stateDict()));
+    expectClose(noGrad(() => back.forward(x)) as Tensor, ours, TOL);
+  });
+  it("Softmax with PyTorch's implicit dim (1 for 2-D input)", async () => {
+    manualSeed(4);
+    const m = new Sequential(new Linear(3, 4), new Softmax());
+    const x = randn(6, 3);
+    const r = await runOrt(exportOnnx(m, randn(2, 3)), { input: x });
+    expectClose(
+      r.output,
+      noGrad(() => m.forward(x)),
+      TOL,
+    );
+  });
+});
+
 describe("exportOnnx refuses what ONNX cannot express", () => {
+  it("Embedding with maxNorm", () => {
+    expect(() =>
+      exportOnnx(new Embedding(5, 3, { maxNorm: 1 }), randint(0, 5, [2], { dtype: "int64" })),
+    ).toThrow(/max_norm=1 cannot be exported/);
+  });
   it("LSTM with projSize", () => {
     expect(() => exportOnnx(new LSTM(3, 5, { projSize: 2 }), randn(2, 1, 3))).toThrow(
       /proj_size=2 cannot be exported: ONNX's LSTM operator has no projection/,
@@ -214,6 +261,11 @@ describe("importOnnx: PyTorch 1.13's exports", () => {
     mlp: [
       "Linear(in_features=3, out_features=8, bias=True)",
       "Linear(in_features=8, out_features=5, bias=True)",
+    ],
+    tagger: [
+      "Embedding(11, 4)",
+      "LSTM(4, 6, batch_first=True)",
+      "Linear(in_features=6, out_features=11, bias=True)",
     ],
   };
   for (const [name, layers] of Object.entries(expectedLayers)) {

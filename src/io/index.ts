@@ -21,5 +21,5 @@ export {
   type RecurrentOut,
   type Value as OnnxValue,
 } from "./onnx/export.js";
-export { importOnnx, OnnxImportError, OnnxModel, setOnnxEmbeddingBuilder } from "./onnx/import.js";
+export { importOnnx, OnnxImportError, OnnxModel } from "./onnx/import.js";
 export { type Dim as OnnxDim, GraphBuilder as OnnxGraphBuilder } from "./onnx/proto.js";

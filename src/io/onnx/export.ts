@@ -5,7 +5,7 @@
 //
 // What a graph computes is what `module.forward(input)` computes in evaluation mode (no dropout):
 //   RNN / GRU:  input [, h0] -> output, hn          LSTM: input [, h0, c0] -> output, hn, cn
-//   Linear, activations, Sequential, Embedding, Softmax / LogSoftmax: input -> output
+//   Linear, activations, Sequential, Embedding (int64 indices in), Softmax / LogSoftmax: input -> output
 // h0 / c0 are graph inputs (or, by option, inputs with a default of zeros, or left out), so a stream can
 // be carried across calls by feeding back the hn / cn of the previous one.
 // The batch and sequence axes are dynamic ("batch", "sequence"); the example input fixes the rest.
@@ -13,10 +13,12 @@
 // Legend: T = time, B = batch, I = input, H = hidden, G = gates·H, L = layers, D = directions.
 
 import { Tensor } from "../../core/tensor.js";
+import { Embedding } from "../../nn/embedding.js";
+import { LogSoftmax, Softmax, softmaxDim } from "../../nn/layers.js";
 import { Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh } from "../../nn/linear.js";
 import type { Module } from "../../nn/module.js";
 import { GATES, LSTM, RNNBase, RNNCellBase, type RNNMode } from "../../nn/rnn.js";
-import { type Dim, FLOAT, GraphBuilder } from "./proto.js";
+import { type Dim, FLOAT, GraphBuilder, INT64 } from "./proto.js";
 
 export interface ExportOnnxOptions {
   /** The ONNX opset (17 or newer; default 17). */
@@ -239,6 +241,20 @@ export function emitModule(g: GraphBuilder, m: Module, x: Value, scope: string):
   if (m instanceof ReLU) return unary("Relu")(g, m, x, scope);
   if (m instanceof Sigmoid) return unary("Sigmoid")(g, m, x, scope);
   if (m instanceof Dropout) return x; // evaluation mode
+  if (m instanceof Softmax || m instanceof LogSoftmax) {
+    const axis = softmaxDim(x.shape.length, m.dim);
+    const op = m instanceof Softmax ? "Softmax" : "LogSoftmax";
+    return { name: g.node(op, [x.name], scope, { axis: { i: axis } })[0], shape: x.shape };
+  }
+  if (m instanceof Embedding) {
+    if (m.maxNorm !== null)
+      throw new OnnxExportError(
+        `Embedding with max_norm=${m.maxNorm} cannot be exported: it renormalizes the looked-up rows of its weight in place at every call, which an ONNX graph (whose weights are constants) cannot do; export it without max_norm (after renormalizing the weight once)`,
+      );
+    const pre = scope ? `${scope.replaceAll("/", ".")}.` : "";
+    const w = g.floats(`${pre}weight`, m.weight.data, m.weight.shape);
+    return { name: g.node("Gather", [w, x.name], scope)[0], shape: [...x.shape, m.embeddingDim] };
+  }
   if (m instanceof Sequential) {
     let y = x;
     for (const [k, c] of m.namedChildren()) y = emitModule(g, c, y, join(scope, k));
@@ -252,7 +268,7 @@ export function emitModule(g: GraphBuilder, m: Module, x: Value, scope: string):
       `${name} cannot be exported: a cell is one time step driven by the caller's loop; export the matching RNN/LSTM/GRU layer (same weights under weight_ih_l0, ...) instead`,
     );
   throw new OnnxExportError(
-    `${name} cannot be exported to ONNX: supported are RNN, LSTM, GRU, Linear, Tanh, ReLU, Sigmoid, Dropout, Sequential of these${emitters.size ? `, ${[...emitters.keys()].join(", ")}` : ""}`,
+    `${name} cannot be exported to ONNX: supported are RNN, LSTM, GRU, Linear, Embedding, Tanh, ReLU, Sigmoid, Softmax, LogSoftmax, Dropout, Sequential of these${emitters.size ? `, ${[...emitters.keys()].join(", ")}` : ""}`,
   );
 }
 
@@ -260,6 +276,7 @@ export function emitModule(g: GraphBuilder, m: Module, x: Value, scope: string):
 function inputShape(m: Module, x: Tensor): Dim[] {
   const s: Dim[] = [...x.shape];
   const first = m instanceof Sequential ? m.children()[0] : m;
+  if (first instanceof Embedding) return x.ndim === 1 ? ["sequence"] : ["batch", "sequence", ...s.slice(2)];
   if (first instanceof RNNBase && x.ndim === 3) {
     s[first.batchFirst ? 0 : 1] = "batch";
     s[first.batchFirst ? 1 : 0] = "sequence";
@@ -298,9 +315,9 @@ export function exportOnnx(
   const g = new GraphBuilder();
   const inNames = options.inputNames ?? [];
   const outNames = options.outputNames ?? [];
-  const elem = (module as { onnxInputType?: number }).onnxInputType ?? FLOAT;
-  const firstChild = module instanceof Sequential ? module.children()[0] : module;
-  const inElem = (firstChild as { onnxInputType?: number }).onnxInputType ?? elem;
+  if (exampleInput.dtype === "bool")
+    throw new OnnxExportError("exampleInput must be float32 (or int64 indices for an Embedding), got bool");
+  const inElem = exampleInput.dtype === "int64" ? INT64 : FLOAT;
   const shape = inputShape(module, exampleInput);
   const x: Value = { name: g.input(inNames[0] ?? "input", inElem, shape), shape };
   if (module instanceof RNNBase) {

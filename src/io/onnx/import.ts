@@ -10,6 +10,7 @@
 
 import * as F from "../../core/ops.js";
 import { Tensor } from "../../core/tensor.js";
+import { Embedding } from "../../nn/embedding.js";
 import { Linear } from "../../nn/linear.js";
 import { Module, Parameter } from "../../nn/module.js";
 import { GATES, GRU, LSTM, RNN, type RNNBase, type RNNMode } from "../../nn/rnn.js";
@@ -58,18 +59,6 @@ const TORCH_ORDER: Record<string, number[]> = { LSTM: [0, 2, 3, 1], GRU: [1, 0, 
 interface Val {
   t: Tensor;
   int: boolean;
-}
-
-/** Builds a module for a node that is not glue (e.g. Gather over a weight as Embedding); null if none. */
-export type OnnxModuleBuilder = (
-  node: O.INodeProto,
-  weight: { name: string; dims: number[]; data: Float32Array } | null,
-) => { module: Module; run: (x: Val) => Tensor } | null;
-
-let embeddingBuilder: OnnxModuleBuilder | null = null;
-/** Teaches importOnnx to rebuild `Gather(weight, indices)` as an embedding module (set by nn's Embedding). */
-export function setOnnxEmbeddingBuilder(b: OnnxModuleBuilder | null): void {
-  embeddingBuilder = b;
 }
 
 function scopeOf(nodeName: string): string {
@@ -151,6 +140,10 @@ export class OnnxModel extends Module {
       };
     };
     const used = new Set<string>();
+    // layers in the order their first node appears (PyTorch's registration order, as it runs forward)
+    const pending: { at: number; scope: string; m: Module }[] = [];
+    const place = (n: O.INodeProto, scope: string, m: Module) =>
+      pending.push({ at: nodes.indexOf(n), scope, m });
     // recurrent layers, grouped by scope into one module each
     const groups = new Map<string, O.INodeProto[]>();
     for (const n of nodes) {
@@ -205,7 +198,7 @@ export class OnnxModel extends Module {
         this.rec.set(group[l], { module: m, layer: l });
         for (const k of [1, 2, 3]) used.add(group[l].input?.[k] ?? "");
       }
-      this.addLayer(scope, m.eval());
+      place(group[0], scope, m.eval());
     }
     // linear layers: Gemm with an initializer weight, or MatMul by an initializer then Add of one
     const consumers = new Map<string, O.INodeProto[]>();
@@ -237,7 +230,7 @@ export class OnnxModel extends Module {
         used.add(w.name);
         if (c) used.add(c.name);
         this.lin.set(n, { module: m, part: "gemm" });
-        this.addLayer(scopeOf(n.name ?? ""), m);
+        place(n, scopeOf(n.name ?? ""), m);
       } else if (n.opType === "MatMul") {
         const w = initVal(n.input?.[1] ?? "");
         if (!w) continue; // a product of two computed values: runs as glue
@@ -258,20 +251,23 @@ export class OnnxModel extends Module {
           used.add(b.name);
           this.lin.set(add, { module: m, part: "bias", product: add.input?.[0] === b.name ? 1 : 0 });
         }
-        this.addLayer(scopeOf(n.name ?? ""), m);
+        place(n, scopeOf(n.name ?? ""), m);
       } else if (n.opType === "Gather") {
         const w = initVal(n.input?.[0] ?? "");
         if (!w || w.int) continue; // indexing shapes: glue
-        const built = embeddingBuilder?.(n, { name: w.name, dims: w.dims, data: w.data }) ?? null;
-        if (!built)
+        // a lookup of rows of a float weight: an embedding
+        if ((attrOf(n, "axis") ?? 0) !== 0 || w.dims.length !== 2)
           throw new OnnxImportError(
-            `unsupported ${describe(n)}: a lookup into the weight ${w.name} (an embedding) needs nn.Embedding, which this build does not have`,
+            `unsupported ${describe(n)}: a lookup into the initializer ${w.name} that is not an embedding (rows of a 2-D weight)`,
           );
+        const m = new Embedding(w.dims[0], w.dims[1], { weight: new Tensor(w.data, w.dims) });
         used.add(w.name);
-        this.custom.set(n, built.run);
-        this.addLayer(scopeOf(n.name ?? ""), built.module);
+        this.custom.set(n, (idx) => m.forward(idx.t.dtype === "int64" ? idx.t : idx.t.to("int64")));
+        place(n, scopeOf(n.name ?? ""), m);
       }
     }
+    pending.sort((a, b) => a.at - b.at);
+    for (const p of pending) this.addLayer(p.scope, p.m);
     for (const [name, t] of inits) {
       if (used.has(name)) continue;
       const v = tensorValues(t);
