@@ -280,10 +280,10 @@ function inputShape(m: Module, x: Tensor): Dim[] {
   if (first instanceof RNNBase && x.ndim === 3) {
     s[first.batchFirst ? 0 : 1] = "batch";
     s[first.batchFirst ? 1 : 0] = "sequence";
-  } else if (x.ndim >= 1) {
+  } else if (x.ndim >= 2) {
+    // (N, *, features): every dimension but the features is dynamic
     s[0] = "batch";
     for (let i = 1; i < x.ndim - 1; i++) s[i] = `dim${i}`;
-    if (x.ndim === 1) s[0] = "batch";
   }
   const custom = first ? inputShapes.get(typeNameOf(first)) : undefined;
   return custom ? custom(first, x) : s;

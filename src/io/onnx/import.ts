@@ -159,7 +159,7 @@ export class OnnxModel extends Module {
           `scope "${scope}" mixes ${[...new Set(group.map((n) => n.opType))].join(" and ")} nodes`,
         );
       const mode = this.recurrentMode(group[0]);
-      const layers = group.map((n, l) => this.readLayer(n, l, mode, initVal));
+      const layers = group.map((n) => this.readLayer(n, mode, initVal));
       const D = layers[0].D;
       const H = layers[0].H;
       const bias = layers[0].bias;
@@ -305,7 +305,6 @@ export class OnnxModel extends Module {
 
   private readLayer(
     n: O.INodeProto,
-    l: number,
     mode: RNNMode,
     initVal: (name: string) => { name: string; dims: number[]; data: Float32Array } | null,
   ) {
@@ -354,7 +353,6 @@ export class OnnxModel extends Module {
         bHh.push(reorder(b.subarray(G), blocks, order));
       }
     }
-    void l;
     return { D, H, I, bias: B !== null, wIh, wHh, bIh, bHh };
   }
 
