@@ -122,6 +122,26 @@ describe("exportOnnx: recurrent layers in onnxruntime", () => {
     expectClose(second.output, whole.narrow(0, 6, 4), TOL);
   });
 
+  it("unbatched (T, I) input with (L·D, H) states, as PyTorch runs it", async () => {
+    manualSeed(9);
+    for (const m of [
+      new LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true }),
+      new GRU(3, 4, { numLayers: 2 }),
+    ]) {
+      const x = randn(6, 3);
+      const h0 = randn(m.numLayers * m.numDirections, 4);
+      const c0 = randn(m.numLayers * m.numDirections, 4);
+      const isLstm = m instanceof LSTM;
+      const [y, st] = noGrad(() => (isLstm ? (m as LSTM).forward(x, [h0, c0]) : (m as GRU).forward(x, h0)));
+      const feeds: Record<string, Tensor> = { input: x, h0 };
+      if (isLstm) feeds.c0 = c0;
+      const r = await runOrt(exportOnnx(m, randn(2, 3)), feeds);
+      expectClose(r.output, y, TOL);
+      expectClose(r.hn, Array.isArray(st) ? st[0] : st, TOL);
+      if (isLstm) expectClose(r.cn, (st as Tensor[])[1], TOL);
+    }
+  });
+
   it("declares dynamic batch and sequence axes, opset 17, and the optional states", () => {
     const m = new GRU(3, 5, { batchFirst: true, numLayers: 2 });
     const model = decodeModel(exportOnnx(m, randn(2, 4, 3), { initialStates: "optional" }));
@@ -232,6 +252,7 @@ describe("exportOnnx refuses what ONNX cannot express", () => {
   it("an opset below 17, and an example input the module rejects", () => {
     expect(() => exportOnnx(new Linear(2, 2), randn(1, 2), { opsetVersion: 13 })).toThrow(OnnxExportError);
     expect(() => exportOnnx(new LSTM(3, 4), randn(2, 1, 5))).toThrow(/Expected 3, got 5/);
+    expect(() => exportOnnx(new LSTM(3, 4), randn(3))).toThrow(/Expected input to be 2-D or 3-D/);
   });
 });
 

@@ -277,6 +277,7 @@ function inputShape(m: Module, x: Tensor): Dim[] {
   const s: Dim[] = [...x.shape];
   const first = m instanceof Sequential ? m.children()[0] : m;
   if (first instanceof Embedding) return x.ndim === 1 ? ["sequence"] : ["batch", "sequence", ...s.slice(2)];
+  if (first instanceof RNNBase && x.ndim === 2) return ["sequence", x.shape[1]];
   if (first instanceof RNNBase && x.ndim === 3) {
     s[first.batchFirst ? 0 : 1] = "batch";
     s[first.batchFirst ? 1 : 0] = "sequence";
@@ -322,41 +323,54 @@ export function exportOnnx(
   const x: Value = { name: g.input(inNames[0] ?? "input", inElem, shape), shape };
   if (module instanceof RNNBase) {
     checkRecurrent(module);
-    if (exampleInput.ndim !== 3)
+    if (exampleInput.ndim !== 3 && exampleInput.ndim !== 2)
       throw new OnnxExportError(
-        `the example input of a ${modeName(module.mode)} must be batched 3-D (${module.batchFirst ? "B, T, I" : "T, B, I"}), got ${exampleInput.ndim}-D`,
+        `the example input of a ${modeName(module.mode)} must be 3-D (${module.batchFirst ? "B, T, I" : "T, B, I"}) or unbatched 2-D (T, I), got ${exampleInput.ndim}-D`,
       );
+    // unbatched (T, I): a batch of one inside, as PyTorch runs it; states (L·D, H)
+    const unbatched = exampleInput.ndim === 2;
+    const batchAxis = module.batchFirst ? 0 : 1;
     const LD = module.numLayers * module.numDirections;
     const H = module.hiddenSize;
-    const Bdim = "batch";
+    const stateShape: Dim[] = unbatched ? [LD, H] : [LD, "batch", H];
     const how = options.initialStates ?? "inputs";
     if (how !== "inputs" && how !== "optional" && how !== "zeros")
       throw new OnnxExportError(
         `initialStates must be "inputs", "optional" or "zeros", got ${JSON.stringify(how)}`,
       );
     let target = "";
-    if (how === "optional") {
+    if (how === "optional" && !unbatched) {
       // zeros of batch 1 by default, broadcast to the input's batch
       const batchOf = g.node("Shape", [x.name], "", {
-        start: { i: module.batchFirst ? 0 : 1 },
-        end: { i: module.batchFirst ? 1 : 2 },
+        start: { i: batchAxis },
+        end: { i: batchAxis + 1 },
       })[0];
       const one = g.ints("one", [1]);
       target = g.node("Concat", [one, batchOf, one], "", { axis: { i: 0 } })[0];
     }
+    const unsq = (v: string, axis: number) => g.node("Unsqueeze", [v, g.ints("axes", [axis])], "")[0];
+    const sq = (v: string, axis: number) => g.node("Squeeze", [v, g.ints("axes", [axis])], "")[0];
     const state = (name: string) => {
       if (how === "zeros") return null;
-      g.input(name, FLOAT, [LD, Bdim, H]);
-      if (how === "inputs") return name;
-      g.initializers.push(zerosInit(name, [LD, 1, H]));
-      return g.node("Expand", [name, target], "")[0];
+      g.input(name, FLOAT, stateShape);
+      if (how === "optional") g.initializers.push(zerosInit(name, unbatched ? [LD, H] : [LD, 1, H]));
+      if (unbatched) return unsq(name, 1);
+      return how === "inputs" ? name : g.node("Expand", [name, target], "")[0];
     };
     const h0 = state(inNames[1] ?? "h0");
     const c0 = module instanceof LSTM ? state(inNames[2] ?? "c0") : null;
-    const r = emitRecurrent(g, module, x, "", h0, c0);
-    g.output(outNames[0] ?? "output", r.y.name, FLOAT, r.y.shape);
-    g.output(outNames[1] ?? "hn", r.hn, FLOAT, [LD, Bdim, H]);
-    if (r.cn !== null) g.output(outNames[2] ?? "cn", r.cn, FLOAT, [LD, Bdim, H]);
+    const xin: Value = unbatched
+      ? {
+          name: unsq(x.name, batchAxis),
+          shape: module.batchFirst ? [1, x.shape[0], x.shape[1]] : [x.shape[0], 1, x.shape[1]],
+        }
+      : x;
+    const r = emitRecurrent(g, module, xin, "", h0, c0);
+    const y = unbatched ? sq(r.y.name, batchAxis) : r.y.name;
+    const yShape = unbatched ? [r.y.shape[module.batchFirst ? 1 : 0], r.y.shape[2]] : r.y.shape;
+    g.output(outNames[0] ?? "output", y, FLOAT, yShape);
+    g.output(outNames[1] ?? "hn", unbatched ? sq(r.hn, 1) : r.hn, FLOAT, stateShape);
+    if (r.cn !== null) g.output(outNames[2] ?? "cn", unbatched ? sq(r.cn, 1) : r.cn, FLOAT, stateShape);
   } else {
     const y = emitModule(g, module, x, "");
     g.output(outNames[0] ?? "output", y.name, FLOAT, y.shape);
