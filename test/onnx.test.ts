@@ -283,6 +283,10 @@ describe("importOnnx: PyTorch 1.13's exports", () => {
       "Linear(in_features=3, out_features=8, bias=True)",
       "Linear(in_features=8, out_features=5, bias=True)",
     ],
+    gru_opset11: [
+      "GRU(3, 4, batch_first=True, bidirectional=True)",
+      "Linear(in_features=8, out_features=3, bias=True)",
+    ],
     tagger: [
       "Embedding(11, 4)",
       "LSTM(4, 6, batch_first=True)",
@@ -309,7 +313,15 @@ describe("importOnnx: PyTorch 1.13's exports", () => {
   }
 
   it("onnxruntime itself reproduces PyTorch's outputs on PyTorch's files (so it is a fair judge of ours)", async () => {
-    for (const name of ["lstm_bi_bf", "gru_last", "rnn_relu_bi", "lstm_plain", "mlp", "tagger"]) {
+    for (const name of [
+      "lstm_bi_bf",
+      "gru_last",
+      "rnn_relu_bi",
+      "lstm_plain",
+      "mlp",
+      "tagger",
+      "gru_opset11",
+    ]) {
       const { bytes, fx } = load(name);
       for (const c of fx.cases) {
         const feeds: Record<string, Tensor> = {};

@@ -106,9 +106,13 @@ export class OnnxModel extends Module {
   private readonly lin = new Map<O.INodeProto, LinRole>();
   private readonly custom = new Map<O.INodeProto, (x: Val) => Tensor>();
 
-  constructor(graph: O.IGraphProto) {
+  /** The default-domain opset the graph was written for. */
+  readonly opset: number;
+
+  constructor(graph: O.IGraphProto, opset = 17) {
     super();
     this.graph = graph;
+    this.opset = opset;
     const inits = new Map<string, O.ITensorProto>();
     for (const t of graph.initializer ?? []) inits.set(t.name ?? "", t);
     // inputs with an initializer of the same name are optional: the initializer is their default
@@ -456,16 +460,17 @@ export class OnnxModel extends Module {
       }
       case "Unsqueeze": {
         let t = X().t;
-        const given = ints(get(1));
+        // opset 13 on: axes as an input; before: as an attribute
+        const given = get(1) ? ints(get(1)) : ((attrOf(n, "axes") as number[] | null) ?? []);
         const axes = given.map((a) => axisOf(a, t.ndim + given.length)).sort((a, b) => a - b);
         for (const a of axes) t = F.unsqueeze(t, a);
         return same(t);
       }
       case "Squeeze": {
         let t = X().t;
-        const given = get(1);
+        const given = get(1) ? ints(get(1)) : (attrOf(n, "axes") as number[] | null);
         const axes = given
-          ? ints(given).map((a) => axisOf(a, t.ndim))
+          ? given.map((a) => axisOf(a, t.ndim))
           : t.shape.flatMap((d, i) => (d === 1 ? [i] : []));
         for (const a of axes.sort((p, q) => q - p)) t = F.squeeze(t, a);
         return same(t);
@@ -562,8 +567,14 @@ export class OnnxModel extends Module {
         return f(F.sigmoid(X().t));
       case "Softmax":
       case "LogSoftmax": {
-        const axis = (attrOf(n, "axis") as number | null) ?? -1;
-        return f(op === "Softmax" ? F.softmax(X().t, axis) : F.logSoftmax(X().t, axis));
+        const t = X().t;
+        const axis = axisOf((attrOf(n, "axis") as number | null) ?? (this.opset < 13 ? 1 : -1), t.ndim);
+        // before opset 13 the input was flattened to 2-D at axis: the same only when axis is the last dim
+        if (this.opset < 13 && axis !== t.ndim - 1)
+          throw bad(
+            `opset ${this.opset} ${op} over dims ${axis}.. of a ${t.ndim}-D input (export with opset 13+)`,
+          );
+        return f(op === "Softmax" ? F.softmax(t, axis) : F.logSoftmax(t, axis));
       }
       case "LSTM":
       case "GRU":
@@ -640,5 +651,5 @@ export function importOnnx(bytes: Uint8Array): OnnxModel {
   const v = opset ? Number(opset.version) : 0;
   if (v < 9)
     throw new OnnxImportError(`opset ${v || "(none)"} is too old: importOnnx reads opset 9 and newer`);
-  return new OnnxModel(model.graph);
+  return new OnnxModel(model.graph, v);
 }
