@@ -18,7 +18,8 @@ import { exportOnnx } from "../src/io/onnx/export.js";
 import { main } from "../src/node/cli/main.js";
 import { expectClose, FIXTURES } from "./helpers.js";
 import { randn } from "../src/core/creation.js";
-import { noGrad } from "../src/core/tensor.js";
+import { noGrad, Tensor } from "../src/core/tensor.js";
+import { importOnnx } from "../src/io/onnx/import.js";
 
 const FDIR = join(FIXTURES, "forecast");
 const dir = mkdtempSync(join(tmpdir(), "recurrent-onnx-"));
@@ -66,6 +67,11 @@ describe("exportForecastOnnx in onnxruntime", () => {
       // one window alone: batch 1
       const one = await runForecast(bytes, x.subarray(0, L * F), [1, L, F]);
       expectClose(one, ours.subarray(0, H), { atol: 0, rtol: 1e-5 });
+      // and importOnnx reads the whole forecaster back (scaling glue included)
+      const back = importOnnx(bytes);
+      expect(Object.keys(back.stateDict())).toEqual(Object.keys(f.model.stateDict()));
+      const y = noGrad(() => back.forward(new Tensor(x, [origins.length, L, F]))) as Tensor;
+      expectClose(y.data, ours, { atol: 0, rtol: 1e-5 });
     });
   }
 

@@ -380,4 +380,16 @@ describe("round trip: exportOnnx then importOnnx", () => {
     expectClose(y, yo, TOL);
     expectClose(hn, ho, TOL);
   });
+  it("with the states optional (a zero default) or left out", () => {
+    manualSeed(6);
+    const m = new LSTM(2, 3, { numLayers: 2 });
+    const x = randn(4, 5, 2);
+    const [yo] = noGrad(() => m.forward(x));
+    for (const how of ["optional", "zeros"] as const) {
+      const back = importOnnx(exportOnnx(m, randn(3, 2, 2), { initialStates: how }));
+      expect(back.inputNames).toEqual(how === "optional" ? ["input", "h0", "c0"] : ["input"]);
+      const [y] = noGrad(() => back.forward(x)) as Tensor[];
+      expectClose(y, yo, TOL);
+    }
+  });
 });
