@@ -15,7 +15,7 @@ import "../src/node/relaxed-simd.js"; // Node 20: the kernels' relaxed-SIMD buil
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
 import { machineInfo, machineLine } from "./machine.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
-import { w1, w2, w3, w3Module, w4, w6 } from "./workloads.js";
+import { w1, w2, w3, w3Module, w3Onnx, w4, w6 } from "./workloads.js";
 
 // The main table is single-threaded, like PyTorch's 1-thread column; both cores are measured below it.
 setNumThreads(1);
@@ -138,7 +138,7 @@ const NOTES: Record<string, string> = {
     "brain.js 1.6.1 (the registry's latest; 2.0 betas need gpu.js 2 → headless-gl, a native build), bench/peers/brain.ts: W1 RNNTimeStep(1,[16],1) trained one window per trainPattern(): relu cell, its own RMSProp-style trainer at lr 0.001 (lr 0.01 diverges), state reset every window — not the same optimisation, only a comparable amount of work. W3 LSTMTimeStep(1,[64],1).forecast(): same stream, but it allocates one unrolled step object per forecast step. No W2 (time-step nets map a vector to the next vector, no batch) and no W4 (no matmul API).",
   w3: "W3: recurrent's row is a Streamer (src/nn/streamer.ts: weights snapshot resident in WebAssembly memory, one step per call), the analogue of onnxruntime's InferenceSession; the row below it runs the same stream through lstm.forward + head.forward per step, as PyTorch's side does (its PyTorch cell repeats the same PyTorch figure).",
   w4: `W4: tensor matmul on ${getKernels().detail}${getKernels().detail === "wasm-relaxed-simd" ? " (fused multiply-adds, 6-row register tile)" : getKernels().detail === "wasm-simd" ? " (separate multiply and add, 4-row register tile)" : ""}, copies into and out of WebAssembly memory included. Node 22+ and Chrome 114+ run the relaxed-SIMD build by default; Node 20 once src/node/relaxed-simd.ts has set --experimental-wasm-relaxed-simd (the Node entry does; RECURRENT_WASM_RELAXED=0 does not).`,
-  onnx: "onnxruntime-node (bench/peers/onnx.ts, model exported by torch.onnx from the same LSTM(1→64)+Linear, one step with state inputs/outputs): one awaited InferenceSession.run() per step, 1 intra-op thread.",
+  onnx: "onnxruntime (bench/peers/onnx.ts: onnxruntime-node when installed, else onnxruntime-web's WebAssembly backend), running the file our exporter writes for the same LSTM(1→64)+Linear with the same weights (ONNX's LSTM operator, one step with state inputs/outputs): one awaited InferenceSession.run() per step, 1 intra-op thread.",
 };
 const notesUsed = new Set<string>();
 
@@ -173,15 +173,11 @@ function jsPeers(
   }
 }
 
-/** The W3 model for onnxruntime-node, exported by torch into a temporary folder; null without torch. */
+/** The W3 model for onnxruntime, written by our exporter (io.exportOnnx's pieces) into a temporary folder. */
 function exportOnnx(dir: string): string | null {
-  if (!torch) {
-    console.error("onnxruntime W3 skipped: exporting its model needs torch at /usr/bin/python3");
-    return null;
-  }
   const path = join(dir, "w3.onnx");
   try {
-    execFileSync(PY, [join(PEERS, "onnx_export.py"), path], { stdio: ["ignore", "ignore", "pipe"] });
+    writeFileSync(path, w3Onnx());
     return path;
   } catch (e) {
     console.error(`onnx export failed: ${(e as Error).message.split("\n")[0]}`);

@@ -3,7 +3,7 @@
 // W1 the notes' sine training: RNN(1,16)+Linear(16,1), batch 1, 49 steps, Adam lr 0.01, 6000 iterations
 // W2 one training step of LSTM(8->128, 2 layers), batch 32, seq 50, Linear on every step, Adam
 // W3 streaming inference: LSTM(1->64)+Linear, one step at a time, state fed back (a Streamer; and through
-//    the module calls)
+//    the module calls; and the same model exported by exportOnnx for the onnxruntime side)
 // W4 float32 matrix product n×n×n
 // W6 one training step of the character language model: Embedding(65,64), LSTM(64->256, 2 layers), batch 32,
 //    seq 64, Linear to 65, cross entropy, clipGradNorm_, Adam
@@ -18,6 +18,7 @@ import { crossEntropyLoss, mseLoss } from "../src/nn/loss.js";
 import { LSTM } from "../src/nn/rnn.js";
 import { Streamer } from "../src/nn/streamer.js";
 import { Adam } from "../src/optim/adam.js";
+import { emitModule, emitRecurrent, OnnxGraphBuilder } from "../src/io/index.js";
 
 /** W1: seconds for `iters` iterations of the notes' training loop. */
 export function w1(iters: number): { seconds: number; finalLoss: number } {
@@ -133,4 +134,25 @@ export function w6(steps: number): number[] {
     times.push(performance.now() - t0);
   }
   return times.slice(2);
+}
+
+/**
+ * W3's model (the same seed, so the same weights as `w3`) as ONNX bytes written by our exporter, for the
+ * onnxruntime side: one step with the state as explicit inputs and outputs, x [1, 1, 1], h0 / c0
+ * [1, 1, 64] -> y [1, 1, 1], h1 / c1 [1, 1, 64] (ONNX's own LSTM operator, then MatMul + Add).
+ */
+export function w3Onnx(): Uint8Array {
+  manualSeed(0);
+  const lstm = new LSTM(1, 64);
+  const head = new Linear(64, 1);
+  const g = new OnnxGraphBuilder();
+  const x = g.input("x", 1, [1, 1, 1]);
+  const h0 = g.input("h0", 1, [1, 1, 64]);
+  const c0 = g.input("c0", 1, [1, 1, 64]);
+  const r = emitRecurrent(g, lstm, { name: x, shape: [1, 1, 1] }, "lstm", h0, c0);
+  const y = emitModule(g, head, r.y, "head");
+  g.output("y", y.name, 1, [1, 1, 1]);
+  g.output("h1", r.hn, 1, [1, 1, 64]);
+  g.output("c1", r.cn!, 1, [1, 1, 64]);
+  return g.encode({ graphName: "w3", opset: 17 });
 }

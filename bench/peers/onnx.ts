@@ -1,20 +1,21 @@
-// onnxruntime-node side of `npm run bench`, W3 only (streaming inference of LSTM(1->64)+Linear).
+// onnxruntime side of `npm run bench`, W3 only (streaming inference of LSTM(1->64)+Linear).
 //
 // Usage: node --import tsx bench/peers/onnx.ts w3 --model PATH.onnx [--runs N] [--quick] [--threads N]
 // Prints one JSON line: {"workload", "runs": [...], "unit", "measured"}; or {"skipped": reason} when
-// onnxruntime-node cannot be loaded.
+// no onnxruntime can be loaded.
 //
-// The model is written by bench/peers/onnx_export.py (torch.onnx, the same architecture, one time step with
-// the state as explicit inputs/outputs). Differences the API forces (also in the table's notes): every step
+// The model is written by our exporter (w3Onnx in bench/workloads.ts: the same modules and weights as our
+// W3, one time step with the state as explicit inputs/outputs). Differences the API forces (also in the table's notes): every step
 // is one InferenceSession.run(), which is asynchronous (a Promise per step, awaited before the next step
 // since the output is fed back), and the session is limited to `--threads` intra-op threads (default 1).
 //
 // onnxruntime-node is not a devDependency (its package is a ~110 MB download holding every platform's
 // binaries, and on linux/x64 its postinstall fetches CUDA libraries when npm runs install scripts). It is
 // loaded from the project's node_modules if present, else from the folder named by ONNXRUNTIME_NODE_DIR
-// (a folder whose node_modules holds onnxruntime-node).
+// (a folder whose node_modules holds onnxruntime-node); without it, onnxruntime-web (a devDependency, the
+// same runtime compiled to WebAssembly, single-threaded here) runs the model.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -26,8 +27,8 @@ interface OrtSession {
 }
 interface Ort {
   Tensor: new (type: "float32", data: Float32Array, dims: number[]) => OrtTensor;
-  InferenceSession: { create(path: string, opts: Record<string, unknown>): Promise<OrtSession> };
-  env: { versions?: { node?: string } };
+  InferenceSession: { create(model: Uint8Array, opts: Record<string, unknown>): Promise<OrtSession> };
+  env: { versions?: { node?: string; web?: string }; wasm?: { numThreads?: number }; logLevel?: string };
 }
 
 const args = process.argv.slice(2);
@@ -41,7 +42,7 @@ const quick = args.includes("--quick");
 const threads = Number(opt("threads", "1"));
 const model = opt("model", "");
 
-function loadOrt(): { ort: Ort; version: string } | string {
+async function loadOrt(): Promise<{ ort: Ort; version: string } | string> {
   const bases = [import.meta.url];
   const dir = process.env.ONNXRUNTIME_NODE_DIR;
   if (dir) bases.push(join(dir, "package.json"));
@@ -50,12 +51,19 @@ function loadOrt(): { ort: Ort; version: string } | string {
       const require = createRequire(base);
       const ort = require("onnxruntime-node") as Ort;
       const version = (require("onnxruntime-node/package.json") as { version: string }).version;
-      return { ort, version };
+      return { ort, version: `onnxruntime-node ${version}` };
     } catch {
       // try the next place
     }
   }
-  return "onnxruntime-node is not installed (not a devDependency; set ONNXRUNTIME_NODE_DIR to use one)";
+  try {
+    const ort = (await import("onnxruntime-web")) as unknown as Ort;
+    if (ort.env.wasm) ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    return { ort, version: `onnxruntime-web ${ort.env.versions?.web ?? "?"} (wasm)` };
+  } catch {
+    return "neither onnxruntime-node (set ONNXRUNTIME_NODE_DIR) nor onnxruntime-web could be loaded";
+  }
 }
 
 /** W3: microseconds per streamed step. */
@@ -77,7 +85,7 @@ async function w3(ort: Ort, session: OrtSession, steps: number): Promise<{ us: n
 
 async function main(): Promise<void> {
   if (workload !== "w3") throw new Error(`onnx peer runs only w3, got ${workload}`);
-  const loaded = loadOrt();
+  const loaded = await loadOrt();
   if (typeof loaded === "string") {
     console.log(JSON.stringify({ workload, skipped: loaded }));
     return;
@@ -85,7 +93,7 @@ async function main(): Promise<void> {
   if (!model || !existsSync(model))
     throw new Error(`--model must name the exported .onnx file, got "${model}"`);
   const { ort, version } = loaded;
-  const session = await ort.InferenceSession.create(model, {
+  const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(model)), {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential",

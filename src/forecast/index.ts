@@ -72,3 +72,4 @@ export {
 } from "./forecast.js";
 // ETS, Theta and the naive family, with their statistics and optimizer (browser-safe).
 export * as classical from "./classical/index.js";
+export { exportForecastOnnx } from "./onnx.js";

@@ -20,6 +20,7 @@ import { runSineExperiment } from "../../src/experiments/sine.js";
 import { decodeCheckpoint } from "../../src/forecast/checkpoint.js";
 import { prepareSeries } from "../../src/forecast/data.js";
 import { forecasterFrom, forecastSeries, seriesSpecOf } from "../../src/forecast/forecast.js";
+import { exportForecastOnnx } from "../../src/forecast/onnx.js";
 import { setBackend } from "../../src/kernels/backend.js";
 import {
   CLIP_DEFAULTS,
@@ -422,6 +423,12 @@ describe.skipIf(!HAVE_CHROMIUM)("playground in headless Chromium", () => {
     const fc = forecastSeries(forecasterFrom(ckpt, ckptPath), prepared.series);
     expect(Array.from(fc.values)).toEqual(r.future.values);
     expect(fc.dates).toEqual(r.future.dates);
+    // "Download as ONNX": the same graph Node's exportForecastOnnx makes from that checkpoint
+    const [onnxDl] = await Promise.all([page.waitForEvent("download"), page.click("#ckpt-download-onnx")]);
+    expect(onnxDl.suggestedFilename()).toBe(r.fileName.replace(/\.safetensors$/, ".onnx"));
+    const onnxPath = join(ARTIFACTS, "playground-co2.onnx");
+    await onnxDl.saveAs(onnxPath);
+    expect(new Uint8Array(readFileSync(onnxPath))).toEqual(exportForecastOnnx(ckpt, ckptPath));
     // What the page showed, for test/web-checkpoint.test.ts; the hash ties it to this checkpoint file.
     const shown = {
       csv: "datasets/co2-concentration.csv",

@@ -18,7 +18,7 @@ import type {
   SineJobResult,
   SinePrediction,
 } from "./jobs.js";
-import { type ChartSpec, data } from "./lib.js";
+import { type ChartSpec, data, decodeCheckpoint, forecast } from "./lib.js";
 import type { ClipSummary, FromWorker, KernelChoice, ToWorker } from "./protocol.js";
 import {
   clipLossSpec,
@@ -818,6 +818,7 @@ function csvDone(r: CsvJobResult): void {
   state.csv.result = rest;
   trained = { bytes, fileName: r.fileName };
   $<HTMLButtonElement>("ckpt-download").disabled = false;
+  $<HTMLButtonElement>("ckpt-download-onnx").disabled = false;
   setStatus("csv", r.stopped === "interrupted" ? "stopped" : "done");
   const reason =
     r.stopped === "interrupted"
@@ -877,6 +878,25 @@ function downloadCheckpoint(): void {
   const blob = new Blob([trained.bytes as BlobPart], { type: "application/octet-stream" });
   const url = URL.createObjectURL(blob);
   const a = h("a", { href: url, download: trained.fileName });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** The trained forecaster as ONNX (raw values in, forecasts out), made from the checkpoint's bytes. */
+function downloadOnnx(): void {
+  if (trained === null) return;
+  clearError("checkpoint");
+  let bytes: Uint8Array;
+  try {
+    bytes = forecast.exportForecastOnnx(decodeCheckpoint(trained.bytes, trained.fileName), trained.fileName);
+  } catch (e) {
+    showError("checkpoint", (e as Error).message);
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: "application/octet-stream" }));
+  const a = h("a", { href: url, download: trained.fileName.replace(/\.safetensors$/, ".onnx") });
   document.body.append(a);
   a.click();
   a.remove();
@@ -1096,6 +1116,7 @@ function wire(): void {
     $("csv-status").textContent = "Stopping after this batch…";
   });
   on("ckpt-download", "click", downloadCheckpoint);
+  on("ckpt-download-onnx", "click", downloadOnnx);
   on("ckpt-file", "change", () => {
     const input = $<HTMLInputElement>("ckpt-file");
     const file = input.files?.[0];

@@ -27,6 +27,7 @@ import {
   seriesSpecOf,
 } from "../../forecast/forecast.js";
 import type { CellType } from "../../forecast/model.js";
+import { exportForecastOnnx } from "../../forecast/onnx.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../forecast/train.js";
 import { forecastChart, lossChart } from "../../viz/index.js";
 import { saveSafetensors } from "../checkpoint.js";
@@ -1111,5 +1112,40 @@ export function registerForecastCommands(program: Command): void {
     )
     .action((opts: EvaluateCli) => {
       evaluateCommand(opts);
+    });
+
+  program
+    .command("export")
+    .summary("write a checkpoint's forecaster as an ONNX model (raw values in, forecasts out)")
+    .description(
+      "Write the checkpoint's forecaster as one ONNX graph (opset 17) that onnxruntime runs anywhere: input x (batch, lookback, columns) holds the last lookback rows of the checkpoint's columns in their own units, output forecast (batch, horizon) is in the target's units. The scaling, the window normalisation and the way back are inside the graph.",
+    )
+    .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
+    .requiredOption("--onnx <file>", "the ONNX file to write")
+    .option("--json", "print what was written as JSON")
+    .addHelpText(
+      "after",
+      ["", "Examples:", "  recurrent export --model co2.safetensors --onnx co2.onnx"].join("\n"),
+    )
+    .action((opts: { model: string; onnx: string; json?: boolean }) => {
+      const ckpt = loadCheckpointFile(opts.model);
+      const bytes = exportForecastOnnx(ckpt, opts.model);
+      try {
+        fs.writeFileSync(opts.onnx, bytes);
+      } catch (e) {
+        throw new CliError(`cannot write ${opts.onnx}: ${ioReason(e)}`);
+      }
+      const d = ckpt.meta.data;
+      const info = {
+        onnx: opts.onnx,
+        bytes: bytes.length,
+        input: { name: "x", shape: ["batch", d.lookback, d.columns.length], columns: d.columns },
+        output: { name: "forecast", shape: ["batch", d.horizon], target: d.target },
+      };
+      if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      else
+        process.stdout.write(
+          `wrote ${opts.onnx} (${bytes.length} bytes): x (batch, ${d.lookback}, ${d.columns.length}) = the last ${d.lookback} rows of ${d.columns.join(", ")} -> forecast (batch, ${d.horizon}) of ${d.target}\n`,
+        );
     });
 }
