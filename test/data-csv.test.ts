@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DataError, insertMissingDates, parseCsv, selectSeries } from "../src/data/index.js";
+import {
+  DataError,
+  decimalCommaReason,
+  insertMissingDates,
+  parseCsv,
+  selectSeries,
+} from "../src/data/index.js";
 
 /** The DataError thrown by fn; fails the test when fn does not throw one. */
 function dataError(fn: () => unknown): DataError {
@@ -107,8 +113,12 @@ describe("selectSeries", () => {
     expect(Array.from(s.data)).toEqual([-1.5, 2, 0.25, 1000, 7]);
     for (const bad of ["abc", "1,000", "0x10", "Infinity", "1.2.3"]) {
       const text = `v,w\n1,2\n3,4\n5,${bad.includes(",") ? `"${bad}"` : bad}\n`;
+      const comma =
+        bad === "1,000"
+          ? ': "1,000" has a comma in a number, a decimal comma or a thousands separator; numbers must use a decimal point and no thousands separators'
+          : "";
       expect(dataError(() => selectSeries(parseCsv(text), { target: "w" })).message).toBe(
-        `non-numeric value "${bad}" in column "w" on line 4`,
+        `non-numeric value "${bad}" in column "w" on line 4${comma}`,
       );
     }
   });
@@ -200,5 +210,27 @@ describe("insertMissingDates", () => {
     const plain = parseCsv("d,v\n2020-01-01,1\n2020-01-02,2\n");
     expect(insertMissingDates(plain)).toBe(plain);
     expect(dataError(() => insertMissingDates(parseCsv("v\n1\n2\n"))).message).toMatch(/no date column/);
+  });
+});
+
+describe("decimal commas", () => {
+  it("refuses a semicolon CSV with decimal commas, saying why and what to do", () => {
+    const t = parseCsv("date;temp\n2020-01-01;1,5\n2020-01-02;-0,25\n");
+    expect(t.header).toEqual(["date", "temp"]); // the delimiter is found from the header
+    expect(dataError(() => selectSeries(t, { target: "temp" })).message).toBe(
+      'non-numeric value "1,5" in column "temp" on line 2: "1,5" looks like a number with a decimal comma; numbers must use a decimal point (1.5): export the file with "." as the decimal separator',
+    );
+  });
+
+  it("recognises decimal commas with thousands points, and nothing else", () => {
+    expect(decimalCommaReason(" 1.234,5 ")).toContain("(1234.5)");
+    expect(decimalCommaReason("-0,25")).toContain("(-0.25)");
+    for (const s of ["drizzle", "1.5", "1,2,3", "1.2,3.4", ",5", "", "1,"])
+      expect(decimalCommaReason(s)).toBeNull();
+    // a non-number that is not a decimal comma keeps the plain message
+    const t = parseCsv("v\nx\n");
+    expect(dataError(() => selectSeries(t, { target: "v" })).message).toBe(
+      'non-numeric value "x" in column "v" on line 2',
+    );
   });
 });

@@ -10,6 +10,7 @@ export {
   DEFAULT_MISSING,
   selectSeries,
   insertMissingDates,
+  decimalCommaReason,
 } from "./series.js";
 export {
   type DateFormat,

@@ -52,6 +52,23 @@ export const DEFAULT_MISSING: readonly string[] = ["NA", "N/A", "NaN", "nan", "n
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** A number written with a decimal comma (`1,5`, `-0,25`, `1.234,5`), which this reader does not take. */
+const DECIMAL_COMMA_RE = /^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$/;
+
+/**
+ * Why a cell that is not a number may still be meant as one: for a number with a decimal comma, a
+ * sentence saying so and what to do; otherwise null. Error messages append it.
+ */
+export function decimalCommaReason(cell: string): string | null {
+  const s = cell.trim();
+  if (/^[+-]?\d{1,3}(,\d{3})+$/.test(s)) {
+    return `${quote(s)} has a comma in a number, a decimal comma or a thousands separator; numbers must use a decimal point and no thousands separators`;
+  }
+  if (!DECIMAL_COMMA_RE.test(s)) return null;
+  const point = s.replace(/\./g, "").replace(",", ".");
+  return `${quote(s)} looks like a number with a decimal comma; numbers must use a decimal point (${point}): export the file with "." as the decimal separator`;
+}
+
 /** Where a row comes from, for messages: `line 12`, or the date of a row that `insertMissingDates` added. */
 function rowWhere(table: CsvTable, row: number): string {
   const line = table.lines[row];
@@ -101,8 +118,9 @@ export function selectSeries(table: CsvTable, options: SelectSeriesOptions): Ser
       } else if (NUMBER_RE.test(s)) {
         col[t] = Number(s);
       } else {
+        const why = decimalCommaReason(s);
         throw new DataError(
-          `non-numeric value ${quote(cells[t])} in column ${quote(name)} on ${rowWhere(table, t)}`,
+          `non-numeric value ${quote(cells[t])} in column ${quote(name)} on ${rowWhere(table, t)}${why ? `: ${why}` : ""}`,
         );
       }
     }

@@ -189,6 +189,21 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
     }, 150_000);
   }
 
+  it("refuses a CSV with decimal commas, saying why", async () => {
+    const page = await open(1280, 800);
+    const text = "Datum;Temperatur\n2020-01-01;1,5\n2020-01-02;-0,25\n2020-01-03;2,0\n";
+    await page.setInputFiles("#csv-file", {
+      name: "komma.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(text),
+    });
+    await page.waitForSelector("#csv-error:not([hidden])", { timeout: 30_000 });
+    expect(await page.textContent("#csv-error")).toBe(
+      'komma.csv: no column holds numbers (columns: Datum, Temperatur), so there is nothing to forecast; "1,5" looks like a number with a decimal comma; numbers must use a decimal point (1.5): export the file with "." as the decimal separator',
+    );
+    await page.context().close();
+  }, 60_000);
+
   it("tabs to the CSV file picker and opens it with the keyboard; the chosen file is read", async () => {
     const page = await open(1280, 800);
     // Status lines are announced, progress bars named, file pickers reachable.

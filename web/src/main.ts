@@ -594,7 +594,7 @@ function setCsv(text: string, name: string): void {
   });
   if (numeric.length === 0) {
     fail(
-      `${name}: no column holds numbers (columns: ${table.header.join(", ")}), so there is nothing to forecast`,
+      `${name}: no column holds numbers (columns: ${table.header.join(", ")}), so there is nothing to forecast${commaNote(table)}`,
     );
     return;
   }
@@ -958,6 +958,17 @@ function checkpointDone(r: ForecastJobResult): void {
 }
 
 // ===================================================================================== gradients
+
+/** "; <reason>" when some cell is a number written with a decimal comma, else "". */
+function commaNote(table: data.CsvTable): string {
+  for (const name of table.header) {
+    for (const cell of table.columns[name]) {
+      const why = data.decimalCommaReason(cell);
+      if (why) return `; ${why}`;
+    }
+  }
+  return "";
+}
 
 function startGradients(): void {
   clearError("gradients");
