@@ -11,7 +11,7 @@ import { manualSeed } from "../src/core/random.js";
 import { Tensor } from "../src/core/tensor.js";
 import { type ForecastCheckpoint, checkpointMetadata, decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { CheckpointError } from "../src/forecast/errors.js";
-import { encodeSafetensors } from "../src/io/safetensors.js";
+import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.js";
 import { Linear } from "../src/nn/linear.js";
 import { mseLoss } from "../src/nn/loss.js";
 import { GRU, LSTM, LSTMCell, RNN } from "../src/nn/rnn.js";
@@ -256,5 +256,40 @@ describe("misuse gets PyTorch's errors", () => {
     sd.state["0"] = { step: 1, exp_avg: new Float32Array(2), exp_avg_sq: new Float32Array(2) };
     opt.loadStateDict(sd);
     expect(opt.paramGroups[0].lr).toBe(0.2);
+  });
+});
+
+/** Safetensors bytes from raw header text and `data` bytes of tensor data. */
+function rawSafetensors(header: string, data = 0): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + data);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 8);
+  return out;
+}
+
+describe("the header parser's work is bounded before JSON.parse", () => {
+  it("refuses deep nesting at once, whatever the size", () => {
+    // 40 MB of brackets beside 12 MB of data (in proportion): PyTorch-sized work if parsed
+    const deep = `{"__metadata__":{"a":"b"},"x":${"[".repeat(20_000_000)}${"]".repeat(20_000_000)}}`;
+    const bytes = rawSafetensors(deep, 12_000_000);
+    const t0 = performance.now();
+    expect(() => decodeSafetensors(bytes)).toThrow(
+      "the header nests JSON more than 8 levels deep (a safetensors header needs 3): refused before parsing",
+    );
+    expect(performance.now() - t0).toBeLessThan(1500);
+    // nine levels inside a string are text, not nesting
+    const ok = `{"__metadata__":{"a":"${"[".repeat(50)}"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`;
+    expect(decodeSafetensors(rawSafetensors(ok, 4)).metadata.a).toBe("[".repeat(50));
+  });
+
+  it("refuses a header out of proportion to the data it declares", () => {
+    const big = `{"__metadata__":{"a":"${"x".repeat(2_000_000)}"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`;
+    expect(() => decodeSafetensors(rawSafetensors(big, 4))).toThrow(
+      /^the 2000078-byte header is out of proportion to the 4 bytes of tensor data it describes \(at most 1048592 bytes: 1048576 \+ 4 per data byte\)$/,
+    );
+    // the same metadata beside 1 MB of weights is fine
+    const fine = `{"__metadata__":{"a":"${"x".repeat(2_000_000)}"},"w":{"dtype":"F32","shape":[250000],"data_offsets":[0,1000000]}}`;
+    expect(decodeSafetensors(rawSafetensors(fine, 1_000_000)).tensors.w.shape).toEqual([250000]);
   });
 });

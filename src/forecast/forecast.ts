@@ -7,6 +7,7 @@ import type { Series } from "../data/series.js";
 import { type ForecastCheckpoint, buildModel, checkpointScaler } from "./checkpoint.js";
 import { column } from "./data.js";
 import { CheckpointError, ForecastError } from "./errors.js";
+import { checkScores } from "./finite.js";
 import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
 
@@ -210,6 +211,11 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
       if (y === undefined) throw new ForecastError(`internal: no forecast for origin ${origin}`);
       return y;
     },
+  });
+  checkScores({
+    "the model": r.scores.model,
+    naive: r.scores.naive,
+    "seasonal naive": r.scores.seasonalNaive,
   });
   const fmt = series.dateFormat ?? undefined;
   return {

@@ -16,6 +16,7 @@
 import { Tensor } from "../core/tensor.js";
 import type { Scaler } from "../data/scaler.js";
 import { ForecastError } from "./errors.js";
+import { checkForecasts, checkInputs, checkOutputs } from "./finite.js";
 import type { ForecastNet } from "./model.js";
 import type { WindowNorm } from "./checkpoint.js";
 
@@ -150,5 +151,11 @@ export function forecastAt(
 ): Float32Array {
   const F = model.config.inputSize;
   const { x, refs } = windowInputs(spec, scaled, F, origins);
-  return decodeOutputs(spec, predictWindows(model, x, origins.length), refs);
+  // no NaN or infinity as a forecast: the first step that makes one is named (finite.ts)
+  checkInputs(x, spec.lookback, F, spec.scaler);
+  const outputs = predictWindows(model, x, origins.length);
+  checkOutputs(outputs, model);
+  const forecasts = decodeOutputs(spec, outputs, refs);
+  checkForecasts(forecasts, outputs, refs, spec.scaler, spec.targetIndex);
+  return forecasts;
 }
