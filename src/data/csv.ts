@@ -8,7 +8,7 @@
 // quoted fields, so they match what an editor shows.
 
 import Papa from "papaparse";
-import { type DateFormat, parseDateFormat } from "./dates.js";
+import { type DateFormat, impossibleDate, parseDateFormat } from "./dates.js";
 import { DataError, quote } from "./errors.js";
 
 export interface ParseCsvOptions {
@@ -141,8 +141,11 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     for (let i = 0; i < cells.length; i++) {
       const r = parseDateFormat(cells[i]);
       if (r === null) {
+        const why = impossibleDate(cells[i]);
         throw new DataError(
-          `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a date (expected e.g. 2020-01-31, 2020-01 or 2020-01-31T10:00:00)`,
+          why !== null
+            ? `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a possible date: ${why}`
+            : `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a date (expected e.g. 2020-01-31, 2020-01 or 2020-01-31T10:00:00)`,
         );
       }
       dates.push(r.time);
@@ -152,13 +155,27 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     for (const name of header) {
       const parsed: number[] = [];
       let format: DateFormat | null = null;
-      for (const cell of columns[name]) {
-        const r = cell.includes("-") ? parseDateFormat(cell) : null;
-        if (r === null) break;
+      let impossible = -1; // the first cell written like a date that is not a possible one
+      const cells = columns[name];
+      for (let i = 0; i < cells.length; i++) {
+        const r = cells[i].includes("-") ? parseDateFormat(cells[i]) : null;
+        if (r === null) {
+          if (!cells[i].includes("-") || impossibleDate(cells[i]) === null) break;
+          if (impossible < 0) impossible = i;
+          parsed.push(Number.NaN);
+          continue;
+        }
         parsed.push(r.time);
         format = r.format;
       }
-      if (parsed.length === lines.length) {
+      // a date column with one impossible date is an error, not a column of text (which would drop the
+      // dates and their gap checks without a word)
+      if (impossible >= 0 && parsed.length === lines.length && format !== null) {
+        throw new DataError(
+          `date column ${quote(name)} on line ${lines[impossible]} holds ${quote(cells[impossible])}, which is not a possible date: ${impossibleDate(cells[impossible])}`,
+        );
+      }
+      if (parsed.length === lines.length && impossible < 0) {
         dateColumn = name;
         dates = parsed;
         dateFormat = format;

@@ -1,7 +1,7 @@
 // Using a trained checkpoint: forecast the steps after a series, and backtest it on the test part that
 // the checkpoint's split held out, beside the naive and seasonal-naive baselines on the same windows.
 
-import { continueDates, formatDate } from "../data/dates.js";
+import { MAX_WRITABLE_TIME, dateStepper, formatDate, inferStep } from "../data/dates.js";
 import { type BacktestResult, rollingOriginBacktest } from "../data/metrics.js";
 import type { Series } from "../data/series.js";
 import { type ForecastCheckpoint, buildModel, checkpointScaler } from "./checkpoint.js";
@@ -86,6 +86,32 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       `this model forecasts ${H} step(s) at once and reads ${F} columns; going beyond ${H} steps would need future values of ${others.join(", ")}, which it does not forecast. Ask for ${H} steps or fewer (or train a univariate model, or one with a longer horizon)`,
     );
   }
+  // The dates first: a horizon that runs past what the date format can write is refused before any
+  // work, with the largest horizon that fits.
+  let times: number[] | null = null;
+  if (series.dates !== null && series.dates.length > 0) {
+    const step = f.checkpoint.meta.data.date_step ?? undefined;
+    if (step !== undefined || series.dates.length >= 2) {
+      const s = step ?? inferStep(series.dates);
+      const next = dateStepper(series.dates, s);
+      const last = series.dates[series.dates.length - 1];
+      const fits = (k: number) => next(last, k) <= MAX_WRITABLE_TIME;
+      if (!fits(n)) {
+        let lo = 0; // fits
+        let hi = n; // does not
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (fits(mid)) lo = mid;
+          else hi = mid;
+        }
+        const fmt = series.dateFormat ?? f.checkpoint.meta.data.date_format ?? undefined;
+        throw new ForecastError(
+          `a forecast of ${n} steps after ${formatDate(last, fmt)} would run past 9999-12-31, the last date the series' format can write (years have 4 digits). ${lo === 0 ? "No step fits" : `Ask for ${lo} steps or fewer`}`,
+        );
+      }
+      times = Array.from({ length: n }, (_, k) => next(last, k + 1));
+    }
+  }
   // Work on the last L rows only, growing them with forecasts when needed.
   let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
   const out = new Float32Array(n);
@@ -105,14 +131,9 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
     }
   }
   let dates: string[] | null = null;
-  if (series.dates !== null && series.dates.length > 0) {
-    const d = f.checkpoint.meta.data;
-    const step = d.date_step ?? undefined;
-    if (step !== undefined || series.dates.length >= 2) {
-      const times = continueDates(series.dates, n, step);
-      const fmt = series.dateFormat ?? d.date_format ?? undefined;
-      dates = times.map((t) => formatDate(t, fmt));
-    }
+  if (times !== null) {
+    const fmt = series.dateFormat ?? f.checkpoint.meta.data.date_format ?? undefined;
+    dates = times.map((t) => formatDate(t, fmt));
   }
   return { values: out, dates, recursiveSteps: Math.max(0, n - H) };
 }

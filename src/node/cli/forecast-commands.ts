@@ -535,7 +535,7 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
   try {
     fc = forecastSeries(f, series, o.horizon);
   } catch (e) {
-    if (e instanceof ForecastError && /would need future values/.test(e.message)) {
+    if (e instanceof ForecastError && /Ask for (\d+) steps or fewer/.test(e.message)) {
       throw new CliError(e.message.replace(/Ask for (\d+) steps or fewer/, "Use --horizon $1 or less"));
     }
     throw cliMessage(e);
@@ -591,14 +591,25 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return;
   }
-  const lines = [`${key},value`, ...Array.from(fc.values, (v, i) => `${stamps[i]},${f32str(v)}`)];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  // rows go out in blocks, so a reader that stops early (`| head`) stops the writing (bin.ts ends the
+  // command quietly on EPIPE)
+  writeRows(`${key},value`, fc.values.length, (i) => `${stamps[i]},${f32str(fc.values[i])}`);
   if (fc.recursiveSteps > 0) {
     process.stderr.write(
       `note: steps ${d.horizon + 1} to ${n} feed the model's own forecasts back (it was trained for ${d.horizon})\n`,
     );
   }
   if (charts) process.stderr.write(`chart: ${charts.svgPath}, ${charts.pngPath}\n`);
+}
+
+/** Writes a header line and `n` rows to stdout in blocks of 1000 lines, stopping if stdout closed. */
+function writeRows(header: string, n: number, row: (i: number) => string): void {
+  process.stdout.write(`${header}\n`);
+  for (let i = 0; i < n && !process.stdout.destroyed; i += 1000) {
+    const block: string[] = [];
+    for (let j = i; j < Math.min(n, i + 1000); j++) block.push(row(j));
+    process.stdout.write(`${block.join("\n")}\n`);
+  }
 }
 
 function prevStamp(p: PreparedSeries): string {
