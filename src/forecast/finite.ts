@@ -39,19 +39,13 @@ function largestWeight(model: ForecastNet): string {
   return `the largest is ${num(best.v)} in ${best.name}`;
 }
 
-/** Checks the scaled input windows x (N, L, F) of a finite series. */
-export function checkInputs(
-  x: Float32Array, // (N, L, F)
-  L: number,
-  F: number,
-  scaler: Scaler,
-): void {
-  const i = firstNonFinite(x);
+/** Checks the scaled rows (T', F) that the input windows read, from a finite series. */
+export function checkInputs(scaled: Float32Array, F: number, scaler: Scaler): void {
+  const i = firstNonFinite(scaled);
   if (i < 0) return;
   const c = i % F;
-  const l = Math.floor(i / F) % L;
   throw new NonFiniteError(
-    `the forecast would not be finite: the checkpoint's scaler (${scalerNote(scaler, c)} for column ${c}) turns step ${l + 1} of ${L} of the input window into ${num(x[i])} in float32; the scaler does not suit this series`,
+    `the forecast would not be finite: the checkpoint's scaler (${scalerNote(scaler, c)} for column ${c}) turns values of the input window into ${num(scaled[i])} in float32; the scaler does not suit this series`,
   );
 }
 

@@ -150,9 +150,18 @@ export function forecastAt(
   origins: readonly number[],
 ): Float32Array {
   const F = model.config.inputSize;
-  const { x, refs } = windowInputs(spec, scaled, F, origins);
   // no NaN or infinity as a forecast: the first step that makes one is named (finite.ts)
-  checkInputs(x, spec.lookback, F, spec.scaler);
+  if (origins.length > 0) {
+    let lo = origins[0];
+    let hi = origins[0];
+    for (const o of origins) {
+      if (o < lo) lo = o;
+      if (o > hi) hi = o;
+    }
+    const rows = scaled.subarray(Math.max(0, lo - spec.lookback) * F, hi * F); // the rows the windows read
+    checkInputs(rows, F, spec.scaler);
+  }
+  const { x, refs } = windowInputs(spec, scaled, F, origins);
   const outputs = predictWindows(model, x, origins.length);
   checkOutputs(outputs, model);
   const forecasts = decodeOutputs(spec, outputs, refs);
