@@ -342,3 +342,138 @@ describe("CSV values at the edge", () => {
     expect(readdirSync(dir).includes("x.safetensors")).toBe(false);
   });
 });
+
+describe("clean-up and small things", () => {
+  it("a temp file left by a save that was killed is removed by the next save of that path", async () => {
+    const out = p("clean.safetensors");
+    // what a save killed between writing and renaming leaves: .<name>.<pid>.<hex>.tmp of a dead process
+    const stale = p(".clean.safetensors.2147483646.0123456789ab.tmp");
+    writeFileSync(stale, "partial");
+    const other = p(".other.safetensors.2147483646.0123456789ab.tmp"); // another file's: left alone
+    writeFileSync(other, "partial");
+    const r = await run([
+      "train",
+      "--csv",
+      CSV,
+      "--target",
+      "CO2",
+      "--lookback",
+      "6",
+      "--horizon",
+      "2",
+      "--hidden",
+      "3",
+      "--epochs",
+      "1",
+      "--out",
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(other)).toBe(true);
+    expect(readdirSync(dir).filter((n) => n.startsWith(".clean.safetensors."))).toEqual([]);
+  });
+
+  it("--out '' is refused before training", async () => {
+    const r = await run(["train", "--csv", CSV, "--target", "CO2", "--epochs", "50", "--out", ""]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: cannot write the checkpoint "": expected a file name\n');
+    const d = await run(["train", "--csv", CSV, "--target", "CO2", "--epochs", "50", "--out", `${dir}/`]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/expected a file name\n$/);
+  });
+
+  it("escape codes in column names are shown escaped, in progress lines and in errors", async () => {
+    const esc = "\u001b[31mCO2\u001b[0m";
+    const text = readFileSync(CSV, "utf8").replace("Date,CO2,", `Date,${esc},`);
+    const csv = p("ansi.csv");
+    writeFileSync(csv, text);
+    const r = await run([
+      "train",
+      "--csv",
+      csv,
+      "--target",
+      esc,
+      "--lookback",
+      "6",
+      "--horizon",
+      "2",
+      "--hidden",
+      "3",
+      "--epochs",
+      "1",
+      "--out",
+      p("ansi.safetensors"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("target \\u001b[31mCO2\\u001b[0m");
+    expect(r.stderr + r.stdout).not.toContain("\u001b");
+    const bad = await run(["train", "--csv", csv, "--target", "nope", "--out", p("n.safetensors")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(
+      'error: unknown column "nope"; the columns are: Date, \\u001b[31mCO2\\u001b[0m, adjusted CO2\n',
+    );
+  });
+
+  it("RECURRENT_NUM_THREADS is capped at 4 threads per core", async () => {
+    const { getNumThreads } = await import("../src/kernels/pool.js");
+    await import("../src/node/threads.js");
+    const { availableParallelism } = await import("node:os");
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const before = process.env.RECURRENT_NUM_THREADS;
+    try {
+      process.env.RECURRENT_NUM_THREADS = "1000";
+      expect(getNumThreads()).toBe(4 * availableParallelism());
+      expect(warn.mock.calls[0][0]).toBe(
+        `RECURRENT_NUM_THREADS=1000 is more than 4 threads per core; using ${4 * availableParallelism()} (${availableParallelism()} core(s))`,
+      );
+      process.env.RECURRENT_NUM_THREADS = "2";
+      expect(getNumThreads()).toBe(2);
+    } finally {
+      if (before === undefined) delete process.env.RECURRENT_NUM_THREADS;
+      else process.env.RECURRENT_NUM_THREADS = before;
+      warn.mockRestore();
+    }
+  });
+
+  it("--deterministic gives byte-identical checkpoints for the same seed (timings written as 0)", async () => {
+    const args = (out: string, det: boolean) => [
+      "train",
+      "--csv",
+      CSV,
+      "--target",
+      "CO2",
+      "--lookback",
+      "6",
+      "--horizon",
+      "2",
+      "--hidden",
+      "3",
+      "--epochs",
+      "3",
+      "--seed",
+      "7",
+      "--out",
+      out,
+      ...(det ? ["--deterministic"] : []),
+    ];
+    for (const [name, det] of [
+      ["d1", true],
+      ["d2", true],
+      ["n1", false],
+      ["n2", false],
+    ] as const) {
+      const r = await run(args(p(`${name}.safetensors`), det));
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const d1 = readFileSync(p("d1.safetensors"));
+    expect(d1.equals(readFileSync(p("d2.safetensors")))).toBe(true);
+    expect(readFileSync(p("n1.safetensors")).equals(readFileSync(p("n2.safetensors")))).toBe(false);
+    const c = decodeCheckpoint(new Uint8Array(d1));
+    expect(c.meta.training.seconds).toBe(0);
+    expect(c.meta.training.history.map((h) => h.seconds)).toEqual([0, 0, 0]);
+    // the weights are those of the run without the option
+    const n = decodeCheckpoint(new Uint8Array(readFileSync(p("n1.safetensors"))));
+    expect(Array.from(c.stateDict["head.weight"].data)).toEqual(Array.from(n.stateDict["head.weight"].data));
+  });
+});

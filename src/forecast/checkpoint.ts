@@ -379,3 +379,18 @@ export function snapshotWeights(model: ForecastNet): Record<string, Tensor> {
   for (const [k, t] of Object.entries(model.stateDict())) out[k] = new Tensor(t.data.slice(), [...t.shape]);
   return out;
 }
+
+/**
+ * The checkpoint with its wall-clock fields (training.seconds, each epoch's seconds) set to 0: what
+ * `recurrent train --deterministic` writes, so that the same data, options and seed give the same bytes.
+ */
+export function withoutTimings(ckpt: ForecastCheckpoint): ForecastCheckpoint {
+  const t = ckpt.meta.training;
+  return {
+    ...ckpt,
+    meta: {
+      ...ckpt.meta,
+      training: { ...t, seconds: 0, history: t.history.map((h) => ({ ...h, seconds: 0 })) },
+    },
+  };
+}

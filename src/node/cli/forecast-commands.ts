@@ -8,9 +8,14 @@ import * as fs from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { formatDate } from "../../data/dates.js";
-import { DataError } from "../../data/errors.js";
+import { DataError, escapeControls } from "../../data/errors.js";
 import type { FillMethod } from "../../data/series.js";
-import { type ForecastCheckpoint, checkpointMetadata, decodeCheckpoint } from "../../forecast/checkpoint.js";
+import {
+  type ForecastCheckpoint,
+  checkpointMetadata,
+  decodeCheckpoint,
+  withoutTimings,
+} from "../../forecast/checkpoint.js";
 import {
   FILL_HINT,
   type PreparedSeries,
@@ -95,13 +100,20 @@ export function loadCheckpointFile(path: string): ForecastCheckpoint {
   return decodeCheckpoint(bytes, path);
 }
 
-/** Saves a checkpoint atomically (temporary file + rename). */
-export async function saveCheckpointFile(path: string, ckpt: ForecastCheckpoint): Promise<void> {
-  await saveSafetensors(path, ckpt.stateDict, checkpointMetadata(ckpt));
+/** Saves a checkpoint atomically (temporary file + rename); `deterministic` zeroes its timings. */
+export async function saveCheckpointFile(
+  path: string,
+  ckpt: ForecastCheckpoint,
+  deterministic = false,
+): Promise<void> {
+  const c = deterministic ? withoutTimings(ckpt) : ckpt;
+  await saveSafetensors(path, c.stateDict, checkpointMetadata(c));
 }
 
 /** Fails early, before any training, when `path` cannot be written. */
 function checkWritable(path: string, what: string): void {
+  if (path.trim() === "" || /[/\\]$/.test(path))
+    throw new CliError(`cannot write the ${what} ${JSON.stringify(path)}: expected a file name`);
   const dir = dirname(resolve(path));
   let st: fs.Stats;
   try {
@@ -258,6 +270,7 @@ interface TrainCli {
   resume?: string;
   lossChart?: string;
   json: boolean;
+  deterministic?: boolean;
 }
 
 /** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
@@ -344,7 +357,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   };
 
   const log = process.stderr;
-  const info = (s: string) => log.write(`${s}\n`);
+  const info = (s: string) => log.write(`${escapeControls(s)}\n`); // column names come from the file
   const cols = prepared.series.columns;
   info(
     `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : "training"} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
@@ -375,7 +388,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
       {
         shouldStop: () => interrupted,
         onImprove: async (ckpt) => {
-          await saveCheckpointFile(out, ckpt);
+          await saveCheckpointFile(out, ckpt, o.deterministic);
           saved = { epoch: ckpt.meta.training.best_epoch, path: out };
         },
         onEpoch: (r) => {
@@ -414,7 +427,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   }
   if (ck !== null) {
     // the final save: best weights with the whole history and why training stopped
-    await saveCheckpointFile(out, ck);
+    await saveCheckpointFile(out, ck, o.deterministic);
     saved = { epoch: ck.meta.training.best_epoch, path: out };
   }
   let charts: { svgPath: string; pngPath: string } | null = null;
@@ -469,7 +482,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     `  recurrent evaluate --model ${q(out)} --csv ${q(o.csv)}`,
     `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
   );
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${escapeControls(lines.join("\n"))}\n`);
 }
 
 function trainJson(
@@ -704,7 +717,7 @@ function evaluateCommand(o: EvaluateCli): void {
         ? `The model beats ${beats[0]} only (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`
         : `The model does not beat the baselines (MASE ${fmt(m, 3)} vs ${fmt(sn, 3)} seasonal naive, ${fmt(nv, 3)} naive).`,
   );
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${escapeControls(lines.join("\n"))}\n`);
 }
 
 // ---------------------------------------------------------------- registration
@@ -801,6 +814,10 @@ export function registerForecastCommands(program: Command): void {
     .option("--resume <checkpoint>", "continue training a checkpoint (weights, optimizer state, history)")
     .option("--loss-chart <stem>", "also draw the loss curves to <stem>.svg and <stem>.png")
     .option("--json", "print a JSON summary instead of text")
+    .option(
+      "--deterministic",
+      "write 0 for the timing fields, so the same data, options and seed give a byte-identical checkpoint",
+    )
     .addHelpText(
       "after",
       [
