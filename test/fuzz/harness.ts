@@ -401,8 +401,10 @@ export async function runCase(c: FuzzCase, dir: string): Promise<CaseResult> {
       ? { outcome: "ok", code, ms, detail: "" }
       : { outcome: "non-finite", code, ms, detail: bad };
   }
-  const msg = stderr.trim();
-  if (RAW_JS.test(msg) || /\n\s+at /.test(msg) || !msg.startsWith("error: ")) {
+  // progress lines may come first (train); the message is what follows "error: "
+  const at = stderr.startsWith("error: ") ? 0 : stderr.indexOf("\nerror: ") + 1;
+  const msg = stderr.slice(at).trim();
+  if (at < 0 || RAW_JS.test(msg) || /\n\s+at /.test(msg) || !msg.startsWith("error: ")) {
     return { outcome: "raw-js-error", code, ms, detail: msg.slice(0, 400) };
   }
   return { outcome: "error", code, ms, detail: msg.slice(0, 200) };
