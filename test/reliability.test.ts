@@ -17,6 +17,7 @@ import { mseLoss } from "../src/nn/loss.js";
 import { GRU, LSTM, LSTMCell, RNN } from "../src/nn/rnn.js";
 import { Adam } from "../src/optim/adam.js";
 import { SGD } from "../src/optim/sgd.js";
+import { forecastWithCheckpoint } from "../web/src/jobs.js";
 import { FIXTURES } from "./helpers.js";
 
 const FDIR = join(FIXTURES, "forecast");
@@ -291,5 +292,35 @@ describe("the header parser's work is bounded before JSON.parse", () => {
     // the same metadata beside 1 MB of weights is fine
     const fine = `{"__metadata__":{"a":"${"x".repeat(2_000_000)}"},"w":{"dtype":"F32","shape":[250000],"data_offsets":[0,1000000]}}`;
     expect(decodeSafetensors(rawSafetensors(fine, 1_000_000)).tensors.w.shape).toEqual([250000]);
+  });
+});
+
+describe("the playground reads checkpoints through the same checks", () => {
+  const csv = readFileSync(join(FDIR, "lstm_co2.csv"), "utf8");
+  it("a metadata lie and a non-finite forecast get the command's messages", () => {
+    expect(() =>
+      forecastWithCheckpoint(
+        withRaw("recurrent.model", "num_layers", "1e308"),
+        "up.safetensors",
+        csv,
+        "co2.csv",
+      ),
+    ).toThrow("up.safetensors: metadata says num_layers = 1e308, but the weights hold 1 layer");
+    const sd: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(ckpt.stateDict)) sd[k] = new Tensor(t.data.slice(), [...t.shape]);
+    sd["rnn.bias_ih_l0"].data.fill(1e30);
+    sd["head.weight"].data.fill(3e38);
+    const bytes = encodeSafetensors(sd, checkpointMetadata(ckpt));
+    expect(() => forecastWithCheckpoint(bytes, "huge.safetensors", csv, "co2.csv")).toThrow(
+      /^the forecast would not be finite: the network turns a finite input window into (-?Infinity|NaN) \(output 1 of 3\); its weights overflow float32 \(the largest is 3e38 in head\.weight\)$/,
+    );
+    expect(
+      forecastWithCheckpoint(
+        encodeSafetensors(ckpt.stateDict, checkpointMetadata(ckpt)),
+        "ok.safetensors",
+        csv,
+        "co2.csv",
+      ).future.values.length,
+    ).toBe(3);
   });
 });
