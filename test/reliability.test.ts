@@ -130,6 +130,14 @@ describe("checkpoint metadata is checked against the weights before anything is 
         }),
       ),
     ).toThrow("metadata says optimizer.param_groups[0].lr = -0.5; expected a positive learning rate");
+    // found by the fuzz harness: a state entry without its buffers reached Adam's kernel
+    expect(
+      decode(
+        mutated("recurrent.optimizer", (o) => {
+          (o.state as Record<string, unknown>)["1"] = { step: 4 };
+        }),
+      ),
+    ).toThrow("metadata says optimizer.state[1].exp_avg = nothing; expected a float32 buffer of 256 values");
     expect(
       decode(
         mutated("recurrent.scheduler", (s) => {

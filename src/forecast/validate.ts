@@ -526,6 +526,11 @@ export function validateOptimizerState(
       bad(`optimizer.state has an entry ${show(key)}; expected parameter indices 0 to ${sizes.length - 1}`);
     }
     const e = section(source, `optimizer.state[${key}]`, entry);
+    // Adam's state: a step count and its two buffers (a state without them would be read as empty)
+    if (!isInt(e.o.step)) e.fail("step", "a whole number of steps >= 0");
+    for (const name of ["exp_avg", "exp_avg_sq"]) {
+      if (!(e.o[name] instanceof Float32Array)) e.fail(name, `a float32 buffer of ${sizes[i]} values`);
+    }
     for (const [name, v] of Object.entries(e.o)) {
       if (name === "step") {
         e.num("step", (x) => Number.isInteger(x) && x >= 0, "a whole number of steps >= 0");
