@@ -55,7 +55,12 @@ const root = mkdtempSync(join(tmpdir(), "recurrent-fuzz-"));
 function record(outcome: string, f?: Omit<Finding, "outcome">) {
   counts[outcome] = (counts[outcome] ?? 0) + 1;
   done++;
-  if (f && outcome !== "ok" && outcome !== "error") findings.push({ outcome, ...f });
+  if (f && outcome !== "ok" && outcome !== "error") {
+    findings.push({ outcome, ...f });
+    process.stderr.write(
+      `finding #${f.index}: ${outcome} [${f.mutation}] ${f.args}\n  ${f.detail.slice(0, 300)}\n`,
+    );
+  }
   if (done % 1000 === 0) {
     const s = (Date.now() - t0) / 1000;
     process.stderr.write(
