@@ -140,6 +140,20 @@ describe("checkpoint metadata is checked against the weights before anything is 
     ).toThrow("metadata says optimizer.state[1].exp_avg = nothing; expected a float32 buffer of 256 values");
     expect(
       decode(
+        mutated("recurrent.optimizer", (o) => {
+          (o.state as Record<string, unknown>)["1"] = null;
+        }),
+      ),
+    ).toThrow("the checkpoint is damaged: recurrent.optimizer: state 1 is null, not an object of buffers");
+    expect(
+      decode(
+        mutated("recurrent.optimizer", (o) => {
+          o.state = null;
+        }),
+      ),
+    ).toThrow("the checkpoint is damaged: recurrent.optimizer: expected {state, param_groups}");
+    expect(
+      decode(
         mutated("recurrent.scheduler", (s) => {
           s.num_bad_epochs = -3;
         }),

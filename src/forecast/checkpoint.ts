@@ -189,11 +189,20 @@ function packOptimizer(o: OptimizerStateDict): unknown {
 
 function unpackOptimizer(j: unknown): OptimizerStateDict {
   const o = j as { state?: unknown; param_groups?: unknown };
-  if (o === null || typeof o !== "object" || typeof o.state !== "object" || !Array.isArray(o.param_groups)) {
+  if (
+    o === null ||
+    typeof o !== "object" ||
+    typeof o.state !== "object" ||
+    o.state === null ||
+    !Array.isArray(o.param_groups)
+  ) {
     throw new Error("expected {state, param_groups}");
   }
   const state: OptimizerStateDict["state"] = {};
   for (const [k, entry] of Object.entries(o.state as Record<string, Record<string, unknown>>)) {
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+      throw new Error(`state ${k} is ${JSON.stringify(entry)}, not an object of buffers`);
+    }
     const e: Record<string, number | Float32Array | null> = {};
     for (const [name, v] of Object.entries(entry)) {
       if (v !== null && typeof v === "object" && typeof (v as { f32?: unknown }).f32 === "string") {
