@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { loadBases, makeCase } from "./harness.js";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -25,6 +26,7 @@ const timeMs = opt("time-ms", 10_000);
 const memMb = opt("mem-mb", 1024);
 const verbose = argv.includes("--verbose");
 
+const bases = loadBases();
 const here = import.meta.url;
 const tsxApi = pathToFileURL(
   createRequire(here)
@@ -82,14 +84,16 @@ function startWorker(id: number): Promise<void> {
     });
     let current = -1;
     let started = 0;
-    let mutation = "";
-    let args = "";
     let finished = false;
     const stop = (outcome: string, detail: string) => {
       if (finished) return;
       finished = true;
       clearInterval(watch);
-      if (current >= 0) record(outcome, { index: current, detail, mutation, args });
+      if (current >= 0) {
+        // the case the worker was running (its own report never came)
+        const c = makeCase(bases, seed, current);
+        record(outcome, { index: current, detail, mutation: c.mutation, args: c.args.join(" ") });
+      }
       void w.terminate();
       startWorker(id).then(resolve);
     };
@@ -128,8 +132,6 @@ function startWorker(id: number): Promise<void> {
           return;
         }
         maxMs = Math.max(maxMs, m.ms);
-        mutation = m.mutation;
-        args = m.args;
         const outcome = m.ms > timeMs ? "slow" : m.outcome;
         if (verbose)
           process.stderr.write(
