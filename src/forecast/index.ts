@@ -44,6 +44,7 @@ export {
   checkpointMetadata,
   checkpointScaler,
   decodeCheckpoint,
+  withoutTimings,
   encodeCheckpoint,
 } from "./checkpoint.js";
 export {
@@ -70,3 +71,11 @@ export {
   seriesSpecOf,
   testStartIn,
 } from "./forecast.js";
+export { NonFiniteError } from "./finite.js";
+export {
+  LIMITS,
+  type RecurrentArch,
+  checkDeclaredArch,
+  recurrentArchOf,
+  validateForecastCheckpoint,
+} from "./validate.js";
