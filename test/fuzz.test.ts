@@ -1,6 +1,6 @@
 // The fuzz harness's short run for CI (`npm run fuzz` runs 100,000 cases on demand): mutated
 // checkpoints and CSV files through `recurrent forecast`, `evaluate` and `train --resume`, with no crash,
-// no raw JavaScript error, no non-finite number printed, no case over 10 s and no case that grows the
+// no raw JavaScript error, no non-finite number printed, no case over 10 s of CPU and no case that grows the
 // process by more than 512 MB.
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,7 +24,9 @@ describe("fuzz: the whole forecast / evaluate / train --resume path", () => {
       const c = makeCase(bases, 7, i);
       const r: CaseResult = await runCase(c, join(dir, String(i % 4)));
       let outcome: string = r.outcome;
-      if (r.ms > 10_000) outcome = "slow";
+      // CPU time: the machine's other load stretches wall time (a 95,757-step forecast is legitimately
+      // a few seconds of work); a hang would still exceed the test's own timeout
+      if (r.cpuMs > 10_000) outcome = "slow";
       if (process.memoryUsage().rss - rss0 > 512 * 2 ** 20) outcome = "memory";
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       if (outcome !== "ok" && outcome !== "error")

@@ -300,7 +300,7 @@ describe("the header parser's work is bounded before JSON.parse", () => {
     expect(() => decodeSafetensors(bytes)).toThrow(
       "the header nests JSON more than 8 levels deep (a safetensors header needs 3): refused before parsing",
     );
-    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(performance.now() - t0).toBeLessThan(5000); // parsing it would take 30-50 s and gigabytes
     // nine levels inside a string are text, not nesting
     const ok = `{"__metadata__":{"a":"${"[".repeat(50)}"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`;
     expect(decodeSafetensors(rawSafetensors(ok, 4)).metadata.a).toBe("[".repeat(50));

@@ -342,7 +342,9 @@ export type Outcome = "ok" | "error" | "crash" | "raw-js-error" | "non-finite" |
 export interface CaseResult {
   outcome: Outcome;
   code: number | null;
+  /** Wall time, and CPU time of the process (a bound that the machine's other load does not move). */
   ms: number;
+  cpuMs: number;
   /** The message or the offending output. */
   detail: string;
 }
@@ -382,6 +384,7 @@ export async function runCase(c: FuzzCase, dir: string): Promise<CaseResult> {
     return true;
   }) as typeof process.stderr.write;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let code: number | null = null;
   let thrown: unknown = null;
   try {
@@ -393,19 +396,21 @@ export async function runCase(c: FuzzCase, dir: string): Promise<CaseResult> {
     process.stderr.write = err;
   }
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   if (thrown !== null)
-    return { outcome: "crash", code, ms, detail: String((thrown as Error)?.stack ?? thrown) };
+    return { outcome: "crash", code, ms, cpuMs, detail: String((thrown as Error)?.stack ?? thrown) };
   if (code === 0) {
     const bad = nonFiniteOutput(stdout);
     return bad === null
-      ? { outcome: "ok", code, ms, detail: "" }
-      : { outcome: "non-finite", code, ms, detail: bad };
+      ? { outcome: "ok", code, ms, cpuMs, detail: "" }
+      : { outcome: "non-finite", code, ms, cpuMs, detail: bad };
   }
   // progress lines may come first (train); the message is what follows "error: "
   const at = stderr.startsWith("error: ") ? 0 : stderr.indexOf("\nerror: ") + 1;
   const msg = stderr.slice(at).trim();
   if (at < 0 || RAW_JS.test(msg) || /\n\s+at /.test(msg) || !msg.startsWith("error: ")) {
-    return { outcome: "raw-js-error", code, ms, detail: msg.slice(0, 400) };
+    return { outcome: "raw-js-error", code, ms, cpuMs, detail: msg.slice(0, 400) };
   }
-  return { outcome: "error", code, ms, detail: msg.slice(0, 200) };
+  return { outcome: "error", code, ms, cpuMs, detail: msg.slice(0, 200) };
 }

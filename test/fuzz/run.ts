@@ -3,7 +3,7 @@
 // case recorded as "slow" past it) and a memory bound (the worker's heap is capped, and the process's
 // resident memory is watched). Prints counts by outcome and every finding with its replay command.
 //
-// Default: 100,000 cases from seed 1 on 2 workers, 10 s and 1024 MB per case.
+// Default: 100,000 cases from seed 1 on 2 workers, 10 s of CPU (60 s of wall time) and 1024 MB per case.
 
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -100,7 +100,10 @@ function startWorker(id: number): Promise<void> {
     const watch = setInterval(() => {
       const rss = process.memoryUsage().rss;
       maxRss = Math.max(maxRss, rss);
-      if (current >= 0 && Date.now() - started > timeMs) stop("slow", `over ${timeMs} ms`);
+      // the watchdog (wall time, for a real hang) allows for a loaded machine; finished cases are
+      // judged by their CPU time
+      if (current >= 0 && Date.now() - started > 6 * timeMs)
+        stop("slow", `over ${6 * timeMs} ms of wall time`);
       else if (current >= 0 && rss > (memMb + 512) * 2 ** 20)
         stop("memory", `rss ${(rss / 2 ** 20).toFixed(0)} MB`);
     }, 50);
@@ -123,6 +126,7 @@ function startWorker(id: number): Promise<void> {
         index: number;
         outcome: string;
         ms: number;
+        cpuMs: number;
         detail: string;
         mutation: string;
         args: string;
@@ -132,7 +136,7 @@ function startWorker(id: number): Promise<void> {
           return;
         }
         maxMs = Math.max(maxMs, m.ms);
-        const outcome = m.ms > timeMs ? "slow" : m.outcome;
+        const outcome = m.cpuMs > timeMs ? "slow" : m.outcome;
         if (verbose)
           process.stderr.write(
             `#${m.index} ${outcome} ${m.ms.toFixed(0)} ms [${m.mutation}] ${m.args}\n  ${m.detail}\n`,

@@ -13,6 +13,7 @@ parentPort!.on("message", async (index: number) => {
     index,
     outcome: r.outcome,
     ms: r.ms,
+    cpuMs: r.cpuMs,
     detail: r.detail,
     mutation: c.mutation,
     args: c.args.join(" "),
