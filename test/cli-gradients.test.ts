@@ -384,7 +384,7 @@ describe("recurrent gradients: bad input", () => {
     await expectFails(
       1,
       ["--model", odd],
-      /weight_hh_l0 has 5 rows for hidden size 2: expected 1 \(RNN\), 3 \(GRU\) or 4 \(LSTM\) times 2/,
+      /weight_hh_l0 has shape \[5, 2\]: its 5 rows should be 1 \(RNN\), 3 \(GRU\) or 4 \(LSTM\) times the hidden size 2/,
     );
     const twice = join(dir, "two.safetensors");
     manualSeed(0);
@@ -421,6 +421,10 @@ describe("recurrent gradients: bad input", () => {
     saveSafetensorsSync(liar, a.stateDict(), {
       "recurrent.model": JSON.stringify({ cell: "lstm", hidden_size: 3 }),
     });
-    await expectFails(1, ["--model", liar], /its metadata says cell = "lstm" but the weights say rnn/);
+    await expectFails(
+      1,
+      ["--model", liar],
+      /liar\.safetensors: metadata says cell = "lstm", but the weights hold an RNN/,
+    );
   });
 });

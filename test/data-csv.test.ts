@@ -81,7 +81,9 @@ describe("parseCsv", () => {
   it("names the line of a bad date and lists the columns for an unknown date column", () => {
     expect(
       dataError(() => parseCsv("d,v\n2020-01-01,1\n2020-02-30,2\n", { dateColumn: "d" })).message,
-    ).toMatch(/date column "d" on line 3 holds "2020-02-30", which is not a date/);
+    ).toMatch(
+      /date column "d" on line 3 holds "2020-02-30", which is not a possible date: February 2020 has 29 days/,
+    );
     expect(dataError(() => parseCsv("d,v\n2020-01-01,1\n", { dateColumn: "Date" })).message).toBe(
       'date column "Date" is not in the CSV; its columns are: d, v',
     );

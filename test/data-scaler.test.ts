@@ -127,7 +127,9 @@ describe("scaler errors", () => {
     expect(
       dataError(() => new StandardScaler().fit({ data: Float32Array.from([1, Number.NaN]), shape: [2, 1] }))
         .message,
-    ).toBe("StandardScaler.fit: row 1, column 0 is NaN; fill missing values first");
+    ).toBe(
+      "StandardScaler.fit: the value at row index 1, column index 0 (both 0-based) is NaN; fill missing values first",
+    );
     expect(dataError(() => scalerFromJSON({ type: "robust" })).message).toMatch(
       /expected type "standard" or "minmax"/,
     );

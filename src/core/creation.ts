@@ -2,6 +2,7 @@
 
 import { type DType, castStorage } from "./dtype.js";
 import { pyFloatRepr } from "./format.js";
+import { checkAllocation } from "./limits.js";
 import { defaultGenerator, fillNormal, fillUniform, type Generator } from "./random.js";
 import { type NestedArray, Tensor, shapeNumel, shapeStr } from "./tensor.js";
 
@@ -29,7 +30,10 @@ export interface TensorOptions extends CreateOptions {
 type ShapeOrOptions = number | readonly number[] | CreateOptions;
 
 /** Parses PyTorch-style size arguments: `zeros(2, 3)`, `zeros([2, 3])`, optionally ending in options. */
-function parseArgs(args: readonly ShapeOrOptions[]): { shape: number[]; opts: CreateOptions } {
+function parseArgs(
+  args: readonly ShapeOrOptions[],
+  who = "tensor",
+): { shape: number[]; opts: CreateOptions } {
   const shape: number[] = [];
   let opts: CreateOptions = {};
   for (const a of args) {
@@ -41,6 +45,7 @@ function parseArgs(args: readonly ShapeOrOptions[]): { shape: number[]; opts: Cr
     if (!Number.isInteger(d) || d < 0)
       throw new Error(`invalid size ${shapeStr(shape)}: expected non-negative integers`);
   }
+  checkAllocation(shapeNumel(shape), `${who}${shapeStr(shape).replace("[", "(").replace("]", ")")}`);
   return { shape, opts };
 }
 
@@ -55,14 +60,25 @@ function inferNested(data: NestedArray): number[] {
   return shape;
 }
 
+/** PyTorch's error for data that is not a number, a boolean or a sequence of them (JS type names). */
+function dataTypeError(v: unknown): Error {
+  if (typeof v === "string") return new TypeError("new(): invalid data type 'str'");
+  const name =
+    v === null ? "null" : v === undefined ? "undefined" : typeof v === "object" ? "object" : typeof v;
+  return new TypeError(`Could not infer dtype of ${name}`);
+}
+
 function flattenNested(data: NestedArray, shape: number[], depth: number, out: number[]): void {
   if (depth === shape.length) {
     if (typeof data === "boolean") {
       out.push(data ? 1 : 0);
       return;
     }
-    if (typeof data !== "number")
-      throw new Error(`tensor(): expected a number at depth ${depth}, got ${typeof data}`);
+    if (typeof data !== "number") {
+      if (Array.isArray(data))
+        throw new Error(`tensor(): expected a number at depth ${depth}, got a sequence`);
+      throw dataTypeError(data);
+    }
     out.push(data);
     return;
   }
@@ -99,9 +115,11 @@ export function tensor(
     flat = opts.dtype === "int64" ? (castStorage(out, "int64") as Float32Array) : Float32Array.from(out);
     shape = opts.shape ? opts.shape.slice() : nested;
     if (out.length > 0 && typeof firstLeaf(data as NestedArray) === "boolean") inferred = "bool";
-  } else {
-    flat = Float32Array.from(data as ArrayLike<number>);
+  } else if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    flat = Float32Array.from(data as unknown as ArrayLike<number>);
     shape = opts.shape ? opts.shape.slice() : [flat.length];
+  } else {
+    throw dataTypeError(data);
   }
   if (shapeNumel(shape) !== flat.length) {
     throw new Error(
@@ -119,27 +137,27 @@ function firstLeaf(data: NestedArray): unknown {
 }
 
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
-  const s = parseArgs([shape]).shape;
+  const s = parseArgs([shape], "full").shape;
   if (opts.dtype !== undefined && opts.dtype !== "float32")
     return withDtype(new Tensor(new Float32Array(shapeNumel(s)).fill(value), s), opts);
   return new Tensor(new Float32Array(shapeNumel(s)).fill(value), s, opts.requiresGrad ?? false);
 }
 
 export function zeros(...args: ShapeOrOptions[]): Tensor {
-  const { shape, opts } = parseArgs(args);
+  const { shape, opts } = parseArgs(args, "zeros");
   if (opts.dtype !== undefined && opts.dtype !== "float32")
     return withDtype(new Tensor(new Float32Array(shapeNumel(shape)), shape), opts);
   return new Tensor(new Float32Array(shapeNumel(shape)), shape, opts.requiresGrad ?? false);
 }
 
 export function ones(...args: ShapeOrOptions[]): Tensor {
-  const { shape, opts } = parseArgs(args);
+  const { shape, opts } = parseArgs(args, "ones");
   return full(shape, 1, opts);
 }
 
 /** Standard normal samples from the seeded generator (after `manualSeed(s)`, PyTorch's numbers for `torch.manual_seed(s)`). */
 export function randn(...args: ShapeOrOptions[]): Tensor {
-  const { shape, opts } = parseArgs(args);
+  const { shape, opts } = parseArgs(args, "randn");
   const d = new Float32Array(shapeNumel(shape));
   fillNormal(d, 0, 1, opts.generator ?? defaultGenerator);
   return new Tensor(d, shape, opts.requiresGrad ?? false);
@@ -147,7 +165,7 @@ export function randn(...args: ShapeOrOptions[]): Tensor {
 
 /** Uniform samples in [0, 1) from the seeded generator (PyTorch's numbers for the same seed). */
 export function rand(...args: ShapeOrOptions[]): Tensor {
-  const { shape, opts } = parseArgs(args);
+  const { shape, opts } = parseArgs(args, "rand");
   const d = new Float32Array(shapeNumel(shape));
   fillUniform(d, 0, 1, opts.generator ?? defaultGenerator);
   return new Tensor(d, shape, opts.requiresGrad ?? false);
@@ -161,6 +179,7 @@ export function randint(
   opts: CreateOptions = {},
 ): Tensor {
   const g = opts.generator ?? defaultGenerator;
+  parseArgs([shape], "randint");
   const n = shapeNumel(shape);
   const d = opts.dtype === "int64" ? new Float64Array(n) : new Float32Array(n);
   for (let i = 0; i < d.length; i++) d[i] = g.randint(low, high);
@@ -200,6 +219,7 @@ function arangeOf(start: number, end: number, step: number, opts: CreateOptions)
     );
   }
   const n = Math.ceil((end - start) / step);
+  checkAllocation(n, `arange(${start}, ${end}, ${step})`);
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = start + i * step;
   if (opts.dtype !== undefined && opts.dtype !== "float32") {
@@ -215,6 +235,7 @@ function arangeOf(start: number, end: number, step: number, opts: CreateOptions)
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0)
     throw new Error(`linspace: number of steps must be non-negative, got ${steps}`);
+  checkAllocation(steps, `linspace(${start}, ${end}, ${steps})`);
   const d = new Float32Array(steps);
   if (steps === 1) d[0] = start;
   else if (steps > 1) {
@@ -244,6 +265,7 @@ function fmaF32(a: number, b: number, c: number): number {
 
 /** The n×m identity. */
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
+  parseArgs([n, m], "eye");
   const d = new Float32Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) d[i * m + i] = 1;
   return new Tensor(d, [n, m], opts.requiresGrad ?? false);

@@ -16,7 +16,11 @@ export class Generator {
 
   /** Re-seeds the generator; the same seed gives the same sequence of numbers. */
   manualSeed(seed: number): this {
-    if (!Number.isFinite(seed)) throw new Error(`manualSeed: expected a finite number, got ${seed}`);
+    // PyTorch's int(seed), then its unpacking into 64 bits (unsigned, else signed)
+    if (typeof seed !== "number") throw new TypeError(`manualSeed: expected a number, got ${typeof seed}`);
+    if (Number.isNaN(seed)) throw new Error("cannot convert float NaN to integer");
+    if (!Number.isFinite(seed)) throw new Error("cannot convert float infinity to integer");
+    if (seed < -(2 ** 63) || seed >= 2 ** 64) throw new Error("Overflow when unpacking long");
     this.seedValue = seed;
     const mt = this.mt;
     mt[0] = seed >>> 0;

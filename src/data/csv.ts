@@ -8,7 +8,7 @@
 // quoted fields, so they match what an editor shows.
 
 import Papa from "papaparse";
-import { type DateFormat, parseDateFormat } from "./dates.js";
+import { type DateFormat, impossibleDate, parseDateFormat } from "./dates.js";
 import { DataError, quote } from "./errors.js";
 
 export interface ParseCsvOptions {
@@ -48,22 +48,8 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     throw new DataError("CSV is empty: expected a header line and at least one data row");
 
   const delimiter = options.delimiter ?? guessDelimiter(src);
-  const rows: string[][] = [];
-  const starts: number[] = []; // character offset where each row starts
-  const problems: { offset: number; message: string }[] = [];
-  let cursor = 0;
-  Papa.parse<string[]>(src, {
-    delimiter,
-    skipEmptyLines: false,
-    step: (r) => {
-      for (const e of r.errors) problems.push({ offset: cursor, message: e.message });
-      rows.push(r.data);
-      starts.push(cursor);
-      cursor = r.meta.cursor;
-    },
-  });
-
-  // Map character offsets to 1-based line numbers.
+  // Rows go straight into their columns as the parser meets them (no table of rows is kept), so the
+  // memory is the file's text plus its cells. Line numbers are counted as the rows come, in order.
   const crOnly = !src.includes("\n") && src.includes("\r");
   const nl = crOnly ? "\r" : "\n";
   let line = 1;
@@ -77,51 +63,50 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     }
     return line;
   };
-  const rowLines = starts.map(lineAt);
-  if (problems.length > 0) {
-    line = 1;
-    pos = 0;
-    const p = problems[0];
-    throw new DataError(`malformed CSV on line ${lineAt(p.offset)}: ${p.message}`);
-  }
-
   const isBlank = (r: string[]): boolean => r.length === 1 && r[0].trim() === "";
-  let h = 0;
-  while (h < rows.length && isBlank(rows[h])) h++;
-  if (h === rows.length)
-    throw new DataError("CSV is empty: expected a header line and at least one data row");
-  const header = rows[h].map((s) => s.trim());
-  const headerLine = rowLines[h];
-  const seen = new Map<string, number>();
-  header.forEach((name, i) => {
-    if (name === "") {
-      throw new DataError(
-        `column ${i + 1} of the header (line ${headerLine}) has no name; every column needs one`,
-      );
-    }
-    const prev = seen.get(name);
-    if (prev !== undefined) {
-      throw new DataError(
-        `duplicate column name ${quote(name)} in the header (line ${headerLine}): columns ${prev + 1} and ${i + 1}`,
-      );
-    }
-    seen.set(name, i);
-  });
-
-  const columns: Record<string, string[]> = Object.create(null);
-  for (const name of header) columns[name] = [];
+  let problem = null as { line: number; message: string } | null; // the parser's first complaint
+  let failure = null as string | null; // ours, reported unless the parser complains
+  let header = null as string[] | null; // set by the parser callback
+  let headerLine = 0;
+  let cols: string[][] = [];
   const lines: number[] = [];
-  for (let r = h + 1; r < rows.length; r++) {
-    const row = rows[r];
-    if (isBlank(row)) continue;
-    if (row.length !== header.length) {
-      throw new DataError(
-        `line ${rowLines[r]} has ${row.length} field(s) but the header (line ${headerLine}) has ${header.length}: ${header.join(", ")}`,
-      );
-    }
-    for (let c = 0; c < header.length; c++) columns[header[c]].push(row[c]);
-    lines.push(rowLines[r]);
-  }
+  let cursor = 0;
+  Papa.parse<string[]>(src, {
+    delimiter,
+    skipEmptyLines: false,
+    step: (r) => {
+      const start = cursor;
+      cursor = r.meta.cursor;
+      if (problem !== null) return;
+      const ln = lineAt(start);
+      if (r.errors.length > 0) {
+        problem = { line: ln, message: r.errors[0].message };
+        return;
+      }
+      const row = r.data;
+      if (failure !== null || isBlank(row)) return;
+      if (header === null) {
+        header = row.map((s) => s.trim());
+        headerLine = ln;
+        failure = headerProblem(header, headerLine);
+        cols = header.map(() => []);
+        return;
+      }
+      if (row.length !== header.length) {
+        failure = `line ${ln} has ${row.length} field(s) but the header (line ${headerLine}) has ${header.length}: ${header.join(", ")}`;
+        return;
+      }
+      for (let c = 0; c < row.length; c++) cols[c].push(row[c]);
+      lines.push(ln);
+    },
+  });
+  if (problem !== null) throw new DataError(`malformed CSV on line ${problem.line}: ${problem.message}`);
+  if (failure !== null) throw new DataError(failure);
+  if (header === null) throw new DataError("CSV is empty: expected a header line and at least one data row");
+  const columns: Record<string, string[]> = Object.create(null);
+  header.forEach((name, c) => {
+    columns[name] = cols[c];
+  });
   if (lines.length === 0) {
     throw new DataError(`CSV has a header (${header.join(", ")}) but no data rows`);
   }
@@ -141,8 +126,11 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     for (let i = 0; i < cells.length; i++) {
       const r = parseDateFormat(cells[i]);
       if (r === null) {
+        const why = impossibleDate(cells[i]);
         throw new DataError(
-          `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a date (expected e.g. 2020-01-31, 2020-01 or 2020-01-31T10:00:00)`,
+          why !== null
+            ? `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a possible date: ${why}`
+            : `date column ${quote(dateColumn)} on line ${lines[i]} holds ${quote(cells[i])}, which is not a date (expected e.g. 2020-01-31, 2020-01 or 2020-01-31T10:00:00)`,
         );
       }
       dates.push(r.time);
@@ -152,13 +140,27 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     for (const name of header) {
       const parsed: number[] = [];
       let format: DateFormat | null = null;
-      for (const cell of columns[name]) {
-        const r = cell.includes("-") ? parseDateFormat(cell) : null;
-        if (r === null) break;
+      let impossible = -1; // the first cell written like a date that is not a possible one
+      const cells = columns[name];
+      for (let i = 0; i < cells.length; i++) {
+        const r = cells[i].includes("-") ? parseDateFormat(cells[i]) : null;
+        if (r === null) {
+          if (!cells[i].includes("-") || impossibleDate(cells[i]) === null) break;
+          if (impossible < 0) impossible = i;
+          parsed.push(Number.NaN);
+          continue;
+        }
         parsed.push(r.time);
         format = r.format;
       }
-      if (parsed.length === lines.length) {
+      // a date column with one impossible date is an error, not a column of text (which would drop the
+      // dates and their gap checks without a word)
+      if (impossible >= 0 && parsed.length === lines.length && format !== null) {
+        throw new DataError(
+          `date column ${quote(name)} on line ${lines[impossible]} holds ${quote(cells[impossible])}, which is not a possible date: ${impossibleDate(cells[impossible])}`,
+        );
+      }
+      if (parsed.length === lines.length && impossible < 0) {
         dateColumn = name;
         dates = parsed;
         dateFormat = format;
@@ -168,6 +170,21 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
   }
 
   return { header, columns, rowCount: lines.length, lines, dateColumn, dates, dateFormat };
+}
+
+/** What is wrong with a header (an empty or repeated name), or null. */
+function headerProblem(header: readonly string[], headerLine: number): string | null {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < header.length; i++) {
+    const name = header[i];
+    if (name === "")
+      return `column ${i + 1} of the header (line ${headerLine}) has no name; every column needs one`;
+    const prev = seen.get(name);
+    if (prev !== undefined)
+      return `duplicate column name ${quote(name)} in the header (line ${headerLine}): columns ${prev + 1} and ${i + 1}`;
+    seen.set(name, i);
+  }
+  return null;
 }
 
 function guessDelimiter(src: string): string {

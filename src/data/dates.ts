@@ -93,6 +93,40 @@ export function parseDateFormat(text: string): { time: number; format: DateForma
   return { time, format: { precision, separator: m[4] === " " ? " " : "T", utc: zone !== undefined } };
 }
 
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/**
+ * Why a string written like an ISO date (`2000-02-30`, `2000-13-01`, `2020-01-01T25:00`) is not a
+ * possible one, or null when it is possible or not written like a date at all.
+ */
+export function impossibleDate(text: string): string | null {
+  const m = DATE_RE.exec(text.trim());
+  if (m === null || parseDateFormat(text) !== null) return null;
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  if (month < 1 || month > 12) return `there is no month ${month}`;
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  const dim = daysInMonth(year, month - 1);
+  if (day < 1 || day > dim) return `${MONTHS[month - 1]} ${year} has ${dim} days`;
+  return "its time of day or zone offset is out of range";
+}
+
+/** Latest time any date format here can write: 9999-12-31T23:59:59.999Z (years have 4 digits). */
+export const MAX_WRITABLE_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** Parses an ISO-style date (see `parseDateFormat`) to milliseconds since the epoch, or null. */
 export function parseDate(text: string): number | null {
   const r = parseDateFormat(text);

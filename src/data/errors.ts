@@ -18,3 +18,17 @@ export function checkInt(value: number, min: number, what: string): void {
     throw new DataError(`${what} must be an integer >= ${min}, got ${value}`);
   }
 }
+
+/**
+ * `s` with control characters (C0 but newline and tab, DEL, C1) written as \u escapes, so that text from
+ * a file (a column name holding an ANSI escape sequence) cannot drive the terminal it is printed on.
+ */
+export function escapeControls(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const control = (c < 0x20 && c !== 0x0a && c !== 0x09) || (c >= 0x7f && c <= 0x9f);
+    out += control ? `\\u${c.toString(16).padStart(4, "0")}` : s[i];
+  }
+  return out;
+}

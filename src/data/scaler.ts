@@ -58,7 +58,9 @@ function columnStats(
     for (let c = 0; c < F; c++) {
       const v = data[t * F + c];
       if (!Number.isFinite(v))
-        throw new DataError(`${who}.fit: row ${t}, column ${c} is ${v}; fill missing values first`);
+        throw new DataError(
+          `${who}.fit: the value at row index ${t}, column index ${c} (both 0-based) is ${v}; fill missing values first`,
+        );
       mean[c] += v;
       if (v < min[c]) min[c] = v;
       if (v > max[c]) max[c] = v;

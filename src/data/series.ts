@@ -117,6 +117,11 @@ export function selectSeries(table: CsvTable, options: SelectSeriesOptions): Ser
         col[t] = Number.NaN;
       } else if (NUMBER_RE.test(s)) {
         col[t] = Number(s);
+        if (!Number.isFinite(Math.fround(col[t]))) {
+          throw new DataError(
+            `value ${quote(cells[t].trim())} in column ${quote(name)} on ${rowWhere(table, t)} is beyond the float32 range (±3.4028235e38) that models compute in; rescale the column (a fill method does not apply: the value is not missing)`,
+          );
+        }
       } else {
         const why = decimalCommaReason(s);
         throw new DataError(

@@ -39,6 +39,7 @@ import { CheckpointError } from "./errors.js";
 import { ForecastNet, type ModelConfigJSON, modelConfigFromJSON } from "./model.js";
 import { buildHybrid, checkHybridMeta, type HybridMetaJSON } from "./hybrid/checkpoint.js";
 import { checkEtsMeta, type EtsMetaJSON } from "./hybrid/fallback.js";
+import { validateForecastCheckpoint, validateOptimizerState } from "./validate.js";
 
 export const CHECKPOINT_KIND = "forecast";
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -194,11 +195,20 @@ function packOptimizer(o: OptimizerStateDict): unknown {
 
 function unpackOptimizer(j: unknown): OptimizerStateDict {
   const o = j as { state?: unknown; param_groups?: unknown };
-  if (o === null || typeof o !== "object" || typeof o.state !== "object" || !Array.isArray(o.param_groups)) {
+  if (
+    o === null ||
+    typeof o !== "object" ||
+    typeof o.state !== "object" ||
+    o.state === null ||
+    !Array.isArray(o.param_groups)
+  ) {
     throw new Error("expected {state, param_groups}");
   }
   const state: OptimizerStateDict["state"] = {};
   for (const [k, entry] of Object.entries(o.state as Record<string, Record<string, unknown>>)) {
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+      throw new Error(`state ${k} is ${JSON.stringify(entry)}, not an object of buffers`);
+    }
     const e: Record<string, number | Float32Array | null> = {};
     for (const [name, v] of Object.entries(entry)) {
       if (v !== null && typeof v === "object" && typeof (v as { f32?: unknown }).f32 === "string") {
@@ -257,38 +267,6 @@ function parseJson(metadata: Record<string, string>, key: string, source: string
   }
 }
 
-type Check =
-  | "string"
-  | "number"
-  | "boolean"
-  | "object"
-  | "array"
-  | "string|null"
-  | "object|null"
-  | "number|null";
-
-function expectFields(obj: unknown, fields: Record<string, Check>, what: string, source: string): void {
-  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
-    throw new CheckpointError(`${source}: the checkpoint is damaged: ${what} is not an object`);
-  }
-  const o = obj as Record<string, unknown>;
-  for (const [k, kind] of Object.entries(fields)) {
-    const v = o[k];
-    const ok = kind.split("|").some((t) => {
-      if (t === "null") return v === null;
-      if (t === "array") return Array.isArray(v);
-      if (t === "object") return v !== null && typeof v === "object" && !Array.isArray(v);
-      if (t === "number") return typeof v === "number" && Number.isFinite(v);
-      return typeof v === t;
-    });
-    if (!ok) {
-      throw new CheckpointError(
-        `${source}: the checkpoint is damaged: ${what}.${k} should be ${kind.replace("|", " or ")}, got ${v === undefined ? "nothing" : JSON.stringify(v)}`,
-      );
-    }
-  }
-}
-
 /**
  * Reads a forecast checkpoint from its tensors and metadata. A valid safetensors file without our
  * metadata is "not a recurrent forecast checkpoint"; one with it but inconsistent is "damaged".
@@ -324,86 +302,25 @@ export function checkpointFromParts(
     );
   }
   const model = parseJson(metadata, "recurrent.model", source) as ModelConfigJSON;
-  expectFields(
-    model,
-    {
-      cell: "string",
-      input_size: "number",
-      hidden_size: "number",
-      num_layers: "number",
-      dropout: "number",
-      batch_first: "boolean",
-      horizon: "number",
-    },
-    "model",
-    source,
-  );
   const data = parseJson(metadata, "recurrent.data", source) as DataSpecJSON;
-  expectFields(
-    data,
-    {
-      target: "string",
-      columns: "array",
-      target_index: "number",
-      lookback: "number",
-      horizon: "number",
-      date_column: "string|null",
-      date_format: "object|null",
-      date_step: "object|null",
-      window_norm: "string",
-      scaler: "object",
-      rows: "number",
-    },
-    "data",
-    source,
-  );
   const split = parseJson(metadata, "recurrent.split", source) as SplitJSON;
-  expectFields(
-    split,
-    {
-      val: "number",
-      test: "number",
-      rows: "number",
-      train_range: "array",
-      val_range: "array",
-      test_range: "array",
-    },
-    "split",
-    source,
-  );
   const training = parseJson(metadata, "recurrent.training", source) as TrainingJSON;
-  expectFields(
-    training,
-    { seed: "number", best_epoch: "number", history: "array", stopped: "string" },
-    "training",
-    source,
-  );
-  const damaged = (msg: string) => new CheckpointError(`${source}: the checkpoint is damaged: ${msg}`);
-  if (data.columns.length !== model.input_size || data.columns.some((c) => typeof c !== "string")) {
-    throw damaged(
-      `data.columns (${JSON.stringify(data.columns)}) should be ${model.input_size} column name(s), the model's input size`,
+  const scheduler =
+    metadata["recurrent.scheduler"] === undefined
+      ? null
+      : (parseJson(metadata, "recurrent.scheduler", source) as SchedulerStateDict);
+  // every field against its type, its bounds and the weights, before anything is allocated from them.
+  // Hybrid and ETS checkpoints hold other weights (members.*, or none): their own sections are checked by
+  // checkHybridMeta / checkEtsMeta below, and the hybrid's weights against its config by buildHybrid.
+  const family = metadata["recurrent.hybrid"] !== undefined || metadata["recurrent.ets"] !== undefined;
+  if (!family) {
+    validateForecastCheckpoint(
+      { model, data, split, training, ...(scheduler === null ? {} : { scheduler }) },
+      tensors,
+      source,
     );
   }
-  if (data.columns[data.target_index] !== data.target) {
-    throw damaged(`data.columns[${data.target_index}] should be the target ${JSON.stringify(data.target)}`);
-  }
-  if (data.horizon !== model.horizon)
-    throw damaged(`data.horizon ${data.horizon} differs from model.horizon ${model.horizon}`);
-  if (data.window_norm !== "last" && data.window_norm !== "none") {
-    throw damaged(`data.window_norm should be "last" or "none", got ${JSON.stringify(data.window_norm)}`);
-  }
-  try {
-    const s = scalerFromJSON(data.scaler);
-    if (s.numColumns !== model.input_size)
-      throw new Error(`it has ${s.numColumns} column(s), the model reads ${model.input_size}`);
-  } catch (e) {
-    throw damaged(`data.scaler: ${(e as Error).message}`);
-  }
-  try {
-    modelConfigFromJSON(model);
-  } catch (e) {
-    throw damaged(`model: ${(e as Error).message}`);
-  }
+  const damaged = (msg: string) => new CheckpointError(`${source}: the checkpoint is damaged: ${msg}`);
   let optimizer: OptimizerStateDict | null = null;
   if (metadata["recurrent.optimizer"] !== undefined) {
     try {
@@ -412,11 +329,16 @@ export function checkpointFromParts(
       if (e instanceof CheckpointError) throw e;
       throw damaged(`recurrent.optimizer: ${(e as Error).message}`);
     }
+    const names: string[] = [];
+    for (let l = 0; l < model.num_layers; l++)
+      for (const k of ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]) names.push(`rnn.${k}_l${l}`);
+    names.push("head.weight", "head.bias");
+    validateOptimizerState(
+      optimizer as Parameters<typeof validateOptimizerState>[0],
+      names.map((n) => tensors[n].data.length),
+      source,
+    );
   }
-  const scheduler =
-    metadata["recurrent.scheduler"] === undefined
-      ? null
-      : (parseJson(metadata, "recurrent.scheduler", source) as SchedulerStateDict);
   const ckpt: ForecastCheckpoint = {
     meta: {
       model,
@@ -486,4 +408,19 @@ export function snapshotWeights(model: ForecastNet): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(model.stateDict())) out[k] = new Tensor(t.data.slice(), [...t.shape]);
   return out;
+}
+
+/**
+ * The checkpoint with its wall-clock fields (training.seconds, each epoch's seconds) set to 0: what
+ * `recurrent train --deterministic` writes, so that the same data, options and seed give the same bytes.
+ */
+export function withoutTimings(ckpt: ForecastCheckpoint): ForecastCheckpoint {
+  const t = ckpt.meta.training;
+  return {
+    ...ckpt,
+    meta: {
+      ...ckpt.meta,
+      training: { ...t, seconds: 0, history: t.history.map((h) => ({ ...h, seconds: 0 })) },
+    },
+  };
 }

@@ -1,12 +1,13 @@
 // Using a trained checkpoint: forecast the steps after a series, and backtest it on the test part that
 // the checkpoint's split held out, beside the naive and seasonal-naive baselines on the same windows.
 
-import { continueDates, formatDate } from "../data/dates.js";
+import { MAX_WRITABLE_TIME, dateStepper, formatDate, inferStep } from "../data/dates.js";
 import { type BacktestResult, rollingOriginBacktest } from "../data/metrics.js";
 import type { Series } from "../data/series.js";
 import { type ForecastCheckpoint, buildModel, checkpointScaler } from "./checkpoint.js";
 import { column } from "./data.js";
 import { CheckpointError, ForecastError } from "./errors.js";
+import { checkScores } from "./finite.js";
 import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
 import { buildHybrid, hybridForecastAt, type IntervalBand } from "./hybrid/checkpoint.js";
@@ -97,7 +98,9 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       `this model forecasts ${H} step(s) at once and reads ${F} columns; going beyond ${H} steps would need future values of ${others.join(", ")}, which it does not forecast. Ask for ${H} steps or fewer (or train a univariate model, or one with a longer horizon)`,
     );
   }
-  if (f.hybrid !== null || f.ets !== null) return withDates(f, series, hybridSeries(f, series, n));
+  // The dates first: a horizon that runs past what the date format can write is refused before any work.
+  const times = forecastTimes(f, series, n);
+  if (f.hybrid !== null || f.ets !== null) return withDates(f, series, times, hybridSeries(f, series, n));
   // Work on the last L rows only, growing them with forecasts when needed.
   let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
   const out = new Float32Array(n);
@@ -116,7 +119,7 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
       hist = grown.subarray(grown.length - L);
     }
   }
-  return withDates(f, series, {
+  return withDates(f, series, times, {
     values: out,
     dates: null,
     recursiveSteps: Math.max(0, n - H),
@@ -181,18 +184,44 @@ function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput 
   };
 }
 
-/** The forecast's dates, continued from the series'. */
-function withDates(f: Forecaster, series: Series, fc: ForecastOutput): ForecastOutput {
-  const n = fc.values.length;
-  let dates: string[] | null = null;
-  if (series.dates !== null && series.dates.length > 0) {
-    const d = f.checkpoint.meta.data;
-    const step = d.date_step ?? undefined;
-    if (step !== undefined || series.dates.length >= 2) {
-      const times = continueDates(series.dates, n, step);
-      const fmt = series.dateFormat ?? d.date_format ?? undefined;
-      dates = times.map((t) => formatDate(t, fmt));
+/**
+ * The times of the n forecast steps, continued from the series' dates (null without dates). A horizon that
+ * runs past what the date format can write is refused, with the largest horizon that fits.
+ */
+function forecastTimes(f: Forecaster, series: Series, n: number): number[] | null {
+  if (series.dates === null || series.dates.length === 0) return null;
+  const step = f.checkpoint.meta.data.date_step ?? undefined;
+  if (step === undefined && series.dates.length < 2) return null;
+  const next = dateStepper(series.dates, step ?? inferStep(series.dates));
+  const last = series.dates[series.dates.length - 1];
+  const fits = (k: number) => next(last, k) <= MAX_WRITABLE_TIME;
+  if (!fits(n)) {
+    let lo = 0; // fits
+    let hi = n; // does not
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid;
     }
+    const fmt = series.dateFormat ?? f.checkpoint.meta.data.date_format ?? undefined;
+    throw new ForecastError(
+      `a forecast of ${n} steps after ${formatDate(last, fmt)} would run past 9999-12-31, the last date the series' format can write (years have 4 digits). ${lo === 0 ? "No step fits" : `Ask for ${lo} steps or fewer`}`,
+    );
+  }
+  return Array.from({ length: n }, (_, k) => next(last, k + 1));
+}
+
+/** The forecast with its dates. */
+function withDates(
+  f: Forecaster,
+  series: Series,
+  times: number[] | null,
+  fc: ForecastOutput,
+): ForecastOutput {
+  let dates: string[] | null = null;
+  if (times !== null) {
+    const fmt = series.dateFormat ?? f.checkpoint.meta.data.date_format ?? undefined;
+    dates = times.map((t) => formatDate(t, fmt));
   }
   return { ...fc, dates };
 }
@@ -309,6 +338,11 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
       if (y === undefined) throw new ForecastError(`internal: no forecast for origin ${origin}`);
       return y;
     },
+  });
+  checkScores({
+    "the model": r.scores.model,
+    naive: r.scores.naive,
+    "seasonal naive": r.scores.seasonalNaive,
   });
   const fmt = series.dateFormat ?? undefined;
   return {

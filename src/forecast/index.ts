@@ -44,6 +44,7 @@ export {
   checkpointMetadata,
   checkpointScaler,
   decodeCheckpoint,
+  withoutTimings,
   encodeCheckpoint,
 } from "./checkpoint.js";
 export {
@@ -73,3 +74,11 @@ export {
 // ETS, Theta and the naive family, with their statistics and optimizer (browser-safe).
 export * as classical from "./classical/index.js";
 export { exportForecastOnnx } from "./onnx.js";
+export { NonFiniteError } from "./finite.js";
+export {
+  LIMITS,
+  type RecurrentArch,
+  checkDeclaredArch,
+  recurrentArchOf,
+  validateForecastCheckpoint,
+} from "./validate.js";

@@ -16,6 +16,7 @@
 import { Tensor } from "../core/tensor.js";
 import type { Scaler } from "../data/scaler.js";
 import { ForecastError } from "./errors.js";
+import { checkForecasts, checkInputs, checkOutputs } from "./finite.js";
 import type { ForecastNet } from "./model.js";
 import type { WindowNorm } from "./checkpoint.js";
 
@@ -149,6 +150,21 @@ export function forecastAt(
   origins: readonly number[],
 ): Float32Array {
   const F = model.config.inputSize;
+  // no NaN or infinity as a forecast: the first step that makes one is named (finite.ts)
+  if (origins.length > 0) {
+    let lo = origins[0];
+    let hi = origins[0];
+    for (const o of origins) {
+      if (o < lo) lo = o;
+      if (o > hi) hi = o;
+    }
+    const rows = scaled.subarray(Math.max(0, lo - spec.lookback) * F, hi * F); // the rows the windows read
+    checkInputs(rows, F, spec.scaler);
+  }
   const { x, refs } = windowInputs(spec, scaled, F, origins);
-  return decodeOutputs(spec, predictWindows(model, x, origins.length), refs);
+  const outputs = predictWindows(model, x, origins.length);
+  checkOutputs(outputs, model);
+  const forecasts = decodeOutputs(spec, outputs, refs);
+  checkForecasts(forecasts, outputs, refs, spec.scaler, spec.targetIndex);
+  return forecasts;
 }

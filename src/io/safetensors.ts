@@ -41,6 +41,47 @@ const UNSUPPORTED_DTYPES = new Set(["U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U1
 /** Largest header we accept, as the reference implementation does. */
 export const MAX_HEADER_SIZE = 100_000_000;
 
+/**
+ * Deepest JSON nesting a header may have. A valid header nests 3 levels ({name: {shape: [...]}}); its
+ * metadata values are strings. Deeper JSON is refused before JSON.parse sees it (50 MB of brackets
+ * would otherwise take gigabytes to parse).
+ */
+export const MAX_HEADER_DEPTH = 8;
+
+/**
+ * A header may be at most this many bytes plus HEADER_PER_DATA_BYTE times the data it declares: a
+ * forecast checkpoint's metadata carries the optimizer's two buffers per weight in base64 (about 2.7
+ * bytes per byte of weights) and the training history.
+ */
+export const HEADER_BASE_SIZE = 1 << 20;
+export const HEADER_PER_DATA_BYTE = 4;
+
+/**
+ * Scans header JSON text once, without building anything: the deepest nesting outside strings. Stops
+ * as soon as `limit` is passed.
+ */
+function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // skip the string: to the next quote not escaped
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return max;
+}
+
 /** One tensor's entry in the header. */
 export interface SafetensorsEntry {
   dtype: SafetensorsDtype;
@@ -369,6 +410,20 @@ export function readSafetensorsHeader(bytes: Uint8Array, fileSize?: number): Saf
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   } catch (e) {
     throw new SafetensorsError(`the ${n}-byte header is not valid UTF-8`, { cause: e });
+  }
+  // bound the parser's work before it starts: the size against the data, then the nesting
+  const dataBytes = total - 8 - n;
+  const allowed = HEADER_BASE_SIZE + HEADER_PER_DATA_BYTE * dataBytes;
+  if (n > allowed) {
+    throw new SafetensorsError(
+      `the ${n}-byte header is out of proportion to the ${dataBytes} bytes of tensor data it describes (at most ${allowed} bytes: ${HEADER_BASE_SIZE} + ${HEADER_PER_DATA_BYTE} per data byte)`,
+    );
+  }
+  const depth = nestingDepth(text, MAX_HEADER_DEPTH);
+  if (depth > MAX_HEADER_DEPTH) {
+    throw new SafetensorsError(
+      `the header nests JSON more than ${MAX_HEADER_DEPTH} levels deep (a safetensors header needs 3): refused before parsing`,
+    );
   }
   let parsed: unknown;
   try {

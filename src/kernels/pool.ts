@@ -66,7 +66,11 @@ export function setNumThreads(n: number): void {
   while (workers.length > n - 1) workers.pop()!.handle.terminate();
 }
 
-/** The thread count: setNumThreads, else RECURRENT_NUM_THREADS, else the platform's cores (1 without one). */
+/** RECURRENT_NUM_THREADS is capped at this many threads per core. */
+export const MAX_THREADS_PER_CORE = 4;
+let warnedCap = false;
+
+/** The thread count: setNumThreads, else RECURRENT_NUM_THREADS (at most 4 per core), else the platform's cores (1 without one). */
 export function getNumThreads(): number {
   if (requested !== null) return requested;
   const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
@@ -75,6 +79,18 @@ export function getNumThreads(): number {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) {
       throw new Error(`RECURRENT_NUM_THREADS should be an integer ≥ 1, got ${JSON.stringify(v)}`);
+    }
+    // more threads than cores only adds hand-offs and memory (a worker costs about 1 MB): cap it
+    const cores = platform === null ? 1 : Math.max(1, Math.floor(platform.cores()));
+    const cap = MAX_THREADS_PER_CORE * cores;
+    if (n > cap) {
+      if (!warnedCap) {
+        warnedCap = true;
+        console.warn(
+          `RECURRENT_NUM_THREADS=${n} is more than ${MAX_THREADS_PER_CORE} threads per core; using ${cap} (${cores} core(s))`,
+        );
+      }
+      return cap;
     }
     return n;
   }

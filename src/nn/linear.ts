@@ -5,6 +5,8 @@ import { linear } from "../core/ops.js";
 import * as ops from "../core/ops.js";
 import { pyFloatRepr } from "../core/format.js";
 import { result, type Tensor } from "../core/tensor.js";
+import { checkAllocation } from "../core/limits.js";
+import { checkTensorArg } from "./args.js";
 import { Module, type Parameter, uniformParameter } from "./module.js";
 
 /** y = x Wᵀ + b, W (out, in), initialized as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for both. */
@@ -26,6 +28,7 @@ export class Linear extends Module {
       if (!Number.isInteger(v) || v < 0)
         throw new Error(`Linear: ${k} must be a non-negative integer, got ${v}`);
     }
+    checkAllocation(outFeatures * (inFeatures + 1), `Linear(${inFeatures}, ${outFeatures})`);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     // PyTorch's reset_parameters: kaiming_uniform_(a=sqrt(5)) for the weight, U(±1/sqrt(fan_in)) for the
@@ -37,6 +40,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkTensorArg(x, "linear", "input", 1);
     return linear(x, this.weight, this.bias);
   }
 

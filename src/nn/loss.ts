@@ -9,6 +9,7 @@
 // Unlike PyTorch, a target whose shape differs from the input's is an error, never broadcast.
 
 import { Tensor, result, shapeNumel, shapeStr } from "../core/tensor.js";
+import { checkTensorArg } from "./args.js";
 import { Module } from "./module.js";
 
 export type Reduction = "mean" | "sum" | "none";
@@ -146,6 +147,8 @@ function pointwiseLoss(
   target: Tensor,
   reduction: Reduction,
 ): Tensor {
+  checkTensorArg(input, fn, "input", 1);
+  checkTensorArg(target, fn, "target", 2);
   checkSameShape(fn, input, target);
   const x = input.data;
   const y = target.data;

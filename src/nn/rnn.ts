@@ -10,6 +10,8 @@ import { pyFloatRepr } from "../core/format.js";
 import * as F from "../core/ops.js";
 import { noGrad, shapeStr, Tensor } from "../core/tensor.js";
 import { dropout as dropoutFn } from "./linear.js";
+import { checkAllocation, MAX_LAYERS } from "../core/limits.js";
+import { checkTensorArg } from "./args.js";
 import { Module, type Parameter, uniformParameter } from "./module.js";
 import { indexSelect1, PackedSequence } from "./packed.js";
 import { fusedLayer } from "./rnn_fused.js";
@@ -167,6 +169,25 @@ export abstract class RNNBase extends Module {
       );
     if (projSize > 0 && mode !== "LSTM")
       throw new Error("proj_size argument is only supported for LSTM, not RNN or GRU");
+    // sizes that cannot be allocated are refused before any layer is built (PyTorch has no such bound)
+    const typeName = mode === "LSTM" ? "LSTM" : mode === "GRU" ? "GRU" : "RNN";
+    const what = `${typeName}(${inputSize}, ${hiddenSize}, num_layers=${numLayers})`;
+    if (numLayers > MAX_LAYERS) {
+      throw new Error(
+        `${what}: num_layers = ${numLayers} is more than the ${MAX_LAYERS} stacked layers one module may have here`,
+      );
+    }
+    {
+      const G = GATES[mode] * hiddenSize;
+      const hOut = projSize > 0 ? projSize : hiddenSize;
+      const D = options.bidirectional ? 2 : 1;
+      const perDir = (inp: number) =>
+        G * (inp + hOut) + ((options.bias ?? true) ? 2 * G : 0) + projSize * hiddenSize;
+      checkAllocation(
+        D * (perDir(inputSize) + (numLayers > 1 ? (numLayers - 1) * perDir(hOut * D) : 0)),
+        what,
+      );
+    }
     this.mode = mode;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
@@ -261,6 +282,7 @@ export abstract class RNNBase extends Module {
     input: Tensor | PackedSequence,
     hx: State | null | undefined,
   ): [Tensor | PackedSequence, State] {
+    checkTensorArg(input, `${this.constructor.name}.forward`, "input", 1, true);
     const isLstm = this.mode === "LSTM";
     const name = this.mode === "LSTM" ? "LSTM" : this.mode === "GRU" ? "GRU" : "RNN";
     const L = this.numLayers;
@@ -492,6 +514,11 @@ export abstract class RNNCellBase extends Module {
       if (!Number.isInteger(v) || v < min)
         throw new Error(`${name} must be an integer of at least ${min}, got ${v}`);
     }
+    const G0 = GATES[mode] * hiddenSize;
+    checkAllocation(
+      G0 * (inputSize + hiddenSize + (bias ? 2 : 0)),
+      `${this.constructor.name}(${inputSize}, ${hiddenSize})`,
+    );
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
     this.bias = bias;
@@ -522,6 +549,7 @@ export abstract class RNNCellBase extends Module {
     x: Tensor,
     states: (Tensor | null)[],
   ): { x: Tensor; states: Tensor[]; unbatched: boolean } {
+    checkTensorArg(x, `${this.name}.forward`, "input", 1);
     if (x.ndim !== 1 && x.ndim !== 2) {
       throw new Error(
         `${this.name}: Expected input to be 1-D or 2-D but received ${x.ndim}-D tensor of shape ${shapeStr(x.shape)}`,

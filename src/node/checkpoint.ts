@@ -23,7 +23,49 @@ export interface LoadedSafetensors {
 
 /** A temporary name in the target's directory (same filesystem, so the rename is atomic). */
 function tempPathFor(path: string): string {
+  removeStaleTemps(path);
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+}
+
+/** Whether a process with this id is running (a signal 0 probes without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // running, but not ours
+  }
+}
+
+/**
+ * Removes the temporary files that earlier saves of `path` left behind when they were killed mid-save
+ * (`.name.<pid>.<hex>.tmp` whose process is gone). A save in progress elsewhere keeps its file.
+ */
+export function removeStaleTemps(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed; // the save itself will report the folder
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && alive(pid)) continue;
+    if (pid === process.pid) continue; // one of ours may be in flight (async saves)
+    try {
+      fs.rmSync(join(dir, name), { force: true });
+      removed.push(name);
+    } catch {
+      // not ours to insist on
+    }
+  }
+  return removed;
 }
 
 function encodeFor(

@@ -98,12 +98,13 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
     const record = group as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(this.defaults)) {
       if (record[k] === undefined) {
-        if (k === "lr" && Number.isNaN(v)) {
+        if (k === "lr" && Number.isNaN(v) && this.lrIsRequired()) {
           throw new Error(`parameter group didn't specify a value of required optimization parameter ${k}`);
         }
         record[k] = copyValue(v);
       }
     }
+    checkLr(group.lr);
     this.validateGroup(group);
     const seen = new Set<Tensor>();
     for (const g of this.paramGroups) for (const p of g.params) seen.add(p);
@@ -111,6 +112,11 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
       if (seen.has(p)) throw new Error("some parameters appear in more than one parameter group");
     }
     this.paramGroups.push(group);
+  }
+
+  /** Whether groups must give their own learning rate (SGD's `required`); the default NaN then means "not given". */
+  protected lrIsRequired(): boolean {
+    return false;
   }
 
   /** Throws PyTorch's error for an invalid hyper-parameter of a group. */
@@ -160,7 +166,14 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
 
   /** Checks one state entry read by `loadStateDict` and returns it in memory form. */
   private loadValue(p: Tensor, key: string, v: unknown): StateValue {
-    if (v === null || typeof v === "number") return v;
+    if (v === null) return v;
+    if (typeof v === "number") {
+      if (key === "step" && !(Number.isInteger(v) && v >= 0))
+        throw new Error(`loadStateDict: state "step" should be a whole number >= 0, got ${pyStr(v)}`);
+      if (!Number.isFinite(v))
+        throw new Error(`loadStateDict: state "${key}" is ${pyStr(v)}, not a finite number`);
+      return v;
+    }
     if (typeof v !== "object") {
       throw new Error(`loadStateDict: state "${key}" should be a number, null or an array, got ${typeof v}`);
     }
@@ -174,6 +187,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
         `loadStateDict: state "${key}" has ${arr.length} elements but its parameter has ${p.data.length}`,
       );
     }
+    const bad = arr.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`loadStateDict: state "${key}" holds ${pyStr(arr[bad])} at index ${bad}`);
     return arr;
   }
 
@@ -235,10 +250,20 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
       for (const [k, v] of Object.entries(entry)) s[k] = this.loadValue(p, k, v);
       state.set(p, s as S);
     }
-    for (let i = 0; i < saved.length; i++) {
-      const group = this.paramGroups[i] as unknown as Record<string, unknown>;
-      for (const [k, v] of Object.entries(saved[i])) if (k !== "params") group[camelCase(k)] = copyValue(v);
-    }
+    // the hyper-parameters are checked as the constructor checks them before any is copied (PyTorch
+    // takes them as they are: a negative or NaN learning rate would then be used)
+    const loaded = saved.map((g, i) => {
+      const group = { ...this.paramGroups[i] } as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(g)) if (k !== "params") group[camelCase(k)] = copyValue(v);
+      try {
+        checkLr(group.lr as number);
+        this.validateGroup(group as unknown as ParamGroup<O>);
+      } catch (e) {
+        throw new Error(`loadStateDict: param_groups[${i}]: ${(e as Error).message}`);
+      }
+      return group;
+    });
+    for (let i = 0; i < saved.length; i++) Object.assign(this.paramGroups[i], loaded[i]);
     this.state.clear();
     for (const [p, s] of state) this.state.set(p, s);
   }
@@ -266,6 +291,11 @@ function formatValue(v: unknown): string {
 }
 
 /** Throws PyTorch's "Invalid <what>: <value>" unless `ok`. */
+/** A learning rate must be a finite number >= 0 (PyTorch also takes inf, which only makes NaN weights). */
+function checkLr(lr: unknown): void {
+  check(typeof lr === "number" && Number.isFinite(lr) && lr >= 0, "learning rate", lr);
+}
+
 export function check(ok: boolean, what: string, value: unknown): void {
   if (!ok) throw new Error(`Invalid ${what}: ${pyStr(value)}`);
 }

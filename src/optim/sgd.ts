@@ -28,6 +28,8 @@ export interface SGDState {
 
 export class SGD extends Optimizer<SGDOptions, SGDState> {
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    // an lr given as NaN is invalid, not "required" (the default's NaN)
+    if (options.lr !== undefined && !Number.isFinite(options.lr)) check(false, "learning rate", options.lr);
     super(params, {
       lr: options.lr ?? REQUIRED,
       momentum: options.momentum ?? 0,
@@ -36,6 +38,10 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
       nesterov: options.nesterov ?? false,
       maximize: options.maximize ?? false,
     });
+  }
+
+  protected override lrIsRequired(): boolean {
+    return true;
   }
 
   protected override validateGroup(g: ParamGroup<SGDOptions>): void {

@@ -1,6 +1,6 @@
 // How the command reports failure: a clear message and an exit code, never a stack trace for bad input.
 
-import { DataError } from "../../data/errors.js";
+import { DataError, escapeControls } from "../../data/errors.js";
 import { SafetensorsError } from "../../io/safetensors.js";
 
 /** Bad input or a failed run: exit code 1. */
@@ -23,10 +23,9 @@ export class UsageError extends CliError {
 }
 
 /** Prints `error: <message>` and returns the exit code for any thrown value. */
-export function reportError(
-  e: unknown,
-  stderr: (s: string) => void = (s) => process.stderr.write(s),
-): number {
+export function reportError(e: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+  // names from files reach messages: their control characters are shown escaped
+  const stderr = (s: string) => write(escapeControls(s));
   if (e instanceof CliError) {
     stderr(`error: ${e.message}\n`);
     return e.exitCode;

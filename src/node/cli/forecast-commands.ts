@@ -8,9 +8,14 @@ import * as fs from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { formatDate } from "../../data/dates.js";
-import { DataError } from "../../data/errors.js";
+import { DataError, escapeControls } from "../../data/errors.js";
 import type { FillMethod } from "../../data/series.js";
-import { type ForecastCheckpoint, checkpointMetadata, decodeCheckpoint } from "../../forecast/checkpoint.js";
+import {
+  type ForecastCheckpoint,
+  checkpointMetadata,
+  decodeCheckpoint,
+  withoutTimings,
+} from "../../forecast/checkpoint.js";
 import {
   FILL_HINT,
   type PreparedSeries,
@@ -105,13 +110,20 @@ export function loadCheckpointFile(path: string): ForecastCheckpoint {
   return decodeCheckpoint(bytes, path);
 }
 
-/** Saves a checkpoint atomically (temporary file + rename). */
-export async function saveCheckpointFile(path: string, ckpt: ForecastCheckpoint): Promise<void> {
-  await saveSafetensors(path, ckpt.stateDict, checkpointMetadata(ckpt));
+/** Saves a checkpoint atomically (temporary file + rename); `deterministic` zeroes its timings. */
+export async function saveCheckpointFile(
+  path: string,
+  ckpt: ForecastCheckpoint,
+  deterministic = false,
+): Promise<void> {
+  const c = deterministic ? withoutTimings(ckpt) : ckpt;
+  await saveSafetensors(path, c.stateDict, checkpointMetadata(c));
 }
 
 /** Fails early, before any training, when `path` cannot be written. */
 function checkWritable(path: string, what: string): void {
+  if (path.trim() === "" || /[/\\]$/.test(path))
+    throw new CliError(`cannot write the ${what} ${JSON.stringify(path)}: expected a file name`);
   const dir = dirname(resolve(path));
   let st: fs.Stats;
   try {
@@ -275,6 +287,7 @@ interface TrainCli {
   model: ModelKind;
   members: number;
   season?: number;
+  deterministic?: boolean;
 }
 
 /** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
@@ -372,7 +385,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   };
 
   const log = process.stderr;
-  const info = (s: string) => log.write(`${s}\n`);
+  const info = (s: string) => log.write(`${escapeControls(s)}\n`); // column names come from the file
   const cols = prepared.series.columns;
   info(
     `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
@@ -408,7 +421,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
       {
         shouldStop: () => interrupted,
         onImprove: async (ckpt) => {
-          await saveCheckpointFile(out, ckpt);
+          await saveCheckpointFile(out, ckpt, o.deterministic);
           saved = { epoch: ckpt.meta.training.best_epoch, path: out };
         },
         onEpoch: (r) => {
@@ -447,7 +460,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   }
   if (ck !== null) {
     // the final save: best weights with the whole history and why training stopped
-    await saveCheckpointFile(out, ck);
+    await saveCheckpointFile(out, ck, o.deterministic);
     saved = { epoch: ck.meta.training.best_epoch, path: out };
   }
   let charts: { svgPath: string; pngPath: string } | null = null;
@@ -502,7 +515,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     `  recurrent evaluate --model ${q(out)} --csv ${q(o.csv)}`,
     `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
   );
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${escapeControls(lines.join("\n"))}\n`);
 }
 
 /** --emit-torch: the run's settings for scripts/torch_train.py, nothing trained. */
@@ -663,7 +676,7 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
   try {
     fc = forecastSeries(f, series, o.horizon);
   } catch (e) {
-    if (e instanceof ForecastError && /would need future values/.test(e.message)) {
+    if (e instanceof ForecastError && /Ask for (\d+) steps or fewer/.test(e.message)) {
       throw new CliError(e.message.replace(/Ask for (\d+) steps or fewer/, "Use --horizon $1 or less"));
     }
     throw cliMessage(e);
@@ -750,21 +763,20 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
   const head = cols
     .map((c) => `,${c.name === "ETS" ? "ets" : c.name === "Theta" ? "theta" : "snaive_drift"}`)
     .join("");
-  const lines = [
-    `${[key, "value", ...extraCols].join(",")}${head}`,
-    ...Array.from(
-      fc.values,
-      (v, i) =>
-        `${[stamps[i], f32str(v), ...Object.values(intervalFields(fc.intervals, i, f32str))].join(",")}${cols.map((c) => `,${c.values === null ? "" : fmt(c.values[i], 4)}`).join("")}`,
-    ),
-  ];
   if (compare !== null) {
     const ets = compare.find((c) => c.name === "ETS");
     process.stderr.write(
       `compare: ets = ${ets?.values === null ? `not fitted (${ets?.error})` : `${ets?.label} selected by AICc`}, theta = Theta method, snaive_drift = seasonal naive with drift (m=${season}), each fitted on the whole series\n`,
     );
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  // rows go out in blocks, so a reader that stops early (`| head`) stops the writing (bin.ts ends the
+  // command quietly on EPIPE)
+  writeRows(
+    `${[key, "value", ...extraCols].join(",")}${head}`,
+    fc.values.length,
+    (i) =>
+      `${[stamps[i], f32str(fc.values[i]), ...Object.values(intervalFields(fc.intervals, i, f32str))].join(",")}${cols.map((c) => `,${c.values === null ? "" : fmt(c.values[i], 4)}`).join("")}`,
+  );
   if (fc.recursiveSteps > 0) {
     process.stderr.write(
       `note: steps ${d.horizon + 1} to ${n} feed the model's own forecasts back (it was trained for ${d.horizon})\n`,
@@ -786,6 +798,16 @@ function intervalFields<T>(
     out[`upper_${pct}`] = f(b.upper[i]);
   }
   return out;
+}
+
+/** Writes a header line and `n` rows to stdout in blocks of 1000 lines, stopping if stdout closed. */
+function writeRows(header: string, n: number, row: (i: number) => string): void {
+  process.stdout.write(`${header}\n`);
+  for (let i = 0; i < n && !process.stdout.destroyed; i += 1000) {
+    const block: string[] = [];
+    for (let j = i; j < Math.min(n, i + 1000); j++) block.push(row(j));
+    process.stdout.write(`${block.join("\n")}\n`);
+  }
 }
 
 function prevStamp(p: PreparedSeries): string {
@@ -905,7 +927,7 @@ function evaluateCommand(o: EvaluateCli): void {
     for (const r of classical) if (r.scores === null) lines.push(`${r.name}: not fitted (${r.label})`);
     lines.push(classicalVerdict(m, classical, fmt));
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${escapeControls(lines.join("\n"))}\n`);
 }
 
 // ---------------------------------------------------------------- registration
@@ -1025,6 +1047,10 @@ export function registerForecastCommands(program: Command): void {
     .option(
       "--emit-torch <dir>",
       "train nothing: write <dir>/torch_train.json, this run's settings for scripts/torch_train.py (PyTorch DDP)",
+    )
+    .option(
+      "--deterministic",
+      "write 0 for the timing fields, so the same data, options and seed give a byte-identical checkpoint",
     )
     .addHelpText(
       "after",

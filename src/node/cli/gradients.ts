@@ -21,6 +21,7 @@ import {
 } from "../../nn/gradflow.js";
 import { GRU, LSTM, RNN, type RNNBase } from "../../nn/rnn.js";
 import { type ChartSpec, gradientFlowChart, gradNormChart, lossChart, MAX_SERIES } from "../../viz/index.js";
+import { checkDeclaredArch, recurrentArchOf } from "../../forecast/validate.js";
 import { loadSafetensors } from "../checkpoint.js";
 import { CliError, num, UsageError } from "./errors.js";
 import { makeProgress } from "./progress.js";
@@ -268,47 +269,23 @@ async function readModel(
   for (const k of keys)
     if (k.startsWith(prefix) && /^(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$/.test(k.slice(prefix.length)))
       sd[k.slice(prefix.length)] = tensors[k];
-  let layers = 0;
-  while (sd[`weight_ih_l${layers}`] !== undefined) layers++;
-  const wIh = sd.weight_ih_l0;
-  const wHh = sd.weight_hh_l0;
-  if (wHh === undefined) bad(`${prefix}weight_ih_l0 is there but ${prefix}weight_hh_l0 is missing`);
-  if (wIh.ndim !== 2 || wHh.ndim !== 2) {
-    bad(
-      `${prefix}weight_ih_l0 and weight_hh_l0 must be matrices, got shapes [${wIh.shape.join(", ")}] and [${wHh.shape.join(", ")}]`,
-    );
-  }
-  const wHr = sd.weight_hr_l0;
-  const R = wHh.shape[1];
-  const H = wHr !== undefined ? wHr.shape[1] : R;
-  const gates = wHh.shape[0] / H;
-  const cell: Cell | null = gates === 4 ? "lstm" : gates === 3 ? "gru" : gates === 1 ? "rnn" : null;
-  if (cell === null || !Number.isInteger(gates)) {
-    bad(
-      `${prefix}weight_hh_l0 has ${wHh.shape[0]} rows for hidden size ${H}: expected 1 (RNN), 3 (GRU) or 4 (LSTM) times ${H}`,
-    );
-  }
-  const I = wIh.shape[1];
-  const bidirectional = sd.weight_ih_l0_reverse !== undefined;
-  const bias = sd.bias_ih_l0 !== undefined;
-  // the configuration the checkpoint declares, if it does (recurrent train's forecast checkpoints)
+  // the configuration the weights show, checked tensor by tensor, then against what the metadata
+  // declares (recurrent train's forecast checkpoints): the same checks as every checkpoint reader
+  const arch = recurrentArchOf(tensors, prefix, bad);
+  const { cell, inputSize: I, hiddenSize: H, numLayers: layers, bidirectional, bias } = arch;
+  const wHr = arch.projSize > 0 ? sd.weight_hr_l0 : undefined;
+  const R = arch.projSize > 0 ? arch.projSize : H;
   const declared = metadata["recurrent.model"];
   if (declared !== undefined) {
-    let j: Record<string, unknown>;
+    let j: unknown;
     try {
       j = JSON.parse(declared);
     } catch {
       bad("its recurrent.model metadata is not JSON");
     }
-    for (const [k, v] of [
-      ["cell", cell],
-      ["input_size", I],
-      ["hidden_size", H],
-      ["num_layers", layers],
-    ] as const) {
-      if (j![k] !== undefined && j![k] !== v)
-        bad(`its metadata says ${k} = ${JSON.stringify(j![k])} but the weights say ${v}`);
-    }
+    if (j === null || typeof j !== "object" || Array.isArray(j))
+      bad(`its recurrent.model metadata is ${JSON.stringify(j)}, not an object`);
+    checkDeclaredArch(j as Record<string, unknown>, arch, bad);
   }
   for (const [opt, flag, v] of [
     ["cell", "--cell", cell],

@@ -1,0 +1,551 @@
+// Checking a checkpoint before anything is built from it. A checkpoint may come from a stranger: every
+// field of its metadata is checked for its type, for sane bounds, and against the weights it describes,
+// before a network, a window buffer or an optimizer state is allocated from it. One place for it, used by
+// `decodeCheckpoint` (so by `recurrent forecast`, `evaluate`, `train --resume` and the playground) and by
+// `recurrent gradients` (through `recurrentArchOf` and `checkDeclaredArch`).
+//
+// The weights themselves are bounded by the file that holds them; every size the metadata declares must
+// equal a size the weights have, so nothing the metadata says can make us allocate more than the file
+// holds. Fields that no tensor pins down (lookback, rows) get fixed upper bounds (LIMITS).
+//
+// Messages name the file and the field: "co2.safetensors: metadata says num_layers = 1e308, but the
+// weights hold 1 layer".
+
+import { MAX_LAYERS } from "../core/limits.js";
+import type { Tensor } from "../core/tensor.js";
+import { CheckpointError } from "./errors.js";
+
+/** Upper bounds for the sizes that the weights do not pin down. */
+export const LIMITS = Object.freeze({
+  /** Rows of history one forecast reads. */
+  lookback: 1_000_000,
+  /** Rows of the training series. */
+  rows: 100_000_000,
+  /** Months in a calendar date step (100 years). */
+  stepMonths: 1200,
+  /** Seconds in a fixed date step (1000 years). */
+  stepSeconds: 1000 * 366 * 86400,
+  /** Epochs in a training history. */
+  epochs: 10_000_000,
+});
+
+/** The largest finite float32. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+/** The smallest positive normal float32. */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+export type Cell = "rnn" | "lstm" | "gru";
+
+/** A recurrent layer's configuration as its weights show it. */
+export interface RecurrentArch {
+  cell: Cell;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bidirectional: boolean;
+  bias: boolean;
+  /** LSTM projection size (weight_hr), 0 for none. */
+  projSize: number;
+}
+
+/** A value as a message shows it: numbers as JSON writes them (1e308, not 1e+308), strings quoted. */
+export function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (typeof v === "number") return Number.isNaN(v) ? "NaN" : String(v).replace("e+", "e");
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+const shapeOf = (t: Tensor): string => `[${t.shape.join(", ")}]`;
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * Reads the configuration of a recurrent layer (PyTorch's names `weight_ih_l0`, ... under `prefix`) from
+ * the shapes of its weights, and checks that every tensor of that configuration is there with the shape
+ * it must have, and no other under the layer's names. `fail` throws with a message.
+ */
+export function recurrentArchOf(
+  sd: Record<string, Tensor>,
+  prefix: string,
+  fail: (msg: string) => never,
+): RecurrentArch {
+  const get = (k: string): Tensor | undefined => (Object.hasOwn(sd, prefix + k) ? sd[prefix + k] : undefined);
+  const wIh = get("weight_ih_l0");
+  const wHh = get("weight_hh_l0");
+  if (wIh === undefined) fail(`the weights have no ${prefix}weight_ih_l0 (no recurrent layer)`);
+  if (wHh === undefined) fail(`the weights have ${prefix}weight_ih_l0 but no ${prefix}weight_hh_l0`);
+  if (wIh.ndim !== 2 || wHh.ndim !== 2) {
+    fail(
+      `${prefix}weight_ih_l0 and ${prefix}weight_hh_l0 must be matrices, got shapes ${shapeOf(wIh)} and ${shapeOf(wHh)}`,
+    );
+  }
+  const wHr = get("weight_hr_l0");
+  if (wHr !== undefined && wHr.ndim !== 2)
+    fail(`${prefix}weight_hr_l0 must be a matrix, got ${shapeOf(wHr)}`);
+  const R = wHh.shape[1]; // size of h
+  const H = wHr !== undefined ? wHr.shape[1] : R;
+  const G = wHh.shape[0];
+  const gates = H > 0 ? G / H : 0;
+  const cell: Cell | null = gates === 4 ? "lstm" : gates === 3 ? "gru" : gates === 1 ? "rnn" : null;
+  if (cell === null || H < 1) {
+    fail(
+      `${prefix}weight_hh_l0 has shape ${shapeOf(wHh)}: its ${G} rows should be 1 (RNN), 3 (GRU) or 4 (LSTM) times the hidden size ${H}`,
+    );
+  }
+  const projSize = wHr !== undefined ? R : 0;
+  if (wHr !== undefined && (cell !== "lstm" || !(R >= 1 && R < H))) {
+    fail(
+      `${prefix}weight_hr_l0 has shape ${shapeOf(wHr)}: a projection needs an LSTM and a size below the hidden size`,
+    );
+  }
+  const I = wIh.shape[1];
+  const bidirectional = get("weight_ih_l0_reverse") !== undefined;
+  const bias = get("bias_ih_l0") !== undefined;
+  let numLayers = 0;
+  while (get(`weight_ih_l${numLayers}`) !== undefined) numLayers++;
+  if (numLayers > MAX_LAYERS) {
+    fail(
+      `the weights hold ${numLayers} stacked layers, more than the ${MAX_LAYERS} one module may have here`,
+    );
+  }
+  const D = bidirectional ? 2 : 1;
+  const hOut = projSize > 0 ? projSize : H;
+  const expected = new Map<string, number[]>();
+  for (let l = 0; l < numLayers; l++) {
+    for (let d = 0; d < D; d++) {
+      const sfx = `_l${l}${d === 1 ? "_reverse" : ""}`;
+      expected.set(`weight_ih${sfx}`, [G, l === 0 ? I : hOut * D]);
+      expected.set(`weight_hh${sfx}`, [G, hOut]);
+      if (bias) {
+        expected.set(`bias_ih${sfx}`, [G]);
+        expected.set(`bias_hh${sfx}`, [G]);
+      }
+      if (projSize > 0) expected.set(`weight_hr${sfx}`, [projSize, H]);
+    }
+  }
+  for (const [k, shape] of expected) {
+    const t = get(k);
+    if (t === undefined) {
+      fail(
+        `the weights of a ${plural(numLayers, "layer")} ${cell.toUpperCase()}${bidirectional ? " (bidirectional)" : ""} need ${prefix}${k}, which is missing`,
+      );
+    }
+    if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
+      fail(
+        `${prefix}${k} has shape ${shapeOf(t)}, but a ${cell.toUpperCase()}(${I}, ${H}) layer needs [${shape.join(", ")}]`,
+      );
+    }
+  }
+  const layerKey = /^(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$/;
+  for (const k of Object.keys(sd)) {
+    if (!k.startsWith(prefix)) continue;
+    const rest = k.slice(prefix.length);
+    if (layerKey.test(rest) && !expected.has(rest)) {
+      fail(
+        `the weights hold ${k}, which a ${plural(numLayers, "layer")} ${cell.toUpperCase()}${bidirectional ? " (bidirectional)" : ""} does not have`,
+      );
+    }
+  }
+  return { cell, inputSize: I, hiddenSize: H, numLayers, bidirectional, bias, projSize };
+}
+
+/** How the weights show a field, for "but the weights hold ..." */
+function heldAs(field: string, v: unknown): string {
+  if (field === "num_layers") return plural(v as number, "layer");
+  if (field === "cell") return `an ${String(v).toUpperCase()}`.replace("an GRU", "a GRU");
+  if (field === "hidden_size") return `a hidden size of ${v}`;
+  if (field === "input_size") return `${plural(v as number, "input column")}`;
+  if (field === "horizon") return `${plural(v as number, "output")} (head.weight rows)`;
+  return show(v);
+}
+
+/**
+ * Compares a declared `recurrent.model` section with what the weights show; `fail` gets "metadata says
+ * num_layers = 1e308, but the weights hold 1 layer". Only the fields present are compared.
+ */
+export function checkDeclaredArch(
+  declared: Record<string, unknown>,
+  arch: RecurrentArch,
+  fail: (msg: string) => never,
+): void {
+  for (const [k, v] of [
+    ["cell", arch.cell],
+    ["input_size", arch.inputSize],
+    ["hidden_size", arch.hiddenSize],
+    ["num_layers", arch.numLayers],
+  ] as const) {
+    if (Object.hasOwn(declared, k) && declared[k] !== v) {
+      fail(`metadata says ${k} = ${show(declared[k])}, but the weights hold ${heldAs(k, v)}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- field checks
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+const isFiniteNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/** Field checks bound to one file and one metadata section. */
+class Fields {
+  constructor(
+    private readonly source: string,
+    private readonly section: string,
+    readonly o: Obj,
+  ) {}
+
+  fail(field: string, expected: string): never {
+    const v = this.o[field];
+    throw new CheckpointError(
+      `${this.source}: metadata says ${this.section}.${field} = ${show(v)}; expected ${expected}`,
+    );
+  }
+
+  has(field: string): boolean {
+    return Object.hasOwn(this.o, field);
+  }
+
+  int(field: string, lo: number, hi: number): number {
+    const v = this.o[field];
+    if (!isInt(v) || v < lo || v > hi) this.fail(field, `an integer in [${lo}, ${show(hi)}]`);
+    return v;
+  }
+
+  num(field: string, ok: (v: number) => boolean, what: string): number {
+    const v = this.o[field];
+    if (!isFiniteNum(v) || !ok(v)) this.fail(field, what);
+    return v;
+  }
+
+  str(field: string, nullable = false): string | null {
+    const v = this.o[field];
+    if (nullable && v === null) return null;
+    if (typeof v !== "string") this.fail(field, nullable ? "a string or null" : "a string");
+    return v;
+  }
+
+  oneOf<T extends string>(field: string, options: readonly T[]): T {
+    const v = this.o[field];
+    if (typeof v !== "string" || !options.includes(v as T))
+      this.fail(field, `one of ${options.map((s) => JSON.stringify(s)).join(", ")}`);
+    return v as T;
+  }
+
+  range(field: string, rows: number): [number, number] {
+    const v = this.o[field];
+    if (
+      !Array.isArray(v) ||
+      v.length !== 2 ||
+      !isInt(v[0]) ||
+      !isInt(v[1]) ||
+      v[0] < 0 ||
+      v[1] < v[0] ||
+      v[1] > rows
+    ) {
+      this.fail(field, `[start, end) with 0 <= start <= end <= ${rows} (the rows)`);
+    }
+    return [v[0], v[1]];
+  }
+}
+
+function section(source: string, name: string, v: unknown): Fields {
+  if (!isObj(v)) {
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: metadata "recurrent.${name}" is ${show(v)}, not an object`,
+    );
+  }
+  return new Fields(source, name, v);
+}
+
+/** Checks the scaler's numbers, and that its factors and their inverses are finite, nonzero float32. */
+function checkScaler(source: string, raw: unknown, F: number): void {
+  const s = section(source, "data.scaler", raw);
+  const type = s.oneOf("type", ["standard", "minmax"]);
+  const arr = (field: string, n: number): number[] => {
+    const v = s.o[field];
+    if (!Array.isArray(v) || v.length !== n || !v.every(isFiniteNum))
+      s.fail(field, `${plural(n, "finite number")}`);
+    return v as number[];
+  };
+  const factor = (field: string, i: number, mul: number, add: number) => {
+    const ok = (x: number) => Number.isFinite(x) && Math.abs(x) <= FLOAT32_MAX;
+    if (!ok(mul) || !ok(add) || Math.abs(mul) < FLOAT32_MIN_NORMAL || !ok(1 / mul)) {
+      throw new CheckpointError(
+        `${source}: metadata says data.scaler.${field}[${i}] = ${show((s.o[field] as number[])[i])}, which makes the scaling factor ${show(Number(mul.toPrecision(6)))}: scaled values (or forecasts scaled back) would not fit float32`,
+      );
+    }
+  };
+  if (type === "standard") {
+    const mean = arr("mean", F);
+    const scale = arr("scale", F);
+    for (let c = 0; c < F; c++) {
+      if (!(scale[c] > 0)) s.fail("scale", "positive numbers");
+      factor("scale", c, 1 / scale[c], -mean[c] / scale[c]);
+    }
+  } else {
+    const range = arr("featureRange", 2);
+    if (!(range[0] < range[1])) s.fail("featureRange", "[lo, hi] with lo < hi");
+    const lo = arr("dataMin", F);
+    const hi = arr("dataMax", F);
+    for (let c = 0; c < F; c++) {
+      if (!(hi[c] >= lo[c])) s.fail("dataMax", "numbers >= dataMin");
+      const span = hi[c] - lo[c];
+      const mul = (range[1] - range[0]) / (span === 0 ? 1 : span);
+      factor("dataMax", c, mul, range[0] - lo[c] * mul);
+    }
+  }
+}
+
+function checkDateStep(source: string, v: unknown): void {
+  if (v === null) return;
+  const s = section(source, "data.date_step", v);
+  if (s.has("months")) {
+    s.oneOf("kind", ["monthly", "quarterly", "yearly", "months"]);
+    s.int("months", 1, LIMITS.stepMonths);
+  } else {
+    s.oneOf("kind", ["daily", "weekly", "seconds"]);
+    s.num(
+      "seconds",
+      (x) => x > 0 && x <= LIMITS.stepSeconds && Number.isInteger(x * 1000),
+      `a positive number of seconds (whole milliseconds) up to ${LIMITS.stepSeconds}`,
+    );
+  }
+}
+
+/** The metadata sections of a forecast checkpoint, parsed from JSON but not yet trusted. */
+export interface RawForecastMeta {
+  model: unknown;
+  data: unknown;
+  split: unknown;
+  training: unknown;
+  optimizer?: unknown;
+  scheduler?: unknown;
+}
+
+const FORECAST_KEYS = /^(rnn\.|head\.)/;
+
+/**
+ * Validates a forecast checkpoint's metadata against its types, bounds and weights (ForecastNet's state
+ * dict: `rnn.*` and `head.weight`, `head.bias`). Throws a CheckpointError naming `source` and the field.
+ */
+export function validateForecastCheckpoint(
+  meta: RawForecastMeta,
+  tensors: Record<string, Tensor>,
+  source: string,
+): void {
+  const bad: (msg: string) => never = (msg) => {
+    throw new CheckpointError(`${source}: ${msg}`);
+  };
+  // The weights first: they are what the file really holds.
+  for (const k of Object.keys(tensors)) {
+    if (!FORECAST_KEYS.test(k))
+      bad(`the weights hold ${show(k)}, which a forecast model (rnn.*, head.*) does not have`);
+  }
+  const arch = recurrentArchOf(tensors, "rnn.", bad);
+  if (arch.bidirectional || arch.projSize > 0 || !arch.bias) {
+    bad(
+      `the weights are a ${arch.bidirectional ? "bidirectional " : ""}${arch.projSize > 0 ? "projected " : ""}${arch.bias ? "" : "bias-free "}${arch.cell.toUpperCase()}, which a forecast model is not`,
+    );
+  }
+  const hw = Object.hasOwn(tensors, "head.weight") ? tensors["head.weight"] : undefined;
+  const hb = Object.hasOwn(tensors, "head.bias") ? tensors["head.bias"] : undefined;
+  if (hw === undefined || hb === undefined)
+    bad(`the weights have no ${hw === undefined ? "head.weight" : "head.bias"}`);
+  if (hw.ndim !== 2 || hw.shape[1] !== arch.hiddenSize || hw.shape[0] < 1) {
+    bad(
+      `head.weight has shape ${shapeOf(hw)}, but after a hidden size of ${arch.hiddenSize} it needs [horizon, ${arch.hiddenSize}]`,
+    );
+  }
+  const horizon = hw.shape[0];
+  if (hb.ndim !== 1 || hb.shape[0] !== horizon)
+    bad(`head.bias has shape ${shapeOf(hb)}, but head.weight needs [${horizon}]`);
+
+  // recurrent.model: every size equals the weights'.
+  const m = section(source, "model", meta.model);
+  for (const k of ["cell", "input_size", "hidden_size", "num_layers", "horizon"]) {
+    if (!m.has(k)) m.fail(k, "the field (the model's configuration)");
+  }
+  checkDeclaredArch(m.o, arch, bad); // equal to the weights', so of the right type and bounded by the file
+  if (m.o.horizon !== horizon)
+    bad(`metadata says horizon = ${show(m.o.horizon)}, but the weights hold ${heldAs("horizon", horizon)}`);
+  const dropout = m.num("dropout", (x) => x >= 0 && x < 1, "a number in [0, 1)");
+  if (dropout > 0 && arch.numLayers < 2)
+    m.fail("dropout", "0 for a single layer (dropout acts between layers)");
+  if (typeof m.o.batch_first !== "boolean") m.fail("batch_first", "true or false");
+  const F = arch.inputSize;
+
+  // recurrent.data
+  const d = section(source, "data", meta.data);
+  const target = d.str("target") as string;
+  const cols = d.o.columns;
+  if (!Array.isArray(cols) || cols.length !== F || !cols.every((c) => typeof c === "string")) {
+    d.fail("columns", `${plural(F, "column name")} (the weights read ${plural(F, "input")})`);
+  }
+  const columns = cols as string[];
+  if (new Set(columns).size !== columns.length) d.fail("columns", "distinct names");
+  const ti = d.int("target_index", 0, F - 1);
+  if (columns[ti] !== target)
+    d.fail("target_index", `the position of the target ${show(target)} in data.columns`);
+  const rows = d.int("rows", 2, LIMITS.rows);
+  const lookback = d.int("lookback", 1, Math.min(LIMITS.lookback, rows));
+  if (d.o.horizon !== horizon) d.fail("horizon", `${horizon}, the weights' horizon`);
+  if (lookback + horizon > rows)
+    d.fail(
+      "lookback",
+      `at most ${rows - horizon}: one window of lookback + horizon ${horizon} must fit in the ${rows} rows trained on`,
+    );
+  if (d.has("fill") && d.o.fill !== null) d.oneOf("fill", ["ffill", "linear", "drop"]);
+  const dateColumn = d.str("date_column", true);
+  if (dateColumn !== null && columns.includes(dateColumn))
+    d.fail("date_column", "a column that is not also a numeric input");
+  checkDateFormatOf(source, d.o.date_format);
+  checkDateStep(source, d.o.date_step);
+  d.oneOf("window_norm", ["last", "none"]);
+  checkScaler(source, d.o.scaler, F);
+  for (const k of ["first_date", "last_date"]) if (d.has(k)) d.str(k, true);
+
+  // recurrent.split
+  const s = section(source, "split", meta.split);
+  for (const k of ["val", "test"]) {
+    s.num(
+      k,
+      (x) => x >= 0 && (x < 1 || Number.isInteger(x)),
+      "a fraction in [0, 1) or a whole number of rows",
+    );
+  }
+  if (s.o.rows !== rows) s.fail("rows", `${rows}, the rows of data.rows`);
+  const tr = s.range("train_range", rows);
+  const va = s.range("val_range", rows);
+  const te = s.range("test_range", rows);
+  if (tr[0] !== 0 || va[0] !== tr[1] || te[0] !== va[1] || te[1] !== rows) {
+    s.fail(
+      "train_range",
+      `train, validation and test ranges that follow one another and cover the ${rows} rows (got ${show(tr)}, ${show(va)}, ${show(te)})`,
+    );
+  }
+  if (s.has("test_start_date")) s.str("test_start_date", true);
+  if (s.has("windows")) {
+    const w = section(source, "split.windows", s.o.windows);
+    for (const k of ["train", "val", "test"]) w.int(k, 0, rows);
+  }
+
+  // recurrent.training
+  const t = section(source, "training", meta.training);
+  t.num("seed", (x) => Number.isSafeInteger(x), "an integer");
+  t.num("lr", (x) => x > 0, "a positive number");
+  const hist = t.o.history;
+  if (!Array.isArray(hist) || hist.length > LIMITS.epochs) t.fail("history", "an array of epoch records");
+  (hist as unknown[]).forEach((raw, i) => {
+    const e = section(source, `training.history[${i}]`, raw);
+    e.int("epoch", 1, LIMITS.epochs);
+    e.num("loss", (x) => x >= 0, "a finite loss >= 0");
+    if (e.o.val_loss !== null) e.num("val_loss", (x) => x >= 0, "a finite loss >= 0 or null");
+    e.num("lr", (x) => x > 0, "a positive number");
+    e.num("seconds", (x) => x >= 0, "a number of seconds >= 0");
+  });
+  t.int("best_epoch", 0, (hist as unknown[]).length);
+  t.num("best_loss", (x) => x >= 0, "a finite loss >= 0");
+  t.str("stopped");
+  if (t.has("seconds")) t.num("seconds", (x) => x >= 0, "a number of seconds >= 0");
+  if (t.has("batch_size")) t.int("batch_size", 1, Number.MAX_SAFE_INTEGER);
+  if (t.has("clip")) t.num("clip", (x) => x >= 0, "a number >= 0");
+  for (const k of ["patience", "lr_patience"]) if (t.has(k)) t.int(k, 0, Number.MAX_SAFE_INTEGER);
+  if (t.has("lr_factor")) t.num("lr_factor", (x) => x > 0 && x < 1, "a number in (0, 1)");
+  if (t.has("min_lr")) t.num("min_lr", (x) => x >= 0, "a number >= 0");
+
+  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
+}
+
+function checkDateFormatOf(source: string, v: unknown): void {
+  if (v === null) return;
+  const f = section(source, "data.date_format", v);
+  f.oneOf("precision", ["year", "month", "day", "minute", "second", "millisecond"]);
+  f.oneOf("separator", ["T", " "]);
+  if (typeof f.o.utc !== "boolean") f.fail("utc", "true or false");
+}
+
+/** ReduceLROnPlateau's state as training saves it. */
+function checkScheduler(source: string, raw: unknown): void {
+  const s = section(source, "scheduler", raw);
+  const nonNegInt = ["patience", "cooldown", "cooldown_counter", "num_bad_epochs"];
+  for (const k of nonNegInt) if (s.has(k)) s.int(k, 0, Number.MAX_SAFE_INTEGER);
+  if (s.has("last_epoch")) s.int("last_epoch", -1, Number.MAX_SAFE_INTEGER);
+  if (s.has("factor")) s.num("factor", (x) => x > 0 && x < 1, "a number in (0, 1)");
+  for (const k of ["threshold", "eps"]) if (s.has(k)) s.num(k, (x) => x >= 0, "a number >= 0");
+  if (s.has("best") && s.o.best !== null) s.num("best", () => true, "a finite number or null");
+  if (s.has("mode")) s.oneOf("mode", ["min", "max"]);
+  if (s.has("threshold_mode")) s.oneOf("threshold_mode", ["rel", "abs"]);
+  for (const k of ["min_lrs", "_last_lr"]) {
+    if (!s.has(k)) continue;
+    const v = s.o[k];
+    if (!Array.isArray(v) || v.length !== 1 || !v.every((x) => isFiniteNum(x) && x >= 0))
+      s.fail(k, "one finite number >= 0 (one parameter group)");
+  }
+}
+
+/**
+ * Checks an Adam state dict read from a checkpoint against the parameters it updates (their sizes in
+ * `parameters()` order): one group, sane hyper-parameters, buffers of the right length holding finite
+ * numbers (exp_avg_sq >= 0), whole step counts.
+ */
+export function validateOptimizerState(
+  opt: { state: Record<string, Record<string, unknown>>; param_groups: unknown[] },
+  sizes: readonly number[],
+  source: string,
+): void {
+  const bad: (msg: string) => never = (msg) => {
+    throw new CheckpointError(`${source}: metadata says ${msg}`);
+  };
+  if (opt.param_groups.length !== 1)
+    bad(`optimizer.param_groups has ${opt.param_groups.length} groups; expected 1`);
+  const g = section(source, "optimizer.param_groups[0]", opt.param_groups[0]);
+  const params = g.o.params;
+  if (!Array.isArray(params) || params.length !== sizes.length || params.some((p, i) => p !== i)) {
+    g.fail("params", `[0, ..., ${sizes.length - 1}] (the model's ${sizes.length} parameters)`);
+  }
+  g.num("lr", (x) => x > 0, "a positive learning rate");
+  if (g.has("eps")) g.num("eps", (x) => x >= 0, "a number >= 0");
+  if (g.has("weight_decay")) g.num("weight_decay", (x) => x >= 0, "a number >= 0");
+  if (g.has("betas")) {
+    const b = g.o.betas;
+    if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => isFiniteNum(x) && x >= 0 && x < 1))
+      g.fail("betas", "two numbers in [0, 1)");
+  }
+  if (g.has("initial_lr")) g.num("initial_lr", (x) => x > 0, "a positive learning rate");
+  for (const [key, entry] of Object.entries(opt.state)) {
+    const i = Number(key);
+    if (!Number.isInteger(i) || i < 0 || i >= sizes.length || String(i) !== key) {
+      bad(`optimizer.state has an entry ${show(key)}; expected parameter indices 0 to ${sizes.length - 1}`);
+    }
+    const e = section(source, `optimizer.state[${key}]`, entry);
+    // Adam's state: a step count and its two buffers (a state without them would be read as empty)
+    if (!isInt(e.o.step)) e.fail("step", "a whole number of steps >= 0");
+    for (const name of ["exp_avg", "exp_avg_sq"]) {
+      if (!(e.o[name] instanceof Float32Array)) e.fail(name, `a float32 buffer of ${sizes[i]} values`);
+    }
+    for (const [name, v] of Object.entries(e.o)) {
+      if (name === "step") {
+        e.num("step", (x) => Number.isInteger(x) && x >= 0, "a whole number of steps >= 0");
+      } else if (v instanceof Float32Array) {
+        if (v.length !== sizes[i]) e.fail(name, `${sizes[i]} values (its parameter's size)`);
+        for (let j = 0; j < v.length; j++) {
+          if (!Number.isFinite(v[j]) || (name === "exp_avg_sq" && v[j] < 0)) {
+            bad(
+              `optimizer.state[${key}].${name}[${j}] = ${show(v[j])}; expected a finite number${name === "exp_avg_sq" ? " >= 0" : ""}`,
+            );
+          }
+        }
+      } else if (v !== null) {
+        e.fail(name, "a float32 buffer, a step count or null");
+      }
+    }
+  }
+}

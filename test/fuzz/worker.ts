@@ -1,0 +1,22 @@
+// One fuzz worker (run.ts): runs the case indices it is sent and posts each result back.
+
+import { join } from "node:path";
+import { parentPort, workerData } from "node:worker_threads";
+import { loadBases, makeCase, runCase } from "./harness.js";
+
+const { seed, dir } = workerData as { seed: number; dir: string };
+const bases = loadBases();
+parentPort!.on("message", async (index: number) => {
+  const c = makeCase(bases, seed, index);
+  const r = await runCase(c, join(dir, String(index % 4)));
+  parentPort!.postMessage({
+    index,
+    outcome: r.outcome,
+    ms: r.ms,
+    cpuMs: r.cpuMs,
+    detail: r.detail,
+    mutation: c.mutation,
+    args: c.args.join(" "),
+  });
+});
+parentPort!.postMessage({ ready: true, index: -1 });
