@@ -455,6 +455,8 @@ describe("clean-up and small things", () => {
       "7",
       "--out",
       out,
+      "--model",
+      "lstm",
       ...(det ? ["--deterministic"] : []),
     ];
     for (const [name, det] of [
@@ -475,5 +477,20 @@ describe("clean-up and small things", () => {
     // the weights are those of the run without the option
     const n = decodeCheckpoint(new Uint8Array(readFileSync(p("n1.safetensors"))));
     expect(Array.from(c.stateDict["head.weight"].data)).toEqual(Array.from(n.stateDict["head.weight"].data));
+  });
+
+  it("--deterministic holds for the hybrid too (its members' timings written as 0)", async () => {
+    const args = (out: string) => [
+      ...["train", "--csv", CSV, "--target", "CO2", "--lookback", "6", "--horizon", "2"],
+      ...["--hidden", "3", "--epochs", "2", "--members", "1", "--seed", "7", "--deterministic", "--out", out],
+    ];
+    for (const name of ["h1", "h2"]) {
+      const r = await run(args(p(`${name}.safetensors`)));
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const h1 = readFileSync(p("h1.safetensors"));
+    expect(h1.equals(readFileSync(p("h2.safetensors")))).toBe(true);
+    const c = decodeCheckpoint(new Uint8Array(h1));
+    expect(c.meta.hybrid?.members.map((m) => m.seconds)).toEqual([0]);
   });
 });

@@ -99,7 +99,7 @@ describe.skipIf(!HAVE_TORCH)("PyTorch DDP training", () => {
 
     // the same run's first epochs in recurrent: the same losses up to float rounding
     const ours = await run([
-      ...["train", "--csv", CO2, "--target", "CO2", "--fill", "linear", "--epochs", "3"],
+      ...["train", "--csv", CO2, "--target", "CO2", "--fill", "linear", "--model", "lstm", "--epochs", "3"],
       ...["--out", join(dir, "ours.safetensors"), "--json"],
     ]);
     expect(ours.code, ours.stderr).toBe(0);

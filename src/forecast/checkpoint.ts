@@ -411,7 +411,8 @@ export function snapshotWeights(model: ForecastNet): Record<string, Tensor> {
 }
 
 /**
- * The checkpoint with its wall-clock fields (training.seconds, each epoch's seconds) set to 0: what
+ * The checkpoint with its wall-clock fields (training.seconds, each epoch's and each hybrid member's
+ * seconds) set to 0: what
  * `recurrent train --deterministic` writes, so that the same data, options and seed give the same bytes.
  */
 export function withoutTimings(ckpt: ForecastCheckpoint): ForecastCheckpoint {
@@ -421,6 +422,14 @@ export function withoutTimings(ckpt: ForecastCheckpoint): ForecastCheckpoint {
     meta: {
       ...ckpt.meta,
       training: { ...t, seconds: 0, history: t.history.map((h) => ({ ...h, seconds: 0 })) },
+      ...(ckpt.meta.hybrid === undefined
+        ? {}
+        : {
+            hybrid: {
+              ...ckpt.meta.hybrid,
+              members: ckpt.meta.hybrid.members.map((m) => ({ ...m, seconds: 0 })),
+            },
+          }),
     },
   };
 }

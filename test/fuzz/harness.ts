@@ -356,7 +356,7 @@ const RAW_JS =
 /** Whether a printed result holds a non-finite number. */
 function nonFiniteOutput(stdout: string): string | null {
   const m = /(^|[,\s:])(NaN|-?Infinity|null)(?=$|[,\s}\]])/m.exec(
-    stdout.replace(/"chart": null|"test_start_date": null/g, ""),
+    stdout.replace(/"chart": null|"test_start_date": null|"intervals": null|"coverage": null/g, ""),
   );
   return m === null ? null : stdout.slice(Math.max(0, m.index - 40), m.index + 40);
 }

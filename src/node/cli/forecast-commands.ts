@@ -591,7 +591,7 @@ async function hybridTrainCommand(
   } finally {
     process.off("SIGINT", onSigint);
   }
-  await saveCheckpointFile(out, r.checkpoint);
+  await saveCheckpointFile(out, r.checkpoint, o.deterministic);
   if (o.json) {
     process.stdout.write(
       `${JSON.stringify({ checkpoint: out, ...r.json, model: r.checkpoint.meta.model, data: r.checkpoint.meta.data, split: r.checkpoint.meta.split }, null, 2)}\n`,
