@@ -82,3 +82,4 @@ export {
   recurrentArchOf,
   validateForecastCheckpoint,
 } from "./validate.js";
+export { describeModel, modelKind } from "./describe.js";

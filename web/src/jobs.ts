@@ -17,6 +17,7 @@ import {
   decodeCheckpoint,
   DEFAULT_TRAIN_OPTIONS,
   defaultSeason,
+  describeModel,
   describeStep,
   encodeCheckpoint,
   evaluateForecaster,
@@ -29,6 +30,7 @@ import {
   gradientFlow,
   makeFlowModel,
   manualSeed,
+  modelKind,
   type PreparedSeries,
   prepareSeries,
   randn,
@@ -392,7 +394,7 @@ function checkpointView(ckpt: ForecastCheckpoint, source: string): CheckpointVie
   const t = ckpt.meta.training;
   return {
     source,
-    modelName: `${m.cell.toUpperCase()}(${m.input_size}, ${m.hidden_size}${m.num_layers > 1 ? `, num_layers=${m.num_layers}` : ""}) -> Linear(${m.hidden_size}, ${m.horizon})`,
+    modelName: describeModel(ckpt),
     cell: m.cell,
     target: ckpt.meta.data.target,
     columns: [...ckpt.meta.data.columns],
@@ -495,7 +497,7 @@ export function forecastWithCheckpoint(
       firstOrigin: ev.originDates?.[0] ?? `row ${ev.origins[0]}`,
       lastOrigin: ev.originDates?.[W - 1] ?? `row ${ev.origins[W - 1]}`,
       scores: [
-        { name: `${ckpt.meta.model.cell.toUpperCase()} model`, ...ev.scores.model },
+        { name: `${modelKind(ckpt)} model`, ...ev.scores.model },
         { name: "naive", ...ev.scores.naive },
         { name: `seasonal naive (m=${m})`, ...ev.scores.seasonalNaive },
         ...classicalBacktest({

@@ -45,3 +45,4 @@ export {
   sineChart,
 } from "../../src/viz/index.js";
 export { classicalBacktest } from "../../src/forecast/classical/backtest.js";
+export { describeModel, modelKind } from "../../src/forecast/describe.js";

@@ -46,7 +46,8 @@ import {
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
 import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
-import { type ModelKind, describeSavedModel, trainHybridOrAuto } from "./hybrid-commands.js";
+import { type ModelKind, trainHybridOrAuto } from "./hybrid-commands.js";
+import { describeModel, modelKind } from "../../forecast/describe.js";
 
 const D = DEFAULT_TRAIN_OPTIONS;
 
@@ -232,13 +233,7 @@ function dateColumnOf(v: string | undefined): string | false | undefined {
   return v === "none" ? false : v;
 }
 
-function modelName(ckpt: ForecastCheckpoint): string {
-  const saved = describeSavedModel(ckpt); // hybrid or ETS
-  if (saved !== null) return saved;
-  const m = ckpt.meta.model;
-  const cell = m.cell.toUpperCase();
-  return `${cell}(${m.input_size}, ${m.hidden_size}${m.num_layers > 1 ? `, num_layers=${m.num_layers}` : ""}) -> Linear(${m.hidden_size}, ${m.horizon})`;
-}
+const modelName = describeModel;
 
 function dataNote(p: PreparedSeries): string {
   const s = p.series;
@@ -838,7 +833,7 @@ function evaluateCommand(o: EvaluateCli): void {
     throw cliMessage(e);
   }
   const names = {
-    model: `${ckpt.meta.hybrid ? "hybrid" : ckpt.meta.ets ? ckpt.meta.ets.spec : ckpt.meta.model.cell.toUpperCase()} (${basename(o.model)})`,
+    model: `${modelKind(ckpt)} (${basename(o.model)})`,
     naive: "naive",
     seasonalNaive: `seasonal naive (m=${season})`,
   };

@@ -3,6 +3,7 @@
 
 import type { ForecastCheckpoint } from "../../forecast/checkpoint.js";
 import type { PreparedSeries } from "../../forecast/data.js";
+import { describeModel } from "../../forecast/describe.js";
 import { defaultSeason } from "../../forecast/data.js";
 import { ForecastError } from "../../forecast/errors.js";
 import { type AutoResult, trainAuto } from "../../forecast/hybrid/auto.js";
@@ -39,14 +40,9 @@ export interface HybridCliOptions {
 }
 
 /** A short name for what a checkpoint holds: "hybrid ES-LSTM ...", "ETS(M,A,M)", or null for the LSTM. */
+/** The hybrid's or ETS's description (null for an LSTM checkpoint). */
 export function describeSavedModel(ckpt: ForecastCheckpoint): string | null {
-  const h = ckpt.meta.hybrid;
-  if (h !== undefined) {
-    const c = h.config;
-    return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${c.learnedTerms.length ? `, learned Fourier period ${c.learnedTerms.map((t) => t.period).join("/")}` : ""}) + LSTM(${1 + 2 * c.inputTerms.reduce((a, t) => a + t.harmonics, 0)}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)`;
-  }
-  if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
-  return null;
+  return ckpt.meta.hybrid === undefined && ckpt.meta.ets === undefined ? null : describeModel(ckpt);
 }
 
 /** The hybrid options from the command line: the LSTM's defaults where they differ are the hybrid's own. */
