@@ -8,7 +8,7 @@
 //   node scripts/build-web.mjs          build and print the sizes
 //   node scripts/build-web.mjs --json   the sizes as JSON on stdout
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,18 @@ const common = {
 
 const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
 
+/**
+ * Writes each output to a temporary file and renames it into place, so that a server reading web/dist
+ * while another build runs (two end-to-end test files at once) sees a whole old file or a whole new one.
+ */
+function writeAtomically(files) {
+  for (const f of files) {
+    const tmp = `${f.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, f.contents);
+    renameSync(tmp, f.path);
+  }
+}
+
 /** Builds the page and the worker, and measures the library bundle; returns the sizes in bytes. */
 export async function buildWeb() {
   mkdirSync(OUT, { recursive: true });
@@ -42,7 +54,9 @@ export async function buildWeb() {
     entryPoints: { main: join(ROOT, "web/src/main.ts") },
     outdir: OUT,
     sourcemap: "linked",
+    write: false,
   });
+  writeAtomically(page.outputFiles);
   const worker = await build({
     ...common,
     keepNames: true,
@@ -52,7 +66,9 @@ export async function buildWeb() {
     },
     outdir: OUT,
     sourcemap: "linked",
+    write: false,
   });
+  writeAtomically(worker.outputFiles);
   const outputs = { ...page.metafile.outputs, ...worker.metafile.outputs };
   // The library alone, as an application would bundle it: nothing written, only measured.
   const lib = await build({
