@@ -4,7 +4,7 @@ import { broadcastIndex, broadcastShapes, reduceTo, stridedOffsets, toTensor } f
 import { alloc, coerce, promoteTypes } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel, shapeStr } from "./shape.js";
-import { Tensor, type TensorLike } from "./tensor.js";
+import { contiguousStrides, Tensor, type TensorLike } from "./tensor.js";
 
 /** Elementwise choice: `cond` (nonzero = true) ? a : b, broadcast. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -38,17 +38,6 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 }
 
 // ---------------------------------------------------------------- gather / scatter / indexSelect / maskedFill
-
-/** Row-major strides of a contiguous tensor of `shape`. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = s;
-    s *= shape[d];
-  }
-  return st;
-}
 
 function checkIndexDtype(index: Tensor, op: string): void {
   if (index.dtype !== "int64") throw new Error(`${op}(): Expected dtype int64 for index`);

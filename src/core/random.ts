@@ -155,3 +155,19 @@ export function fillNormal(x: Float32Array, mean: number, std: number, gen: Gene
     for (let i = 0; i < n; i++) x[i] = gen.nextNormal() * std + mean;
   }
 }
+
+/**
+ * Fills `order` with 0..n-1 in a Fisher-Yates order drawn from `g` (one randint per position, from the
+ * last down): the epoch shuffle of the forecasters' training loops.
+ */
+export function shuffledIndices(order: Int32Array, g: Generator = defaultGenerator): Int32Array {
+  const n = order.length;
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = g.randint(0, i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}

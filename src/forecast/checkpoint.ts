@@ -30,6 +30,7 @@
 
 import type { DateFormat, DateStep } from "../data/dates.js";
 import type { FillMethod } from "../data/series.js";
+import type { SeriesSplit } from "../data/split.js";
 import { type Scaler, type ScalerJSON, scalerFromJSON } from "../data/scaler.js";
 import { Tensor } from "../core/tensor.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../io/safetensors.js";
@@ -78,6 +79,26 @@ export interface SplitJSON {
   /** The date of the first test row, so evaluation finds the test part in a longer file. */
   test_start_date: string | null;
   windows: { train: number; val: number; test: number };
+}
+
+/** The split section of a checkpoint: the sizes as given, the ranges they gave on `rows` rows, the windows. */
+export function splitToJSON(
+  sizes: { val: number; test: number },
+  rows: number,
+  split: SeriesSplit,
+  windows: SplitJSON["windows"],
+  dateAt: (row: number) => string | null,
+): SplitJSON {
+  return {
+    val: sizes.val,
+    test: sizes.test,
+    rows,
+    train_range: [split.train.start, split.train.end],
+    val_range: [split.val.start, split.val.end],
+    test_range: [split.test.start, split.test.end],
+    test_start_date: split.test.end > split.test.start ? dateAt(split.test.start) : null,
+    windows,
+  };
 }
 
 export interface EpochRecord {

@@ -6,7 +6,7 @@
 //
 // N = windows, B = batch, L = lookback, F = columns, H = horizon.
 
-import { defaultGenerator, manualSeed } from "../core/random.js";
+import { manualSeed, shuffledIndices } from "../core/random.js";
 import type { Tensor } from "../core/tensor.js";
 import { Tensor as TensorClass } from "../core/tensor.js";
 import { formatDate } from "../data/dates.js";
@@ -22,11 +22,11 @@ import {
   type EpochRecord,
   type ForecastCheckpoint,
   LIBRARY_VERSION,
-  type SplitJSON,
   type TrainingJSON,
   type WindowNorm,
   buildModel,
   snapshotWeights,
+  splitToJSON,
 } from "./checkpoint.js";
 import type { PreparedSeries } from "./data.js";
 import { ForecastError } from "./errors.js";
@@ -369,16 +369,7 @@ export async function trainForecaster(
       first_date: dateAt(0),
       last_date: dateAt(T - 1),
     };
-    const splitJson: SplitJSON = {
-      val: o.val,
-      test: o.test,
-      rows: T,
-      train_range: [split.train.start, split.train.end],
-      val_range: [split.val.start, split.val.end],
-      test_range: [split.test.start, split.test.end],
-      test_start_date: split.test.end > split.test.start ? dateAt(split.test.start) : null,
-      windows,
-    };
+    const splitJson = splitToJSON(o, T, split, windows, dateAt);
     const training: TrainingJSON = {
       seed,
       batch_size: o.batchSize,
@@ -423,14 +414,7 @@ export async function trainForecaster(
     const e0 = nowSeconds();
     const lr = optimizer.paramGroups[0].lr;
     model.train();
-    // Fisher-Yates shuffle from the seeded default generator.
-    for (let i = 0; i < N; i++) perm[i] = i;
-    for (let i = N - 1; i > 0; i--) {
-      const j = defaultGenerator.randint(0, i + 1);
-      const t = perm[i];
-      perm[i] = perm[j];
-      perm[j] = t;
-    }
+    shuffledIndices(perm); // Fisher-Yates from the seeded default generator
     let sum = 0;
     for (let b = 0; b < batches; b++) {
       const idx = perm.subarray(b * B, Math.min(N, (b + 1) * B));

@@ -7,6 +7,7 @@ import {
   type ForecastCheckpoint,
   LIBRARY_VERSION,
   type SplitJSON,
+  splitToJSON,
 } from "../checkpoint.js";
 import { column, type PreparedSeries } from "../data.js";
 import { ForecastError } from "../errors.js";
@@ -124,16 +125,7 @@ function commonMeta(
     first_date: dateAt(0),
     last_date: dateAt(T - 1),
   };
-  const split: SplitJSON = {
-    val: sizes.val,
-    test: sizes.test,
-    rows: T,
-    train_range: [s.train.start, s.train.end],
-    val_range: [s.val.start, s.val.end],
-    test_range: [s.test.start, s.test.end],
-    test_start_date: s.test.end > s.test.start ? dateAt(s.test.start) : null,
-    windows,
-  };
+  const split = splitToJSON(sizes, T, s, windows, dateAt);
   return { data, split };
 }
 

@@ -8,7 +8,7 @@
 // N = windows, H = horizon, L = lookback, T = rows.
 
 import * as ops from "../../core/ops.js";
-import { defaultGenerator, manualSeed } from "../../core/random.js";
+import { manualSeed, shuffledIndices } from "../../core/random.js";
 import { noGrad, type Tensor } from "../../core/tensor.js";
 import type { DateStep } from "../../data/dates.js";
 import { type SeriesSplit, splitSeries } from "../../data/split.js";
@@ -388,13 +388,7 @@ export async function trainHybrid(
     let epochs = 0;
     for (let epoch = 1; epoch <= maxEpochs; epoch++) {
       const e0 = nowSeconds();
-      for (let i = 0; i < n; i++) order[i] = i;
-      for (let i = n - 1; i > 0; i--) {
-        const j = defaultGenerator.randint(0, i + 1);
-        const t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
+      shuffledIndices(order);
       let sum = 0;
       for (let b = 0; b < nb; b++) {
         const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
