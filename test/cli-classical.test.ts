@@ -2,36 +2,17 @@
 // `forecast --compare` columns, checked against the library's classical forecasters.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { classicalBacktest, fitEts, fitTheta, seasonalNaiveDrift } from "../src/forecast/classical/index.js";
 import { prepareSeries } from "../src/forecast/data.js";
 import { evaluateForecaster, forecasterFrom, seriesSpecOf } from "../src/forecast/forecast.js";
-import { main } from "../src/node/cli/main.js";
 import { FIXTURES } from "./helpers.js";
+import { runCli as run } from "./cli-run.js";
 
 const FDIR = join(FIXTURES, "forecast");
 const CKPT = join(FDIR, "lstm_co2.safetensors");
 const CSV = join(FDIR, "lstm_co2.csv"); // the last 120 months of CO2
-
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function co2(): { y: number[]; testStart: number } {
   const ck = decodeCheckpoint(new Uint8Array(readFileSync(CKPT)));

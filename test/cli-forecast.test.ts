@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { prepareSeries } from "../src/forecast/data.js";
 import {
@@ -15,8 +15,8 @@ import {
   forecasterFrom,
   seriesSpecOf,
 } from "../src/forecast/forecast.js";
-import { main } from "../src/node/cli/main.js";
 import { FIXTURES, expectClose, loadFixture } from "./helpers.js";
+import { type Run, runCli as run } from "./cli-run.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CO2 = join(ROOT, "datasets", "co2-concentration.csv");
@@ -25,32 +25,7 @@ const SMALL_CSV = join(FDIR, "lstm_co2.csv"); // the last 120 months of CO2
 const dir = mkdtempSync(join(tmpdir(), "recurrent-forecast-"));
 const p = (name: string) => join(dir, name);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `recurrent ...args` in this process, capturing what it writes. */
-async function run(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** Runs the real `recurrent` executable in a child process. */
 function spawnRun(

@@ -5,45 +5,19 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { column, prepareSeries } from "../src/forecast/data.js";
 import { forecastSeries, forecasterFrom, seriesSpecOf } from "../src/forecast/forecast.js";
 import { etsModel, fitEts } from "../src/forecast/classical/ets.js";
-import { main } from "../src/node/cli/main.js";
 import { FIXTURES } from "./helpers.js";
+import { type Run, runCli as run } from "./cli-run.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CO2 = join(ROOT, "datasets", "co2-concentration.csv");
 const SMALL_CSV = join(FIXTURES, "forecast", "lstm_co2.csv"); // the last 120 months of CO2
 const dir = mkdtempSync(join(tmpdir(), "recurrent-hybrid-"));
 const p = (name: string) => join(dir, name);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** The first n data rows of a CSV file, with its header. */
 function head(src: string, n: number, name: string): string {

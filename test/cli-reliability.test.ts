@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { Tensor } from "../src/core/tensor.js";
 import { checkpointMetadata, decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { encodeSafetensors } from "../src/io/safetensors.js";
-import { main } from "../src/node/cli/main.js";
 import { FIXTURES } from "./helpers.js";
+import { runCli as run } from "./cli-run.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const FDIR = join(FIXTURES, "forecast");
@@ -22,32 +22,6 @@ const p = (name: string) => join(dir, name);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ckpt = decodeCheckpoint(new Uint8Array(readFileSync(CKPT)));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** The fixture checkpoint with a metadata field set to raw JSON text, written to `name`. */
 function withField(name: string, key: string, field: string, raw: string): string {

@@ -9,10 +9,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
-import { main } from "../src/node/cli/main.js";
 import { expectClose } from "./helpers.js";
+import { runCli as run } from "./cli-run.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CO2 = join(ROOT, "datasets", "co2-concentration.csv");
@@ -22,25 +22,6 @@ const WHY = `${PYTHON} has no torch (Debian: apt-get install -y python3-torch li
 // The default CO2 run keeps epoch 27 and stops early after 37; 30 epochs reach that best epoch in less
 // time (most of the rest is starting three Python processes that import torch).
 const MAX_EPOCHS = 30;
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 function python(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -6,13 +6,13 @@
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MinMaxScaler, StandardScaler } from "../src/data/scaler.js";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { prepareSeries } from "../src/forecast/data.js";
 import { originsIn, planSplit } from "../src/forecast/train.js";
-import { main } from "../src/node/cli/main.js";
 import { FIXTURES, expectClose, loadFixture } from "./helpers.js";
+import { runCli as run } from "./cli-run.js";
 
 const DIR = join(FIXTURES, "ddp");
 const CSV = join(DIR, "co2_head.csv");
@@ -28,25 +28,6 @@ interface Case {
   forecast_2: { dates: string[]; values: number[] };
 }
 const cases = loadFixture<Record<string, Case>>("ddp", "forecasts");
-
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const argOf = (c: Case, flag: string): string | undefined => {
   const i = c.args.indexOf(flag);
