@@ -73,3 +73,56 @@ export function reduceTo(g: Float32Array, idx: Int32Array | null, n: number): Fl
 export function toTensor(x: TensorLike): Tensor {
   return x instanceof Tensor ? x : new Tensor(new Float32Array([x]), []);
 }
+
+/**
+ * Copies the elements of a strided view of `src` (its `shape`, `strides` and `offset`) into `dst` in
+ * row-major order: one routine for every gather, run as a tight loop over the innermost dimension (a
+ * block copy where that is contiguous) after merging dimensions that are contiguous with each other and
+ * dropping those of size 1. `dst` is returned; it must hold shapeNumel(shape) elements.
+ */
+export function gatherStrided<A extends Float32Array | Float64Array | Uint8Array>(
+  src: A,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  dst: A,
+): A {
+  // merge: dims of size 1 go; a dim whose stride is its inner neighbour's stride × size joins it
+  const sh: number[] = [];
+  const st: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d];
+    if (n === 0) return dst;
+    if (n === 1) continue;
+    const k = sh.length - 1;
+    if (k >= 0 && st[k] === strides[d] * n) {
+      sh[k] *= n;
+      st[k] = strides[d];
+    } else {
+      sh.push(n);
+      st.push(strides[d]);
+    }
+  }
+  const nd = sh.length;
+  if (nd === 0) {
+    dst[0] = src[offset];
+    return dst;
+  }
+  const inner = sh[nd - 1];
+  const is = st[nd - 1];
+  const total = dst.length;
+  const counter = new Array<number>(nd).fill(0);
+  let off = offset;
+  for (let o = 0; o < total; o += inner) {
+    if (is === 1 && inner >= 32) dst.set(src.subarray(off, off + inner), o);
+    else for (let i = 0, p = off; i < inner; i++, p += is) dst[o + i] = src[p];
+    for (let d = nd - 2; d >= 0; d--) {
+      counter[d]++;
+      off += st[d];
+      if (counter[d] < sh[d]) break;
+      off -= st[d] * counter[d];
+      counter[d] = 0;
+    }
+  }
+  return dst;
+}

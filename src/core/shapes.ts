@@ -1,10 +1,10 @@
 // Shapes and views: view/reshape/squeeze share data; permute, expand, slices, cat and stack.
 
-import { broadcastIndex, reduceTo, stridedOffsets } from "./broadcast.js";
+import { broadcastIndex, gatherStrided, reduceTo } from "./broadcast.js";
 import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
 import { record, result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
-import { Tensor } from "./tensor.js";
+import { contiguousStrides, Tensor } from "./tensor.js";
 
 function inferShape(shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = shape.slice();
@@ -73,19 +73,15 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
 }
 
 function permuteData(x: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
-  const inStrides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    inStrides[d] = s;
-    s *= shape[d];
-  }
-  const src = stridedOffsets(
+  const inStrides = contiguousStrides(shape);
+  const out = alloc(dtypeOf(x), x.length) as Float32Array;
+  return gatherStrided(
+    x,
     perm.map((p) => shape[p]),
     perm.map((p) => inStrides[p]),
+    0,
+    out,
   );
-  const out = alloc(dtypeOf(x), x.length) as Float32Array;
-  for (let i = 0; i < out.length; i++) out[i] = x[src[i]];
-  return out;
 }
 
 /** Reorders dimensions: a view sharing `a`'s storage, as PyTorch's. */

@@ -9,7 +9,7 @@
 // gathered into a fresh array on each read (kernels copy at their door), so write through the in-place
 // methods, not into `data`, of such a view.
 
-import { stridedOffsets } from "./broadcast.js";
+import { gatherStrided, stridedOffsets } from "./broadcast.js";
 import { alloc, castStorage, coerce, type DType, dtypeOf, type Storage } from "./dtype.js";
 import { formatTensor } from "./format.js";
 import * as ops from "./ops.js";
@@ -314,11 +314,9 @@ export class Tensor {
 
   /** @internal the elements of a non-contiguous view, gathered in row-major order */
   _gather(): Float32Array {
-    const off = this._offsets();
     const src = this._data;
-    const out = alloc(dtypeOf(src), off.length) as Float32Array;
-    for (let i = 0; i < off.length; i++) out[i] = src[off[i]];
-    return out;
+    const out = alloc(dtypeOf(src), shapeNumel(this.shape)) as Float32Array;
+    return gatherStrided(src, this.shape, this._strides as number[], this._offset, out);
   }
 
   /**
