@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { linear, matmul } from "../src/core/ops.js";
 import { Generator } from "../src/core/random.js";
 import { Tensor } from "../src/core/tensor.js";
+import { manualSeed, randn } from "../src/index.js";
+import { LSTM } from "../src/nn/rnn.js";
 import { backendName, getKernels, setBackend } from "../src/kernels/backend.js";
 import { adamStep as adamStepTs } from "../src/kernels/adam.js";
 import { gemm as gemmTs } from "../src/kernels/gemm.js";
@@ -27,6 +29,9 @@ import {
   createWasmKernels,
   defaultTileRows,
   type Kernels,
+  RESIDENT_SAVED_MAX,
+  ResidentSaved,
+  type WasmKernels,
   type WasmVariant,
   wasmBytes,
 } from "../src/kernels/wasm.js";
@@ -579,6 +584,69 @@ for (const { variant, kernels } of VARIANTS) {
       }
     }
 
+    it("a resident saved buffer gives the bits of a Float32Array one, forward and backward", () => {
+      const wk = kernels as WasmKernels;
+      for (const cfg of CONFIGS.filter((c) => c.mode === "LSTM" || c.mode === "GRU")) {
+        for (const layout of layouts(SHAPES[2])) {
+          const label = `${cfg.name} ${layout.name}`;
+          const pr = makeProblem(SHAPES[2], cfg.mode, cfg.proj, true, true, layout.lengths, 31);
+          const { dims } = pr;
+          const ws = rnnWorkspaceSize(dims.mode, dims.T, dims.B, dims.H, dims.P);
+          const want = forward(kernels, pr);
+          const r = wk.reserveSaved(ws.saved);
+          expect(r, label).toBeInstanceOf(ResidentSaved);
+          const y = new Float32Array(pr.N * pr.R);
+          const hN = new Float32Array(dims.B * pr.R);
+          const cN = dims.mode === "LSTM" ? new Float32Array(dims.B * dims.H) : null;
+          wk.rnnForward(dims, pr.w, pr.x, pr.h0, pr.c0, y, hN, cN, r, new Float32Array(ws.scratch));
+          expect(y, label).toEqual(want.y);
+          expect(hN, label).toEqual(want.hN);
+          const used = savedUsed(want);
+          expect(r!.read().subarray(0, used), label).toEqual(want.saved.subarray(0, used));
+          // the backward reads it in place; a second one (a retained graph) reads it again
+          const gWant = backward(kernels, pr, want);
+          const resident: Pick<Kernels, "rnnBackward"> = {
+            rnnBackward: (d, w, dW, x, dX, h0, dH0, c0, dC0, yy, dY, dHn, dCn, _saved, scratch) =>
+              wk.rnnBackward(d, w, dW, x, dX, h0, dH0, c0, dC0, yy, dY, dHn, dCn, r, scratch),
+          };
+          for (let rep = 0; rep < 2; rep++) {
+            expect(backward(resident, pr, want), `${label} rep ${rep}`).toEqual(gWant);
+          }
+          r!.release();
+          r!.release(); // twice is harmless
+          expect(() => r!.read()).toThrow("released");
+          expect(() =>
+            wk.rnnForward(dims, pr.w, pr.x, pr.h0, pr.c0, y, hN, cN, r, new Float32Array(ws.scratch)),
+          ).toThrow("rnnForward: saved was released");
+        }
+      }
+    });
+
+    it("resident blocks are reused once released, capped, and refused by other kernels", () => {
+      const wk = kernels as WasmKernels;
+      const a = wk.reserveSaved(1000)!;
+      const b = wk.reserveSaved(3000)!;
+      const pa = a.p;
+      b.release();
+      a.release();
+      // the memory they held is taken again, not grown
+      const c = wk.reserveSaved(3000)!;
+      expect(c.p).toBe(pa);
+      c.release();
+      expect(wk.reserveSaved(RESIDENT_SAVED_MAX + 1)).toBeNull();
+      expect(wk.reserveSaved(0)).toBeNull();
+      const other = createWasmKernels(new WebAssembly.Module(wasmBytes(variant)), variant) as WasmKernels;
+      const pr = makeProblem(SHAPES[0], "GRU", false, true, false, null, 5);
+      const ws = rnnWorkspaceSize("GRU", pr.dims.T, pr.dims.B, pr.dims.H, 0);
+      const r = other.reserveSaved(ws.saved)!;
+      const y = new Float32Array(pr.N * pr.R);
+      const hN = new Float32Array(pr.dims.B * pr.R);
+      expect(() =>
+        wk.rnnForward(pr.dims, pr.w, pr.x, pr.h0, null, y, hN, null, r, new Float32Array(ws.scratch)),
+      ).toThrow("rnnForward: saved is resident in other kernels' memory; pass saved.read()");
+      r.release();
+    });
+
     it("null h0 / c0 / dY / dHn / dCn and skipped dX / dH0 / dC0, as in TypeScript", () => {
       for (const cfg of CONFIGS) {
         const pr = makeProblem(SHAPES[1], cfg.mode, cfg.proj, true, false, layouts(SHAPES[1])[1].lengths, 7);
@@ -1119,6 +1187,22 @@ describe("backend seam", () => {
     expectClose(lw, lt, { atol: 1e-5, what: "linear" });
     expectClose(mw, mt, { atol: 1e-5, what: "matmul" });
     expect(() => setBackend("gpu" as "ts")).toThrow('setBackend: expected "ts" or "wasm", got "gpu"');
+  });
+
+  it("an LSTM's saved activations stay in wasm memory, and a backward on ts after a switch reads them out", () => {
+    const run = (switchToTs: boolean) => {
+      setBackend("wasm");
+      manualSeed(3);
+      const lstm = new LSTM(5, 16, { numLayers: 2 });
+      const x = randn(7, 4, 5);
+      const [out] = lstm.forward(x);
+      if (switchToTs) setBackend("ts");
+      out.square().sum().backward();
+      return lstm.parameters().map((p) => p.grad!);
+    };
+    const ref = run(false);
+    const got = run(true);
+    for (let i = 0; i < ref.length; i++) expectClose(got[i], ref[i], { atol: 2e-5, what: `grad ${i}` });
   });
 
   it("RECURRENT_BACKEND picks the default, and a bad value is an error", async () => {

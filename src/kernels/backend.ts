@@ -11,12 +11,19 @@
 
 import { adamStep as adamTs } from "./adam.js";
 import { gemm as gemmTs } from "./gemm.js";
-import { poolGemm, poolRnnBackward, poolRnnForward } from "./pool.js"; // threads: large calls are split
-import { rnnBackward as rnnBackwardTs, rnnForward as rnnForwardTs } from "./rnn.js";
+import { poolGemm, poolRnnBackward, poolRnnForward, poolSplitsRnn } from "./pool.js"; // threads: large calls are split
+import {
+  type RnnDims,
+  type RnnWeightGrads,
+  type RnnWeights,
+  rnnBackward as rnnBackwardTs,
+  rnnForward as rnnForwardTs,
+} from "./rnn.js";
 import { TsStepper } from "./stepper.js";
 import {
   createWasmKernels,
   type Kernels,
+  ResidentSaved,
   supportedWasmVariants,
   type WasmVariant,
   wasmBytes,
@@ -31,6 +38,7 @@ export type {
   StepperSpec,
 } from "./stepper.js";
 export type { Kernels } from "./wasm.js";
+export { ResidentSaved } from "./wasm.js";
 export {
   getNumThreads,
   type PoolPlatform,
@@ -176,30 +184,65 @@ export const gemm: Kernels["gemm"] = (
   k.gemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
 };
 
-export const rnnForward: Kernels["rnnForward"] = (dims, w, x, h0, c0, y, hN, cN, saved, scratch) => {
+/**
+ * A `saved` buffer for a training forward that stays in the kernels' memory until its backward (see
+ * ResidentSaved), or null: then pass a Float32Array. Only where the active kernels keep one and the call is
+ * not split across threads (each thread has its own memory).
+ */
+export function reserveSaved(dims: RnnDims, n: number): ResidentSaved | null {
+  const k = active ?? pickDefault();
+  if (k.reserveSaved === undefined || poolSplitsRnn(dims)) return null;
+  return k.reserveSaved(n);
+}
+
+export const rnnForward = (
+  dims: RnnDims,
+  w: RnnWeights,
+  x: Float32Array, // (N, I)
+  h0: Float32Array | null, // (B, R)
+  c0: Float32Array | null, // (B, H)
+  y: Float32Array, // (N, R) out
+  hN: Float32Array, // (B, R) out
+  cN: Float32Array | null, // (B, H) out, LSTM
+  saved: Float32Array | ResidentSaved | null, // out, null = inference
+  scratch: Float32Array,
+): void => {
+  // a resident saved runs on the kernels that hold it, on this thread (reserveSaved checked both just before)
+  if (saved instanceof ResidentSaved) {
+    saved.owner.rnnForward(dims, w, x, h0, c0, y, hN, cN, saved, scratch);
+    return;
+  }
   const k = active ?? pickDefault();
   if (poolRnnForward(k, dims, w, x, h0, c0, y, hN, cN, saved)) return; // threads
   k.rnnForward(dims, w, x, h0, c0, y, hN, cN, saved, scratch);
 };
 
-export const rnnBackward: Kernels["rnnBackward"] = (
-  dims,
-  w,
-  dW,
-  x,
-  dX,
-  h0,
-  dH0,
-  c0,
-  dC0,
-  y,
-  dY,
-  dHn,
-  dCn,
-  saved,
-  scratch,
-) => {
+export const rnnBackward = (
+  dims: RnnDims,
+  w: RnnWeights,
+  dW: RnnWeightGrads, // accumulated (+=)
+  x: Float32Array, // (N, I)
+  dX: Float32Array | null, // (N, I) out
+  h0: Float32Array | null, // (B, R)
+  dH0: Float32Array | null, // (B, R) out
+  c0: Float32Array | null, // (B, H)
+  dC0: Float32Array | null, // (B, H) out
+  y: Float32Array, // (N, R)
+  dY: Float32Array | null, // (N, R)
+  dHn: Float32Array | null, // (B, R)
+  dCn: Float32Array | null, // (B, H)
+  saved: Float32Array | ResidentSaved | null,
+  scratch: Float32Array,
+): void => {
   const k = active ?? pickDefault();
+  if (saved instanceof ResidentSaved) {
+    // in place where the kernels that hold it still run the call unsplit; else copied out for the others
+    if (saved.owner === k && !poolSplitsRnn(dims)) {
+      saved.owner.rnnBackward(dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved, scratch);
+      return;
+    }
+    saved = saved.read();
+  }
   if (poolRnnBackward(k, dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved)) return; // threads
   k.rnnBackward(dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved, scratch);
 };

@@ -489,6 +489,12 @@ function rnnThreads(dims: RnnDims, N: number): number {
   return Math.min(threadsAvailable(), dims.B);
 }
 
+/** Whether poolRnnForward / poolRnnBackward would split a call of these dims across threads. */
+export function poolSplitsRnn(dims: RnnDims): boolean {
+  const n = rnnThreads(dims, rowsOf(dims));
+  return n >= 2 && splitBatch(dims, n).length >= 2;
+}
+
 function partDims(dims: RnnDims, part: RnnPart): Job["dims"] {
   return { ...dims, T: part.T, B: part.b1 - part.b0, batchSizes: part.bs };
 }

@@ -38,7 +38,49 @@ export interface Kernels {
   /** A stepper for streaming inference (stepper.ts), holding its own copy of the weights. */
   createStepper(spec: StepperSpec): StepperKernel;
   adam: typeof import("./adam.js").adamStep;
+  /**
+   * A `saved` buffer that stays in the kernels' own memory between a forward and its backward (the wasm
+   * kernels; null where there is none or no room), or absent (the TypeScript kernels).
+   */
+  reserveSaved?(n: number): ResidentSaved | null;
 }
+
+/** Floats of resident saved buffers held at once, at most: beyond it a forward's saved comes back to JS. */
+export const RESIDENT_SAVED_MAX = 128 << 20; // 512 MiB
+
+/**
+ * A recurrent forward's `saved` activations left in the wasm kernels' memory for its backward, instead of
+ * copied out after the forward and back in before the backward (for W6's LSTM layers those two copies were
+ * about a tenth of a training step). rnnForward / rnnBackward of the kernels that made it take it in place
+ * of a Float32Array; `read()` copies it out for any other kernels. `release()` frees the block (the
+ * autograd node calls it after its backward); one never released is freed when it is garbage-collected.
+ */
+export class ResidentSaved {
+  /** @internal */
+  constructor(
+    readonly owner: WasmKernels,
+    /** @internal byte address of the block, 0 once released */
+    public p: number,
+    readonly length: number,
+    private readonly arena: Arena,
+  ) {}
+  /** A copy of the floats, as a Float32Array `saved` would hold them. */
+  read(): Float32Array {
+    if (this.p === 0) throw new Error("ResidentSaved.read: the buffer was released");
+    return this.arena.f32.slice(this.p / 4, this.p / 4 + this.length);
+  }
+  release(): void {
+    if (this.p === 0) return;
+    this.arena.releaseSaved(this.p, this.length);
+    residentRegistry.unregister(this);
+    this.p = 0;
+  }
+}
+
+/** Frees the block of a ResidentSaved dropped unreleased (a graph built under grad and never run backward). */
+const residentRegistry = new FinalizationRegistry<{ arena: Arena; p: number; n: number }>((h) =>
+  h.arena.releaseSaved(h.p, h.n),
+);
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -200,7 +242,7 @@ class Arena {
     this.top = this.base;
   }
   /** A resident block of n floats (16-byte aligned, zeroed) that lives until release(); its byte address. */
-  reserve(n: number): number {
+  reserve(n: number, zero = true): number {
     const bytes = Math.max(16, Math.ceil(n / 4) * 16);
     let p = -1;
     const i = this.free.findIndex(([, b]) => b >= bytes);
@@ -213,11 +255,35 @@ class Arena {
       p = this.base;
       this.base += bytes;
       this.top = this.base;
-      this.commit();
+      try {
+        this.commit();
+      } catch (e) {
+        this.base = p;
+        this.top = p;
+        throw e;
+      }
     }
     this.blocks.set(p, bytes);
-    this.f32.fill(0, p / 4, (p + bytes) / 4);
+    if (zero) this.f32.fill(0, p / 4, (p + bytes) / 4);
     return p;
+  }
+  /** floats held in resident saved buffers */
+  savedFloats = 0;
+  /** A resident block for a saved buffer (not zeroed: the forward writes every float), or 0 past the cap. */
+  reserveSaved(n: number): number {
+    if (n <= 0 || this.savedFloats + n > RESIDENT_SAVED_MAX) return 0;
+    try {
+      const p = this.reserve(n, false);
+      this.savedFloats += n;
+      return p;
+    } catch {
+      return 0; // the memory could not grow: the caller keeps saved in JS
+    }
+  }
+  releaseSaved(p: number, n: number): void {
+    if (!this.blocks.has(p)) return;
+    this.savedFloats -= n;
+    this.release(p);
   }
   /** Frees a block from reserve(). */
   release(p: number): void {
@@ -296,7 +362,8 @@ class Arena {
 
 const MODE_ID: Readonly<Record<RnnMode, number>> = { RNN_TANH: 0, RNN_RELU: 1, LSTM: 2, GRU: 3 };
 
-class WasmKernels implements Kernels {
+/** @internal the wasm kernel set (exported for ResidentSaved's owner type) */
+export class WasmKernels implements Kernels {
   readonly name = "wasm" as const;
   private readonly arena: Arena;
   constructor(
@@ -358,7 +425,7 @@ class WasmKernels implements Kernels {
     y: Float32Array, // (N, R) out
     hN: Float32Array, // (B, R) out
     cN: Float32Array | null, // (B, H) out, LSTM
-    saved: Float32Array | null, // out, null = inference
+    saved: Float32Array | ResidentSaved | null, // out, null = inference
     scratch: Float32Array,
   ): void => {
     const fn = "rnnForward";
@@ -370,7 +437,9 @@ class WasmKernels implements Kernels {
       if (cN === null) throw new Error(`${fn}: mode LSTM needs a cN buffer (B·H = ${B * H}), got null`);
       expectLength(fn, "cN", cN, B * H, "B·H");
     }
-    if (saved !== null) expectAtLeast(fn, "saved", saved, savedSize(mode, N, H));
+    const resident = this.residentOf(fn, saved);
+    // of a ResidentSaved only the length is read
+    if (saved !== null) expectAtLeast(fn, "saved", saved as Float32Array, savedSize(mode, N, H));
     expectAtLeast(fn, "scratch", scratch, scratchSize(mode, N, B, H, P));
 
     const ar = this.arena;
@@ -384,7 +453,7 @@ class WasmKernels implements Kernels {
     const phN = ar.alloc(B * R);
     const pcN = cN !== null ? ar.alloc(B * H) : 0;
     const nSaved = savedSize(mode, N, H);
-    const pSaved = saved !== null ? ar.alloc(nSaved) : 0;
+    const pSaved = resident !== null ? resident.p : saved !== null ? ar.alloc(nSaved) : 0;
     const pScratch = ar.alloc(scratchSize(mode, N, B, H, P));
     const pWork = ar.alloc(this.ex.rnnWorkSize(MODE_ID[mode], H, P));
     ar.commit();
@@ -421,7 +490,7 @@ class WasmKernels implements Kernels {
     ar.get(py, N * R, y, 0);
     ar.get(phN, B * R, hN, 0);
     if (cN !== null) ar.get(pcN, B * H, cN, 0);
-    if (saved !== null) ar.get(pSaved, nSaved, saved, 0);
+    if (saved !== null && resident === null) ar.get(pSaved, nSaved, saved as Float32Array, 0);
   };
 
   rnnBackward = (
@@ -438,10 +507,11 @@ class WasmKernels implements Kernels {
     dY: Float32Array | null, // (N, R)
     dHn: Float32Array | null, // (B, R)
     dCn: Float32Array | null, // (B, H)
-    saved: Float32Array | null,
+    saved: Float32Array | ResidentSaved | null,
     scratch: Float32Array,
   ): void => {
     const fn = "rnnBackward";
+    const resident = this.residentOf(fn, saved);
     const { R, N } = checkCommon(fn, dims, w, x, h0, c0);
     const { mode, T, B, I, H, P } = dims;
     const isRnn = mode === "RNN_TANH" || mode === "RNN_RELU";
@@ -463,7 +533,7 @@ class WasmKernels implements Kernels {
     if (!isRnn) {
       if (saved === null)
         throw new Error(`${fn}: mode ${mode} needs the saved buffer of the forward, got null`);
-      expectAtLeast(fn, "saved", saved, savedSize(mode, N, H));
+      expectAtLeast(fn, "saved", saved as Float32Array, savedSize(mode, N, H));
     }
     expectAtLeast(fn, "scratch", scratch, scratchSize(mode, N, B, H, P));
 
@@ -489,7 +559,7 @@ class WasmKernels implements Kernels {
     const pdHn = dHn !== null ? ar.alloc(B * R) : 0;
     const pdCn = dCn !== null ? ar.alloc(B * H) : 0;
     const nSaved = isRnn ? 0 : savedSize(mode, N, H);
-    const pSaved = isRnn ? 0 : ar.alloc(nSaved);
+    const pSaved = isRnn ? 0 : resident !== null ? resident.p : ar.alloc(nSaved);
     const pScratch = ar.alloc(scratchSize(mode, N, B, H, P));
     const pWork = ar.alloc(this.ex.rnnWorkSize(MODE_ID[mode], H, P));
     ar.commit();
@@ -503,7 +573,7 @@ class WasmKernels implements Kernels {
     if (dY !== null) ar.put(dY, 0, N * R, pdY);
     if (dHn !== null) ar.put(dHn, 0, B * R, pdHn);
     if (dCn !== null) ar.put(dCn, 0, B * H, pdCn);
-    if (saved !== null && !isRnn) ar.put(saved, 0, nSaved, pSaved);
+    if (saved !== null && !isRnn && resident === null) ar.put(saved as Float32Array, 0, nSaved, pSaved);
     this.ex.rnnBackward(
       MODE_ID[mode],
       T,
@@ -542,6 +612,23 @@ class WasmKernels implements Kernels {
   };
 
   createStepper = (spec: StepperSpec): StepperKernel => new WasmStepper(this.ex, this.arena, spec);
+
+  reserveSaved = (n: number): ResidentSaved | null => {
+    const p = this.arena.reserveSaved(n);
+    if (p === 0) return null;
+    const r = new ResidentSaved(this, p, n, this.arena);
+    residentRegistry.register(r, { arena: this.arena, p, n }, r);
+    return r;
+  };
+
+  /** `saved` as one of this module's resident blocks, or null for a Float32Array (or null). */
+  private residentOf(fn: string, saved: Float32Array | ResidentSaved | null): ResidentSaved | null {
+    if (!(saved instanceof ResidentSaved)) return null;
+    if (saved.owner !== this)
+      throw new Error(`${fn}: saved is resident in other kernels' memory; pass saved.read()`);
+    if (saved.p === 0) throw new Error(`${fn}: saved was released`);
+    return saved;
+  }
 
   adam = (
     p: Float32Array, // (n,) updated

@@ -4,7 +4,7 @@
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
 import { customNeedsGrad, customOp } from "../core/custom.js";
-import { type RnnDims, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
+import { type RnnDims, reserveSaved, rnnBackward, rnnForward, rnnWorkspaceSize } from "../kernels/backend.js";
 import type { LayerRunner } from "./rnn.js";
 
 /** Temporaries shared by every call (forward and backward never run at the same time). */
@@ -71,7 +71,8 @@ export const fusedLayer: LayerRunner = (a) => {
   const inputs = [x, h0, c0, wIh, wHh, bIh, bHh, wHr];
   const training = customNeedsGrad(inputs); // no saved activations under noGrad (inference)
   const ws = rnnWorkspaceSize(mode, T, B, H, P);
-  const saved = training ? takeSaved(ws.saved) : null;
+  // resident in the wasm kernels' memory where they can keep it (no copy out and back in), else pooled here
+  const saved = training ? (reserveSaved(dims, ws.saved) ?? takeSaved(ws.saved)) : null;
   const y = new Float32Array(N * R); // (N, R)
   const hN = new Float32Array(B * R); // (B, R)
   const cN = mode === "LSTM" ? new Float32Array(B * H) : null; // (B, H)
@@ -109,7 +110,7 @@ export const fusedLayer: LayerRunner = (a) => {
         scratchOf(ws.scratch),
       );
     },
-    saved !== null ? () => giveSaved(saved) : null,
+    saved === null ? null : saved instanceof Float32Array ? () => giveSaved(saved) : () => saved.release(),
   );
   return { y: outs[0], hN: outs[1], cN: cN ? outs[2] : null };
 };
