@@ -37,11 +37,15 @@ export function w2Setup() {
   return { lstm, head, opt, x, y };
 }
 
+/** Called around each training step (bench/cputime.ts reads the CPU clock there). */
+export type OnStep = (phase: "start" | "end") => void;
+
 /** W2: milliseconds per training step. */
-export function w2(steps: number): number[] {
+export function w2(steps: number, onStep?: OnStep): number[] {
   const { lstm, head, opt, x, y } = w2Setup();
   const times: number[] = [];
   for (let i = 0; i < steps + 2; i++) {
+    onStep?.("start");
     const t0 = performance.now();
     const [out] = lstm.forward(x);
     const loss = mseLoss(head.forward(out), y);
@@ -49,6 +53,7 @@ export function w2(steps: number): number[] {
     loss.backward();
     opt.step();
     times.push(performance.now() - t0);
+    onStep?.("end");
   }
   return times.slice(2);
 }
@@ -113,7 +118,7 @@ export function w4(n: number, reps: number): number {
  * size): Embedding(65, 64) -> LSTM(64->256, 2 layers, batch first) -> Linear(256, 65), batch 32,
  * seq 64, cross entropy, clipGradNorm_(1), Adam. Tokens are fixed random ids (the same every step).
  */
-export function w6(steps: number): number[] {
+export function w6(steps: number, onStep?: OnStep): number[] {
   manualSeed(0);
   const embed = new Embedding(65, 64);
   const lstm = new LSTM(64, 256, { numLayers: 2, batchFirst: true });
@@ -124,6 +129,7 @@ export function w6(steps: number): number[] {
   const y = randint(0, 65, [32 * 64]).to("int64"); // (B·T)
   const times: number[] = [];
   for (let i = 0; i < steps + 2; i++) {
+    onStep?.("start");
     const t0 = performance.now();
     const [out] = lstm.forward(embed.forward(x));
     const loss = crossEntropyLoss(head.forward(out).reshape(-1, 65), y);
@@ -132,6 +138,7 @@ export function w6(steps: number): number[] {
     clipGradNorm_(params, 1);
     opt.step();
     times.push(performance.now() - t0);
+    onStep?.("end");
   }
   return times.slice(2);
 }

@@ -37,6 +37,10 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 
+# process CPU seconds of each timed step of w2 / w6 (bench/cputime.ts compares CPU time on a loaded machine)
+CPU_STEPS = []
+
+
 def w1(iters):
     """The notes' sine training: RNN(1,16)+Linear(16,1), batch 1, 49 steps, Adam lr 0.01, state carried."""
     torch.manual_seed(0)
@@ -84,14 +88,17 @@ def w2(steps):
     x = torch.randn(50, 32, 8)
     y = torch.randn(50, 32, 1)
     times = []
+    CPU_STEPS.clear()
     for _ in range(steps + 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out, _ = lstm(x)
         loss = ((head(out) - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)  # ours drops the gradients, as PyTorch 2's default does
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
+        CPU_STEPS.append(time.process_time() - c0)
+    del CPU_STEPS[:2]
     return times[2:]
 
 
@@ -276,8 +283,9 @@ def w6(steps):
     x = torch.randint(0, 65, (32, 64))
     y = torch.randint(0, 65, (32 * 64,))
     times = []
+    CPU_STEPS.clear()
     for _ in range(steps + 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out, _ = lstm(embed(x))
         loss = nn.functional.cross_entropy(head(out).reshape(-1, 65), y)
         opt.zero_grad(set_to_none=True)
@@ -285,6 +293,8 @@ def w6(steps):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         times.append(time.perf_counter() - t0)
+        CPU_STEPS.append(time.process_time() - c0)
+    del CPU_STEPS[:2]
     return times[2:]
 
 
@@ -314,11 +324,13 @@ def main():
         runs = [w1(iters) for _ in range(a.runs)]
         out.update(unit="s", runs=[r[0] for r in runs], iters=iters, extra=runs[-1][1])
     elif a.workload == "w2":
-        out.update(unit="ms/step", runs=[t * 1000 for t in w2(3 if a.quick else 10)])
+        out.update(unit="ms/step", runs=[t * 1000 for t in w2(a.steps if "--steps" in sys.argv else 3 if a.quick else 10)])
+        out.update(cpu_runs=[t * 1000 for t in CPU_STEPS])
     elif a.workload == "w3":
         out.update(unit="us/step", runs=[w3(2000 if a.quick else 20000) * 1e6 for _ in range(a.runs)])
     elif a.workload == "w6":
-        out.update(unit="ms/step", runs=[t * 1000 for t in w6(3 if a.quick else 10)])
+        out.update(unit="ms/step", runs=[t * 1000 for t in w6(a.steps if "--steps" in sys.argv else 3 if a.quick else 10)])
+        out.update(cpu_runs=[t * 1000 for t in CPU_STEPS])
     elif a.workload.startswith("w4-"):
         n = int(a.workload[3:])
         out.update(unit="GFLOP/s", runs=[w4(n, 20 if n <= 256 else 3) for _ in range(a.runs)])
