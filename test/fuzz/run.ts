@@ -6,12 +6,11 @@
 // Default: 100,000 cases from seed 1 on 2 workers, 10 s of CPU (60 s of wall time) and 1024 MB per case.
 
 import { createRequire } from "node:module";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { loadBases, makeCase } from "./harness.js";
+import { caseRoot, loadBases, makeCase } from "./harness.js";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -55,7 +54,7 @@ const end = from + cases;
 const t0 = Date.now();
 let maxMs = 0;
 let maxRss = 0;
-const root = mkdtempSync(join(tmpdir(), "recurrent-fuzz-"));
+const root = caseRoot("recurrent-fuzz-");
 
 function record(outcome: string, f?: Omit<Finding, "outcome">) {
   counts[outcome] = (counts[outcome] ?? 0) + 1;
