@@ -40,7 +40,12 @@ import { CheckpointError } from "./errors.js";
 import { ForecastNet, type ModelConfigJSON, modelConfigFromJSON } from "./model.js";
 import { buildHybrid, checkHybridMeta, type HybridMetaJSON } from "./hybrid/checkpoint.js";
 import { checkEtsMeta, type EtsMetaJSON } from "./hybrid/fallback.js";
-import { validateForecastCheckpoint, validateOptimizerState } from "./validate.js";
+import {
+  validateEtsCheckpoint,
+  validateForecastCheckpoint,
+  validateHybridCheckpoint,
+  validateOptimizerState,
+} from "./validate.js";
 
 export const CHECKPOINT_KIND = "forecast";
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -330,16 +335,31 @@ export function checkpointFromParts(
     metadata["recurrent.scheduler"] === undefined
       ? null
       : (parseJson(metadata, "recurrent.scheduler", source) as SchedulerStateDict);
-  // every field against its type, its bounds and the weights, before anything is allocated from them.
-  // Hybrid and ETS checkpoints hold other weights (members.*, or none): their own sections are checked by
-  // checkHybridMeta / checkEtsMeta below, and the hybrid's weights against its config by buildHybrid.
-  const family = metadata["recurrent.hybrid"] !== undefined || metadata["recurrent.ets"] !== undefined;
-  if (!family) {
-    validateForecastCheckpoint(
-      { model, data, split, training, ...(scheduler === null ? {} : { scheduler }) },
+  // every field against its type, its bounds and the weights, before anything is allocated from them:
+  // the recurrent network's, the hybrid ensemble's (weights members.*) or ETS's (no weights)
+  const hybridText = metadata["recurrent.hybrid"];
+  const etsText = metadata["recurrent.ets"];
+  if (hybridText !== undefined && etsText !== undefined) {
+    throw new CheckpointError(
+      `${source}: the checkpoint is damaged: its metadata holds both recurrent.hybrid and recurrent.ets (one model per file)`,
+    );
+  }
+  const raw = { model, data, split, training, ...(scheduler === null ? {} : { scheduler }) };
+  const optimizerText = metadata["recurrent.optimizer"];
+  if (hybridText !== undefined) {
+    validateHybridCheckpoint(
+      { ...raw, hybrid: parseJson(metadata, "recurrent.hybrid", source), optimizer: optimizerText },
       tensors,
       source,
     );
+  } else if (etsText !== undefined) {
+    validateEtsCheckpoint(
+      { ...raw, ets: parseJson(metadata, "recurrent.ets", source), optimizer: optimizerText },
+      tensors,
+      source,
+    );
+  } else {
+    validateForecastCheckpoint(raw, tensors, source);
   }
   const damaged = (msg: string) => new CheckpointError(`${source}: the checkpoint is damaged: ${msg}`);
   let optimizer: OptimizerStateDict | null = null;

@@ -87,3 +87,27 @@ export function checkScores(scores: Record<string, object>): void {
     }
   }
 }
+
+/**
+ * Checks the hybrid's or ETS's forecasts (N, H) and their interval bounds from the given origins; `model`
+ * names the model in the message ("the hybrid model", "ETS(M,N,A)").
+ */
+export function checkBandForecasts(
+  fc: { point: Float32Array; bands: { level: number; lower: Float32Array; upper: Float32Array }[] },
+  model: string,
+  H: number,
+  origins: readonly number[],
+): void {
+  const parts: [string, Float32Array][] = [["forecast", fc.point]];
+  for (const b of fc.bands) {
+    const pct = Math.round(b.level * 100);
+    parts.push([`lower ${pct}% bound`, b.lower], [`upper ${pct}% bound`, b.upper]);
+  }
+  for (const [what, a] of parts) {
+    const i = firstNonFinite(a);
+    if (i < 0) continue;
+    throw new NonFiniteError(
+      `the forecast would not be finite: ${model} makes its ${what} at step ${(i % H) + 1} after row ${origins[Math.floor(i / H)]} ${num(a[i])} in float32; the series' values or the checkpoint's parameters are too large for it`,
+    );
+  }
+}

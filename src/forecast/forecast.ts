@@ -7,7 +7,7 @@ import type { Series } from "../data/series.js";
 import { type ForecastCheckpoint, buildModel, checkpointScaler } from "./checkpoint.js";
 import { column } from "./data.js";
 import { CheckpointError, ForecastError } from "./errors.js";
-import { checkScores } from "./finite.js";
+import { checkBandForecasts, checkScores } from "./finite.js";
 import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
 import { buildHybrid, hybridForecastAt, type IntervalBand } from "./hybrid/checkpoint.js";
@@ -134,14 +134,50 @@ function withIntervalsAt(
   dates: readonly number[] | null,
   origins: readonly number[],
 ): ReturnType<typeof hybridForecastAt> | null {
-  if (f.hybrid !== null) return hybridForecastAt(f.hybrid, f.checkpoint.meta.hybrid!, values, dates, origins);
-  if (f.ets !== null) return etsForecastAt(f.ets, values, origins, f.spec.horizon);
+  const H = f.spec.horizon;
+  if (f.hybrid !== null) {
+    const fc = hybridForecastAt(f.hybrid, f.checkpoint.meta.hybrid!, values, dates, origins);
+    checkBandForecasts(fc, "the hybrid model", H, origins);
+    return fc;
+  }
+  if (f.ets !== null) {
+    const fc = etsForecastAt(f.ets, values, origins, H);
+    checkBandForecasts(fc, f.ets.spec, H, origins);
+    return fc;
+  }
   return null;
+}
+
+/**
+ * Rows of history the hybrid's (or ETS's) forecasts may read in all, summed over the blocks fed back:
+ * each block of H steps re-runs the model over the whole series (about a microsecond a row, per member).
+ */
+export const FEEDBACK_ROW_BUDGET = 2_000_000;
+
+/** The most steps a forecast from T rows can make in blocks of H within FEEDBACK_ROW_BUDGET. */
+function feedbackLimit(T: number, H: number, members: number): number {
+  // block b (from 0) reads T + b·H rows: B blocks read B·T + H·B(B-1)/2 rows, times the members
+  const rows = (B: number) => members * (B * T + (H * B * (B - 1)) / 2);
+  let lo = 1; // fits (one block always runs)
+  let hi = 2;
+  while (rows(hi) <= FEEDBACK_ROW_BUDGET) hi *= 2;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (rows(mid) <= FEEDBACK_ROW_BUDGET) lo = mid;
+    else hi = mid;
+  }
+  return lo * H;
 }
 
 /** The hybrid's (or ETS's) forecast of n steps: the whole series feeds its smoothing; blocks past H fed back. */
 function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput {
   const H = f.spec.horizon;
+  const most = feedbackLimit(series.shape[0], H, f.hybrid?.config.members ?? 1);
+  if (n > most) {
+    throw new ForecastError(
+      `a forecast of ${n} steps from this ${f.hybrid !== null ? "hybrid" : "ETS"} model would feed ${Math.ceil(n / H)} blocks of ${H} forecasts back, each re-running it over the whole series of ${series.shape[0]}+ rows. Ask for ${most} steps or fewer`,
+    );
+  }
   let values = column(series, f.spec.targetIndex);
   const out = new Float32Array(n);
   const bands = [0, 1].map(() => ({ lower: new Float32Array(n), upper: new Float32Array(n) }));

@@ -10,6 +10,11 @@
 //
 // Messages name the file and the field: "co2.safetensors: metadata says num_layers = 1e308, but the
 // weights hold 1 layer".
+//
+// Three kinds of forecast checkpoint share the data and split sections (checkDataSplit): the recurrent
+// network (validateForecastCheckpoint), the hybrid ensemble (validateHybridCheckpoint: weights
+// `members.{k}.*`, config in `recurrent.hybrid`) and ETS (validateEtsCheckpoint: no weights, the fitted
+// model in `recurrent.ets`). Each reads the weights first, since they are what the file really holds.
 
 import { MAX_LAYERS } from "../core/limits.js";
 import type { Tensor } from "../core/tensor.js";
@@ -27,6 +32,12 @@ export const LIMITS = Object.freeze({
   stepSeconds: 1000 * 366 * 86400,
   /** Epochs in a training history. */
   epochs: 10_000_000,
+  /** Steps one forecast makes at once, where no weights pin them down (ETS). */
+  horizon: 1_000_000,
+  /** An ETS season (R's forecast::ets takes at most 24). */
+  etsPeriod: 24,
+  /** A Fourier term's period, in steps. */
+  fourierPeriod: 1_000_000,
 });
 
 /** The largest finite float32. */
@@ -197,8 +208,8 @@ const isFiniteNum = (v: unknown): v is number => typeof v === "number" && Number
 /** Field checks bound to one file and one metadata section. */
 class Fields {
   constructor(
-    private readonly source: string,
-    private readonly section: string,
+    readonly source: string,
+    readonly section: string,
     readonly o: Obj,
   ) {}
 
@@ -382,12 +393,38 @@ export function validateForecastCheckpoint(
   if (typeof m.o.batch_first !== "boolean") m.fail("batch_first", "true or false");
   const F = arch.inputSize;
 
+  checkDataSplit(source, meta.data, meta.split, { F, horizon, windowFits: true });
+  checkTraining(source, meta.training);
+  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
+}
+
+/** What the data and split sections must agree with: the input columns and horizon the model has. */
+interface DataSplitExpect {
+  F: number;
+  horizon: number;
+  /** Where `horizon` comes from, for messages (default "weights'"). */
+  horizonFrom?: string;
+  /** Whether one window of lookback + horizon must fit in the rows (not for ETS, which has no windows). */
+  windowFits: boolean;
+}
+
+/**
+ * Checks `recurrent.data` and `recurrent.split`, which every kind of forecast checkpoint has, against the
+ * model's inputs and horizon; returns the rows and lookback they declare.
+ */
+function checkDataSplit(
+  source: string,
+  rawData: unknown,
+  rawSplit: unknown,
+  o: DataSplitExpect,
+): { rows: number; lookback: number } {
   // recurrent.data
-  const d = section(source, "data", meta.data);
+  const d = section(source, "data", rawData);
   const target = d.str("target") as string;
+  const { F, horizon } = o;
   const cols = d.o.columns;
   if (!Array.isArray(cols) || cols.length !== F || !cols.every((c) => typeof c === "string")) {
-    d.fail("columns", `${plural(F, "column name")} (the weights read ${plural(F, "input")})`);
+    d.fail("columns", `${plural(F, "column name")} (the model reads ${plural(F, "input")})`);
   }
   const columns = cols as string[];
   if (new Set(columns).size !== columns.length) d.fail("columns", "distinct names");
@@ -396,8 +433,8 @@ export function validateForecastCheckpoint(
     d.fail("target_index", `the position of the target ${show(target)} in data.columns`);
   const rows = d.int("rows", 2, LIMITS.rows);
   const lookback = d.int("lookback", 1, Math.min(LIMITS.lookback, rows));
-  if (d.o.horizon !== horizon) d.fail("horizon", `${horizon}, the weights' horizon`);
-  if (lookback + horizon > rows)
+  if (d.o.horizon !== horizon) d.fail("horizon", `${horizon}, the ${o.horizonFrom ?? "weights'"} horizon`);
+  if (o.windowFits && lookback + horizon > rows)
     d.fail(
       "lookback",
       `at most ${rows - horizon}: one window of lookback + horizon ${horizon} must fit in the ${rows} rows trained on`,
@@ -413,7 +450,7 @@ export function validateForecastCheckpoint(
   for (const k of ["first_date", "last_date"]) if (d.has(k)) d.str(k, true);
 
   // recurrent.split
-  const s = section(source, "split", meta.split);
+  const s = section(source, "split", rawSplit);
   for (const k of ["val", "test"]) {
     s.num(
       k,
@@ -436,9 +473,19 @@ export function validateForecastCheckpoint(
     const w = section(source, "split.windows", s.o.windows);
     for (const k of ["train", "val", "test"]) w.int(k, 0, rows);
   }
+  return { rows, lookback };
+}
 
-  // recurrent.training
-  const t = section(source, "training", meta.training);
+/** Checks `recurrent.training`: `strict` for the recurrent network, whose history resuming reads. */
+function checkTraining(source: string, raw: unknown, strict = true): void {
+  const t = section(source, "training", raw);
+  if (!strict) {
+    // the hybrid's and ETS's: a record of how the file was made, which nothing computes from
+    const hist = t.o.history;
+    if (!Array.isArray(hist) || hist.length > LIMITS.epochs) t.fail("history", "an array of epoch records");
+    t.str("stopped");
+    return;
+  }
   t.num("seed", (x) => Number.isSafeInteger(x), "an integer");
   t.num("lr", (x) => x > 0, "a positive number");
   const hist = t.o.history;
@@ -460,8 +507,6 @@ export function validateForecastCheckpoint(
   for (const k of ["patience", "lr_patience"]) if (t.has(k)) t.int(k, 0, Number.MAX_SAFE_INTEGER);
   if (t.has("lr_factor")) t.num("lr_factor", (x) => x > 0 && x < 1, "a number in (0, 1)");
   if (t.has("min_lr")) t.num("min_lr", (x) => x >= 0, "a number >= 0");
-
-  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
 }
 
 function checkDateFormatOf(source: string, v: unknown): void {
@@ -548,4 +593,295 @@ export function validateOptimizerState(
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- the hybrid and ETS
+
+/** The parameters a hybrid member has beside its LSTM and head (model.ts, HybridMember). */
+const MEMBER_SCALARS = ["alpha_logit", "beta_logit", "trend_init", "gamma_logit"] as const;
+const MEMBER_KEY = /^members\.(0|[1-9]\d{0,8})\.(.+)$/;
+
+/** Checks that every value of every tensor is a finite float32. */
+function checkFiniteWeights(tensors: Record<string, Tensor>, bad: (msg: string) => never): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== "float32") bad(`tensor ${name} is ${t.dtype}; expected float32 weights`);
+    const a = t.data as Float32Array;
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]))
+        bad(`tensor ${name} holds ${show(a[i])} at element ${i}; weights must be finite`);
+    }
+  }
+}
+
+/** `recurrent.model` as the hybrid and ETS write it: one LSTM's shape, the horizon (see hybrid/run.ts). */
+function checkFamilyModel(
+  source: string,
+  raw: unknown,
+  want: { hidden_size?: number; num_layers?: number; horizon: number },
+): void {
+  const m = section(source, "model", raw);
+  for (const [k, v] of Object.entries(want)) {
+    if (m.o[k] !== v) m.fail(k, k === "horizon" ? `${v}, the model's horizon` : `${v}, as the weights hold`);
+  }
+}
+
+/** A list of Fourier terms {period, harmonics}; returns 2 * the harmonics (the features they make). */
+function fourierCount(c: Fields, field: string): number {
+  const v = c.o[field];
+  if (!Array.isArray(v) || v.length > 16) c.fail(field, "an array of at most 16 {period, harmonics} terms");
+  let n = 0;
+  (v as unknown[]).forEach((raw, i) => {
+    const t = section(c.source, `${c.section}.${field}[${i}]`, raw);
+    t.num(
+      "period",
+      (x) => x >= 1 && x <= LIMITS.fourierPeriod,
+      `a period in [1, ${LIMITS.fourierPeriod}] steps`,
+    );
+    n += 2 * t.int("harmonics", 1, 1000);
+  });
+  return n;
+}
+
+/** The raw metadata of a hybrid checkpoint: the common sections and `recurrent.hybrid`. */
+export interface RawHybridMeta extends RawForecastMeta {
+  hybrid: unknown;
+}
+
+/**
+ * Validates a hybrid checkpoint (hybrid/checkpoint.ts) before its ensemble is built: the weights' names
+ * and shapes (members `members.0` to `members.{K-1}`, each the same LSTM, head and smoothing
+ * parameters), their values (finite float32), then `recurrent.hybrid.config` against them (members,
+ * hidden, layers, horizon, season, trend, Fourier terms), its scale and intervals, and the common
+ * model, data and split sections. Throws a CheckpointError naming `source` and the field.
+ */
+export function validateHybridCheckpoint(
+  meta: RawHybridMeta,
+  tensors: Record<string, Tensor>,
+  source: string,
+): void {
+  const bad: (msg: string) => never = (msg) => {
+    throw new CheckpointError(`${source}: ${msg}`);
+  };
+  // The weights first: group them by member.
+  const byMember = new Map<number, Record<string, Tensor>>();
+  for (const [k, t] of Object.entries(tensors)) {
+    const m = MEMBER_KEY.exec(k);
+    if (m === null) bad(`the weights hold ${show(k)}, which a hybrid model (members.{k}.*) does not have`);
+    const i = Number(m[1]);
+    if (!byMember.has(i)) byMember.set(i, {});
+    byMember.get(i)![m[2]] = t;
+  }
+  const K = byMember.size;
+  if (K === 0) bad("the weights hold no hybrid member (members.0.*)");
+  for (let i = 0; i < K; i++) {
+    if (!byMember.has(i))
+      bad(
+        `the weights hold ${plural(K, "member")} but not members.${i}: members must be numbered 0 to ${K - 1}`,
+      );
+  }
+  const m0 = byMember.get(0)!;
+  const arch = recurrentArchOf(m0, "rnn.", (msg) => bad(`members.0: ${msg}`));
+  if (arch.cell !== "lstm" || arch.bidirectional || arch.projSize > 0 || !arch.bias) {
+    bad(
+      `members.0.rnn is a ${arch.bidirectional ? "bidirectional " : ""}${arch.projSize > 0 ? "projected " : ""}${arch.bias ? "" : "bias-free "}${arch.cell.toUpperCase()}; a hybrid member holds an LSTM with biases`,
+    );
+  }
+  const hw = m0["head.weight"];
+  const hb = m0["head.bias"];
+  if (hw === undefined || hb === undefined)
+    bad(`the weights have no members.0.${hw === undefined ? "head.weight" : "head.bias"}`);
+  if (hw.ndim !== 2 || hw.shape[1] !== arch.hiddenSize || hw.shape[0] < 1) {
+    bad(
+      `members.0.head.weight has shape ${shapeOf(hw)}, but after a hidden size of ${arch.hiddenSize} it needs [horizon, ${arch.hiddenSize}]`,
+    );
+  }
+  const H = hw.shape[0];
+  if (hb.ndim !== 1 || hb.shape[0] !== H)
+    bad(`members.0.head.bias has shape ${shapeOf(hb)}, but members.0.head.weight needs [${H}]`);
+  for (const k of MEMBER_SCALARS) {
+    const t = m0[k];
+    if (t !== undefined && t.data.length !== 1)
+      bad(`members.0.${k} has shape ${shapeOf(t)}; expected one value`);
+  }
+  if (m0.alpha_logit === undefined) bad("the weights have no members.0.alpha_logit");
+  const trend = m0.beta_logit !== undefined;
+  if ((m0.trend_init !== undefined) !== trend)
+    bad("members.0 has one of beta_logit and trend_init without the other (a trend needs both)");
+  const si = m0.season_init;
+  if (si !== undefined && (si.ndim !== 1 || si.shape[0] < 1))
+    bad(`members.0.season_init has shape ${shapeOf(si)}; expected [season]`);
+  const season = si === undefined ? 0 : si.shape[0];
+  if ((m0.gamma_logit !== undefined) !== season > 0)
+    bad("members.0 has one of gamma_logit and season_init without the other (a season needs both)");
+  const fo = m0.fourier;
+  if (fo !== undefined && (fo.ndim !== 1 || fo.shape[0] < 1))
+    bad(`members.0.fourier has shape ${shapeOf(fo)}; expected [terms]`);
+  const learned = fo === undefined ? 0 : fo.shape[0];
+  // every member holds the same names and shapes as members.0
+  const names0 = Object.keys(m0).sort();
+  for (let i = 1; i < K; i++) {
+    const mi = byMember.get(i)!;
+    for (const k of Object.keys(mi)) {
+      if (!Object.hasOwn(m0, k)) bad(`the weights hold members.${i}.${k}, which members.0 does not have`);
+    }
+    for (const k of names0) {
+      const t = Object.hasOwn(mi, k) ? mi[k] : undefined;
+      if (t === undefined) bad(`the weights have members.0.${k} but no members.${i}.${k}`);
+      if (shapeOf(t) !== shapeOf(m0[k]))
+        bad(`members.${i}.${k} has shape ${shapeOf(t)}, but members.0.${k} has ${shapeOf(m0[k])}`);
+    }
+  }
+  checkFiniteWeights(tensors, bad);
+
+  // recurrent.hybrid: its config against the weights
+  const h = section(source, "hybrid", meta.hybrid);
+  const c = section(source, "hybrid.config", h.o.config);
+  const mode = c.oneOf("mode", ["multiplicative", "additive"]);
+  const eq = (field: string, v: number | boolean, what: string) => {
+    if (c.o[field] !== v) c.fail(field, `${show(v)}, as the weights hold ${what}`);
+  };
+  eq("members", K, plural(K, "member"));
+  eq("hidden", arch.hiddenSize, `a hidden size of ${arch.hiddenSize}`);
+  eq("layers", arch.numLayers, plural(arch.numLayers, "layer"));
+  eq("horizon", H, `${plural(H, "output")} (head.weight rows)`);
+  eq("season", season, season === 0 ? "no season_init" : `a season_init of ${season}`);
+  eq("trend", trend, trend ? "beta_logit and trend_init" : "no trend parameters");
+  const inputs = (mode === "additive" ? 1 : 0) + 1 + fourierCount(c, "inputTerms");
+  if (inputs !== arch.inputSize) {
+    c.fail(
+      "inputTerms",
+      `terms that give the ${plural(arch.inputSize, "input")} members.0.rnn reads (with mode ${show(mode)} these give ${inputs})`,
+    );
+  }
+  if (fourierCount(c, "learnedTerms") !== learned)
+    c.fail(
+      "learnedTerms",
+      `terms with ${learned / 2} harmonics in all, as members.0.fourier holds ${learned} values`,
+    );
+  const lookback = c.int("lookback", 1, LIMITS.lookback);
+  const time = c.oneOf("time", ["epoch-steps", "row"]);
+  if (time === "row" ? c.o.stepMs !== null : true) {
+    if (time === "row") c.fail("stepMs", "null (time is counted in rows)");
+    c.num(
+      "stepMs",
+      (x) => x > 0 && x <= 1000 * LIMITS.stepSeconds,
+      `a positive step in milliseconds up to ${1000 * LIMITS.stepSeconds}`,
+    );
+  }
+  const sc = section(source, "hybrid.config.scale", c.o.scale);
+  const offset = sc.num("offset", (x) => Math.abs(x) <= FLOAT32_MAX, "a finite float32 number");
+  const scale = sc.num(
+    "scale",
+    (x) => x >= FLOAT32_MIN_NORMAL && x <= FLOAT32_MAX,
+    "a positive float32 number (a normal one: its inverse must be finite)",
+  );
+  if (mode === "multiplicative" && offset !== 0) sc.fail("offset", "0 for a multiplicative model");
+  const iv = section(source, "hybrid.intervals", h.o.intervals);
+  const q = iv.o.quantiles;
+  if (
+    !Array.isArray(q) ||
+    q.length !== H ||
+    !q.every((r) => Array.isArray(r) && r.length === 4 && r.every(isFiniteNum))
+  ) {
+    iv.fail("quantiles", `${H} rows (the horizon) of 4 finite numbers`);
+  }
+  (q as number[][]).forEach((r, i) => {
+    if (!(r[0] <= r[1] && r[1] <= r[2] && r[2] <= r[3]) || r.some((x) => Math.abs(x) > 700))
+      bad(
+        `metadata says hybrid.intervals.quantiles[${i}] = ${show(r)}; expected 4 increasing residual quantiles (2.5, 10, 90, 97.5 %) of magnitude at most 700`,
+      );
+  });
+  if (h.o.val_mase !== null) h.num("val_mase", (x) => x >= 0, "a finite number >= 0 or null");
+  const members = h.o.members;
+  if (!Array.isArray(members) || members.length !== K)
+    h.fail("members", `${plural(K, "record")} (one per member in the weights)`);
+  if (typeof h.o.refit !== "boolean") h.fail("refit", "true or false");
+
+  // the common sections: one LSTM's shape, and data in the hybrid's working units
+  checkFamilyModel(source, meta.model, {
+    hidden_size: arch.hiddenSize,
+    num_layers: arch.numLayers,
+    horizon: H,
+  });
+  const ds = checkDataSplit(source, meta.data, meta.split, { F: 1, horizon: H, windowFits: true });
+  const d = section(source, "data", meta.data);
+  if (ds.lookback !== lookback) d.fail("lookback", `${lookback}, hybrid.config.lookback`);
+  const sj = d.o.scaler as Obj;
+  if (sj.type !== "standard" || (sj.mean as number[])[0] !== offset || (sj.scale as number[])[0] !== scale) {
+    d.fail(
+      "scaler",
+      `the hybrid's working units, a standard scaler of mean ${show(offset)} and scale ${show(scale)}`,
+    );
+  }
+  checkTraining(source, meta.training, false);
+  if (meta.optimizer !== undefined)
+    bad("the metadata holds recurrent.optimizer, but a hybrid checkpoint has no optimizer state to resume");
+  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
+}
+
+/** The raw metadata of an ETS checkpoint: the common sections and `recurrent.ets`. */
+export interface RawEtsMeta extends RawForecastMeta {
+  ets: unknown;
+}
+
+/**
+ * Validates an ETS checkpoint (hybrid/fallback.ts): no weights, `recurrent.ets` = {spec, type, params,
+ * period} with parameters that the filter can run with (smoothing in [0, 1], damping in (0, 1], finite
+ * initial states, a season of `period` values, positive where multiplicative), and the common sections.
+ */
+export function validateEtsCheckpoint(
+  meta: RawEtsMeta,
+  tensors: Record<string, Tensor>,
+  source: string,
+): void {
+  const names = Object.keys(tensors);
+  if (names.length > 0) {
+    throw new CheckpointError(
+      `${source}: the weights hold ${show(names[0])}${names.length > 1 ? ` and ${names.length - 1} more` : ""}, but an ETS checkpoint has no weights`,
+    );
+  }
+  const e = section(source, "ets", meta.ets);
+  const ty = section(source, "ets.type", e.o.type);
+  const error = ty.oneOf("error", ["A", "M"]);
+  const trend = ty.oneOf("trend", ["N", "A", "Ad"]);
+  const seasonType = ty.oneOf("season", ["N", "A", "M"]);
+  if (error === "A" && seasonType === "M")
+    ty.fail("season", `"N" or "A" with additive errors (ETS(A,*,M) is not a model forecast::ets allows)`);
+  const spec = `ETS(${error},${trend},${seasonType})`;
+  if (e.o.spec !== spec) e.fail("spec", `${show(spec)}, as ets.type says`);
+  const period = e.int("period", 1, LIMITS.etsPeriod);
+  if (seasonType !== "N" && period < 2) e.fail("period", `a season of 2 to ${LIMITS.etsPeriod} steps`);
+  const p = section(source, "ets.params", e.o.params);
+  const unit = (field: string, lo: number) =>
+    p.num(field, (x) => x >= lo && x <= 1, lo > 0 ? "a number in (0, 1]" : "a number in [0, 1]");
+  unit("alpha", 0);
+  unit("beta", 0);
+  unit("gamma", 0);
+  p.num("phi", (x) => x > 0 && x <= 1, "a damping factor in (0, 1]");
+  const level = p.num("level", (x) => Math.abs(x) <= FLOAT32_MAX, "a finite initial level");
+  p.num("trend", (x) => Math.abs(x) <= FLOAT32_MAX, "a finite initial trend");
+  if (error === "M" && !(level > 0)) p.fail("level", "a positive initial level (multiplicative errors)");
+  const s = p.o.season;
+  const n = seasonType === "N" ? 0 : period;
+  if (!Array.isArray(s) || s.length !== n || !s.every((x) => isFiniteNum(x) && Math.abs(x) <= FLOAT32_MAX))
+    p.fail("season", `${plural(n, "finite initial seasonal state")} (the period)`);
+  if (seasonType === "M" && !(s as number[]).every((x) => x > 0))
+    p.fail("season", "positive initial seasonal states (a multiplicative season)");
+
+  // the common sections: the horizon is the model's own (no weights hold it)
+  const d = section(source, "data", meta.data);
+  const H = d.int("horizon", 1, LIMITS.horizon);
+  checkFamilyModel(source, meta.model, { horizon: H });
+  checkDataSplit(source, meta.data, meta.split, {
+    F: 1,
+    horizon: H,
+    horizonFrom: "model's",
+    windowFits: false,
+  });
+  checkTraining(source, meta.training, false);
+  if (meta.optimizer !== undefined)
+    throw new CheckpointError(
+      `${source}: the metadata holds recurrent.optimizer, but an ETS checkpoint has no optimizer state`,
+    );
+  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
 }

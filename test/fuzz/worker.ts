@@ -1,14 +1,13 @@
 // One fuzz worker (run.ts): runs the case indices it is sent and posts each result back.
 
-import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadBases, makeCase, runCase } from "./harness.js";
 
-const { seed, dir } = workerData as { seed: number; dir: string };
-const bases = loadBases();
+const { seed, families, dir } = workerData as { seed: number; families: boolean; dir: string };
+const bases = loadBases(families);
 parentPort!.on("message", async (index: number) => {
   const c = makeCase(bases, seed, index);
-  const r = await runCase(c, join(dir, String(index % 4)));
+  const r = await runCase(c, dir);
   parentPort!.postMessage({
     index,
     outcome: r.outcome,

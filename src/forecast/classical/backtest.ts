@@ -49,15 +49,23 @@ export function classicalBacktest(options: ClassicalBacktestOptions): ClassicalR
       origins.forEach((o, w) => {
         out.set(fitted.forecast(y.subarray(0, o)), w * H);
       });
+      const scores = {
+        mae: mae(actuals, out),
+        rmse: rmse(actuals, out),
+        smape: smape(actuals, out),
+        mase: mae(actuals, out) / scale,
+      };
+      // never a NaN or an infinity as a score: a forecaster that makes one is reported as not scored
+      for (const [k, v] of Object.entries(scores)) {
+        if (!Number.isFinite(v))
+          throw new Error(
+            `its ${k.toUpperCase()} would be ${v}: its forecasts or the series overflow float32`,
+          );
+      }
       rows.push({
         name: f.name,
         label: fitted.label,
-        scores: {
-          mae: mae(actuals, out),
-          rmse: rmse(actuals, out),
-          smape: smape(actuals, out),
-          mase: mae(actuals, out) / scale,
-        },
+        scores,
         forecasts: out,
         seconds: (performance.now() - t0) / 1000,
       });
