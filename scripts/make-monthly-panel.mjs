@@ -17,7 +17,9 @@ const SOURCES = [
 
 const out = ["id,date,value"];
 for (const [id, file] of SOURCES) {
-  const lines = readFileSync(join(ROOT, "datasets", file), "utf8").trim().split(/\r?\n/);
+  const lines = readFileSync(join(ROOT, "datasets", file), "utf8")
+    .trim()
+    .split(/\r?\n/);
   const header = lines[0].split(",");
   if (header.length !== 2 || header[0] !== "date")
     throw new Error(`${file}: expected the columns date,<value>, got ${lines[0]}`);
