@@ -299,6 +299,27 @@ describe("panel checkpoints and the command line", () => {
     expect(skipped.stderr).toMatch(
       /has no model of series "tiny": it was skipped in training \(series too short/,
     );
+    const onnx = join(tmp, "panel.onnx");
+    const exp = await run(["export", "--model", CKPT, "--onnx", onnx]);
+    expect(exp.code).toBe(2);
+    expect(exp.stderr).toMatch(
+      /one model of 2 series, each with its own scaling.*--series ID \(north, south\)/,
+    );
+    const expSouth = await run(["export", "--model", CKPT, "--onnx", onnx, "--series", "south", "--json"]);
+    expect(expSouth.code, expSouth.stderr).toBe(0);
+    const resume = await run([
+      "train",
+      "--csv",
+      CSV,
+      "--resume",
+      CKPT,
+      "--series",
+      "north",
+      "--id-column",
+      "id",
+    ]);
+    expect(resume.code).toBe(1);
+    expect(resume.stderr).toMatch(/one model of 2 series .* train it again with --id-column/);
     const one = join(FIXTURES, "ddp", "lstm_2proc.safetensors");
     const oneSeries = await run(["evaluate", "--model", one, "--csv", CSV, "--id-column", "id"]);
     expect(oneSeries.code).toBe(2);

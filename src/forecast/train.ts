@@ -235,6 +235,11 @@ export async function trainForecaster(
   const { series } = prepared;
   const [T, F] = series.shape;
   let o: TrainOptions = { ...options };
+  if (resume?.meta.data.panel !== undefined) {
+    throw new ForecastError(
+      `the checkpoint holds one model of ${resume.meta.data.panel.series.length} series (ids in ${JSON.stringify(resume.meta.data.panel.id_column)}); resuming it on one series would scale every series as its first: train it again with --id-column instead`,
+    );
+  }
   if (resume !== null) {
     const m = resume.meta;
     o = {

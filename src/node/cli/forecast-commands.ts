@@ -51,6 +51,7 @@ import { describeModel, modelKind } from "../../forecast/describe.js";
 import {
   type PanelCli,
   checkpointForSeries,
+  checkpointToExport,
   evaluatePanelCommand,
   forecastPanelCommand,
   idColumnOption,
@@ -1169,13 +1170,14 @@ export function registerForecastCommands(program: Command): void {
     )
     .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
     .requiredOption("--onnx <file>", "the ONNX file to write")
+    .addOption(seriesOption())
     .option("--json", "print what was written as JSON")
     .addHelpText(
       "after",
       ["", "Examples:", "  recurrent export --model co2.safetensors --onnx co2.onnx"].join("\n"),
     )
-    .action((opts: { model: string; onnx: string; json?: boolean }) => {
-      const ckpt = loadCheckpointFile(opts.model);
+    .action((opts: { model: string; onnx: string; json?: boolean; series?: string }) => {
+      const ckpt = checkpointToExport(loadCheckpointFile(opts.model), opts, opts.model);
       const bytes = exportForecastOnnx(ckpt, opts.model);
       try {
         fs.writeFileSync(opts.onnx, bytes);

@@ -107,6 +107,34 @@ export function checkpointForSeries(
   return { ckpt: seriesCheckpoint(ckpt, o.series, source), idColumn: o.idColumn ?? p.id_column };
 }
 
+/**
+ * `export`: the ONNX graph holds one series' scaling, so a checkpoint of many series needs --series;
+ * --series on a one-series checkpoint is a mistake too.
+ */
+export function checkpointToExport(
+  ckpt: ForecastCheckpoint,
+  o: PanelCli,
+  source: string,
+): ForecastCheckpoint {
+  const p = panelOf(ckpt);
+  if (p === null) {
+    if (o.series !== undefined)
+      throw new UsageError(
+        `--series ${o.series}: ${source} was trained on one series, so there is none to pick`,
+      );
+    return ckpt;
+  }
+  if (o.series === undefined) {
+    throw new UsageError(
+      `${source} holds one model of ${p.series.length} series, each with its own scaling, and the ONNX graph holds the scaling of one: pick it with --series ID (${p.series
+        .slice(0, 5)
+        .map((s) => s.id)
+        .join(", ")}${p.series.length > 5 ? ", ..." : ""})`,
+    );
+  }
+  return seriesCheckpoint(ckpt, o.series, source);
+}
+
 // ---------------------------------------------------------------- train
 
 interface PanelTrainCli extends PanelCli {
