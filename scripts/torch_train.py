@@ -99,7 +99,7 @@ DEFAULTS = {
     "min_lr": 1e-5,
 }
 # what names the data besides the settings
-DATA_KEYS = ("target", "features", "date_column", "fill")
+DATA_KEYS = ("target", "features", "date_column", "fill", "id_column")
 
 
 class TrainError(ValueError):
@@ -230,6 +230,11 @@ def read_series(path, target, features=(), date_column=None, fill=None):
     date_column: a name, False for none, None to detect one. The target comes first unless `features`
     lists it."""
     header, body, body_lines = read_csv_table(path)
+    return series_of_rows(header, body, body_lines, target, features, date_column, fill)
+
+
+def series_of_rows(header, body, body_lines, target, features=(), date_column=None, fill=None):
+    """read_series on rows already read (a whole file, or one series' rows of a long-format file)."""
     features = list(features or [])
     names = list(features) if target in features else [target] + features
     for n in names:
@@ -388,6 +393,136 @@ def make_windows(scaled, origins, L, H, ti, window_norm):
     return x, y
 
 
+# ---------------------------------------------------------------- many series (long format)
+
+def read_panel(path, id_column, target, features=(), date_column=None, fill=None):
+    """[(id, series)] of a long-format CSV, in order of first appearance (recurrent's preparePanel).
+
+    The date column is detected on the whole file; each series' rows are then read as read_series reads
+    a file (step, gaps, fill). Every series must have the same date step."""
+    header, body, body_lines = read_csv_table(path)
+    if id_column not in header:
+        raise TrainError(f"unknown column {id_column!r}; the CSV's columns are: {', '.join(header)}")
+    features = list(features or [])
+    if id_column == target or id_column in features:
+        raise TrainError(f"column {id_column!r} names the series; it cannot also be a model input")
+    if date_column is None:
+        date_column = detect_date_column(header, body) or False
+    if date_column == id_column:
+        raise TrainError(f"column {id_column!r} is the date column; the series ids need a column of their own")
+    j = header.index(id_column)
+    groups = {}
+    for r, line in zip(body, body_lines):
+        sid = r[j].strip()
+        if sid == "":
+            raise TrainError(f"empty series id in column {id_column!r} on line {line}")
+        groups.setdefault(sid, []).append((r, line))
+    members = []
+    for sid, rows in groups.items():
+        try:
+            s = series_of_rows(header, [r for r, _ in rows], [ln for _, ln in rows], target, features, date_column, fill)
+        except TrainError as e:
+            raise TrainError(f"series {sid!r}: {e}") from None
+        members.append((sid, s))
+    stepped = [(sid, s) for sid, s in members if s["date_step"] is not None]
+    for sid, s in stepped:
+        if s["date_step"] != stepped[0][1]["date_step"]:
+            raise TrainError(f"series {stepped[0][0]!r} is {stepped[0][1]['date_step']['kind']} but series {sid!r} is "
+                             f"{s['date_step']['kind']}; one model reads one frequency")
+    return members
+
+
+def panel_windows(members, o):
+    """Each series' split, scaler and windows; the training and validation windows of all series in series
+    order (recurrent's panelWindows). A series too short for the split is skipped with the reason."""
+    L, H = o["lookback"], o["horizon"]
+    kept, skipped = [], []
+    for sid, s in members:
+        values = s["values"]
+        T = len(values)
+        try:
+            split = plan_split(T, L, H, o["val"], o["test"])
+        except TrainError as e:
+            skipped.append({"id": sid, "rows": T, "reason": str(e)})
+            continue
+        scaler = fit_scaler(o["scaler"], values, split[0][1])
+        mul, add = tf.scaler_coefs(scaler)
+        scaled = (values.astype(numpy.float64) * numpy.array(mul) + numpy.array(add)).astype(numpy.float32)
+        orig = [origins_in(a, b, L, H) for a, b in split]
+        tr = make_windows(scaled, orig[0], L, H, s["target_index"], o["window_norm"])
+        va = make_windows(scaled, orig[1], L, H, s["target_index"], o["window_norm"])
+        kept.append({"id": sid, "series": s, "split": split, "scaler": scaler, "origins": orig, "train": tr, "val": va})
+    if not kept:
+        raise TrainError("no series is long enough to train on: " +
+                         "; ".join(f"series {k['id']!r}: {k['reason']}" for k in skipped))
+    cat = lambda part, i: numpy.concatenate([k[part][i] for k in kept])  # noqa: E731
+    return {"members": kept, "skipped": skipped, "train": (cat("train", 0), cat("train", 1)),
+            "val": (cat("val", 0), cat("val", 1)), "test": sum(len(k["origins"][2]) for k in kept)}
+
+
+def _date_at(s):
+    dates, fmt = s["dates"], s["date_format"]
+    return lambda r: None if dates is None or r >= len(dates) else tf.format_date(dates[r], fmt)  # noqa: E731
+
+
+def _split_record(o, T, split, windows, date_at):
+    return {"val": o["val"], "test": o["test"], "rows": T, "train_range": list(split[0]),
+            "val_range": list(split[1]), "test_range": list(split[2]),
+            "test_start_date": date_at(split[2][0]) if split[2][1] > split[2][0] else None, "windows": windows}
+
+
+def training_data(cfg, o):
+    """The windows to train on and the checkpoint's data and split records: one series, or with
+    cfg["id_column"] every series of a long-format file (data.panel; the other fields describe the first)."""
+    L, H = o["lookback"], o["horizon"]
+    args = (cfg["target"], cfg.get("features") or [], cfg.get("date_column"), cfg.get("fill"))
+    if cfg.get("id_column"):
+        pw = panel_windows(read_panel(cfg["csv"], cfg["id_column"], *args), o)
+        recs = []
+        for k in pw["members"]:
+            T = len(k["series"]["values"])
+            windows = {"train": len(k["origins"][0]), "val": len(k["origins"][1]), "test": len(k["origins"][2])}
+            sp = _split_record(o, T, k["split"], windows, _date_at(k["series"]))
+            recs.append({"id": k["id"], "rows": T, "first_date": _date_at(k["series"])(0),
+                         "last_date": _date_at(k["series"])(T - 1), "scaler": k["scaler"],
+                         "train_range": sp["train_range"], "val_range": sp["val_range"], "test_range": sp["test_range"],
+                         "test_start_date": sp["test_start_date"], "windows": windows, "split": sp})
+        first, s, split = recs[0], pw["members"][0]["series"], pw["members"][0]["split"]
+        panel = {"id_column": cfg["id_column"], "series": [{k: v for k, v in r.items() if k != "split"} for r in recs],
+                 "skipped": pw["skipped"]}
+        rows = sum(len(k["series"]["values"]) for k in pw["members"])
+        what = (f"{len(recs)} series (ids in {cfg['id_column']!r}{', ' + str(len(pw['skipped'])) + ' skipped' if pw['skipped'] else ''}), "
+                f"target {cfg['target']}, {rows} rows")
+        scaler, T, split_rec = first["scaler"], first["rows"], first["split"]
+        tr, va, n_test = pw["train"], pw["val"], pw["test"]
+        extra = {"panel": panel}
+    else:
+        s = read_series(cfg["csv"], *args)
+        values = s["values"]
+        T = len(values)
+        split = plan_split(T, L, H, o["val"], o["test"])
+        scaler = fit_scaler(o["scaler"], values, split[0][1])
+        mul, add = tf.scaler_coefs(scaler)
+        scaled = (values.astype(numpy.float64) * numpy.array(mul) + numpy.array(add)).astype(numpy.float32)
+        orig = [origins_in(a, b, L, H) for a, b in split]
+        tr = make_windows(scaled, orig[0], L, H, s["target_index"], o["window_norm"])
+        va = make_windows(scaled, orig[1], L, H, s["target_index"], o["window_norm"])
+        n_test = len(orig[2])
+        split_rec = _split_record(o, T, split, {"train": len(orig[0]), "val": len(orig[1]), "test": n_test},
+                                  _date_at(s))
+        ins = f"; {s['inserted_dates']} missing date(s) inserted and filled ({s['fill']})" if s["inserted_dates"] else ""
+        what = f"target {cfg['target']}, {T} rows{ins}"
+        extra = {}
+    date_at = _date_at(s)
+    data = {"target": cfg["target"], "columns": s["columns"], "target_index": s["target_index"], "lookback": L,
+            "horizon": H, "fill": s["fill"], "date_column": s["date_column"], "date_format": s["date_format"],
+            "date_step": s["date_step"], "window_norm": o["window_norm"], "scaler": scaler, "rows": T,
+            "first_date": date_at(0), "last_date": date_at(T - 1), **extra}
+    return {"F": s["values"].shape[1], "train": tr, "val": va,
+            "windows": {"train": len(tr[0]), "val": len(va[0]), "test": n_test},
+            "data": data, "split": split_rec, "what": what}
+
+
 # ---------------------------------------------------------------- safetensors, by hand
 
 def write_safetensors(path, tensors, metadata):
@@ -505,20 +640,12 @@ def train(cfg, out_path, device, log):
     t0 = time.perf_counter()
     rank, world = _world()
     o = settings(cfg)
-    L, H = o["lookback"], o["horizon"]
-    s = read_series(cfg["csv"], cfg["target"], cfg.get("features") or [], cfg.get("date_column"), cfg.get("fill"))
-    values = s["values"]
-    T, F = values.shape
-    ti = s["target_index"]
-    split = plan_split(T, L, H, o["val"], o["test"])
-    scaler = fit_scaler(o["scaler"], values, split[0][1])
-    mul, add = tf.scaler_coefs(scaler)
-    scaled = (values.astype(numpy.float64) * numpy.array(mul) + numpy.array(add)).astype(numpy.float32)
-    orig = [origins_in(a, b, L, H) for a, b in split]
-    tr_x, tr_y = make_windows(scaled, orig[0], L, H, ti, o["window_norm"])
-    va_x, va_y = make_windows(scaled, orig[1], L, H, ti, o["window_norm"])
-    N, Nv = len(orig[0]), len(orig[1])
-    windows = {"train": N, "val": Nv, "test": len(orig[2])}
+    H = o["horizon"]
+    td = training_data(cfg, o)  # one series, or every series of a long-format file
+    F = td["F"]
+    (tr_x, tr_y), (va_x, va_y) = td["train"], td["val"]
+    windows = td["windows"]
+    N, Nv = windows["train"], windows["val"]
     monitor = "val_loss" if Nv > 0 else "loss"
 
     torch.manual_seed(o["seed"])
@@ -552,20 +679,10 @@ def train(cfg, out_path, device, log):
         net.train()
         return _allreduce_sum([sq], device)[0] / (Nv * H)
 
-    fmt = s["date_format"]
-    dates = s["dates"]
-    date_at = lambda r: None if dates is None or r >= len(dates) else tf.format_date(dates[r], fmt)  # noqa: E731
     history, best, since_best, stopped, failure = [], None, 0, "max-epochs", None
 
     def checkpoint(b, why):
-        data = {"target": cfg["target"], "columns": s["columns"], "target_index": ti, "lookback": L, "horizon": H,
-                "fill": s["fill"], "date_column": s["date_column"], "date_format": fmt, "date_step": s["date_step"],
-                "window_norm": o["window_norm"], "scaler": scaler, "rows": T, "first_date": date_at(0),
-                "last_date": date_at(T - 1)}
-        split_rec = {"val": o["val"], "test": o["test"], "rows": T, "train_range": list(split[0]),
-                     "val_range": list(split[1]), "test_range": list(split[2]),
-                     "test_start_date": date_at(split[2][0]) if split[2][1] > split[2][0] else None,
-                     "windows": windows}
+        data, split_rec = td["data"], td["split"]
         training = {"seed": o["seed"], "batch_size": o["batch_size"], "lr": o["lr"], "clip": o["clip"],
                     "patience": o["patience"], "lr_patience": o["lr_patience"], "lr_factor": o["lr_factor"],
                     "min_lr": o["min_lr"], "monitor": monitor, "best_epoch": b["epoch"], "best_loss": b["loss"],
@@ -583,8 +700,7 @@ def train(cfg, out_path, device, log):
         write_safetensors(out_path, b["weights"], meta)
 
     if rank == 0:
-        extra = f"; {s['inserted_dates']} missing date(s) inserted and filled ({s['fill']})" if s["inserted_dates"] else ""
-        log(f"training on {cfg['csv']}: target {cfg['target']}, {T} rows{extra}; {N} training windows over "
+        log(f"training on {cfg['csv']}: {td['what']}; {N} training windows over "
             f"{world} process(es) ({dist.get_backend() if world > 1 else 'no process group'}, {device.type})")
     B = min(o["batch_size"], N)
     batches = math.ceil(N / B)
@@ -749,6 +865,8 @@ def main(argv=None):
     ap.add_argument("--features", type=lambda v: [c.strip() for c in v.split(",")])
     ap.add_argument("--date-column", dest="date_column", help="a column name, or 'none'")
     ap.add_argument("--fill", choices=["ffill", "linear", "drop"])
+    ap.add_argument("--id-column", dest="id_column",
+                    help="many series in one long-format CSV (id,date,value rows): the column naming each row's series")
     for k, v in DEFAULTS.items():
         flag = "--" + k.replace("_", "-")
         if isinstance(v, bool):
@@ -779,9 +897,7 @@ def main(argv=None):
     elif a.nproc is not None and a.nproc > 1:
         n = a.nproc
         # bad data is reported here, once, before any process starts
-        s = read_series(cfg["csv"], cfg["target"], cfg.get("features") or [], cfg.get("date_column"), cfg.get("fill"))
-        o = settings(cfg)
-        plan_split(len(s["values"]), o["lookback"], o["horizon"], o["val"], o["test"])
+        training_data(cfg, settings(cfg))
         backend = pick_backend(a.backend, torch.cuda.is_available() and torch.cuda.device_count() >= n)
         os.environ["MASTER_ADDR"] = "127.0.0.1"
         os.environ["MASTER_PORT"] = str(_free_port())

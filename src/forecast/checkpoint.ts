@@ -12,7 +12,8 @@
 //   recurrent.library_version the library version that wrote the file
 //   recurrent.model           {cell, input_size, hidden_size, num_layers, dropout, batch_first, horizon}
 //   recurrent.data            {target, columns, target_index, lookback, horizon, fill, date_column,
-//                              date_format, date_step, window_norm, scaler, rows, first_date, last_date}
+//                              date_format, date_step, window_norm, scaler, rows, first_date, last_date,
+//                              panel (many series: see panel-meta.ts)}
 //   recurrent.split           {val, test (as given), rows, train/val/test [start, end), test_start_date,
 //                              windows {train, val, test}}
 //   recurrent.training        {seed, batch_size, lr, clip, patience, lr_patience, lr_factor, min_lr,
@@ -46,6 +47,7 @@ import {
   validateHybridCheckpoint,
   validateOptimizerState,
 } from "./validate.js";
+import { checkPanelMeta, type PanelJSON } from "./panel-meta.js";
 
 export const CHECKPOINT_KIND = "forecast";
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -71,6 +73,8 @@ export interface DataSpecJSON {
   rows: number;
   first_date: string | null;
   last_date: string | null;
+  /** Many series (long format): their ids, scalers and splits; the fields above describe the first. */
+  panel?: PanelJSON;
 }
 
 export interface SplitJSON {
@@ -360,6 +364,13 @@ export function checkpointFromParts(
     );
   } else {
     validateForecastCheckpoint(raw, tensors, source);
+  }
+  if ((data as { panel?: unknown }).panel !== undefined) {
+    if (hybridText !== undefined || etsText !== undefined)
+      throw new CheckpointError(
+        `${source}: the checkpoint is damaged: data.panel (many series) is for the LSTM forecaster, not a hybrid or ETS model`,
+      );
+    checkPanelMeta({ model, data, split, training }, tensors, source);
   }
   const damaged = (msg: string) => new CheckpointError(`${source}: the checkpoint is damaged: ${msg}`);
   let optimizer: OptimizerStateDict | null = null;

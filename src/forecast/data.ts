@@ -3,7 +3,7 @@
 // when a fill method that can fill is given (ffill, linear), and are an error otherwise; "drop" removes
 // rows with a missing value and leaves holes in the time axis, as asked.
 
-import { getColumn, parseCsv } from "../data/csv.js";
+import { type CsvTable, getColumn, parseCsv } from "../data/csv.js";
 import { type DateFormat, type DateStep, dateGaps, formatDate, inferStep } from "../data/dates.js";
 import { DataError } from "../data/errors.js";
 import { type FillMethod, type Series, insertMissingDates, selectSeries } from "../data/series.js";
@@ -39,7 +39,15 @@ export const FILL_HINT = 'pass fill: "ffill", "linear" or "drop"';
 
 /** Parses CSV text and selects the target (first) and feature columns as a float32 (T, F) series. */
 export function prepareSeries(text: string, spec: SeriesSpec): PreparedSeries {
-  let table = parseCsv(text, { dateColumn: spec.dateColumn });
+  return prepareTable(parseCsv(text, { dateColumn: spec.dateColumn }), spec);
+}
+
+/**
+ * The steps of `prepareSeries` after parsing, on a table already parsed: the date step, missing dates,
+ * fill, and the selected columns. Long-format files (panel.ts) run it on each series' rows.
+ */
+export function prepareTable(parsed: CsvTable, spec: SeriesSpec): PreparedSeries {
+  let table = parsed;
   // unknown columns first: they are a more basic mistake than gaps in the dates
   for (const name of [spec.target, ...(spec.features ?? [])]) getColumn(table, name);
   let step: DateStep | null = null;

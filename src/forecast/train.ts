@@ -20,6 +20,7 @@ import { ReduceLROnPlateau } from "../optim/lr_scheduler.js";
 import {
   type DataSpecJSON,
   type EpochRecord,
+  type SplitJSON,
   type ForecastCheckpoint,
   LIBRARY_VERSION,
   type TrainingJSON,
@@ -142,7 +143,7 @@ export interface TrainResult {
   windows: { train: number; val: number; test: number };
 }
 
-function checkOptions(o: TrainOptions): void {
+export function checkOptions(o: TrainOptions): void {
   const posInt: (keyof TrainOptions)[] = ["lookback", "horizon", "hidden", "layers", "epochs", "batchSize"];
   for (const k of posInt) {
     const v = o[k] as number;
@@ -234,6 +235,11 @@ export async function trainForecaster(
   const { series } = prepared;
   const [T, F] = series.shape;
   let o: TrainOptions = { ...options };
+  if (resume?.meta.data.panel !== undefined) {
+    throw new ForecastError(
+      `the checkpoint holds one model of ${resume.meta.data.panel.series.length} series (ids in ${JSON.stringify(resume.meta.data.panel.id_column)}); resuming it on one series would scale every series as its first: train it again with --id-column instead`,
+    );
+  }
   if (resume !== null) {
     const m = resume.meta;
     o = {
@@ -279,9 +285,73 @@ export async function trainForecaster(
   const trY = windowTargets(spec, scaled, F, trainOrigins, tr.refs); // (N, H)
   const va = windowInputs(spec, scaled, F, valOrigins);
   const vaY = windowTargets(spec, scaled, F, valOrigins, va.refs); // (Nv, H)
-  const N = trainOrigins.length;
-  const Nv = valOrigins.length;
-  const windows = { train: N, val: Nv, test: testOrigins.length };
+  const windows = { train: trainOrigins.length, val: valOrigins.length, test: testOrigins.length };
+  const dateAt = (row: number): string | null =>
+    series.dates === null || row >= series.dates.length
+      ? null
+      : formatDate(series.dates[row], series.dateFormat ?? undefined);
+  const data: DataSpecJSON = {
+    target: series.columns[ti],
+    columns: [...series.columns],
+    target_index: ti,
+    lookback: L,
+    horizon: H,
+    fill: prepared.fill,
+    date_column: prepared.dateColumn,
+    date_format: prepared.dateFormat,
+    date_step: prepared.step,
+    window_norm: o.windowNorm,
+    scaler: scaler.toJSON(),
+    rows: T,
+    first_date: dateAt(0),
+    last_date: dateAt(T - 1),
+  };
+  const r = await trainOnWindows(
+    {
+      F,
+      train: { x: tr.x, y: trY, n: windows.train },
+      val: { x: va.x, y: vaY, n: windows.val },
+      sections: { data, split: splitToJSON(o, T, split, windows, dateAt) },
+    },
+    o,
+    hooks,
+    resume,
+    t0,
+  );
+  return { ...r, split, windows };
+}
+
+/** What training reads besides its settings: the windows, made, and the checkpoint's data and split. */
+export interface TrainingData {
+  /** Input columns. */
+  F: number;
+  train: { x: Float32Array; y: Float32Array; n: number }; // x (N, L, F), y (N, H)
+  val: { x: Float32Array; y: Float32Array; n: number }; // x (Nv, L, F), y (Nv, H)
+  /** The checkpoint's data and split sections (they do not change while training). */
+  sections: { data: DataSpecJSON; split: SplitJSON };
+}
+
+/**
+ * The training loop of `trainForecaster` on windows made elsewhere (one series, or many: panel.ts).
+ * `o` holds checked settings (with `resume`, already those of the checkpoint).
+ */
+export async function trainOnWindows(
+  d: TrainingData,
+  o: TrainOptions,
+  hooks: TrainHooks = {},
+  resume: ForecastCheckpoint | null = null,
+  t0 = nowSeconds(),
+): Promise<Omit<TrainResult, "split" | "windows">> {
+  checkOptions(o);
+  const { F } = d;
+  const L = o.lookback;
+  const H = o.horizon;
+  const N = d.train.n;
+  const Nv = d.val.n;
+  const tr = d.train;
+  const trY = d.train.y;
+  const va = d.val;
+  const vaY = d.val.y;
   const monitor: "val_loss" | "loss" = Nv > 0 ? "val_loss" : "loss";
 
   // Model, optimizer, scheduler.
@@ -312,7 +382,7 @@ export async function trainForecaster(
   });
   if (resume?.optimizer) {
     optimizer.loadStateDict(resume.optimizer);
-    if (options.lr !== resume.meta.training.lr) for (const g of optimizer.paramGroups) g.lr = options.lr;
+    if (o.lr !== resume.meta.training.lr) for (const g of optimizer.paramGroups) g.lr = o.lr;
   }
   if (resume?.scheduler) {
     scheduler.loadStateDict(resume.scheduler);
@@ -348,28 +418,7 @@ export async function trainForecaster(
     };
   }
 
-  const dateAt = (row: number): string | null =>
-    series.dates === null || row >= series.dates.length
-      ? null
-      : formatDate(series.dates[row], series.dateFormat ?? undefined);
   const makeCheckpoint = (b: NonNullable<typeof best>, stopped: string): ForecastCheckpoint => {
-    const data: DataSpecJSON = {
-      target: series.columns[ti],
-      columns: [...series.columns],
-      target_index: ti,
-      lookback: L,
-      horizon: H,
-      fill: prepared.fill,
-      date_column: prepared.dateColumn,
-      date_format: prepared.dateFormat,
-      date_step: prepared.step,
-      window_norm: o.windowNorm,
-      scaler: scaler.toJSON(),
-      rows: T,
-      first_date: dateAt(0),
-      last_date: dateAt(T - 1),
-    };
-    const splitJson = splitToJSON(o, T, split, windows, dateAt);
     const training: TrainingJSON = {
       seed,
       batch_size: o.batchSize,
@@ -389,8 +438,8 @@ export async function trainForecaster(
     return {
       meta: {
         model: modelConfigToJSON(config),
-        data,
-        split: splitJson,
+        data: d.sections.data,
+        split: d.sections.split,
         training,
         libraryVersion: LIBRARY_VERSION,
       },
@@ -515,8 +564,6 @@ export async function trainForecaster(
     failure,
     epochsRun,
     seconds: nowSeconds() - t0,
-    split,
-    windows,
   };
 }
 

@@ -48,13 +48,24 @@ import { makeProgress } from "./progress.js";
 import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
 import { type ModelKind, trainHybridOrAuto } from "./hybrid-commands.js";
 import { describeModel, modelKind } from "../../forecast/describe.js";
+import {
+  type PanelCli,
+  checkpointForSeries,
+  checkpointToExport,
+  evaluatePanelCommand,
+  forecastPanelCommand,
+  idColumnOption,
+  pickSeries,
+  seriesOption,
+  trainPanelCommand,
+} from "./panel-commands.js";
 
 const D = DEFAULT_TRAIN_OPTIONS;
 
 // ---------------------------------------------------------------- helpers
 
 /** Reads a text file, or a CliError that says what went wrong with which file. */
-function readText(path: string, what: string): string {
+export function readText(path: string, what: string): string {
   try {
     return fs.readFileSync(path, "utf8");
   } catch (e) {
@@ -71,7 +82,7 @@ function ioReason(e: unknown): string {
 }
 
 /** The data layer asks for `fill: ...`; on the command line that is the --fill option. */
-function cliMessage(e: unknown): unknown {
+export function cliMessage(e: unknown): unknown {
   if (e instanceof DataError || e instanceof ForecastError) {
     const msg = e.message.split(FILL_HINT).join("pass --fill ffill, linear or drop");
     if (msg !== e.message) return new CliError(msg);
@@ -122,7 +133,7 @@ export async function saveCheckpointFile(
 }
 
 /** Fails early, before any training, when `path` cannot be written. */
-function checkWritable(path: string, what: string): void {
+export function checkWritable(path: string, what: string): void {
   if (path.trim() === "" || /[/\\]$/.test(path))
     throw new CliError(`cannot write the ${what} ${JSON.stringify(path)}: expected a file name`);
   const dir = dirname(resolve(path));
@@ -248,7 +259,7 @@ function dataNote(p: PreparedSeries): string {
 
 // ---------------------------------------------------------------- train
 
-interface TrainCli {
+interface TrainCli extends PanelCli {
   csv: string;
   target?: string;
   features?: string[];
@@ -334,28 +345,6 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   } else if (o.target === undefined) {
     throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
   }
-  // --emit-torch is for the LSTM forecaster that scripts/torch_train.py trains: it stands for --model lstm
-  if (o.emitTorch !== undefined)
-    return emitTorch({ ...o, model: given("model") ? o.model : "lstm" }, o.emitTorch);
-  const out = o.out ?? o.resume;
-  if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
-  checkWritable(out, "checkpoint");
-  if (o.lossChart !== undefined) checkWritable(`${o.lossChart}.svg`, "chart");
-  if (o.dropout > 0 && o.layers < 2 && resume === null) {
-    throw new UsageError(
-      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
-    );
-  }
-
-  const spec = resume
-    ? { ...seriesSpecOf(resume), fill: o.fill ?? resume.meta.data.fill ?? undefined }
-    : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill };
-  const prepared = prepare(
-    o.csv,
-    spec,
-    resume ? `the checkpoint ${o.resume} reads columns ${resume.meta.data.columns.join(", ")}` : undefined,
-  );
-
   const options: TrainOptions = {
     ...D,
     lookback: o.lookback,
@@ -378,6 +367,32 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     lrPatience: o.lrPatience,
     lrFactor: o.lrFactor,
   };
+
+  // many series (--id-column without --series): one global LSTM (panel-commands.ts)
+  if (await trainPanelCommand(o, given, options)) return;
+  // --emit-torch is for the LSTM forecaster that scripts/torch_train.py trains: it stands for --model lstm
+  if (o.emitTorch !== undefined)
+    return emitTorch({ ...o, model: given("model") ? o.model : "lstm" }, o.emitTorch);
+  const out = o.out ?? o.resume;
+  if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
+  checkWritable(out, "checkpoint");
+  if (o.lossChart !== undefined) checkWritable(`${o.lossChart}.svg`, "chart");
+  if (o.dropout > 0 && o.layers < 2 && resume === null) {
+    throw new UsageError(
+      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
+    );
+  }
+
+  const spec = resume
+    ? { ...seriesSpecOf(resume), fill: o.fill ?? resume.meta.data.fill ?? undefined }
+    : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill };
+  const prepared =
+    pickSeries(o.csv, spec, o) ??
+    prepare(
+      o.csv,
+      spec,
+      resume ? `the checkpoint ${o.resume} reads columns ${resume.meta.data.columns.join(", ")}` : undefined,
+    );
 
   const log = process.stderr;
   const info = (s: string) => log.write(`${escapeControls(s)}\n`); // column names come from the file
@@ -631,7 +646,7 @@ function trainJson(
 
 // ---------------------------------------------------------------- forecast
 
-interface ForecastCli {
+interface ForecastCli extends PanelCli {
   model: string;
   csv: string;
   horizon?: number;
@@ -643,15 +658,19 @@ interface ForecastCli {
   compare?: boolean;
 }
 
-function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined) {
-  const ckpt = loadCheckpointFile(modelPath);
+function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined, pick: PanelCli = {}) {
+  // --series: that series of a long-format file (and of a checkpoint of many series, its scaler and split)
+  const { ckpt, idColumn } = checkpointForSeries(loadCheckpointFile(modelPath), pick, modelPath);
   const f = forecasterFrom(ckpt, modelPath);
   const d = ckpt.meta.data;
-  const prepared = prepare(
-    csvPath,
-    { ...seriesSpecOf(ckpt), fill: fill ?? d.fill ?? undefined },
-    `the checkpoint ${modelPath} reads columns ${d.columns.join(", ")}${d.date_column ? ` with dates in ${JSON.stringify(d.date_column)}` : ""}`,
-  );
+  const spec = { ...seriesSpecOf(ckpt), fill: fill ?? d.fill ?? undefined };
+  const prepared =
+    pickSeries(csvPath, spec, pick, idColumn) ??
+    prepare(
+      csvPath,
+      spec,
+      `the checkpoint ${modelPath} reads columns ${d.columns.join(", ")}${d.date_column ? ` with dates in ${JSON.stringify(d.date_column)}` : ""}`,
+    );
   const trained = d.date_step;
   const now = prepared.step;
   if (trained !== null && now !== null && JSON.stringify(trained) !== JSON.stringify(now)) {
@@ -663,7 +682,8 @@ function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undef
 }
 
 async function forecastCommand(o: ForecastCli): Promise<void> {
-  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill);
+  if (forecastPanelCommand(o)) return; // every series of a long-format file
+  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill, o);
   if (o.chart) checkWritable(`${o.out}.svg`, "chart");
   const d = ckpt.meta.data;
   const series = prepared.series;
@@ -812,7 +832,7 @@ function prevStamp(p: PreparedSeries): string {
 
 // ---------------------------------------------------------------- evaluate
 
-interface EvaluateCli {
+interface EvaluateCli extends PanelCli {
   model: string;
   csv: string;
   season?: number;
@@ -824,7 +844,8 @@ interface EvaluateCli {
 }
 
 function evaluateCommand(o: EvaluateCli): void {
-  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill);
+  if (evaluatePanelCommand(o)) return; // every series of a long-format file, and overall
+  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill, o);
   const season = o.season ?? defaultSeason(prepared.step ?? ckpt.meta.data.date_step);
   let ev: Evaluation;
   try {
@@ -966,6 +987,8 @@ export function registerForecastCommands(program: Command): void {
       parseList("--features"),
     )
     .option("--date-column <column>", "the date column (default: the first ISO-date column; 'none' for none)")
+    .addOption(idColumnOption())
+    .addOption(seriesOption())
     .addOption(fillOption())
     .option("--lookback <n>", "rows of history each forecast reads", num("--lookback", "posint"), D.lookback)
     .option("--horizon <n>", "steps forecast at once", num("--horizon", "posint"), D.horizon)
@@ -1078,6 +1101,8 @@ export function registerForecastCommands(program: Command): void {
     .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
     .requiredOption("--csv <file>", "the series to continue (it needs the checkpoint's columns)")
     .option("--horizon <n>", "steps to forecast (default: the trained horizon)", num("--horizon", "posint"))
+    .addOption(idColumnOption())
+    .addOption(seriesOption())
     .addOption(fillOption())
     .option("--json", "print JSON instead of CSV")
     .option("--out <stem>", "chart file stem (writes <stem>.svg and <stem>.png)", "forecast")
@@ -1119,6 +1144,8 @@ export function registerForecastCommands(program: Command): void {
       "score only the first n steps (default: the trained horizon)",
       num("--horizon", "posint"),
     )
+    .addOption(idColumnOption())
+    .addOption(seriesOption())
     .addOption(fillOption())
     .option("--json", "print JSON instead of a table")
     .option("--no-classical", "leave out the classical models (ETS, Theta, seasonal naive with drift)")
@@ -1143,13 +1170,14 @@ export function registerForecastCommands(program: Command): void {
     )
     .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
     .requiredOption("--onnx <file>", "the ONNX file to write")
+    .addOption(seriesOption())
     .option("--json", "print what was written as JSON")
     .addHelpText(
       "after",
       ["", "Examples:", "  recurrent export --model co2.safetensors --onnx co2.onnx"].join("\n"),
     )
-    .action((opts: { model: string; onnx: string; json?: boolean }) => {
-      const ckpt = loadCheckpointFile(opts.model);
+    .action((opts: { model: string; onnx: string; json?: boolean; series?: string }) => {
+      const ckpt = checkpointToExport(loadCheckpointFile(opts.model), opts, opts.model);
       const bytes = exportForecastOnnx(ckpt, opts.model);
       try {
         fs.writeFileSync(opts.onnx, bytes);

@@ -28,6 +28,8 @@ export interface TorchTrainConfig {
     /** The date column's name, or false for none (never left for the script to detect). */
     date_column: string | false;
     fill: FillMethod | null;
+    /** Many series in one long-format file: the column naming each row's series. */
+    id_column?: string;
   };
   /** recurrent's TrainOptions in snake_case (the script's DEFAULTS have the same keys). */
   settings: {
