@@ -1,12 +1,16 @@
 // The forecasting benchmark (`npm run bench:forecast`): the shipped panel of real series, two protocols,
-// MASE with the in-sample seasonal-naive scale, our classical forecasters beside the oracle's ETS and
-// ARIMA (R's forecast::ets and forecast::auto.arima through bench/peers/forecast_oracle.py, or
-// statsmodels without R), with the seconds each side took.
+// MASE with the in-sample seasonal-naive scale, the hybrid recurrent model, its combination with ETS and
+// our classical forecasters beside the oracle's ETS and ARIMA (R's forecast::ets and
+// forecast::auto.arima through bench/peers/forecast_oracle.py, or statsmodels without R), with the
+// seconds each side took, the worst ratio of each column to the classical baselines, and the coverage of
+// the prediction intervals.
 //
 //   npm run bench:forecast                      # the whole panel, both protocols, with the oracle
 //   npm run bench:forecast -- --no-oracle       # ours only
+//   npm run bench:forecast -- --no-hybrid       # the classical forecasters only (seconds, not minutes)
 //   npm run bench:forecast -- --series co2,air  # some series
 //   npm run bench:forecast -- --json            # machine-readable
+//   npm run bench:forecast -- --no-cache        # train the hybrid again even if a stored run matches
 //
 // Protocols:
 //   holdout  fit on all but the last H values, forecast them (H = 12 monthly, 8 quarterly, 7 daily).
@@ -18,28 +22,58 @@
 //            12 months from 2011-01, and 213 origins of 7 days.
 // MASE divides by the in-sample seasonal-naive MAE of the part the forecasters were fitted on.
 //
-// To add a forecaster (the neural models): push a SeriesForecaster onto FORECASTERS below —
+// The hybrid is `recurrent train`'s default model (src/forecast/hybrid), trained on the fit part with
+// its last 15 % of the series as validation (early stopping, interval calibration), exactly as the
+// command trains it; "hybrid+ETS" is the same training with `combine: "ets"` (`recurrent train
+// --combine ets`): the mean of the hybrid's and ETS's forecasts, its intervals calibrated on the
+// combination's own validation residuals. The hybrid's runs are slow (minutes on a loaded two-core
+// machine), so each is stored under node_modules/.cache/recurrent-bench-forecast/, keyed by the series,
+// the protocol, the options and the source of src/forecast; a changed model trains again.
+//
+// To add a classical forecaster: push a SeriesForecaster onto FORECASTERS below —
 // { name, fit(train, period, horizon) -> { label, forecast(history) -> Float64Array (horizon) } }.
 // `fit` sees only the training part; `forecast` gets the history up to each origin.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { DateStep } from "../src/data/dates.js";
 import {
-  type SeriesForecaster,
   etsForecaster,
   makeEtsForecaster,
+  type SeriesForecaster,
   seasonalNaiveDriftForecaster,
   seasonalNaiveForecaster,
   thetaForecaster,
 } from "../src/forecast/classical/index.js";
 import { prepareSeries } from "../src/forecast/data.js";
+import { type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
+import { Tensor } from "../src/core/tensor.js";
+import { combineWithEts } from "../src/forecast/hybrid/combine.js";
+import { HybridNet } from "../src/forecast/hybrid/model.js";
+import {
+  DEFAULT_HYBRID_OPTIONS,
+  type HybridOptions,
+  type HybridTrainResult,
+  trainHybrid,
+} from "../src/forecast/hybrid/train.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CACHE = join(ROOT, "node_modules", ".cache", "recurrent-bench-forecast");
 
-/** The forecasters benchmarked on our side; append more (e.g. the hybrid recurrent model) here. */
+/** The classical forecasters benchmarked on our side; append more here. */
 export const FORECASTERS: SeriesForecaster[] = [
   etsForecaster,
   // the same, with two Nelder–Mead restarts from each optimum: better optima than forecast::ets's
@@ -49,10 +83,13 @@ export const FORECASTERS: SeriesForecaster[] = [
   seasonalNaiveForecaster,
 ];
 
-interface PanelSeries {
+export interface PanelSeries {
   key: string;
   title: string;
   values: number[];
+  /** Row dates (ms since the epoch) and their step: the hybrid's calendar features read them. */
+  dates: number[] | null;
+  step: DateStep | null;
   period: number;
   horizon: number;
   testStart: number;
@@ -60,11 +97,6 @@ interface PanelSeries {
 
 /** The shipped panel: datasets/*.csv, each with its season and horizon. */
 export function loadPanel(): PanelSeries[] {
-  const read = (file: string) => readFileSync(join(ROOT, "datasets", file), "utf8");
-  const column = (file: string, col: string): number[] => {
-    const s = prepareSeries(read(file), { target: col, fill: "linear" }).series;
-    return Array.from(s.data);
-  };
   const spec: [string, string, string, string, number, number][] = [
     ["co2", "Mauna Loa CO2 (monthly)", "co2-concentration.csv", "CO2", 12, 12],
     ["seattle", "Seattle max temperature (daily)", "seattle-weather.csv", "temp_max", 7, 7],
@@ -78,21 +110,38 @@ export function loadPanel(): PanelSeries[] {
     ["jj", "Johnson & Johnson earnings (quarterly)", "johnson-johnson-earnings.csv", "earnings", 4, 8],
   ];
   return spec.map(([key, title, file, col, period, horizon]) => {
+    const p = prepareSeries(readFileSync(join(ROOT, "datasets", file), "utf8"), {
+      target: col,
+      fill: "linear",
+    });
     // float32 as the CLI reads them, widened: both sides see the same numbers
-    const values = column(file, col);
+    const values = Array.from(p.series.data);
     // the last 15 % (as `recurrent train` splits by default), but at least two horizons
     const testStart = values.length - Math.max(Math.round(0.15 * values.length), 2 * horizon);
-    return { key, title, values, period, horizon, testStart };
+    return { key, title, values, dates: p.series.dates, step: p.step, period, horizon, testStart };
   });
 }
 
-function snaiveScale(train: ArrayLike<number>, m: number): number {
+export type Protocol = "holdout" | "rolling";
+
+/** Where the fitting part ends and the origins each protocol forecasts from. */
+export function windows(s: PanelSeries, p: Protocol): { fitEnd: number; origins: number[] } {
+  const n = s.values.length;
+  if (p === "holdout") return { fitEnd: n - s.horizon, origins: [n - s.horizon] };
+  const origins: number[] = [];
+  for (let o = s.testStart; o + s.horizon <= n; o++) origins.push(o);
+  return { fitEnd: s.testStart, origins };
+}
+
+/** The in-sample mean absolute error of seasonal naive (lag m) on `train`: MASE's scale. */
+export function snaiveScale(train: ArrayLike<number>, m: number): number {
   let s = 0;
   for (let t = m; t < train.length; t++) s += Math.abs(train[t] - train[t - m]);
   return s / (train.length - m);
 }
 
-function maseOf(actual: ArrayLike<number>[], forecast: ArrayLike<number>[], scale: number): number {
+/** MASE of forecasts (origins, H) against the actual values (origins, H). */
+export function maseOf(actual: ArrayLike<number>[], forecast: ArrayLike<number>[], scale: number): number {
   let s = 0;
   let n = 0;
   for (let w = 0; w < actual.length; w++) {
@@ -104,35 +153,184 @@ function maseOf(actual: ArrayLike<number>[], forecast: ArrayLike<number>[], scal
   return s / n / scale;
 }
 
-interface Cell {
-  mase: number;
+/** A prediction interval at each origin and step: lower and upper (origins, H). */
+export interface Band {
+  level: number;
+  lower: number[][];
+  upper: number[][];
+}
+
+/** The share of actual values (origins, H) inside the band, bounds included. */
+export function coverageOf(actual: ArrayLike<number>[], band: Band): number {
+  let inside = 0;
+  let n = 0;
+  for (let w = 0; w < actual.length; w++) {
+    for (let h = 0; h < actual[w].length; h++) {
+      const a = actual[w][h];
+      if (a >= band.lower[w][h] && a <= band.upper[w][h]) inside++;
+      n++;
+    }
+  }
+  return inside / n;
+}
+
+/** The element-wise mean of several columns' forecasts (origins, H): an equal-weight combination. */
+export function combineForecasts(runs: number[][][]): number[][] {
+  return runs[0].map((row, w) => row.map((_, h) => runs.reduce((a, r) => a + r[w][h], 0) / runs.length));
+}
+
+/**
+ * For each column, the largest ratio over the series of its MASE to a reference MASE of that series
+ * (e.g. the better of seasonal naive and ETS), and the series where it happens.
+ */
+export function worstRatio(
+  mase: number[][], // (series, columns)
+  reference: number[], // (series)
+  keys: string[],
+): { ratio: number; series: string }[] {
+  const cols = mase[0]?.length ?? 0;
+  return Array.from({ length: cols }, (_, c) => {
+    let worst = { ratio: Number.NEGATIVE_INFINITY, series: "" };
+    mase.forEach((row, i) => {
+      const r = row[c] / reference[i];
+      if (r > worst.ratio) worst = { ratio: r, series: keys[i] };
+    });
+    return worst;
+  });
+}
+
+/** One column's result on one series under one protocol. */
+export interface Run {
   label: string;
   seconds: number;
+  forecasts: number[][]; // (origins, H)
+  bands?: Band[];
 }
 
-type Protocol = "holdout" | "rolling";
-
-function windows(s: PanelSeries, p: Protocol): { fitEnd: number; origins: number[] } {
-  const n = s.values.length;
-  if (p === "holdout") return { fitEnd: n - s.horizon, origins: [n - s.horizon] };
-  const origins: number[] = [];
-  for (let o = s.testStart; o + s.horizon <= n; o++) origins.push(o);
-  return { fitEnd: s.testStart, origins };
-}
-
-function runOurs(s: PanelSeries, p: Protocol, f: SeriesForecaster): Cell {
+export function runClassical(s: PanelSeries, p: Protocol, f: SeriesForecaster): Run {
   const { fitEnd, origins } = windows(s, p);
   const y = Float64Array.from(s.values);
   const t0 = performance.now();
   const fitted = f.fit(y.subarray(0, fitEnd), s.period, s.horizon);
-  const fc = origins.map((o) => fitted.forecast(y.subarray(0, o)));
-  const seconds = (performance.now() - t0) / 1000;
-  const actual = origins.map((o) => y.subarray(o, o + s.horizon));
-  return {
-    mase: maseOf(actual, fc, snaiveScale(y.subarray(0, fitEnd), s.period)),
-    label: fitted.label,
-    seconds,
+  const forecasts = origins.map((o) => Array.from(fitted.forecast(y.subarray(0, o))));
+  return { label: fitted.label, seconds: (performance.now() - t0) / 1000, forecasts };
+}
+
+/** The source a trained hybrid depends on: a change to it invalidates the stored trainings. */
+export function trainingSourceHash(): string {
+  const h = createHash("sha256");
+  const walk = (path: string) => {
+    const st = readdirSync(path, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name));
+    for (const e of st) {
+      const p = join(path, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts")) h.update(p.slice(ROOT.length)).update(readFileSync(p));
+    }
   };
+  for (const d of ["src/core", "src/nn", "src/optim", "src/kernels", "src/data"]) walk(join(ROOT, d));
+  for (const f of ["train", "model", "es", "ops"])
+    h.update(readFileSync(join(ROOT, `src/forecast/hybrid/${f}.ts`)));
+  return h.digest("hex").slice(0, 16);
+}
+
+function cached<T>(key: unknown, use: boolean, make: () => Promise<T>): Promise<T> {
+  const name = `${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 24)}.json`;
+  const file = join(CACHE, name);
+  if (use && existsSync(file)) return Promise.resolve(JSON.parse(readFileSync(file, "utf8")) as T);
+  return make().then((v) => {
+    mkdirSync(CACHE, { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(v));
+    renameSync(`${file}.tmp`, file); // whole or not at all
+    return v;
+  });
+}
+
+/** The hybrid's options for one series and protocol: the command's defaults, validation the last 15 %. */
+export function hybridOptionsFor(s: PanelSeries, p: Protocol): HybridOptions {
+  const n = s.values.length;
+  const { fitEnd } = windows(s, p);
+  return {
+    ...DEFAULT_HYBRID_OPTIONS,
+    horizon: s.horizon,
+    season: s.period,
+    val: Math.round(0.15 * n),
+    test: n - fitEnd,
+  };
+}
+
+/** A trained hybrid as stored: everything of HybridTrainResult but the network, which is its weights. */
+type StoredTraining = Omit<HybridTrainResult, "net" | "history"> & { weights: Record<string, number[]> };
+
+/** Trains the hybrid on the fit part (or takes a stored training of the same source and options). */
+export async function trainedHybrid(
+  s: PanelSeries,
+  p: Protocol,
+  src: string,
+  useCache: boolean,
+  extra: Partial<HybridOptions> = {},
+): Promise<HybridTrainResult> {
+  const options = { ...hybridOptionsFor(s, p), ...extra };
+  const { combine: _, ...training } = options; // the combination is fitted after training, never stored
+  const stored = await cached<StoredTraining>(
+    { src, key: s.key, p, training, n: s.values.length },
+    useCache,
+    async () => {
+      const r = await trainHybrid(
+        { values: Float32Array.from(s.values), dates: s.dates, step: s.step },
+        options,
+      );
+      const { net, history: _h, ...rest } = r;
+      const weights = Object.fromEntries(
+        Object.entries(net.stateDict()).map(([k, t]) => [k, Array.from(t.data)]),
+      );
+      return { ...rest, weights };
+    },
+  );
+  const { weights, ...rest } = stored;
+  const net = new HybridNet(stored.config);
+  net.loadStateDict(
+    Object.fromEntries(
+      Object.entries(net.stateDict()).map(([k, t]) => [
+        k,
+        new Tensor(Float32Array.from(weights[k]), [...t.shape]),
+      ]),
+    ),
+  );
+  return { ...rest, net: net.eval(), history: [] };
+}
+
+/** The hybrid's and the hybrid+ETS combination's runs on one series and protocol. */
+export async function runHybrid(s: PanelSeries, p: Protocol, src: string, useCache: boolean): Promise<Run[]> {
+  const { origins } = windows(s, p);
+  const values = Float32Array.from(s.values);
+  const r = await trainedHybrid(s, p, src, useCache);
+  const t0 = performance.now();
+  const combine = combineWithEts(r, { values, dates: s.dates, step: s.step });
+  const combineSeconds = (performance.now() - t0) / 1000;
+  const meta: HybridMetaJSON = {
+    config: r.config,
+    intervals: r.intervals,
+    val_mase: r.valMase,
+    members: r.members,
+    refit: r.refit,
+    combine,
+  };
+  const H = s.horizon;
+  const runOf = (m: HybridMetaJSON, label: string, seconds: number): Run => {
+    const t1 = performance.now();
+    const fc = hybridForecastAt(r.net, m, values, s.dates, origins);
+    const rows = (a: Float32Array) => origins.map((_, w) => Array.from(a.subarray(w * H, (w + 1) * H)));
+    return {
+      label,
+      seconds: seconds + (performance.now() - t1) / 1000,
+      forecasts: rows(fc.point),
+      bands: fc.bands.map((b) => ({ level: b.level, lower: rows(b.lower), upper: rows(b.upper) })),
+    };
+  };
+  return [
+    runOf({ ...meta, combine: null }, `hybrid ${r.config.mode.slice(0, 4)}.`, r.seconds),
+    runOf(meta, `hybrid + ${combine.ets.spec}`, r.seconds + combineSeconds),
+  ];
 }
 
 interface OracleOut {
@@ -146,53 +344,57 @@ interface OracleOut {
   >;
 }
 
-function runOracle(panel: PanelSeries[]): OracleOut | null {
-  const dir = mkdtempSync(join(tmpdir(), "bench-forecast-"));
-  try {
-    const spec = join(dir, "spec.json");
-    writeFileSync(
-      spec,
-      JSON.stringify({
-        series: panel.map((s) => ({
-          key: s.key,
-          values: s.values,
-          period: s.period,
-          horizon: s.horizon,
-          test_start: s.testStart,
-        })),
-      }),
-    );
-    const r = spawnSync("/usr/bin/python3", [join(ROOT, "bench/peers/forecast_oracle.py"), spec], {
-      encoding: "utf8",
-      maxBuffer: 1 << 28,
-    });
-    if (r.status !== 0) {
-      process.stderr.write(
-        `bench:forecast: the oracle did not run (${r.stderr?.slice(-500) ?? r.error?.message})\n`,
-      );
-      return null;
-    }
-    return JSON.parse(r.stdout) as OracleOut;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function oracleCell(s: PanelSeries, p: Protocol, o: OracleOut, which: "ets" | "arima"): Cell {
-  const r = o.series[s.key][p][which];
-  const { fitEnd, origins } = windows(s, p);
-  const fc = p === "holdout" ? [r.forecast!] : r.forecasts!;
-  const actual = origins.map((at) => s.values.slice(at, at + s.horizon));
-  return {
-    mase: maseOf(actual, fc, snaiveScale(s.values.slice(0, fitEnd), s.period)),
-    label: r.label,
-    seconds: r.seconds,
+function runOracle(panel: PanelSeries[], useCache: boolean): Promise<OracleOut | null> {
+  const body = {
+    series: panel.map((s) => ({
+      key: s.key,
+      values: s.values,
+      period: s.period,
+      horizon: s.horizon,
+      test_start: s.testStart,
+    })),
   };
+  const script = join(ROOT, "bench/peers/forecast_oracle.py");
+  const make = async (): Promise<OracleOut | null> => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-forecast-"));
+    try {
+      const spec = join(dir, "spec.json");
+      writeFileSync(spec, JSON.stringify(body));
+      const r = spawnSync("/usr/bin/python3", [script, spec], { encoding: "utf8", maxBuffer: 1 << 28 });
+      if (r.status !== 0) {
+        process.stderr.write(
+          `bench:forecast: the oracle did not run (${r.stderr?.slice(-500) ?? r.error?.message})\n`,
+        );
+        return null;
+      }
+      return JSON.parse(r.stdout) as OracleOut;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  // the oracle's figures depend only on the series and the script (R takes minutes on the panel)
+  const key = { oracle: readFileSync(script, "utf8"), body, env: process.env.ORACLE ?? null };
+  return cached(key, useCache, make).then((o) => o);
 }
 
-function main(argv: string[]): void {
+function oracleRun(s: PanelSeries, p: Protocol, o: OracleOut, which: "ets" | "arima"): Run {
+  const r = o.series[s.key][p][which];
+  return { label: r.label, seconds: r.seconds, forecasts: p === "holdout" ? [r.forecast!] : r.forecasts! };
+}
+
+const HELP = `npm run bench:forecast -- [--series a,b] [--no-oracle] [--no-hybrid] [--no-cache] [--json]`;
+
+async function main(argv: string[]): Promise<void> {
+  const known = new Set(["--json", "--no-oracle", "--no-hybrid", "--no-cache", "--series", "--help"]);
+  const bad = argv.filter((a, i) => a.startsWith("--") && !known.has(a) && argv[i - 1] !== "--series");
+  if (bad.length > 0) throw new Error(`unknown option ${bad.join(", ")}; usage: ${HELP}`);
+  if (argv.includes("--help")) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
   const json = argv.includes("--json");
-  const noOracle = argv.includes("--no-oracle");
+  const useCache = !argv.includes("--no-cache");
+  const withHybrid = !argv.includes("--no-hybrid");
   const si = argv.indexOf("--series");
   let panel = loadPanel();
   if (si >= 0) {
@@ -200,39 +402,66 @@ function main(argv: string[]): void {
     const unknown = keep.filter((k) => !panel.some((s) => s.key === k));
     if (unknown.length > 0) {
       throw new Error(
-        `--series: unknown ${unknown.join(", ")}; the panel is ${panel.map((s) => s.key).join(", ")}`,
+        `--series: unknown ${unknown.join(", ") || "(none given)"}; the panel is ${panel.map((s) => s.key).join(", ")}`,
       );
     }
     panel = panel.filter((s) => keep.includes(s.key));
   }
+  const protocols: Protocol[] = ["holdout", "rolling"];
   const t0 = performance.now();
-  const ours: Record<string, Record<Protocol, Cell[]>> = {};
+  const src = withHybrid ? trainingSourceHash() : "";
+  const ours: Record<string, Record<Protocol, Run[]>> = {};
   for (const s of panel) {
-    ours[s.key] = {
-      holdout: FORECASTERS.map((f) => runOurs(s, "holdout", f)),
-      rolling: FORECASTERS.map((f) => runOurs(s, "rolling", f)),
-    };
+    ours[s.key] = { holdout: [], rolling: [] };
+    for (const p of protocols) {
+      const runs = withHybrid ? await runHybrid(s, p, src, useCache) : [];
+      ours[s.key][p] = [...runs, ...FORECASTERS.map((f) => runClassical(s, p, f))];
+      if (!json) process.stderr.write(`bench:forecast: ${s.key} ${p} done\n`);
+    }
   }
   const oursSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const oracle = noOracle ? null : runOracle(panel);
+  const oracle = argv.includes("--no-oracle") ? null : await runOracle(panel, useCache);
   const oracleSeconds = (performance.now() - t1) / 1000;
-  const cols = [...FORECASTERS.map((f) => f.name), ...(oracle ? ["oracle ETS", "oracle ARIMA"] : [])];
+  const cols = [
+    ...(withHybrid ? ["hybrid", "hybrid+ETS"] : []),
+    ...FORECASTERS.map((f) => f.name),
+    ...(oracle ? ["R ets", "R auto.arima"] : []),
+  ];
+  const oracleName = oracle?.oracle.startsWith("R ") ? null : "statsmodels";
+  if (oracleName !== null && oracle) cols.splice(cols.length - 2, 2, "oracle ETS", "oracle ARIMA");
   const result: Record<string, unknown> = { oracle: oracle?.oracle ?? null, columns: cols, protocols: {} };
   const lines: string[] = [];
-  for (const p of ["holdout", "rolling"] as Protocol[]) {
+  for (const p of protocols) {
     const rows = panel.map((s) => {
-      const cells = [
+      const { fitEnd, origins } = windows(s, p);
+      const actual = origins.map((o) => s.values.slice(o, o + s.horizon));
+      const scale = snaiveScale(s.values.slice(0, fitEnd), s.period);
+      const runs = [
         ...ours[s.key][p],
-        ...(oracle ? [oracleCell(s, p, oracle, "ets"), oracleCell(s, p, oracle, "arima")] : []),
+        ...(oracle ? [oracleRun(s, p, oracle, "ets"), oracleRun(s, p, oracle, "arima")] : []),
       ];
-      return { s, cells };
+      const mase = runs.map((r) => maseOf(actual, r.forecasts, scale));
+      const coverage = runs.map((r) =>
+        r.bands?.map((b) => ({ level: b.level, share: coverageOf(actual, b) })),
+      );
+      return { s, runs, mase, coverage, origins: origins.length };
     });
-    (result.protocols as Record<string, unknown>)[p] = rows.map(({ s, cells }) => ({
-      series: s.key,
-      origins: windows(s, p).origins.length,
-      horizon: s.horizon,
-      cells: Object.fromEntries(cols.map((c, i) => [c, cells[i]])),
+    (result.protocols as Record<string, unknown>)[p] = rows.map((r) => ({
+      series: r.s.key,
+      origins: r.origins,
+      horizon: r.s.horizon,
+      cells: Object.fromEntries(
+        cols.map((c, i) => [
+          c,
+          {
+            mase: r.mase[i],
+            label: r.runs[i].label,
+            seconds: r.runs[i].seconds,
+            coverage: r.coverage[i] ?? null,
+          },
+        ]),
+      ),
     }));
     const title =
       p === "holdout"
@@ -244,29 +473,81 @@ function main(argv: string[]): void {
       `| series | origins × H | ${cols.join(" | ")} |`,
       `|---|---|${cols.map(() => "---|").join("")}`,
     );
-    for (const { s, cells } of rows) {
-      const best = Math.min(...cells.map((c) => c.mase));
-      const txt = cells.map((c, i) => {
-        const v = c.mase.toFixed(3);
+    for (const r of rows) {
+      const best = Math.min(...r.mase);
+      const txt = r.mase.map((v, i) => {
+        const t = v.toFixed(3);
+        const c = cols[i];
         const tag =
-          cols[i].startsWith("ETS") || cols[i].startsWith("oracle") ? ` ${c.label.replace(/^ETS/, "")}` : "";
-        return `${c.mase === best ? `**${v}**` : v}${tag}`;
+          c.startsWith("ETS") || c.endsWith("ets") || c.startsWith("oracle")
+            ? ` ${r.runs[i].label.replace(/^ETS/, "")}`
+            : "";
+        return `${v === best ? `**${t}**` : t}${tag}`;
       });
-      lines.push(`| ${s.key} | ${windows(s, p).origins.length} × ${s.horizon} | ${txt.join(" | ")} |`);
+      lines.push(`| ${r.s.key} | ${r.origins} × ${r.s.horizon} | ${txt.join(" | ")} |`);
     }
-    const means = cols.map((_, i) => rows.reduce((a, r) => a + r.cells[i].mase, 0) / rows.length);
+    const means = cols.map((_, i) => rows.reduce((a, r) => a + r.mase[i], 0) / rows.length);
     lines.push(`| **mean** | | ${means.map((v) => v.toFixed(3)).join(" | ")} |`);
-    const secs = cols.map((_, i) => rows.reduce((a, r) => a + r.cells[i].seconds, 0));
+    const keys = rows.map((r) => r.s.key);
+    const ci = (name: string) => cols.indexOf(name);
+    const baseline = rows.map((r) => Math.min(r.mase[ci("ETS")], r.mase[ci("seasonal naive")]));
+    const w1 = worstRatio(
+      rows.map((r) => r.mase),
+      baseline,
+      keys,
+    );
+    lines.push(
+      `| worst ratio to min(seasonal naive, ETS) | | ${w1.map((w) => `${w.ratio.toFixed(2)} ${w.series}`).join(" | ")} |`,
+    );
+    if (oracle) {
+      const ref = rows.map((r) => Math.min(r.mase[cols.length - 2], r.mase[cols.length - 1]));
+      const w2 = worstRatio(
+        rows.map((r) => r.mase),
+        ref,
+        keys,
+      );
+      lines.push(
+        `| worst ratio to the oracle's better | | ${w2.map((w) => `${w.ratio.toFixed(2)} ${w.series}`).join(" | ")} |`,
+      );
+    }
+    const secs = cols.map((_, i) => rows.reduce((a, r) => a + r.runs[i].seconds, 0));
     lines.push(`| seconds | | ${secs.map((v) => v.toFixed(2)).join(" | ")} |`, "");
+    const banded = cols
+      .map((c, i) => ({ c, i }))
+      .filter(({ i }) => rows.every((r) => r.coverage[i] !== undefined));
+    if (banded.length > 0) {
+      lines.push(
+        `Interval coverage (${p}): share of held-out points inside the 80 % / 95 % intervals`,
+        "",
+        `| series | points | ${banded.map(({ c }) => c).join(" | ")} |`,
+        `|---|---|${banded.map(() => "---|").join("")}`,
+      );
+      const fmt = (cv: { level: number; share: number }[]) =>
+        cv.map((x) => `${(100 * x.share).toFixed(1)}`).join(" / ");
+      for (const r of rows)
+        lines.push(
+          `| ${r.s.key} | ${r.origins * r.s.horizon} | ${banded.map(({ i }) => fmt(r.coverage[i]!)).join(" | ")} |`,
+        );
+      const meanCv = banded.map(({ i }) =>
+        [0, 1].map((k) => (100 * rows.reduce((a, r) => a + r.coverage[i]![k].share, 0)) / rows.length),
+      );
+      lines.push(
+        `| **mean** | | ${meanCv.map((m) => m.map((v) => v.toFixed(1)).join(" / ")).join(" | ")} |`,
+        "",
+      );
+    }
   }
   lines.push(
-    `Ours: ${oursSeconds.toFixed(1)} s in all (this process, Node ${process.versions.node}). Oracle: ${oracle ? `${oracle.oracle}, ${oracleSeconds.toFixed(1)} s in all with process start` : "not run"}.`,
-    "Per-column seconds are the fitting and forecasting time of that forecaster summed over the series (the oracle's as R or Python measured them).",
+    `Ours: ${oursSeconds.toFixed(1)} s in all (this process, Node ${process.versions.node}${useCache && withHybrid ? "; stored hybrid runs reused" : ""}). Oracle: ${oracle ? `${oracle.oracle}, ${oracleSeconds.toFixed(1)} s in all with process start` : "not run"}.`,
+    "Per-column seconds are the fitting and forecasting time of that forecaster summed over the series (the oracle's as R or Python measured them; the hybrid's as measured when it was trained).",
   );
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2));
+  main(process.argv.slice(2)).catch((e: Error) => {
+    process.stderr.write(`bench:forecast: ${e.message}\n`);
+    process.exit(1);
+  });
 }

@@ -8,12 +8,16 @@
 // Forecasting from a checkpoint (N = origins, H = horizon):
 //   1. y' = (y - offset) / scale; times from the dates (steps since the epoch) or the row numbers.
 //   2. each member runs `memberForward` (see model.ts) on the whole series; the ensemble is their mean.
-//   3. intervals: ŷ' · exp(q) (multiplicative) or ŷ' + q (additive) with q the stored residual
-//      quantiles of that horizon step; then back to the series' units.
+//   3. with `combine` (see combine.ts): ŷ' = w · ŷ' + (1 − w) · ETS', ETS's filter run over the
+//      rows before each origin with the stored parameters.
+//   4. intervals: ŷ' · exp(q) (multiplicative) or ŷ' + q (additive) with q the stored residual
+//      quantiles of that horizon step (the combination's own with `combine`); then back to the series' units.
 
 import { Tensor } from "../../core/tensor.js";
 import type { ForecastCheckpoint } from "../checkpoint.js";
 import { CheckpointError, ForecastError } from "../errors.js";
+import type { HybridCombineJSON } from "./combine.js";
+import { checkEtsMeta, etsForecastAt } from "./fallback.js";
 import { checkHybridConfig, type HybridConfig, HybridNet, hybridInputs, rowTimes } from "./model.js";
 import { ensembleForward, type HybridIntervals, INTERVAL_LEVELS } from "./train.js";
 
@@ -24,6 +28,8 @@ export interface HybridMetaJSON {
   val_mase: number | null;
   members: { bestEpoch: number; bestLoss: number; epochs: number; seconds: number }[];
   refit: boolean;
+  /** The combination with ETS the forecasts are (absent or null: the hybrid alone). */
+  combine?: HybridCombineJSON | null;
 }
 
 /** Checks the `recurrent.hybrid` metadata; the message names what is wrong. */
@@ -45,6 +51,19 @@ export function checkHybridMeta(j: unknown, source: string): HybridMetaJSON {
     q.some((r) => !Array.isArray(r) || r.length !== 4)
   ) {
     throw bad(`intervals.quantiles should be ${h.config.horizon} rows of 4 numbers`);
+  }
+  const c = h.combine;
+  if (c !== undefined && c !== null) {
+    if (typeof c !== "object" || !(typeof c.weight === "number" && c.weight >= 0 && c.weight <= 1))
+      throw bad("combine should be {ets, weight in [0, 1], intervals}");
+    checkEtsMeta(c.ets, source);
+    const cq = c.intervals?.quantiles;
+    if (
+      !Array.isArray(cq) ||
+      cq.length !== h.config.horizon ||
+      cq.some((r) => !Array.isArray(r) || r.length !== 4)
+    )
+      throw bad(`combine.intervals.quantiles should be ${h.config.horizon} rows of 4 numbers`);
   }
   return h;
 }
@@ -116,9 +135,15 @@ export function hybridForecastAt(
   const w = ensembleForward(net, inp, origins, T); // (N, H) working units
   const mult = c.mode === "multiplicative";
   const { offset, scale } = c.scale;
+  const comb = meta.combine ?? null;
+  if (comb !== null) {
+    const e = etsForecastAt(comb.ets, values, origins, H).point; // (N, H) series units
+    for (let j = 0; j < w.length; j++)
+      w[j] = comb.weight * w[j] + (1 - comb.weight) * ((e[j] - offset) / scale);
+  }
   const back = (v: number) => v * scale + offset;
   const point = Float32Array.from(w, back);
-  const q = meta.intervals.quantiles;
+  const q = (comb?.intervals ?? meta.intervals).quantiles;
   const bands: IntervalBand[] = INTERVAL_LEVELS.map((level, i) => {
     const lo = i === 0 ? 1 : 0; // columns: 2.5, 10, 90, 97.5 %
     const hi = 3 - lo;

@@ -16,15 +16,22 @@ export interface EtsMetaJSON {
   period: number;
 }
 
-/** ETS selected by AICc on `train`; seasonal when the period is 2..24 and the data allow it. */
-export function fitEtsMeta(train: ArrayLike<number>, period: number): { meta: EtsMetaJSON; fit: EtsFit } {
+/**
+ * ETS selected by AICc on `train`; seasonal when the period is 2..24 and the data allow it. `restarts`:
+ * Nelder–Mead restarts from each optimum (0, forecast::ets's single run, by default).
+ */
+export function fitEtsMeta(
+  train: ArrayLike<number>,
+  period: number,
+  restarts = 0,
+): { meta: EtsMetaJSON; fit: EtsFit } {
   const seasonal = period >= 2 && period <= 24 && train.length >= 2 * period + 2;
   let fit: EtsFit;
   try {
-    fit = fitEts(train, { period: seasonal ? period : 1 });
+    fit = fitEts(train, { period: seasonal ? period : 1, restarts });
   } catch (e) {
     if (!seasonal) throw new ForecastError(`ETS could not be fitted: ${(e as Error).message}`);
-    fit = fitEts(train, { period: 1 });
+    fit = fitEts(train, { period: 1, restarts });
   }
   return { meta: { spec: fit.spec, type: fit.type, params: fit.params, period: fit.period }, fit };
 }

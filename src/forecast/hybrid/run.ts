@@ -14,14 +14,19 @@ import { ForecastError } from "../errors.js";
 import { type SeriesSplit, splitSeries } from "../../data/split.js";
 import { hybridWeights } from "./checkpoint.js";
 import { type EtsMetaJSON, fitEtsMeta } from "./fallback.js";
-import { type HybridHooks, type HybridOptions, type HybridTrainResult, trainHybrid } from "./train.js";
+import { type CombinedTrainResult, trainHybridCombined } from "./combine.js";
+import type { HybridHooks, HybridOptions } from "./train.js";
 
 export interface HybridRun {
   checkpoint: ForecastCheckpoint;
-  result: HybridTrainResult;
+  /**
+   * The training; with a combination (options.combine "ets", the default) its `valMase` and
+   * `intervals` are the combination's, the forecaster the checkpoint holds.
+   */
+  result: CombinedTrainResult;
 }
 
-/** Trains the hybrid on the prepared series' target (univariate) and builds its checkpoint. */
+/** Trains the hybrid (and its ETS partner) on the prepared series' target (univariate); builds its checkpoint. */
 export async function trainHybridForecaster(
   prepared: PreparedSeries,
   options: HybridOptions,
@@ -35,7 +40,14 @@ export async function trainHybridForecaster(
     );
   }
   const values = column(series, series.targetIndex);
-  const r = await trainHybrid({ values, dates: series.dates, step: prepared.step }, options, hooks);
+  const trained = await trainHybridCombined(
+    { values, dates: series.dates, step: prepared.step },
+    options,
+    hooks,
+  );
+  const cb = trained.combine;
+  const r: CombinedTrainResult =
+    cb === null ? trained : { ...trained, valMase: cb.val_mase ?? trained.valMase, intervals: cb.intervals };
   const c = r.config;
   const { data, split } = commonMeta(prepared, r.split, c.lookback, c.horizon, c.scale, options, {
     ...r.windows,
@@ -80,10 +92,12 @@ export async function trainHybridForecaster(
       libraryVersion: LIBRARY_VERSION,
       hybrid: {
         config: c,
-        intervals: r.intervals,
-        val_mase: r.valMase,
+        // the hybrid's own (the combination's are in combine)
+        intervals: trained.intervals,
+        val_mase: trained.valMase,
         members: r.members,
         refit: r.refit,
+        combine: cb,
       },
     },
     stateDict: hybridWeights(r.net),

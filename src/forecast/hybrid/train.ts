@@ -63,7 +63,15 @@ export interface HybridOptions {
   quantile: number;
   /** The Holt-Winters season; null: from the date step (12 monthly, 7 daily, 24 hourly). */
   season: number | null;
+  /**
+   * "ets": the forecasts are the mean of the hybrid's and ETS's (combine.ts), which wins on the
+   * benchmark panel (bench/forecast.ts); "none": the hybrid alone. Applied by trainHybridCombined.
+   */
+  combine: CombineKind;
 }
+
+/** What the hybrid is averaged with (see combine.ts). */
+export type CombineKind = "ets" | "none";
 
 export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   lookback: 24,
@@ -84,6 +92,7 @@ export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   season: null,
   trend: null,
   refit: false,
+  combine: "ets",
 });
 
 /** The interval levels reported, and the residual quantiles that bound them. */
@@ -188,7 +197,7 @@ export function hasDrift(y: ArrayLike<number>, end: number, m: number): boolean 
 }
 
 /** Origins o in [max(start, L), end) whose first target row o is before `end`; targets past end masked. */
-function maskedWindows(
+export function maskedWindows(
   y: Float32Array,
   start: number,
   end: number,
@@ -212,7 +221,7 @@ function maskedWindows(
 }
 
 /** The in-sample mean absolute seasonal difference of rows [0, end) (the MASE scale), or 1 if zero. */
-function maseScale(y: Float32Array, end: number, m: number): number {
+export function maseScale(y: Float32Array, end: number, m: number): number {
   const lag = Math.max(1, m);
   let s = 0;
   let n = 0;

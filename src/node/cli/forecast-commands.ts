@@ -956,7 +956,7 @@ export function registerForecastCommands(program: Command): void {
     .description(
       [
         "Train a recurrent forecaster on a column of a CSV file and save it as a safetensors checkpoint.",
-        "--model hybrid (the default): an ES-RNN-style hybrid, Holt-Winters level, trend and seasonality with learned coefficients inside an LSTM forecaster, an ensemble of --members seeds with 80% and 95% prediction intervals; univariate. A series too short for it falls back to ETS, with a note. --model auto also fits the plain LSTM and ETS, compares the three on the validation part and keeps the best. --model lstm: the plain LSTM described below.",
+        "--model hybrid (the default): an ES-RNN-style hybrid, Holt-Winters level, trend and seasonality with learned coefficients inside an LSTM forecaster, an ensemble of --members seeds, averaged with ETS (--combine ets, the default; --combine none for the hybrid alone), with 80% and 95% prediction intervals calibrated on the validation part; univariate. A series too short for it falls back to ETS, with a note. --model auto also fits the plain LSTM and ETS, compares the three on the validation part and keeps the best. --model lstm: the plain LSTM described below.",
         "The series is split in time order into training, validation and test parts; scaling is fitted on the training part only. Each window of --lookback rows predicts the next --horizon values of the target at once. With --window-norm last (the default) the network sees and predicts changes from the window's last value, so trends it never saw in training are followed. Adam with ReduceLROnPlateau on the validation loss; training stops early when the validation loss has not improved for --patience epochs, and the checkpoint keeps the best epoch's weights. The checkpoint is (re)written at every improvement; Ctrl-C stops, saves the best so far, and exits with code 130.",
       ].join("\n\n"),
     )
@@ -969,6 +969,14 @@ export function registerForecastCommands(program: Command): void {
       )
         .choices(["hybrid", "lstm", "auto"])
         .default("hybrid"),
+    )
+    .addOption(
+      new Option(
+        "--combine <with>",
+        "hybrid, auto: ets (the default) forecasts the mean of the hybrid's and ETS's forecasts, which beats either alone on the benchmark panel; none: the hybrid alone",
+      )
+        .choices(["ets", "none"])
+        .default("ets"),
     )
     .option(
       "--members <n>",

@@ -26,6 +26,7 @@ export interface HybridCliOptions {
   hidden: number;
   layers: number;
   members: number;
+  combine?: "ets" | "none";
   season?: number;
   epochs: number;
   batchSize: number;
@@ -65,6 +66,7 @@ export function hybridOptionsOf(o: HybridCliOptions, given: (k: string) => boole
     patience: given("patience") ? o.patience : D.patience,
     lrPatience: given("lrPatience") ? o.lrPatience : D.lrPatience,
     season: o.season ?? null,
+    combine: o.combine ?? D.combine,
   };
 }
 

@@ -1,0 +1,158 @@
+// The hybrid + ETS combination (src/forecast/hybrid/combine.ts): its forecasts are the weighted mean
+// of the hybrid's and of ETS's as computed independently (ETS's own filter and forecast), its
+// validation MASE is recomputed from those, its checkpoint entry is checked, and `train`'s default
+// checkpoint holds it.
+
+import { describe, expect, it } from "vitest";
+import { fitEts } from "../src/forecast/classical/ets.js";
+import { checkHybridMeta, type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
+import {
+  COMBINE_ETS_RESTARTS,
+  combineWithEts,
+  pooledQuantiles,
+  trainHybridCombined,
+} from "../src/forecast/hybrid/combine.js";
+import { etsModel } from "../src/forecast/classical/ets.js";
+import { DEFAULT_HYBRID_OPTIONS, type HybridOptions } from "../src/forecast/hybrid/train.js";
+
+// 96 monthly values: a trend, a multiplicative season and a deterministic wiggle
+const values = Float32Array.from(
+  { length: 96 },
+  (_, t) => (100 + 0.8 * t) * (1 + 0.2 * Math.sin((2 * Math.PI * t) / 12)) + 3 * Math.sin(t * 1.7),
+);
+const options: HybridOptions = {
+  ...DEFAULT_HYBRID_OPTIONS,
+  horizon: 6,
+  lookback: 12,
+  season: 12,
+  val: 24,
+  test: 12,
+  members: 2,
+  epochs: 3,
+  hidden: 4,
+};
+const series = { values, dates: null, step: null };
+
+describe("pooledQuantiles (normalized split-conformal)", () => {
+  // one step, 19 residuals -9..9: with the (n + 1) correction the 10 % quantile is the 2nd smallest
+  // score and the 2.5 % one the smallest; σ cancels out
+  const N = 19;
+  const pred = new Float32Array(N).fill(100);
+  const mask = new Float32Array(N).fill(1);
+  it("additive: the residuals' conformal quantiles", () => {
+    const target = Float32Array.from({ length: N }, (_, i) => 100 + i - 9);
+    const r = pooledQuantiles("additive", pred, target, mask, 1);
+    expect(r.counts).toEqual([19]);
+    for (const [k, q] of r.quantiles[0].entries()) expect(q).toBeCloseTo([-9, -8, 8, 9][k], 4);
+  });
+  it("multiplicative: of log ratios", () => {
+    const target = Float32Array.from({ length: N }, (_, i) => 100 * Math.exp((i - 9) / 100));
+    const r = pooledQuantiles("multiplicative", pred, target, mask, 1);
+    for (const [k, q] of r.quantiles[0].entries()) expect(q).toBeCloseTo([-0.09, -0.08, 0.08, 0.09][k], 6);
+  });
+  it("pools the steps, each scaled by its mean |residual|, non-decreasing ahead; masked entries left out", () => {
+    // H = 2: step 0 residuals ±2 (σ 2), step 1 ±1 (σ 1, raised to 2); a masked third window
+    const p2 = new Float32Array(6);
+    const t2 = Float32Array.of(2, 1, -2, -1, 50, 50);
+    const m2 = Float32Array.of(1, 1, 1, 1, 0, 0);
+    const r = pooledQuantiles("additive", p2, t2, m2, 2);
+    expect(r.counts).toEqual([2, 2]);
+    // scores ±1 and ±0.5; n = 4: every quantile is the extreme score, times σ = 2
+    expect(r.quantiles).toEqual([
+      [-2, -2, 2, 2],
+      [-2, -2, 2, 2],
+    ]);
+  });
+});
+
+describe("hybrid + ETS combination", async () => {
+  const r = await trainHybridCombined(series, options);
+  const c = r.combine!;
+  const meta: HybridMetaJSON = {
+    config: r.config,
+    intervals: r.intervals,
+    val_mase: r.valMase,
+    members: r.members,
+    refit: r.refit,
+    combine: c,
+  };
+  const H = options.horizon;
+
+  it("is the default, and fits ETS on the rows before the test part", () => {
+    expect(DEFAULT_HYBRID_OPTIONS.combine).toBe("ets");
+    expect(c.weight).toBe(0.5);
+    expect(COMBINE_ETS_RESTARTS).toBe(2);
+    const ets = fitEts(values.subarray(0, 96 - 12), { period: 12, restarts: 2 });
+    expect(c.ets.spec).toBe(ets.spec);
+    expect(c.ets.params.alpha).toBeCloseTo(ets.params.alpha, 12);
+  });
+
+  it("forecasts the mean of the hybrid's and ETS's forecasts at every origin", () => {
+    const origins = [84, 86, 90];
+    const both = hybridForecastAt(r.net, meta, values, null, origins);
+    const alone = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, origins);
+    origins.forEach((o, n) => {
+      const e = etsModel(Array.from(values.subarray(0, o)), c.ets.type, c.ets.params, 12).forecast(H).mean;
+      for (let h = 0; h < H; h++) {
+        const want = 0.5 * alone.point[n * H + h] + 0.5 * e[h];
+        expect(both.point[n * H + h]).toBeCloseTo(want, 2); // float32 working units
+        expect(Math.abs(both.point[n * H + h] - want) / want).toBeLessThan(1e-5);
+      }
+    });
+    // the intervals are the combination's: around its point, from its own residual quantiles
+    for (const b of both.bands) {
+      for (let j = 0; j < both.point.length; j++) {
+        expect(b.lower[j]).toBeLessThanOrEqual(both.point[j] + 1e-3);
+        expect(b.upper[j]).toBeGreaterThanOrEqual(both.point[j] - 1e-3);
+      }
+    }
+  });
+
+  it("scores the validation part with ETS fitted on the training rows only", () => {
+    // validation origins 60..83, steps past 84 masked; MASE scale: seasonal naive on rows 0..59
+    const early = fitEts(values.subarray(0, 60), { period: 12, restarts: 2 });
+    const origins = Array.from({ length: 24 }, (_, i) => 60 + i);
+    const hyb = hybridForecastAt(r.net, { ...meta, combine: null }, values.subarray(0, 84), null, origins);
+    let scale = 0;
+    for (let t = 12; t < 60; t++) scale += Math.abs(values[t] - values[t - 12]);
+    scale /= 48;
+    let s = 0;
+    let n = 0;
+    origins.forEach((o, w) => {
+      const e = etsModel(Array.from(values.subarray(0, o)), early.type, early.params, 12).forecast(H).mean;
+      for (let h = 0; h < H && o + h < 84; h++) {
+        s += Math.abs(0.5 * hyb.point[w * H + h] + 0.5 * e[h] - values[o + h]);
+        n++;
+      }
+    });
+    expect(c.val_mase!).toBeCloseTo(s / n / scale, 3);
+    expect(c.intervals.source).toBe("validation");
+    expect(c.intervals.counts[0]).toBe(24);
+    expect(c.intervals.counts[H - 1]).toBe(24 - H + 1); // steps past the validation part masked
+  });
+
+  it("weight 1 is the hybrid alone", () => {
+    const one = combineWithEts(r, series, 1);
+    const a = hybridForecastAt(r.net, { ...meta, combine: one }, values, null, [84]);
+    const b = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, [84]);
+    for (let h = 0; h < H; h++) expect(a.point[h]).toBeCloseTo(b.point[h], 3);
+  });
+
+  it("is checked when a checkpoint is read", () => {
+    expect(checkHybridMeta(JSON.parse(JSON.stringify(meta)), "x").combine?.ets.spec).toBe(c.ets.spec);
+    expect(() => checkHybridMeta({ ...meta, combine: { ...c, weight: 2 } }, "x")).toThrow(
+      "x: the checkpoint is damaged: recurrent.hybrid combine should be {ets, weight in [0, 1], intervals}",
+    );
+    expect(() =>
+      checkHybridMeta(
+        { ...meta, combine: { ...c, intervals: { ...c.intervals, quantiles: [[1, 2]] } } },
+        "x",
+      ),
+    ).toThrow("combine.intervals.quantiles should be 6 rows of 4 numbers");
+  });
+
+  it('"none" trains the hybrid alone', async () => {
+    const alone = await trainHybridCombined(series, { ...options, members: 1, epochs: 1, combine: "none" });
+    expect(alone.combine).toBeNull();
+  });
+});
