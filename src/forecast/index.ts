@@ -14,6 +14,7 @@ export {
 export {
   type PreparedSeries,
   type SeriesSpec,
+  FILL_HINT,
   defaultSeason,
   describeStep,
   prepareSeries,

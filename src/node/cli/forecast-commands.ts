@@ -11,11 +11,18 @@ import { formatDate } from "../../data/dates.js";
 import { DataError, escapeControls } from "../../data/errors.js";
 import type { FillMethod } from "../../data/series.js";
 import {
-  type ForecastCheckpoint,
-  checkpointMetadata,
-  decodeCheckpoint,
-  withoutTimings,
-} from "../../forecast/checkpoint.js";
+  type BacktestView,
+  type ForecastSession,
+  type FutureView,
+  backtestView,
+  classicalName,
+  futureView,
+  openForecast,
+  prepareForCheckpoint,
+  readCheckpoint,
+  settingConflicts,
+} from "../../app/session.js";
+import { type ForecastCheckpoint, checkpointMetadata, withoutTimings } from "../../forecast/checkpoint.js";
 import {
   FILL_HINT,
   type PreparedSeries,
@@ -23,31 +30,18 @@ import {
   describeStep,
   prepareSeries,
 } from "../../forecast/data.js";
-import { CheckpointError, ForecastError } from "../../forecast/errors.js";
-import {
-  type Evaluation,
-  evaluateForecaster,
-  forecastSeries,
-  forecasterFrom,
-  seriesSpecOf,
-} from "../../forecast/forecast.js";
+import { ForecastError } from "../../forecast/errors.js";
 import type { CellType } from "../../forecast/model.js";
 import { exportForecastOnnx } from "../../forecast/onnx.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../forecast/train.js";
 import { forecastChart, lossChart } from "../../viz/index.js";
 import { saveSafetensors } from "../checkpoint.js";
-import {
-  classicalForecasts,
-  classicalName,
-  classicalRows,
-  classicalVerdict,
-  perStepMae,
-} from "./classical.js";
+import { classicalForecasts, classicalVerdict, perStepMae } from "./classical.js";
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
 import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
 import { type ModelKind, trainHybridOrAuto } from "./hybrid-commands.js";
-import { describeModel, modelKind } from "../../forecast/describe.js";
+import { describeModel } from "../../forecast/describe.js";
 
 const D = DEFAULT_TRAIN_OPTIONS;
 
@@ -79,22 +73,19 @@ function cliMessage(e: unknown): unknown {
   return e;
 }
 
+/** A CSV file's columns as `spec` selects them, or (resuming) as the checkpoint reads them, with its checks. */
 function prepare(
   csvPath: string,
-  spec: Parameters<typeof prepareSeries>[1],
-  ckptNote?: string,
+  spec:
+    | Parameters<typeof prepareSeries>[1]
+    | { checkpoint: ForecastCheckpoint; source: string; fill?: FillMethod },
 ): PreparedSeries {
   const text = readText(csvPath, "CSV file");
   try {
-    return prepareSeries(text, spec);
+    return "checkpoint" in spec
+      ? prepareForCheckpoint(spec.checkpoint, spec.source, text, csvPath, spec.fill)
+      : prepareSeries(text, spec);
   } catch (e) {
-    if (
-      ckptNote !== undefined &&
-      e instanceof DataError &&
-      /^unknown column|^date column .* is not in the CSV/.test(e.message)
-    ) {
-      throw new CheckpointError(`${ckptNote}, which ${csvPath} does not match: ${e.message}`);
-    }
     throw cliMessage(e);
   }
 }
@@ -107,8 +98,7 @@ export function loadCheckpointFile(path: string): ForecastCheckpoint {
   } catch (e) {
     throw new CliError(`cannot read the checkpoint ${path}: ${ioReason(e)}`);
   }
-  if (bytes.length === 0) throw new CliError(`the checkpoint ${path} is empty (0 bytes)`);
-  return decodeCheckpoint(bytes, path);
+  return readCheckpoint(bytes, path);
 }
 
 /** Saves a checkpoint atomically (temporary file + rename); `deterministic` zeroes its timings. */
@@ -233,8 +223,6 @@ function dateColumnOf(v: string | undefined): string | false | undefined {
   return v === "none" ? false : v;
 }
 
-const modelName = describeModel;
-
 function dataNote(p: PreparedSeries): string {
   const s = p.series;
   const T = s.shape[0];
@@ -285,22 +273,23 @@ interface TrainCli {
   deterministic?: boolean;
 }
 
-/** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
-const FIXED_BY_CHECKPOINT: [keyof TrainCli, string, (c: ForecastCheckpoint) => unknown][] = [
-  ["lookback", "--lookback", (c) => c.meta.data.lookback],
-  ["horizon", "--horizon", (c) => c.meta.data.horizon],
-  ["cell", "--cell", (c) => c.meta.model.cell],
-  ["hidden", "--hidden", (c) => c.meta.model.hidden_size],
-  ["layers", "--layers", (c) => c.meta.model.num_layers],
-  ["dropout", "--dropout", (c) => c.meta.model.dropout],
-  ["batchFirst", "--no-batch-first", (c) => c.meta.model.batch_first],
-  ["val", "--val", (c) => c.meta.split.val],
-  ["test", "--test", (c) => c.meta.split.test],
-  ["scaler", "--scaler", (c) => c.meta.data.scaler.type],
-  ["windowNorm", "--window-norm", (c) => c.meta.data.window_norm],
-  ["target", "--target", (c) => c.meta.data.target],
-  ["dateColumn", "--date-column", (c) => c.meta.data.date_column ?? "none"],
-];
+/** The option of each setting a checkpoint fixes (app/session.ts CHECKPOINT_SETTINGS). */
+const SETTING_FLAG: Record<string, string> = {
+  lookback: "--lookback",
+  horizon: "--horizon",
+  cell: "--cell",
+  hidden: "--hidden",
+  layers: "--layers",
+  dropout: "--dropout",
+  batchFirst: "--no-batch-first",
+  val: "--val",
+  test: "--test",
+  scaler: "--scaler",
+  windowNorm: "--window-norm",
+  target: "--target",
+  dateColumn: "--date-column",
+  features: "--features",
+};
 
 async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const given = (k: string) => cmd.getOptionValueSource(k) === "cli";
@@ -315,21 +304,16 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
         `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
       );
     }
-    for (const [k, flag, get] of FIXED_BY_CHECKPOINT) {
-      if (given(k) && o[k] !== get(resume)) {
-        throw new UsageError(
-          `${flag} ${String(o[k])} differs from the checkpoint being resumed (${String(get(resume))}); --resume takes the data and model settings from the checkpoint`,
-        );
-      }
-    }
-    if (o.features !== undefined) {
-      const d = resume.meta.data;
-      const want = d.columns.filter((c) => c !== d.target);
-      if (o.features.join(",") !== want.join(",")) {
-        throw new UsageError(
-          `--features ${o.features.join(",")} differs from the checkpoint being resumed (${want.join(",") || "none"}); --resume takes the columns from the checkpoint`,
-        );
-      }
+    const asked = Object.fromEntries(
+      Object.keys(SETTING_FLAG)
+        .filter(given)
+        .map((k) => [k, o[k as keyof TrainCli]]),
+    );
+    const [c] = settingConflicts(resume, { ...asked, features: o.features });
+    if (c !== undefined) {
+      throw new UsageError(
+        `${SETTING_FLAG[c.key]} ${c.asked} differs from the checkpoint being resumed (${c.fixed}); --resume takes the ${c.key === "features" ? "columns" : "data and model settings"} from the checkpoint`,
+      );
     }
   } else if (o.target === undefined) {
     throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
@@ -347,13 +331,11 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     );
   }
 
-  const spec = resume
-    ? { ...seriesSpecOf(resume), fill: o.fill ?? resume.meta.data.fill ?? undefined }
-    : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill };
   const prepared = prepare(
     o.csv,
-    spec,
-    resume ? `the checkpoint ${o.resume} reads columns ${resume.meta.data.columns.join(", ")}` : undefined,
+    resume
+      ? { checkpoint: resume, source: o.resume!, fill: o.fill }
+      : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill },
   );
 
   const options: TrainOptions = {
@@ -469,7 +451,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
       lossChart({
         series,
         x: h.map((e) => e.epoch),
-        title: `${ck.meta.data.target}: training of ${modelName(ck)}`,
+        title: `${ck.meta.data.target}: training of ${describeModel(ck)}`,
         subtitle: `MSE in scaled units; best epoch ${ck.meta.training.best_epoch}`,
         logScale: true,
       }),
@@ -496,7 +478,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
       : `ran the ${o.epochs} epochs asked for`;
   const lines = [
     "",
-    `model      ${modelName(ck)} on ${ck.meta.data.columns.join(", ")} (lookback ${ck.meta.data.lookback}, horizon ${ck.meta.data.horizon}, window norm ${ck.meta.data.window_norm}, ${ck.meta.data.scaler.type} scaling)`,
+    `model      ${describeModel(ck)} on ${ck.meta.data.columns.join(", ")} (lookback ${ck.meta.data.lookback}, horizon ${ck.meta.data.horizon}, window norm ${ck.meta.data.window_norm}, ${ck.meta.data.scaler.type} scaling)`,
     `split      train ${rows(s.train_range)} rows (${s.windows.train} windows), validation ${rows(s.val_range)} (${s.windows.val}), test ${rows(s.test_range)} (${s.windows.test})`,
     `epochs     ${r.epochsRun} in ${r.seconds.toFixed(1)} s (${reason})`,
     `best       epoch ${t.best_epoch}: loss ${best ? best.loss.toExponential(3) : "?"}${best?.val_loss != null ? `, validation loss ${best.val_loss.toExponential(3)}` : ""} (MSE, scaled units)`,
@@ -643,33 +625,26 @@ interface ForecastCli {
   compare?: boolean;
 }
 
-function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined) {
+/** The checkpoint file against the CSV file, with every check (app/session.ts openForecast). */
+function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined): ForecastSession {
   const ckpt = loadCheckpointFile(modelPath);
-  const f = forecasterFrom(ckpt, modelPath);
-  const d = ckpt.meta.data;
-  const prepared = prepare(
-    csvPath,
-    { ...seriesSpecOf(ckpt), fill: fill ?? d.fill ?? undefined },
-    `the checkpoint ${modelPath} reads columns ${d.columns.join(", ")}${d.date_column ? ` with dates in ${JSON.stringify(d.date_column)}` : ""}`,
-  );
-  const trained = d.date_step;
-  const now = prepared.step;
-  if (trained !== null && now !== null && JSON.stringify(trained) !== JSON.stringify(now)) {
-    throw new CheckpointError(
-      `the checkpoint ${modelPath} was trained on ${describeStep(trained)} data but ${csvPath} is ${describeStep(now)}`,
-    );
+  const text = readText(csvPath, "CSV file");
+  try {
+    return openForecast(ckpt, modelPath, text, csvPath, fill);
+  } catch (e) {
+    throw cliMessage(e);
   }
-  return { ckpt, f, prepared };
 }
 
 async function forecastCommand(o: ForecastCli): Promise<void> {
-  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill);
+  const session = loadForUse(o.model, o.csv, o.fill);
+  const { ckpt, prepared } = session;
   if (o.chart) checkWritable(`${o.out}.svg`, "chart");
   const d = ckpt.meta.data;
   const series = prepared.series;
-  let fc: ReturnType<typeof forecastSeries>;
+  let fc: FutureView;
   try {
-    fc = forecastSeries(f, series, o.horizon);
+    fc = futureView(session, o.horizon, o.history);
   } catch (e) {
     if (e instanceof ForecastError && /Ask for (\d+) steps or fewer/.test(e.message)) {
       throw new CliError(e.message.replace(/Ask for (\d+) steps or fewer/, "Use --horizon $1 or less"));
@@ -677,37 +652,17 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
     throw cliMessage(e);
   }
   const T = series.shape[0];
-  const ti = series.targetIndex;
-  const lastValue = series.data[(T - 1) * series.shape[1] + ti];
   const n = fc.values.length;
   let charts: { svgPath: string; pngPath: string } | null = null;
   if (o.chart) {
-    const keep = Math.min(T, o.history ?? Math.max(3 * d.lookback, 4 * n));
-    const history = Array.from(
-      { length: keep },
-      (_, i) => series.data[(T - keep + i) * series.shape[1] + ti],
-    );
-    const histDates =
-      fc.dates !== null && series.dates !== null
-        ? series.dates.slice(T - keep).map((t) => t as number)
-        : null;
+    const c = fc.chart;
     const spec = forecastChart({
-      history,
-      forecast: Array.from(fc.values),
-      ...(fc.intervals !== null
-        ? {
-            bands: fc.intervals.map((b) => ({
-              level: b.level,
-              lower: Array.from(b.lower),
-              upper: Array.from(b.upper),
-            })),
-          }
-        : {}),
-      ...(histDates !== null
-        ? { dates: [...histDates, ...fc.dates!] }
-        : { index: Array.from({ length: keep + n }, (_, i) => T - keep + i) }),
+      history: c.history,
+      forecast: c.forecast,
+      ...(c.bands !== null ? { bands: c.bands } : {}),
+      ...(c.dates !== null ? { dates: c.dates } : { index: c.index }),
       title: `${d.target}: ${n}-step forecast`,
-      subtitle: `${modelName(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
+      subtitle: `${describeModel(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
       yLabel: d.target,
     });
     const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
@@ -726,8 +681,8 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
       steps: n,
       recursive_steps: fc.recursiveSteps,
       last_observed: {
-        [key]: series.dates !== null && fc.dates !== null ? prevStamp(prepared) : String(T - 1),
-        value: Number(f32str(lastValue)),
+        [key]: fc.lastObserved.stamp,
+        value: Number(f32str(fc.lastObserved.value)),
       },
       forecast: Array.from(fc.values, (v, i) => ({
         [key]: key === "date" ? stamps[i] : Number(stamps[i]),
@@ -782,7 +737,7 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
 
 /** lower_80, upper_80, lower_95, upper_95 of step i (nothing without intervals). */
 function intervalFields<T>(
-  bands: { level: number; lower: Float32Array; upper: Float32Array }[] | null,
+  bands: { level: number; lower: ArrayLike<number>; upper: ArrayLike<number> }[] | null,
   i: number,
   f: (x: number) => T,
 ): Record<string, T> {
@@ -805,11 +760,6 @@ function writeRows(header: string, n: number, row: (i: number) => string): void 
   }
 }
 
-function prevStamp(p: PreparedSeries): string {
-  const s = p.series;
-  return formatDate(s.dates![s.dates!.length - 1], s.dateFormat ?? undefined);
-}
-
 // ---------------------------------------------------------------- evaluate
 
 interface EvaluateCli {
@@ -824,29 +774,31 @@ interface EvaluateCli {
 }
 
 function evaluateCommand(o: EvaluateCli): void {
-  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill);
-  const season = o.season ?? defaultSeason(prepared.step ?? ckpt.meta.data.date_step);
-  let ev: Evaluation;
+  const session = loadForUse(o.model, o.csv, o.fill);
+  const { ckpt, prepared } = session;
+  let view: BacktestView;
   try {
-    ev = evaluateForecaster(f, prepared.series, { season, stride: o.stride, horizon: o.horizon });
+    view = backtestView(session, {
+      season: o.season,
+      stride: o.stride,
+      horizon: o.horizon,
+      classical: o.classical,
+    });
   } catch (e) {
     throw cliMessage(e);
   }
+  const ev = view.evaluation;
+  const season = view.season;
   const names = {
-    model: `${modelKind(ckpt)} (${basename(o.model)})`,
+    model: `${view.modelKind} (${basename(o.model)})`,
     naive: "naive",
     seasonalNaive: `seasonal naive (m=${season})`,
   };
   const H = ev.horizon;
   const W = ev.origins.length;
-  const perStep = (fc: Float32Array): number[] => {
-    const out = new Array<number>(H).fill(0);
-    for (let w = 0; w < W; w++)
-      for (let h = 0; h < H; h++) out[h] += Math.abs(fc[w * H + h] - ev.actuals[w * H + h]) / W;
-    return out;
-  };
+  const perStep = (fc: Float32Array): number[] => perStepMae(fc, ev.actuals, H);
   const T = prepared.series.shape[0];
-  const classical = o.classical ? classicalRows(prepared.series, ev, season) : [];
+  const classical = view.classical;
   const first = ev.originDates?.[0] ?? String(ev.origins[0]);
   const last = ev.originDates?.[W - 1] ?? String(ev.origins[W - 1]);
   if (o.json) {
