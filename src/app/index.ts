@@ -5,7 +5,6 @@
 export {
   type BacktestOptions,
   type BacktestView,
-  CHECKPOINT_SETTINGS,
   type ChartSeries,
   type CheckpointSetting,
   type CheckpointView,
@@ -16,6 +15,7 @@ export {
   type SettingConflict,
   backtestView,
   chartHistory,
+  checkpointSettings,
   checkpointView,
   classicalName,
   dataSummary,

@@ -13,6 +13,7 @@ import { type ForecastCheckpoint, decodeCheckpoint } from "../forecast/checkpoin
 import { type PreparedSeries, defaultSeason, describeStep, prepareSeries } from "../forecast/data.js";
 import { describeModel, modelKind } from "../forecast/describe.js";
 import { CheckpointError } from "../forecast/errors.js";
+import { type FixedSettings, fixedSettings } from "../forecast/train.js";
 import {
   type Evaluation,
   type ForecastOutput,
@@ -99,24 +100,21 @@ export function openForecast(
 
 // ---------------------------------------------------------------- the settings a checkpoint fixes
 
-/** The training settings a checkpoint fixes (resuming it cannot change them), with their stored values. */
-export const CHECKPOINT_SETTINGS = [
-  ["lookback", (c: ForecastCheckpoint) => c.meta.data.lookback],
-  ["horizon", (c: ForecastCheckpoint) => c.meta.data.horizon],
-  ["cell", (c: ForecastCheckpoint) => c.meta.model.cell],
-  ["hidden", (c: ForecastCheckpoint) => c.meta.model.hidden_size],
-  ["layers", (c: ForecastCheckpoint) => c.meta.model.num_layers],
-  ["dropout", (c: ForecastCheckpoint) => c.meta.model.dropout],
-  ["batchFirst", (c: ForecastCheckpoint) => c.meta.model.batch_first],
-  ["val", (c: ForecastCheckpoint) => c.meta.split.val],
-  ["test", (c: ForecastCheckpoint) => c.meta.split.test],
-  ["scaler", (c: ForecastCheckpoint) => c.meta.data.scaler.type],
-  ["windowNorm", (c: ForecastCheckpoint) => c.meta.data.window_norm],
-  ["target", (c: ForecastCheckpoint) => c.meta.data.target],
-  ["dateColumn", (c: ForecastCheckpoint) => c.meta.data.date_column ?? "none"],
-] as const;
+/**
+ * The settings a checkpoint fixes, which resuming it cannot change: the model, data and split settings
+ * training takes from it (`fixedSettings`), the target column and the date column ("none" for none).
+ */
+export function checkpointSettings(
+  ckpt: ForecastCheckpoint,
+): FixedSettings & { target: string; dateColumn: string } {
+  return {
+    ...fixedSettings(ckpt),
+    target: ckpt.meta.data.target,
+    dateColumn: ckpt.meta.data.date_column ?? "none",
+  };
+}
 
-export type CheckpointSetting = (typeof CHECKPOINT_SETTINGS)[number][0];
+export type CheckpointSetting = keyof ReturnType<typeof checkpointSettings>;
 
 /** A setting asked for that differs from the one the checkpoint fixes. */
 export interface SettingConflict {
@@ -134,9 +132,10 @@ export function settingConflicts(
   asked: Partial<Record<CheckpointSetting, unknown>> & { features?: readonly string[] },
 ): SettingConflict[] {
   const out: SettingConflict[] = [];
-  for (const [key, get] of CHECKPOINT_SETTINGS) {
-    if (key in asked && asked[key] !== get(ckpt))
-      out.push({ key, asked: String(asked[key]), fixed: String(get(ckpt)) });
+  const fixed = checkpointSettings(ckpt);
+  for (const key of Object.keys(fixed) as CheckpointSetting[]) {
+    if (key in asked && asked[key] !== fixed[key])
+      out.push({ key, asked: String(asked[key]), fixed: String(fixed[key]) });
   }
   if (asked.features !== undefined) {
     const d = ckpt.meta.data;

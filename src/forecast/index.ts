@@ -50,7 +50,9 @@ export {
 } from "./checkpoint.js";
 export {
   DEFAULT_TRAIN_OPTIONS,
+  fixedSettings,
   type EpochReport,
+  type FixedSettings,
   type StopReason,
   type TrainFailure,
   type TrainHooks,

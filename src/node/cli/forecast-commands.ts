@@ -12,6 +12,7 @@ import { DataError, escapeControls } from "../../data/errors.js";
 import type { FillMethod } from "../../data/series.js";
 import {
   type BacktestView,
+  type CheckpointSetting,
   type ForecastSession,
   type FutureView,
   backtestView,
@@ -273,8 +274,8 @@ interface TrainCli {
   deterministic?: boolean;
 }
 
-/** The option of each setting a checkpoint fixes (app/session.ts CHECKPOINT_SETTINGS). */
-const SETTING_FLAG: Record<string, string> = {
+/** The option of each setting a checkpoint fixes (app/session.ts checkpointSettings). */
+const SETTING_FLAG: Record<CheckpointSetting | "features", string> = {
   lookback: "--lookback",
   horizon: "--horizon",
   cell: "--cell",
@@ -291,33 +292,10 @@ const SETTING_FLAG: Record<string, string> = {
   features: "--features",
 };
 
+/** `train`: check the command line, read the CSV, then train the LSTM (or the hybrid, or auto). */
 async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const given = (k: string) => cmd.getOptionValueSource(k) === "cli";
-  let resume: ForecastCheckpoint | null = null;
-  if (o.resume !== undefined) {
-    if (given("model") && o.model !== "lstm") {
-      throw new UsageError(`--resume continues LSTM checkpoints (--model lstm), not --model ${o.model}`);
-    }
-    resume = loadCheckpointFile(o.resume);
-    if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined) {
-      throw new UsageError(
-        `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
-      );
-    }
-    const asked = Object.fromEntries(
-      Object.keys(SETTING_FLAG)
-        .filter(given)
-        .map((k) => [k, o[k as keyof TrainCli]]),
-    );
-    const [c] = settingConflicts(resume, { ...asked, features: o.features });
-    if (c !== undefined) {
-      throw new UsageError(
-        `${SETTING_FLAG[c.key]} ${c.asked} differs from the checkpoint being resumed (${c.fixed}); --resume takes the ${c.key === "features" ? "columns" : "data and model settings"} from the checkpoint`,
-      );
-    }
-  } else if (o.target === undefined) {
-    throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
-  }
+  const resume = resumeCheckpoint(o, given);
   // --emit-torch is for the LSTM forecaster that scripts/torch_train.py trains: it stands for --model lstm
   if (o.emitTorch !== undefined)
     return emitTorch({ ...o, model: given("model") ? o.model : "lstm" }, o.emitTorch);
@@ -325,11 +303,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
   checkWritable(out, "checkpoint");
   if (o.lossChart !== undefined) checkWritable(`${o.lossChart}.svg`, "chart");
-  if (o.dropout > 0 && o.layers < 2 && resume === null) {
-    throw new UsageError(
-      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
-    );
-  }
+  if (resume === null) checkDropout(o);
 
   const prepared = prepare(
     o.csv,
@@ -337,8 +311,87 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
       ? { checkpoint: resume, source: o.resume!, fill: o.fill }
       : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill },
   );
+  const options = trainOptionsOf(o, resume, given);
+  const cols = prepared.series.columns;
+  const ti = prepared.series.targetIndex;
+  // column names come from the file
+  process.stderr.write(
+    `${escapeControls(`${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[ti]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== ti).join(", ")})` : ""}, ${dataNote(prepared)}`)}\n`,
+  );
 
-  const options: TrainOptions = {
+  if (resume === null && o.model !== "lstm") {
+    await hybridTrainCommand(o, cmd, prepared, options, out);
+    return;
+  }
+  const { result: r, savedNote } = await trainLstm(o, prepared, options, resume, out);
+  const ck = r.checkpoint;
+  if (r.stopped === "non-finite") {
+    const f = r.failure!;
+    const where =
+      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
+    const note = savedNote();
+    throw new CliError(
+      `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${options.lr}); try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${note[0].toUpperCase()}${note.slice(1)}`,
+    );
+  }
+  const charts = o.lossChart !== undefined && ck !== null ? await writeLossChart(ck, o.lossChart) : null;
+  if (r.stopped === "interrupted") {
+    if (o.json) process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
+    throw new CliError(`interrupted after ${r.epochsRun} epoch(s); ${savedNote()}`, 130);
+  }
+  if (ck === null) throw new CliError("training ran no epoch (--epochs 0?)");
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${escapeControls(trainSummary(o, r, ck, out, charts).join("\n"))}\n`);
+}
+
+/** --resume: the checkpoint, checked against the command line (null without --resume). */
+function resumeCheckpoint(o: TrainCli, given: (k: string) => boolean): ForecastCheckpoint | null {
+  if (o.resume === undefined) {
+    if (o.target === undefined)
+      throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
+    return null;
+  }
+  if (given("model") && o.model !== "lstm") {
+    throw new UsageError(`--resume continues LSTM checkpoints (--model lstm), not --model ${o.model}`);
+  }
+  const resume = loadCheckpointFile(o.resume);
+  if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined) {
+    throw new UsageError(
+      `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
+    );
+  }
+  const asked = Object.fromEntries(
+    Object.keys(SETTING_FLAG)
+      .filter(given)
+      .map((k) => [k, o[k as keyof TrainCli]]),
+  );
+  const [c] = settingConflicts(resume, { ...asked, features: o.features });
+  if (c !== undefined) {
+    throw new UsageError(
+      `${SETTING_FLAG[c.key]} ${c.asked} differs from the checkpoint being resumed (${c.fixed}); --resume takes the ${c.key === "features" ? "columns" : "data and model settings"} from the checkpoint`,
+    );
+  }
+  return resume;
+}
+
+function checkDropout(o: TrainCli): void {
+  if (o.dropout > 0 && o.layers < 2) {
+    throw new UsageError(
+      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
+    );
+  }
+}
+
+/** The command line as training options; resuming keeps the checkpoint's lr and seed unless given. */
+function trainOptionsOf(
+  o: TrainCli,
+  resume: ForecastCheckpoint | null,
+  given: (k: string) => boolean,
+): TrainOptions {
+  return {
     ...D,
     lookback: o.lookback,
     horizon: o.horizon,
@@ -360,21 +413,21 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     lrPatience: o.lrPatience,
     lrFactor: o.lrFactor,
   };
+}
 
+/**
+ * Trains the LSTM with a progress line per epoch, saving the checkpoint at every improvement and at the
+ * end. Ctrl-C: the first asks training to stop after the current batch (the best checkpoint is kept and
+ * saved); a second one exits at once (saves are atomic, so no file is left half written).
+ */
+async function trainLstm(
+  o: TrainCli,
+  prepared: PreparedSeries,
+  options: TrainOptions,
+  resume: ForecastCheckpoint | null,
+  out: string,
+): Promise<{ result: Awaited<ReturnType<typeof trainForecaster>>; savedNote: () => string }> {
   const log = process.stderr;
-  const info = (s: string) => log.write(`${escapeControls(s)}\n`); // column names come from the file
-  const cols = prepared.series.columns;
-  info(
-    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
-  );
-
-  if (resume === null && o.model !== "lstm") {
-    await hybridTrainCommand(o, cmd, prepared, options, out);
-    return;
-  }
-
-  // Ctrl-C: the first asks training to stop after the current batch (the best checkpoint is kept and
-  // saved); a second one exits at once (saves are atomic, so no file is left half written).
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) {
@@ -388,7 +441,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   };
   process.on("SIGINT", onSigint);
   const progress = makeProgress(o.epochs, "epoch {epoch} | loss {loss} | val {val} | lr {lr}", log);
-  let saved: { epoch: number; path: string } | null = null;
+  let saved: number | null = null; // the epoch saved last
   let meanEpoch = 0;
   let result: Awaited<ReturnType<typeof trainForecaster>>;
   try {
@@ -399,7 +452,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
         shouldStop: () => interrupted,
         onImprove: async (ckpt) => {
           await saveCheckpointFile(out, ckpt, o.deterministic);
-          saved = { epoch: ckpt.meta.training.best_epoch, path: out };
+          saved = ckpt.meta.training.best_epoch;
         },
         onEpoch: (r) => {
           meanEpoch += (r.seconds - meanEpoch) / r.done;
@@ -420,54 +473,48 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     progress.stop();
     process.off("SIGINT", onSigint);
   }
-  const r = result;
-  const ck = r.checkpoint;
+  if (result.stopped !== "non-finite" && result.checkpoint !== null) {
+    // the final save: best weights with the whole history and why training stopped
+    await saveCheckpointFile(out, result.checkpoint, o.deterministic);
+    saved = result.checkpoint.meta.training.best_epoch;
+  }
   const savedNote = (): string =>
     saved === null
       ? `no epoch finished, so no checkpoint was written${fs.existsSync(out) ? ` (${out} was left as it was)` : ""}`
-      : `the best checkpoint so far (epoch ${(saved as { epoch: number }).epoch}) is saved in ${out}`;
+      : `the best checkpoint so far (epoch ${saved}) is saved in ${out}`;
+  return { result, savedNote };
+}
 
-  if (r.stopped === "non-finite") {
-    const f = r.failure!;
-    const where =
-      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
-    throw new CliError(
-      `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${options.lr}); try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${savedNote()[0].toUpperCase()}${savedNote().slice(1)}`,
-    );
-  }
-  if (ck !== null) {
-    // the final save: best weights with the whole history and why training stopped
-    await saveCheckpointFile(out, ck, o.deterministic);
-    saved = { epoch: ck.meta.training.best_epoch, path: out };
-  }
-  let charts: { svgPath: string; pngPath: string } | null = null;
-  if (o.lossChart !== undefined && ck !== null) {
-    const h = ck.meta.training.history;
-    const series = [{ name: "training loss", values: h.map((e) => e.loss) }];
-    if (h.some((e) => e.val_loss !== null))
-      series.push({ name: "validation loss", values: h.map((e) => e.val_loss ?? Number.NaN) });
-    const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
-    charts = await writeChart(
-      lossChart({
-        series,
-        x: h.map((e) => e.epoch),
-        title: `${ck.meta.data.target}: training of ${describeModel(ck)}`,
-        subtitle: `MSE in scaled units; best epoch ${ck.meta.training.best_epoch}`,
-        logScale: true,
-      }),
-      o.lossChart,
-    );
-  }
+/** --loss-chart: the training and validation loss per epoch. */
+async function writeLossChart(
+  ck: ForecastCheckpoint,
+  stem: string,
+): Promise<{ svgPath: string; pngPath: string }> {
+  const h = ck.meta.training.history;
+  const series = [{ name: "training loss", values: h.map((e) => e.loss) }];
+  if (h.some((e) => e.val_loss !== null))
+    series.push({ name: "validation loss", values: h.map((e) => e.val_loss ?? Number.NaN) });
+  const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
+  return writeChart(
+    lossChart({
+      series,
+      x: h.map((e) => e.epoch),
+      title: `${ck.meta.data.target}: training of ${describeModel(ck)}`,
+      subtitle: `MSE in scaled units; best epoch ${ck.meta.training.best_epoch}`,
+      logScale: true,
+    }),
+    stem,
+  );
+}
 
-  if (r.stopped === "interrupted") {
-    if (o.json) process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
-    throw new CliError(`interrupted after ${r.epochsRun} epoch(s); ${savedNote()}`, 130);
-  }
-  if (ck === null) throw new CliError("training ran no epoch (--epochs 0?)");
-  if (o.json) {
-    process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
-    return;
-  }
+/** The lines `train` prints when it is done. */
+function trainSummary(
+  o: TrainCli,
+  r: Awaited<ReturnType<typeof trainForecaster>>,
+  ck: ForecastCheckpoint,
+  out: string,
+  charts: { svgPath: string; pngPath: string } | null,
+): string[] {
   const t = ck.meta.training;
   const s = ck.meta.split;
   const rows = (a: [number, number]) => a[1] - a[0];
@@ -492,7 +539,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     `  recurrent evaluate --model ${q(out)} --csv ${q(o.csv)}`,
     `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
   );
-  process.stdout.write(`${escapeControls(lines.join("\n"))}\n`);
+  return lines;
 }
 
 /** --emit-torch: the run's settings for scripts/torch_train.py, nothing trained. */
@@ -505,24 +552,14 @@ function emitTorch(o: TrainCli, dir: string): void {
       `--emit-torch writes settings for the LSTM forecaster (--model lstm) that scripts/torch_train.py trains, got --model ${o.model}`,
     );
   }
-  if (o.dropout > 0 && o.layers < 2) {
-    throw new UsageError(
-      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
-    );
-  }
+  checkDropout(o);
   const prepared = prepare(o.csv, {
     target: o.target!,
     features: o.features,
     dateColumn: dateColumnOf(o.dateColumn),
     fill: o.fill,
   });
-  const options: TrainOptions = {
-    ...D,
-    ...{ lookback: o.lookback, horizon: o.horizon, val: o.val, test: o.test, scaler: o.scaler },
-    ...{ windowNorm: o.windowNorm, cell: o.cell, hidden: o.hidden, layers: o.layers, dropout: o.dropout },
-    ...{ batchFirst: o.batchFirst, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, clip: o.clip },
-    ...{ seed: o.seed, patience: o.patience, lrPatience: o.lrPatience, lrFactor: o.lrFactor },
-  };
+  const options = trainOptionsOf(o, null, () => false);
   try {
     writeTorchConfig(dir, torchTrainConfig(o.csv, o.features, prepared, options, o.out));
   } catch (e) {
