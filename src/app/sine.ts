@@ -3,17 +3,15 @@
 // Sine panel runs it in its worker; `runSineExperiment` (what `recurrent sine` runs) gives the same
 // numbers for the same seed. Browser-safe.
 
-import {
-  type CellType,
-  type SineNet,
-  type SinePrediction,
-  SineTrainer,
-  sinePredict,
-} from "../experiments/sine.js";
+import { type CellType, type SinePrediction, SineTrainer, sinePredict } from "../experiments/sine.js";
 
-/** `RNN(1, 16, batch_first=True) + Linear(16, 1)`: the notes' Net as the command and the page name it. */
-export function sineModelName(net: SineNet): string {
-  return `${net.rnn.toString()} + Linear(${net.hiddenSize}, 1)`;
+/**
+ * `LSTM(1, 16, num_layers=2, batch_first=True) + Linear(16, 1)`: the notes' Net as its modules print
+ * (SineNet's rnn and linear), from its settings, so that a page can name it before it is built.
+ */
+export function sineModelName(o: { cell: CellType; hidden: number; layers?: number }): string {
+  const layers = o.layers ?? 1;
+  return `${o.cell.toUpperCase()}(1, ${o.hidden}${layers > 1 ? `, num_layers=${layers}` : ""}, batch_first=True) + Linear(${o.hidden}, 1)`;
 }
 
 const now = (): number => performance.now();
@@ -150,6 +148,6 @@ export async function trainSine(opts: SineJobOptions, hooks: SineHooks = {}): Pr
     contextMse: r.contextMse,
     notesMseSameSpan: r.notesMseSameSpan,
     rnnName: r.model.rnn.toString(),
-    modelName: sineModelName(r.model),
+    modelName: sineModelName(o),
   };
 }

@@ -85,4 +85,4 @@ export {
   recurrentArchOf,
   validateForecastCheckpoint,
 } from "./validate.js";
-export { describeModel, modelKind } from "./describe.js";
+export { describeModel, describeNet, modelKind } from "./describe.js";

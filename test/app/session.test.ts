@@ -16,7 +16,10 @@ import {
   prepareForCheckpoint,
   readCheckpoint,
   settingConflicts,
+  sineModelName,
 } from "../../src/app/index.js";
+import { SineNet } from "../../src/experiments/sine.js";
+import { describeModel, describeNet } from "../../src/forecast/describe.js";
 import { randn } from "../../src/core/creation.js";
 import { Generator } from "../../src/core/random.js";
 import { type ForecastCheckpoint, encodeCheckpoint } from "../../src/forecast/checkpoint.js";
@@ -189,6 +192,28 @@ describe("the gradient-flow input", () => {
     );
     expect(() => checkFlowOptions({ ...FLOW_DEFAULTS, initScale: -1 })).toThrow(
       "W_hh scale must be a positive number, got -1",
+    );
+  });
+});
+
+describe("model names: one wording, from the settings or the module", () => {
+  it("sineModelName is what SineNet's modules print", () => {
+    for (const [cell, hidden, layers] of [
+      ["rnn", 16, 1],
+      ["lstm", 5, 2],
+      ["gru", 3, 3],
+    ] as const) {
+      const net = new SineNet(cell, hidden, layers);
+      expect(sineModelName({ cell, hidden, layers })).toBe(`${net.rnn.toString()} + Linear(${hidden}, 1)`);
+    }
+  });
+
+  it("describeNet words settings as describeModel words the checkpoint trained with them", () => {
+    expect(describeNet({ cell: "lstm", inputSize: 1, hidden: 4, layers: 1, horizon: 3 })).toBe(
+      describeModel(ckpt),
+    );
+    expect(describeNet({ cell: "gru", inputSize: 3, hidden: 8, layers: 2, horizon: 7 })).toBe(
+      "GRU(3, 8, num_layers=2) -> Linear(8, 7)",
     );
   });
 });

@@ -60,7 +60,7 @@ export async function sineCommand(o: SineCliOptions): Promise<void> {
       notesPred: [Number.NaN, ...r.notesPred],
       contextPred: [...new Array<number>(K).fill(Number.NaN), ...r.contextPred],
       contextLen: K,
-      title: `Sine experiment: ${sineModelName(r.model)}, ${o.iters} iterations`,
+      title: `Sine experiment: ${sineModelName(o)}, ${o.iters} iterations`,
     });
     const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
     const written = await writeChart(spec, o.out);
