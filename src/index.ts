@@ -1,6 +1,7 @@
 // recurrent: the public, browser-safe entry. Nothing here (or below it) touches Node built-ins;
 // file and process helpers live in `recurrent/node`.
 export * from "./core/index.js";
+export * as app from "./app/index.js";
 export * as data from "./data/index.js";
 export * as forecast from "./forecast/index.js";
 export * as io from "./io/index.js";
@@ -15,6 +16,7 @@ export {
   type Kernels,
   setBackend,
 } from "./kernels/backend.js";
+export { supportedWasmVariant } from "./kernels/wasm.js";
 export {
   type HiddenState,
   rollOut,

@@ -210,6 +210,15 @@ describe("recurrent train / forecast / evaluate: the happy path on a small serie
     expect(bad.stderr).toBe(
       "error: --hidden 8 differs from the checkpoint being resumed (4); --resume takes the data and model settings from the checkpoint\n",
     );
+    // the CSV passes the same checks as forecast and evaluate (app/session.ts): here its date step
+    const daily = p("daily.csv");
+    const days = Array.from({ length: 28 }, (_, i) => `2020-01-${String(i + 1).padStart(2, "0")},${400 + i}`);
+    writeFileSync(daily, `Date,CO2\n${days.join("\n")}\n`);
+    const step = await run(["train", "--csv", daily, "--resume", copy, "--epochs", "1"]);
+    expect(step.code).toBe(1);
+    expect(step.stderr).toBe(
+      `error: the checkpoint ${copy} was trained on monthly data but ${daily} is daily\n`,
+    );
   });
 
   it("the command's forecast from the PyTorch fixture checkpoint is PyTorch's forecast", async () => {

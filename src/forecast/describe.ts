@@ -22,5 +22,22 @@ export function describeModel(ckpt: ForecastCheckpoint): string {
   }
   if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
   const m = ckpt.meta.model;
-  return `${m.cell.toUpperCase()}(${m.input_size}, ${m.hidden_size}${m.num_layers > 1 ? `, num_layers=${m.num_layers}` : ""}) -> Linear(${m.hidden_size}, ${m.horizon})`;
+  return describeNet({
+    cell: m.cell,
+    inputSize: m.input_size,
+    hidden: m.hidden_size,
+    layers: m.num_layers,
+    horizon: m.horizon,
+  });
+}
+
+/** A recurrent forecaster from its settings, worded as describeModel words a checkpoint's: `LSTM(1, 32) -> Linear(32, 12)`. */
+export function describeNet(n: {
+  cell: string;
+  inputSize: number;
+  hidden: number;
+  layers: number;
+  horizon: number;
+}): string {
+  return `${n.cell.toUpperCase()}(${n.inputSize}, ${n.hidden}${n.layers > 1 ? `, num_layers=${n.layers}` : ""}) -> Linear(${n.hidden}, ${n.horizon})`;
 }

@@ -14,6 +14,7 @@ export {
 export {
   type PreparedSeries,
   type SeriesSpec,
+  FILL_HINT,
   defaultSeason,
   describeStep,
   prepareSeries,
@@ -49,7 +50,9 @@ export {
 } from "./checkpoint.js";
 export {
   DEFAULT_TRAIN_OPTIONS,
+  fixedSettings,
   type EpochReport,
+  type FixedSettings,
   type StopReason,
   type TrainFailure,
   type TrainHooks,
@@ -82,4 +85,4 @@ export {
   recurrentArchOf,
   validateForecastCheckpoint,
 } from "./validate.js";
-export { describeModel, modelKind } from "./describe.js";
+export { describeModel, describeNet, modelKind } from "./describe.js";

@@ -220,6 +220,216 @@ export function originsIn(
 const nowSeconds = (): number => performance.now() / 1000;
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
+/** The settings a checkpoint fixes: resuming it trains with these, whatever the options say. */
+export type FixedSettings = Pick<
+  TrainOptions,
+  | "lookback"
+  | "horizon"
+  | "val"
+  | "test"
+  | "scaler"
+  | "windowNorm"
+  | "cell"
+  | "hidden"
+  | "layers"
+  | "dropout"
+  | "batchFirst"
+>;
+
+/** The data, model and split settings stored in a checkpoint, as TrainOptions fields. */
+export function fixedSettings(ckpt: ForecastCheckpoint): FixedSettings {
+  const m = ckpt.meta;
+  return {
+    lookback: m.data.lookback,
+    horizon: m.data.horizon,
+    cell: m.model.cell,
+    hidden: m.model.hidden_size,
+    layers: m.model.num_layers,
+    dropout: m.model.dropout,
+    batchFirst: m.model.batch_first,
+    val: m.split.val,
+    test: m.split.test,
+    scaler: m.data.scaler.type,
+    windowNorm: m.data.window_norm,
+  };
+}
+
+/** The options a run uses: `options`, with the checkpoint's fixed settings when resuming; checked. */
+function runOptions(
+  options: TrainOptions,
+  series: PreparedSeries["series"],
+  resume: ForecastCheckpoint | null,
+) {
+  const o: TrainOptions = resume === null ? { ...options } : { ...options, ...fixedSettings(resume) };
+  if (resume !== null) {
+    const want = resume.meta.data.columns;
+    if (series.columns.length !== want.length || series.columns.some((c, i) => c !== want[i])) {
+      throw new ForecastError(
+        `the checkpoint was trained on columns ${want.join(", ")} but the series has ${series.columns.join(", ")}`,
+      );
+    }
+  }
+  checkOptions(o);
+  return o;
+}
+
+/**
+ * The windows a run trains and validates on, scaled: the scaler is fitted on the training rows only
+ * (or is the checkpoint's, when resuming). tr.x and va.x are the inputs, trY (N, H) and vaY (Nv, H)
+ * the targets.
+ */
+function trainingWindows(
+  series: PreparedSeries["series"],
+  o: TrainOptions,
+  resume: ForecastCheckpoint | null,
+) {
+  const [T, F] = series.shape;
+  const L = o.lookback;
+  const H = o.horizon;
+  const split = planSplit(T, L, H, o.val, o.test);
+  let scaler: Scaler;
+  if (resume !== null) scaler = scalerFromJSON(resume.meta.data.scaler);
+  else {
+    scaler = o.scaler === "standard" ? new StandardScaler() : new MinMaxScaler();
+    scaler.fit({ data: series.data, shape: [T, F] }, { start: 0, end: split.train.end });
+  }
+  const spec: PipelineSpec = {
+    scaler,
+    targetIndex: series.targetIndex,
+    lookback: L,
+    horizon: H,
+    windowNorm: o.windowNorm,
+  };
+  const scaled = scaleSeries(spec, series);
+  const trainOrigins = originsIn(split.train.start, split.train.end, L, H);
+  const valOrigins = originsIn(split.val.start, split.val.end, L, H);
+  const testOrigins = originsIn(split.test.start, split.test.end, L, H);
+  const tr = windowInputs(spec, scaled, F, trainOrigins);
+  const trY = windowTargets(spec, scaled, F, trainOrigins, tr.refs); // (N, H)
+  const va = windowInputs(spec, scaled, F, valOrigins);
+  const vaY = windowTargets(spec, scaled, F, valOrigins, va.refs); // (Nv, H)
+  const windows = { train: trainOrigins.length, val: valOrigins.length, test: testOrigins.length };
+  return { split, scaler, tr, trY, va, vaY, windows };
+}
+
+/**
+ * Model, Adam and ReduceLROnPlateau. A fresh run draws the initial weights, then the batches, from
+ * `seed`; a resumed run continues with seed + epochs already run (so its batches are not a replay of
+ * the first epochs), with the checkpoint's weights and optimizer state, and `o.lr` if it was changed.
+ */
+function trainingState(o: TrainOptions, config: ForecastModelConfig, resume: ForecastCheckpoint | null) {
+  manualSeed(resume ? o.seed + resume.meta.training.history.length : o.seed);
+  const model = resume ? buildModel(resume) : new ForecastNet(config);
+  model.train();
+  const params = model.parameters();
+  const optimizer = new Adam(params, { lr: o.lr });
+  const scheduler = new ReduceLROnPlateau(optimizer, {
+    mode: "min",
+    factor: o.lrFactor,
+    patience: o.lrPatience,
+    minLr: o.minLr,
+  });
+  if (resume?.optimizer) {
+    optimizer.loadStateDict(resume.optimizer);
+    if (o.lr !== resume.meta.training.lr) for (const g of optimizer.paramGroups) g.lr = o.lr;
+  }
+  if (resume?.scheduler) {
+    scheduler.loadStateDict(resume.scheduler);
+    scheduler.patience = o.lrPatience;
+    scheduler.factor = o.lrFactor;
+    scheduler.minLrs = scheduler.minLrs.map(() => o.minLr);
+  }
+  return { model, params, optimizer, scheduler };
+}
+
+/** The best so far: weights, optimizer and scheduler state at that epoch. */
+interface Best {
+  epoch: number;
+  loss: number;
+  weights: Record<string, Tensor>;
+  opt: ReturnType<Adam["stateDict"]>;
+  sched: ReturnType<ReduceLROnPlateau["stateDict"]>;
+}
+
+/** What a checkpoint of a run records besides the best weights. */
+interface RunRecord {
+  o: TrainOptions;
+  config: ForecastModelConfig;
+  /** The checkpoint's data and split sections (they do not change while training). */
+  sections: { data: DataSpecJSON; split: SplitJSON };
+  monitor: "val_loss" | "loss";
+  history: EpochRecord[];
+  /** Seconds spent before this call (resumed runs) and when this call started. */
+  priorSeconds: number;
+  t0: number;
+}
+
+/** The data and split sections of a checkpoint of one series. */
+function seriesSections(
+  prepared: PreparedSeries,
+  o: TrainOptions,
+  scaler: Scaler,
+  split: SeriesSplit,
+  windows: { train: number; val: number; test: number },
+): { data: DataSpecJSON; split: SplitJSON } {
+  const { series } = prepared;
+  const T = series.shape[0];
+  const ti = series.targetIndex;
+  const dateAt = (row: number): string | null =>
+    series.dates === null || row >= series.dates.length
+      ? null
+      : formatDate(series.dates[row], series.dateFormat ?? undefined);
+  const data: DataSpecJSON = {
+    target: series.columns[ti],
+    columns: [...series.columns],
+    target_index: ti,
+    lookback: o.lookback,
+    horizon: o.horizon,
+    fill: prepared.fill,
+    date_column: prepared.dateColumn,
+    date_format: prepared.dateFormat,
+    date_step: prepared.step,
+    window_norm: o.windowNorm,
+    scaler: scaler.toJSON(),
+    rows: T,
+    first_date: dateAt(0),
+    last_date: dateAt(T - 1),
+  };
+  return { data, split: splitToJSON(o, T, split, windows, dateAt) };
+}
+
+function runCheckpoint(r: RunRecord, b: Best, stopped: string): ForecastCheckpoint {
+  const o = r.o;
+  const training: TrainingJSON = {
+    seed: o.seed,
+    batch_size: o.batchSize,
+    lr: o.lr,
+    clip: o.clip,
+    patience: o.patience,
+    lr_patience: o.lrPatience,
+    lr_factor: o.lrFactor,
+    min_lr: o.minLr,
+    monitor: r.monitor,
+    best_epoch: b.epoch,
+    best_loss: b.loss,
+    stopped,
+    seconds: r.priorSeconds + (nowSeconds() - r.t0),
+    history: r.history.map((h) => ({ ...h })),
+  };
+  return {
+    meta: {
+      model: modelConfigToJSON(r.config),
+      data: r.sections.data,
+      split: r.sections.split,
+      training,
+      libraryVersion: LIBRARY_VERSION,
+    },
+    stateDict: b.weights,
+    optimizer: b.opt,
+    scheduler: b.sched,
+  };
+}
+
 /**
  * Trains a forecaster on `prepared` (from `prepareSeries`). With `resume`, the data settings, model and
  * scaler come from that checkpoint, the weights and optimizer state too, and `options` supplies only
@@ -233,85 +443,19 @@ export async function trainForecaster(
 ): Promise<TrainResult> {
   const t0 = nowSeconds();
   const { series } = prepared;
-  const [T, F] = series.shape;
-  let o: TrainOptions = { ...options };
   if (resume?.meta.data.panel !== undefined) {
     throw new ForecastError(
       `the checkpoint holds one model of ${resume.meta.data.panel.series.length} series (ids in ${JSON.stringify(resume.meta.data.panel.id_column)}); resuming it on one series would scale every series as its first: train it again with --id-column instead`,
     );
   }
-  if (resume !== null) {
-    const m = resume.meta;
-    o = {
-      ...o,
-      lookback: m.data.lookback,
-      horizon: m.data.horizon,
-      val: m.split.val,
-      test: m.split.test,
-      scaler: m.data.scaler.type,
-      windowNorm: m.data.window_norm,
-      cell: m.model.cell,
-      hidden: m.model.hidden_size,
-      layers: m.model.num_layers,
-      dropout: m.model.dropout,
-      batchFirst: m.model.batch_first,
-    };
-    const want = m.data.columns;
-    if (series.columns.length !== want.length || series.columns.some((c, i) => c !== want[i])) {
-      throw new ForecastError(
-        `the checkpoint was trained on columns ${want.join(", ")} but the series has ${series.columns.join(", ")}`,
-      );
-    }
-  }
-  checkOptions(o);
-  const L = o.lookback;
-  const H = o.horizon;
-  const split = planSplit(T, L, H, o.val, o.test);
-  const ti = series.targetIndex;
-
-  // Scaling: fitted on the training rows only (or the checkpoint's, when resuming).
-  let scaler: Scaler;
-  if (resume !== null) scaler = scalerFromJSON(resume.meta.data.scaler);
-  else {
-    scaler = o.scaler === "standard" ? new StandardScaler() : new MinMaxScaler();
-    scaler.fit({ data: series.data, shape: [T, F] }, { start: 0, end: split.train.end });
-  }
-  const spec: PipelineSpec = { scaler, targetIndex: ti, lookback: L, horizon: H, windowNorm: o.windowNorm };
-  const scaled = scaleSeries(spec, series);
-  const trainOrigins = originsIn(split.train.start, split.train.end, L, H);
-  const valOrigins = originsIn(split.val.start, split.val.end, L, H);
-  const testOrigins = originsIn(split.test.start, split.test.end, L, H);
-  const tr = windowInputs(spec, scaled, F, trainOrigins);
-  const trY = windowTargets(spec, scaled, F, trainOrigins, tr.refs); // (N, H)
-  const va = windowInputs(spec, scaled, F, valOrigins);
-  const vaY = windowTargets(spec, scaled, F, valOrigins, va.refs); // (Nv, H)
-  const windows = { train: trainOrigins.length, val: valOrigins.length, test: testOrigins.length };
-  const dateAt = (row: number): string | null =>
-    series.dates === null || row >= series.dates.length
-      ? null
-      : formatDate(series.dates[row], series.dateFormat ?? undefined);
-  const data: DataSpecJSON = {
-    target: series.columns[ti],
-    columns: [...series.columns],
-    target_index: ti,
-    lookback: L,
-    horizon: H,
-    fill: prepared.fill,
-    date_column: prepared.dateColumn,
-    date_format: prepared.dateFormat,
-    date_step: prepared.step,
-    window_norm: o.windowNorm,
-    scaler: scaler.toJSON(),
-    rows: T,
-    first_date: dateAt(0),
-    last_date: dateAt(T - 1),
-  };
+  const o = runOptions(options, series, resume);
+  const { split, scaler, tr, trY, va, vaY, windows } = trainingWindows(series, o, resume);
   const r = await trainOnWindows(
     {
-      F,
+      F: series.shape[1],
       train: { x: tr.x, y: trY, n: windows.train },
       val: { x: va.x, y: vaY, n: windows.val },
-      sections: { data, split: splitToJSON(o, T, split, windows, dateAt) },
+      sections: seriesSections(prepared, o, scaler, split, windows),
     },
     o,
     hooks,
@@ -352,9 +496,6 @@ export async function trainOnWindows(
   const trY = d.train.y;
   const va = d.val;
   const vaY = d.val.y;
-  const monitor: "val_loss" | "loss" = Nv > 0 ? "val_loss" : "loss";
-
-  // Model, optimizer, scheduler.
   const config: ForecastModelConfig = {
     cell: o.cell,
     inputSize: F,
@@ -365,31 +506,16 @@ export async function trainOnWindows(
     horizon: H,
   };
   const history: EpochRecord[] = resume ? [...resume.meta.training.history] : [];
-  const priorSeconds = resume ? (resume.meta.training.seconds ?? 0) : 0;
-  const seed = o.seed;
-  // A fresh run draws the initial weights, then the batches, from `seed`; a resumed run continues with
-  // seed + epochs already run, so its batches are not a replay of the first epochs.
-  manualSeed(resume ? seed + history.length : seed);
-  const model = resume ? buildModel(resume) : new ForecastNet(config);
-  model.train();
-  const params = model.parameters();
-  const optimizer = new Adam(params, { lr: o.lr });
-  const scheduler = new ReduceLROnPlateau(optimizer, {
-    mode: "min",
-    factor: o.lrFactor,
-    patience: o.lrPatience,
-    minLr: o.minLr,
-  });
-  if (resume?.optimizer) {
-    optimizer.loadStateDict(resume.optimizer);
-    if (o.lr !== resume.meta.training.lr) for (const g of optimizer.paramGroups) g.lr = o.lr;
-  }
-  if (resume?.scheduler) {
-    scheduler.loadStateDict(resume.scheduler);
-    scheduler.patience = o.lrPatience;
-    scheduler.factor = o.lrFactor;
-    scheduler.minLrs = scheduler.minLrs.map(() => o.minLr);
-  }
+  const { model, params, optimizer, scheduler } = trainingState(o, config, resume);
+  const run: RunRecord = {
+    o,
+    config,
+    sections: d.sections,
+    monitor: Nv > 0 ? "val_loss" : "loss",
+    history,
+    priorSeconds: resume ? (resume.meta.training.seconds ?? 0) : 0,
+    t0,
+  };
 
   const valLoss = (): number => {
     const pred = predictWindows(model, va.x, Nv); // (Nv, H)
@@ -397,57 +523,17 @@ export async function trainOnWindows(
     for (let i = 0; i < pred.length; i++) s += (pred[i] - vaY[i]) ** 2;
     return s / pred.length;
   };
-
-  // The best so far: weights, optimizer and scheduler state at that epoch.
-  let best: {
-    epoch: number;
-    loss: number;
-    weights: Record<string, Tensor>;
-    opt: ReturnType<Adam["stateDict"]>;
-    sched: ReturnType<ReduceLROnPlateau["stateDict"]>;
-  } | null = null;
-  if (resume) {
-    // Start from the checkpoint's own score on this data, so only better weights replace it.
-    const start = Nv > 0 ? valLoss() : resume.meta.training.best_loss;
-    best = {
-      epoch: resume.meta.training.best_epoch,
-      loss: start,
-      weights: snapshotWeights(model),
-      opt: optimizer.stateDict(),
-      sched: scheduler.stateDict(),
-    };
-  }
-
-  const makeCheckpoint = (b: NonNullable<typeof best>, stopped: string): ForecastCheckpoint => {
-    const training: TrainingJSON = {
-      seed,
-      batch_size: o.batchSize,
-      lr: o.lr,
-      clip: o.clip,
-      patience: o.patience,
-      lr_patience: o.lrPatience,
-      lr_factor: o.lrFactor,
-      min_lr: o.minLr,
-      monitor,
-      best_epoch: b.epoch,
-      best_loss: b.loss,
-      stopped,
-      seconds: priorSeconds + (nowSeconds() - t0),
-      history: history.map((h) => ({ ...h })),
-    };
-    return {
-      meta: {
-        model: modelConfigToJSON(config),
-        data: d.sections.data,
-        split: d.sections.split,
-        training,
-        libraryVersion: LIBRARY_VERSION,
-      },
-      stateDict: b.weights,
-      optimizer: b.opt,
-      scheduler: b.sched,
-    };
-  };
+  const snapshot = (epoch: number, loss: number): Best => ({
+    epoch,
+    loss,
+    weights: snapshotWeights(model),
+    opt: optimizer.stateDict(),
+    sched: scheduler.stateDict(),
+  });
+  // resuming starts from the checkpoint's own score on this data, so only better weights replace it
+  let best: Best | null = resume
+    ? snapshot(resume.meta.training.best_epoch, Nv > 0 ? valLoss() : resume.meta.training.best_loss)
+    : null;
 
   let stopped: StopReason = "max-epochs";
   let failure: TrainFailure | null = null;
@@ -516,15 +602,9 @@ export async function trainOnWindows(
     epochsRun++;
     const improved = best === null || watched < best.loss;
     if (improved) {
-      best = {
-        epoch,
-        loss: watched,
-        weights: snapshotWeights(model),
-        opt: optimizer.stateDict(),
-        sched: scheduler.stateDict(),
-      };
+      best = snapshot(epoch, watched);
       sinceBest = 0;
-      if (hooks.onImprove) await hooks.onImprove(makeCheckpoint(best, "running"));
+      if (hooks.onImprove) await hooks.onImprove(runCheckpoint(run, best, "running"));
     } else {
       sinceBest++;
     }
@@ -551,15 +631,10 @@ export async function trainOnWindows(
   }
   if (failure !== null) stopped = "non-finite";
 
-  let checkpoint: ForecastCheckpoint | null = null;
-  let bestModel: ForecastNet | null = null;
-  if (best !== null) {
-    checkpoint = makeCheckpoint(best, stopped);
-    bestModel = buildModel(checkpoint);
-  }
+  const checkpoint = best === null ? null : runCheckpoint(run, best, stopped);
   return {
     checkpoint,
-    model: bestModel,
+    model: checkpoint === null ? null : buildModel(checkpoint),
     stopped,
     failure,
     epochsRun,

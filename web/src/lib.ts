@@ -1,48 +1,22 @@
-// Everything the playground takes from the library, in one place. The public entry (src/index.ts) is
-// bundled whole; the forecasting layer, the chart specs, the sine experiment, the gradient-flow
-// analysis and the kernel backend switch are not (yet) exported from it, so they are imported from
-// their modules here. When src/index.ts exports them, only this file changes.
+// Everything the playground takes from the library, in one place: the public, browser-safe entry
+// (src/index.ts) and nothing deeper, with short names for what the page uses most. The application
+// logic the page shares with the `recurrent` command is the entry's `app` namespace (src/app).
+// The short names are functions, not copies taken at load time, so that a bundle leaves out what its
+// entry does not call (the pool worker needs none of them).
+
+import { forecast, viz } from "../../src/index.js";
 
 export * from "../../src/index.js";
-export type { CellType as SineCell } from "../../src/experiments/sine.js";
-export {
-  type ForecastCheckpoint,
-  decodeCheckpoint,
-  encodeCheckpoint,
-} from "../../src/forecast/checkpoint.js";
-export {
-  defaultSeason,
-  describeStep,
-  FILL_HINT,
-  type PreparedSeries,
-  prepareSeries,
-} from "../../src/forecast/data.js";
-export { CheckpointError, ForecastError } from "../../src/forecast/errors.js";
-export {
-  type Evaluation,
-  evaluateForecaster,
-  forecasterFrom,
-  forecastSeries,
-  seriesSpecOf,
-} from "../../src/forecast/forecast.js";
-export type { CellType as ForecastCell } from "../../src/forecast/model.js";
-export { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../src/forecast/train.js";
-export { backendName, type BackendName, setBackend } from "../../src/kernels/backend.js";
-export { supportedWasmVariant } from "../../src/kernels/wasm.js";
-export {
-  type ClipExperimentResult,
-  clipExperiment,
-  type GradientFlowResult,
-  gradientFlow,
-  makeFlowModel,
-} from "../../src/nn/gradflow.js";
-export {
-  type ChartSpec,
-  forecastChart,
-  gradientFlowChart,
-  gradNormChart,
-  lossChart,
-  sineChart,
-} from "../../src/viz/index.js";
-export { classicalBacktest } from "../../src/forecast/classical/backtest.js";
-export { describeModel, modelKind } from "../../src/forecast/describe.js";
+export type ChartSpec = viz.ChartSpec;
+export type ForecastCheckpoint = forecast.ForecastCheckpoint;
+export type PreparedSeries = forecast.PreparedSeries;
+export type TrainOptions = forecast.TrainOptions;
+export type ForecastCell = forecast.CellType;
+
+export const forecastChart = (i: viz.ForecastChartInput): ChartSpec => viz.forecastChart(i);
+export const gradientFlowChart = (i: viz.GradientFlowChartInput): ChartSpec => viz.gradientFlowChart(i);
+export const gradNormChart = (i: viz.GradNormChartInput): ChartSpec => viz.gradNormChart(i);
+export const lossChart = (i: viz.LossChartInput): ChartSpec => viz.lossChart(i);
+export const sineChart = (i: viz.SineChartInput): ChartSpec => viz.sineChart(i);
+export const decodeCheckpoint = (bytes: Uint8Array, source?: string): ForecastCheckpoint =>
+  forecast.decodeCheckpoint(bytes, source);

@@ -18,7 +18,7 @@ import type {
   SineJobResult,
   SinePrediction,
 } from "./jobs.js";
-import { type ChartSpec, data, decodeCheckpoint, forecast } from "./lib.js";
+import { app, type ChartSpec, data, decodeCheckpoint, forecast } from "./lib.js";
 import type { ClipSummary, FromWorker, KernelChoice, ToWorker } from "./protocol.js";
 import {
   clipLossSpec,
@@ -469,10 +469,6 @@ function sineTitle(iters: number, iter: number | null): string {
     : `Sine experiment, iteration ${iter + 1} of ${iters}`;
 }
 
-function sineModelName(o: SineJobOptions): string {
-  return `${o.cell.toUpperCase()}(1, ${o.hidden}, batch_first=True) + Linear(${o.hidden}, 1)`;
-}
-
 function sineProgress(p: {
   iter: number;
   loss: number;
@@ -498,7 +494,7 @@ function sinePreview(p: SinePrediction & { iter: number }): void {
   state.sine.previews++;
   state.sine.preview = p;
   chart("sine-chart", "sine", (w) =>
-    sineSpec(p, sineTitle(o.iters, p.iter), w, `${sineModelName(o)}; while training, window from t = 0`),
+    sineSpec(p, sineTitle(o.iters, p.iter), w, `${app.sineModelName(o)}; while training, window from t = 0`),
   );
 }
 
@@ -714,7 +710,8 @@ function startCsv(): void {
 }
 
 function csvLossTitle(o: CsvJobOptions): string {
-  return `${o.target}: training of ${o.cell.toUpperCase()}(1, ${o.hidden}) -> Linear(${o.hidden}, ${o.horizon})`;
+  const net = { cell: o.cell, inputSize: 1, hidden: o.hidden, layers: 1, horizon: o.horizon };
+  return `${o.target}: training of ${forecast.describeNet(net)}`;
 }
 
 function csvEpoch(e: EpochProgress): void {

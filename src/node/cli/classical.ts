@@ -1,39 +1,16 @@
-// The classical models beside a trained one in `recurrent evaluate` (rows of the backtest table) and
-// `recurrent forecast --compare` (columns beside the model's forecast), so that a user always sees when
-// ETS, Theta or seasonal naive with drift does better.
+// The classical models beside a trained one in `recurrent evaluate` (rows of the backtest table, fitted
+// by app/session.ts backtestView) and `recurrent forecast --compare` (columns beside the model's
+// forecast), so that a user always sees when ETS, Theta or seasonal naive with drift does better.
 
 import type { Series } from "../../data/series.js";
-import { type ClassicalRow, classicalBacktest } from "../../forecast/classical/backtest.js";
+import { classicalName } from "../../app/session.js";
+import type { ClassicalRow } from "../../forecast/classical/backtest.js";
 import { CLASSICAL_FORECASTERS } from "../../forecast/classical/forecasters.js";
 
 function target(series: Series): Float64Array {
   const [T, F] = series.shape;
   const ti = series.targetIndex;
   return Float64Array.from({ length: T }, (_, t) => series.data[t * F + ti]); // (T)
-}
-
-/** The classical rows for `evaluate`: the same origins, horizon, stride and MASE scale as the model's. */
-export function classicalRows(
-  series: Series,
-  ev: { testStart: number; horizon: number; stride: number },
-  season: number,
-): ClassicalRow[] {
-  return classicalBacktest({
-    series: target(series),
-    testStart: ev.testStart,
-    horizon: ev.horizon,
-    m: season,
-    stride: ev.stride,
-  });
-}
-
-/** A row's name in the table: ETS with the model it selected. */
-export function classicalName(r: ClassicalRow): string {
-  return r.name === "ETS" && r.scores !== null
-    ? `${r.label} (auto ETS)`
-    : r.scores !== null
-      ? r.label
-      : r.name;
 }
 
 /** One sentence: does the model beat the best classical model? */

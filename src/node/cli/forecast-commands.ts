@@ -11,11 +11,20 @@ import { formatDate } from "../../data/dates.js";
 import { DataError, escapeControls } from "../../data/errors.js";
 import type { FillMethod } from "../../data/series.js";
 import {
-  type ForecastCheckpoint,
-  checkpointMetadata,
-  decodeCheckpoint,
-  withoutTimings,
-} from "../../forecast/checkpoint.js";
+  type BacktestView,
+  type CheckpointSetting,
+  type ForecastSession,
+  type FutureView,
+  backtestView,
+  classicalName,
+  futureView,
+  openForecast,
+  prepareForCheckpoint,
+  readCheckpoint,
+  sessionOf,
+  settingConflicts,
+} from "../../app/session.js";
+import { type ForecastCheckpoint, checkpointMetadata, withoutTimings } from "../../forecast/checkpoint.js";
 import {
   FILL_HINT,
   type PreparedSeries,
@@ -23,31 +32,19 @@ import {
   describeStep,
   prepareSeries,
 } from "../../forecast/data.js";
-import { CheckpointError, ForecastError } from "../../forecast/errors.js";
-import {
-  type Evaluation,
-  evaluateForecaster,
-  forecastSeries,
-  forecasterFrom,
-  seriesSpecOf,
-} from "../../forecast/forecast.js";
+import { ForecastError } from "../../forecast/errors.js";
+import { seriesSpecOf } from "../../forecast/forecast.js";
 import type { CellType } from "../../forecast/model.js";
 import { exportForecastOnnx } from "../../forecast/onnx.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../forecast/train.js";
 import { forecastChart, lossChart } from "../../viz/index.js";
 import { saveSafetensors } from "../checkpoint.js";
-import {
-  classicalForecasts,
-  classicalName,
-  classicalRows,
-  classicalVerdict,
-  perStepMae,
-} from "./classical.js";
+import { classicalForecasts, classicalVerdict, perStepMae } from "./classical.js";
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
 import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
 import { type ModelKind, trainHybridOrAuto } from "./hybrid-commands.js";
-import { describeModel, modelKind } from "../../forecast/describe.js";
+import { describeModel } from "../../forecast/describe.js";
 import {
   type PanelCli,
   checkpointForSeries,
@@ -90,22 +87,19 @@ export function cliMessage(e: unknown): unknown {
   return e;
 }
 
+/** A CSV file's columns as `spec` selects them, or (resuming) as the checkpoint reads them, with its checks. */
 function prepare(
   csvPath: string,
-  spec: Parameters<typeof prepareSeries>[1],
-  ckptNote?: string,
+  spec:
+    | Parameters<typeof prepareSeries>[1]
+    | { checkpoint: ForecastCheckpoint; source: string; fill?: FillMethod },
 ): PreparedSeries {
   const text = readText(csvPath, "CSV file");
   try {
-    return prepareSeries(text, spec);
+    return "checkpoint" in spec
+      ? prepareForCheckpoint(spec.checkpoint, spec.source, text, csvPath, spec.fill)
+      : prepareSeries(text, spec);
   } catch (e) {
-    if (
-      ckptNote !== undefined &&
-      e instanceof DataError &&
-      /^unknown column|^date column .* is not in the CSV/.test(e.message)
-    ) {
-      throw new CheckpointError(`${ckptNote}, which ${csvPath} does not match: ${e.message}`);
-    }
     throw cliMessage(e);
   }
 }
@@ -118,8 +112,7 @@ export function loadCheckpointFile(path: string): ForecastCheckpoint {
   } catch (e) {
     throw new CliError(`cannot read the checkpoint ${path}: ${ioReason(e)}`);
   }
-  if (bytes.length === 0) throw new CliError(`the checkpoint ${path} is empty (0 bytes)`);
-  return decodeCheckpoint(bytes, path);
+  return readCheckpoint(bytes, path);
 }
 
 /** Saves a checkpoint atomically (temporary file + rename); `deterministic` zeroes its timings. */
@@ -244,8 +237,6 @@ function dateColumnOf(v: string | undefined): string | false | undefined {
   return v === "none" ? false : v;
 }
 
-const modelName = describeModel;
-
 function dataNote(p: PreparedSeries): string {
   const s = p.series;
   const T = s.shape[0];
@@ -296,56 +287,127 @@ interface TrainCli extends PanelCli {
   deterministic?: boolean;
 }
 
-/** Options that the checkpoint fixes when resuming, with their names in the checkpoint. */
-const FIXED_BY_CHECKPOINT: [keyof TrainCli, string, (c: ForecastCheckpoint) => unknown][] = [
-  ["lookback", "--lookback", (c) => c.meta.data.lookback],
-  ["horizon", "--horizon", (c) => c.meta.data.horizon],
-  ["cell", "--cell", (c) => c.meta.model.cell],
-  ["hidden", "--hidden", (c) => c.meta.model.hidden_size],
-  ["layers", "--layers", (c) => c.meta.model.num_layers],
-  ["dropout", "--dropout", (c) => c.meta.model.dropout],
-  ["batchFirst", "--no-batch-first", (c) => c.meta.model.batch_first],
-  ["val", "--val", (c) => c.meta.split.val],
-  ["test", "--test", (c) => c.meta.split.test],
-  ["scaler", "--scaler", (c) => c.meta.data.scaler.type],
-  ["windowNorm", "--window-norm", (c) => c.meta.data.window_norm],
-  ["target", "--target", (c) => c.meta.data.target],
-  ["dateColumn", "--date-column", (c) => c.meta.data.date_column ?? "none"],
-];
+/** The option of each setting a checkpoint fixes (app/session.ts checkpointSettings). */
+const SETTING_FLAG: Record<CheckpointSetting | "features", string> = {
+  lookback: "--lookback",
+  horizon: "--horizon",
+  cell: "--cell",
+  hidden: "--hidden",
+  layers: "--layers",
+  dropout: "--dropout",
+  batchFirst: "--no-batch-first",
+  val: "--val",
+  test: "--test",
+  scaler: "--scaler",
+  windowNorm: "--window-norm",
+  target: "--target",
+  dateColumn: "--date-column",
+  features: "--features",
+};
 
+/** `train`: check the command line, read the CSV, then train the LSTM (or the hybrid, or auto). */
 async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const given = (k: string) => cmd.getOptionValueSource(k) === "cli";
-  let resume: ForecastCheckpoint | null = null;
-  if (o.resume !== undefined) {
-    if (given("model") && o.model !== "lstm") {
-      throw new UsageError(`--resume continues LSTM checkpoints (--model lstm), not --model ${o.model}`);
-    }
-    resume = loadCheckpointFile(o.resume);
-    if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined) {
-      throw new UsageError(
-        `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
-      );
-    }
-    for (const [k, flag, get] of FIXED_BY_CHECKPOINT) {
-      if (given(k) && o[k] !== get(resume)) {
-        throw new UsageError(
-          `${flag} ${String(o[k])} differs from the checkpoint being resumed (${String(get(resume))}); --resume takes the data and model settings from the checkpoint`,
-        );
-      }
-    }
-    if (o.features !== undefined) {
-      const d = resume.meta.data;
-      const want = d.columns.filter((c) => c !== d.target);
-      if (o.features.join(",") !== want.join(",")) {
-        throw new UsageError(
-          `--features ${o.features.join(",")} differs from the checkpoint being resumed (${want.join(",") || "none"}); --resume takes the columns from the checkpoint`,
-        );
-      }
-    }
-  } else if (o.target === undefined) {
-    throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
+  const resume = resumeCheckpoint(o, given);
+  const options = trainOptionsOf(o, resume, given);
+  // many series (--id-column without --series): one global LSTM (panel-commands.ts)
+  if (await trainPanelCommand(o, given, options)) return;
+  // --emit-torch is for the LSTM forecaster that scripts/torch_train.py trains: it stands for --model lstm
+  if (o.emitTorch !== undefined)
+    return emitTorch({ ...o, model: given("model") ? o.model : "lstm" }, o.emitTorch);
+  const out = o.out ?? o.resume;
+  if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
+  checkWritable(out, "checkpoint");
+  if (o.lossChart !== undefined) checkWritable(`${o.lossChart}.svg`, "chart");
+  if (resume === null) checkDropout(o);
+
+  const spec = resume
+    ? { ...seriesSpecOf(resume), fill: o.fill ?? resume.meta.data.fill ?? undefined }
+    : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill };
+  // --series: that series of a long-format file
+  const prepared =
+    pickSeries(o.csv, spec, o) ??
+    prepare(o.csv, resume ? { checkpoint: resume, source: o.resume!, fill: o.fill } : spec);
+  const cols = prepared.series.columns;
+  const ti = prepared.series.targetIndex;
+  // column names come from the file
+  process.stderr.write(
+    `${escapeControls(`${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[ti]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== ti).join(", ")})` : ""}, ${dataNote(prepared)}`)}\n`,
+  );
+
+  if (resume === null && o.model !== "lstm") {
+    await hybridTrainCommand(o, cmd, prepared, options, out);
+    return;
   }
-  const options: TrainOptions = {
+  const { result: r, savedNote } = await trainLstm(o, prepared, options, resume, out);
+  const ck = r.checkpoint;
+  if (r.stopped === "non-finite") {
+    const f = r.failure!;
+    const where =
+      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
+    const note = savedNote();
+    throw new CliError(
+      `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${options.lr}); try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${note[0].toUpperCase()}${note.slice(1)}`,
+    );
+  }
+  const charts = o.lossChart !== undefined && ck !== null ? await writeLossChart(ck, o.lossChart) : null;
+  if (r.stopped === "interrupted") {
+    if (o.json) process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
+    throw new CliError(`interrupted after ${r.epochsRun} epoch(s); ${savedNote()}`, 130);
+  }
+  if (ck === null) throw new CliError("training ran no epoch (--epochs 0?)");
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${escapeControls(trainSummary(o, r, ck, out, charts).join("\n"))}\n`);
+}
+
+/** --resume: the checkpoint, checked against the command line (null without --resume). */
+function resumeCheckpoint(o: TrainCli, given: (k: string) => boolean): ForecastCheckpoint | null {
+  if (o.resume === undefined) {
+    if (o.target === undefined)
+      throw new UsageError("train needs --target COLUMN (the column to forecast), or --resume CHECKPOINT");
+    return null;
+  }
+  if (given("model") && o.model !== "lstm") {
+    throw new UsageError(`--resume continues LSTM checkpoints (--model lstm), not --model ${o.model}`);
+  }
+  const resume = loadCheckpointFile(o.resume);
+  if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined) {
+    throw new UsageError(
+      `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
+    );
+  }
+  const asked = Object.fromEntries(
+    Object.keys(SETTING_FLAG)
+      .filter(given)
+      .map((k) => [k, o[k as keyof TrainCli]]),
+  );
+  const [c] = settingConflicts(resume, { ...asked, features: o.features });
+  if (c !== undefined) {
+    throw new UsageError(
+      `${SETTING_FLAG[c.key]} ${c.asked} differs from the checkpoint being resumed (${c.fixed}); --resume takes the ${c.key === "features" ? "columns" : "data and model settings"} from the checkpoint`,
+    );
+  }
+  return resume;
+}
+
+function checkDropout(o: TrainCli): void {
+  if (o.dropout > 0 && o.layers < 2) {
+    throw new UsageError(
+      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
+    );
+  }
+}
+
+/** The command line as training options; resuming keeps the checkpoint's lr and seed unless given. */
+function trainOptionsOf(
+  o: TrainCli,
+  resume: ForecastCheckpoint | null,
+  given: (k: string) => boolean,
+): TrainOptions {
+  return {
     ...D,
     lookback: o.lookback,
     horizon: o.horizon,
@@ -367,47 +429,21 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     lrPatience: o.lrPatience,
     lrFactor: o.lrFactor,
   };
+}
 
-  // many series (--id-column without --series): one global LSTM (panel-commands.ts)
-  if (await trainPanelCommand(o, given, options)) return;
-  // --emit-torch is for the LSTM forecaster that scripts/torch_train.py trains: it stands for --model lstm
-  if (o.emitTorch !== undefined)
-    return emitTorch({ ...o, model: given("model") ? o.model : "lstm" }, o.emitTorch);
-  const out = o.out ?? o.resume;
-  if (out === undefined) throw new UsageError("train needs --out FILE.safetensors (where to save the model)");
-  checkWritable(out, "checkpoint");
-  if (o.lossChart !== undefined) checkWritable(`${o.lossChart}.svg`, "chart");
-  if (o.dropout > 0 && o.layers < 2 && resume === null) {
-    throw new UsageError(
-      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
-    );
-  }
-
-  const spec = resume
-    ? { ...seriesSpecOf(resume), fill: o.fill ?? resume.meta.data.fill ?? undefined }
-    : { target: o.target!, features: o.features, dateColumn: dateColumnOf(o.dateColumn), fill: o.fill };
-  const prepared =
-    pickSeries(o.csv, spec, o) ??
-    prepare(
-      o.csv,
-      spec,
-      resume ? `the checkpoint ${o.resume} reads columns ${resume.meta.data.columns.join(", ")}` : undefined,
-    );
-
+/**
+ * Trains the LSTM with a progress line per epoch, saving the checkpoint at every improvement and at the
+ * end. Ctrl-C: the first asks training to stop after the current batch (the best checkpoint is kept and
+ * saved); a second one exits at once (saves are atomic, so no file is left half written).
+ */
+async function trainLstm(
+  o: TrainCli,
+  prepared: PreparedSeries,
+  options: TrainOptions,
+  resume: ForecastCheckpoint | null,
+  out: string,
+): Promise<{ result: Awaited<ReturnType<typeof trainForecaster>>; savedNote: () => string }> {
   const log = process.stderr;
-  const info = (s: string) => log.write(`${escapeControls(s)}\n`); // column names come from the file
-  const cols = prepared.series.columns;
-  info(
-    `${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[prepared.series.targetIndex]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== prepared.series.targetIndex).join(", ")})` : ""}, ${dataNote(prepared)}`,
-  );
-
-  if (resume === null && o.model !== "lstm") {
-    await hybridTrainCommand(o, cmd, prepared, options, out);
-    return;
-  }
-
-  // Ctrl-C: the first asks training to stop after the current batch (the best checkpoint is kept and
-  // saved); a second one exits at once (saves are atomic, so no file is left half written).
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) {
@@ -421,7 +457,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   };
   process.on("SIGINT", onSigint);
   const progress = makeProgress(o.epochs, "epoch {epoch} | loss {loss} | val {val} | lr {lr}", log);
-  let saved: { epoch: number; path: string } | null = null;
+  let saved: number | null = null; // the epoch saved last
   let meanEpoch = 0;
   let result: Awaited<ReturnType<typeof trainForecaster>>;
   try {
@@ -432,7 +468,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
         shouldStop: () => interrupted,
         onImprove: async (ckpt) => {
           await saveCheckpointFile(out, ckpt, o.deterministic);
-          saved = { epoch: ckpt.meta.training.best_epoch, path: out };
+          saved = ckpt.meta.training.best_epoch;
         },
         onEpoch: (r) => {
           meanEpoch += (r.seconds - meanEpoch) / r.done;
@@ -453,54 +489,48 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     progress.stop();
     process.off("SIGINT", onSigint);
   }
-  const r = result;
-  const ck = r.checkpoint;
+  if (result.stopped !== "non-finite" && result.checkpoint !== null) {
+    // the final save: best weights with the whole history and why training stopped
+    await saveCheckpointFile(out, result.checkpoint, o.deterministic);
+    saved = result.checkpoint.meta.training.best_epoch;
+  }
   const savedNote = (): string =>
     saved === null
       ? `no epoch finished, so no checkpoint was written${fs.existsSync(out) ? ` (${out} was left as it was)` : ""}`
-      : `the best checkpoint so far (epoch ${(saved as { epoch: number }).epoch}) is saved in ${out}`;
+      : `the best checkpoint so far (epoch ${saved}) is saved in ${out}`;
+  return { result, savedNote };
+}
 
-  if (r.stopped === "non-finite") {
-    const f = r.failure!;
-    const where =
-      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
-    throw new CliError(
-      `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${options.lr}); try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${savedNote()[0].toUpperCase()}${savedNote().slice(1)}`,
-    );
-  }
-  if (ck !== null) {
-    // the final save: best weights with the whole history and why training stopped
-    await saveCheckpointFile(out, ck, o.deterministic);
-    saved = { epoch: ck.meta.training.best_epoch, path: out };
-  }
-  let charts: { svgPath: string; pngPath: string } | null = null;
-  if (o.lossChart !== undefined && ck !== null) {
-    const h = ck.meta.training.history;
-    const series = [{ name: "training loss", values: h.map((e) => e.loss) }];
-    if (h.some((e) => e.val_loss !== null))
-      series.push({ name: "validation loss", values: h.map((e) => e.val_loss ?? Number.NaN) });
-    const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
-    charts = await writeChart(
-      lossChart({
-        series,
-        x: h.map((e) => e.epoch),
-        title: `${ck.meta.data.target}: training of ${modelName(ck)}`,
-        subtitle: `MSE in scaled units; best epoch ${ck.meta.training.best_epoch}`,
-        logScale: true,
-      }),
-      o.lossChart,
-    );
-  }
+/** --loss-chart: the training and validation loss per epoch. */
+async function writeLossChart(
+  ck: ForecastCheckpoint,
+  stem: string,
+): Promise<{ svgPath: string; pngPath: string }> {
+  const h = ck.meta.training.history;
+  const series = [{ name: "training loss", values: h.map((e) => e.loss) }];
+  if (h.some((e) => e.val_loss !== null))
+    series.push({ name: "validation loss", values: h.map((e) => e.val_loss ?? Number.NaN) });
+  const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
+  return writeChart(
+    lossChart({
+      series,
+      x: h.map((e) => e.epoch),
+      title: `${ck.meta.data.target}: training of ${describeModel(ck)}`,
+      subtitle: `MSE in scaled units; best epoch ${ck.meta.training.best_epoch}`,
+      logScale: true,
+    }),
+    stem,
+  );
+}
 
-  if (r.stopped === "interrupted") {
-    if (o.json) process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
-    throw new CliError(`interrupted after ${r.epochsRun} epoch(s); ${savedNote()}`, 130);
-  }
-  if (ck === null) throw new CliError("training ran no epoch (--epochs 0?)");
-  if (o.json) {
-    process.stdout.write(`${JSON.stringify(trainJson(r, ck, out, charts), null, 2)}\n`);
-    return;
-  }
+/** The lines `train` prints when it is done. */
+function trainSummary(
+  o: TrainCli,
+  r: Awaited<ReturnType<typeof trainForecaster>>,
+  ck: ForecastCheckpoint,
+  out: string,
+  charts: { svgPath: string; pngPath: string } | null,
+): string[] {
   const t = ck.meta.training;
   const s = ck.meta.split;
   const rows = (a: [number, number]) => a[1] - a[0];
@@ -511,7 +541,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
       : `ran the ${o.epochs} epochs asked for`;
   const lines = [
     "",
-    `model      ${modelName(ck)} on ${ck.meta.data.columns.join(", ")} (lookback ${ck.meta.data.lookback}, horizon ${ck.meta.data.horizon}, window norm ${ck.meta.data.window_norm}, ${ck.meta.data.scaler.type} scaling)`,
+    `model      ${describeModel(ck)} on ${ck.meta.data.columns.join(", ")} (lookback ${ck.meta.data.lookback}, horizon ${ck.meta.data.horizon}, window norm ${ck.meta.data.window_norm}, ${ck.meta.data.scaler.type} scaling)`,
     `split      train ${rows(s.train_range)} rows (${s.windows.train} windows), validation ${rows(s.val_range)} (${s.windows.val}), test ${rows(s.test_range)} (${s.windows.test})`,
     `epochs     ${r.epochsRun} in ${r.seconds.toFixed(1)} s (${reason})`,
     `best       epoch ${t.best_epoch}: loss ${best ? best.loss.toExponential(3) : "?"}${best?.val_loss != null ? `, validation loss ${best.val_loss.toExponential(3)}` : ""} (MSE, scaled units)`,
@@ -525,7 +555,7 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     `  recurrent evaluate --model ${q(out)} --csv ${q(o.csv)}`,
     `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
   );
-  process.stdout.write(`${escapeControls(lines.join("\n"))}\n`);
+  return lines;
 }
 
 /** --emit-torch: the run's settings for scripts/torch_train.py, nothing trained. */
@@ -538,24 +568,14 @@ function emitTorch(o: TrainCli, dir: string): void {
       `--emit-torch writes settings for the LSTM forecaster (--model lstm) that scripts/torch_train.py trains, got --model ${o.model}`,
     );
   }
-  if (o.dropout > 0 && o.layers < 2) {
-    throw new UsageError(
-      `--dropout acts between stacked recurrent layers; it needs --layers 2 or more (got --layers ${o.layers})`,
-    );
-  }
+  checkDropout(o);
   const prepared = prepare(o.csv, {
     target: o.target!,
     features: o.features,
     dateColumn: dateColumnOf(o.dateColumn),
     fill: o.fill,
   });
-  const options: TrainOptions = {
-    ...D,
-    ...{ lookback: o.lookback, horizon: o.horizon, val: o.val, test: o.test, scaler: o.scaler },
-    ...{ windowNorm: o.windowNorm, cell: o.cell, hidden: o.hidden, layers: o.layers, dropout: o.dropout },
-    ...{ batchFirst: o.batchFirst, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, clip: o.clip },
-    ...{ seed: o.seed, patience: o.patience, lrPatience: o.lrPatience, lrFactor: o.lrFactor },
-  };
+  const options = trainOptionsOf(o, null, () => false);
   try {
     writeTorchConfig(dir, torchTrainConfig(o.csv, o.features, prepared, options, o.out));
   } catch (e) {
@@ -658,38 +678,37 @@ interface ForecastCli extends PanelCli {
   compare?: boolean;
 }
 
-function loadForUse(modelPath: string, csvPath: string, fill: FillMethod | undefined, pick: PanelCli = {}) {
-  // --series: that series of a long-format file (and of a checkpoint of many series, its scaler and split)
+/**
+ * The checkpoint file against the CSV file, with every check (app/session.ts openForecast). --series:
+ * that series of a long-format file (and of a checkpoint of many series, its scaler and split).
+ */
+function loadForUse(
+  modelPath: string,
+  csvPath: string,
+  fill: FillMethod | undefined,
+  pick: PanelCli = {},
+): ForecastSession {
   const { ckpt, idColumn } = checkpointForSeries(loadCheckpointFile(modelPath), pick, modelPath);
-  const f = forecasterFrom(ckpt, modelPath);
-  const d = ckpt.meta.data;
-  const spec = { ...seriesSpecOf(ckpt), fill: fill ?? d.fill ?? undefined };
-  const prepared =
-    pickSeries(csvPath, spec, pick, idColumn) ??
-    prepare(
-      csvPath,
-      spec,
-      `the checkpoint ${modelPath} reads columns ${d.columns.join(", ")}${d.date_column ? ` with dates in ${JSON.stringify(d.date_column)}` : ""}`,
-    );
-  const trained = d.date_step;
-  const now = prepared.step;
-  if (trained !== null && now !== null && JSON.stringify(trained) !== JSON.stringify(now)) {
-    throw new CheckpointError(
-      `the checkpoint ${modelPath} was trained on ${describeStep(trained)} data but ${csvPath} is ${describeStep(now)}`,
-    );
+  const spec = { ...seriesSpecOf(ckpt), fill: fill ?? ckpt.meta.data.fill ?? undefined };
+  const picked = pickSeries(csvPath, spec, pick, idColumn);
+  try {
+    if (picked !== null) return sessionOf(ckpt, modelPath, picked, csvPath);
+    return openForecast(ckpt, modelPath, readText(csvPath, "CSV file"), csvPath, fill);
+  } catch (e) {
+    throw cliMessage(e);
   }
-  return { ckpt, f, prepared };
 }
 
 async function forecastCommand(o: ForecastCli): Promise<void> {
   if (forecastPanelCommand(o)) return; // every series of a long-format file
-  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill, o);
+  const session = loadForUse(o.model, o.csv, o.fill, o);
+  const { ckpt, prepared } = session;
   if (o.chart) checkWritable(`${o.out}.svg`, "chart");
   const d = ckpt.meta.data;
   const series = prepared.series;
-  let fc: ReturnType<typeof forecastSeries>;
+  let fc: FutureView;
   try {
-    fc = forecastSeries(f, series, o.horizon);
+    fc = futureView(session, o.horizon, o.history);
   } catch (e) {
     if (e instanceof ForecastError && /Ask for (\d+) steps or fewer/.test(e.message)) {
       throw new CliError(e.message.replace(/Ask for (\d+) steps or fewer/, "Use --horizon $1 or less"));
@@ -697,37 +716,17 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
     throw cliMessage(e);
   }
   const T = series.shape[0];
-  const ti = series.targetIndex;
-  const lastValue = series.data[(T - 1) * series.shape[1] + ti];
   const n = fc.values.length;
   let charts: { svgPath: string; pngPath: string } | null = null;
   if (o.chart) {
-    const keep = Math.min(T, o.history ?? Math.max(3 * d.lookback, 4 * n));
-    const history = Array.from(
-      { length: keep },
-      (_, i) => series.data[(T - keep + i) * series.shape[1] + ti],
-    );
-    const histDates =
-      fc.dates !== null && series.dates !== null
-        ? series.dates.slice(T - keep).map((t) => t as number)
-        : null;
+    const c = fc.chart;
     const spec = forecastChart({
-      history,
-      forecast: Array.from(fc.values),
-      ...(fc.intervals !== null
-        ? {
-            bands: fc.intervals.map((b) => ({
-              level: b.level,
-              lower: Array.from(b.lower),
-              upper: Array.from(b.upper),
-            })),
-          }
-        : {}),
-      ...(histDates !== null
-        ? { dates: [...histDates, ...fc.dates!] }
-        : { index: Array.from({ length: keep + n }, (_, i) => T - keep + i) }),
+      history: c.history,
+      forecast: c.forecast,
+      ...(c.bands !== null ? { bands: c.bands } : {}),
+      ...(c.dates !== null ? { dates: c.dates } : { index: c.index }),
       title: `${d.target}: ${n}-step forecast`,
-      subtitle: `${modelName(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
+      subtitle: `${describeModel(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
       yLabel: d.target,
     });
     const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
@@ -746,8 +745,8 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
       steps: n,
       recursive_steps: fc.recursiveSteps,
       last_observed: {
-        [key]: series.dates !== null && fc.dates !== null ? prevStamp(prepared) : String(T - 1),
-        value: Number(f32str(lastValue)),
+        [key]: fc.lastObserved.stamp,
+        value: Number(f32str(fc.lastObserved.value)),
       },
       forecast: Array.from(fc.values, (v, i) => ({
         [key]: key === "date" ? stamps[i] : Number(stamps[i]),
@@ -802,7 +801,7 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
 
 /** lower_80, upper_80, lower_95, upper_95 of step i (nothing without intervals). */
 function intervalFields<T>(
-  bands: { level: number; lower: Float32Array; upper: Float32Array }[] | null,
+  bands: { level: number; lower: ArrayLike<number>; upper: ArrayLike<number> }[] | null,
   i: number,
   f: (x: number) => T,
 ): Record<string, T> {
@@ -825,11 +824,6 @@ function writeRows(header: string, n: number, row: (i: number) => string): void 
   }
 }
 
-function prevStamp(p: PreparedSeries): string {
-  const s = p.series;
-  return formatDate(s.dates![s.dates!.length - 1], s.dateFormat ?? undefined);
-}
-
 // ---------------------------------------------------------------- evaluate
 
 interface EvaluateCli extends PanelCli {
@@ -845,29 +839,31 @@ interface EvaluateCli extends PanelCli {
 
 function evaluateCommand(o: EvaluateCli): void {
   if (evaluatePanelCommand(o)) return; // every series of a long-format file, and overall
-  const { ckpt, f, prepared } = loadForUse(o.model, o.csv, o.fill, o);
-  const season = o.season ?? defaultSeason(prepared.step ?? ckpt.meta.data.date_step);
-  let ev: Evaluation;
+  const session = loadForUse(o.model, o.csv, o.fill, o);
+  const { ckpt, prepared } = session;
+  let view: BacktestView;
   try {
-    ev = evaluateForecaster(f, prepared.series, { season, stride: o.stride, horizon: o.horizon });
+    view = backtestView(session, {
+      season: o.season,
+      stride: o.stride,
+      horizon: o.horizon,
+      classical: o.classical,
+    });
   } catch (e) {
     throw cliMessage(e);
   }
+  const ev = view.evaluation;
+  const season = view.season;
   const names = {
-    model: `${modelKind(ckpt)} (${basename(o.model)})`,
+    model: `${view.modelKind} (${basename(o.model)})`,
     naive: "naive",
     seasonalNaive: `seasonal naive (m=${season})`,
   };
   const H = ev.horizon;
   const W = ev.origins.length;
-  const perStep = (fc: Float32Array): number[] => {
-    const out = new Array<number>(H).fill(0);
-    for (let w = 0; w < W; w++)
-      for (let h = 0; h < H; h++) out[h] += Math.abs(fc[w * H + h] - ev.actuals[w * H + h]) / W;
-    return out;
-  };
+  const perStep = (fc: Float32Array): number[] => perStepMae(fc, ev.actuals, H);
   const T = prepared.series.shape[0];
-  const classical = o.classical ? classicalRows(prepared.series, ev, season) : [];
+  const classical = view.classical;
   const first = ev.originDates?.[0] ?? String(ev.origins[0]);
   const last = ev.originDates?.[W - 1] ?? String(ev.origins[W - 1]);
   if (o.json) {
@@ -956,7 +952,7 @@ export function registerForecastCommands(program: Command): void {
     .description(
       [
         "Train a recurrent forecaster on a column of a CSV file and save it as a safetensors checkpoint.",
-        "--model hybrid (the default): an ES-RNN-style hybrid, Holt-Winters level, trend and seasonality with learned coefficients inside an LSTM forecaster, an ensemble of --members seeds, averaged with ETS (--combine ets, the default; --combine none for the hybrid alone), with 80% and 95% prediction intervals calibrated on the validation part; univariate. A series too short for it falls back to ETS, with a note. --model auto also fits the plain LSTM and ETS, compares the three on the validation part and keeps the best. --model lstm: the plain LSTM described below.",
+        "--model hybrid (the default): an ES-RNN-style hybrid, Holt-Winters level, trend and seasonality with learned coefficients inside an LSTM forecaster, an ensemble of --members seeds with 80% and 95% prediction intervals; univariate. A series too short for it falls back to ETS, with a note. --model auto also fits the plain LSTM and ETS, compares the three on the validation part and keeps the best. --model lstm: the plain LSTM described below.",
         "The series is split in time order into training, validation and test parts; scaling is fitted on the training part only. Each window of --lookback rows predicts the next --horizon values of the target at once. With --window-norm last (the default) the network sees and predicts changes from the window's last value, so trends it never saw in training are followed. Adam with ReduceLROnPlateau on the validation loss; training stops early when the validation loss has not improved for --patience epochs, and the checkpoint keeps the best epoch's weights. The checkpoint is (re)written at every improvement; Ctrl-C stops, saves the best so far, and exits with code 130.",
       ].join("\n\n"),
     )
@@ -969,14 +965,6 @@ export function registerForecastCommands(program: Command): void {
       )
         .choices(["hybrid", "lstm", "auto"])
         .default("hybrid"),
-    )
-    .addOption(
-      new Option(
-        "--combine <with>",
-        "hybrid, auto: ets (the default) forecasts the mean of the hybrid's and ETS's forecasts, which beats either alone on the benchmark panel; none: the hybrid alone",
-      )
-        .choices(["ets", "none"])
-        .default("ets"),
     )
     .option(
       "--members <n>",

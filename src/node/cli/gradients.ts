@@ -5,9 +5,9 @@
 // weights, with and without gradient-norm clipping, and charts the gradient norms and losses.
 
 import { type Command, Option } from "commander";
-import { randn } from "../../core/creation.js";
-import { Generator, manualSeed } from "../../core/random.js";
-import { Tensor } from "../../core/tensor.js";
+import { flowInput } from "../../app/gradflow.js";
+import { manualSeed } from "../../core/random.js";
+import type { Tensor } from "../../core/tensor.js";
 import {
   type CellName,
   type ClipExperimentResult,
@@ -182,7 +182,7 @@ export async function gradientsCommand(
   }
   const T = o.seqLen;
   const I = models[0].module.inputSize;
-  const x = makeInput(o.input, T, I, o.seed);
+  const x = flowInput(o.input, T, I, o.seed);
   const analysed: Analysed[] = models.map((m) => {
     try {
       return { ...m, flow: gradientFlow(m.module, x, { jacobians: o.jacobian }) };
@@ -228,17 +228,6 @@ export async function gradientsCommand(
 }
 
 // ---------------------------------------------------------------- input and checkpoints
-
-/** randn: N(0, 1) from a generator seeded seed + 1; sine: sin(linspace(0, 10, T)) in every feature. */
-function makeInput(kind: "randn" | "sine", T: number, I: number, seed: number): Tensor {
-  if (kind === "randn") return randn([T, I], { generator: new Generator(seed + 1) });
-  const d = new Float32Array(T * I);
-  for (let t = 0; t < T; t++) {
-    const v = Math.sin(T === 1 ? 0 : (10 * t) / (T - 1));
-    for (let i = 0; i < I; i++) d[t * I + i] = v;
-  }
-  return new Tensor(d, [T, I]);
-}
 
 /**
  * A recurrent layer from a safetensors file: a bare state dict (`weight_ih_l0`, ...) or any module's

@@ -1,5 +1,6 @@
 // `recurrent sine`: the study notes' sine-wave experiment, end to end, with a chart.
 
+import { sineModelName } from "../../app/sine.js";
 import { type CellType, runSineExperiment } from "../../experiments/sine.js";
 import { sineChart } from "../../viz/index.js";
 import { CliError, UsageError } from "./errors.js";
@@ -59,7 +60,7 @@ export async function sineCommand(o: SineCliOptions): Promise<void> {
       notesPred: [Number.NaN, ...r.notesPred],
       contextPred: [...new Array<number>(K).fill(Number.NaN), ...r.contextPred],
       contextLen: K,
-      title: `Sine experiment: ${r.model.rnn.toString()} + Linear(${o.hidden}, 1), ${o.iters} iterations`,
+      title: `Sine experiment: ${sineModelName(o)}, ${o.iters} iterations`,
     });
     const { writeChart } = await import("../render.js"); // loaded only when a chart is wanted
     const written = await writeChart(spec, o.out);
