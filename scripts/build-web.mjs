@@ -49,8 +49,12 @@ export async function buildWeb() {
   const t0 = performance.now();
   // The page (vega, vega-lite, the chart specs) and the worker (the library). Module.toString() prints
   // the class name (LSTM(1, 16)) from constructor.name, so code holding the library keeps its names.
+  // splitting: the chart libraries, imported dynamically by charts.ts, become chunks of their own
+  // (chunk-*.js), loaded after the first paint; main.js is what the page needs to show its forms.
   const page = await build({
     ...common,
+    splitting: true,
+    chunkNames: "chunk-[hash]",
     entryPoints: { main: join(ROOT, "web/src/main.ts") },
     outdir: OUT,
     sourcemap: "linked",

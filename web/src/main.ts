@@ -2,7 +2,7 @@
 // runs in the worker (worker.ts); this thread only reads forms, parses CSV headers, builds chart specs
 // and draws them. Everything it shows is also kept in `window.__playground` for tests and curious users.
 
-import { chartWidth, clear, draw } from "./charts.js";
+import { chartWidth, clear, draw, preloadCharts } from "./charts.js";
 import type {
   CellFlow,
   ClipJobOptions,
@@ -1146,6 +1146,16 @@ function wire(): void {
   window.addEventListener("dragover", (e) => e.preventDefault());
   window.addEventListener("drop", (e) => e.preventDefault());
   setBusy(false);
+  // The chart libraries after the first paint: a frame, then a task, so the forms are on screen first.
+  requestAnimationFrame(() =>
+    setTimeout(
+      () =>
+        preloadCharts().catch((e) =>
+          showError("global", `Could not load the chart libraries: ${errorText(e)}`),
+        ),
+      0,
+    ),
+  );
   try {
     startWorker();
   } catch (e) {
