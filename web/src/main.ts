@@ -303,6 +303,21 @@ function failJob(message: string): void {
   }
 }
 
+/**
+ * Drops the running job at once, whatever it is doing: the worker is ended (with its thread pool) and
+ * a fresh one started, so a job stuck in a long computation cannot hold the page. Its messages, if any
+ * are still on their way, carry an id no longer current and are ignored.
+ */
+function abandonJob(): void {
+  if (current === null) return;
+  current = null;
+  worker?.terminate();
+  worker = null;
+  state.ready = false;
+  startWorker();
+  setBusy(false);
+}
+
 function kernels(): KernelChoice {
   return ($("kernels") as HTMLSelectElement).value as KernelChoice;
 }
@@ -556,20 +571,52 @@ let trained: { bytes: Uint8Array; fileName: string } | null = null;
 const MAX_CSV_BYTES = 50 * 1024 * 1024;
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/**
+ * Empties everything computed from the series loaded before: the training's charts, scores, forecast
+ * and checkpoint download, and a checkpoint's forecast of that series. Called when another series is
+ * loaded and when a load fails, so no result stays on screen beside data it was not computed from. A
+ * training or checkpoint job still running on the old series is abandoned.
+ */
+function clearDatasetResults(): void {
+  if (current !== null && (current.kind === "csv" || current.kind === "checkpoint")) abandonJob();
+  state.csv.epochs = [];
+  state.csv.result = null;
+  state.csv.backend = null;
+  setStatus("csv", "idle");
+  $("csv-results").replaceChildren();
+  clearChart("csv-loss-chart");
+  clearChart("csv-forecast-chart");
+  $<HTMLProgressElement>("csv-progress").value = 0;
+  trained = null;
+  $<HTMLButtonElement>("ckpt-download").disabled = true;
+  $<HTMLButtonElement>("ckpt-download-onnx").disabled = true;
+  state.checkpoint.result = null;
+  setStatus("checkpoint", "idle");
+  $("ckpt-info").textContent = "";
+  $("ckpt-results").replaceChildren();
+  clearChart("ckpt-chart");
+  clearError("checkpoint");
+}
+
+/** A load that failed: no series is loaded any more, and nothing computed from the last one is shown. */
+function failLoad(msg: string): void {
+  clearDatasetResults();
+  csvText = null;
+  state.csv.loaded = null;
+  $("csv-info").textContent = "No data loaded.";
+  fillSelect("csv-target", [], null);
+  $<HTMLSelectElement>("csv-target").disabled = true;
+  $<HTMLSelectElement>("csv-date").disabled = true;
+  setBusy(current !== null);
+  $("csv-status").textContent = "Load a series to train on.";
+  showError("csv", msg);
+}
+
 /** Reads a CSV's header and date column on this thread, so the column menus can be filled. */
 function setCsv(text: string, name: string): void {
   clearError("csv");
-  const fail = (msg: string) => {
-    csvText = null;
-    state.csv.loaded = null;
-    $("csv-info").textContent = "No data loaded.";
-    fillSelect("csv-target", [], null);
-    $<HTMLSelectElement>("csv-target").disabled = true;
-    $<HTMLSelectElement>("csv-date").disabled = true;
-    setBusy(current !== null);
-    $("csv-status").textContent = "Load a series to train on.";
-    showError("csv", msg);
-  };
+  clearDatasetResults();
+  const fail = failLoad;
   if (text.includes("\u0000")) {
     fail(`${name} is not a text CSV file: it holds binary data`);
     return;
@@ -642,16 +689,14 @@ async function loadDataset(): Promise<void> {
     if (!res.ok) throw new Error(`the server answered ${res.status} ${res.statusText} for ${url}`);
     setCsv(await res.text(), name);
   } catch (e) {
-    $("csv-status").textContent = "Load a series to train on.";
-    showError("csv", `Could not load the shipped series ${name}: ${errorText(e)}`);
+    failLoad(`Could not load the shipped series ${name}: ${errorText(e)}`);
   }
 }
 
 async function loadCsvFile(file: File): Promise<void> {
   clearError("csv");
   if (file.size > MAX_CSV_BYTES) {
-    showError(
-      "csv",
+    failLoad(
       `${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the playground reads CSV files up to ${MAX_CSV_BYTES / 1e6} MB`,
     );
     return;
@@ -660,7 +705,7 @@ async function loadCsvFile(file: File): Promise<void> {
   try {
     text = await file.text();
   } catch (e) {
-    showError("csv", `Could not read ${file.name}: ${errorText(e)}`);
+    failLoad(`Could not read ${file.name}: ${errorText(e)}`);
     return;
   }
   setCsv(text, file.name);
