@@ -32,6 +32,7 @@ export { supportedWasmVariant } from "../../src/kernels/wasm.js";
 export {
   type ClipExperimentResult,
   clipExperiment,
+  flowRatio,
   type GradientFlowResult,
   gradientFlow,
   makeFlowModel,
