@@ -422,6 +422,7 @@ export function forecastWithCheckpoint(
   csvSource: string,
   fill?: FillChoice,
   season = 0,
+  hooks: BacktestHooks = {},
 ): ForecastJobResult {
   if (bytes.length === 0) throw new CheckpointError(`the checkpoint ${source} is empty (0 bytes)`);
   const ckpt = decodeCheckpoint(bytes, source);
@@ -472,6 +473,7 @@ export function forecastWithCheckpoint(
   let evaluationNote: string | null = null;
   const m = season > 0 ? season : defaultSeason(prepared.step ?? d.date_step);
   try {
+    hooks.onBacktest?.("model");
     const ev = evaluateForecaster(f, series, { season: m });
     const H = ev.horizon;
     const W = ev.origins.length;
@@ -485,6 +487,7 @@ export function forecastWithCheckpoint(
         heldOut.push(ev.actuals[w * H + h]);
       }
     }
+    hooks.onBacktest?.("classical");
     const hist = Math.min(ev.testStart, Math.max(2 * d.lookback, H));
     const start = ev.testStart - hist;
     const span = hist + forecast.length;
@@ -536,9 +539,19 @@ function continueMs(dates: readonly number[], n: number, ckpt: ForecastCheckpoin
   return data.continueDates(dates, n, ckpt.meta.data.date_step ?? undefined);
 }
 
-export interface CsvHooks {
+/** The backtest's phases: the model on every origin of the test part, then the classical models. */
+export type BacktestPhase = "model" | "classical";
+
+export interface BacktestHooks {
+  /** Called as each phase of the backtest starts (it runs in one go: no progress within a phase). */
+  onBacktest?: (phase: BacktestPhase) => void;
+}
+
+export interface CsvHooks extends BacktestHooks {
   onEpoch?: (p: EpochProgress) => void;
   shouldStop?: () => boolean;
+  /** The trained checkpoint, once training ends and before the backtest: kept even if that is stopped. */
+  onTrained?: (t: { bytes: Uint8Array; fileName: string }) => void;
 }
 
 /**
@@ -610,7 +623,8 @@ export async function trainCsv(
   }
   const bytes = encodeCheckpoint(r.checkpoint);
   const fileName = `${safeName(o.target)}-${o.cell}${o.hidden}.safetensors`;
-  const shown = forecastWithCheckpoint(bytes, fileName, text, source, o.fill, o.season);
+  hooks.onTrained?.({ bytes, fileName });
+  const shown = forecastWithCheckpoint(bytes, fileName, text, source, o.fill, o.season, hooks);
   const s = r.split;
   return {
     ...shown,
@@ -690,7 +704,16 @@ export function gradInput(kind: "randn" | "sine", T: number, I: number, seed: nu
   return new Tensor(d, [T, I]);
 }
 
-export function gradientsJob(o: GradJobOptions): GradJobResult {
+/** Where a gradients job is: cell `index` of `of` (RNN, LSTM, GRU), `done` of `total` Jacobian steps. */
+export interface GradProgress {
+  cell: "rnn" | "lstm" | "gru";
+  index: number;
+  of: number;
+  done: number;
+  total: number;
+}
+
+export function gradientsJob(o: GradJobOptions, onProgress?: (p: GradProgress) => void): GradJobResult {
   for (const [k, v] of [
     ["sequence length", o.seqLen],
     ["hidden size", o.hidden],
@@ -705,7 +728,10 @@ export function gradientsJob(o: GradJobOptions): GradJobResult {
     throw new Error(`forget bias must be a number, got ${o.forgetBias}`);
   if (!Number.isInteger(o.seed)) throw new Error(`seed must be an integer, got ${o.seed}`);
   const x = gradInput(o.input, o.seqLen, o.inputSize, o.seed);
-  const cells = (["rnn", "lstm", "gru"] as const).map((cell): CellFlow => {
+  const cells = (["rnn", "lstm", "gru"] as const).map((cell, index, all): CellFlow => {
+    const progress = (done: number, total: number) =>
+      onProgress?.({ cell, index, of: all.length, done, total });
+    progress(0, 1);
     manualSeed(o.seed);
     const module = makeFlowModel({
       cell,
@@ -714,7 +740,7 @@ export function gradientsJob(o: GradJobOptions): GradJobResult {
       initScale: o.initScale,
       forgetBias: cell === "lstm" ? o.forgetBias : null,
     });
-    const flow = gradientFlow(module, x, { jacobians: o.jacobian });
+    const flow = gradientFlow(module, x, { jacobians: o.jacobian, onStep: onProgress && progress });
     const l = flow.layers[0];
     return {
       cell,
