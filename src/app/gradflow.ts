@@ -88,13 +88,26 @@ export function checkFlowOptions(o: FlowCompareOptions): void {
  * RNN, LSTM and GRU of the same size on the same input, each with weights from manual_seed(seed): the
  * figures of `recurrent gradients --compare` (first layer). `onCell` hears each cell as it is done.
  */
+/** Where a comparison is: cell `index` of `of` (RNN, LSTM, GRU), `done` of `total` Jacobian steps. */
+export interface FlowProgress {
+  cell: "rnn" | "lstm" | "gru";
+  index: number;
+  of: number;
+  done: number;
+  total: number;
+}
+
 export function compareFlow(
   o: FlowCompareOptions,
   onCell?: (done: number, total: number, cell: CellFlow) => void,
+  onStep?: (p: FlowProgress) => void,
 ): FlowCompareResult {
   checkFlowOptions(o);
   const x = flowInput(o.input, o.seqLen, o.inputSize, o.seed);
-  const cells = (["rnn", "lstm", "gru"] as const).map((cell, k): CellFlow => {
+  const cells = (["rnn", "lstm", "gru"] as const).map((cell, k, all): CellFlow => {
+    const progress = (done: number, total: number) =>
+      onStep?.({ cell, index: k, of: all.length, done, total });
+    progress(0, 1);
     manualSeed(o.seed);
     const module = makeFlowModel({
       cell,
@@ -103,7 +116,7 @@ export function compareFlow(
       initScale: o.initScale,
       forgetBias: cell === "lstm" ? o.forgetBias : null,
     });
-    const flow = gradientFlow(module, x, { jacobians: o.jacobian });
+    const flow = gradientFlow(module, x, { jacobians: o.jacobian, onStep: onStep && progress });
     const l = flow.layers[0];
     const out: CellFlow = {
       cell,

@@ -4,6 +4,7 @@
 
 export {
   type BacktestOptions,
+  type BacktestPhase,
   type BacktestView,
   type ChartSeries,
   type CheckpointSetting,
@@ -23,6 +24,7 @@ export {
   openForecast,
   prepareForCheckpoint,
   readCheckpoint,
+  sessionOf,
   settingConflicts,
 } from "./session.js";
 export {
@@ -33,6 +35,7 @@ export {
   type FlowCompareOptions,
   type FlowCompareResult,
   type FlowInputKind,
+  type FlowProgress,
   checkFlowOptions,
   clipRuns,
   compareFlow,

@@ -265,7 +265,11 @@ export interface BacktestOptions {
   horizon?: number;
   /** Also fit ETS, Theta and seasonal naive with drift on the rows before the test part (default true). */
   classical?: boolean;
+  /** Called as each phase starts: the model on every origin of the test part, then the classical models. */
+  onPhase?: (phase: BacktestPhase) => void;
 }
+
+export type BacktestPhase = "model" | "classical";
 
 /** A backtest on the checkpoint's test part, beside the baselines, and one picture of it. */
 export interface BacktestView {
@@ -312,9 +316,11 @@ export function backtestView(s: ForecastSession, o: BacktestOptions = {}): Backt
   const T = series.shape[0];
   const target = targetOf(s);
   const season = o.season ?? defaultSeason(s.prepared.step ?? s.ckpt.meta.data.date_step);
+  o.onPhase?.("model");
   const ev = evaluateForecaster(s.forecaster, series, { season, stride: o.stride, horizon: o.horizon });
   const H = ev.horizon;
   const W = ev.origins.length;
+  if (o.classical !== false) o.onPhase?.("classical");
   const classical =
     o.classical === false
       ? []

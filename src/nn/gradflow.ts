@@ -68,6 +68,38 @@ export interface GradientFlowResult {
   layers: LayerFlow[];
 }
 
+/**
+ * How to read ‖∂L/∂h‖ at the step farthest from the loss over ‖∂L/∂h‖ at the last step: the ratio, and
+ * in words how many orders of magnitude smaller or larger, or why there is no ratio. A float32 gradient
+ * that vanishes below about 1e-45 becomes exactly 0 (underflow), and one that explodes past about 3e38
+ * becomes infinite (overflow): both are said, not printed as a bare "n/a". The command and the page
+ * print this text.
+ */
+export function flowRatio(farthest: number, last: number): { ratio: number; text: string } {
+  const ratio = farthest / last;
+  if (!Number.isFinite(farthest) || !Number.isFinite(last)) {
+    return {
+      ratio,
+      text: "no ratio: the gradient overflowed float32 (it is not a finite number): it exploded",
+    };
+  }
+  if (last === 0) return { ratio, text: "no ratio: the gradient at the last step is 0" };
+  if (farthest === 0) {
+    return {
+      ratio,
+      text: "no ratio: the gradient underflowed to 0 in float32 (below about 1e-45) on its way back: it vanished completely",
+    };
+  }
+  const orders = -Math.log10(ratio);
+  return {
+    ratio,
+    text:
+      orders >= 0
+        ? `${orders.toFixed(1)} orders of magnitude smaller`
+        : `${(-orders).toFixed(1)} orders of magnitude larger`,
+  };
+}
+
 export interface GradientFlowOptions {
   /**
    * The loss, from the last step's output (D·R) and the whole output (T, D·R); default: the sum of
@@ -83,6 +115,11 @@ export interface GradientFlowOptions {
    * warm-started from the previous step), or "auto" (default: exact up to 64 columns, else power).
    */
   spectral?: "auto" | "exact" | "power";
+  /**
+   * Called after each time step of the Jacobian products (the long part for long sequences), with the
+   * steps done and to do over all layer-directions; lets a caller show progress or give up (by throwing).
+   */
+  onStep?: (done: number, total: number) => void;
 }
 
 /** The per-step tensors of one layer-direction, captured while the module runs unrolled. */
@@ -237,6 +274,8 @@ export function gradientFlow(
   }
 
   const norm2 = (t: Tensor | null) => (t?.grad ? vecNorm(t.grad.data) : 0);
+  const total = captured.length * T;
+  const onStep = options.onStep;
   const layers: LayerFlow[] = captured.map((cap, idx) => {
     const flow: LayerFlow = {
       layer: Math.floor(idx / D),
@@ -250,7 +289,9 @@ export function gradientFlow(
       weightHhSpectral: spectralNorm(Float64Array.from(cap.w.wHh), cap.w.wHh.length / R, R, "auto"),
     };
     if (options.jacobians ?? true) {
-      Object.assign(flow, jacobianNorms(module.mode, cap, H, R, T, spectralMode));
+      const before = idx * T;
+      const step = onStep && ((done: number) => onStep(before + done, total));
+      Object.assign(flow, jacobianNorms(module.mode, cap, H, R, T, spectralMode, step));
     }
     return flow;
   });
@@ -401,6 +442,7 @@ function jacobianNorms(
   R: number,
   T: number,
   spectral: "auto" | "exact" | "power",
+  onStep?: (done: number) => void,
 ): Pick<LayerFlow, "jacobianH" | "jacobianC" | "forgetPath"> {
   const isLstm = mode === "LSTM";
   const S = isLstm ? R + H : R;
@@ -436,6 +478,7 @@ function jacobianNorms(
       for (const v of fProd!) mx = Math.max(mx, Math.abs(v));
       fp!.spectral[t] = mx;
     }
+    onStep?.(T - k);
     if (k === 0) break;
     // P ← P · ∂s_k/∂s_{k-1}: the step that produced s_k from s_{k-1} = s at pos(k-1)
     for (let i = 0; i < I; i++) xk[i] = cap.x[t * I + i];

@@ -57,6 +57,7 @@ export {
   type ClipRun,
   clipExperiment,
   frobenius,
+  flowRatio,
   type GradientFlowOptions,
   type GradientFlowResult,
   gradientFlow,

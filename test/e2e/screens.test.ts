@@ -13,7 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type FileChooser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -22,7 +22,11 @@ const HAVE_CHROMIUM = existsSync(CHROMIUM);
 
 interface Exposed {
   ready: boolean;
-  csv: { status: string; loaded: { name: string; rows: number; header: string[] } | null };
+  csv: {
+    status: string;
+    loaded: { name: string; rows: number; header: string[] } | null;
+    result: object | null;
+  };
   gradients: { status: string };
 }
 const exposed = (page: Page): Promise<Exposed> =>
@@ -116,9 +120,18 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
     server?.kill("SIGTERM");
   });
 
+  /** File choosers the page opened, in order (see `open`). */
+  const choosers = new WeakMap<Page, FileChooser[]>();
+
   async function open(width: number, height: number): Promise<Page> {
     const context = await browser!.newContext({ viewport: { width, height } });
     const page = await context.newPage();
+    // Listen for file choosers from the start: Playwright turns interception on when the first listener
+    // is added, without waiting for the browser to confirm, so a listener added just before a key press
+    // can miss the chooser that press opens (the dialog is then cancelled) on a loaded machine.
+    const opened: FileChooser[] = [];
+    choosers.set(page, opened);
+    page.on("filechooser", (c) => opened.push(c));
     await page.goto(url);
     await page.waitForFunction(
       () => (globalThis as unknown as { __playground?: Exposed }).__playground?.ready === true,
@@ -204,6 +217,73 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
     await page.context().close();
   }, 60_000);
 
+  it("a new series, or a failed load, clears the results of the one before", async () => {
+    const page = await open(1280, 800);
+    const train = async () => {
+      await page.click("#csv-load-dataset");
+      await page.waitForFunction(
+        () => (globalThis as unknown as { __playground: Exposed }).__playground.csv.loaded !== null,
+        null,
+        { timeout: 30_000 },
+      );
+      await page.fill("#csv-form [name=epochs]", "2");
+      await page.fill("#csv-form [name=hidden]", "4");
+      await page.click("#csv-train");
+      await page.waitForFunction(
+        () => {
+          const s = (globalThis as unknown as { __playground: Exposed }).__playground.csv.status;
+          return s === "done" || s === "error";
+        },
+        null,
+        { timeout: 90_000, polling: 100 },
+      );
+      expect((await exposed(page)).csv.status).toBe("done");
+      await page.waitForSelector('#csv-forecast-chart[data-shows="final"] svg', { timeout: 30_000 });
+      expect(await page.$$eval("#csv-results table", (t) => t.length)).toBeGreaterThan(0);
+      expect(await page.isEnabled("#ckpt-download")).toBe(true);
+    };
+    const expectCleared = async (why: string) => {
+      const s = await exposed(page);
+      expect(s.csv.result, why).toBeNull();
+      expect(s.csv.status, why).toBe("idle");
+      expect(await page.$$eval("#csv-results > *", (t) => t.length), why).toBe(0);
+      for (const chart of ["csv-loss-chart", "csv-forecast-chart", "ckpt-chart"]) {
+        expect(await page.$$eval(`#${chart} > *`, (t) => t.length), `${why}: #${chart}`).toBe(0);
+      }
+      expect(await page.isEnabled("#ckpt-download"), why).toBe(false);
+      expect(await page.isEnabled("#ckpt-download-onnx"), why).toBe(false);
+    };
+    await train();
+    // A file that is not a CSV: refused, and the old series' results go with it.
+    await page.setInputFiles("#csv-file", {
+      name: "image.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x00, 0x0d, 0x0a]),
+    });
+    await page.waitForSelector("#csv-error:not([hidden])", { timeout: 30_000 });
+    expect(await page.textContent("#csv-error")).toBe(
+      "image.csv is not a text CSV file: it holds binary data",
+    );
+    await expectCleared("after a failed load");
+    expect((await exposed(page)).csv.loaded).toBeNull();
+    // Another series loaded: the same.
+    await train();
+    await page.setInputFiles("#csv-file", {
+      name: "other.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("month,sales\n2020-01,10\n2020-02,12\n2020-03,9\n2020-04,14\n"),
+    });
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { __playground: Exposed }).__playground.csv.loaded?.name === "other.csv",
+      null,
+      { timeout: 30_000 },
+    );
+    await expectCleared("after another series was loaded");
+    expect(await page.isHidden("#csv-error")).toBe(true);
+    await page.context().close();
+  }, 240_000);
+
   it("tabs to the CSV file picker and opens it with the keyboard; the chosen file is read", async () => {
     const page = await open(1280, 800);
     // Status lines are announced, progress bars named, file pickers reachable.
@@ -232,7 +312,13 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
     const outline = await page.$eval("#csv-drop", (e) => getComputedStyle(e).outlineStyle);
     expect(outline).not.toBe("none");
     const text = "month,sales\n2020-01,10\n2020-02,12\n2020-03,9\n2020-04,14\n2020-05,15\n";
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
+    const opened = choosers.get(page)!;
+    expect(opened).toHaveLength(0);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => opened.length, { timeout: 30_000, interval: 50 }).toBe(1);
+    const chooser = opened[0];
+    expect(chooser.element()).toBeTruthy();
+    expect(await chooser.element().evaluate((e) => (e as HTMLElement).id)).toBe("csv-file");
     await chooser.setFiles({ name: "keyboard.csv", mimeType: "text/csv", buffer: Buffer.from(text) });
     await page.waitForFunction(
       () =>
@@ -249,8 +335,10 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
       if ((await page.evaluate(() => document.activeElement?.id ?? "")) === "ckpt-file") break;
     }
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("ckpt-file");
-    const [ckptChooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Space")]);
-    expect(ckptChooser.isMultiple()).toBe(false);
+    await page.keyboard.press("Space");
+    await expect.poll(() => opened.length, { timeout: 30_000, interval: 50 }).toBe(2);
+    expect(await opened[1].element().evaluate((e) => (e as HTMLElement).id)).toBe("ckpt-file");
+    expect(opened[1].isMultiple()).toBe(false);
     await page.context().close();
   }, 120_000);
 });

@@ -13,8 +13,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runSineExperiment } from "../../src/experiments/sine.js";
 import { setBackend } from "../../src/kernels/backend.js";
+import { flowRatio } from "../../src/nn/gradflow.js";
+import { forecastSpec, thinIndices } from "../../web/src/specs.js";
 import {
   GRAD_DEFAULTS,
+  type GradProgress,
   gradientsJob,
   type SinePrediction,
   type SineProgress,
@@ -163,4 +166,81 @@ describe("gradientsJob (the page's gradients panel)", () => {
     expect(kept(rnn.gradH)).toBeLessThan(1e-10);
     expect(kept(lstm.gradH)).toBeGreaterThan(1e-3);
   }, 60_000);
+});
+
+describe("gradientsJob progress, and the ratio's words", () => {
+  it("reports every Jacobian step of every cell, in order, with the same numbers as without progress", () => {
+    const o = { ...GRAD_DEFAULTS, seqLen: 40, hidden: 5 };
+    const seen: GradProgress[] = [];
+    const r = gradientsJob(o, (p) => seen.push(p));
+    // per cell: a start (0 of 1), then steps 1..T of T (the Jacobian products, one per step)
+    const expected = (["rnn", "lstm", "gru"] as const).flatMap((cell, index) => [
+      { cell, index, of: 3, done: 0, total: 1 },
+      ...Array.from({ length: o.seqLen }, (_, k) => ({ cell, index, of: 3, done: k + 1, total: o.seqLen })),
+    ]);
+    expect(seen).toEqual(expected);
+    expect(r).toEqual(gradientsJob(o));
+  });
+
+  it("says why there is no ratio at length 1000: the RNN's gradient underflows to 0 in float32", () => {
+    const r = gradientsJob({ ...GRAD_DEFAULTS, seqLen: 1000, jacobian: false });
+    const [rnn, lstm] = r.cells;
+    expect(rnn.gradH[0]).toBe(0);
+    expect(rnn.gradH[999]).toBeGreaterThan(0);
+    expect(flowRatio(rnn.gradH[0], rnn.gradH[999]).text).toBe(
+      "no ratio: the gradient underflowed to 0 in float32 (below about 1e-45) on its way back: it vanished completely",
+    );
+    expect(lstm.gradH[0]).toBeGreaterThan(0);
+  });
+
+  it("flowRatio: orders of magnitude, overflow, a zero last step (hand-computed)", () => {
+    expect(flowRatio(1e-3, 10)).toEqual({ ratio: 1e-4, text: "4.0 orders of magnitude smaller" });
+    expect(flowRatio(250, 0.5)).toEqual({ ratio: 500, text: "2.7 orders of magnitude larger" });
+    expect(flowRatio(Number.POSITIVE_INFINITY, 1).text).toBe(
+      "no ratio: the gradient overflowed float32 (it is not a finite number): it exploded",
+    );
+    expect(flowRatio(Number.NaN, 1).text).toMatch(/overflowed/);
+    expect(flowRatio(1, 0).text).toBe("no ratio: the gradient at the last step is 0");
+  });
+});
+
+describe("thinning long series for drawing", () => {
+  it("keeps every point of a short series, and each run's first, last, smallest and largest of a long one", () => {
+    expect(thinIndices(7, [[1, 2, 3, 4, 5, 6, 7]], 4)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // 12 points in 3 runs of 4: [0,4) [4,8) [8,12)
+    const v = [5, 9, 1, 5, 5, 5, 5, 5, -3, 5, 5, 8];
+    expect(thinIndices(12, [v], 3)).toEqual([0, 1, 2, 3, 4, 7, 8, 11]);
+    // a second series adds its own extremes; non-finite values are skipped
+    const w = [0, 0, 0, 0, 0, 7, Number.NaN, 0, 0, 0, 0, 0];
+    expect(thinIndices(12, [v, w], 3)).toEqual([0, 1, 2, 3, 4, 5, 7, 8, 11]);
+  });
+
+  it("draws a 400,000-point backtest from a few thousand points, its one-point spike and dip kept", () => {
+    const n = 400_000;
+    const history = Array.from({ length: 1000 }, (_, i) => Math.sin(i / 50));
+    const heldOut = Array.from({ length: n }, (_, i) => Math.sin(i / 500));
+    const forecast = heldOut.map((x) => x + 0.01);
+    heldOut[123_457] = 40; // a spike of one point
+    forecast[300_001] = -40; // a dip of one point
+    const spec = forecastSpec(
+      {
+        history,
+        forecast,
+        heldOut,
+        bands: null,
+        dates: null,
+        index: Array.from({ length: 1000 + n }, (_, i) => i),
+      },
+      { title: "t", yLabel: "y", width: 800 },
+    ) as unknown as { data: { values: { series: string; x: number; y: number | null }[] } };
+    const rows = spec.data.values;
+    expect(rows.length).toBeLessThan(5000);
+    expect(rows.some((r) => r.series === "held-out truth" && r.y === 40 && r.x === 1000 + 123_457)).toBe(
+      true,
+    );
+    expect(rows.some((r) => r.series === "forecast" && r.y === -40 && r.x === 1000 + 300_001)).toBe(true);
+    // the ends are there: the last history point and the last forecast step
+    expect(rows.some((r) => r.series === "history" && r.x === 999)).toBe(true);
+    expect(rows.some((r) => r.series === "forecast" && r.x === 1000 + n - 1)).toBe(true);
+  });
 });

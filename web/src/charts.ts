@@ -3,10 +3,33 @@
 // SVG into a container. Live charts call `draw` again and again: a chart is redrawn at most every
 // MIN_INTERVAL ms, and a draw that arrives meanwhile replaces any waiting one, so a busy chart skips
 // frames instead of queueing them (and the page stays responsive while the worker reports progress).
+//
+// vega and vega-lite are most of the page's JavaScript: they are loaded by a dynamic import (a chunk of
+// their own, see scripts/build-web.mjs), started after the first paint by `preloadCharts` or by the
+// first `draw`, so the page shows its forms before the chart libraries arrive.
 
-import { parse, View } from "vega";
-import { compile } from "vega-lite";
+import type { View } from "vega";
 import type { ChartSpec } from "./lib.js";
+
+type VegaLibs = {
+  parse: typeof import("vega").parse;
+  View: typeof import("vega").View;
+  compile: typeof import("vega-lite").compile;
+};
+let libs: Promise<VegaLibs> | null = null;
+
+/** Loads the chart libraries (once); every draw waits for them. */
+export function preloadCharts(): Promise<VegaLibs> {
+  libs ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vl]) => ({
+    parse: vega.parse,
+    View: vega.View,
+    compile: vl.compile,
+  }));
+  libs.catch(() => {
+    libs = null; // a failed load (the network) is tried again by the next draw
+  });
+  return libs;
+}
 
 const MIN_INTERVAL = 150;
 
@@ -78,6 +101,8 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
     slot.next = null;
     const generation = slot.generation;
     try {
+      const { compile, parse, View } = await preloadCharts();
+      if (generation !== slot.generation) continue; // cleared while the libraries loaded
       const vg = compile(next.make()).spec;
       const view = new View(parse(vg), { renderer: "svg", hover: false });
       const holder = document.createElement("div");

@@ -152,6 +152,7 @@ export function forecastWithCheckpoint(
   csvSource: string,
   fill?: FillChoice,
   season = 0,
+  hooks: BacktestHooks = {},
 ): ForecastJobResult {
   let session: app.ForecastSession;
   try {
@@ -169,6 +170,7 @@ export function forecastWithCheckpoint(
       ...shown
     } = app.backtestView(session, {
       season: season > 0 ? season : undefined,
+      onPhase: hooks.onBacktest,
     });
     evaluation = shown;
   } catch (e) {
@@ -183,9 +185,19 @@ export function forecastWithCheckpoint(
   };
 }
 
-export interface CsvHooks {
+/** The backtest's phases: the model on every origin of the test part, then the classical models. */
+export type BacktestPhase = app.BacktestPhase;
+
+export interface BacktestHooks {
+  /** Called as each phase of the backtest starts (it runs in one go: no progress within a phase). */
+  onBacktest?: (phase: BacktestPhase) => void;
+}
+
+export interface CsvHooks extends BacktestHooks {
   onEpoch?: (p: EpochProgress) => void;
   shouldStop?: () => boolean;
+  /** The trained checkpoint, once training ends and before the backtest: kept even if that is stopped. */
+  onTrained?: (t: { bytes: Uint8Array; fileName: string }) => void;
 }
 
 /**
@@ -257,7 +269,8 @@ export async function trainCsv(
   }
   const bytes = encodeCheckpoint(r.checkpoint);
   const fileName = `${safeName(o.target)}-${o.cell}${o.hidden}.safetensors`;
-  const shown = forecastWithCheckpoint(bytes, fileName, text, source, o.fill, o.season);
+  hooks.onTrained?.({ bytes, fileName });
+  const shown = forecastWithCheckpoint(bytes, fileName, text, source, o.fill, o.season, hooks);
   const s = r.split;
   return {
     ...shown,
@@ -288,7 +301,10 @@ export type GradJobOptions = app.FlowCompareOptions;
 export const GRAD_DEFAULTS = app.FLOW_DEFAULTS;
 export type CellFlow = app.CellFlow;
 export type GradJobResult = app.FlowCompareResult;
-export const gradientsJob = app.compareFlow;
+export type GradProgress = app.FlowProgress;
+export function gradientsJob(o: GradJobOptions, onProgress?: (p: GradProgress) => void): GradJobResult {
+  return app.compareFlow(o, undefined, onProgress);
+}
 export type ClipJobOptions = app.ClipRunsOptions;
 export const CLIP_DEFAULTS = app.CLIP_DEFAULTS;
 /** Trains twice from the same weights, with and without clipping (`recurrent gradients --clip`). */

@@ -2,7 +2,7 @@
 // runs in the worker (worker.ts); this thread only reads forms, parses CSV headers, builds chart specs
 // and draws them. Everything it shows is also kept in `window.__playground` for tests and curious users.
 
-import { chartWidth, clear, draw } from "./charts.js";
+import { chartWidth, clear, draw, preloadCharts } from "./charts.js";
 import type {
   CellFlow,
   ClipJobOptions,
@@ -13,12 +13,15 @@ import type {
   ForecastJobResult,
   GradJobOptions,
   GradJobResult,
+  GradProgress,
   ScoreRow,
   SineJobOptions,
   SineJobResult,
   SinePrediction,
 } from "./jobs.js";
-import { app, type ChartSpec, data, decodeCheckpoint, forecast } from "./lib.js";
+import type { CsvSummary } from "./inspect.js";
+import { app, type ChartSpec, forecast, nn } from "./lib.js";
+import type { FromParser, ToParser } from "./parse-worker.js";
 import type { ClipSummary, FromWorker, KernelChoice, ToWorker } from "./protocol.js";
 import {
   clipLossSpec,
@@ -149,6 +152,13 @@ function clearError(panel: Panel): void {
   const box = $(ERROR_BOX[panel]);
   box.textContent = "";
   box.hidden = true;
+}
+
+/** Sets a progress bar to a fraction, or makes it indeterminate (a moving bar) with null. */
+function progress(id: string, value: number | null): void {
+  const bar = $<HTMLProgressElement>(id);
+  if (value === null) bar.removeAttribute("value");
+  else bar.value = value;
 }
 
 function errorText(e: unknown): string {
@@ -303,6 +313,21 @@ function failJob(message: string): void {
   }
 }
 
+/**
+ * Drops the running job at once, whatever it is doing: the worker is ended (with its thread pool) and
+ * a fresh one started, so a job stuck in a long computation cannot hold the page. Its messages, if any
+ * are still on their way, carry an id no longer current and are ignored.
+ */
+function abandonJob(): void {
+  if (current === null) return;
+  current = null;
+  worker?.terminate();
+  worker = null;
+  state.ready = false;
+  startWorker();
+  setBusy(false);
+}
+
 function kernels(): KernelChoice {
   return ($("kernels") as HTMLSelectElement).value as KernelChoice;
 }
@@ -317,15 +342,25 @@ function send(kind: JobKind, make: (id: number) => ToWorker): void {
 }
 
 const RUN_BUTTONS = ["sine-train", "csv-train", "grad-run", "clip-run"];
+/** Each job's Stop button. */
+const STOP_BUTTON: Record<JobKind, string> = {
+  sine: "sine-stop",
+  csv: "csv-stop",
+  checkpoint: "ckpt-stop",
+  gradients: "grad-stop",
+  clip: "clip-stop",
+};
 
 function setBusy(busy: boolean): void {
   for (const id of RUN_BUTTONS) {
     const b = $<HTMLButtonElement>(id);
-    b.disabled = busy || (id === "csv-train" && csvText === null);
+    b.disabled = busy || (id === "csv-train" && (csvFile === null || parsing !== null));
   }
   $<HTMLInputElement>("ckpt-file").disabled = busy;
-  $<HTMLButtonElement>("sine-stop").disabled = !(busy && current?.kind === "sine");
-  $<HTMLButtonElement>("csv-stop").disabled = !(busy && current?.kind === "csv");
+  for (const [kind, id] of Object.entries(STOP_BUTTON)) {
+    $<HTMLButtonElement>(id).disabled =
+      !(busy && current?.kind === kind) && !(kind === "csv" && parsing !== null);
+  }
 }
 
 function setStatus(kind: JobKind, s: Status): void {
@@ -369,18 +404,33 @@ function onWorkerMessage(m: FromWorker): void {
     case "csv-epoch":
       csvEpoch(m);
       return;
+    case "csv-trained":
+      trained = { bytes: m.bytes, fileName: m.fileName };
+      $<HTMLButtonElement>("ckpt-download").disabled = false;
+      $<HTMLButtonElement>("ckpt-download-onnx").disabled = false;
+      return;
+    case "backtest":
+      backtestPhase(current.kind, m.phase);
+      return;
     case "csv-done":
       finish(() => csvDone(m.result));
       return;
     case "checkpoint-done":
       finish(() => checkpointDone(m.result));
       return;
+    case "gradients-progress":
+      gradProgress(m);
+      return;
     case "gradients-done":
       finish(() => gradientsDone(m.result));
       return;
-    case "clip-progress":
-      $("clip-status").textContent = `${m.run} run, step ${m.step + 1}: loss ${sci(m.loss)}`;
+    case "clip-progress": {
+      const steps = clipSteps;
+      const done = (m.run === "clipped" ? steps : 0) + m.step + 1;
+      progress("clip-progress", done / (2 * steps));
+      $("clip-status").textContent = `${m.run} run, step ${m.step + 1} of ${steps}: loss ${sci(m.loss)}`;
       return;
+    }
     case "clip-done":
       finish(() => clipDone(m.result));
       return;
@@ -392,7 +442,10 @@ function onWorkerMessage(m: FromWorker): void {
       if (kind === "sine") $("sine-status").textContent = "Stopped by an error.";
       if (kind === "csv") $("csv-status").textContent = "Stopped by an error.";
       if (kind === "clip") $("clip-status").textContent = "";
+      if (kind === "gradients") $("grad-status").textContent = "";
+      for (const bar of PROGRESS_BARS[kind]) progress(bar, 0);
       if (kind === "checkpoint") {
+        $("ckpt-status").textContent = "";
         // what was shown belonged to another checkpoint: clear it rather than leave it under the error
         state.checkpoint.result = null;
         $("ckpt-info").textContent = "";
@@ -405,11 +458,73 @@ function onWorkerMessage(m: FromWorker): void {
   }
 }
 
+/** Each job's progress bars (reset when it ends). */
+const PROGRESS_BARS: Record<JobKind, string[]> = {
+  sine: [],
+  csv: ["csv-progress"],
+  checkpoint: ["ckpt-progress"],
+  gradients: ["grad-progress"],
+  clip: ["clip-progress"],
+};
+
+/** Where a CSV job is: training (Stop ends it after the batch) or the backtest (Stop ends it at once). */
+let csvPhase: "training" | "backtest" = "training";
+
+/** A backtest phase started: it runs in one go, so the bar moves without a fraction, and Stop ends it. */
+function backtestPhase(kind: JobKind, phase: "model" | "classical"): void {
+  if (kind === "csv") csvPhase = "backtest";
+  const what =
+    phase === "model"
+      ? "Backtesting the model on the held-out test part, from every origin"
+      : "Backtesting the classical models (ETS, Theta, seasonal naive with drift) on the same part";
+  const keep = kind === "csv" ? "; Stop skips it and keeps the trained model" : "";
+  progress(kind === "csv" ? "csv-progress" : "ckpt-progress", null);
+  $(kind === "csv" ? "csv-status" : "ckpt-status").textContent = `${what}…${keep}`;
+}
+
+/**
+ * The panel's Stop button. Training (sine, CSV epochs) stops after its current step and keeps what it
+ * has; reading a CSV, a backtest, the gradient flow and the clipping runs end at once with their worker.
+ */
+function stopJob(kind: JobKind): void {
+  if (kind === "csv" && parsing !== null) {
+    const name = parsing.name;
+    stopParsing();
+    unloadCsv(`Stopped reading ${name}; nothing loaded.`);
+    progress("csv-progress", 0);
+    return;
+  }
+  if (current === null || current.kind !== kind) return;
+  if (kind === "sine" || (kind === "csv" && csvPhase === "training")) {
+    worker?.postMessage({ type: "stop" } satisfies ToWorker);
+    $(kind === "sine" ? "sine-status" : "csv-status").textContent =
+      kind === "sine" ? "Stopping…" : "Stopping after this batch…";
+    return;
+  }
+  abandonJob();
+  setStatus(kind, "stopped");
+  for (const bar of PROGRESS_BARS[kind]) progress(bar, 0);
+  if (kind === "csv") {
+    $("csv-status").textContent =
+      trained !== null
+        ? "Stopped during the backtest: no scores, but the trained model is kept (download it under Checkpoints)."
+        : "Stopped.";
+  } else if (kind === "checkpoint") {
+    $("ckpt-info").textContent = "";
+    $("ckpt-status").textContent = "Stopped; nothing forecast.";
+  } else if (kind === "gradients") {
+    $("grad-status").textContent = "Stopped; nothing computed.";
+  } else if (kind === "clip") {
+    $("clip-status").textContent = "Stopped.";
+  }
+}
+
 /** Ends the current job: runs its result handler, which sets the panel's final status. */
 function finish(show: () => void): void {
   const kind = current!.kind;
   current = null;
   setBusy(false);
+  for (const bar of PROGRESS_BARS[kind]) progress(bar, 1);
   try {
     show();
   } catch (e) {
@@ -545,78 +660,84 @@ function sineDone(r: SineJobResult): void {
 
 // ===================================================================================== csv panel
 
-let csvText: string | null = null;
+/** The loaded series as its file (a Blob: the workers read it; this thread never holds its text). */
+let csvFile: Blob | null = null;
 let csvName = "";
 let trained: { bytes: Uint8Array; fileName: string } | null = null;
 
 const MAX_CSV_BYTES = 50 * 1024 * 1024;
-const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Reads a CSV's header and date column on this thread, so the column menus can be filled. */
-function setCsv(text: string, name: string): void {
-  clearError("csv");
-  const fail = (msg: string) => {
-    csvText = null;
-    state.csv.loaded = null;
-    $("csv-info").textContent = "No data loaded.";
-    fillSelect("csv-target", [], null);
-    $<HTMLSelectElement>("csv-target").disabled = true;
-    $<HTMLSelectElement>("csv-date").disabled = true;
-    setBusy(current !== null);
-    $("csv-status").textContent = "Load a series to train on.";
-    showError("csv", msg);
-  };
-  if (text.includes("\u0000")) {
-    fail(`${name} is not a text CSV file: it holds binary data`);
-    return;
-  }
-  let table: ReturnType<typeof data.parseCsv>;
-  try {
-    table = data.parseCsv(text);
-  } catch (e) {
-    fail(`${name}: ${errorText(e)}`);
-    return;
-  }
-  const numeric = table.header.filter((c) => {
-    if (c === table.dateColumn) return false;
-    const cells = table.columns[c];
-    let numbers = 0;
-    for (const cell of cells) {
-      const v = cell.trim();
-      if (NUMBER_RE.test(v)) numbers++;
-      else if (!(v === "" || data.DEFAULT_MISSING.includes(v))) return false;
-    }
-    return numbers > 0;
-  });
-  if (numeric.length === 0) {
-    fail(
-      `${name}: no column holds numbers (columns: ${table.header.join(", ")}), so there is nothing to forecast${commaNote(table)}`,
-    );
-    return;
-  }
-  csvText = text;
+/**
+ * Empties everything computed from the series loaded before: the training's charts, scores, forecast
+ * and checkpoint download, and a checkpoint's forecast of that series. Called when another series is
+ * loaded and when a load fails, so no result stays on screen beside data it was not computed from. A
+ * training or checkpoint job still running on the old series is abandoned.
+ */
+function clearDatasetResults(): void {
+  if (current !== null && (current.kind === "csv" || current.kind === "checkpoint")) abandonJob();
+  state.csv.epochs = [];
+  state.csv.result = null;
+  state.csv.backend = null;
+  setStatus("csv", "idle");
+  $("csv-results").replaceChildren();
+  clearChart("csv-loss-chart");
+  clearChart("csv-forecast-chart");
+  progress("csv-progress", 0);
+  trained = null;
+  $<HTMLButtonElement>("ckpt-download").disabled = true;
+  $<HTMLButtonElement>("ckpt-download-onnx").disabled = true;
+  state.checkpoint.result = null;
+  setStatus("checkpoint", "idle");
+  $("ckpt-info").textContent = "";
+  $("ckpt-status").textContent = "";
+  $("ckpt-results").replaceChildren();
+  clearChart("ckpt-chart");
+  clearError("checkpoint");
+}
+
+/** Forgets the loaded series (menus emptied, Train off). */
+function unloadCsv(status: string): void {
+  clearDatasetResults();
+  csvFile = null;
+  state.csv.loaded = null;
+  $("csv-info").textContent = "No data loaded.";
+  fillSelect("csv-target", [], null);
+  $<HTMLSelectElement>("csv-target").disabled = true;
+  $<HTMLSelectElement>("csv-date").disabled = true;
+  $("csv-status").textContent = status;
+  setBusy(current !== null);
+}
+
+/** A load that failed: no series is loaded any more, and nothing computed from the last one is shown. */
+function failLoad(msg: string): void {
+  unloadCsv("Load a series to train on.");
+  showError("csv", msg);
+}
+
+/** Fills the column menus from a CSV's summary (read by the parse worker). */
+function setCsv(file: Blob, sum: CsvSummary): void {
+  const { name, numeric, others } = sum;
+  csvFile = file;
   csvName = name;
-  state.csv.loaded = { name, rows: table.rowCount, header: [...table.header], dateColumn: table.dateColumn };
-  const others = table.header.filter((c) => c !== table.dateColumn && !numeric.includes(c));
+  state.csv.loaded = { name, rows: sum.rows, header: sum.header, dateColumn: sum.dateColumn };
   const preferred = numeric.includes("CO2") ? "CO2" : numeric.includes("temp_max") ? "temp_max" : numeric[0];
   fillSelect("csv-target", numeric, preferred);
   const dateSel = $<HTMLSelectElement>("csv-date");
   dateSel.replaceChildren(
-    h("option", { value: "auto" }, `auto${table.dateColumn ? ` (${table.dateColumn})` : " (none found)"}`),
+    h("option", { value: "auto" }, `auto${sum.dateColumn ? ` (${sum.dateColumn})` : " (none found)"}`),
     h("option", { value: "none" }, "none"),
-    ...table.header.map((c) => h("option", { value: c }, c)),
+    ...sum.header.map((c) => h("option", { value: c }, c)),
   );
   dateSel.value = "auto";
   $<HTMLSelectElement>("csv-target").disabled = false;
   dateSel.disabled = false;
-  const dates = table.dates;
   const span =
-    dates && dates.length > 0
-      ? `, dates in “${table.dateColumn}” from ${data.formatDate(dates[0], table.dateFormat ?? undefined)} to ${data.formatDate(dates[dates.length - 1], table.dateFormat ?? undefined)}`
+    sum.firstDate !== null
+      ? `, dates in “${sum.dateColumn}” from ${sum.firstDate} to ${sum.lastDate}`
       : ", no date column";
   $("csv-info").replaceChildren(
     h("strong", {}, name),
-    `: ${table.rowCount} rows${span}; numeric columns ${numeric.join(", ")}${others.length ? ` (not numeric: ${others.join(", ")})` : ""}`,
+    `: ${sum.rows} rows${span}; numeric columns ${numeric.join(", ")}${others.length ? ` (not numeric: ${others.join(", ")})` : ""}`,
   );
   $("csv-status").textContent = "Ready to train.";
   setBusy(current !== null);
@@ -628,6 +749,48 @@ function fillSelect(id: string, values: string[], selected: string | null): void
   if (selected !== null) sel.value = selected;
 }
 
+// The parse worker: one read at a time; a new read, or Stop, ends the one before with its worker.
+let parser: Worker | null = null;
+let parsing: { id: number; name: string } | null = null;
+
+function stopParsing(): void {
+  parser?.terminate();
+  parser = null;
+  parsing = null;
+}
+
+/** Reads `file` in the parse worker, then fills the menus (or shows why it cannot be used). */
+function readCsv(file: Blob, name: string): void {
+  clearError("csv");
+  stopParsing();
+  unloadCsv(`Reading ${name} (${(file.size / 1e6).toFixed(file.size < 1e5 ? 2 : 1)} MB)…`);
+  progress("csv-progress", null);
+  const id = nextId++;
+  parsing = { id, name };
+  parser = new Worker(new URL("./parse-worker.js", import.meta.url), {
+    type: "module",
+    name: "recurrent-csv",
+  });
+  const done = () => {
+    stopParsing();
+    progress("csv-progress", 0);
+    setBusy(current !== null);
+  };
+  parser.onmessage = (e: MessageEvent<FromParser>) => {
+    if (parsing?.id !== e.data.id) return;
+    done();
+    if (e.data.ok) setCsv(file, e.data.summary);
+    else failLoad(e.data.message);
+  };
+  parser.onerror = (e) => {
+    e.preventDefault();
+    done();
+    failLoad(`Could not read ${name}: ${e.message || "the CSV reader failed"}`);
+  };
+  parser.postMessage({ id, file, name } satisfies ToParser);
+  setBusy(current !== null);
+}
+
 async function loadDataset(): Promise<void> {
   clearError("csv");
   const name = ($("csv-dataset") as HTMLSelectElement).value;
@@ -636,37 +799,28 @@ async function loadDataset(): Promise<void> {
   try {
     const res = await fetch(url);
     if (!res.ok) throw new Error(`the server answered ${res.status} ${res.statusText} for ${url}`);
-    setCsv(await res.text(), name);
+    readCsv(await res.blob(), name);
   } catch (e) {
-    $("csv-status").textContent = "Load a series to train on.";
-    showError("csv", `Could not load the shipped series ${name}: ${errorText(e)}`);
+    failLoad(`Could not load the shipped series ${name}: ${errorText(e)}`);
   }
 }
 
-async function loadCsvFile(file: File): Promise<void> {
+function loadCsvFile(file: File): void {
   clearError("csv");
   if (file.size > MAX_CSV_BYTES) {
-    showError(
-      "csv",
+    failLoad(
       `${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the playground reads CSV files up to ${MAX_CSV_BYTES / 1e6} MB`,
     );
     return;
   }
-  let text: string;
-  try {
-    text = await file.text();
-  } catch (e) {
-    showError("csv", `Could not read ${file.name}: ${errorText(e)}`);
-    return;
-  }
-  setCsv(text, file.name);
+  readCsv(file, file.name);
 }
 
 let csvOptions: CsvJobOptions | null = null;
 
 function startCsv(): void {
   clearError("csv");
-  if (csvText === null) {
+  if (csvFile === null) {
     showError("csv", "Load a series first: a shipped one, or your own CSV file.");
     return;
   }
@@ -704,9 +858,10 @@ function startCsv(): void {
   clearChart("csv-forecast-chart");
   $<HTMLProgressElement>("csv-progress").value = 0;
   $("csv-status").textContent = `Training on ${csvName}…`;
-  const text = csvText;
+  const csv = csvFile;
   const source = csvName;
-  send("csv", (id) => ({ type: "csv", id, kernels: kernels(), text, source, options: o }));
+  csvPhase = "training";
+  send("csv", (id) => ({ type: "csv", id, kernels: kernels(), csv, source, options: o }));
 }
 
 function csvLossTitle(o: CsvJobOptions): string {
@@ -882,12 +1037,16 @@ function downloadCheckpoint(): void {
 }
 
 /** The trained forecaster as ONNX (raw values in, forecasts out), made from the checkpoint's bytes. */
-function downloadOnnx(): void {
+async function downloadOnnx(): Promise<void> {
   if (trained === null) return;
   clearError("checkpoint");
   let bytes: Uint8Array;
   try {
-    bytes = forecast.exportForecastOnnx(decodeCheckpoint(trained.bytes, trained.fileName), trained.fileName);
+    // The library's ONNX writer is loaded when first asked for, not with the page.
+    // A bundle of its own (scripts/build-web.mjs), named at run time so the page's bundle leaves it out.
+    const url = new URL("./onnx.js", import.meta.url).href;
+    const { checkpointToOnnx } = (await import(url)) as typeof import("./onnx.js");
+    bytes = checkpointToOnnx(trained.bytes, trained.fileName);
   } catch (e) {
     showError("checkpoint", (e as Error).message);
     return;
@@ -909,11 +1068,22 @@ async function loadCheckpoint(file: File): Promise<void> {
     showError("checkpoint", `Could not read ${file.name}: ${errorText(e)}`);
     return;
   }
+  if (csvFile === null) {
+    showError(
+      "checkpoint",
+      `${file.name}: load a series first (under “Forecast a CSV”, a shipped one or your own file): the checkpoint forecasts the series loaded there`,
+    );
+    return;
+  }
   state.checkpoint.result = null;
-  $("ckpt-info").textContent = `Reading ${file.name}…`;
+  $("ckpt-info").textContent = "";
+  $("ckpt-results").replaceChildren();
+  clearChart("ckpt-chart");
+  $("ckpt-status").textContent = `Forecasting ${csvName} with ${file.name}…`;
+  progress("ckpt-progress", null);
   const form = $<HTMLFormElement>("csv-form");
   const fill = choice<FillChoice>(form, "fill");
-  const text = csvText ?? "";
+  const csv = csvFile;
   const source = csvName;
   send("checkpoint", (id) => ({
     type: "checkpoint",
@@ -921,7 +1091,7 @@ async function loadCheckpoint(file: File): Promise<void> {
     kernels: kernels(),
     bytes,
     source: file.name,
-    text,
+    csv,
     csvSource: source,
     fill,
   }));
@@ -930,6 +1100,7 @@ async function loadCheckpoint(file: File): Promise<void> {
 function checkpointDone(r: ForecastJobResult): void {
   state.checkpoint.result = r;
   setStatus("checkpoint", "done");
+  $("ckpt-status").textContent = "Done.";
   const c = r.checkpoint;
   $("ckpt-info").replaceChildren(
     h("strong", {}, c.source),
@@ -956,17 +1127,6 @@ function checkpointDone(r: ForecastJobResult): void {
 
 // ===================================================================================== gradients
 
-/** "; <reason>" when some cell is a number written with a decimal comma, else "". */
-function commaNote(table: data.CsvTable): string {
-  for (const name of table.header) {
-    for (const cell of table.columns[name]) {
-      const why = data.decimalCommaReason(cell);
-      if (why) return `; ${why}`;
-    }
-  }
-  return "";
-}
-
 function startGradients(): void {
   clearError("gradients");
   const form = $<HTMLFormElement>("grad-form");
@@ -986,20 +1146,34 @@ function startGradients(): void {
     showError("gradients", errorText(e));
     return;
   }
+  $("grad-results").replaceChildren();
+  progress("grad-progress", 0);
+  $("grad-status").textContent = "Starting…";
   send("gradients", (id) => ({ type: "gradients", id, kernels: kernels(), options: o }));
 }
 
+const CELL_NAME = { rnn: "RNN", lstm: "LSTM", gru: "GRU" } as const;
+
+function gradProgress(p: GradProgress): void {
+  const frac = (p.index + (p.total > 0 ? p.done / p.total : 0)) / p.of;
+  progress("grad-progress", frac);
+  $("grad-status").textContent =
+    p.done === 0
+      ? `${CELL_NAME[p.cell]} (${p.index + 1} of ${p.of}): forward and backward…`
+      : `${CELL_NAME[p.cell]} (${p.index + 1} of ${p.of}): Jacobian products, step ${p.done} of ${p.total}`;
+}
+
+/** The ratio and how to read it (the command's words: an underflow to 0 is said, not "n/a"). */
 function ratioText(c: CellFlow): string {
   const g = c.gradH;
-  const r = g[0] / g[g.length - 1];
-  if (!(r > 0) || !Number.isFinite(r)) return "n/a";
-  const orders = -Math.log10(r);
-  return `${sci(r)} (${Math.abs(orders).toFixed(1)} orders of magnitude ${orders >= 0 ? "smaller" : "larger"})`;
+  const { ratio, text } = nn.flowRatio(g[0], g[g.length - 1]);
+  return Number.isFinite(ratio) && ratio > 0 ? `${sci(ratio)} (${text})` : text;
 }
 
 function gradientsDone(r: GradJobResult): void {
   state.gradients.result = r;
   setStatus("gradients", "done");
+  $("grad-status").textContent = `Done: ${r.options.seqLen} steps, hidden size ${r.options.hidden}.`;
   chart("grad-flow-chart", "gradients", (w) => gradFlowSpec(r.options, r.cells, w), "final");
   const jac = $("grad-jacobian-chart");
   if (r.cells.every((c) => c.jacobianH !== null)) {
@@ -1035,6 +1209,8 @@ function gradientsDone(r: GradJobResult): void {
   );
 }
 
+let clipSteps = 1;
+
 function startClip(): void {
   clearError("gradients");
   const form = $<HTMLFormElement>("clip-form");
@@ -1054,6 +1230,8 @@ function startClip(): void {
     return;
   }
   $("clip-status").textContent = "Training…";
+  clipSteps = o.steps;
+  progress("clip-progress", 0);
   send("clip", (id) => ({ type: "clip", id, kernels: kernels(), options: o }));
 }
 
@@ -1084,15 +1262,14 @@ function wire(): void {
     e.preventDefault();
     startSine();
   });
-  on("sine-stop", "click", () => {
-    worker?.postMessage({ type: "stop" } satisfies ToWorker);
-    $("sine-status").textContent = "Stopping…";
-  });
+  for (const [kind, id] of Object.entries(STOP_BUTTON) as [JobKind, string][]) {
+    on(id, "click", () => stopJob(kind));
+  }
   on("csv-load-dataset", "click", () => void loadDataset());
   on("csv-file", "change", () => {
     const input = $<HTMLInputElement>("csv-file");
     const file = input.files?.[0];
-    if (file) void loadCsvFile(file);
+    if (file) loadCsvFile(file);
     input.value = "";
   });
   const drop = $("csv-drop");
@@ -1113,18 +1290,14 @@ function wire(): void {
       showError("csv", `${files.length} files were dropped; drop one CSV file.`);
       return;
     }
-    void loadCsvFile(files[0]);
+    loadCsvFile(files[0]);
   });
   on("csv-form", "submit", (e) => {
     e.preventDefault();
     startCsv();
   });
-  on("csv-stop", "click", () => {
-    worker?.postMessage({ type: "stop" } satisfies ToWorker);
-    $("csv-status").textContent = "Stopping after this batch…";
-  });
   on("ckpt-download", "click", downloadCheckpoint);
-  on("ckpt-download-onnx", "click", downloadOnnx);
+  on("ckpt-download-onnx", "click", () => void downloadOnnx());
   on("ckpt-file", "change", () => {
     const input = $<HTMLInputElement>("ckpt-file");
     const file = input.files?.[0];
@@ -1143,6 +1316,16 @@ function wire(): void {
   window.addEventListener("dragover", (e) => e.preventDefault());
   window.addEventListener("drop", (e) => e.preventDefault());
   setBusy(false);
+  // The chart libraries after the first paint: a frame, then a task, so the forms are on screen first.
+  requestAnimationFrame(() =>
+    setTimeout(
+      () =>
+        preloadCharts().catch((e) =>
+          showError("global", `Could not load the chart libraries: ${errorText(e)}`),
+        ),
+      0,
+    ),
+  );
   try {
     startWorker();
   } catch (e) {

@@ -2,6 +2,7 @@
 // every job message carries an id that its progress, result and error messages repeat.
 
 import type {
+  BacktestPhase,
   ClipJobOptions,
   CsvJobOptions,
   CsvJobResult,
@@ -10,6 +11,7 @@ import type {
   ForecastJobResult,
   GradJobOptions,
   GradJobResult,
+  GradProgress,
   SineJobOptions,
   SineJobResult,
   SinePrediction,
@@ -28,14 +30,16 @@ export type ToWorker =
       reportEvery: number;
       previewEvery: number;
     }
-  | { type: "csv"; id: number; kernels: KernelChoice; text: string; source: string; options: CsvJobOptions }
+  /** The CSV goes as the file (a Blob, not copied); the worker reads its text. */
+  | { type: "csv"; id: number; kernels: KernelChoice; csv: Blob; source: string; options: CsvJobOptions }
   | {
       type: "checkpoint";
       id: number;
       kernels: KernelChoice;
       bytes: Uint8Array;
       source: string;
-      text: string;
+      /** The loaded CSV, or null when none is (the job then says so). */
+      csv: Blob | null;
       csvSource: string;
       fill: FillChoice;
     }
@@ -43,7 +47,10 @@ export type ToWorker =
   | { type: "clip"; id: number; kernels: KernelChoice; options: ClipJobOptions }
   /** Check the thread pool: one product split across the pool workers against the same on one thread. */
   | { type: "threads-check"; id: number }
-  /** Stop the running job after its current step, keeping what it has (the best model so far). */
+  /**
+   * Stop the running job after its current step, keeping what it has (the best model so far). Phases
+   * that run in one go (backtest, gradients, clipping runs) are stopped by the page ending the worker.
+   */
   | { type: "stop" };
 
 export interface ClipSummary {
@@ -73,8 +80,13 @@ export type FromWorker =
   | ({ type: "sine-preview"; id: number; iter: number } & SinePrediction)
   | { type: "sine-done"; id: number; result: SineJobResult }
   | ({ type: "csv-epoch"; id: number } & EpochProgress)
+  /** Training ended: the checkpoint, before the backtest (kept if the backtest is stopped). */
+  | { type: "csv-trained"; id: number; bytes: Uint8Array; fileName: string }
+  /** A backtest phase starts (csv and checkpoint jobs). */
+  | { type: "backtest"; id: number; phase: BacktestPhase }
   | { type: "csv-done"; id: number; result: CsvJobResult }
   | { type: "checkpoint-done"; id: number; result: ForecastJobResult }
+  | ({ type: "gradients-progress"; id: number } & GradProgress)
   | { type: "gradients-done"; id: number; result: GradJobResult }
   | { type: "clip-progress"; id: number; run: string; step: number; loss: number }
   | { type: "clip-done"; id: number; result: ClipSummary }

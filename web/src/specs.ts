@@ -14,21 +14,42 @@ import {
 
 const HEIGHT = 340;
 
-/** At most `max` points of a long curve (every k-th, and the last), with their 1-based positions. */
-export function thin(values: ArrayLike<number>, max = 1200): { x: number[]; y: number[] } {
-  const n = values.length;
-  const k = Math.max(1, Math.ceil(n / max));
-  const x: number[] = [];
-  const y: number[] = [];
-  for (let i = 0; i < n; i += k) {
-    x.push(i + 1);
-    y.push(values[i]);
+/**
+ * Which points of long curves to draw: the series are cut into `buckets` runs of consecutive indices,
+ * and each run keeps its first and last index and, for every series, the index of its smallest and of
+ * its largest finite value. So a spike or a dip of a single point survives (every-k-th sampling would
+ * drop it), a curve of 400,000 points becomes at most 4·buckets·(series) points, and the drawing stays
+ * the shape of the data. Returns the kept indices, ascending; all of them when n <= 2·buckets.
+ */
+export function thinIndices(n: number, series: ArrayLike<number>[], buckets = 500): number[] {
+  if (n <= 2 * buckets) return Array.from({ length: n }, (_, i) => i);
+  const keep: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const lo = Math.floor((b * n) / buckets);
+    const hi = Math.floor(((b + 1) * n) / buckets); // [lo, hi)
+    const picked = new Set<number>([lo, hi - 1]);
+    for (const v of series) {
+      let iMin = -1;
+      let iMax = -1;
+      for (let i = lo; i < hi; i++) {
+        const x = v[i];
+        if (!Number.isFinite(x)) continue;
+        if (iMin < 0 || x < v[iMin]) iMin = i;
+        if (iMax < 0 || x > v[iMax]) iMax = i;
+      }
+      if (iMin >= 0) picked.add(iMin).add(iMax);
+    }
+    keep.push(...Array.from(picked).sort((a, b) => a - b));
   }
-  if (n > 0 && x[x.length - 1] !== n) {
-    x.push(n);
-    y.push(values[n - 1]);
-  }
-  return { x, y };
+  return keep;
+}
+
+const pick = <T>(v: ArrayLike<T>, at: number[]): T[] => at.map((i) => v[i]);
+
+/** A long curve thinned for drawing (thinIndices), with the 1-based positions of the points kept. */
+export function thin(values: ArrayLike<number>, buckets = 500): { x: number[]; y: number[] } {
+  const at = thinIndices(values.length, [values], buckets);
+  return { x: at.map((i) => i + 1), y: pick(values, at) };
 }
 
 export function sineLossSpec(losses: ArrayLike<number>, total: number, width: number): ChartSpec {
@@ -87,11 +108,17 @@ export function forecastSpec(
   c: ChartSeries,
   o: { title: string; subtitle?: string; yLabel: string; width: number; names?: { forecast?: string } },
 ): ChartSpec {
+  // Long series (a backtest over 100,000 rows) are thinned: history on its own, forecast and held-out
+  // truth together (they share their steps).
+  const nh = c.history.length;
+  const atH = thinIndices(nh, [c.history]);
+  const atF = thinIndices(c.forecast.length, c.heldOut !== null ? [c.forecast, c.heldOut] : [c.forecast]);
+  const atAll = [...atH, ...atF.map((i) => nh + i)];
   return forecastChart({
-    history: c.history,
-    forecast: c.forecast,
-    ...(c.heldOut !== null ? { heldOut: c.heldOut } : {}),
-    ...(c.dates !== null ? { dates: c.dates } : { index: c.index }),
+    history: pick(c.history, atH),
+    forecast: pick(c.forecast, atF),
+    ...(c.heldOut !== null ? { heldOut: pick(c.heldOut, atF) } : {}),
+    ...(c.dates !== null ? { dates: pick(c.dates, atAll) } : { index: pick(c.index, atAll) }),
     title: o.title,
     ...(o.subtitle ? { subtitle: o.subtitle } : {}),
     yLabel: o.yLabel,

@@ -83,20 +83,35 @@ async function run(m: Exclude<ToWorker, { type: "stop" }>): Promise<void> {
       return;
     }
     case "csv": {
-      const result = await trainCsv(m.text, m.source, m.options, {
+      const text = await m.csv.text();
+      const result = await trainCsv(text, m.source, m.options, {
         shouldStop,
         onEpoch: (p) => post({ type: "csv-epoch", id: m.id, ...p }),
+        onTrained: (t) => post({ type: "csv-trained", id: m.id, ...t }),
+        onBacktest: (phase) => post({ type: "backtest", id: m.id, phase }),
       });
       post({ type: "csv-done", id: m.id, result });
       return;
     }
     case "checkpoint": {
-      const result = forecastWithCheckpoint(m.bytes, m.source, m.text, m.csvSource, m.fill);
+      const text = m.csv === null ? "" : await m.csv.text();
+      const result = forecastWithCheckpoint(m.bytes, m.source, text, m.csvSource, m.fill, 0, {
+        onBacktest: (phase) => post({ type: "backtest", id: m.id, phase }),
+      });
       post({ type: "checkpoint-done", id: m.id, result });
       return;
     }
     case "gradients": {
-      post({ type: "gradients-done", id: m.id, result: gradientsJob(m.options) });
+      // Progress from inside the computation (it runs in one go): at most every 100 ms.
+      let last = 0;
+      const result = gradientsJob(m.options, (p) => {
+        const t = performance.now();
+        if (t - last > 100 || p.done === 0) {
+          last = t;
+          post({ type: "gradients-progress", id: m.id, ...p });
+        }
+      });
+      post({ type: "gradients-done", id: m.id, result });
       return;
     }
     case "clip": {

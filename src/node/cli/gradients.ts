@@ -12,6 +12,7 @@ import {
   type CellName,
   type ClipExperimentResult,
   clipExperiment,
+  flowRatio,
   type GradientFlowResult,
   gradientFlow,
   type LayerFlow,
@@ -387,14 +388,7 @@ function report(
     for (const f of a.flow.layers) {
       const first = f.direction === "reverse" ? T - 1 : 0;
       const last = f.direction === "reverse" ? 0 : T - 1;
-      const r = f.gradH[first] / f.gradH[last];
-      const orders = Number.isFinite(r) && r > 0 ? -Math.log10(r) : Number.NaN;
-      const what =
-        Number.isNaN(orders) || f.gradH[last] === 0
-          ? "n/a"
-          : orders >= 0
-            ? `${orders.toFixed(1)} orders of magnitude smaller`
-            : `${(-orders).toFixed(1)} orders of magnitude larger`;
+      const { ratio: r, text: what } = flowRatio(f.gradH[first], f.gradH[last]);
       const farthest = f.direction === "reverse" ? `t = ${T}` : "t = 1";
       lines.push(`${a.label} ${dirName(f)}: ‖∂L/∂h‖ at ${farthest} / at its last step = ${fmt(r)} (${what})`);
     }
