@@ -25,20 +25,10 @@ import {
   scratchSize,
 } from "./rnn.js";
 import { checkStepperSpec, type StepperKernel, type StepperSpec, stepperSizes } from "./stepper.js";
+import type { Kernels } from "./kernels.js";
 import { WASM_RELAXED_SIMD, WASM_SIMD } from "./wasm-binary.js";
 
-/** The kernel set a backend provides; the TypeScript kernels are the reference implementation. */
-export interface Kernels {
-  readonly name: "ts" | "wasm";
-  /** What runs: "typescript", "wasm-simd" or "wasm-relaxed-simd". */
-  readonly detail: string;
-  gemm: typeof import("./gemm.js").gemm;
-  rnnForward: typeof import("./rnn.js").rnnForward;
-  rnnBackward: typeof import("./rnn.js").rnnBackward;
-  /** A stepper for streaming inference (stepper.ts), holding its own copy of the weights. */
-  createStepper(spec: StepperSpec): StepperKernel;
-  adam: typeof import("./adam.js").adamStep;
-}
+export type { Kernels } from "./kernels.js";
 
 interface Exports {
   memory: WebAssembly.Memory;
