@@ -13,7 +13,7 @@ import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 
 const CHROMIUM = "/usr/bin/chromium";
-export const CHROMIUM_WEBGPU_FLAGS = ["--enable-unsafe-webgpu"];
+const CHROMIUM_WEBGPU_FLAGS = ["--enable-unsafe-webgpu"];
 
 describe("WebGPU in Chromium", () => {
   it("runs device ops from navigator.gpu with the CPU's values", async (ctx) => {
