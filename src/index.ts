@@ -29,6 +29,17 @@ export {
   sinePredict,
   sineWindow,
 } from "./experiments/sine.js";
+export {
+  type Binding,
+  hasWebGPU,
+  requestWebGPU,
+  useWebGPU,
+  type WebGPUAdapterInfo,
+  WebGPUContext,
+  type WebGPUContextOptions,
+  type WebGPUStats,
+  webgpuContext,
+} from "./kernels/webgpu/index.js";
 export { serveWebPool, startWebThreads, type WebWorkerLike } from "./kernels/web-threads.js";
 export {
   getNumThreads,

@@ -20,9 +20,9 @@ import {
   rnnForward as rnnForwardTs,
 } from "./rnn.js";
 import { TsStepper } from "./stepper.js";
+import type { BackendName, Kernels } from "./kernels.js";
 import {
   createWasmKernels,
-  type Kernels,
   ResidentSaved,
   supportedWasmVariants,
   type WasmVariant,
@@ -37,7 +37,7 @@ export type {
   StepperLayer,
   StepperSpec,
 } from "./stepper.js";
-export type { Kernels } from "./wasm.js";
+export type { BackendName, Kernels } from "./kernels.js";
 export { ResidentSaved } from "./wasm.js";
 export {
   getNumThreads,
@@ -49,8 +49,6 @@ export {
   shutdownPool,
 } from "./pool.js";
 
-export type BackendName = "ts" | "wasm";
-
 const tsKernels: Kernels = {
   name: "ts",
   detail: "typescript",
@@ -60,6 +58,27 @@ const tsKernels: Kernels = {
   createStepper: (spec) => new TsStepper(spec),
   adam: adamTs,
 };
+
+/**
+ * The CPU backends, by name: each entry returns its kernels or throws saying why this runtime cannot run
+ * them. A new backend is a row here (and a name in kernels.ts's BackendName).
+ */
+const BACKENDS: Record<BackendName, () => Kernels> = {
+  ts: () => tsKernels,
+  wasm: () => loadWasm(),
+};
+
+/** The backend names, in the order of BACKENDS, quoted and joined for error messages: `"ts" or "wasm"`. */
+function backendList(): string {
+  const names = Object.keys(BACKENDS).map((n) => JSON.stringify(n));
+  return names.length <= 1
+    ? names.join("")
+    : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
+
+function isBackendName(name: unknown): name is BackendName {
+  return typeof name === "string" && Object.hasOwn(BACKENDS, name);
+}
 
 let active: Kernels | null = null; // null until the first kernel call (or setBackend) picks one
 let chosen = false; // set by setBackend or RECURRENT_BACKEND: an async compile must not override it
@@ -82,9 +101,9 @@ export function backendName(): BackendName {
  * run the WebAssembly SIMD module.
  */
 export function setBackend(name: BackendName): void {
-  if (name === "ts") active = tsKernels;
-  else if (name === "wasm") active = loadWasm();
-  else throw new Error(`setBackend: expected "ts" or "wasm", got ${JSON.stringify(name)}`);
+  if (!isBackendName(name))
+    throw new Error(`setBackend: expected ${backendList()}, got ${JSON.stringify(name)}`);
+  active = BACKENDS[name]();
   chosen = true;
 }
 
@@ -108,8 +127,8 @@ function envBackend(): string | undefined {
 function pickDefault(): Kernels {
   const env = envBackend();
   if (env !== undefined) {
-    if (env !== "ts" && env !== "wasm") {
-      throw new Error(`RECURRENT_BACKEND should be "ts" or "wasm", got ${JSON.stringify(env)}`);
+    if (!isBackendName(env)) {
+      throw new Error(`RECURRENT_BACKEND should be ${backendList()}, got ${JSON.stringify(env)}`);
     }
     setBackend(env);
     return active!;

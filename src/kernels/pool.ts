@@ -20,7 +20,7 @@
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = rows = Σ batchSizes
 
 import { type RnnDims, type RnnMode, type RnnWeightGrads, type RnnWeights, rnnWorkspaceSize } from "./rnn.js";
-import type { Kernels } from "./wasm.js";
+import type { Kernels } from "./kernels.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The platform seam and the settings

@@ -25,25 +25,10 @@ import {
   scratchSize,
 } from "./rnn.js";
 import { checkStepperSpec, type StepperKernel, type StepperSpec, stepperSizes } from "./stepper.js";
+import type { Kernels } from "./kernels.js";
 import { WASM_RELAXED_SIMD, WASM_SIMD } from "./wasm-binary.js";
 
-/** The kernel set a backend provides; the TypeScript kernels are the reference implementation. */
-export interface Kernels {
-  readonly name: "ts" | "wasm";
-  /** What runs: "typescript", "wasm-simd" or "wasm-relaxed-simd". */
-  readonly detail: string;
-  gemm: typeof import("./gemm.js").gemm;
-  rnnForward: typeof import("./rnn.js").rnnForward;
-  rnnBackward: typeof import("./rnn.js").rnnBackward;
-  /** A stepper for streaming inference (stepper.ts), holding its own copy of the weights. */
-  createStepper(spec: StepperSpec): StepperKernel;
-  adam: typeof import("./adam.js").adamStep;
-  /**
-   * A `saved` buffer that stays in the kernels' own memory between a forward and its backward (the wasm
-   * kernels; null where there is none or no room), or absent (the TypeScript kernels).
-   */
-  reserveSaved?(n: number): ResidentSaved | null;
-}
+export type { Kernels } from "./kernels.js";
 
 /** Floats of resident saved buffers held at once, at most: beyond it a forward's saved comes back to JS. */
 export const RESIDENT_SAVED_MAX = 128 << 20; // 512 MiB

@@ -24,3 +24,5 @@ export { nodeThreads } from "./threads.js";
 // Importing the Node entry also turns on WebAssembly relaxed SIMD on Node 20 (fused multiply-add in the
 // kernels; Node 22+ has it by default), before the kernels compile on their first call.
 export { enableRelaxedSimd } from "./relaxed-simd.js";
+// WebGPU through Dawn (the optional package `webgpu`), falling back to SwiftShader where there is no GPU.
+export { type NodeGPUOptions, nodeGPU, requestNodeWebGPU, swiftshaderLibrary } from "./webgpu.js";

@@ -1,0 +1,500 @@
+// The WebGPU device context: one GPUDevice, its compiled pipelines, a pool of buffers, and one command
+// encoder that batches every dispatch and copy until something needs the results (read, sync, flush).
+// Kernels built on it (recurrent.ts and the element-wise ops) call pipeline(wgsl), get buffers from
+// storage / upload / uniform, and dispatch; nothing reaches the GPU queue until a flush, and nothing is
+// read back unless asked.
+//
+// Runtime-neutral: this file loads in a browser and in Node. The GPU object comes from the caller
+// (navigator.gpu in a page, requestNodeWebGPU() from recurrent/node for Dawn), and WebGPU's usage flags are
+// written as numbers below, because Node has no GPUBufferUsage global.
+//
+// Buffer reuse and the queue: queue.writeBuffer runs before any command buffer submitted after it, so a
+// buffer the CPU writes (upload, uniform, write) must not be read by commands still waiting in the
+// encoder. Released buffers therefore wait in `released` until the next submit; before then only storage()
+// (written on the GPU, in encoder order) may take them.
+
+// WebGPU's flag values (GPUBufferUsage, GPUMapMode), which Node does not define as globals
+const MAP_READ = 0x1;
+const COPY_SRC = 0x4;
+const COPY_DST = 0x8;
+const UNIFORM = 0x40;
+const STORAGE = 0x80;
+const MAP_MODE_READ = 0x1;
+
+/** A buffer bound to a binding slot: the whole buffer, or a range of it (offset and size in bytes). */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+/** What a context has done so far (counters since it was created). */
+export interface WebGPUStats {
+  /** Pipelines compiled, and pipeline() calls answered from the cache. */
+  pipelines: number;
+  pipelineHits: number;
+  /** GPU buffers created, and buffer requests answered from the pool. */
+  buffersCreated: number;
+  buffersReused: number;
+  /** Buffers handed out and not yet released, and their bytes (pool sizes, not requested sizes). */
+  buffersLive: number;
+  bytesLive: number;
+  /** Buffers waiting in the pool, and their bytes. */
+  buffersPooled: number;
+  bytesPooled: number;
+  /** Bind groups created, and dispatches that found theirs in the cache. */
+  bindGroups: number;
+  bindGroupHits: number;
+  dispatches: number;
+  copies: number;
+  /** Command buffers submitted, and reads back to the CPU. */
+  submits: number;
+  reads: number;
+}
+
+export interface WebGPUContextOptions {
+  /** requestAdapter's power preference. */
+  powerPreference?: GPUPowerPreference;
+  /** Limits to ask of the device, e.g. maxStorageBufferBindingSize; each is capped at the adapter's. */
+  requiredLimits?: Record<string, number>;
+}
+
+/** What adapter the device came from (GPUAdapterInfo's fields, e.g. "SwiftShader driver" in description). */
+export interface WebGPUAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
+/** Bytes a pooled buffer of `bytes` requested bytes gets: 256 at least, else 2^k, 1.25, 1.5 or 1.75·2^k. */
+export function poolSize(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const top = 2 ** Math.floor(Math.log2(bytes));
+  const quarter = top / 4;
+  return Math.ceil(bytes / quarter) * quarter;
+}
+
+const BIND_GROUP_CACHE_LIMIT = 4096; // entries; the cache is cleared when it grows past this
+
+/** One GPUDevice with cached pipelines, pooled buffers and a batching command encoder. */
+export class WebGPUContext {
+  readonly device: GPUDevice;
+  readonly adapterInfo: WebGPUAdapterInfo;
+  /**
+   * The GPU object the device came from. Held for the context's life: Dawn's Node binding frees its
+   * instance when this object is collected, and a device outliving it crashes the process at random.
+   */
+  readonly gpu: GPU;
+
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelineIds = new WeakMap<GPUComputePipeline, number>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private readonly sizes = new WeakMap<GPUBuffer, number>(); // bytes asked for, ≤ buffer.size
+  private readonly usages = new WeakMap<GPUBuffer, number>();
+  private readonly free = new Map<string, GPUBuffer[]>(); // usage:size → buffers safe for any use
+  private released: GPUBuffer[] = []; // released since the last submit: GPU-side reuse only
+  private readonly live = new Set<GPUBuffer>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private nextId = 1;
+  private error: string | null = null; // the first uncaptured device error, thrown at the next sync point
+  private lost: string | null = null;
+  private destroyed = false;
+  private readonly counters = {
+    pipelines: 0,
+    pipelineHits: 0,
+    buffersCreated: 0,
+    buffersReused: 0,
+    bindGroups: 0,
+    bindGroupHits: 0,
+    dispatches: 0,
+    copies: 0,
+    submits: 0,
+    reads: 0,
+  };
+
+  private constructor(gpu: GPU, device: GPUDevice, info: WebGPUAdapterInfo) {
+    this.gpu = gpu;
+    this.device = device;
+    this.adapterInfo = info;
+    device.addEventListener("uncapturederror", (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.error ??= `${e.constructor?.name ?? "GPUError"}: ${e.message}`;
+    });
+    void device.lost.then((info) => {
+      this.lost = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  /**
+   * Asks `gpu` (navigator.gpu, or Dawn's GPU object in Node) for an adapter and a device. Throws saying
+   * why when there is no adapter.
+   */
+  static async create(gpu: GPU, options: WebGPUContextOptions = {}): Promise<WebGPUContext> {
+    if (gpu === undefined || gpu === null || typeof gpu.requestAdapter !== "function") {
+      throw new TypeError(`WebGPUContext.create: expected a GPU object (navigator.gpu), got ${String(gpu)}`);
+    }
+    const adapter = await gpu.requestAdapter(
+      options.powerPreference === undefined ? undefined : { powerPreference: options.powerPreference },
+    );
+    if (adapter === null) {
+      throw new Error(
+        "WebGPU is unavailable: requestAdapter() found no adapter (no GPU driver this runtime can use)",
+      );
+    }
+    const requiredLimits: Record<string, number> = {};
+    const supported = adapter.limits as unknown as Record<string, number>;
+    for (const [k, v] of Object.entries(options.requiredLimits ?? {})) {
+      const cap = supported[k];
+      if (cap === undefined) throw new Error(`WebGPUContext.create: unknown limit ${JSON.stringify(k)}`);
+      requiredLimits[k] = k.startsWith("min") ? Math.max(v, cap) : Math.min(v, cap);
+    }
+    const device = await adapter.requestDevice({ requiredLimits });
+    const i = adapter.info;
+    const info: WebGPUAdapterInfo = {
+      vendor: i?.vendor ?? "",
+      architecture: i?.architecture ?? "",
+      device: i?.device ?? "",
+      description: i?.description ?? "",
+    };
+    return new WebGPUContext(gpu, device, info);
+  }
+
+  /** False once destroyed or lost. */
+  get alive(): boolean {
+    return !this.destroyed && this.lost === null;
+  }
+
+  /** A compute pipeline for `wgsl`'s entry point, compiled once per (source, entry) and cached. */
+  pipeline(wgsl: string, entry = "main"): GPUComputePipeline {
+    this.checkAlive();
+    const key = `${entry}\u0000${wgsl}`;
+    const hit = this.pipelines.get(key);
+    if (hit !== undefined) {
+      this.counters.pipelineHits++;
+      return hit;
+    }
+    const module = this.device.createShaderModule({ code: wgsl });
+    const p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: entry } });
+    this.pipelines.set(key, p);
+    this.pipelineIds.set(p, this.nextId++);
+    this.counters.pipelines++;
+    return p;
+  }
+
+  /** A storage buffer of at least `bytes` bytes (contents undefined), from the pool when one fits. */
+  storage(bytes: number): GPUBuffer {
+    return this.acquire(bytes, STORAGE | COPY_SRC | COPY_DST, true);
+  }
+
+  /** A storage buffer holding a copy of `data` (written on the queue before the next submit). */
+  upload(data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
+    const buf = this.acquire(data.byteLength, STORAGE | COPY_SRC | COPY_DST, false);
+    if (data.byteLength > 0)
+      this.device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buf;
+  }
+
+  /**
+   * A uniform buffer holding `data`: bytes as given, or a list of numbers written as 32-bit words — u32
+   * for non-negative integers, i32 for negative integers, f32 for the rest. Use a Float32Array to force f32
+   * for integral values (e.g. a scale of 1).
+   */
+  uniform(data: readonly number[] | Float32Array | Uint32Array | Int32Array | ArrayBuffer): GPUBuffer {
+    let bytes: ArrayBuffer | ArrayBufferView;
+    if (Array.isArray(data)) {
+      const words = new ArrayBuffer(data.length * 4);
+      const view = new DataView(words);
+      (data as readonly number[]).forEach((v, i) => {
+        if (typeof v !== "number") throw new TypeError(`uniform: expected numbers, got ${typeof v} at ${i}`);
+        if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) view.setUint32(i * 4, v, true);
+        else if (Number.isInteger(v) && v < 0 && v >= -0x80000000) view.setInt32(i * 4, v, true);
+        else view.setFloat32(i * 4, v, true);
+      });
+      bytes = words;
+    } else {
+      bytes = data as ArrayBuffer | ArrayBufferView;
+    }
+    const n = bytes.byteLength;
+    // uniform bindings are read in 16-byte units: round up so a short struct still binds
+    const buf = this.acquire(Math.max(16, Math.ceil(n / 16) * 16), UNIFORM | COPY_DST, false);
+    if (n > 0) {
+      if (ArrayBuffer.isView(bytes)) this.device.queue.writeBuffer(buf, 0, bytes.buffer, bytes.byteOffset, n);
+      else this.device.queue.writeBuffer(buf, 0, bytes, 0, n);
+    }
+    return buf;
+  }
+
+  /**
+   * Writes `data` into `buf` at `offset` bytes. Pending commands are submitted first, so they see the
+   * buffer as it was when they were recorded.
+   */
+  write(buf: GPUBuffer, data: Float32Array | Uint32Array | Int32Array, offset = 0): void {
+    this.checkAlive();
+    if (offset + data.byteLength > buf.size) {
+      throw new RangeError(
+        `write: ${data.byteLength} bytes at offset ${offset} overrun a ${buf.size}-byte buffer`,
+      );
+    }
+    if (this.encoder !== null) this.flush();
+    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** The bytes asked for when `buf` was handed out (its pooled size may be larger). */
+  sizeOf(buf: GPUBuffer): number {
+    return this.sizes.get(buf) ?? buf.size;
+  }
+
+  /**
+   * Returns `buf` to the pool. Commands already recorded may still use it; it is not written by the CPU
+   * again until they are submitted. Releasing a buffer twice, or one this context did not hand out, throws.
+   */
+  release(buf: GPUBuffer): void {
+    if (!this.live.delete(buf)) {
+      throw new Error("release: this buffer is not in use from this context (released twice?)");
+    }
+    this.released.push(buf);
+  }
+
+  /**
+   * Records a dispatch of `pipeline` over (x, y, z) workgroups with `bindings` bound to @group(0)
+   * @binding(0, 1, ...) in order. Nothing runs until the next flush (read and sync flush).
+   */
+  dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], x: number, y = 1, z = 1): void {
+    this.checkAlive();
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    for (const [name, n] of [
+      ["x", x],
+      ["y", y],
+      ["z", z],
+    ] as const) {
+      if (!Number.isInteger(n) || n < 0 || n > max) {
+        throw new RangeError(
+          `dispatch: workgroup count ${name} should be an integer in [0, ${max}], got ${n}`,
+        );
+      }
+    }
+    const group = this.bindGroup(pipeline, bindings);
+    if (this.pass === null) {
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, group);
+    if (x > 0 && y > 0 && z > 0) this.pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
+  }
+
+  /** Records a copy of `bytes` bytes (default: src's requested size) from src to dst, after prior dispatches. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes = this.sizeOf(src), srcOffset = 0, dstOffset = 0): void {
+    this.checkAlive();
+    if (bytes % 4 !== 0 || srcOffset % 4 !== 0 || dstOffset % 4 !== 0) {
+      throw new RangeError(
+        `copy: sizes and offsets should be multiples of 4 bytes, got ${bytes} at ${srcOffset} → ${dstOffset}`,
+      );
+    }
+    if (bytes === 0) return;
+    this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.counters.copies++;
+  }
+
+  /** Submits every recorded command. Buffers released before now become free for any use. */
+  flush(): void {
+    this.checkAlive();
+    if (this.encoder !== null) {
+      this.endPass();
+      const cmd = this.encoder!.finish();
+      this.encoder = null;
+      this.device.queue.submit([cmd]);
+      this.counters.submits++;
+    }
+    for (const b of this.released) this.pool(b).push(b);
+    this.released = [];
+  }
+
+  /** Waits until the GPU has finished everything recorded so far; throws the first device error, if any. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkError();
+  }
+
+  /**
+   * Copies `buf` (its requested size, or `bytes` bytes from `offset`) back to the CPU after every
+   * recorded command, as float32.
+   */
+  async read(buf: GPUBuffer, bytes?: number, offset = 0): Promise<Float32Array> {
+    return new Float32Array(await this.readBytes(buf, bytes, offset));
+  }
+
+  /** As read, as raw bytes. */
+  async readBytes(buf: GPUBuffer, size?: number, offset = 0): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const bytes = size ?? this.sizeOf(buf) - offset;
+    if (offset < 0 || bytes < 0 || offset + bytes > buf.size || bytes % 4 !== 0 || offset % 4 !== 0) {
+      throw new RangeError(
+        `read: ${bytes} bytes at offset ${offset} should be multiples of 4 within the ${buf.size}-byte buffer`,
+      );
+    }
+    if (bytes === 0) return new ArrayBuffer(0);
+    const staging = this.acquire(bytes, MAP_READ | COPY_DST, false);
+    this.endPass().copyBufferToBuffer(buf, offset, staging, 0, bytes);
+    this.flush();
+    this.counters.reads++;
+    try {
+      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
+    } catch (e) {
+      this.checkError();
+      throw new Error(
+        `read: mapping the result failed (${String(e)})${this.lost ? `; device lost: ${this.lost}` : ""}`,
+      );
+    }
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.live.delete(staging);
+    this.pool(staging).push(staging); // the copy into it has completed: free for any use
+    this.checkError();
+    return out;
+  }
+
+  /** Counters and pool sizes so far. */
+  stats(): WebGPUStats {
+    let buffersPooled = 0;
+    let bytesPooled = 0;
+    for (const list of this.free.values()) {
+      buffersPooled += list.length;
+      for (const b of list) bytesPooled += b.size;
+    }
+    for (const b of this.released) {
+      buffersPooled++;
+      bytesPooled += b.size;
+    }
+    let bytesLive = 0;
+    for (const b of this.live) bytesLive += b.size;
+    return { ...this.counters, buffersLive: this.live.size, bytesLive, buffersPooled, bytesPooled };
+  }
+
+  /** Destroys the pooled buffers (not those in use) and clears the bind-group cache. */
+  trim(): void {
+    this.flush();
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.bindGroups.clear();
+  }
+
+  /** Destroys every buffer and the device; the context is unusable afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.pass = null;
+    this.encoder = null;
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const b of this.released) b.destroy();
+    for (const b of this.live) b.destroy();
+    this.free.clear();
+    this.released = [];
+    this.live.clear();
+    this.bindGroups.clear();
+    this.pipelines.clear();
+    this.destroyed = true;
+    this.device.destroy();
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new Error("WebGPUContext: used after destroy()");
+    if (this.lost !== null) throw new Error(`WebGPUContext: the device was lost (${this.lost})`);
+  }
+
+  private checkError(): void {
+    if (this.error !== null) {
+      const e = this.error;
+      this.error = null;
+      throw new Error(`WebGPU error: ${e}`);
+    }
+    if (this.lost !== null) throw new Error(`WebGPUContext: the device was lost (${this.lost})`);
+  }
+
+  private pool(buf: GPUBuffer): GPUBuffer[] {
+    const key = `${this.usages.get(buf)}:${buf.size}`;
+    let list = this.free.get(key);
+    if (list === undefined) {
+      list = [];
+      this.free.set(key, list);
+    }
+    return list;
+  }
+
+  private acquire(bytes: number, usage: number, gpuWritten: boolean): GPUBuffer {
+    this.checkAlive();
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new RangeError(`expected a buffer size in bytes (an integer ≥ 0), got ${bytes}`);
+    }
+    const size = poolSize(bytes);
+    const max = this.device.limits.maxBufferSize;
+    if (size > max && bytes <= max) return this.create(bytes, bytes, usage); // exact size, unpooled size class
+    if (bytes > max)
+      throw new RangeError(`a ${bytes}-byte buffer exceeds this device's maxBufferSize ${max}`);
+    let buf = this.free.get(`${usage}:${size}`)?.pop();
+    if (buf === undefined && gpuWritten) {
+      // a buffer released since the last submit: safe to reuse for GPU writes, which follow in encoder order
+      const i = this.released.findIndex((b) => b.size === size && this.usages.get(b) === usage);
+      if (i >= 0) buf = this.released.splice(i, 1)[0];
+    }
+    if (buf === undefined) return this.create(bytes, size, usage);
+    this.counters.buffersReused++;
+    this.sizes.set(buf, bytes);
+    this.live.add(buf);
+    return buf;
+  }
+
+  private create(bytes: number, size: number, usage: number): GPUBuffer {
+    const buf = this.device.createBuffer({ size, usage });
+    this.counters.buffersCreated++;
+    this.bufferIds.set(buf, this.nextId++);
+    this.usages.set(buf, usage);
+    this.sizes.set(buf, bytes);
+    this.live.add(buf);
+    return buf;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    if (this.pass !== null) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
+    let key = `${this.pipelineIds.get(pipeline) ?? this.idOfPipeline(pipeline)}`;
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
+      const ranged = "buffer" in b; // a GPUBuffer has no `buffer` property
+      const buffer = ranged ? b.buffer : b;
+      const offset = ranged ? (b.offset ?? 0) : 0;
+      const size = ranged ? b.size : undefined;
+      let id = this.bufferIds.get(buffer);
+      if (id === undefined) {
+        id = this.nextId++;
+        this.bufferIds.set(buffer, id); // a buffer made outside the pool
+      }
+      key += `|${id}:${offset}:${size ?? "-"}`;
+      return { binding: i, resource: size === undefined ? { buffer, offset } : { buffer, offset, size } };
+    });
+    const hit = this.bindGroups.get(key);
+    if (hit !== undefined) {
+      this.counters.bindGroupHits++;
+      return hit;
+    }
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    if (this.bindGroups.size >= BIND_GROUP_CACHE_LIMIT) this.bindGroups.clear();
+    this.bindGroups.set(key, group);
+    this.counters.bindGroups++;
+    return group;
+  }
+
+  private idOfPipeline(pipeline: GPUComputePipeline): number {
+    const id = this.nextId++;
+    this.pipelineIds.set(pipeline, id); // a pipeline compiled outside pipeline()
+    return id;
+  }
+}
