@@ -1,0 +1,33 @@
+// The WebGPU recurrent kernels (src/kernels/webgpu/recurrent.ts) against the library's CPU kernels: every
+// output and gradient of each case of recurrent-cases.ts within float32 rounding. The GPU work runs in a
+// child process (recurrent-check.mts; run.ts says why), on Dawn over the machine's GPU or SwiftShader;
+// skipped with the reason where there is neither, unless RECURRENT_REQUIRE_WEBGPU=1.
+
+import { describe, expect, it } from "vitest";
+import { CASES, caseName, TOL } from "./recurrent-cases.js";
+import { runWebGPUScript, skipUnlessWebGPU } from "./run.js";
+
+describe("WebGPU recurrent kernels vs the CPU kernels (child process)", () => {
+  it("match forward outputs, final states and every gradient of each case", async (ctx) => {
+    const r = await runWebGPUScript("recurrent-check.mts", [], 290_000);
+    if (skipUnlessWebGPU(ctx, r) || !r.available) return;
+    const results = r.results as Record<string, Record<string, number>>;
+    const adapter = (r.adapter as { description: string }).description;
+    expect(Object.keys(results).sort()).toEqual(CASES.map(caseName).sort());
+    let worst = { err: 0, what: "" };
+    for (const c of CASES) {
+      const name = caseName(c);
+      const errs = results[name];
+      const expected = ["y", "hN", "dX", "dH0", "dWih", "dWhh"];
+      if (c.mode === "LSTM") expected.push("cN", "dC0");
+      if (c.bias ?? true) expected.push("dBih", "dBhh");
+      if (c.P) expected.push("dWhr");
+      expect(Object.keys(errs).sort(), name).toEqual(expected.sort());
+      for (const [what, err] of Object.entries(errs)) {
+        if (err > worst.err) worst = { err, what: `${name}: ${what}` };
+        expect(err, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
+      }
+    }
+    console.log(`worst relative error ${worst.err.toExponential(3)} (${worst.what}) on ${adapter}`);
+  }, 300_000);
+});
