@@ -270,6 +270,17 @@ export const STEP_BT = 4;
  * The reduction shared by the step kernels: acc[r][q] = Σ_{k<K} src(b0 + r, k) · W[k·ldw + q·qs + j] for the
  * BT sequences b0 + r < bt. `src` is a WGSL function (b, k) -> f32, called only for b < bt, k < K.
  */
+/** The reduction's inner step with constant indices (registers, not a local array, on every compiler). */
+function unrolled(nq: number, w: string, qs: string): string {
+  const lines: string[] = [];
+  for (let q = 0; q < nq; q++) lines.push(`let w${q} = ${w}[wr${q === 0 ? "" : ` + ${q}u * ${qs}`}];`);
+  for (let r = 0; r < STEP_BT; r++) lines.push(`let t${r} = tile[${r}u * KT + kk];`);
+  for (let r = 0; r < STEP_BT; r++) {
+    for (let q = 0; q < nq; q++) lines.push(`acc[${r}][${q}] = fma(t${r}, w${q}, acc[${r}][${q}]);`);
+  }
+  return lines.map((l) => `\n        ${l}`).join("");
+}
+
 function reduction(nq: number, K: string, src: string, w: string, ldw: string, qs: string): string {
   return /* wgsl */ `
   let j = wg.x * 64u + lid.x;
@@ -287,11 +298,7 @@ function reduction(nq: number, K: string, src: string, w: string, ldw: string, q
     if (j < ${qs}) {
       let kn = min(KT, ${K} - k0);
       for (var kk = 0u; kk < kn; kk++) {
-        let wr = (k0 + kk) * ${ldw} + j;
-        for (var q = 0u; q < ${nq}u; q++) {
-          let wv = ${w}[wr + q * ${qs}];
-          for (var r = 0u; r < BT; r++) { acc[r][q] = fma(tile[r * KT + kk], wv, acc[r][q]); }
-        }
+        let wr = (k0 + kk) * ${ldw} + j;${unrolled(nq, w, qs)}
       }
     }
     workgroupBarrier();
