@@ -3,6 +3,7 @@
 
 import { broadcastIndex, broadcastShapes, reduceTo, toTensor } from "./broadcast.js";
 import { type DType, alloc, castStorage, promoteTypes, scalarDtype } from "./dtype.js";
+import { deviceBinary, deviceUnary, mixedDevices, onDevice } from "./device.js";
 import { result } from "./engine.js";
 import { shapeNumel } from "./shape.js";
 import { Tensor, type TensorLike } from "./tensor.js";
@@ -18,6 +19,7 @@ function binary(
   dB: ((g: number, x: number, y: number, out: number) => number) | null,
   dtype: DType = promoteTypes(a.dtype, b.dtype),
 ): Tensor {
+  if ((a._gpu === null) !== (b._gpu === null)) throw mixedDevices(a.device, b.device);
   const shape = broadcastShapes(a.shape, b.shape);
   const n = shapeNumel(shape);
   const ai = broadcastIndex(a.shape, shape);
@@ -54,6 +56,7 @@ function binary(
 
 /** a + alpha·b, broadcast. */
 export function add(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
+  if (onDevice(a, b)) return deviceBinary("add", a, b, alpha);
   const ta = toTensor(a);
   const tb = toTensor(b);
   if (!(b instanceof Tensor)) return addScalar(ta, alpha * b);
@@ -97,6 +100,7 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
     throw new Error(
       "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
     );
+  if (onDevice(a, b)) return deviceBinary("sub", a, b, alpha);
   if (!(b instanceof Tensor)) return addScalar(toTensor(a), -alpha * b, "SubBackward0");
   if (!(a instanceof Tensor)) return rsubScalar(b, a, alpha);
   return binary(
@@ -110,6 +114,7 @@ export function sub(a: TensorLike, b: TensorLike, alpha = 1): Tensor {
 }
 
 export function mul(a: TensorLike, b: TensorLike): Tensor {
+  if (onDevice(a, b)) return deviceBinary("mul", a, b);
   if (!(b instanceof Tensor)) return mulScalar(toTensor(a), b);
   if (!(a instanceof Tensor)) return mulScalar(b, a);
   return binary(
@@ -124,6 +129,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 
 /** True division: the result is float even for integer operands, as PyTorch's `/`. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
+  if (onDevice(a, b)) return deviceBinary("div", a, b);
   if (!(b instanceof Tensor)) {
     const ta = toTensor(a);
     if (ta.dtype === "float32") return mulScalar(ta, 1 / b, "DivBackward0");
@@ -244,6 +250,7 @@ function mulScalar(a: Tensor, s: number, name = "MulBackward0"): Tensor {
 }
 
 export function neg(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("neg", a);
   if (a.dtype === "bool")
     throw new Error(
       "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
@@ -258,6 +265,7 @@ export function neg(a: Tensor): Tensor {
 }
 
 export function exp(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("exp", a);
   return unary(a, "ExpBackward0", Math.exp, (g, _x, y) => g * y);
 }
 
@@ -282,10 +290,12 @@ export function cos(a: Tensor): Tensor {
 }
 
 export function tanh(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("tanh", a);
   return unary(a, "TanhBackward0", Math.tanh, (g, _x, y) => g * (1 - y * y));
 }
 
 export function sigmoid(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("sigmoid", a);
   return unary(
     a,
     "SigmoidBackward0",
@@ -295,6 +305,7 @@ export function sigmoid(a: Tensor): Tensor {
 }
 
 export function relu(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("relu", a);
   return unary(
     a,
     "ReluBackward0",

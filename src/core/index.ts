@@ -14,3 +14,4 @@ export {
   type TensorLike,
 } from "./tensor.js";
 export { type DType, promoteTypes, type Storage, torchDtype } from "./dtype.js";
+export type { Device } from "./device.js";

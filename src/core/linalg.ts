@@ -2,6 +2,7 @@
 
 import { gemm } from "../kernels/backend.js";
 import { broadcastIndex, broadcastShapes } from "./broadcast.js";
+import { deviceMatmul, onDevice } from "./device.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { shapeNumel, shapeStr } from "./shape.js";
@@ -12,6 +13,7 @@ import type { Tensor } from "./tensor.js";
  * dimension, and leading (batch) dimensions broadcast.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (onDevice(a, b)) return deviceMatmul(a, b);
   return matmulAs(a, b, "MmBackward0");
 }
 

@@ -4,7 +4,7 @@ import { broadcastIndex, reduceTo, stridedOffsets } from "./broadcast.js";
 import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
 import { record, result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
-import { Tensor } from "./tensor.js";
+import { cpuOnly, Tensor } from "./tensor.js";
 
 function inferShape(shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = shape.slice();
@@ -149,6 +149,7 @@ function transposeAs(a: Tensor, dim0: number, dim1: number, name: string): Tenso
  * memory with `a`, as PyTorch's views).
  */
 function viewOf(a: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+  cpuOnly(a, "a view (transpose, permute, select, narrow, expand)");
   return Tensor._view(a._data, shape, strides, a._offset + offset);
 }
 

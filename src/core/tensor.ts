@@ -10,6 +10,7 @@
 // methods, not into `data`, of such a view.
 
 import { stridedOffsets } from "./broadcast.js";
+import { cpuAsync, type Device, type DeviceStorage, isDevice, toDevice } from "./device.js";
 import { alloc, castStorage, coerce, type DType, dtypeOf, type Storage } from "./dtype.js";
 import { formatTensor } from "./format.js";
 import * as ops from "./ops.js";
@@ -46,6 +47,15 @@ function checkShape(shape: readonly number[]): void {
   }
 }
 
+/** @internal refuses an operation that has no webgpu version yet on a "webgpu" tensor. */
+export function cpuOnly(t: Tensor, what: string): void {
+  if (t._gpu !== null) {
+    throw new Error(
+      `${what} is not supported on the webgpu device yet (read the tensor with \`await t.cpuAsync()\`)`,
+    );
+  }
+}
+
 /** PyTorch's refusal of gradients on an integer or bool tensor. */
 function checkRequiresGrad(data: Storage, flag: boolean): void {
   if (flag && !(data instanceof Float32Array))
@@ -59,6 +69,9 @@ export class Tensor {
    * code that may meet other dtypes reads `storage`, or checks `dtype` first.
    */
   get data(): Float32Array {
+    if (this._gpu !== null) {
+      throw new Error("this tensor is on the webgpu device: read its values with `await t.cpuAsync()`");
+    }
     return this._strides === null ? this._data : this._gather();
   }
   set data(v: Float32Array) {
@@ -85,6 +98,8 @@ export class Tensor {
   _mark = 0;
   /** @internal */ _g: Float32Array | null = null;
   /** @internal */ _gOwned = false;
+  /** @internal the values of a "webgpu" tensor (then `_data` is empty), null on the CPU */
+  _gpu: DeviceStorage | null = null;
 
   constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
@@ -113,14 +128,39 @@ export class Tensor {
     return this._data instanceof Float32Array;
   }
 
+  /** Where the values live: "cpu", or "webgpu" after `to("webgpu")` (device.ts). */
+  get device(): Device {
+    return this._gpu === null ? "cpu" : "webgpu";
+  }
+
   /**
    * This tensor as `dtype`: itself when it already is, else a copy (ints truncate toward zero, bools are
    * `!= 0`). Like PyTorch's, a conversion to float32 is differentiable (the gradient passes through) and
-   * a conversion to int64 or bool is not.
+   * a conversion to int64 or bool is not. Given a device ("cpu" or "webgpu"), a copy on that device;
+   * a webgpu tensor comes back with `await t.cpuAsync()`, as reading the GPU is asynchronous.
    */
-  to(dtype: DType): Tensor {
-    if (dtype === this.dtype) return this;
-    return ops.toDtype(this, dtype);
+  to(target: DType | Device): Tensor {
+    if (isDevice(target)) return toDevice(this, target);
+    if (target !== "float32" && target !== "int64" && target !== "bool") {
+      throw new Error(
+        `to: expected a dtype ("float32", "int64", "bool") or a device ("cpu", "webgpu"), got ${JSON.stringify(target)}`,
+      );
+    }
+    if (target === this.dtype) return this;
+    if (this._gpu !== null)
+      throw new Error(`to('${target}'): dtype conversion on webgpu is not supported yet`);
+    return ops.toDtype(this, target);
+  }
+  /** A CPU tensor with these values, once read back from the device (this tensor itself on the CPU). */
+  cpuAsync(): Promise<Tensor> {
+    return cpuAsync(this);
+  }
+  /** `item()` for a tensor on any device. */
+  async itemAsync(): Promise<number> {
+    if (this.numel !== 1) {
+      throw new Error(`a Tensor with ${this.numel} elements cannot be converted to a scalar`);
+    }
+    return (await this.cpuAsync()).item();
   }
   /** `to("float32")`. */
   float(): Tensor {
@@ -137,7 +177,7 @@ export class Tensor {
 
   /** Number of elements. */
   get numel(): number {
-    return this._strides === null ? this._data.length : shapeNumel(this.shape);
+    return this._strides === null && this._gpu === null ? this._data.length : shapeNumel(this.shape);
   }
 
   /** Number of dimensions. */
@@ -185,6 +225,8 @@ export class Tensor {
   }
 
   toString(): string {
+    if (this._gpu !== null)
+      return `tensor(<on webgpu: await t.cpuAsync()>, device='webgpu', size=${shapeStr(this.shape)})`;
     return formatTensor(this);
   }
 
@@ -273,6 +315,7 @@ export class Tensor {
 
   /** A tensor sharing this one's data, cut from the graph. */
   detach(): Tensor {
+    if (this._gpu !== null) return Tensor._onDevice(this._gpu, this.shape);
     if (this._strides === null) return new Tensor(this._data, this.shape, false);
     return Tensor._view(this._data, this.shape, this._strides, this._offset);
   }
@@ -304,6 +347,14 @@ export class Tensor {
     return t;
   }
 
+  /** @internal a "webgpu" tensor of `shape` over `storage` (device.ts deviceTensor registers its release) */
+  static _onDevice(storage: DeviceStorage, shape: readonly number[]): Tensor {
+    const t = new Tensor(new Float32Array(0), [0]);
+    (t as { shape: number[] }).shape = shape.slice();
+    t._gpu = storage;
+    return t;
+  }
+
   /** @internal the storage offset of each element, in row-major order (a non-contiguous view only) */
   _offsets(): Int32Array {
     const off = stridedOffsets(this.shape, this._strides as number[]);
@@ -326,6 +377,7 @@ export class Tensor {
    * A view whose elements share memory (expand) takes one value for all (`fill_`), not several (`copy_`).
    */
   _write(values: ArrayLike<number>, uniform = false): void {
+    cpuOnly(this, "writing into a tensor");
     if (this._strides === null) {
       this._data.set(values);
       return;
@@ -582,6 +634,7 @@ export class Tensor {
   /** Fills with `value` in place. */
   fill_(value: number | boolean): this {
     checkInPlace(this);
+    cpuOnly(this, "fill_");
     const v = coerce(Number(value), this.dtype);
     if (this._strides === null) this._data.fill(v);
     else this._write(new Float64Array(this.numel).fill(v), true);
@@ -589,6 +642,7 @@ export class Tensor {
   }
   zero_(): this {
     checkInPlace(this);
+    cpuOnly(this, "zero_");
     if (this._strides === null) this._data.fill(0);
     else this._write(new Float64Array(this.numel), true);
     return this;

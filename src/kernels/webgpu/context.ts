@@ -158,6 +158,11 @@ export class WebGPUContext {
     return new WebGPUContext(gpu, device, info);
   }
 
+  /** False once destroyed or lost. */
+  get alive(): boolean {
+    return !this.destroyed && this.lost === null;
+  }
+
   /** A compute pipeline for `wgsl`'s entry point, compiled once per (source, entry) and cached. */
   pipeline(wgsl: string, entry = "main"): GPUComputePipeline {
     this.checkAlive();

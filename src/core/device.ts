@@ -1,0 +1,130 @@
+// Devices: where a tensor's values live. "cpu" tensors hold a typed array (tensor.ts); "webgpu" tensors
+// hold a contiguous float32 GPUBuffer of the WebGPU context (kernels/webgpu), reached with
+// `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
+// The ops that run on the device so far: add, sub, mul, div (same shapes), neg, exp, tanh, sigmoid, relu,
+// and the 2-D matmul. Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
+// error.
+
+import { gpuBinary, gpuMatmul, gpuUnary, type BinaryOp, type UnaryOp } from "../kernels/webgpu/ops.js";
+import { type WebGPUContext, webgpuContext } from "../kernels/webgpu/index.js";
+import { isGradEnabled } from "./engine.js";
+import { shapeNumel, shapeStr } from "./shape.js";
+import { Tensor, type TensorLike } from "./tensor.js";
+
+export type Device = "cpu" | "webgpu";
+
+/** The storage of a "webgpu" tensor: a buffer of `ctx` holding numel float32 values, row-major. */
+export interface DeviceStorage {
+  readonly ctx: WebGPUContext;
+  readonly buffer: GPUBuffer;
+}
+
+export function isDevice(x: unknown): x is Device {
+  return x === "cpu" || x === "webgpu";
+}
+
+// A device buffer goes back to its context's pool when its storage object is collected, i.e. when no
+// tensor holds it any more (detach() shares it).
+const finalizer = new FinalizationRegistry<{ ctx: WebGPUContext; buffer: GPUBuffer }>(({ ctx, buffer }) => {
+  if (ctx.alive) ctx.release(buffer);
+});
+
+/** @internal a "webgpu" tensor over `buffer` (which it now owns), of `shape`. */
+export function deviceTensor(ctx: WebGPUContext, buffer: GPUBuffer, shape: readonly number[]): Tensor {
+  const storage: DeviceStorage = { ctx, buffer };
+  finalizer.register(storage, { ctx, buffer });
+  return Tensor._onDevice(storage, shape);
+}
+
+/** `t.to(device)`: a copy of `t` on `device` (itself when already there). */
+export function toDevice(t: Tensor, device: Device): Tensor {
+  if (!isDevice(device)) {
+    throw new Error(`to: expected a device ("cpu" or "webgpu") or a dtype, got ${JSON.stringify(device)}`);
+  }
+  if (t.device === device) return t;
+  if (device === "cpu") {
+    throw new Error(
+      "to('cpu'): reading a webgpu tensor back is asynchronous in WebGPU: use `await t.cpuAsync()`",
+    );
+  }
+  if (t.dtype !== "float32") {
+    throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
+  }
+  checkNoGrad("to('webgpu')", t);
+  const ctx = webgpuContext();
+  return deviceTensor(ctx, ctx.upload(t.data), t.shape);
+}
+
+/** `await t.cpuAsync()`: a CPU tensor with the values of `t` (itself when on the CPU). */
+export async function cpuAsync(t: Tensor): Promise<Tensor> {
+  const s = t._gpu;
+  if (s === null) return t;
+  const n = shapeNumel(t.shape);
+  const values = n === 0 ? new Float32Array(0) : await s.ctx.read(s.buffer, n * 4);
+  return new Tensor(values, t.shape);
+}
+
+/** PyTorch's error for an op whose tensors are on two devices. */
+export function mixedDevices(a: Device, b: Device): Error {
+  return new Error(
+    `Expected all tensors to be on the same device, but found at least two devices, ${a} and ${b}!`,
+  );
+}
+
+/** Whether either operand is a "webgpu" tensor: then the op runs on the device, or throws saying why. */
+export function onDevice(a: TensorLike, b?: TensorLike): boolean {
+  return (a instanceof Tensor && a._gpu !== null) || (b instanceof Tensor && b._gpu !== null);
+}
+
+function checkNoGrad(what: string, ...ts: Tensor[]): void {
+  if (isGradEnabled() && ts.some((t) => t.requiresGrad)) {
+    throw new Error(
+      `${what}: autograd does not reach the webgpu device yet; detach() the tensor or run under noGrad()`,
+    );
+  }
+}
+
+function operands(name: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+    throw new Error(`${name} on webgpu: a number operand is not supported yet; make it a tensor on webgpu`);
+  }
+  if (a.device !== b.device) throw mixedDevices(a.device, b.device);
+  return [a, b];
+}
+
+/** add, sub, mul, div on the device, for operands of one shape. */
+export function deviceBinary(op: BinaryOp, a: TensorLike, b: TensorLike, alpha = 1): Tensor {
+  const [ta, tb] = operands(op, a, b);
+  if (ta.shape.length !== tb.shape.length || ta.shape.some((d, i) => d !== tb.shape[i])) {
+    throw new Error(
+      `${op} on webgpu: broadcasting is not supported yet; got shapes ${shapeStr(ta.shape)} and ${shapeStr(tb.shape)}`,
+    );
+  }
+  checkNoGrad(op, ta, tb);
+  const s = ta._gpu!;
+  const out = gpuBinary(s.ctx, op, s.buffer, tb._gpu!.buffer, shapeNumel(ta.shape), alpha);
+  return deviceTensor(s.ctx, out, ta.shape);
+}
+
+/** neg, exp, tanh, sigmoid, relu on the device. */
+export function deviceUnary(op: UnaryOp, a: Tensor): Tensor {
+  checkNoGrad(op, a);
+  const s = a._gpu!;
+  return deviceTensor(s.ctx, gpuUnary(s.ctx, op, s.buffer, shapeNumel(a.shape)), a.shape);
+}
+
+/** The 2-D matrix product on the device. */
+export function deviceMatmul(a: Tensor, b: Tensor): Tensor {
+  const [ta, tb] = operands("matmul", a, b);
+  if (ta.ndim !== 2 || tb.ndim !== 2) {
+    throw new Error(`matmul on webgpu: only 2-D operands so far, got ${ta.ndim}-D and ${tb.ndim}-D`);
+  }
+  const [M, K] = ta.shape;
+  const [K2, N] = tb.shape;
+  if (K !== K2) {
+    throw new Error(`mat1 and mat2 shapes cannot be multiplied (${M}x${K} and ${K2}x${N})`);
+  }
+  checkNoGrad("matmul", ta, tb);
+  const s = ta._gpu!;
+  return deviceTensor(s.ctx, gpuMatmul(s.ctx, s.buffer, tb._gpu!.buffer, M, N, K), [M, N]);
+}

@@ -1,0 +1,167 @@
+// Generic WGSL kernels on contiguous float32 buffers: element-wise unary and binary ops and the matrix
+// product. Pure kernels: they take buffers and sizes, record dispatches on the context, and return a fresh
+// output buffer (the caller releases it); tensors and autograd live in core/device.ts.
+//
+// n = elements, M×K · K×N = the product's operands (row-major)
+
+import type { WebGPUContext } from "./context.js";
+
+const WG = 256; // threads per workgroup of the element-wise kernels
+const MAX_GROUPS = 65535; // WebGPU's default maxComputeWorkgroupsPerDimension
+
+/** Workgroups for n elements as (x, y): x·y·WG ≥ n, both within the per-dimension limit. */
+function grid(n: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / WG));
+  const y = Math.ceil(groups / MAX_GROUPS);
+  return [Math.ceil(groups / y), y];
+}
+
+// the flat element index of an invocation in a (x, y) grid of WG-wide workgroups
+const INDEX = /* wgsl */ `
+struct P { n: u32, stride: u32, alpha: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+fn index(g: vec3u) -> u32 { return g.y * p.stride + g.x; }`;
+
+/** The element-wise unary ops: WGSL expression of x. */
+export const UNARY_OPS = {
+  neg: "-x",
+  exp: "exp(x)",
+  // Cephes' tanhf: an odd polynomial below |x| = 0.625 (exact for tiny x, where 1 − e^−2|x| would round
+  // to 0), else 1 − 2/(e^2|x| + 1), which saturates to ±1 without overflow (WGSL's tanh may give NaN)
+  tanh: `select(sign(x) * (1.0 - 2.0 / (exp(2.0 * abs(x)) + 1.0)),
+    ((((-5.70498872745e-3 * x * x + 2.06390887954e-2) * x * x - 5.37397155531e-2) * x * x
+      + 1.33314422036e-1) * x * x - 3.33332819422e-1) * x * x * x + x,
+    abs(x) < 0.625)`,
+  sigmoid: "1.0 / (1.0 + exp(-x))",
+  relu: "max(x, 0.0)",
+} as const;
+export type UnaryOp = keyof typeof UNARY_OPS;
+
+/** The element-wise binary ops: WGSL expression of a, b and p.alpha. */
+export const BINARY_OPS = {
+  add: "a + p.alpha * b",
+  sub: "a - p.alpha * b",
+  mul: "a * b",
+  div: "a / b",
+} as const;
+export type BinaryOp = keyof typeof BINARY_OPS;
+
+function unaryWgsl(op: UnaryOp): string {
+  return `${INDEX}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = index(g);
+  if (i >= p.n) { return; }
+  let x = X[i];
+  Y[i] = ${UNARY_OPS[op]};
+}`;
+}
+
+function binaryWgsl(op: BinaryOp): string {
+  return `${INDEX}
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = index(g);
+  if (i >= p.n) { return; }
+  let a = A[i];
+  let b = B[i];
+  C[i] = ${BINARY_OPS[op]};
+}`;
+}
+
+function params(ctx: WebGPUContext, n: number, gx: number, alpha: number): GPUBuffer {
+  const b = new ArrayBuffer(12);
+  const v = new DataView(b);
+  v.setUint32(0, n, true);
+  v.setUint32(4, gx * WG, true);
+  v.setFloat32(8, alpha, true);
+  return ctx.uniform(b);
+}
+
+/** Y (n) = op(X (n)), in a new buffer. */
+export function gpuUnary(ctx: WebGPUContext, op: UnaryOp, x: GPUBuffer, n: number): GPUBuffer {
+  if (!Object.hasOwn(UNARY_OPS, op)) throw new Error(`gpuUnary: unknown op ${JSON.stringify(op)}`);
+  const y = ctx.storage(n * 4);
+  if (n === 0) return y;
+  const [gx, gy] = grid(n);
+  const u = params(ctx, n, gx, 0);
+  ctx.dispatch(ctx.pipeline(unaryWgsl(op)), [u, x, y], gx, gy);
+  ctx.release(u);
+  return y;
+}
+
+/** C (n) = op(A (n), B (n)) (add and sub scale B by alpha), in a new buffer. */
+export function gpuBinary(
+  ctx: WebGPUContext,
+  op: BinaryOp,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  n: number,
+  alpha = 1,
+): GPUBuffer {
+  if (!Object.hasOwn(BINARY_OPS, op)) throw new Error(`gpuBinary: unknown op ${JSON.stringify(op)}`);
+  const c = ctx.storage(n * 4);
+  if (n === 0) return c;
+  const [gx, gy] = grid(n);
+  const u = params(ctx, n, gx, alpha);
+  ctx.dispatch(ctx.pipeline(binaryWgsl(op)), [u, a, b, c], gx, gy);
+  ctx.release(u);
+  return c;
+}
+
+const TILE = 16;
+const MATMUL = /* wgsl */ `
+struct P { M: u32, N: u32, K: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> A: array<f32>; // (M, K)
+@group(0) @binding(2) var<storage, read> B: array<f32>; // (K, N)
+@group(0) @binding(3) var<storage, read_write> C: array<f32>; // (M, N)
+var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
+var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
+@compute @workgroup_size(${TILE}, ${TILE})
+fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let row = w.y * ${TILE}u + l.y;
+  let col = w.x * ${TILE}u + l.x;
+  var acc = 0.0;
+  for (var t = 0u; t < (p.K + ${TILE - 1}u) / ${TILE}u; t++) {
+    let ka = t * ${TILE}u + l.x;
+    let kb = t * ${TILE}u + l.y;
+    As[l.y][l.x] = select(0.0, A[min(row * p.K + ka, arrayLength(&A) - 1u)], row < p.M && ka < p.K);
+    Bs[l.y][l.x] = select(0.0, B[min(kb * p.N + col, arrayLength(&B) - 1u)], kb < p.K && col < p.N);
+    workgroupBarrier();
+    for (var k = 0u; k < ${TILE}u; k++) { acc = fma(As[l.y][k], Bs[k][l.x], acc); }
+    workgroupBarrier();
+  }
+  if (row < p.M && col < p.N) { C[row * p.N + col] = acc; }
+}`;
+
+/** C (M, N) = A (M, K) · B (K, N), row-major, in a new buffer: 16×16 tiles in workgroup memory. */
+export function gpuMatmul(
+  ctx: WebGPUContext,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  M: number,
+  N: number,
+  K: number,
+): GPUBuffer {
+  const c = ctx.storage(M * N * 4);
+  if (M === 0 || N === 0) return c;
+  if (K === 0) {
+    ctx.release(c);
+    return ctx.upload(new Float32Array(M * N)); // an empty sum
+  }
+  const gx = Math.ceil(N / TILE);
+  const gy = Math.ceil(M / TILE);
+  if (gx > MAX_GROUPS || gy > MAX_GROUPS) {
+    throw new RangeError(`gpuMatmul: ${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
+  }
+  const u = ctx.uniform([M, N, K]);
+  ctx.dispatch(ctx.pipeline(MATMUL), [u, a, b, c], gx, gy);
+  ctx.release(u);
+  return c;
+}

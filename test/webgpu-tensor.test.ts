@@ -1,0 +1,81 @@
+// Tensors on the webgpu device (test/webgpu/tensor-check.mts, in a child process: see test/webgpu/run.ts):
+// add, sub, mul, div, neg, exp, tanh, sigmoid, relu and matmul against the CPU ops on the same values,
+// PyTorch's mixed-device error, and asynchronous read-back. Skips without WebGPU unless
+// RECURRENT_REQUIRE_WEBGPU=1.
+
+import { describe, expect, it } from "vitest";
+import { randn, tensor } from "../src/index.js";
+import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
+
+interface TensorCheck {
+  errors: Record<string, number>;
+  extremes: { tanh: number[]; sigmoid: number[] };
+  tanhRelErr: number;
+  devices: string[];
+  shape: number[];
+  scalar: { shape: number[]; numel: number; value: number };
+  item: number;
+  sameOnCpu: boolean;
+  [message: string]: unknown;
+}
+
+const MIXED = "Expected all tensors to be on the same device, but found at least two devices,";
+
+describe("tensors on webgpu (child process)", () => {
+  it("compute what the CPU ops compute, and refuse what they cannot do yet", async (ctx) => {
+    const r = await runWebGPUScript("tensor-check.mts");
+    if (skipUnlessWebGPU(ctx, r)) return;
+    const g = r as unknown as TensorCheck;
+    // float32 rounding: max |gpu − cpu| / (1 + |cpu|), 33×47 operands, 33×47 · 47×21 product
+    expect(Object.keys(g.errors).sort()).toEqual(
+      ["add", "chain", "div", "exp", "matmul", "mul", "neg", "relu", "sigmoid", "sub", "tanh"].sort(),
+    );
+    for (const [op, err] of Object.entries(g.errors)) expect(err, op).toBeLessThan(1e-6);
+    expect(g.tanhRelErr).toBeLessThan(1e-6); // relative, near 0 and around the switch at |x| = 0.625
+    expect(g.extremes.tanh).toEqual([-1, -1, expect.closeTo(-1e-8, 12), 0, expect.closeTo(1e-8, 12), 1, 1]);
+    expect(g.extremes.sigmoid[0]).toBeLessThan(1e-37); // 1/(1+e^100): 3.8e-44 or flushed to 0, no NaN
+    expect(g.extremes.sigmoid[0]).toBeGreaterThanOrEqual(0);
+    expect(g.extremes.sigmoid[1]).toBeCloseTo(2.061153622438558e-9, 15);
+    expect(g.extremes.sigmoid.slice(2, 5)).toEqual([0.5, 0.5, 0.5]);
+    expect(g.extremes.sigmoid.slice(5)).toEqual([1, 1]);
+    expect(g.devices).toEqual(["cpu", "webgpu", "cpu", "webgpu"]);
+    expect(g.shape).toEqual([33, 21]);
+    expect(g.scalar).toEqual({ shape: [], numel: 1, value: 2.5 });
+    expect(g.item).toBe(4.25);
+    expect(g.sameOnCpu).toBe(true);
+    expect(g.mixedAdd).toBe(`${MIXED} webgpu and cpu!`);
+    expect(g.mixedMul).toBe(`${MIXED} cpu and webgpu!`);
+    expect(g.mixedMatmul).toBe(`${MIXED} cpu and webgpu!`);
+    expect(g.mixedMax).toBe(`${MIXED} webgpu and cpu!`); // an op with no webgpu kernel still says so
+    expect(g.data).toContain("await t.cpuAsync()");
+    expect(g.toCpu).toContain("await t.cpuAsync()");
+    expect(g.view).toContain("not supported on the webgpu device yet");
+    expect(g.fill).toContain("fill_ is not supported on the webgpu device yet");
+    expect(g.broadcast).toBe(
+      "add on webgpu: broadcasting is not supported yet; got shapes [33, 47] and [1, 47]",
+    );
+    expect(g.grad).toContain("autograd does not reach the webgpu device yet");
+    expect(g.gradOk).toBe("webgpu");
+    expect(g.str).toContain("device='webgpu'");
+  });
+});
+
+describe("tensor devices without a WebGPU device", () => {
+  it("CPU tensors say cpu, stay put, and read back as themselves", async () => {
+    const t = randn(2, 3);
+    expect(t.device).toBe("cpu");
+    expect(t.to("cpu")).toBe(t);
+    expect(await t.cpuAsync()).toBe(t);
+    expect(await tensor([1.5]).itemAsync()).toBe(1.5);
+    await expect(t.itemAsync()).rejects.toThrow("a Tensor with 6 elements cannot be converted to a scalar");
+    expect(t.to("float32")).toBe(t); // dtypes still convert as before
+    expect(t.to("int64").dtype).toBe("int64");
+  });
+
+  it("to('webgpu') says how to get a device", () => {
+    expect(() => randn(2).to("webgpu")).toThrow("No WebGPU device: call `await requestWebGPU()` first");
+    expect(() => randn(2).to("cuda" as "cpu")).toThrow(
+      'to: expected a dtype ("float32", "int64", "bool") or a device ("cpu", "webgpu"), got "cuda"',
+    );
+  });
+});

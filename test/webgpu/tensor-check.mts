@@ -1,0 +1,94 @@
+// Tensors on the webgpu device: the ops that run there against the same ops on the CPU, the device errors,
+// and read-back. Prints one JSON line for test/webgpu-tensor.test.ts.
+
+import { manualSeed, maximum, noGrad, randn, type Tensor, tensor } from "../../src/index.js";
+import { deviceOrExit, finish } from "./setup.js";
+
+const ctx = await deviceOrExit();
+manualSeed(7);
+
+/** Largest |gpu − cpu| / (1 + |cpu|) over the elements. */
+async function relErr(gpu: Tensor, cpu: Tensor): Promise<number> {
+  const g = (await gpu.cpuAsync()).data;
+  const c = cpu.data;
+  if (g.length !== c.length) return Number.POSITIVE_INFINITY;
+  let worst = 0;
+  for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(g[i] - c[i]) / (1 + Math.abs(c[i])));
+  return worst;
+}
+
+const a = randn(33, 47).mul(3);
+const b = randn(33, 47);
+const m = randn(47, 21);
+const ga = a.to("webgpu");
+const gb = b.to("webgpu");
+const gm = m.to("webgpu");
+
+const errors: Record<string, number> = {
+  add: await relErr(ga.add(gb, 0.5), a.add(b, 0.5)),
+  sub: await relErr(ga.sub(gb), a.sub(b)),
+  mul: await relErr(ga.mul(gb), a.mul(b)),
+  div: await relErr(ga.div(gb.sigmoid()), a.div(b.sigmoid())),
+  neg: await relErr(ga.neg(), a.neg()),
+  exp: await relErr(gb.exp(), b.exp()),
+  tanh: await relErr(ga.tanh(), a.tanh()),
+  sigmoid: await relErr(ga.sigmoid(), a.sigmoid()),
+  relu: await relErr(ga.relu(), a.relu()),
+  matmul: await relErr(ga.matmul(gm), a.matmul(m)),
+  // a chain with no read-back in between: one LSTM-like gate
+  chain: await relErr(
+    ga.matmul(gm).tanh().mul(ga.matmul(gm).sigmoid()),
+    a.matmul(m).tanh().mul(a.matmul(m).sigmoid()),
+  ),
+};
+
+// extremes: tanh and sigmoid saturate without NaN
+const ext = tensor([-100, -20, -1e-8, 0, 1e-8, 20, 100]);
+const extremes = {
+  tanh: Array.from((await ext.to("webgpu").tanh().cpuAsync()).data),
+  sigmoid: Array.from((await ext.to("webgpu").sigmoid().cpuAsync()).data),
+};
+
+// tanh's relative error where its two formulas meet and near 0 (1e-8: 1 − e^−2x rounds to 0 in float32)
+const small = tensor([1e-8, -1e-5, 1e-3, 0.3, -0.62, 0.624, 0.626, 0.7, -1, 3]);
+const tanhSmall = (await small.to("webgpu").tanh().cpuAsync()).data;
+let tanhRelErr = 0;
+small.tanh().data.forEach((c, i) => {
+  tanhRelErr = Math.max(tanhRelErr, Math.abs(tanhSmall[i] - c) / Math.abs(c));
+});
+
+const message = (f: () => unknown): string => {
+  try {
+    f();
+    return "no error";
+  } catch (e) {
+    return String(e instanceof Error ? e.message : e);
+  }
+};
+const item = await tensor([4.25]).to("webgpu").itemAsync();
+const scalar = tensor(2.5).to("webgpu");
+const x = randn(3).requiresGrad_();
+
+finish(ctx, {
+  errors,
+  extremes,
+  tanhRelErr,
+  devices: [a.device, ga.device, (await ga.cpuAsync()).device, ga.detach().device],
+  shape: ga.matmul(gm).shape,
+  scalar: { shape: scalar.shape, numel: scalar.numel, value: await scalar.itemAsync() },
+  item,
+  sameOnCpu: (await a.cpuAsync()) === a && a.to("cpu") === a && ga.to("webgpu") === ga,
+  mixedAdd: message(() => ga.add(b)),
+  mixedMul: message(() => a.mul(gb)),
+  mixedMatmul: message(() => a.matmul(gm)),
+  mixedMax: message(() => maximum(ga, b)),
+  view: message(() => ga.narrow(0, 0, 1)),
+  fill: message(() => ga.fill_(1)),
+  data: message(() => ga.data),
+  toCpu: message(() => ga.to("cpu")),
+  broadcast: message(() => ga.add(randn(1, 47).to("webgpu"))),
+  grad: message(() => x.to("webgpu")),
+  gradOk: noGrad(() => x.to("webgpu").device),
+  str: String(ga),
+  stats: ctx.stats(),
+});
