@@ -18,6 +18,7 @@ export interface Case {
   lengths?: number[]; // sorted, packed like PyTorch; absent = full batch
   reverse?: boolean;
   bias?: boolean; // default true
+  scale?: number; // of x (default 1): 30 saturates every gate
   noInit?: boolean; // h0, c0, dY, dCn null (dHn is then the only gradient flowing in)
 }
 
@@ -36,6 +37,7 @@ export const CASES: Case[] = [
   { mode: "GRU", T: 3, B: 2, I: 3, H: 4, bias: false, noInit: true },
   { mode: "LSTM", T: 3, B: 2, I: 3, H: 4, bias: false, noInit: true },
   { mode: "RNN_TANH", T: 6, B: 9, I: 8, H: 130 },
+  ...MODES.map((mode): Case => ({ mode, T: 4, B: 3, I: 4, H: 5, scale: 30 })),
 ];
 
 export function caseName(c: Case): string {
@@ -45,6 +47,7 @@ export function caseName(c: Case): string {
     c.reverse ? "reverse" : "",
     c.bias === false ? "no bias" : "",
     c.noInit ? "no h0/dY" : "",
+    c.scale ? `x·${c.scale}` : "",
   ].filter((s) => s !== "");
   return `${c.mode} T=${c.T} B=${c.B} I=${c.I} H=${c.H} ${extras.join(" ")}`.trim();
 }

@@ -62,7 +62,7 @@ async function runCase(c: Case): Promise<Record<string, number>> {
     bHh: bias ? rand(G, g, k) : null,
     wHr: P > 0 ? rand(P * H, g, k) : null,
   };
-  const x = rand(N * I, g);
+  const x = rand(N * I, g, c.scale ?? 1);
   const h0 = c.noInit ? null : rand(B * R, g);
   const c0 = c.noInit || !lstm ? null : rand(B * H, g);
   const dY = c.noInit ? null : rand(N * R, g);
@@ -151,8 +151,76 @@ async function runCase(c: Case): Promise<Record<string, number>> {
   return errs;
 }
 
+/** The message of each bad call (recurrent.test.ts matches them), or "no error". */
+function badCalls(): Record<string, string> {
+  const dims = (over: Partial<RnnDims> = {}): RnnDims => ({
+    mode: "LSTM",
+    T: 2,
+    B: 2,
+    I: 3,
+    H: 4,
+    P: 0,
+    batchSizes: null,
+    reverse: false,
+    ...over,
+  });
+  const f = (n: number): GPUBuffer => ctx.storage(n * 4);
+  const G = 16;
+  const w: GpuRnnWeights = { wIh: f(G * 3), wHh: f(G * 4), bIh: f(G), bHh: f(G), wHr: null };
+  const x = f(4 * 3);
+  const y = f(4 * 4);
+  const hN = f(2 * 4);
+  const cN = f(2 * 4);
+  const msg = (run: () => unknown): string => {
+    try {
+      run();
+      return "no error";
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  };
+  const saved = rec.forward(dims(), w, x, null, null, y, hN, cN, true)!;
+  const out: Record<string, string> = {
+    shortX: msg(() => rec.forward(dims(), w, f(5), null, null, y, hN, cN, false)),
+    noCN: msg(() => rec.forward(dims(), w, x, null, null, y, hN, null, false)),
+    gruProjection: msg(() => rec.forward(dims({ mode: "GRU", P: 2 }), w, x, null, null, y, hN, null, false)),
+    increasingBatchSizes: msg(() =>
+      rec.forward(dims({ batchSizes: Int32Array.of(1, 2) }), w, x, null, null, y, hN, cN, false),
+    ),
+    badMode: msg(() =>
+      rec.forward(dims({ mode: "SRU" as RnnDims["mode"] }), w, x, null, null, y, hN, cN, false),
+    ),
+    otherDims: msg(() =>
+      rec.backward(
+        dims({ reverse: true }),
+        w,
+        noGrads,
+        x,
+        null,
+        null,
+        null,
+        null,
+        null,
+        y,
+        null,
+        null,
+        null,
+        saved,
+      ),
+    ),
+  };
+  saved.release();
+  out.released = msg(() =>
+    rec.backward(dims(), w, noGrads, x, null, null, null, null, null, y, null, null, null, saved),
+  );
+  return out;
+}
+const noGrads = { dWih: null, dWhh: null, dBih: null, dBhh: null, dWhr: null };
+
 const results: Record<string, Record<string, number>> = {};
 for (const c of CASES) results[caseName(c)] = await runCase(c);
+const errors = badCalls();
 // JSON has no Infinity: a NaN or length mismatch is reported as a huge error
 const json = JSON.parse(JSON.stringify(results, (_k, v) => (v === Number.POSITIVE_INFINITY ? 1e30 : v)));
-finish(ctx, { results: json, stats: ctx.stats() });
+await ctx.sync(); // the bad calls recorded nothing that fails on the device
+finish(ctx, { results: json, errors, stats: ctx.stats() });

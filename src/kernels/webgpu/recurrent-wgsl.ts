@@ -19,6 +19,7 @@
 // then one uniform (`u`); recurrent.ts binds buffers by those names.
 
 import type { RnnMode } from "../rnn.js";
+import { UNARY_OPS } from "./ops.js";
 
 /** One compute entry point: its WGSL module, the storage bindings in order (the uniform comes last). */
 export interface WgslKernel {
@@ -48,11 +49,10 @@ function kernel(bindings: readonly Binding[], uniform: string, body: string, ent
   };
 }
 
-// tanh with its argument clamped: tanh(±15) rounds to ±1 in f32, and some drivers compute tanh through
-// exp(2x), which overflows to NaN for large |x|
+// tanh as the element-wise ops compute it (ops.ts: exact for tiny x, saturating without overflow)
 const MATH = /* wgsl */ `
 fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-fn th(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
+fn th(x: f32) -> f32 { return ${UNARY_OPS.tanh}; }
 `;
 
 // ---------------------------------------------------------------------------------------------------------
