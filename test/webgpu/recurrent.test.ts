@@ -28,6 +28,17 @@ describe("WebGPU recurrent kernels vs the CPU kernels (child process)", () => {
         expect(err, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
       }
     }
+    // bad input: a clear error before anything is recorded on the device
+    const errors = r.errors as Record<string, string>;
+    expect(errors.shortX).toMatch(
+      /GpuRecurrent\.forward: x should hold at least 12 floats \(48 bytes\), got 20 bytes/,
+    );
+    expect(errors.noCN).toMatch(/mode LSTM needs a cN buffer/);
+    expect(errors.gruProjection).toMatch(/a projection \(P = 2\) needs mode LSTM, got GRU/);
+    expect(errors.increasingBatchSizes).toMatch(/batchSizes should be non-increasing .* got \[1, 2\]/);
+    expect(errors.badMode).toMatch(/expected mode RNN_TANH, RNN_RELU, LSTM or GRU, got SRU/);
+    expect(errors.otherDims).toMatch(/saved was made for dims LSTM .*reverse=false.*, got .*reverse=true/);
+    expect(errors.released).toMatch(/expected the unreleased GpuRnnSaved of a forward with train = true/);
     console.log(`worst relative error ${worst.err.toExponential(3)} (${worst.what}) on ${adapter}`);
   }, 300_000);
 });
