@@ -85,10 +85,18 @@ interface Layout {
 }
 
 const NONE = 0xffffffff;
+/** Bytes bound for every kernel's uniform: the largest struct (the step's and the product's, 12 words). */
+const UNIFORM_BYTES = 48;
+
+type PlanOp =
+  | { p: GPUComputePipeline; list: GPUBuffer[]; words: number[]; x: number; y: number }
+  | { src: GPUBuffer; dst: GPUBuffer; bytes: number; srcOff: number; dstOff: number };
 
 /** The recurrent kernels on one WebGPU context. Pipelines are compiled on first use and cached. */
 export class GpuRecurrent {
   private readonly kernels = new Map<string, { k: WgslKernel; p: GPUComputePipeline }>();
+  /** The dispatches and copies of the call in progress, recorded on the context by run(). */
+  private plan: PlanOp[] = [];
 
   constructor(readonly ctx: WebGPUContext) {}
 
@@ -108,6 +116,7 @@ export class GpuRecurrent {
     train: boolean,
   ): GpuRnnSaved | null {
     const fn = "GpuRecurrent.forward";
+    this.plan = [];
     const { mode, B, I, H, P } = dims;
     const lay = this.layout(fn, dims);
     const { G, R, N } = lay;
@@ -174,6 +183,7 @@ export class GpuRecurrent {
     this.gatherInto(links, y, 0, st, 0, hN, B, R, 3 * N + B, NONE, temps);
     if (lstm) this.gatherInto(links, sv, o.svC, st, o.stC0, cN!, B, H, 3 * N + B, NONE, temps);
 
+    this.run();
     for (const b of temps) ctx.release(b);
     const saved = new GpuRnnSaved(ctx, dimsKey(dims), links, sv);
     if (train) return saved;
@@ -203,6 +213,7 @@ export class GpuRecurrent {
     saved: GpuRnnSaved,
   ): void {
     const fn = "GpuRecurrent.backward";
+    this.plan = [];
     const { mode, B, I, H, P } = dims;
     const lay = this.layout(fn, dims);
     const { G, R, N } = lay;
@@ -281,7 +292,7 @@ export class GpuRecurrent {
       const out = dH0 === dYb ? tmp(B * R) : dH0;
       const u = [0, B, N, B, H, R, G, P, FLAG_FIRST, 0, 0, 0];
       this.step(bdh, { ...dhBufs, out }, u, Math.ceil(R / 64), Math.ceil(B / STEP_BT));
-      if (out !== dH0) ctx.copy(out, dH0, B * R * 4);
+      if (out !== dH0) this.copy(out, dH0, B * R);
     }
     if (dC0 !== null) {
       const k = this.get("bc0", backwardC0Kernel);
@@ -302,6 +313,7 @@ export class GpuRecurrent {
     if (dW.dWhr !== null) {
       this.matmul(true, false, P, H, N, dhAll!, 0, P, sv, o.svHu, H, true, dW.dWhr, 0, H, []); // += dhᵀ · (o·tanh c)
     }
+    this.run();
     for (const b of temps) ctx.release(b);
   }
 
@@ -317,7 +329,10 @@ export class GpuRecurrent {
     return e;
   }
 
-  /** Dispatches a kernel with its bindings by name and a uniform of 32-bit words. */
+  /**
+   * Records a dispatch of a kernel with its bindings by name and a uniform of 32-bit words into the call's
+   * plan (run() records them on the context).
+   */
   private step(
     e: { k: WgslKernel; p: GPUComputePipeline },
     bufs: Record<string, GPUBuffer>,
@@ -326,17 +341,60 @@ export class GpuRecurrent {
     y: number,
   ): void {
     if (x === 0 || y === 0) return;
-    const words = new Uint32Array(Math.ceil(uniform.length / 4) * 4);
-    words.set(uniform);
-    const u = this.ctx.uniform(words);
     const list = e.k.bindings.map((name) => {
       const b = bufs[name];
       if (b === undefined)
         throw new Error(`GpuRecurrent: internal error, no buffer for binding ${name} of ${e.k.entry}`);
       return b;
     });
-    this.ctx.dispatch(e.p, [...list, u], x, Math.min(y, 65535));
-    this.ctx.release(u);
+    this.plan.push({ p: e.p, list, words: uniform, x, y });
+  }
+
+  /** Records a copy of `floats` floats into the call's plan, in order with its dispatches. */
+  private copy(src: GPUBuffer, dst: GPUBuffer, floats: number, srcOff = 0, dstOff = 0): void {
+    if (floats > 0) this.plan.push({ src, dst, bytes: floats * 4, srcOff: srcOff * 4, dstOff: dstOff * 4 });
+  }
+
+  /**
+   * Records the call's plan on the context: every dispatch's uniform goes into one buffer, a slot each
+   * (one queue write per call instead of one per dispatch), bound by range.
+   */
+  private run(): void {
+    const ctx = this.ctx;
+    const plan = this.plan;
+    this.plan = [];
+    const align = ctx.device.limits.minUniformBufferOffsetAlignment;
+    const slot = Math.max(align, UNIFORM_BYTES) / 4; // words
+    let n = 0;
+    for (const op of plan) if ("p" in op) n++;
+    if (n === 0) {
+      for (const op of plan) if (!("p" in op)) ctx.copy(op.src, op.dst, op.bytes, op.srcOff, op.dstOff);
+      return;
+    }
+    const words = new Uint32Array(n * slot);
+    let i = 0;
+    for (const op of plan) {
+      if ("p" in op) {
+        if (op.words.length * 4 > UNIFORM_BYTES)
+          throw new Error("GpuRecurrent: internal error, uniform too long");
+        words.set(op.words, i++ * slot);
+      }
+    }
+    const u = ctx.uniform(words);
+    i = 0;
+    for (const op of plan) {
+      if ("p" in op) {
+        ctx.dispatch(
+          op.p,
+          [...op.list, { buffer: u, offset: i++ * slot * 4, size: UNIFORM_BYTES }],
+          op.x,
+          op.y,
+        );
+      } else {
+        ctx.copy(op.src, op.dst, op.bytes, op.srcOff, op.dstOff);
+      }
+    }
+    ctx.release(u);
   }
 
   private aux(
@@ -406,7 +464,7 @@ export class GpuRecurrent {
       [dHn, B * R + B * H, B * R],
       [dCn, 2 * B * R + B * H, B * H],
     ] as const;
-    for (const [src, at, n] of parts) if (src !== null) this.ctx.copy(src, st, n * 4, 0, at * 4);
+    for (const [src, at, n] of parts) if (src !== null) this.copy(src, st, n, 0, at);
     return st;
   }
 
@@ -433,8 +491,16 @@ export class GpuRecurrent {
       temps.push(o);
     }
     const u = [rows, cols, a, b, srcOff, fbOff];
-    this.aux("gather", gatherKernel, { links, src, fallback, out: o }, u, Math.ceil(cols / 64), rows);
-    if (o !== out) this.ctx.copy(o, out, rows * cols * 4);
+    // rows past the dispatch limit are covered by the kernel's grid-stride loop
+    this.aux(
+      "gather",
+      gatherKernel,
+      { links, src, fallback, out: o },
+      u,
+      Math.ceil(cols / 64),
+      Math.min(rows, 65535),
+    );
+    if (o !== out) this.copy(o, out, rows * cols);
   }
 
   private expect(fn: string, name: string, buf: GPUBuffer, floats: number): void {
@@ -502,6 +568,14 @@ export class GpuRecurrent {
     for (const c of counts) {
       starts.push(o);
       o += c;
+    }
+    // workgroups per dimension: the step kernels take STEP_BT sequences each, the products 64 rows of N or G
+    const most = Math.max(Math.ceil(B / STEP_BT), Math.ceil(N / 64), Math.ceil(G / 64), Math.ceil(I / 64));
+    const limit = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
+    if (most > limit) {
+      throw new Error(
+        `${fn}: B = ${B}, N = ${N} rows, G = ${G} or I = ${I} needs ${most} workgroups in one dimension, over this device's ${limit}`,
+      );
     }
     const links = new Int32Array(3 * N + 2 * B).fill(-1);
     const steps: { off: number; bt: number }[] = [];
