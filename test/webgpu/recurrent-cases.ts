@@ -38,6 +38,10 @@ export const CASES: Case[] = [
   { mode: "LSTM", T: 3, B: 2, I: 3, H: 4, bias: false, noInit: true },
   { mode: "RNN_TANH", T: 6, B: 9, I: 8, H: 130 },
   ...MODES.map((mode): Case => ({ mode, T: 4, B: 3, I: 4, H: 5, scale: 30 })),
+  // a sequence of length 0 (it never runs: hN = h0, dH0 = dHn), and no steps at all
+  { mode: "LSTM", T: 3, B: 3, I: 2, H: 4, lengths: [3, 2, 0] },
+  { mode: "GRU", T: 3, B: 3, I: 2, H: 4, lengths: [3, 2, 0], reverse: true },
+  { mode: "LSTM", T: 0, B: 2, I: 3, H: 4 },
 ];
 
 export function caseName(c: Case): string {
