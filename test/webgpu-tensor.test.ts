@@ -4,13 +4,17 @@
 // RECURRENT_REQUIRE_WEBGPU=1.
 
 import { describe, expect, it } from "vitest";
-import { randn, tensor } from "../src/index.js";
+import { nn, randn, tensor } from "../src/index.js";
 import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
 
 interface TensorCheck {
   errors: Record<string, number>;
   extremes: { tanh: number[]; sigmoid: number[] };
   tanhRelErr: number;
+  moduleDevices: string[];
+  sameObjects: boolean;
+  moduleToCpu: string;
+  moduleBack: Record<string, unknown>;
   devices: string[];
   shape: number[];
   scalar: { shape: number[]; numel: number; value: number };
@@ -39,6 +43,16 @@ describe("tensors on webgpu (child process)", () => {
     expect(g.extremes.sigmoid.slice(2, 5)).toEqual([0.5, 0.5, 0.5]);
     expect(g.extremes.sigmoid.slice(5)).toEqual([1, 1]);
     expect(g.devices).toEqual(["cpu", "webgpu", "cpu", "webgpu"]);
+    // model.to("webgpu") keeps the Parameter objects; toAsync("cpu") brings back the same bits
+    expect(g.moduleDevices).toEqual(["webgpu", "webgpu", "webgpu", "webgpu"]);
+    expect(g.sameObjects).toBe(true);
+    expect(g.moduleToCpu).toContain("await model.toAsync('cpu')");
+    expect(g.moduleBack).toEqual({
+      devices: ["cpu", "cpu", "cpu", "cpu"],
+      valuesEqual: true,
+      weight0Equal: true,
+      optimizerHolds: true,
+    });
     expect(g.shape).toEqual([33, 21]);
     expect(g.scalar).toEqual({ shape: [], numel: 1, value: 2.5 });
     expect(g.item).toBe(4.25);
@@ -73,6 +87,8 @@ describe("tensor devices without a WebGPU device", () => {
   });
 
   it("to('webgpu') says how to get a device", () => {
+    expect(new nn.Linear(2, 3).to("cpu").weight.device).toBe("cpu");
+    expect(() => new nn.Linear(2, 3).to("webgpu")).toThrow("No WebGPU device");
     expect(() => randn(2).to("webgpu")).toThrow("No WebGPU device: call `await requestWebGPU()` first");
     expect(() => randn(2).to("cuda" as "cpu")).toThrow(
       'to: expected a dtype ("float32", "int64", "bool") or a device ("cpu", "webgpu"), got "cuda"',

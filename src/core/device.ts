@@ -55,6 +55,35 @@ export function toDevice(t: Tensor, device: Device): Tensor {
   return deviceTensor(ctx, ctx.upload(t.data), t.shape);
 }
 
+/**
+ * @internal moves `t`'s values (and its gradient's) to the webgpu device in place: the same tensor object,
+ * as PyTorch's Module.to() keeps each Parameter. No-op when already there.
+ */
+export function moveToDeviceInPlace(t: Tensor): void {
+  if (t._gpu !== null) return;
+  if (t.dtype !== "float32") {
+    throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
+  }
+  const ctx = webgpuContext();
+  const buffer = ctx.upload(t.data);
+  const storage: DeviceStorage = { ctx, buffer };
+  finalizer.register(storage, { ctx, buffer });
+  t._data = new Float32Array(0);
+  t._strides = null;
+  t._offset = 0;
+  t._gpu = storage;
+  if (t.grad !== null) moveToDeviceInPlace(t.grad);
+}
+
+/** @internal moves `t`'s values (and its gradient's) back to the CPU in place. */
+export async function moveToCpuInPlace(t: Tensor): Promise<void> {
+  if (t.grad !== null) await moveToCpuInPlace(t.grad);
+  if (t._gpu === null) return;
+  const values = (await cpuAsync(t)).data;
+  t._gpu = null; // the buffer goes back to the pool once no tensor holds its storage
+  t._data = values;
+}
+
 /** `await t.cpuAsync()`: a CPU tensor with the values of `t` (itself when on the CPU). */
 export async function cpuAsync(t: Tensor): Promise<Tensor> {
   const s = t._gpu;

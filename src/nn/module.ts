@@ -4,6 +4,7 @@
 
 import { defaultGenerator, fillUniform } from "../core/random.js";
 import { isGradEnabled, resultMulti, Tensor, shapeStr } from "../core/tensor.js";
+import { type Device, isDevice, moveToCpuInPlace, moveToDeviceInPlace } from "../core/device.js";
 
 /** A tensor that is a module's learnable parameter (requires a gradient unless told otherwise). */
 export class Parameter extends Tensor {
@@ -389,6 +390,32 @@ export abstract class Module {
         p.grad.data.fill(0);
       }
     }
+  }
+
+  /**
+   * Moves every parameter and buffer to `device` in place (the same Parameter objects, so an optimizer
+   * built before keeps working), as PyTorch's `model.to(device)`. Moving back from "webgpu" reads the GPU,
+   * which is asynchronous: use `await model.toAsync("cpu")`.
+   */
+  to(device: Device): this {
+    if (!isDevice(device))
+      throw new Error(`to: expected a device ("cpu" or "webgpu"), got ${JSON.stringify(device)}`);
+    const tensors = [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)];
+    if (device === "webgpu") for (const t of tensors) moveToDeviceInPlace(t);
+    else if (tensors.some((t) => t.device !== "cpu")) {
+      throw new Error(
+        "to('cpu'): reading webgpu tensors back is asynchronous in WebGPU: use `await model.toAsync('cpu')`",
+      );
+    }
+    return this;
+  }
+
+  /** `to(device)`, also back from "webgpu" to "cpu" (reading the GPU is asynchronous). */
+  async toAsync(device: Device): Promise<this> {
+    if (device !== "cpu") return this.to(device);
+    for (const t of [...this.parameters(), ...this.namedBuffers().map(([, b]) => b)])
+      await moveToCpuInPlace(t);
+    return this;
   }
 
   /** Sets `requiresGrad` on every parameter. */

@@ -1,7 +1,7 @@
 // Tensors on the webgpu device: the ops that run there against the same ops on the CPU, the device errors,
 // and read-back. Prints one JSON line for test/webgpu-tensor.test.ts.
 
-import { manualSeed, maximum, noGrad, randn, type Tensor, tensor } from "../../src/index.js";
+import { manualSeed, maximum, nn, noGrad, optim, randn, type Tensor, tensor } from "../../src/index.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -57,6 +57,30 @@ small.tanh().data.forEach((c, i) => {
   tanhRelErr = Math.max(tanhRelErr, Math.abs(tanhSmall[i] - c) / Math.abs(c));
 });
 
+// model.to("webgpu") moves the same Parameter objects (an optimizer made before still holds them);
+// toAsync("cpu") brings back the same values
+const model = new nn.Sequential(new nn.Linear(5, 4), new nn.Tanh(), new nn.Linear(4, 2));
+const params = model.parameters();
+const before = params.map((p) => Array.from(p.data));
+const opt = new optim.SGD(params, { lr: 0.1 });
+model.to("webgpu");
+const moduleDevices = model.parameters().map((p) => p.device);
+const sameObjects = model.parameters().every((p, i) => p === params[i]);
+const weight0 = await (params[0] as Tensor).cpuAsync();
+let moduleToCpu = "";
+try {
+  model.to("cpu");
+} catch (e) {
+  moduleToCpu = String(e);
+}
+await model.toAsync("cpu");
+const moduleBack = {
+  devices: model.parameters().map((p) => p.device),
+  valuesEqual: model.parameters().every((p, i) => p.data.every((v, j) => v === before[i][j])),
+  weight0Equal: weight0.data.every((v, j) => v === before[0][j]),
+  optimizerHolds: (opt.paramGroups[0].params as Tensor[]).every((p, i) => p === params[i]),
+};
+
 const message = (f: () => unknown): string => {
   try {
     f();
@@ -73,6 +97,10 @@ finish(ctx, {
   errors,
   extremes,
   tanhRelErr,
+  moduleDevices,
+  sameObjects,
+  moduleToCpu,
+  moduleBack,
   devices: [a.device, ga.device, (await ga.cpuAsync()).device, ga.detach().device],
   shape: ga.matmul(gm).shape,
   scalar: { shape: scalar.shape, numel: scalar.numel, value: await scalar.itemAsync() },
