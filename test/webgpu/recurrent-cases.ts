@@ -55,3 +55,11 @@ export function caseName(c: Case): string {
   ].filter((s) => s !== "");
   return `${c.mode} T=${c.T} B=${c.B} I=${c.I} H=${c.H} ${extras.join(" ")}`.trim();
 }
+
+/** The cases of the nn layer runner on webgpu tensors (nn/rnn_webgpu.ts), inference. */
+export const LAYER_CASES: Case[] = [
+  { mode: "LSTM", T: 4, B: 3, I: 5, H: 6 },
+  { mode: "LSTM", T: 5, B: 4, I: 3, H: 7, P: 3, lengths: [5, 3, 3, 1], reverse: true },
+  { mode: "GRU", T: 3, B: 2, I: 4, H: 5, bias: false },
+  { mode: "RNN_RELU", T: 4, B: 1, I: 2, H: 3, reverse: true },
+];

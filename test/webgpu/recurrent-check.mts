@@ -15,8 +15,13 @@ import {
   rnnGateCount,
   rnnWorkspaceSize,
 } from "../../src/kernels/rnn.js";
+import { noGrad } from "../../src/core/engine.js";
+import { Tensor } from "../../src/core/tensor.js";
 import { GpuRecurrent, type GpuRnnWeights } from "../../src/kernels/webgpu/recurrent.js";
-import { CASES, type Case, caseName } from "./recurrent-cases.js";
+import type { LayerArgs } from "../../src/nn/rnn.js";
+import { fusedLayer } from "../../src/nn/rnn_fused.js";
+import { webgpuLayer } from "../../src/nn/rnn_webgpu.js";
+import { CASES, type Case, caseName, LAYER_CASES } from "./recurrent-cases.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -151,6 +156,75 @@ async function runCase(c: Case): Promise<Record<string, number>> {
   return errs;
 }
 
+/**
+ * The nn layer runner of webgpu tensors (nn/rnn_webgpu.ts) against the CPU's (nn/rnn_fused.ts), under
+ * noGrad: the relative error of y, hN and cN.
+ */
+async function runLayer(c: Case): Promise<Record<string, number>> {
+  const g = new Generator(99 + c.T * 31 + c.H * 7 + c.B);
+  const { mode, T, B, I, H } = c;
+  const P = c.P ?? 0;
+  const R = P > 0 ? P : H;
+  const G = rnnGateCount(mode) * H;
+  const batchSizes = c.lengths
+    ? Int32Array.from({ length: T }, (_, t) => c.lengths!.filter((l) => l > t).length)
+    : new Int32Array(T).fill(B);
+  const N = batchSizes.reduce((s, v) => s + v, 0);
+  const k = 1 / Math.sqrt(H);
+  const t = (n: number, shape: number[], scale = 1): Tensor => new Tensor(rand(n, g, scale), shape);
+  const cpu: LayerArgs = {
+    mode,
+    x: t(N * I, [N, I]),
+    batchSizes,
+    full: c.lengths === undefined,
+    h0: t(B * R, [B, R]),
+    c0: mode === "LSTM" ? t(B * H, [B, H]) : null,
+    wIh: t(G * I, [G, I], k),
+    wHh: t(G * R, [G, R], k),
+    bIh: c.bias === false ? null : t(G, [G], k),
+    bHh: c.bias === false ? null : t(G, [G], k),
+    wHr: P > 0 ? t(P * H, [P, H], k) : null,
+    reverse: c.reverse ?? false,
+  };
+  const dev = (v: Tensor | null): Tensor | null => (v === null ? null : v.to("webgpu"));
+  const gpu: LayerArgs = {
+    ...cpu,
+    x: dev(cpu.x)!,
+    h0: dev(cpu.h0)!,
+    c0: dev(cpu.c0),
+    wIh: dev(cpu.wIh)!,
+    wHh: dev(cpu.wHh)!,
+    bIh: dev(cpu.bIh),
+    bHh: dev(cpu.bHh),
+    wHr: dev(cpu.wHr),
+  };
+  const want = noGrad(() => fusedLayer(cpu));
+  const got = noGrad(() => webgpuLayer(gpu));
+  const errs: Record<string, number> = {
+    device: got.y.device === "webgpu" && got.hN.device === "webgpu" ? 0 : 1e30,
+    y: relErr((await got.y.cpuAsync()).data, want.y.data),
+    hN: relErr((await got.hN.cpuAsync()).data, want.hN.data),
+  };
+  if (want.cN !== null) errs.cN = relErr((await got.cN!.cpuAsync()).data, want.cN.data);
+  // refused: a graph to record (autograd does not reach the device), and a CPU tensor among webgpu ones
+  const needsGrad = { ...gpu, wIh: gpu.wIh.detach() };
+  needsGrad.wIh.requiresGrad = true;
+  layerErrors[`${caseName(c)}: grad`] = message(() => webgpuLayer(needsGrad));
+  layerErrors[`${caseName(c)}: mixed`] = message(() => noGrad(() => webgpuLayer({ ...gpu, h0: cpu.h0 })));
+  return errs;
+}
+
+const layerErrors: Record<string, string> = {};
+
+function message(run: () => unknown): string {
+  try {
+    run();
+    return "no error";
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 /** The message of each bad call (recurrent.test.ts matches them), or "no error". */
 function badCalls(): Record<string, string> {
   const dims = (over: Partial<RnnDims> = {}): RnnDims => ({
@@ -220,7 +294,9 @@ const noGrads = { dWih: null, dWhh: null, dBih: null, dBhh: null, dWhr: null };
 const results: Record<string, Record<string, number>> = {};
 for (const c of CASES) results[caseName(c)] = await runCase(c);
 const errors = badCalls();
+const layers: Record<string, Record<string, number>> = {};
+for (const c of LAYER_CASES) layers[caseName(c)] = await runLayer(c);
 // JSON has no Infinity: a NaN or length mismatch is reported as a huge error
 const json = JSON.parse(JSON.stringify(results, (_k, v) => (v === Number.POSITIVE_INFINITY ? 1e30 : v)));
 await ctx.sync(); // the bad calls recorded nothing that fails on the device
-finish(ctx, { results: json, errors, stats: ctx.stats() });
+finish(ctx, { results: json, errors, layers, layerErrors, stats: ctx.stats() });

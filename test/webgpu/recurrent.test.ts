@@ -4,7 +4,7 @@
 // skipped with the reason where there is neither, unless RECURRENT_REQUIRE_WEBGPU=1.
 
 import { describe, expect, it } from "vitest";
-import { CASES, caseName, TOL } from "./recurrent-cases.js";
+import { CASES, caseName, LAYER_CASES, TOL } from "./recurrent-cases.js";
 import { runWebGPUScript, skipUnlessWebGPU } from "./run.js";
 
 describe("WebGPU recurrent kernels vs the CPU kernels (child process)", () => {
@@ -39,6 +39,26 @@ describe("WebGPU recurrent kernels vs the CPU kernels (child process)", () => {
     expect(errors.badMode).toMatch(/expected mode RNN_TANH, RNN_RELU, LSTM or GRU, got SRU/);
     expect(errors.otherDims).toMatch(/saved was made for dims LSTM .*reverse=false.*, got .*reverse=true/);
     expect(errors.released).toMatch(/expected the unreleased GpuRnnSaved of a forward with train = true/);
+    // the nn layer runner of webgpu tensors, against the CPU's
+    const layers = r.layers as Record<string, Record<string, number>>;
+    const layerErrors = r.layerErrors as Record<string, string>;
+    expect(Object.keys(layers).sort()).toEqual(LAYER_CASES.map(caseName).sort());
+    for (const c of LAYER_CASES) {
+      const name = caseName(c);
+      expect(Object.keys(layers[name]).sort(), name).toEqual(
+        (c.mode === "LSTM" ? ["device", "y", "hN", "cN"] : ["device", "y", "hN"]).sort(),
+      );
+      for (const [what, err] of Object.entries(layers[name])) {
+        if (err > worst.err) worst = { err, what: `layer ${name}: ${what}` };
+        expect(err, `layer ${name}: ${what}`).toBeLessThanOrEqual(TOL);
+      }
+      expect(layerErrors[`${name}: grad`]).toMatch(
+        /on webgpu: autograd does not reach the webgpu device yet/,
+      );
+      expect(layerErrors[`${name}: mixed`]).toBe(
+        "Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu!",
+      );
+    }
     console.log(`worst relative error ${worst.err.toExponential(3)} (${worst.what}) on ${adapter}`);
   }, 300_000);
 });
