@@ -35,15 +35,12 @@ export function setTileRows(rows: i32): i32 {
 
 /**
  * Rows of the A panel that starts `left` rows before the end of a block: mr, except that with 6-row tiles a
- * last 1–4 rows take a 4-row panel (less padding), and so do last 7 or 8 rows (4 + 4 instead of 6 + a
- * 4-row panel holding 1 or 2: a batch of 32 is 6·4 + 4·2, every tile full, about 6 % fewer kernel cycles
- * than 6·5 + 2 in the recurrent layers' per-step products). The packers and the kernel loop agree through
- * this.
+ * last 1–4 rows take a 4-row panel (less padding). The packers and the kernel loop agree through this.
  */
 // @ts-ignore: decorator
 @inline
 function panelRows(left: i32): i32 {
-  return mr == MR_MAX && (left <= MR_MIN || left == 7 || left == 8) ? MR_MIN : mr;
+  return mr == MR_MAX && left <= MR_MIN ? MR_MIN : mr;
 }
 
 /** Lays out the static workspace; returns the first byte the caller may use (64-byte aligned). */
