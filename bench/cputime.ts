@@ -8,12 +8,17 @@
 // is the one to quote.
 //
 //   npx tsx bench/cputime.ts [--only w2,w6] [--rounds 3] [--steps 8]
-//   npx tsx bench/cputime.ts --child w6 --steps 8     (one side of ours: prints one JSON line)
+//   npx tsx bench/cputime.ts --child w6 --steps 8 [--threads N]   (one side of ours: one JSON line)
+//
+// With --threads N the child's CPU time is that of all its threads together: against --threads 1 it says
+// what splitting a step across the pool costs in extra work (copies, hand-offs, smaller products), which a
+// loaded machine cannot show by wall-clock speed-ups.
 
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import "../src/node/relaxed-simd.js"; // as the Node entry runs the kernels
-import { setNumThreads } from "../src/kernels/backend.js";
+import { setNumThreads, shutdownPool } from "../src/kernels/backend.js";
+import "../src/node/threads.js"; // the worker platform, for --threads
 import { machineInfo, machineLine } from "./machine.js";
 import { w2, w6 } from "./workloads.js";
 
@@ -35,7 +40,7 @@ interface Side {
 }
 
 function child(workload: string): void {
-  setNumThreads(1);
+  setNumThreads(Number(opt("threads", "1")));
   const cpu: number[] = [];
   let c0 = 0;
   const onStep = (phase: "start" | "end") => {
@@ -46,6 +51,7 @@ function child(workload: string): void {
   };
   const wall = workload === "w2" ? w2(steps, onStep) : w6(steps, onStep);
   console.log(JSON.stringify({ runs: wall, cpu_runs: cpu.slice(2) }));
+  shutdownPool();
 }
 
 function run(cmd: string, cmdArgs: string[]): Side {
