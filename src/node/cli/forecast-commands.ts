@@ -726,7 +726,7 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
       ...(histDates !== null
         ? { dates: [...histDates, ...fc.dates!] }
         : { index: Array.from({ length: keep + n }, (_, i) => T - keep + i) }),
-      title: `${d.target}: ${n}-step forecast`,
+      title: `${d.target}${o.series === undefined ? "" : ` of ${o.series}`}: ${n}-step forecast`,
       subtitle: `${modelName(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
       yLabel: d.target,
     });
@@ -915,7 +915,7 @@ function evaluateCommand(o: EvaluateCli): void {
   const w0 = Math.max(8, ...rows.map(([n]) => n.length));
   const cell = (x: number) => fmt(x, 3).padStart(10);
   const lines = [
-    `Rolling-origin backtest of ${o.model} on the test part of ${o.csv} (target ${ckpt.meta.data.target})`,
+    `Rolling-origin backtest of ${o.model} on the test part of ${o.csv} (target ${ckpt.meta.data.target}${o.series === undefined ? "" : `, series ${o.series}`})`,
     `test part: ${T - ev.testStart} rows from ${ev.originDates?.[0] ?? `row ${ev.testStart}`}; ${W} forecast origin(s) from ${first} to ${last}, every ${ev.stride} step(s); horizon ${H}; season ${season}`,
     "",
     `${"forecaster".padEnd(w0)}  ${"MAE".padStart(10)}${"RMSE".padStart(10)}${"sMAPE %".padStart(10)}${"MASE".padStart(10)}`,
