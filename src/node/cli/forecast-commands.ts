@@ -1081,6 +1081,8 @@ export function registerForecastCommands(program: Command): void {
         "  recurrent train --csv datasets/co2-concentration.csv --resume co2.safetensors --epochs 50",
         "  recurrent train --csv datasets/co2-concentration.csv --target CO2 --fill linear --emit-torch run",
         "      (then: python3 scripts/torch_train.py --config run/torch_train.json --nproc 2 --out co2.safetensors)",
+        "  recurrent train --csv datasets/monthly-panel.csv --id-column id --target value --out panel.safetensors",
+        "      (many series in long format: one LSTM over all of them, each series scaled on its own)",
         "",
         "Progress goes to stderr (a bar on a terminal, one line per epoch otherwise); the summary to stdout.",
       ].join("\n"),
@@ -1117,6 +1119,7 @@ export function registerForecastCommands(program: Command): void {
         "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv",
         "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv --horizon 36 --out co2-3y",
         "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv --json --no-chart",
+        "  recurrent forecast --model panel.safetensors --csv datasets/monthly-panel.csv   (id,date,value rows)",
       ].join("\n"),
     )
     .action(async (opts: ForecastCli) => {
@@ -1156,6 +1159,7 @@ export function registerForecastCommands(program: Command): void {
         "Examples:",
         "  recurrent evaluate --model co2.safetensors --csv datasets/co2-concentration.csv",
         "  recurrent evaluate --model co2.safetensors --csv datasets/co2-concentration.csv --stride 12 --json",
+        "  recurrent evaluate --model panel.safetensors --csv datasets/monthly-panel.csv --series wine",
       ].join("\n"),
     )
     .action((opts: EvaluateCli) => {
