@@ -291,6 +291,11 @@ def continue_dates(dates, step, fmt, n):
 def forecast_from_files(checkpoint_path, csv_path, steps=None):
     """{"dates": [...] or None, "values": [...], "first_step": T}: the forecast after the CSV's T rows."""
     model, meta = load_checkpoint(checkpoint_path)
+    panel = meta["data"].get("panel")
+    if panel is not None:  # one scaler per series: reading the file as one series would be wrong
+        raise ValueError(f"{checkpoint_path} holds one model of {len(panel['series'])} series (ids in "
+                         f"{panel['id_column']!r}); this script forecasts one-series checkpoints: use "
+                         "`recurrent forecast` (per series), or forecast_values with a series' scaler")
     values, dates = read_series(csv_path, meta["data"])
     out = forecast_values(model, meta, values, steps)
     data = meta["data"]

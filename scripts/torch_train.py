@@ -32,6 +32,15 @@ What is trained is what `recurrent train --cell lstm` trains (src/forecast/train
   epochs without improvement, keeping the best epoch's weights; shuffled mini-batches, drawn with
   recurrent's Fisher-Yates shuffle from torch's default generator.
 
+Many series (--id-column COL, or the id_column that `recurrent train --id-column COL --emit-torch DIR`
+writes): a long-format CSV, one row per series and time step, read as recurrent's preparePanel reads it
+(src/forecast/panel.ts): the series in order of first appearance, each with its own dates, gaps and
+fill (one date step for all), its own split and its own scaler fitted on its own training rows; a series
+too short for the split is skipped and reported. The training and validation windows of all series are
+concatenated in series order, so the shuffled global batches, and their sharding over the ranks, mix
+every series. The checkpoint's data.panel holds each series' id, scaler and split; `recurrent forecast`
+and `evaluate` then work per series.
+
 The subset of recurrent's CSV rules read here: a header line, comma-separated fields (Python's csv
 quoting), blank lines skipped, missing values as empty cells or NA, N/A, NaN, nan, null, NULL, None,
 numbers in decimal or exponent notation, ISO dates (2020, 2020-01, 2020-01-31, 2020-01-31T10:00,

@@ -11,7 +11,15 @@ import { DataError } from "../src/data/errors.js";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { CheckpointError } from "../src/forecast/errors.js";
 import type { PanelJSON } from "../src/forecast/panel-meta.js";
-import { panelWindows, poolScores, preparePanel, trainPanel } from "../src/forecast/panel.js";
+import { forecasterFrom } from "../src/forecast/forecast.js";
+import { exportForecastOnnx } from "../src/forecast/onnx.js";
+import {
+  panelWindows,
+  poolScores,
+  preparePanel,
+  seriesCheckpoint,
+  trainPanel,
+} from "../src/forecast/panel.js";
 import { DEFAULT_TRAIN_OPTIONS } from "../src/forecast/train.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.js";
 import { runCli as run } from "./cli-run.js";
@@ -254,6 +262,13 @@ describe("panel checkpoints and the command line", () => {
   it("checks data.panel on load: ids, scalers and splits of every series", () => {
     const load = (p: string) => decodeCheckpoint(new Uint8Array(readFileSync(p)), p);
     expect(load(CKPT).meta.data.panel?.series.map((s) => s.id)).toEqual(["north", "south"]);
+    // used raw, it would scale every series as the first: the library asks which series
+    expect(() => forecasterFrom(load(CKPT), "p.safetensors")).toThrow(
+      /p.safetensors holds one model of 2 series .* pick one series/,
+    );
+    expect(() => exportForecastOnnx(load(CKPT))).toThrow(/pick a series/);
+    const south = forecasterFrom(seriesCheckpoint(load(CKPT), "south"));
+    expect(south.spec.scaler.toJSON()).toEqual(TR.panel.series[1].scaler);
     expect(() => load(damaged((p) => p.series.push({ ...p.series[0] })))).toThrow(
       /data.panel .series lists "north" twice/,
     );

@@ -27,6 +27,13 @@ export interface Forecaster {
 }
 
 export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpoint"): Forecaster {
+  const panel = checkpoint.meta.data.panel;
+  if (panel !== undefined) {
+    // one scaler per series: which one is the caller's choice (panel.ts seriesCheckpoint, --series)
+    throw new CheckpointError(
+      `${source} holds one model of ${panel.series.length} series (ids in ${JSON.stringify(panel.id_column)}), each with its own scaling: pick one series (seriesCheckpoint, or --series ID on the command line)`,
+    );
+  }
   const hybrid = checkpoint.meta.hybrid !== undefined ? buildHybrid(checkpoint, source) : null;
   const ets = checkpoint.meta.ets ?? null;
   const model = hybrid === null && ets === null ? buildModel(checkpoint, source) : null;

@@ -18,6 +18,7 @@ export {
   defaultSeason,
   describeStep,
   prepareSeries,
+  prepareTable,
 } from "./data.js";
 export {
   type PipelineSpec,
@@ -86,3 +87,20 @@ export {
   validateForecastCheckpoint,
 } from "./validate.js";
 export { describeModel, describeNet, modelKind } from "./describe.js";
+export {
+  type PanelEvaluation,
+  type PanelForecast,
+  type PanelSpec,
+  type PanelTrainResult,
+  type PanelWindows,
+  type PreparedPanel,
+  evaluatePanel,
+  forecastPanel,
+  panelOf,
+  panelWindows,
+  poolScores,
+  preparePanel,
+  seriesCheckpoint,
+  trainPanel,
+} from "./panel.js";
+export { type PanelJSON, type PanelSeriesJSON, seriesView } from "./panel-meta.js";

@@ -15,7 +15,7 @@ import { emitModule, emitRecurrent, registerOnnxEmitter, type Value } from "../i
 import { FLOAT, GraphBuilder } from "../io/onnx/proto.js";
 import type { Module } from "../nn/module.js";
 import { type ForecastCheckpoint, LIBRARY_VERSION, buildModel } from "./checkpoint.js";
-import { ForecastError } from "./errors.js";
+import { CheckpointError, ForecastError } from "./errors.js";
 import type { ForecastNet } from "./model.js";
 
 /** Per-column y = x · mul + add of a checkpoint's scaler (float64, as the scaler computes it). */
@@ -49,6 +49,11 @@ registerOnnxEmitter("ForecastNet", emitForecastNet, (m, x) => {
  * units. Opset 17.
  */
 export function exportForecastOnnx(ckpt: ForecastCheckpoint, source = "checkpoint"): Uint8Array {
+  if (ckpt.meta.data.panel !== undefined) {
+    throw new CheckpointError(
+      `${source} holds one model of ${ckpt.meta.data.panel.series.length} series, each with its own scaling, and an ONNX graph holds one: pick a series (seriesCheckpoint, or export --series ID)`,
+    );
+  }
   // the hybrid's Holt-Winters recursion runs over the whole history and ETS has no network: neither is a
   // fixed-lookback graph of ONNX's operators (yet), so only the recurrent forecaster (--model lstm) leaves
   if (ckpt.meta.hybrid !== undefined || ckpt.meta.ets !== undefined) {

@@ -725,7 +725,7 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
       forecast: c.forecast,
       ...(c.bands !== null ? { bands: c.bands } : {}),
       ...(c.dates !== null ? { dates: c.dates } : { index: c.index }),
-      title: `${d.target}: ${n}-step forecast`,
+      title: `${d.target}${o.series === undefined ? "" : ` of ${o.series}`}: ${n}-step forecast`,
       subtitle: `${describeModel(ckpt)}, lookback ${d.lookback}${fc.recursiveSteps > 0 ? `; steps after ${d.horizon} fed back recursively` : ""} (${basename(o.model)})`,
       yLabel: d.target,
     });
@@ -911,7 +911,7 @@ function evaluateCommand(o: EvaluateCli): void {
   const w0 = Math.max(8, ...rows.map(([n]) => n.length));
   const cell = (x: number) => fmt(x, 3).padStart(10);
   const lines = [
-    `Rolling-origin backtest of ${o.model} on the test part of ${o.csv} (target ${ckpt.meta.data.target})`,
+    `Rolling-origin backtest of ${o.model} on the test part of ${o.csv} (target ${ckpt.meta.data.target}${o.series === undefined ? "" : `, series ${o.series}`})`,
     `test part: ${T - ev.testStart} rows from ${ev.originDates?.[0] ?? `row ${ev.testStart}`}; ${W} forecast origin(s) from ${first} to ${last}, every ${ev.stride} step(s); horizon ${H}; season ${season}`,
     "",
     `${"forecaster".padEnd(w0)}  ${"MAE".padStart(10)}${"RMSE".padStart(10)}${"sMAPE %".padStart(10)}${"MASE".padStart(10)}`,
@@ -1077,6 +1077,8 @@ export function registerForecastCommands(program: Command): void {
         "  recurrent train --csv datasets/co2-concentration.csv --resume co2.safetensors --epochs 50",
         "  recurrent train --csv datasets/co2-concentration.csv --target CO2 --fill linear --emit-torch run",
         "      (then: python3 scripts/torch_train.py --config run/torch_train.json --nproc 2 --out co2.safetensors)",
+        "  recurrent train --csv datasets/monthly-panel.csv --id-column id --target value --out panel.safetensors",
+        "      (many series in long format: one LSTM over all of them, each series scaled on its own)",
         "",
         "Progress goes to stderr (a bar on a terminal, one line per epoch otherwise); the summary to stdout.",
       ].join("\n"),
@@ -1113,6 +1115,7 @@ export function registerForecastCommands(program: Command): void {
         "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv",
         "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv --horizon 36 --out co2-3y",
         "  recurrent forecast --model co2.safetensors --csv datasets/co2-concentration.csv --json --no-chart",
+        "  recurrent forecast --model panel.safetensors --csv datasets/monthly-panel.csv   (id,date,value rows)",
       ].join("\n"),
     )
     .action(async (opts: ForecastCli) => {
@@ -1152,6 +1155,7 @@ export function registerForecastCommands(program: Command): void {
         "Examples:",
         "  recurrent evaluate --model co2.safetensors --csv datasets/co2-concentration.csv",
         "  recurrent evaluate --model co2.safetensors --csv datasets/co2-concentration.csv --stride 12 --json",
+        "  recurrent evaluate --model panel.safetensors --csv datasets/monthly-panel.csv --series wine",
       ].join("\n"),
     )
     .action((opts: EvaluateCli) => {

@@ -330,9 +330,13 @@ function loadPanelRun(
 }
 
 /** `forecast` over every series: id,date,value rows (JSON with --json). False when not a panel run. */
-export function forecastPanelCommand(o: UseCli & { horizon?: number; chart: boolean }): boolean {
+export function forecastPanelCommand(
+  o: UseCli & { horizon?: number; chart: boolean; compare?: boolean },
+): boolean {
   const run = loadPanelRun(o);
   if (run === null) return false;
+  if (o.compare === true)
+    throw new UsageError("--compare fits the classical models to one series: pick it with --series ID");
   const { ckpt, panel, idColumn } = run;
   let fc: ReturnType<typeof forecastPanel>;
   try {
