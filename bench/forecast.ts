@@ -11,6 +11,7 @@
 //   npm run bench:forecast -- --series co2,air  # some series
 //   npm run bench:forecast -- --json            # machine-readable
 //   npm run bench:forecast -- --no-cache        # train the hybrid again even if a stored run matches
+//   npm run bench:forecast -- --members 5       # the hybrid's ensemble size (default: train's)
 //
 // Protocols:
 //   holdout  fit on all but the last H values, forecast them (H = 12 monthly, 8 quarterly, 7 daily).
@@ -246,11 +247,12 @@ function cached<T>(key: unknown, use: boolean, make: () => Promise<T>): Promise<
 }
 
 /** The hybrid's options for one series and protocol: the command's defaults, validation the last 15 %. */
-export function hybridOptionsFor(s: PanelSeries, p: Protocol): HybridOptions {
+export function hybridOptionsFor(s: PanelSeries, p: Protocol, members?: number): HybridOptions {
   const n = s.values.length;
   const { fitEnd } = windows(s, p);
   return {
     ...DEFAULT_HYBRID_OPTIONS,
+    members: members ?? DEFAULT_HYBRID_OPTIONS.members,
     horizon: s.horizon,
     season: s.period,
     val: Math.round(0.15 * n),
@@ -268,8 +270,9 @@ export async function trainedHybrid(
   src: string,
   useCache: boolean,
   extra: Partial<HybridOptions> = {},
+  members?: number,
 ): Promise<HybridTrainResult> {
-  const options = { ...hybridOptionsFor(s, p), ...extra };
+  const options = { ...hybridOptionsFor(s, p, members), ...extra };
   const { combine: _, ...training } = options; // the combination is fitted after training, never stored
   const stored = await cached<StoredTraining>(
     { src, key: s.key, p, training, n: s.values.length },
@@ -300,10 +303,16 @@ export async function trainedHybrid(
 }
 
 /** The hybrid's and the hybrid+ETS combination's runs on one series and protocol. */
-export async function runHybrid(s: PanelSeries, p: Protocol, src: string, useCache: boolean): Promise<Run[]> {
+export async function runHybrid(
+  s: PanelSeries,
+  p: Protocol,
+  src: string,
+  useCache: boolean,
+  members?: number,
+): Promise<Run[]> {
   const { origins } = windows(s, p);
   const values = Float32Array.from(s.values);
-  const r = await trainedHybrid(s, p, src, useCache);
+  const r = await trainedHybrid(s, p, src, useCache, {}, members);
   const t0 = performance.now();
   const combine = combineWithEts(r, { values, dates: s.dates, step: s.step });
   const combineSeconds = (performance.now() - t0) / 1000;
@@ -382,11 +391,22 @@ function oracleRun(s: PanelSeries, p: Protocol, o: OracleOut, which: "ets" | "ar
   return { label: r.label, seconds: r.seconds, forecasts: p === "holdout" ? [r.forecast!] : r.forecasts! };
 }
 
-const HELP = `npm run bench:forecast -- [--series a,b] [--no-oracle] [--no-hybrid] [--no-cache] [--json]`;
+const HELP = `npm run bench:forecast -- [--series a,b] [--members n] [--no-oracle] [--no-hybrid] [--no-cache] [--json]`;
 
 async function main(argv: string[]): Promise<void> {
-  const known = new Set(["--json", "--no-oracle", "--no-hybrid", "--no-cache", "--series", "--help"]);
-  const bad = argv.filter((a, i) => a.startsWith("--") && !known.has(a) && argv[i - 1] !== "--series");
+  const known = new Set([
+    "--json",
+    "--no-oracle",
+    "--no-hybrid",
+    "--no-cache",
+    "--series",
+    "--members",
+    "--help",
+  ]);
+  const bad = argv.filter(
+    (a, i) =>
+      a.startsWith("--") && !known.has(a) && argv[i - 1] !== "--series" && argv[i - 1] !== "--members",
+  );
   if (bad.length > 0) throw new Error(`unknown option ${bad.join(", ")}; usage: ${HELP}`);
   if (argv.includes("--help")) {
     process.stdout.write(`${HELP}\n`);
@@ -395,6 +415,10 @@ async function main(argv: string[]): Promise<void> {
   const json = argv.includes("--json");
   const useCache = !argv.includes("--no-cache");
   const withHybrid = !argv.includes("--no-hybrid");
+  const mi = argv.indexOf("--members");
+  const members = mi >= 0 ? Number(argv[mi + 1]) : undefined;
+  if (members !== undefined && !(Number.isInteger(members) && members >= 1))
+    throw new Error(`--members: expected a positive integer, got ${argv[mi + 1] ?? "nothing"}`);
   const si = argv.indexOf("--series");
   let panel = loadPanel();
   if (si >= 0) {
@@ -414,7 +438,7 @@ async function main(argv: string[]): Promise<void> {
   for (const s of panel) {
     ours[s.key] = { holdout: [], rolling: [] };
     for (const p of protocols) {
-      const runs = withHybrid ? await runHybrid(s, p, src, useCache) : [];
+      const runs = withHybrid ? await runHybrid(s, p, src, useCache, members) : [];
       ours[s.key][p] = [...runs, ...FORECASTERS.map((f) => runClassical(s, p, f))];
       if (!json) process.stderr.write(`bench:forecast: ${s.key} ${p} done\n`);
     }

@@ -19,7 +19,7 @@ export type AutoCandidate = "hybrid" | "lstm" | "ets";
 
 export interface AutoScore {
   model: AutoCandidate;
-  /** What was fitted, e.g. "ETS(M,A,M)" or "hybrid (3 members)". */
+  /** What was fitted, e.g. "ETS(M,A,M)" or "hybrid (3 members) + ETS(M,A,M)" (the combination). */
   label: string;
   /** MASE on the validation origins (null when it could not be fitted). */
   mase: number | null;
@@ -87,7 +87,7 @@ export async function trainAuto(
     const r = run.result;
     scores.push({
       model: "hybrid",
-      label: `hybrid (${r.config.members} member${r.config.members > 1 ? "s" : ""})`,
+      label: `hybrid (${r.config.members} member${r.config.members > 1 ? "s" : ""})${r.combine ? ` + ${r.combine.ets.spec}` : ""}`,
       mase: r.valMase,
       error: null,
       seconds: now() - t0,
