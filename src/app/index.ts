@@ -37,6 +37,8 @@ export {
   clipRuns,
   compareFlow,
   flowInput,
+  type FlowModelsOptions,
+  flowModels,
 } from "./gradflow.js";
 export {
   type SineHooks,
