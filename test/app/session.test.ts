@@ -71,11 +71,16 @@ describe("opening a checkpoint against a CSV: one set of checks for the command 
     );
   });
 
-  it("a CSV without the checkpoint's column: the message names both sides", () => {
+  it("a CSV without the checkpoint's column or date column: the message names both sides", () => {
     const csv = monthlyCsv(60, "date,value,z");
     expect(() => openForecast(ckpt, "m.safetensors", csv, "other.csv")).toThrow(
       new CheckpointError(
         `the checkpoint m.safetensors reads columns y with dates in "date", which other.csv does not match: unknown column "y"; the columns are: date, value, z`,
+      ),
+    );
+    expect(() => openForecast(ckpt, "m.safetensors", monthlyCsv(60, "when,y,z"), "when.csv")).toThrow(
+      new CheckpointError(
+        `the checkpoint m.safetensors reads columns y with dates in "date", which when.csv does not match: date column "date" is not in the CSV; its columns are: when, y, z`,
       ),
     );
   });
