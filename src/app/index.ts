@@ -48,3 +48,4 @@ export {
   sineModelName,
   trainSine,
 } from "./sine.js";
+export { failureText } from "./train.js";
