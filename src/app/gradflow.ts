@@ -7,7 +7,14 @@
 import { randn } from "../core/creation.js";
 import { Generator, manualSeed } from "../core/random.js";
 import { Tensor } from "../core/tensor.js";
-import { type ClipExperimentResult, clipExperiment, gradientFlow, makeFlowModel } from "../nn/gradflow.js";
+import {
+  type CellName,
+  type ClipExperimentResult,
+  clipExperiment,
+  gradientFlow,
+  makeFlowModel,
+} from "../nn/gradflow.js";
+import type { GRU, LSTM, RNN } from "../nn/rnn.js";
 
 export type FlowInputKind = "randn" | "sine";
 
@@ -84,10 +91,35 @@ export function checkFlowOptions(o: FlowCompareOptions): void {
   if (!Number.isInteger(o.seed)) throw new Error(`seed must be an integer, got ${o.seed}`);
 }
 
-/**
- * RNN, LSTM and GRU of the same size on the same input, each with weights from manual_seed(seed): the
- * figures of `recurrent gradients --compare` (first layer). `onCell` hears each cell as it is done.
- */
+/** How the models of an experiment are made: the same settings for each cell. */
+export interface FlowModelsOptions {
+  inputSize: number;
+  hidden: number;
+  layers?: number;
+  bidirectional?: boolean;
+  /** Multiplies every W_hh after the default init. */
+  initScale: number;
+  /** LSTM forget-gate bias (the other cells ignore it), or null to keep the default init. */
+  forgetBias: number | null;
+  seed: number;
+}
+
+/** One model per cell, each with weights from manual_seed(seed), as `recurrent gradients` makes them. */
+export function flowModels(cells: readonly CellName[], o: FlowModelsOptions): (RNN | LSTM | GRU)[] {
+  return cells.map((cell) => {
+    manualSeed(o.seed);
+    return makeFlowModel({
+      cell,
+      inputSize: o.inputSize,
+      hidden: o.hidden,
+      layers: o.layers,
+      bidirectional: o.bidirectional,
+      initScale: o.initScale,
+      forgetBias: cell === "lstm" ? o.forgetBias : null,
+    });
+  });
+}
+
 /** Where a comparison is: cell `index` of `of` (RNN, LSTM, GRU), `done` of `total` Jacobian steps. */
 export interface FlowProgress {
   cell: "rnn" | "lstm" | "gru";
@@ -97,6 +129,12 @@ export interface FlowProgress {
   total: number;
 }
 
+/**
+ * RNN, LSTM and GRU of the same size on the same input (`flowModels`, `flowInput`): the figures of
+ * `recurrent gradients --compare` (first layer). `onCell` hears each cell as it is done; `onStep` each
+ * Jacobian step.
+ */
+
 export function compareFlow(
   o: FlowCompareOptions,
   onCell?: (done: number, total: number, cell: CellFlow) => void,
@@ -104,22 +142,16 @@ export function compareFlow(
 ): FlowCompareResult {
   checkFlowOptions(o);
   const x = flowInput(o.input, o.seqLen, o.inputSize, o.seed);
-  const cells = (["rnn", "lstm", "gru"] as const).map((cell, k, all): CellFlow => {
+  const names = ["rnn", "lstm", "gru"] as const;
+  const models = flowModels(names, o);
+  const cells = models.map((module, k): CellFlow => {
     const progress = (done: number, total: number) =>
-      onStep?.({ cell, index: k, of: all.length, done, total });
+      onStep?.({ cell: names[k], index: k, of: names.length, done, total });
     progress(0, 1);
-    manualSeed(o.seed);
-    const module = makeFlowModel({
-      cell,
-      inputSize: o.inputSize,
-      hidden: o.hidden,
-      initScale: o.initScale,
-      forgetBias: cell === "lstm" ? o.forgetBias : null,
-    });
     const flow = gradientFlow(module, x, { jacobians: o.jacobian, onStep: onStep && progress });
     const l = flow.layers[0];
     const out: CellFlow = {
-      cell,
+      cell: names[k],
       module: module.toString(),
       loss: flow.loss,
       weightHhSpectral: l.weightHhSpectral,
@@ -127,7 +159,7 @@ export function compareFlow(
       jacobianH: l.jacobianH?.spectral ?? null,
       jacobianC: l.jacobianC?.spectral ?? null,
     };
-    onCell?.(k + 1, 3, out);
+    onCell?.(k + 1, names.length, out);
     return out;
   });
   return { options: { ...o }, cells };

@@ -40,6 +40,8 @@ export {
   clipRuns,
   compareFlow,
   flowInput,
+  type FlowModelsOptions,
+  flowModels,
 } from "./gradflow.js";
 export {
   type SineHooks,
@@ -49,3 +51,4 @@ export {
   sineModelName,
   trainSine,
 } from "./sine.js";
+export { failureText } from "./train.js";

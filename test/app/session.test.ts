@@ -9,6 +9,7 @@ import {
   backtestView,
   chartHistory,
   checkFlowOptions,
+  failureText,
   FLOW_DEFAULTS,
   flowInput,
   futureView,
@@ -71,11 +72,16 @@ describe("opening a checkpoint against a CSV: one set of checks for the command 
     );
   });
 
-  it("a CSV without the checkpoint's column: the message names both sides", () => {
+  it("a CSV without the checkpoint's column or date column: the message names both sides", () => {
     const csv = monthlyCsv(60, "date,value,z");
     expect(() => openForecast(ckpt, "m.safetensors", csv, "other.csv")).toThrow(
       new CheckpointError(
         `the checkpoint m.safetensors reads columns y with dates in "date", which other.csv does not match: unknown column "y"; the columns are: date, value, z`,
+      ),
+    );
+    expect(() => openForecast(ckpt, "m.safetensors", monthlyCsv(60, "when,y,z"), "when.csv")).toThrow(
+      new CheckpointError(
+        `the checkpoint m.safetensors reads columns y with dates in "date", which when.csv does not match: date column "date" is not in the CSV; its columns are: when, y, z`,
       ),
     );
   });
@@ -214,6 +220,19 @@ describe("model names: one wording, from the settings or the module", () => {
     );
     expect(describeNet({ cell: "gru", inputSize: 3, hidden: 8, layers: 2, horizon: 7 })).toBe(
       "GRU(3, 8, num_layers=2) -> Linear(8, 7)",
+    );
+  });
+});
+
+describe("training reports", () => {
+  it("failureText says what became non-finite and where: a batch, or the validation pass", () => {
+    expect(failureText({ epoch: 3, batch: 2, what: "loss", value: Number.NaN }, 0.5)).toBe(
+      "training stopped: the loss became NaN at epoch 3, batch 2 (learning rate 0.5)",
+    );
+    expect(
+      failureText({ epoch: 1, batch: 0, what: "validation loss", value: Number.POSITIVE_INFINITY }, 1e-3),
+    ).toBe(
+      "training stopped: the validation loss became Infinity in the validation pass of epoch 1 (learning rate 0.001)",
     );
   });
 });

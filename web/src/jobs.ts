@@ -254,10 +254,7 @@ export async function trainCsv(
   }
   let warning: string | null = null;
   if (r.failure !== null) {
-    const f = r.failure;
-    const where =
-      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
-    warning = `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${o.lr}); try a smaller learning rate`;
+    warning = `${app.failureText(r.failure, o.lr)}; try a smaller learning rate`;
   }
   if (r.checkpoint === null) {
     throw new Error(

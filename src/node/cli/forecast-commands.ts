@@ -24,6 +24,7 @@ import {
   sessionOf,
   settingConflicts,
 } from "../../app/session.js";
+import { failureText } from "../../app/train.js";
 import { type ForecastCheckpoint, checkpointMetadata, withoutTimings } from "../../forecast/checkpoint.js";
 import {
   FILL_HINT,
@@ -342,12 +343,9 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
   const { result: r, savedNote } = await trainLstm(o, prepared, options, resume, out);
   const ck = r.checkpoint;
   if (r.stopped === "non-finite") {
-    const f = r.failure!;
-    const where =
-      f.batch === 0 ? `in the validation pass of epoch ${f.epoch}` : `at epoch ${f.epoch}, batch ${f.batch}`;
     const note = savedNote();
     throw new CliError(
-      `training stopped: the ${f.what} became ${f.value} ${where} (learning rate ${options.lr}); try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${note[0].toUpperCase()}${note.slice(1)}`,
+      `${failureText(r.failure!, options.lr)}; try a smaller --lr${options.clip > 0 ? "" : " or --clip 1"}. ${note[0].toUpperCase()}${note.slice(1)}`,
     );
   }
   const charts = o.lossChart !== undefined && ck !== null ? await writeLossChart(ck, o.lossChart) : null;

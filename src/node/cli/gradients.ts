@@ -5,8 +5,7 @@
 // weights, with and without gradient-norm clipping, and charts the gradient norms and losses.
 
 import { type Command, Option } from "commander";
-import { flowInput } from "../../app/gradflow.js";
-import { manualSeed } from "../../core/random.js";
+import { flowInput, flowModels } from "../../app/gradflow.js";
 import type { Tensor } from "../../core/tensor.js";
 import {
   type CellName,
@@ -16,7 +15,6 @@ import {
   type GradientFlowResult,
   gradientFlow,
   type LayerFlow,
-  makeFlowModel,
   scaleRecurrent_,
   setForgetBias_,
 } from "../../nn/gradflow.js";
@@ -166,20 +164,10 @@ export async function gradientsCommand(
     }
   } else {
     const cells: Cell[] = o.compare ? ["rnn", "lstm", "gru"] : [o.cell];
-    for (const cell of cells) {
-      manualSeed(o.seed);
-      const name: CellName = cell === "rnn" && o.nonlinearity === "relu" ? "rnn-relu" : cell;
-      const module = makeFlowModel({
-        cell: name,
-        inputSize: o.inputSize,
-        hidden: o.hidden,
-        layers: o.layers,
-        bidirectional: o.bidirectional,
-        initScale: o.initScale,
-        forgetBias: cell === "lstm" ? (o.forgetBias ?? null) : null,
-      });
-      models.push({ cell, label: cell, module, source: `initialised (seed ${o.seed})` });
-    }
+    const names = cells.map((c): CellName => (c === "rnn" && o.nonlinearity === "relu" ? "rnn-relu" : c));
+    flowModels(names, { ...o, forgetBias: o.forgetBias ?? null }).forEach((module, k) => {
+      models.push({ cell: cells[k], label: cells[k], module, source: `initialised (seed ${o.seed})` });
+    });
   }
   const T = o.seqLen;
   const I = models[0].module.inputSize;
