@@ -238,13 +238,25 @@ async function runModules(): Promise<Record<string, number>> {
       shape: [3, 2, 3],
       hx: false,
     },
+    {
+      name: "LSTM(2, 3, num_layers=2, bidirectional, batch_first)",
+      m: new LSTM(2, 3, { numLayers: 2, bidirectional: true, batchFirst: true }),
+      shape: [3, 4, 2],
+      hx: true,
+    },
+    {
+      name: "GRU(3, 4, bidirectional) unbatched",
+      m: new GRU(3, 4, { bidirectional: true }),
+      shape: [5, 3],
+      hx: true,
+    },
   ];
   for (const c of cases) {
     c.m.eval();
     const n = c.shape.reduce((a, b) => a * b, 1);
     const x = new Tensor(rand(n, g), c.shape);
-    const L = c.m.numLayers;
-    const B = c.shape.length === 3 ? c.shape[1] : 1;
+    const L = c.m.numLayers * c.m.numDirections;
+    const B = c.shape.length === 3 ? c.shape[c.m.batchFirst ? 0 : 1] : 1;
     const st = (w: number) => new Tensor(rand(L * B * w, g), c.shape.length === 3 ? [L, B, w] : [L, w]);
     const isLstm = c.m.mode === "LSTM";
     const hx = c.hx ? (isLstm ? [st(c.m.outputHiddenSize), st(c.m.hiddenSize)] : st(c.m.hiddenSize)) : null;
@@ -273,11 +285,10 @@ async function runModules(): Promise<Record<string, number>> {
       if (got.shape.join(",") !== want.shape.join(",")) errs[`${c.name}: state ${i} shape`] = 1e30;
     }
   }
-  const bi = new LSTM(2, 3, { bidirectional: true });
-  bi.eval();
-  bi.to("webgpu");
-  layerErrors.bidirectional = message(() =>
-    noGrad(() => bi.forward(new Tensor(rand(8, g), [2, 2, 2]).to("webgpu"))),
+  const drop = new LSTM(2, 3, { numLayers: 2, dropout: 0.5 });
+  drop.to("webgpu");
+  layerErrors.dropout = message(() =>
+    noGrad(() => drop.forward(new Tensor(rand(8, g), [2, 2, 2]).to("webgpu"))),
   );
   return errs;
 }
