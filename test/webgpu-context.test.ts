@@ -24,6 +24,7 @@ interface ContextCheck {
   expectedRange: number[];
   copied: number[];
   expectedCopied: number[];
+  autoFlush: { submitsBeforeRead: number; values: number[] };
   badShader: string;
   badDispatch: string;
   stats: { buffersLive: number };
@@ -57,6 +58,8 @@ describe("WebGPUContext (child process)", () => {
     expect(g.submits).toBe(1); // two dispatches, one submit at sync()
     expect(g.range).toEqual(g.expectedRange);
     expect(g.copied).toEqual(g.expectedCopied);
+    // 600 dispatches of acc += 1: one submit on its own at 512, the rest at the read; all in order
+    expect(g.autoFlush).toEqual({ submitsBeforeRead: 1, values: [600, 600, 600, 600] });
     expect(g.badShader).toContain("WebGPU error");
     expect(g.badShader).toContain("undefined_thing");
     expect(g.badDispatch).toContain("should be an integer");

@@ -11,6 +11,11 @@ interface TensorCheck {
   errors: Record<string, number>;
   extremes: { tanh: number[]; sigmoid: number[] };
   tanhRelErr: number;
+  gemmErrors: Record<string, number>;
+  netErrors: number[];
+  netShapes: number[][];
+  netGrad: string;
+  netMixed: string;
   moduleDevices: string[];
   sameObjects: boolean;
   moduleToCpu: string;
@@ -43,6 +48,18 @@ describe("tensors on webgpu (child process)", () => {
     expect(g.extremes.sigmoid.slice(2, 5)).toEqual([0.5, 0.5, 0.5]);
     expect(g.extremes.sigmoid.slice(5)).toEqual([1, 1]);
     expect(g.devices).toEqual(["cpu", "webgpu", "cpu", "webgpu"]);
+    // the device product in each (transA, transB, bias) form against the TypeScript gemm: 19×37 · 37×23,
+    // error relative to Σ|a·b| (float32 sums in another order)
+    expect(Object.keys(g.gemmErrors)).toEqual(["NN", "TN", "NT+bias", "TT+bias"]);
+    for (const [form, err] of Object.entries(g.gemmErrors)) expect(err, form).toBeLessThan(1e-6);
+    // Linear(5,16) → Tanh → Linear(16,3) → Sigmoid on the device, 2-D and 3-D input, under noGrad
+    for (const err of g.netErrors) expect(err).toBeLessThan(1e-6);
+    expect(g.netShapes).toEqual([
+      [7, 3],
+      [2, 7, 3],
+    ]);
+    expect(g.netGrad).toContain("linear: autograd does not reach the webgpu device yet");
+    expect(g.netMixed).toContain(`${MIXED} cpu and webgpu!`);
     // model.to("webgpu") keeps the Parameter objects; toAsync("cpu") brings back the same bits
     expect(g.moduleDevices).toEqual(["webgpu", "webgpu", "webgpu", "webgpu"]);
     expect(g.sameObjects).toBe(true);

@@ -2,10 +2,17 @@
 // hold a contiguous float32 GPUBuffer of the WebGPU context (kernels/webgpu), reached with
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
 // The ops that run on the device so far: add, sub, mul, div (same shapes), neg, exp, tanh, sigmoid, relu,
-// and the 2-D matmul. Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
+// the 2-D matmul and linear (so nn.Linear, nn.Tanh, ... run there under noGrad). Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
 // error.
 
-import { gpuBinary, gpuMatmul, gpuUnary, type BinaryOp, type UnaryOp } from "../kernels/webgpu/ops.js";
+import {
+  type BinaryOp,
+  gpuBinary,
+  gpuGemm,
+  gpuMatmul,
+  gpuUnary,
+  type UnaryOp,
+} from "../kernels/webgpu/ops.js";
 import { type WebGPUContext, webgpuContext } from "../kernels/webgpu/index.js";
 import { isGradEnabled } from "./engine.js";
 import { shapeNumel, shapeStr } from "./shape.js";
@@ -156,4 +163,29 @@ export function deviceMatmul(a: Tensor, b: Tensor): Tensor {
   checkNoGrad("matmul", ta, tb);
   const s = ta._gpu!;
   return deviceTensor(s.ctx, gpuMatmul(s.ctx, s.buffer, tb._gpu!.buffer, M, N, K), [M, N]);
+}
+
+/** `F.linear` on the device: x (..., in) · Wᵀ (W (out, in)) + b (out). */
+export function deviceLinear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  for (const t of bias === null ? [weight] : [weight, bias]) {
+    if (t.device !== x.device) throw mixedDevices(x.device, t.device);
+  }
+  const [outF, inF] = weight.shape;
+  const rows = shapeNumel(x.shape) / inF;
+  checkNoGrad("linear", x, weight, ...(bias === null ? [] : [bias]));
+  const s = x._gpu!;
+  const out = gpuGemm(
+    s.ctx,
+    false,
+    true,
+    rows,
+    outF,
+    inF,
+    s.buffer,
+    weight._gpu!.buffer,
+    bias?._gpu?.buffer ?? null,
+  );
+  const shape = x.shape.slice();
+  shape[shape.length - 1] = outF;
+  return deviceTensor(s.ctx, out, shape);
 }

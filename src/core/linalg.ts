@@ -2,7 +2,7 @@
 
 import { gemm } from "../kernels/backend.js";
 import { broadcastIndex, broadcastShapes } from "./broadcast.js";
-import { deviceMatmul, onDevice } from "./device.js";
+import { deviceLinear, deviceMatmul, onDevice } from "./device.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { shapeNumel, shapeStr } from "./shape.js";
@@ -125,6 +125,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
       `mat1 and mat2 shapes cannot be multiplied (${rows}x${x.shape[x.ndim - 1] ?? 1} and ${inF}x${outF}); expected input with last dimension ${inF}, got ${shapeStr(x.shape)}`,
     );
   }
+  if (onDevice(x, weight) || (bias != null && bias._gpu !== null))
+    return deviceLinear(x, weight, bias ?? null);
   const rows = x.numel / inF;
   const out = new Float32Array(rows * outF);
   const X = x.data;

@@ -148,6 +148,18 @@ const copyDst = ctx.storage(16);
 ctx.copy(x, copyDst, 16, 4);
 const copied = Array.from(await ctx.read(copyDst));
 
+// --- a long chain submits on its own every 512 dispatches, in order ---------------------------------------
+await ctx.sync();
+const s2 = ctx.stats();
+const acc = ctx.upload(new Float32Array(4));
+const four = ctx.upload(new Float32Array(4).fill(1));
+const inc = ctx.uniform(params(4, 1));
+for (let i = 0; i < 600; i++) ctx.dispatch(axpy, [four, acc, inc], 1);
+const autoFlush = {
+  submitsBeforeRead: ctx.stats().submits - s2.submits,
+  values: Array.from(await ctx.read(acc)),
+};
+
 // --- errors -----------------------------------------------------------------------------------------------
 let badShader = "";
 try {
@@ -179,6 +191,7 @@ finish(ctx, {
   expectedRange: Array.from(xs.subarray(2, 5)),
   copied,
   expectedCopied: Array.from(xs.subarray(1, 5)),
+  autoFlush,
   badShader,
   badDispatch,
   stats: ctx.stats(),

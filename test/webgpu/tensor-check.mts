@@ -2,6 +2,8 @@
 // and read-back. Prints one JSON line for test/webgpu-tensor.test.ts.
 
 import { manualSeed, maximum, nn, noGrad, optim, randn, type Tensor, tensor } from "../../src/index.js";
+import { gemm } from "../../src/kernels/gemm.js";
+import { gpuGemm } from "../../src/kernels/webgpu/ops.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -81,6 +83,70 @@ const moduleBack = {
   optimizerHolds: (opt.paramGroups[0].params as Tensor[]).every((p, i) => p === params[i]),
 };
 
+// every (transA, transB, bias) form of the device product against the TypeScript gemm kernel
+const gemmErrors: Record<string, number> = {};
+for (const [tA, tB, withBias] of [
+  [false, false, false],
+  [true, false, false],
+  [false, true, true],
+  [true, true, true],
+] as const) {
+  const [M, N, K] = [19, 23, 37];
+  const A = randn(M * K).data;
+  const B = randn(K * N).data;
+  const bias = randn(N).data;
+  const C = new Float32Array(M * N);
+  if (withBias) for (let r = 0; r < M; r++) C.set(bias, r * N);
+  gemm(tA, tB, M, N, K, A, 0, tA ? M : K, B, 0, tB ? K : N, withBias ? 1 : 0, C, 0, N);
+  const buf = gpuGemm(ctx, tA, tB, M, N, K, ctx.upload(A), ctx.upload(B), withBias ? ctx.upload(bias) : null);
+  const G = await ctx.read(buf);
+  // error relative to Σ|a·b| (+|bias|): float32 sums in another order differ by a few ulps of that
+  const S = new Float32Array(M * N);
+  if (withBias) for (let r = 0; r < M; r++) S.set(bias.map(Math.abs), r * N);
+  gemm(
+    tA,
+    tB,
+    M,
+    N,
+    K,
+    A.map(Math.abs),
+    0,
+    tA ? M : K,
+    B.map(Math.abs),
+    0,
+    tB ? K : N,
+    withBias ? 1 : 0,
+    S,
+    0,
+    N,
+  );
+  let worst = 0;
+  for (let i = 0; i < C.length; i++) worst = Math.max(worst, Math.abs(G[i] - C[i]) / S[i]);
+  gemmErrors[`${tA ? "T" : "N"}${tB ? "T" : "N"}${withBias ? "+bias" : ""}`] = worst;
+}
+
+// a small network's inference on the device (under noGrad: autograd stays on the CPU)
+const net = new nn.Sequential(new nn.Linear(5, 16), new nn.Tanh(), new nn.Linear(16, 3), new nn.Sigmoid());
+const inputs = [randn(7, 5), randn(2, 7, 5)];
+const cpuOut = noGrad(() => inputs.map((x) => net.forward(x)));
+net.to("webgpu");
+const gpuOut = noGrad(() => inputs.map((x) => net.forward(x.to("webgpu"))));
+const netErrors: number[] = [];
+for (let i = 0; i < inputs.length; i++) netErrors.push(await relErr(gpuOut[i], cpuOut[i]));
+const netShapes = gpuOut.map((t) => t.shape);
+let netGrad = "";
+try {
+  net.forward(inputs[0].to("webgpu"));
+} catch (e) {
+  netGrad = String(e);
+}
+let netMixed = "";
+try {
+  noGrad(() => net.forward(inputs[0]));
+} catch (e) {
+  netMixed = String(e);
+}
+
 const message = (f: () => unknown): string => {
   try {
     f();
@@ -97,6 +163,11 @@ finish(ctx, {
   errors,
   extremes,
   tanhRelErr,
+  gemmErrors,
+  netErrors,
+  netShapes,
+  netGrad,
+  netMixed,
   moduleDevices,
   sameObjects,
   moduleToCpu,

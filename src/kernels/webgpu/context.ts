@@ -53,6 +53,11 @@ export interface WebGPUContextOptions {
   powerPreference?: GPUPowerPreference;
   /** Limits to ask of the device, e.g. maxStorageBufferBindingSize; each is capped at the adapter's. */
   requiredLimits?: Record<string, number>;
+  /**
+   * Submits on its own after this many recorded dispatches (default 512), so that the GPU starts on a long
+   * chain before anything is read, and buffers released meanwhile return to the pool.
+   */
+  flushEvery?: number;
 }
 
 /** What adapter the device came from (GPUAdapterInfo's fields, e.g. "SwiftShader driver" in description). */
@@ -95,6 +100,8 @@ export class WebGPUContext {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private nextId = 1;
+  private pending = 0; // dispatches recorded since the last submit
+  private readonly flushEvery: number;
   private error: string | null = null; // the first uncaptured device error, thrown at the next sync point
   private lost: string | null = null;
   private destroyed = false;
@@ -111,8 +118,9 @@ export class WebGPUContext {
     reads: 0,
   };
 
-  private constructor(gpu: GPU, device: GPUDevice, info: WebGPUAdapterInfo) {
+  private constructor(gpu: GPU, device: GPUDevice, info: WebGPUAdapterInfo, flushEvery: number) {
     this.gpu = gpu;
+    this.flushEvery = flushEvery;
     this.device = device;
     this.adapterInfo = info;
     device.addEventListener("uncapturederror", (ev) => {
@@ -131,6 +139,10 @@ export class WebGPUContext {
   static async create(gpu: GPU, options: WebGPUContextOptions = {}): Promise<WebGPUContext> {
     if (gpu === undefined || gpu === null || typeof gpu.requestAdapter !== "function") {
       throw new TypeError(`WebGPUContext.create: expected a GPU object (navigator.gpu), got ${String(gpu)}`);
+    }
+    const flushEvery = options.flushEvery ?? 512;
+    if (!Number.isInteger(flushEvery) || flushEvery < 1) {
+      throw new RangeError(`WebGPUContext.create: flushEvery should be an integer ≥ 1, got ${flushEvery}`);
     }
     const adapter = await gpu.requestAdapter(
       options.powerPreference === undefined ? undefined : { powerPreference: options.powerPreference },
@@ -155,7 +167,7 @@ export class WebGPUContext {
       device: i?.device ?? "",
       description: i?.description ?? "",
     };
-    return new WebGPUContext(gpu, device, info);
+    return new WebGPUContext(gpu, device, info, flushEvery);
   }
 
   /** False once destroyed or lost. */
@@ -281,6 +293,7 @@ export class WebGPUContext {
     this.pass.setBindGroup(0, group);
     if (x > 0 && y > 0 && z > 0) this.pass.dispatchWorkgroups(x, y, z);
     this.counters.dispatches++;
+    if (++this.pending >= this.flushEvery) this.flush();
   }
 
   /** Records a copy of `bytes` bytes (default: src's requested size) from src to dst, after prior dispatches. */
@@ -305,6 +318,7 @@ export class WebGPUContext {
       this.encoder = null;
       this.device.queue.submit([cmd]);
       this.counters.submits++;
+      this.pending = 0;
     }
     for (const b of this.released) this.pool(b).push(b);
     this.released = [];

@@ -115,12 +115,18 @@ export function gpuBinary(
 }
 
 const TILE = 16;
-const MATMUL = /* wgsl */ `
+
+/** The tiled product's WGSL for one (transA, transB, bias) combination. */
+function gemmWgsl(transA: boolean, transB: boolean, bias: boolean): string {
+  const a = transA ? "A[ka * p.M + row]" : "A[row * p.K + ka]"; // A (M, K), or Aᵀ stored (K, M)
+  const b = transB ? "B[col * p.K + kb]" : "B[kb * p.N + col]"; // B (K, N), or Bᵀ stored (N, K)
+  return /* wgsl */ `
 struct P { M: u32, N: u32, K: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> A: array<f32>; // (M, K)
-@group(0) @binding(2) var<storage, read> B: array<f32>; // (K, N)
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>; // (M, N)
+${bias ? "@group(0) @binding(4) var<storage, read> bias: array<f32>; // (N)" : ""}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
 @compute @workgroup_size(${TILE}, ${TILE})
@@ -131,16 +137,50 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u)
   for (var t = 0u; t < (p.K + ${TILE - 1}u) / ${TILE}u; t++) {
     let ka = t * ${TILE}u + l.x;
     let kb = t * ${TILE}u + l.y;
-    As[l.y][l.x] = select(0.0, A[min(row * p.K + ka, arrayLength(&A) - 1u)], row < p.M && ka < p.K);
-    Bs[l.y][l.x] = select(0.0, B[min(kb * p.N + col, arrayLength(&B) - 1u)], kb < p.K && col < p.N);
+    // each thread loads A's element (its row, ka) and B's (kb, its column); zero outside the operands
+    As[l.y][l.x] = 0.0;
+    if (row < p.M && ka < p.K) { As[l.y][l.x] = ${a}; }
+    Bs[l.y][l.x] = 0.0;
+    if (kb < p.K && col < p.N) { Bs[l.y][l.x] = ${b}; }
     workgroupBarrier();
     for (var k = 0u; k < ${TILE}u; k++) { acc = fma(As[l.y][k], Bs[k][l.x], acc); }
     workgroupBarrier();
   }
-  if (row < p.M && col < p.N) { C[row * p.N + col] = acc; }
+  if (row < p.M && col < p.N) { C[row * p.N + col] = acc${bias ? " + bias[col]" : ""}; }
 }`;
+}
 
-/** C (M, N) = A (M, K) · B (K, N), row-major, in a new buffer: 16×16 tiles in workgroup memory. */
+/**
+ * C (M, N) = op(A) · op(B) (+ bias (N) on every row), in a new buffer, where op(A) is A (M, K) or, with
+ * transA, the transpose of A stored (K, M); likewise B (K, N) or Bᵀ stored (N, K). Row-major; 16×16
+ * tiles in workgroup memory.
+ */
+export function gpuGemm(
+  ctx: WebGPUContext,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  bias: GPUBuffer | null = null,
+): GPUBuffer {
+  if (M === 0 || N === 0) return ctx.storage(M * N * 4);
+  const gx = Math.ceil(N / TILE);
+  const gy = Math.ceil(M / TILE);
+  if (gx > MAX_GROUPS || gy > MAX_GROUPS) {
+    throw new RangeError(`gpuGemm: ${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
+  }
+  const c = ctx.storage(M * N * 4);
+  const u = ctx.uniform([M, N, K]);
+  const pipeline = ctx.pipeline(gemmWgsl(transA, transB, bias !== null));
+  ctx.dispatch(pipeline, bias === null ? [u, a, b, c] : [u, a, b, c, bias], gx, gy);
+  ctx.release(u);
+  return c;
+}
+
+/** C (M, N) = A (M, K) · B (K, N), row-major, in a new buffer. */
 export function gpuMatmul(
   ctx: WebGPUContext,
   a: GPUBuffer,
@@ -149,19 +189,5 @@ export function gpuMatmul(
   N: number,
   K: number,
 ): GPUBuffer {
-  const c = ctx.storage(M * N * 4);
-  if (M === 0 || N === 0) return c;
-  if (K === 0) {
-    ctx.release(c);
-    return ctx.upload(new Float32Array(M * N)); // an empty sum
-  }
-  const gx = Math.ceil(N / TILE);
-  const gy = Math.ceil(M / TILE);
-  if (gx > MAX_GROUPS || gy > MAX_GROUPS) {
-    throw new RangeError(`gpuMatmul: ${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
-  }
-  const u = ctx.uniform([M, N, K]);
-  ctx.dispatch(ctx.pipeline(MATMUL), [u, a, b, c], gx, gy);
-  ctx.release(u);
-  return c;
+  return gpuGemm(ctx, false, false, M, N, K, a, b);
 }
