@@ -15,6 +15,7 @@ import { checkTensorArg } from "./args.js";
 import { Module, type Parameter, uniformParameter } from "./module.js";
 import { indexSelect1, PackedSequence } from "./packed.js";
 import { fusedLayer } from "./rnn_fused.js";
+import { runOnWebGPU } from "./rnn_webgpu.js";
 
 export type RNNMode = "RNN_TANH" | "RNN_RELU" | "LSTM" | "GRU";
 
@@ -283,6 +284,7 @@ export abstract class RNNBase extends Module {
     hx: State | null | undefined,
   ): [Tensor | PackedSequence, State] {
     checkTensorArg(input, `${this.constructor.name}.forward`, "input", 1, true);
+    if (input instanceof Tensor && input.device === "webgpu") return runOnWebGPU(this, input, hx);
     const isLstm = this.mode === "LSTM";
     const name = this.mode === "LSTM" ? "LSTM" : this.mode === "GRU" ? "GRU" : "RNN";
     const L = this.numLayers;

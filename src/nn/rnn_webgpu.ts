@@ -7,11 +7,11 @@
 
 import { customNeedsGrad } from "../core/custom.js";
 import { deviceTensor, mixedDevices } from "../core/device.js";
-import type { Tensor } from "../core/tensor.js";
+import { Tensor } from "../core/tensor.js";
 import type { RnnDims } from "../kernels/rnn.js";
 import type { WebGPUContext } from "../kernels/webgpu/context.js";
 import { GpuRecurrent } from "../kernels/webgpu/recurrent.js";
-import type { LayerRunner } from "./rnn.js";
+import type { LayerRunner, RNNBase } from "./rnn.js";
 
 const kernels = new WeakMap<WebGPUContext, GpuRecurrent>();
 
@@ -64,3 +64,141 @@ export const webgpuLayer: LayerRunner = (a) => {
     cN: cN === null ? null : deviceTensor(ctx, cN, [B, H]),
   };
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// A whole RNN / LSTM / GRU module on webgpu tensors (RNNBase.run hands its webgpu inputs here): the layers
+// one after another through webgpuLayer, both directions, batch_first, with the rows moved by gathers on
+// the device. So far a padded (T, B, I) or unbatched (T, I) input (no PackedSequence) and no dropout in
+// training mode; those are refused saying so.
+
+type State = Tensor | [Tensor, Tensor];
+
+/** A "webgpu" tensor of `shape` sharing the storage of `t` (same element count, contiguous). */
+function view(t: Tensor, shape: number[]): Tensor {
+  return Tensor._onDevice(t._gpu!, shape);
+}
+
+/** Rows [from, from + count) of `t` along dim 0 (each row `row` floats), as a new "webgpu" tensor. */
+function rows(t: Tensor, from: number, count: number, row: number, shape: number[]): Tensor {
+  const ctx = t._gpu!.ctx;
+  const out = ctx.storage(count * row * 4);
+  ctx.copy(t._gpu!.buffer, out, count * row * 4, from * row * 4, 0);
+  return deviceTensor(ctx, out, shape);
+}
+
+/** The tensors (each of `n` floats) one after another, as a new "webgpu" tensor of `shape`. */
+function concat(ts: Tensor[], n: number, shape: number[]): Tensor {
+  const ctx = ts[0]._gpu!.ctx;
+  const out = ctx.storage(ts.length * n * 4);
+  for (let i = 0; i < ts.length; i++) ctx.copy(ts[i]._gpu!.buffer, out, n * 4, 0, i * n * 4);
+  return deviceTensor(ctx, out, shape);
+}
+
+function sameShape(t: Tensor, want: number[], what: string): void {
+  if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`Expected ${what} size (${want.join(", ")}), got (${t.shape.join(", ")})`);
+  }
+}
+
+/** RNNBase.run for an input on the webgpu device. */
+export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefined): [Tensor, State] {
+  const isLstm = m.mode === "LSTM";
+  const name = isLstm ? "LSTM" : m.mode === "GRU" ? "GRU" : "RNN";
+  const L = m.numLayers;
+  const H = m.hiddenSize;
+  const hOut = m.outputHiddenSize;
+  const D = m.numDirections;
+  if (input.ndim !== 2 && input.ndim !== 3) {
+    throw new Error(
+      `${name}: Expected input to be 2-D or 3-D but received ${input.ndim}-D tensor of shape (${input.shape.join(", ")})`,
+    );
+  }
+  const unbatched = input.ndim === 2;
+  const batchFirst = m.batchFirst && !unbatched;
+  if (m.dropout > 0 && m.training && L > 1) {
+    throw new Error(
+      `${name} on webgpu: dropout between layers in training mode is not supported yet; call eval()`,
+    );
+  }
+  const T = input.shape[batchFirst ? 1 : 0];
+  const B = unbatched ? 1 : input.shape[batchFirst ? 0 : 1];
+  const I = input.shape[input.ndim - 1];
+  if (T === 0) throw new Error(`${name}: Expected sequence length to be larger than 0 in RNN`);
+  if (I !== m.inputSize) {
+    throw new Error(`input.size(-1) must be equal to input_size. Expected ${m.inputSize}, got ${I}`);
+  }
+  const ctx = input._gpu!.ctx;
+  const rec = recurrentOf(ctx);
+  const stateShape = (w: number): number[] => (unbatched ? [L * D, w] : [L * D, B, w]);
+  /** rows of `cols` floats of t, reordered: out row i = t's row index[i] */
+  const gather = (t: Tensor, index: Int32Array, cols: number): Tensor => {
+    const out = ctx.storage(index.length * cols * 4);
+    rec.gatherRows(t._gpu!.buffer, index, cols, out);
+    return deviceTensor(ctx, out, [index.length, cols]);
+  };
+  // (B, T) ↔ (T, B) row orders
+  const toTimeMajor = Int32Array.from({ length: T * B }, (_, i) => (i % B) * T + Math.floor(i / B));
+  const toBatchMajor = Int32Array.from({ length: T * B }, (_, i) => (i % T) * B + Math.floor(i / T));
+  let h0: Tensor;
+  let c0: Tensor | null = null;
+  if (hx === null || hx === undefined) {
+    h0 = deviceTensor(ctx, ctx.upload(new Float32Array(L * D * B * hOut)), stateShape(hOut));
+    if (isLstm) c0 = deviceTensor(ctx, ctx.upload(new Float32Array(L * D * B * H)), stateShape(H));
+  } else {
+    if (isLstm !== Array.isArray(hx)) {
+      throw new Error(
+        isLstm
+          ? "LSTM: expected hx to be a pair [h0, c0]"
+          : `${name}: expected hx to be a tensor, got a pair`,
+      );
+    }
+    h0 = Array.isArray(hx) ? hx[0] : hx;
+    c0 = Array.isArray(hx) ? hx[1] : null;
+    for (const s of c0 === null ? [h0] : [h0, c0])
+      if (s.device !== "webgpu") throw mixedDevices("webgpu", s.device);
+    sameShape(h0, stateShape(hOut), isLstm ? "hidden[0]" : "hidden");
+    if (c0 !== null) sameShape(c0, stateShape(H), "hidden[1]");
+  }
+  const batchSizes = new Int32Array(T).fill(B);
+  let layerIn = batchFirst ? gather(input, toTimeMajor, I) : view(input, [T * B, I]);
+  const N = T * B;
+  const LD = L * D;
+  const hNs: Tensor[] = [];
+  const cNs: Tensor[] = [];
+  for (let l = 0; l < L; l++) {
+    const outs: Tensor[] = [];
+    for (let d = 0; d < D; d++) {
+      const idx = l * D + d;
+      const r = webgpuLayer({
+        mode: m.mode,
+        x: layerIn,
+        batchSizes,
+        full: true,
+        h0: LD === 1 ? view(h0, [B, hOut]) : rows(h0, idx * B, B, hOut, [B, hOut]),
+        c0: c0 === null ? null : LD === 1 ? view(c0, [B, H]) : rows(c0, idx * B, B, H, [B, H]),
+        ...m.layerWeights(l, d === 1),
+        reverse: d === 1,
+      });
+      outs.push(r.y);
+      hNs.push(r.hN);
+      if (r.cN !== null) cNs.push(r.cN);
+    }
+    if (D === 1) layerIn = outs[0];
+    else {
+      // (N, 2·hOut): row n is the forward direction's row n, then the reverse one's
+      const both = concat(outs, N * hOut, [2 * N, hOut]);
+      const side = Int32Array.from({ length: 2 * N }, (_, i) => (i % 2) * N + (i >> 1));
+      layerIn = view(gather(both, side, hOut), [N, 2 * hOut]);
+    }
+  }
+  const hN = LD === 1 ? view(hNs[0], stateShape(hOut)) : concat(hNs, B * hOut, stateShape(hOut));
+  const F = D * hOut;
+  const y = unbatched
+    ? view(layerIn, [T, F])
+    : batchFirst
+      ? view(gather(layerIn, toBatchMajor, F), [B, T, F])
+      : view(layerIn, [T, B, F]);
+  if (!isLstm) return [y, hN];
+  const cN = LD === 1 ? view(cNs[0], stateShape(H)) : concat(cNs, B * H, stateShape(H));
+  return [y, [hN, cN]];
+}

@@ -19,6 +19,7 @@ import { noGrad } from "../../src/core/engine.js";
 import { Tensor } from "../../src/core/tensor.js";
 import { GpuRecurrent, type GpuRnnWeights } from "../../src/kernels/webgpu/recurrent.js";
 import type { LayerArgs } from "../../src/nn/rnn.js";
+import { GRU, LSTM, RNN, type RNNBase } from "../../src/nn/rnn.js";
 import { fusedLayer } from "../../src/nn/rnn_fused.js";
 import { webgpuLayer } from "../../src/nn/rnn_webgpu.js";
 import { CASES, type Case, caseName, LAYER_CASES } from "./recurrent-cases.js";
@@ -216,6 +217,82 @@ async function runLayer(c: Case): Promise<Record<string, number>> {
 
 const layerErrors: Record<string, string> = {};
 
+/**
+ * Whole modules on webgpu tensors (RNNBase.run → runOnWebGPU) against the same module on the CPU, under
+ * noGrad: multi-layer, projection, unbatched, given or zero initial states.
+ */
+async function runModules(): Promise<Record<string, number>> {
+  const errs: Record<string, number> = {};
+  const g = new Generator(7);
+  const cases: { name: string; m: RNNBase; shape: number[]; hx: boolean }[] = [
+    {
+      name: "LSTM(3, 5, num_layers=2, proj_size=2)",
+      m: new LSTM(3, 5, { numLayers: 2, projSize: 2 }),
+      shape: [4, 3, 3],
+      hx: true,
+    },
+    { name: "GRU(2, 4) unbatched", m: new GRU(2, 4), shape: [5, 2], hx: false },
+    {
+      name: "RNN(3, 6, num_layers=3, relu)",
+      m: new RNN(3, 6, { numLayers: 3, nonlinearity: "relu" }),
+      shape: [3, 2, 3],
+      hx: false,
+    },
+    {
+      name: "LSTM(2, 3, num_layers=2, bidirectional, batch_first)",
+      m: new LSTM(2, 3, { numLayers: 2, bidirectional: true, batchFirst: true }),
+      shape: [3, 4, 2],
+      hx: true,
+    },
+    {
+      name: "GRU(3, 4, bidirectional) unbatched",
+      m: new GRU(3, 4, { bidirectional: true }),
+      shape: [5, 3],
+      hx: true,
+    },
+  ];
+  for (const c of cases) {
+    c.m.eval();
+    const n = c.shape.reduce((a, b) => a * b, 1);
+    const x = new Tensor(rand(n, g), c.shape);
+    const L = c.m.numLayers * c.m.numDirections;
+    const B = c.shape.length === 3 ? c.shape[c.m.batchFirst ? 0 : 1] : 1;
+    const st = (w: number) => new Tensor(rand(L * B * w, g), c.shape.length === 3 ? [L, B, w] : [L, w]);
+    const isLstm = c.m.mode === "LSTM";
+    const hx = c.hx ? (isLstm ? [st(c.m.outputHiddenSize), st(c.m.hiddenSize)] : st(c.m.hiddenSize)) : null;
+    const run = (m: RNNBase, input: Tensor, state: typeof hx) =>
+      noGrad(() =>
+        (m as unknown as { forward(i: Tensor, h: unknown): [Tensor, Tensor | [Tensor, Tensor]] }).forward(
+          input,
+          state,
+        ),
+      );
+    const [yc, sc] = run(c.m, x, hx);
+    c.m.to("webgpu");
+    const dev = (t: Tensor) => t.to("webgpu");
+    const hxd = hx === null ? null : Array.isArray(hx) ? [dev(hx[0]), dev(hx[1])] : dev(hx);
+    const [yg, sg] = run(c.m, dev(x), hxd as typeof hx);
+    errs[`${c.name}: y`] = relErr((await yg.cpuAsync()).data, yc.data);
+    errs[`${c.name}: shape`] = yg.shape.join(",") === yc.shape.join(",") ? 0 : 1e30;
+    const pairs = Array.isArray(sc)
+      ? [
+          [sc[0], (sg as [Tensor, Tensor])[0]],
+          [sc[1], (sg as [Tensor, Tensor])[1]],
+        ]
+      : [[sc, sg as Tensor]];
+    for (const [i, [want, got]] of pairs.entries()) {
+      errs[`${c.name}: state ${i}`] = relErr((await got.cpuAsync()).data, want.data);
+      if (got.shape.join(",") !== want.shape.join(",")) errs[`${c.name}: state ${i} shape`] = 1e30;
+    }
+  }
+  const drop = new LSTM(2, 3, { numLayers: 2, dropout: 0.5 });
+  drop.to("webgpu");
+  layerErrors.dropout = message(() =>
+    noGrad(() => drop.forward(new Tensor(rand(8, g), [2, 2, 2]).to("webgpu"))),
+  );
+  return errs;
+}
+
 function message(run: () => unknown): string {
   try {
     run();
@@ -296,7 +373,8 @@ for (const c of CASES) results[caseName(c)] = await runCase(c);
 const errors = badCalls();
 const layers: Record<string, Record<string, number>> = {};
 for (const c of LAYER_CASES) layers[caseName(c)] = await runLayer(c);
+const modules = await runModules();
 // JSON has no Infinity: a NaN or length mismatch is reported as a huge error
 const json = JSON.parse(JSON.stringify(results, (_k, v) => (v === Number.POSITIVE_INFINITY ? 1e30 : v)));
 await ctx.sync(); // the bad calls recorded nothing that fails on the device
-finish(ctx, { results: json, errors, layers, layerErrors, stats: ctx.stats() });
+finish(ctx, { results: json, errors, layers, layerErrors, modules, stats: ctx.stats() });

@@ -317,6 +317,29 @@ export class GpuRecurrent {
     for (const b of temps) ctx.release(b);
   }
 
+  /**
+   * out[i, :] = src[index[i], :] for rows of `cols` floats: a permutation or interleave of rows on the device
+   * (batch_first's transposes and the two directions' outputs side by side, in nn/rnn_webgpu.ts).
+   */
+  gatherRows(src: GPUBuffer, index: Int32Array, cols: number, out: GPUBuffer): void {
+    const fn = "GpuRecurrent.gatherRows";
+    this.plan = [];
+    const srcRows = Math.floor(this.ctx.sizeOf(src) / 4 / Math.max(cols, 1));
+    for (const i of index) {
+      if (!Number.isInteger(i) || i < 0 || i >= srcRows) {
+        throw new Error(`${fn}: row indices should be in [0, ${srcRows}) for this src, got ${i}`);
+      }
+    }
+    this.expect(fn, "out", out, index.length * cols);
+    if (index.length === 0 || cols === 0) return;
+    const temps: GPUBuffer[] = [];
+    const links = this.ctx.upload(index);
+    this.gatherInto(links, src, 0, src, 0, out, index.length, cols, 0, NONE, temps);
+    this.run();
+    this.ctx.release(links);
+    for (const b of temps) this.ctx.release(b);
+  }
+
   // -------------------------------------------------------------------------------------------------------
 
   private get(key: string, make: () => WgslKernel): { k: WgslKernel; p: GPUComputePipeline } {
