@@ -1,7 +1,9 @@
 // The WebAssembly kernels behind the same signatures as the TypeScript ones (gemm.ts, rnn.ts, adam.ts):
 // each call copies its inputs into one arena in the module's linear memory, runs, and copies the outputs
-// back. The arena is reused by every call and grows when a call needs more (views are re-created after
-// growth). Copies are O(size): negligible for whole-sequence recurrent kernels and large products; the fixed
+// back (except a recurrent forward's saved activations, which may stay for the backward: ResidentSaved).
+// The arena is reused by every call and grows when a call needs more (views are re-created after
+// growth). Copies are O(size): a few percent of a recurrent training step (W6 in bench/: about 7 %, mostly
+// weights, inputs and outputs, and the fresh arrays they land in); the fixed
 // cost of a call is a fraction of a microsecond (no allocation, cached views), less than the TypeScript gemm
 // takes for even a 1×16×16 product. Adam does little work per element, so its copies are about half of a
 // call: measured, a 256-float Adam call runs ~3.5x as fast as the TypeScript twin, a 16-float one ~1.2x as
@@ -35,8 +37,8 @@ export const RESIDENT_SAVED_MAX = 128 << 20; // 512 MiB
 
 /**
  * A recurrent forward's `saved` activations left in the wasm kernels' memory for its backward, instead of
- * copied out after the forward and back in before the backward (for W6's LSTM layers those two copies were
- * about a tenth of a training step). rnnForward / rnnBackward of the kernels that made it take it in place
+ * copied out after the forward and back in before the backward (in W6's profile the copies into and out of
+ * the module went from about 10 % of a training step to 7 %). rnnForward / rnnBackward of the kernels that made it take it in place
  * of a Float32Array; `read()` copies it out for any other kernels. `release()` frees the block (the
  * autograd node calls it after its backward); one never released is freed when it is garbage-collected.
  */
