@@ -181,7 +181,7 @@ console.log(`CPU kernels: ${getKernels().detail}, 1 thread; median of ${reps} ru
 console.log("one layer-direction, forward (training) + backward with all gradients, ms:");
 const rows: Record<string, unknown>[] = [];
 const pad = (s: string, n: number) => s.padEnd(n);
-console.log(`${pad("mode", 9)}${pad("size", 36)}${pad("WebGPU", 12)}${pad("CPU wasm", 12)}GPU/CPU`);
+console.log(`${pad("mode", 9)}${pad("size", 36)}${pad("WebGPU", 12)}${pad("CPU wasm", 12)}WebGPU ÷ CPU`);
 for (const mode of modes) {
   for (const z of sizes) {
     const r = await bench(mode, z);

@@ -341,6 +341,7 @@ function badCalls(): Record<string, string> {
     badMode: msg(() =>
       rec.forward(dims({ mode: "SRU" as RnnDims["mode"] }), w, x, null, null, y, hN, cN, false),
     ),
+    tooBig: msg(() => rec.forward(dims({ T: 6, B: 250_000, I: 1 }), w, x, null, null, y, hN, cN, false)),
     otherDims: msg(() =>
       rec.backward(
         dims({ reverse: true }),

@@ -120,6 +120,7 @@ export class GpuRecurrent {
     const { mode, B, I, H, P } = dims;
     const lay = this.layout(fn, dims);
     const { G, R, N } = lay;
+    this.fits(fn, "the saved gates and cell states", svSize(mode, N, H, G, P));
     this.checkWeights(fn, dims, lay, w);
     this.expect(fn, "x", x, N * I);
     this.expect(fn, "y", y, N * R);
@@ -217,6 +218,7 @@ export class GpuRecurrent {
     const { mode, B, I, H, P } = dims;
     const lay = this.layout(fn, dims);
     const { G, R, N } = lay;
+    this.fits(fn, "the gate gradients", mode === "GRU" ? 2 * N * G + N * H : N * G);
     this.checkWeights(fn, dims, lay, w);
     if (!(saved instanceof GpuRnnSaved) || saved.isReleased) {
       throw new Error(
@@ -524,6 +526,16 @@ export class GpuRecurrent {
       Math.min(rows, 65535),
     );
     if (o !== out) this.copy(o, out, rows * cols);
+  }
+
+  /** Refuses, up front and saying how to raise it, a buffer past the device's storage binding limit. */
+  private fits(fn: string, what: string, floats: number): void {
+    const max = this.ctx.device.limits.maxStorageBufferBindingSize;
+    if (floats * 4 > max) {
+      throw new Error(
+        `${fn}: ${what} take ${floats * 4} bytes, over this device's maxStorageBufferBindingSize of ${max}; ask for more when creating the device (requiredLimits: { maxStorageBufferBindingSize, maxBufferSize }), or use a smaller batch or sequence`,
+      );
+    }
   }
 
   private expect(fn: string, name: string, buf: GPUBuffer, floats: number): void {
