@@ -23,13 +23,16 @@
 //            12 months from 2011-01, and 213 origins of 7 days.
 // MASE divides by the in-sample seasonal-naive MAE of the part the forecasters were fitted on.
 //
-// The hybrid is `recurrent train`'s default model (src/forecast/hybrid), trained on the fit part with
-// its last 15 % of the series as validation (early stopping, interval calibration), exactly as the
-// command trains it; "hybrid+ETS" is the same training with `combine: "ets"` (`recurrent train
-// --combine ets`): the mean of the hybrid's and ETS's forecasts, its intervals calibrated on the
-// combination's own validation residuals. The hybrid's runs are slow (minutes on a loaded two-core
-// machine), so each is stored under node_modules/.cache/recurrent-bench-forecast/, keyed by the series,
-// the protocol, the options and the source of src/forecast; a changed model trains again.
+// The hybrid is `recurrent train`'s model (src/forecast/hybrid), trained on the fit part with the last
+// 15 % of the series as validation (early stopping, interval calibration), exactly as the command
+// trains it. Column "hybrid" is the ensemble alone (`train --combine none`); "hybrid+ETS" is the
+// command's default (`--combine ets`, src/forecast/hybrid/combine.ts): the mean of the hybrid's and
+// ETS's forecasts, its intervals calibrated on the combination's own validation residuals. Training
+// takes minutes on a loaded two-core machine, so each trained ensemble is stored under
+// node_modules/.cache/recurrent-bench-forecast/, keyed by the series, the protocol, the options and
+// the source the training runs (src/core, nn, optim, kernels, data and the hybrid's train, model, es,
+// ops); a change there trains again. The combination and the forecasts are computed on every run.
+// R's figures are stored the same way, keyed by the series and the oracle script.
 //
 // To add a classical forecaster: push a SeriesForecaster onto FORECASTERS below —
 // { name, fit(train, period, horizon) -> { label, forecast(history) -> Float64Array (horizon) } }.
