@@ -80,7 +80,9 @@ export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   test: 0.15,
   hidden: 32,
   layers: 1,
-  members: 3,
+  // five seeds: on the benchmark panel 3 -> 5 members takes the combination's mean MASE from 0.939 to
+  // 0.937 (held out) and from 1.007 to 0.998 (rolling), for 5/3 of the training time
+  members: 5,
   epochs: 100,
   batchSize: 32,
   lr: 0.005,

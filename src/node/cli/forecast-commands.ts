@@ -968,7 +968,7 @@ export function registerForecastCommands(program: Command): void {
       "--members <n>",
       "hybrid: ensemble members, each from its own seed",
       num("--members", "posint"),
-      3,
+      5,
     )
     .option(
       "--season <m>",
