@@ -86,7 +86,7 @@ describe("recurrent train / forecast / evaluate: the happy path on a small serie
       "--loss-chart",
       p("loss"),
     ]);
-  });
+  }, 120_000); // training and the first chart (loading vega and resvg) pass the 10 s hook default on a loaded machine
 
   it("train prints progress lines and a summary, and saves a checkpoint with the history", () => {
     expect(trained.code).toBe(0);
@@ -269,7 +269,7 @@ describe("bad input: a clear message, exit code 1 (2 for usage), nothing lost", 
       good,
     ]);
     expect(r.code).toBe(0);
-  });
+  }, 120_000);
   const expectError = (r: Run, code: number, message: string | RegExp) => {
     expect(r.code).toBe(code);
     if (typeof message === "string") expect(r.stderr).toContain(`error: ${message}`);

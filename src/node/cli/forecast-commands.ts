@@ -35,7 +35,6 @@ import {
 } from "../../forecast/data.js";
 import { ForecastError } from "../../forecast/errors.js";
 import { seriesSpecOf } from "../../forecast/forecast.js";
-import type { CellType } from "../../forecast/model.js";
 import { exportForecastOnnx } from "../../forecast/onnx.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions, trainForecaster } from "../../forecast/train.js";
 import { forecastChart, lossChart } from "../../viz/index.js";
@@ -44,7 +43,7 @@ import { classicalForecasts, classicalVerdict, perStepMae } from "./classical.js
 import { CliError, UsageError, num } from "./errors.js";
 import { makeProgress } from "./progress.js";
 import { torchTrainConfig, writeTorchConfig } from "./torch-config.js";
-import { type ModelKind, trainHybridOrAuto } from "./hybrid-commands.js";
+import { type HybridCliOptions, type ModelKind, trainHybridOrAuto } from "./hybrid-commands.js";
 import { describeModel } from "../../forecast/describe.js";
 import {
   type PanelCli,
@@ -251,40 +250,19 @@ function dataNote(p: PreparedSeries): string {
 
 // ---------------------------------------------------------------- train
 
-interface TrainCli extends PanelCli {
+/** The `train` command line: the training options (less minLr), the hybrid's, and the command's own. */
+interface TrainCli extends Omit<TrainOptions, "minLr">, HybridCliOptions, PanelCli {
   csv: string;
   target?: string;
   features?: string[];
   dateColumn?: string;
   fill?: FillMethod;
-  lookback: number;
-  horizon: number;
-  cell: CellType;
-  hidden: number;
-  layers: number;
-  dropout: number;
-  batchFirst: boolean;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  clip: number;
-  seed: number;
-  val: number;
-  test: number;
-  patience: number;
-  lrPatience: number;
-  lrFactor: number;
-  scaler: "standard" | "minmax";
-  windowNorm: "last" | "none";
   out?: string;
   resume?: string;
   lossChart?: string;
-  json: boolean;
   emitTorch?: string;
   /** hybrid (default), lstm, or auto. */
   model: ModelKind;
-  members: number;
-  season?: number;
   deterministic?: boolean;
 }
 
