@@ -284,17 +284,81 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
     await page.context().close();
   }, 240_000);
 
+  it("Tab reaches every enabled control once, in page order, each showing the focus; Enter runs a form", async () => {
+    const page = await open(1280, 800);
+    await page.click("#csv-load-dataset"); // a series loaded: the CSV form's controls are enabled
+    await page.waitForFunction(
+      () => (globalThis as unknown as { __playground: Exposed }).__playground.csv.loaded !== null,
+      null,
+      { timeout: 30_000 },
+    );
+    const expected = await page.$$eval("a[href], button, input, select", (els) =>
+      els
+        .filter((e) => !(e as HTMLButtonElement).disabled)
+        .map((e, i) => e.id || `${e.tagName.toLowerCase()}[${(e as HTMLInputElement).name || i}]`),
+    );
+    // start from the top of the page: a click on the header's empty corner moves the Tab start there
+    await page.mouse.click(2, 2);
+    const visited: string[] = [];
+    const unseen: string[] = [];
+    for (let i = 0; i < expected.length; i++) {
+      await page.keyboard.press("Tab");
+      const { key, outline } = await page.evaluate(() => {
+        const e = document.activeElement as HTMLElement;
+        const all = Array.from(document.querySelectorAll("a[href], button, input, select")).filter(
+          (x) => !(x as HTMLButtonElement).disabled,
+        );
+        const key = e.id || `${e.tagName.toLowerCase()}[${(e as HTMLInputElement).name || all.indexOf(e)}]`;
+        // the file pickers are unseen: the label around them shows the focus
+        const shown = e.classList.contains("picker") ? (e.closest("label") as HTMLElement) : e;
+        return { key, outline: getComputedStyle(shown).outlineStyle };
+      });
+      visited.push(key);
+      if (outline === "none") unseen.push(key);
+    }
+    expect(visited).toEqual(expected);
+    expect(unseen, "controls whose focus does not show").toEqual([]);
+    // Operable: a form run from the keyboard alone (values typed, Enter submits).
+    await page.focus("#grad-form [name=seqLen]");
+    await page.keyboard.press("ControlOrMeta+a");
+    await page.keyboard.type("12");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("ControlOrMeta+a");
+    await page.keyboard.type("6");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(
+      () => {
+        const s = (globalThis as unknown as { __playground: Exposed }).__playground.gradients.status;
+        return s === "done" || s === "error";
+      },
+      null,
+      { timeout: 60_000, polling: 100 },
+    );
+    expect((await exposed(page)).gradients.status).toBe("done");
+    expect(await page.textContent("#grad-status")).toBe("Done: 12 steps, hidden size 6.");
+    await page.context().close();
+  }, 120_000);
+
   it("tabs to the CSV file picker and opens it with the keyboard; the chosen file is read", async () => {
     const page = await open(1280, 800);
     // Status lines are announced, progress bars named, file pickers reachable.
-    for (const id of ["engine-status", "sine-status", "csv-status", "csv-info", "ckpt-info", "clip-status"]) {
+    for (const id of [
+      "engine-status",
+      "sine-status",
+      "csv-status",
+      "csv-info",
+      "ckpt-info",
+      "ckpt-status",
+      "grad-status",
+      "clip-status",
+    ]) {
       const live = await page.$eval(
         `#${id}`,
         (e) => e.closest("[aria-live]")?.getAttribute("aria-live") ?? null,
       );
       expect(live, `#${id} is in a live region`).toBe("polite");
     }
-    for (const id of ["sine-progress", "csv-progress"]) {
+    for (const id of ["sine-progress", "csv-progress", "ckpt-progress", "grad-progress", "clip-progress"]) {
       const name = await page.$eval(`#${id}`, (e) => e.getAttribute("aria-label") ?? "");
       expect(name, `#${id} has a name`).toMatch(/progress/);
     }

@@ -40,6 +40,8 @@ type Status = "idle" | "running" | "done" | "stopped" | "error";
 
 interface PlaygroundState {
   ready: boolean;
+  /** The chart libraries are loaded and have drawn once (see warmCharts). */
+  chartsWarm: boolean;
   backend: string | null;
   wasmVariant: string | null;
   crossOriginIsolated: boolean;
@@ -59,13 +61,15 @@ interface PlaygroundState {
   };
   csv: {
     status: Status;
+    /** What the CSV panel is doing: reading a file, training, or backtesting; idle otherwise. */
+    phase: "idle" | "reading" | "training" | "backtest";
     loaded: { name: string; rows: number; header: string[]; dateColumn: string | null } | null;
     epochs: EpochProgress[];
     result: Omit<CsvJobResult, "bytes"> | null;
     backend: string | null;
   };
   checkpoint: { status: Status; result: ForecastJobResult | null };
-  gradients: { status: Status; result: GradJobResult | null };
+  gradients: { status: Status; result: GradJobResult | null; progress: GradProgress | null };
   clip: { status: Status; result: ClipSummary | null };
   /** Every message shown in an error box, in order. */
   errors: string[];
@@ -73,6 +77,7 @@ interface PlaygroundState {
 
 const state: PlaygroundState = {
   ready: false,
+  chartsWarm: false,
   backend: null,
   wasmVariant: null,
   crossOriginIsolated: globalThis.crossOriginIsolated === true,
@@ -88,9 +93,9 @@ const state: PlaygroundState = {
     result: null,
     backend: null,
   },
-  csv: { status: "idle", loaded: null, epochs: [], result: null, backend: null },
+  csv: { status: "idle", phase: "idle", loaded: null, epochs: [], result: null, backend: null },
   checkpoint: { status: "idle", result: null },
-  gradients: { status: "idle", result: null },
+  gradients: { status: "idle", result: null, progress: null },
   clip: { status: "idle", result: null },
   errors: [],
 };
@@ -206,6 +211,31 @@ window.addEventListener("resize", () => {
   }, 200);
 });
 
+/**
+ * Draws one small chart off screen once the chart libraries are here: the first drawing compiles much
+ * of vega (hundreds of ms on a slow machine), and is better done while the visitor reads the page than
+ * in the first live update of a run. Sets state.chartsWarm when done.
+ */
+function warmCharts(): void {
+  const el = document.createElement("div");
+  draw(
+    el,
+    () => sineLossSpec([1, 0.5, 0.25, 0.2], 4, 320),
+    () => {
+      clearInterval(check);
+      state.chartsWarm = true; // a failure here shows up, with its message, in the first real chart
+    },
+    "warm",
+  );
+  const check: number = window.setInterval(() => {
+    if (el.dataset.shows === "warm") {
+      clearInterval(check);
+      clear(el);
+      state.chartsWarm = true;
+    }
+  }, 100);
+}
+
 // ===================================================================================== forms
 
 class FormError extends Error {}
@@ -320,6 +350,7 @@ function failJob(message: string): void {
  */
 function abandonJob(): void {
   if (current === null) return;
+  if (current.kind === "csv") state.csv.phase = "idle";
   current = null;
   worker?.terminate();
   worker = null;
@@ -437,6 +468,7 @@ function onWorkerMessage(m: FromWorker): void {
     case "error": {
       const kind = current.kind;
       current = null;
+      if (kind === "csv") state.csv.phase = "idle";
       setBusy(false);
       setStatus(kind, "error");
       if (kind === "sine") $("sine-status").textContent = "Stopped by an error.";
@@ -467,12 +499,9 @@ const PROGRESS_BARS: Record<JobKind, string[]> = {
   clip: ["clip-progress"],
 };
 
-/** Where a CSV job is: training (Stop ends it after the batch) or the backtest (Stop ends it at once). */
-let csvPhase: "training" | "backtest" = "training";
-
 /** A backtest phase started: it runs in one go, so the bar moves without a fraction, and Stop ends it. */
 function backtestPhase(kind: JobKind, phase: "model" | "classical"): void {
-  if (kind === "csv") csvPhase = "backtest";
+  if (kind === "csv") state.csv.phase = "backtest";
   const what =
     phase === "model"
       ? "Backtesting the model on the held-out test part, from every origin"
@@ -495,7 +524,7 @@ function stopJob(kind: JobKind): void {
     return;
   }
   if (current === null || current.kind !== kind) return;
-  if (kind === "sine" || (kind === "csv" && csvPhase === "training")) {
+  if (kind === "sine" || (kind === "csv" && state.csv.phase === "training")) {
     worker?.postMessage({ type: "stop" } satisfies ToWorker);
     $(kind === "sine" ? "sine-status" : "csv-status").textContent =
       kind === "sine" ? "Stopping…" : "Stopping after this batch…";
@@ -523,6 +552,7 @@ function stopJob(kind: JobKind): void {
 function finish(show: () => void): void {
   const kind = current!.kind;
   current = null;
+  if (kind === "csv") state.csv.phase = "idle";
   setBusy(false);
   for (const bar of PROGRESS_BARS[kind]) progress(bar, 1);
   try {
@@ -757,6 +787,7 @@ function stopParsing(): void {
   parser?.terminate();
   parser = null;
   parsing = null;
+  if (state.csv.phase === "reading") state.csv.phase = "idle";
 }
 
 /** Reads `file` in the parse worker, then fills the menus (or shows why it cannot be used). */
@@ -767,6 +798,7 @@ function readCsv(file: Blob, name: string): void {
   progress("csv-progress", null);
   const id = nextId++;
   parsing = { id, name };
+  state.csv.phase = "reading";
   parser = new Worker(new URL("./parse-worker.js", import.meta.url), {
     type: "module",
     name: "recurrent-csv",
@@ -860,7 +892,7 @@ function startCsv(): void {
   $("csv-status").textContent = `Training on ${csvName}…`;
   const csv = csvFile;
   const source = csvName;
-  csvPhase = "training";
+  state.csv.phase = "training";
   send("csv", (id) => ({ type: "csv", id, kernels: kernels(), csv, source, options: o }));
 }
 
@@ -1147,6 +1179,7 @@ function startGradients(): void {
     return;
   }
   $("grad-results").replaceChildren();
+  state.gradients.progress = null;
   progress("grad-progress", 0);
   $("grad-status").textContent = "Starting…";
   send("gradients", (id) => ({ type: "gradients", id, kernels: kernels(), options: o }));
@@ -1155,6 +1188,7 @@ function startGradients(): void {
 const CELL_NAME = { rnn: "RNN", lstm: "LSTM", gru: "GRU" } as const;
 
 function gradProgress(p: GradProgress): void {
+  state.gradients.progress = p;
   const frac = (p.index + (p.total > 0 ? p.done / p.total : 0)) / p.of;
   progress("grad-progress", frac);
   $("grad-status").textContent =
@@ -1320,9 +1354,9 @@ function wire(): void {
   requestAnimationFrame(() =>
     setTimeout(
       () =>
-        preloadCharts().catch((e) =>
-          showError("global", `Could not load the chart libraries: ${errorText(e)}`),
-        ),
+        preloadCharts()
+          .then(() => warmCharts())
+          .catch((e) => showError("global", `Could not load the chart libraries: ${errorText(e)}`)),
       0,
     ),
   );

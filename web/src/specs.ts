@@ -53,10 +53,11 @@ export function thin(values: ArrayLike<number>, buckets = 500): { x: number[]; y
 }
 
 export function sineLossSpec(losses: ArrayLike<number>, total: number, width: number): ChartSpec {
-  const { x, y } = thin(losses);
+  const { x, y } = thin(losses, 150); // a half-width chart: 150 runs of up to 4 points are plenty
   return lossChart({
     title: "Training loss (MSE, one window per iteration)",
-    subtitle: `${losses.length} of ${total} iterations`,
+    // the same while training (so a live update only changes the data), the count once it ends
+    subtitle: losses.length < total ? `training: ${total} iterations` : `${total} iterations`,
     series: [{ name: "training loss", values: y }],
     x,
     xLabel: "iteration",
