@@ -2,7 +2,8 @@
 // hold a contiguous float32 GPUBuffer of the WebGPU context (kernels/webgpu), reached with
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
 // The ops that run on the device so far: add, sub, mul, div (same shapes), neg, exp, tanh, sigmoid, relu,
-// the 2-D matmul and linear (so nn.Linear, nn.Tanh, ... run there under noGrad). Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
+// the 2-D matmul, linear (so nn.Linear, nn.Tanh, ... run there under noGrad), view / reshape / flatten /
+// squeeze / unsqueeze (the same buffer) and clone. Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
 // error.
 
 import {
@@ -188,4 +189,20 @@ export function deviceLinear(x: Tensor, weight: Tensor, bias: Tensor | null): Te
   const shape = x.shape.slice();
   shape[shape.length - 1] = outF;
   return deviceTensor(s.ctx, out, shape);
+}
+
+/** view / reshape / squeeze / unsqueeze on the device: the same buffer under another shape (no copy). */
+export function deviceReshape(a: Tensor, shape: readonly number[]): Tensor {
+  checkNoGrad("reshape", a);
+  return Tensor._onDevice(a._gpu!, shape);
+}
+
+/** clone on the device: a copy of the buffer, recorded in order with the dispatches. */
+export function deviceClone(a: Tensor): Tensor {
+  checkNoGrad("clone", a);
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  const out = s.ctx.storage(n * 4);
+  s.ctx.copy(s.buffer, out, n * 4);
+  return deviceTensor(s.ctx, out, a.shape);
 }

@@ -147,6 +147,17 @@ try {
   netMixed = String(e);
 }
 
+// shape ops share the buffer; clone copies it
+const shaped = {
+  reshape: await relErr(ga.reshape(11, 3, 47).tanh(), a.reshape(11, 3, 47).tanh()),
+  view: await relErr(ga.view(-1).sigmoid(), a.view(-1).sigmoid()),
+  flatten: (await ga.unsqueeze(0).flatten().cpuAsync()).shape,
+  squeeze: ga.unsqueeze(1).squeeze(1).shape,
+  clone: await relErr(ga.clone(), a),
+  sharesBuffer: ga.reshape(47, 33)._gpu?.buffer === ga._gpu?.buffer,
+  cloneSharesBuffer: ga.clone()._gpu?.buffer === ga._gpu?.buffer,
+};
+
 const message = (f: () => unknown): string => {
   try {
     f();
@@ -163,6 +174,7 @@ finish(ctx, {
   errors,
   extremes,
   tanhRelErr,
+  shaped,
   gemmErrors,
   netErrors,
   netShapes,
