@@ -11,6 +11,8 @@ interface TensorCheck {
   errors: Record<string, number>;
   extremes: { tanh: number[]; sigmoid: number[] };
   tanhRelErr: number;
+  broadcast: Record<string, number>;
+  broadcastShapes: Record<string, number[]>;
   shaped: Record<string, unknown>;
   gemmErrors: Record<string, number>;
   netErrors: number[];
@@ -95,9 +97,18 @@ describe("tensors on webgpu (child process)", { timeout: 180_000 }, () => {
     expect(g.toCpu).toContain("await t.cpuAsync()");
     expect(g.view).toContain("not supported on the webgpu device yet");
     expect(g.fill).toContain("fill_ is not supported on the webgpu device yet");
-    expect(g.broadcast).toBe(
-      "add on webgpu: broadcasting is not supported yet; got shapes [33, 47] and [1, 47]",
+    expect(g.broadcastError).toContain(
+      "The size of tensor a (33) must match the size of tensor b (2) at non-singleton dimension 0",
     );
+    // broadcasting: (33,47)+(1,47), (33,47)·(47), (33,1)−(1,47), (2,1,3,1)/(4,1,5), (33,47)·0-d
+    for (const [pair, err] of Object.entries(g.broadcast)) expect(err, pair).toBeLessThan(1e-6);
+    expect(g.broadcastShapes).toEqual({
+      row: [33, 47],
+      vector: [33, 47],
+      outer: [33, 47],
+      "4d3d": [2, 4, 3, 5],
+      scalarTensor: [33, 47],
+    });
     expect(g.grad).toContain("autograd does not reach the webgpu device yet");
     expect(g.gradOk).toBe("webgpu");
     expect(g.str).toContain("device='webgpu'");
