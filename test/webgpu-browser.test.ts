@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_WEBGPU_FLAGS = ["--enable-unsafe-webgpu"];
 
-describe("WebGPU in Chromium", () => {
+describe("WebGPU in Chromium", { timeout: 180_000 }, () => {
   it("runs device ops from navigator.gpu with the CPU's values", async (ctx) => {
     if (!existsSync(CHROMIUM)) {
       if (process.env.RECURRENT_REQUIRE_E2E)

@@ -30,7 +30,7 @@ interface ContextCheck {
   stats: { buffersLive: number };
 }
 
-describe("WebGPUContext (child process)", () => {
+describe("WebGPUContext (child process)", { timeout: 180_000 }, () => {
   it("computes, pools, caches and reads back on the device", async (ctx) => {
     const r = await runWebGPUScript("context-check.mts");
     if (skipUnlessWebGPU(ctx, r)) return;

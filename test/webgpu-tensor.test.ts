@@ -11,6 +11,9 @@ interface TensorCheck {
   errors: Record<string, number>;
   extremes: { tanh: number[]; sigmoid: number[] };
   tanhRelErr: number;
+  broadcast: Record<string, number>;
+  broadcastShapes: Record<string, number[]>;
+  shaped: Record<string, unknown>;
   gemmErrors: Record<string, number>;
   netErrors: number[];
   netShapes: number[][];
@@ -30,7 +33,7 @@ interface TensorCheck {
 
 const MIXED = "Expected all tensors to be on the same device, but found at least two devices,";
 
-describe("tensors on webgpu (child process)", () => {
+describe("tensors on webgpu (child process)", { timeout: 180_000 }, () => {
   it("compute what the CPU ops compute, and refuse what they cannot do yet", async (ctx) => {
     const r = await runWebGPUScript("tensor-check.mts");
     if (skipUnlessWebGPU(ctx, r)) return;
@@ -48,6 +51,18 @@ describe("tensors on webgpu (child process)", () => {
     expect(g.extremes.sigmoid.slice(2, 5)).toEqual([0.5, 0.5, 0.5]);
     expect(g.extremes.sigmoid.slice(5)).toEqual([1, 1]);
     expect(g.devices).toEqual(["cpu", "webgpu", "cpu", "webgpu"]);
+    // reshape / view / flatten / squeeze keep the buffer, clone copies it (recorded in order)
+    expect(g.shaped).toEqual({
+      reshape: expect.any(Number),
+      view: expect.any(Number),
+      flatten: [33 * 47],
+      squeeze: [33, 47],
+      clone: 0,
+      sharesBuffer: true,
+      cloneSharesBuffer: false,
+    });
+    expect(g.shaped.reshape).toBeLessThan(1e-6);
+    expect(g.shaped.view).toBeLessThan(1e-6);
     // the device product in each (transA, transB, bias) form against the TypeScript gemm: 19×37 · 37×23,
     // error relative to Σ|a·b| (float32 sums in another order)
     expect(Object.keys(g.gemmErrors)).toEqual(["NN", "TN", "NT+bias", "TT+bias"]);
@@ -82,9 +97,18 @@ describe("tensors on webgpu (child process)", () => {
     expect(g.toCpu).toContain("await t.cpuAsync()");
     expect(g.view).toContain("not supported on the webgpu device yet");
     expect(g.fill).toContain("fill_ is not supported on the webgpu device yet");
-    expect(g.broadcast).toBe(
-      "add on webgpu: broadcasting is not supported yet; got shapes [33, 47] and [1, 47]",
+    expect(g.broadcastError).toContain(
+      "The size of tensor a (33) must match the size of tensor b (2) at non-singleton dimension 0",
     );
+    // broadcasting: (33,47)+(1,47), (33,47)·(47), (33,1)−(1,47), (2,1,3,1)/(4,1,5), (33,47)·0-d
+    for (const [pair, err] of Object.entries(g.broadcast)) expect(err, pair).toBeLessThan(1e-6);
+    expect(g.broadcastShapes).toEqual({
+      row: [33, 47],
+      vector: [33, 47],
+      outer: [33, 47],
+      "4d3d": [2, 4, 3, 5],
+      scalarTensor: [33, 47],
+    });
     expect(g.grad).toContain("autograd does not reach the webgpu device yet");
     expect(g.gradOk).toBe("webgpu");
     expect(g.str).toContain("device='webgpu'");

@@ -1,21 +1,24 @@
 // Devices: where a tensor's values live. "cpu" tensors hold a typed array (tensor.ts); "webgpu" tensors
 // hold a contiguous float32 GPUBuffer of the WebGPU context (kernels/webgpu), reached with
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
-// The ops that run on the device so far: add, sub, mul, div (same shapes), neg, exp, tanh, sigmoid, relu,
-// the 2-D matmul and linear (so nn.Linear, nn.Tanh, ... run there under noGrad). Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
+// The ops that run on the device so far: add, sub, mul, div (broadcast), neg, exp, tanh, sigmoid, relu,
+// the 2-D matmul, linear (so nn.Linear, nn.Tanh, ... run there under noGrad), view / reshape / flatten /
+// squeeze / unsqueeze (the same buffer) and clone. Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
 // error.
 
 import {
   type BinaryOp,
   gpuBinary,
+  gpuBinaryBroadcast,
   gpuGemm,
   gpuMatmul,
   gpuUnary,
   type UnaryOp,
 } from "../kernels/webgpu/ops.js";
 import { type WebGPUContext, webgpuContext } from "../kernels/webgpu/index.js";
+import { broadcastShapes } from "./broadcast.js";
 import { isGradEnabled } from "./engine.js";
-import { shapeNumel, shapeStr } from "./shape.js";
+import { shapeNumel } from "./shape.js";
 import { Tensor, type TensorLike } from "./tensor.js";
 
 export type Device = "cpu" | "webgpu";
@@ -128,16 +131,16 @@ function operands(name: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] 
   return [a, b];
 }
 
-/** add, sub, mul, div on the device, for operands of one shape. */
+/** add, sub, mul, div on the device, broadcast as PyTorch does. */
 export function deviceBinary(op: BinaryOp, a: TensorLike, b: TensorLike, alpha = 1): Tensor {
   const [ta, tb] = operands(op, a, b);
-  if (ta.shape.length !== tb.shape.length || ta.shape.some((d, i) => d !== tb.shape[i])) {
-    throw new Error(
-      `${op} on webgpu: broadcasting is not supported yet; got shapes ${shapeStr(ta.shape)} and ${shapeStr(tb.shape)}`,
-    );
-  }
   checkNoGrad(op, ta, tb);
   const s = ta._gpu!;
+  if (ta.shape.length !== tb.shape.length || ta.shape.some((d, i) => d !== tb.shape[i])) {
+    const shape = broadcastShapes(ta.shape, tb.shape); // PyTorch's error where they do not broadcast
+    const out = gpuBinaryBroadcast(s.ctx, op, s.buffer, ta.shape, tb._gpu!.buffer, tb.shape, shape, alpha);
+    return deviceTensor(s.ctx, out, shape);
+  }
   const out = gpuBinary(s.ctx, op, s.buffer, tb._gpu!.buffer, shapeNumel(ta.shape), alpha);
   return deviceTensor(s.ctx, out, ta.shape);
 }
@@ -188,4 +191,20 @@ export function deviceLinear(x: Tensor, weight: Tensor, bias: Tensor | null): Te
   const shape = x.shape.slice();
   shape[shape.length - 1] = outF;
   return deviceTensor(s.ctx, out, shape);
+}
+
+/** view / reshape / squeeze / unsqueeze on the device: the same buffer under another shape (no copy). */
+export function deviceReshape(a: Tensor, shape: readonly number[]): Tensor {
+  checkNoGrad("reshape", a);
+  return Tensor._onDevice(a._gpu!, shape);
+}
+
+/** clone on the device: a copy of the buffer, recorded in order with the dispatches. */
+export function deviceClone(a: Tensor): Tensor {
+  checkNoGrad("clone", a);
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  const out = s.ctx.storage(n * 4);
+  s.ctx.copy(s.buffer, out, n * 4);
+  return deviceTensor(s.ctx, out, a.shape);
 }

@@ -5,6 +5,7 @@ import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
 import { record, result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 import { contiguousStrides, cpuOnly, Tensor } from "./tensor.js";
+import { deviceClone, deviceReshape } from "./device.js";
 
 function inferShape(shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = shape.slice();
@@ -36,11 +37,13 @@ function inferShape(shape: readonly number[], numel: number, from: readonly numb
 /** The same data under a new shape (one dimension may be -1); shares memory with `a`. */
 export function view(a: Tensor, shape: readonly number[]): Tensor {
   const s = inferShape(shape, a.numel, a.shape);
+  if (a._gpu !== null) return deviceReshape(a, s);
   return result(a.data, s, [a], "ViewBackward0", (g) => [g]);
 }
 
 export function reshape(a: Tensor, shape: readonly number[]): Tensor {
   const s = inferShape(shape, a.numel, a.shape);
+  if (a._gpu !== null) return deviceReshape(a, s);
   return result(a.data, s, [a], "ReshapeAliasBackward0", (g) => [g]);
 }
 
@@ -61,6 +64,7 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
     const d = normDim(dim, a.ndim);
     shape = a.ndim > 0 && a.shape[d] === 1 ? a.shape.filter((_, i) => i !== d) : a.shape.slice();
   }
+  if (a._gpu !== null) return deviceReshape(a, shape);
   return result(a.data, shape, [a], dim === undefined ? "SqueezeBackward0" : "SqueezeBackward1", (g) => [g]);
 }
 
@@ -69,6 +73,7 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
   const d = normDim(dim, a.ndim, 1);
   const shape = a.shape.slice();
   shape.splice(d, 0, 1);
+  if (a._gpu !== null) return deviceReshape(a, shape);
   return result(a.data, shape, [a], "UnsqueezeBackward0", (g) => [g]);
 }
 
@@ -369,6 +374,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** A copy with its own memory; the gradient passes through. */
 export function clone(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceClone(a);
   return result(a.data.slice(), a.shape, [a], "CloneBackward0", (g) => [g]);
 }
 

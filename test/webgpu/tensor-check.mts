@@ -147,6 +147,33 @@ try {
   netMixed = String(e);
 }
 
+// broadcasting as PyTorch's: row, trailing vector, outer, 4-D against 3-D
+const pairs: [string, Tensor, Tensor, "add" | "sub" | "mul" | "div"][] = [
+  ["row", a, randn(1, 47), "add"],
+  ["vector", a, randn(47), "mul"],
+  ["outer", randn(33, 1), randn(1, 47), "sub"],
+  ["4d3d", randn(2, 1, 3, 1), randn(4, 1, 5).sigmoid(), "div"],
+  ["scalarTensor", a, tensor(1.5), "mul"],
+];
+const broadcast: Record<string, number> = {};
+const broadcastShapes: Record<string, number[]> = {};
+for (const [name, x, y, op] of pairs) {
+  const gpu = x.to("webgpu")[op](y.to("webgpu"));
+  broadcast[name] = await relErr(gpu, x[op](y));
+  broadcastShapes[name] = gpu.shape;
+}
+
+// shape ops share the buffer; clone copies it
+const shaped = {
+  reshape: await relErr(ga.reshape(11, 3, 47).tanh(), a.reshape(11, 3, 47).tanh()),
+  view: await relErr(ga.view(-1).sigmoid(), a.view(-1).sigmoid()),
+  flatten: (await ga.unsqueeze(0).flatten().cpuAsync()).shape,
+  squeeze: ga.unsqueeze(1).squeeze(1).shape,
+  clone: await relErr(ga.clone(), a),
+  sharesBuffer: ga.reshape(47, 33)._gpu?.buffer === ga._gpu?.buffer,
+  cloneSharesBuffer: ga.clone()._gpu?.buffer === ga._gpu?.buffer,
+};
+
 const message = (f: () => unknown): string => {
   try {
     f();
@@ -163,6 +190,9 @@ finish(ctx, {
   errors,
   extremes,
   tanhRelErr,
+  broadcast,
+  broadcastShapes,
+  shaped,
   gemmErrors,
   netErrors,
   netShapes,
@@ -185,7 +215,7 @@ finish(ctx, {
   fill: message(() => ga.fill_(1)),
   data: message(() => ga.data),
   toCpu: message(() => ga.to("cpu")),
-  broadcast: message(() => ga.add(randn(1, 47).to("webgpu"))),
+  broadcastError: message(() => ga.add(randn(2, 47).to("webgpu"))),
   grad: message(() => x.to("webgpu")),
   gradOk: noGrad(() => x.to("webgpu").device),
   str: String(ga),

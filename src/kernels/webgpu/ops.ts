@@ -114,6 +114,89 @@ export function gpuBinary(
   return c;
 }
 
+const MAX_DIMS = 8; // dimensions of a broadcast binary op
+
+function broadcastWgsl(op: BinaryOp): string {
+  return `
+struct P { n: u32, stride: u32, alpha: f32, nd: u32, shape: array<vec4u, 2>, sa: array<vec4u, 2>, sb: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.stride + g.x;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.nd) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    let c = rem % size;
+    rem = rem / size;
+    ia += c * p.sa[d / 4][d % 4];
+    ib += c * p.sb[d / 4][d % 4];
+  }
+  let a = A[ia];
+  let b = B[ib];
+  C[i] = ${BINARY_OPS[op]};
+}`;
+}
+
+/** An operand's strides over the broadcast shape `out`: 0 along the dimensions it is broadcast on. */
+function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+  const nd = out.length;
+  const strides = new Array<number>(nd).fill(0);
+  let stride = 1;
+  for (let d = nd - 1; d >= 0; d--) {
+    const size = shape[shape.length - nd + d] ?? 1;
+    strides[d] = size === 1 ? 0 : stride;
+    stride *= size;
+  }
+  return strides;
+}
+
+/**
+ * C (out) = op(A (aShape), B (bShape)) with NumPy/PyTorch broadcasting, `out` the broadcast shape (checked
+ * by the caller), at most 8 dimensions; in a new buffer.
+ */
+export function gpuBinaryBroadcast(
+  ctx: WebGPUContext,
+  op: BinaryOp,
+  a: GPUBuffer,
+  aShape: readonly number[],
+  b: GPUBuffer,
+  bShape: readonly number[],
+  out: readonly number[],
+  alpha = 1,
+): GPUBuffer {
+  if (!Object.hasOwn(BINARY_OPS, op)) throw new Error(`gpuBinaryBroadcast: unknown op ${JSON.stringify(op)}`);
+  if (out.length > MAX_DIMS) {
+    throw new Error(`${op} on webgpu: broadcasting supports up to ${MAX_DIMS} dimensions, got ${out.length}`);
+  }
+  const n = out.reduce((x, y) => x * y, 1);
+  const c = ctx.storage(n * 4);
+  if (n === 0) return c;
+  const [gx, gy] = grid(n);
+  const words = new ArrayBuffer(16 + 3 * 32);
+  const v = new DataView(words);
+  v.setUint32(0, n, true);
+  v.setUint32(4, gx * WG, true);
+  v.setFloat32(8, alpha, true);
+  v.setUint32(12, out.length, true);
+  const sa = broadcastStrides(aShape, out);
+  const sb = broadcastStrides(bShape, out);
+  for (let d = 0; d < out.length; d++) {
+    v.setUint32(16 + 4 * d, out[d], true);
+    v.setUint32(48 + 4 * d, sa[d], true);
+    v.setUint32(80 + 4 * d, sb[d], true);
+  }
+  const u = ctx.uniform(words);
+  ctx.dispatch(ctx.pipeline(broadcastWgsl(op)), [u, a, b, c], gx, gy);
+  ctx.release(u);
+  return c;
+}
+
 const TILE = 16;
 
 /** The tiled product's WGSL for one (transA, transB, bias) combination. */
