@@ -3,7 +3,7 @@
 // when a fill method that can fill is given (ffill, linear), and are an error otherwise; "drop" removes
 // rows with a missing value and leaves holes in the time axis, as asked.
 
-import { getColumn, parseCsv } from "../data/csv.js";
+import { checkColumn, parseCsv } from "../data/csv.js";
 import { type DateFormat, type DateStep, dateGaps, formatDate, inferStep } from "../data/dates.js";
 import { DataError } from "../data/errors.js";
 import { type FillMethod, type Series, insertMissingDates, selectSeries } from "../data/series.js";
@@ -41,7 +41,7 @@ export const FILL_HINT = 'pass fill: "ffill", "linear" or "drop"';
 export function prepareSeries(text: string, spec: SeriesSpec): PreparedSeries {
   let table = parseCsv(text, { dateColumn: spec.dateColumn });
   // unknown columns first: they are a more basic mistake than gaps in the dates
-  for (const name of [spec.target, ...(spec.features ?? [])]) getColumn(table, name);
+  for (const name of [spec.target, ...(spec.features ?? [])]) checkColumn(table, name);
   let step: DateStep | null = null;
   let insertedDates = 0;
   let missingDates = 0;
