@@ -398,7 +398,7 @@ describe("ETS: no weights, and parameters the filter can run with", () => {
     await refused(
       path,
       ETS_CSV,
-      /metadata says data\.horizon = 1000000000; expected an integer in \[1, 1000000\]/,
+      /metadata says data\.horizon = 1000000000; expected an integer in \[1, 2000\]/,
     );
     path = rawField(ETS, "ets-mh.safetensors", "recurrent.model", ["horizon"], "7");
     await refused(path, ETS_CSV, /metadata says model\.horizon = 7; expected 6, the model's horizon/);

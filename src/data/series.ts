@@ -13,7 +13,7 @@
 //             trailing gaps take the nearest value seen.
 // A selected column with no value at all is an error whatever `fill` says.
 
-import { type CsvTable, getColumn } from "./csv.js";
+import { type CsvTable, cellReader, checkColumn } from "./csv.js";
 import { type DateFormat, type DateStep, dateGaps, dateStepper, formatDate, inferStep } from "./dates.js";
 import { DataError, quote } from "./errors.js";
 
@@ -91,7 +91,7 @@ export function selectSeries(table: CsvTable, options: SelectSeriesOptions): Ser
   for (const n of names) {
     if (seen.has(n)) throw new DataError(`selectSeries: column ${quote(n)} is selected twice`);
     seen.add(n);
-    getColumn(table, n);
+    checkColumn(table, n);
     if (n === table.dateColumn) {
       throw new DataError(
         `selectSeries: column ${quote(n)} is the date column and cannot be a numeric feature`,
@@ -104,10 +104,10 @@ export function selectSeries(table: CsvTable, options: SelectSeriesOptions): Ser
 
   // values[c][t], NaN where missing
   const values: Float64Array[] = names.map((name) => {
-    const cells = getColumn(table, name);
+    const cell = cellReader(table, name); // one cell at a time: no column of strings is built
     const col = new Float64Array(T);
     for (let t = 0; t < T; t++) {
-      const s = cells[t].trim();
+      const s = cell(t).trim();
       if (s === "" || missing.has(s)) {
         if (fill === undefined) {
           throw new DataError(
@@ -119,13 +119,13 @@ export function selectSeries(table: CsvTable, options: SelectSeriesOptions): Ser
         col[t] = Number(s);
         if (!Number.isFinite(Math.fround(col[t]))) {
           throw new DataError(
-            `value ${quote(cells[t].trim())} in column ${quote(name)} on ${rowWhere(table, t)} is beyond the float32 range (±3.4028235e38) that models compute in; rescale the column (a fill method does not apply: the value is not missing)`,
+            `value ${quote(s)} in column ${quote(name)} on ${rowWhere(table, t)} is beyond the float32 range (±3.4028235e38) that models compute in; rescale the column (a fill method does not apply: the value is not missing)`,
           );
         }
       } else {
         const why = decimalCommaReason(s);
         throw new DataError(
-          `non-numeric value ${quote(cells[t])} in column ${quote(name)} on ${rowWhere(table, t)}${why ? `: ${why}` : ""}`,
+          `non-numeric value ${quote(cell(t))} in column ${quote(name)} on ${rowWhere(table, t)}${why ? `: ${why}` : ""}`,
         );
       }
     }

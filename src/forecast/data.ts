@@ -3,7 +3,7 @@
 // when a fill method that can fill is given (ffill, linear), and are an error otherwise; "drop" removes
 // rows with a missing value and leaves holes in the time axis, as asked.
 
-import { type CsvTable, getColumn, parseCsv } from "../data/csv.js";
+import { type CsvTable, checkColumn, parseCsv } from "../data/csv.js";
 import { type DateFormat, type DateStep, dateGaps, formatDate, inferStep } from "../data/dates.js";
 import { DataError } from "../data/errors.js";
 import { type FillMethod, type Series, insertMissingDates, selectSeries } from "../data/series.js";
@@ -49,7 +49,7 @@ export function prepareSeries(text: string, spec: SeriesSpec): PreparedSeries {
 export function prepareTable(parsed: CsvTable, spec: SeriesSpec): PreparedSeries {
   let table = parsed;
   // unknown columns first: they are a more basic mistake than gaps in the dates
-  for (const name of [spec.target, ...(spec.features ?? [])]) getColumn(table, name);
+  for (const name of [spec.target, ...(spec.features ?? [])]) checkColumn(table, name);
   let step: DateStep | null = null;
   let insertedDates = 0;
   let missingDates = 0;

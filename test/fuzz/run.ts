@@ -1,9 +1,13 @@
-// `npm run fuzz [-- --cases N --seed S --from I --workers W --time-ms T --mem-mb M --verbose]`: runs
-// fuzz cases (harness.ts) in worker threads, each case under a time bound (the worker is stopped and the
-// case recorded as "slow" past it) and a memory bound (the worker's heap is capped, and the process's
-// resident memory is watched). Prints counts by outcome and every finding with its replay command.
+// `npm run fuzz [-- --cases N --seed S --from I --workers W --time-ms T --mem-mb M --verbose --lstm-only]`:
+// runs fuzz cases (harness.ts) in worker threads, each case a call of the command's `main` inside the
+// worker (no process is spawned; the fixtures are read once per worker), under a time bound (the worker is stopped
+// and the case recorded as "slow" past it) and a memory bound (the worker's heap is capped, and the
+// process's resident memory is watched). Prints counts by outcome and every finding with its replay
+// command. The bases are the LSTM, GRU and RNN fixtures and the hybrid and ETS ones (scripts/
+// fuzz-fixtures.ts); --lstm-only keeps the first three, as the harness had them first.
 //
 // Default: 100,000 cases from seed 1 on 2 workers, 10 s of CPU (60 s of wall time) and 1024 MB per case.
+// On a shared machine, run it with `nice`.
 
 import { createRequire } from "node:module";
 import { rmSync } from "node:fs";
