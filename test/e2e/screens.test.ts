@@ -284,6 +284,21 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
     await page.context().close();
   }, 240_000);
 
+  it("a checkpoint loaded before any series says to load one first, naming the file", async () => {
+    const page = await open(1280, 800);
+    await page.setInputFiles("#ckpt-file", {
+      name: "model.safetensors",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from([1, 2, 3]),
+    });
+    await page.waitForSelector("#ckpt-error:not([hidden])", { timeout: 30_000 });
+    expect(await page.textContent("#ckpt-error")).toBe(
+      "model.safetensors: load a series first (under “Forecast a CSV”, a shipped one or your own file): the checkpoint forecasts the series loaded there",
+    );
+    expect((await exposed(page)).csv.loaded).toBeNull();
+    await page.context().close();
+  }, 60_000);
+
   it("Tab reaches every enabled control once, in page order, each showing the focus; Enter runs a form", async () => {
     const page = await open(1280, 800);
     await page.click("#csv-load-dataset"); // a series loaded: the CSV form's controls are enabled
