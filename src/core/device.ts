@@ -3,22 +3,28 @@
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
 // The ops that run on the device so far: add, sub, mul, div (broadcast), neg, exp, tanh, sigmoid, relu,
 // the 2-D matmul, linear (so nn.Linear, nn.Tanh, ... run there under noGrad), view / reshape / flatten /
-// squeeze / unsqueeze (the same buffer) and clone. Autograd does not reach the device yet. Mixing devices in one op raises PyTorch's
-// error.
+// squeeze / unsqueeze (the same buffer), clone, sum / mean of all elements and mseLoss. Each records its
+// autograd node (engine.ts recordDevice) when an input requires a gradient: the backward passes run on the
+// device too, with "webgpu" tensors as gradients, so `loss.backward()` leaves each parameter's `.grad` on
+// the device. Double backward (createGraph) does not reach the device. Mixing devices in one op raises
+// PyTorch's error.
 
 import {
   type BinaryOp,
   gpuBinary,
   gpuBinaryBroadcast,
+  gpuExpandScalar,
   gpuGemm,
   gpuMatmul,
+  gpuSum,
+  gpuSumTo,
   gpuUnary,
   type UnaryOp,
 } from "../kernels/webgpu/ops.js";
 import { type WebGPUContext, webgpuContext } from "../kernels/webgpu/index.js";
 import { broadcastShapes } from "./broadcast.js";
-import { isGradEnabled } from "./engine.js";
-import { shapeNumel } from "./shape.js";
+import { isGradEnabled, needsGrad, recordDevice, setDeviceAdd } from "./engine.js";
+import { sameShape, shapeNumel, shapeStr } from "./shape.js";
 import { Tensor, type TensorLike } from "./tensor.js";
 
 export type Device = "cpu" | "webgpu";
@@ -41,6 +47,8 @@ const finalizer = new FinalizationRegistry<{ ctx: WebGPUContext; buffer: GPUBuff
 
 /** @internal a "webgpu" tensor over `buffer` (which it now owns), of `shape`. */
 export function deviceTensor(ctx: WebGPUContext, buffer: GPUBuffer, shape: readonly number[]): Tensor {
+  // registered here, not at load: device.ts and engine.ts import each other through tensor.ts
+  setDeviceAdd(addOrCopy);
   const storage: DeviceStorage = { ctx, buffer };
   finalizer.register(storage, { ctx, buffer });
   return Tensor._onDevice(storage, shape);
@@ -60,7 +68,11 @@ export function toDevice(t: Tensor, device: Device): Tensor {
   if (t.dtype !== "float32") {
     throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
   }
-  checkNoGrad("to('webgpu')", t);
+  if (t.requiresGrad && isGradEnabled()) {
+    throw new Error(
+      "to('webgpu'): moving a tensor that requires grad is not recorded yet; move a leaf with detach().to('webgpu').requiresGrad_() or move the module (model.to('webgpu'))",
+    );
+  }
   const ctx = webgpuContext();
   return deviceTensor(ctx, ctx.upload(t.data), t.shape);
 }
@@ -115,12 +127,61 @@ export function onDevice(a: TensorLike, b?: TensorLike): boolean {
   return (a instanceof Tensor && a._gpu !== null) || (b instanceof Tensor && b._gpu !== null);
 }
 
-function checkNoGrad(what: string, ...ts: Tensor[]): void {
-  if (isGradEnabled() && ts.some((t) => t.requiresGrad)) {
+/** A new "webgpu" tensor of `shape` over `buffer`, on the context of `like`. */
+function make(like: Tensor, buffer: GPUBuffer, shape: readonly number[]): Tensor {
+  return deviceTensor(like._gpu!.ctx, buffer, shape);
+}
+
+/** `g` summed down to `shape` (the gradient of an operand broadcast to g's shape). */
+function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  return make(g, gpuSumTo(g._gpu!.ctx, g._gpu!.buffer, g.shape, shape), shape);
+}
+
+function scale(g: Tensor, alpha: number): Tensor {
+  if (alpha === 1) return g;
+  const s = g._gpu!;
+  return make(g, gpuUnary(s.ctx, "scale", s.buffer, shapeNumel(g.shape), alpha), g.shape);
+}
+
+/** a op b for two device tensors of one shape (the backward passes' products). */
+function same(op: BinaryOp, a: Tensor, b: Tensor, alpha = 1): Tensor {
+  const s = a._gpu!;
+  return make(a, gpuBinary(s.ctx, op, s.buffer, b._gpu!.buffer, shapeNumel(a.shape), alpha), a.shape);
+}
+
+/** The engine's sum of two device gradients (b null: a copy of a); registered by deviceTensor. */
+function addOrCopy(a: Tensor, b: Tensor | null): Tensor {
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  if (b === null) {
+    const out = s.ctx.storage(n * 4);
+    s.ctx.copy(s.buffer, out, n * 4);
+    return make(a, out, a.shape);
+  }
+  return same("add", a, b);
+}
+
+/** The seed of `root.backward(gradient)` for a "webgpu" root: ones (a scalar root), or `gradient`. */
+export function deviceSeed(root: Tensor, gradient: Tensor | Float32Array | null | undefined): Tensor {
+  const ctx = root._gpu!.ctx;
+  if (gradient === undefined || gradient === null) {
+    if (root.numel !== 1) {
+      throw new Error(
+        `grad can be implicitly created only for scalar outputs; this tensor has shape ${shapeStr(root.shape)}`,
+      );
+    }
+    return deviceTensor(ctx, ctx.upload(new Float32Array([1])), root.shape);
+  }
+  if (!(gradient instanceof Tensor) || gradient.device !== "webgpu") {
+    throw new Error("backward: the gradient of a webgpu tensor must be a tensor on webgpu");
+  }
+  if (!sameShape(gradient.shape, root.shape)) {
     throw new Error(
-      `${what}: autograd does not reach the webgpu device yet; detach() the tensor or run under noGrad()`,
+      `Mismatch in shape: grad_output[0] has a shape of ${shapeStr(gradient.shape)} and output[0] has a shape of ${shapeStr(root.shape)}.`,
     );
   }
+  return gradient;
 }
 
 function operands(name: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
@@ -132,24 +193,71 @@ function operands(name: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] 
 }
 
 /** add, sub, mul, div on the device, broadcast as PyTorch does. */
-export function deviceBinary(op: BinaryOp, a: TensorLike, b: TensorLike, alpha = 1): Tensor {
+export function deviceBinary(
+  op: "add" | "sub" | "mul" | "div",
+  a: TensorLike,
+  b: TensorLike,
+  alpha = 1,
+): Tensor {
   const [ta, tb] = operands(op, a, b);
-  checkNoGrad(op, ta, tb);
   const s = ta._gpu!;
+  let out: Tensor;
   if (ta.shape.length !== tb.shape.length || ta.shape.some((d, i) => d !== tb.shape[i])) {
     const shape = broadcastShapes(ta.shape, tb.shape); // PyTorch's error where they do not broadcast
-    const out = gpuBinaryBroadcast(s.ctx, op, s.buffer, ta.shape, tb._gpu!.buffer, tb.shape, shape, alpha);
-    return deviceTensor(s.ctx, out, shape);
+    const buf = gpuBinaryBroadcast(s.ctx, op, s.buffer, ta.shape, tb._gpu!.buffer, tb.shape, shape, alpha);
+    out = deviceTensor(s.ctx, buf, shape);
+  } else {
+    const buf = gpuBinary(s.ctx, op, s.buffer, tb._gpu!.buffer, shapeNumel(ta.shape), alpha);
+    out = deviceTensor(s.ctx, buf, ta.shape);
   }
-  const out = gpuBinary(s.ctx, op, s.buffer, tb._gpu!.buffer, shapeNumel(ta.shape), alpha);
-  return deviceTensor(s.ctx, out, ta.shape);
+  if (op === "div") {
+    if (needsGrad(ta, tb)) {
+      throw new Error("div on webgpu: its gradient does not reach the device yet; run under noGrad()");
+    }
+    return out;
+  }
+  const name = op === "add" ? "AddBackward0" : op === "sub" ? "SubBackward0" : "MulBackward0";
+  return recordDevice(out, [ta, tb], name, (g) => {
+    if (op === "mul") {
+      return [
+        ta.requiresGrad ? sumTo(bcastMul(g, tb), ta.shape) : null,
+        tb.requiresGrad ? sumTo(bcastMul(g, ta), tb.shape) : null,
+      ];
+    }
+    return [
+      ta.requiresGrad ? sumTo(g, ta.shape) : null,
+      tb.requiresGrad ? sumTo(scale(g, op === "sub" ? -alpha : alpha), tb.shape) : null,
+    ];
+  });
+}
+
+/** g · t, t broadcast to g's shape. */
+function bcastMul(g: Tensor, t: Tensor): Tensor {
+  if (sameShape(g.shape, t.shape)) return same("mul", g, t);
+  const s = g._gpu!;
+  return make(
+    g,
+    gpuBinaryBroadcast(s.ctx, "mul", s.buffer, g.shape, t._gpu!.buffer, t.shape, g.shape),
+    g.shape,
+  );
 }
 
 /** neg, exp, tanh, sigmoid, relu on the device. */
-export function deviceUnary(op: UnaryOp, a: Tensor): Tensor {
-  checkNoGrad(op, a);
+export function deviceUnary(op: "neg" | "exp" | "tanh" | "sigmoid" | "relu", a: Tensor): Tensor {
   const s = a._gpu!;
-  return deviceTensor(s.ctx, gpuUnary(s.ctx, op, s.buffer, shapeNumel(a.shape)), a.shape);
+  const y = deviceTensor(s.ctx, gpuUnary(s.ctx, op as UnaryOp, s.buffer, shapeNumel(a.shape)), a.shape);
+  switch (op) {
+    case "neg":
+      return recordDevice(y, [a], "NegBackward0", (g) => [scale(g, -1)]);
+    case "exp":
+      return recordDevice(y, [a], "ExpBackward0", (g) => [same("mul", g, y)]);
+    case "tanh":
+      return recordDevice(y, [a], "TanhBackward0", (g) => [same("tanhGrad", g, y)]);
+    case "sigmoid":
+      return recordDevice(y, [a], "SigmoidBackward0", (g) => [same("sigmoidGrad", g, y)]);
+    case "relu":
+      return recordDevice(y, [a], "ReluBackward0", (g) => [same("reluGrad", g, a)]);
+  }
 }
 
 /** The 2-D matrix product on the device. */
@@ -163,9 +271,16 @@ export function deviceMatmul(a: Tensor, b: Tensor): Tensor {
   if (K !== K2) {
     throw new Error(`mat1 and mat2 shapes cannot be multiplied (${M}x${K} and ${K2}x${N})`);
   }
-  checkNoGrad("matmul", ta, tb);
   const s = ta._gpu!;
-  return deviceTensor(s.ctx, gpuMatmul(s.ctx, s.buffer, tb._gpu!.buffer, M, N, K), [M, N]);
+  const out = deviceTensor(s.ctx, gpuMatmul(s.ctx, s.buffer, tb._gpu!.buffer, M, N, K), [M, N]);
+  return recordDevice(out, [ta, tb], "MmBackward0", (g) => {
+    const gb = g._gpu!.buffer;
+    return [
+      // dA (M, K) = g (M, N) · Bᵀ; dB (K, N) = Aᵀ · g
+      ta.requiresGrad ? make(g, gpuGemm(s.ctx, false, true, M, K, N, gb, tb._gpu!.buffer), [M, K]) : null,
+      tb.requiresGrad ? make(g, gpuGemm(s.ctx, true, false, K, N, M, s.buffer, gb), [K, N]) : null,
+    ];
+  });
 }
 
 /** `F.linear` on the device: x (..., in) · Wᵀ (W (out, in)) + b (out). */
@@ -175,7 +290,6 @@ export function deviceLinear(x: Tensor, weight: Tensor, bias: Tensor | null): Te
   }
   const [outF, inF] = weight.shape;
   const rows = shapeNumel(x.shape) / inF;
-  checkNoGrad("linear", x, weight, ...(bias === null ? [] : [bias]));
   const s = x._gpu!;
   const out = gpuGemm(
     s.ctx,
@@ -190,21 +304,85 @@ export function deviceLinear(x: Tensor, weight: Tensor, bias: Tensor | null): Te
   );
   const shape = x.shape.slice();
   shape[shape.length - 1] = outF;
-  return deviceTensor(s.ctx, out, shape);
+  const inputs = bias === null ? [x, weight] : [x, weight, bias];
+  return recordDevice(deviceTensor(s.ctx, out, shape), inputs, "AddmmBackward0", (g) => {
+    const gb = g._gpu!.buffer;
+    return [
+      // dx (rows, in) = g (rows, out) · W; dW (out, in) = gᵀ · x; db (out) = Σ_rows g
+      x.requiresGrad
+        ? make(g, gpuGemm(s.ctx, false, false, rows, inF, outF, gb, weight._gpu!.buffer), x.shape)
+        : null,
+      weight.requiresGrad
+        ? make(g, gpuGemm(s.ctx, true, false, outF, inF, rows, gb, s.buffer), [outF, inF])
+        : null,
+      bias?.requiresGrad ? make(g, gpuSumTo(s.ctx, gb, [rows, outF], [outF]), [outF]) : null,
+    ];
+  });
 }
 
 /** view / reshape / squeeze / unsqueeze on the device: the same buffer under another shape (no copy). */
 export function deviceReshape(a: Tensor, shape: readonly number[]): Tensor {
-  checkNoGrad("reshape", a);
-  return Tensor._onDevice(a._gpu!, shape);
+  return recordDevice(Tensor._onDevice(a._gpu!, shape), [a], "ViewBackward0", (g) => [
+    Tensor._onDevice(g._gpu!, a.shape),
+  ]);
 }
 
 /** clone on the device: a copy of the buffer, recorded in order with the dispatches. */
 export function deviceClone(a: Tensor): Tensor {
-  checkNoGrad("clone", a);
   const s = a._gpu!;
   const n = shapeNumel(a.shape);
   const out = s.ctx.storage(n * 4);
   s.ctx.copy(s.buffer, out, n * 4);
-  return deviceTensor(s.ctx, out, a.shape);
+  return recordDevice(deviceTensor(s.ctx, out, a.shape), [a], "CloneBackward0", (g) => [g]);
+}
+
+/** sum() / mean() of every element on the device: a 0-d "webgpu" tensor. */
+export function deviceSumAll(a: Tensor, mean: boolean): Tensor {
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  const alpha = mean ? 1 / n : 1;
+  const out = deviceTensor(s.ctx, gpuSum(s.ctx, s.buffer, n, mean && n === 0 ? Number.NaN : alpha), []);
+  return recordDevice(out, [a], mean ? "MeanBackward0" : "SumBackward0", (g) => [
+    make(g, gpuExpandScalar(s.ctx, g._gpu!.buffer, n, alpha), a.shape),
+  ]);
+}
+
+/** mseLoss on the device: mean / sum of (input − target)² (reduction "none" keeps every element). */
+export function deviceMseLoss(input: Tensor, target: Tensor, reduction: "mean" | "sum" | "none"): Tensor {
+  if (input.device !== target.device) throw mixedDevices(input.device, target.device);
+  if (!sameShape(input.shape, target.shape)) {
+    throw new Error(
+      `mseLoss on webgpu: input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)} must have one shape (broadcasting is not supported on the device yet)`,
+    );
+  }
+  const s = input._gpu!;
+  const n = shapeNumel(input.shape);
+  const diff = same("sub", input, target); // saved for the backward
+  const sq = same("mul", diff, diff);
+  const alpha = reduction === "mean" ? 1 / n : 1;
+  const out =
+    reduction === "none"
+      ? sq
+      : deviceTensor(
+          s.ctx,
+          gpuSum(s.ctx, sq._gpu!.buffer, n, reduction === "mean" && n === 0 ? Number.NaN : alpha),
+          [],
+        );
+  return recordDevice(out, [input, target], "MseLossBackward0", (g) => {
+    // d/dinput = 2·alpha·g·diff (g expanded from the scalar unless "none"); d/dtarget = −that
+    const ge =
+      reduction === "none"
+        ? scale(g, 2)
+        : make(g, gpuExpandScalar(s.ctx, g._gpu!.buffer, n, 2 * alpha), input.shape);
+    const gi = same("mul", ge, diff);
+    return [input.requiresGrad ? gi : null, target.requiresGrad ? scale(gi, -1) : null];
+  });
+}
+
+/** Fills `t` (a gradient) with zeros in place, on the CPU or the webgpu device (zeroGrad(false)). */
+export function zeroFill(t: Tensor): void {
+  if (t._gpu !== null) {
+    const s = t._gpu;
+    s.ctx.write(s.buffer, new Float32Array(shapeNumel(t.shape)));
+  } else t.data.fill(0);
 }

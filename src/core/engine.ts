@@ -22,6 +22,26 @@ export interface GradFn {
    * returns null for that input, saving a buffer and a pass (large parameter gradients of fused kernels).
    */
   backward(grad: Float32Array, into?: GradInto): ReadonlyArray<Float32Array | null>;
+  /**
+   * The backward of an op on the webgpu device: the gradients are "webgpu" tensors (core/device.ts), and
+   * `backward` is not called. Runs under noGrad.
+   */
+  readonly backwardDevice?: (grad: Tensor) => ReadonlyArray<Tensor | null>;
+}
+
+/** A gradient in flight: an array for CPU tensors, a "webgpu" tensor for device ones. */
+type Grad = Float32Array | Tensor;
+
+/** How the engine adds two device gradients (core/device.ts registers it: device.ts imports this file). */
+let deviceAdd: ((a: Tensor, b: Tensor | null) => Tensor) | null = null;
+/** @internal `add(a, b)`: a + b in a new device tensor; `add(a, null)`: a copy of a. */
+export function setDeviceAdd(add: (a: Tensor, b: Tensor | null) => Tensor): void {
+  deviceAdd = add;
+}
+
+function addDevice(a: Tensor, b: Tensor | null): Tensor {
+  if (deviceAdd === null) throw new Error("internal error: no device gradient adder registered");
+  return deviceAdd(a, b);
 }
 
 /** See GradFn.backward. */
@@ -100,6 +120,61 @@ export function record(
 }
 
 /**
+ * Records the graph node of `out`, the result of an op on the webgpu device, when grad mode is on and an
+ * input requires a gradient: `backwardDevice` maps the output's gradient (a "webgpu" tensor) to the inputs'.
+ */
+export function recordDevice(
+  out: Tensor,
+  inputs: readonly Tensor[],
+  name: string,
+  backwardDevice: (grad: Tensor) => ReadonlyArray<Tensor | null>,
+): Tensor {
+  if (needsGrad(...inputs)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward: deviceOnly(name), backwardDevice };
+  }
+  return out;
+}
+
+function deviceOnly(name: string): () => never {
+  return () => {
+    throw new Error(`${name}: a webgpu node was reached with a CPU gradient`);
+  };
+}
+
+/**
+ * The several results of one op on the webgpu device (a recurrent layer's output and final states):
+ * `backwardDevice` runs once with the gradient of every output (`null` where none reached it); `release`
+ * frees what it saved, after it ran unless the graph is retained.
+ */
+export function recordMultiDevice(
+  outs: Tensor[],
+  inputs: readonly Tensor[],
+  name: string,
+  backwardDevice: (grads: ReadonlyArray<Tensor | null>) => ReadonlyArray<Tensor | null>,
+  release: (() => void) | null,
+): Tensor[] {
+  if (!needsGrad(...inputs)) {
+    release?.();
+    return outs;
+  }
+  const node: MultiNode = {
+    name,
+    inputs,
+    outputs: outs,
+    backward: deviceOnly(name),
+    backwardDevice,
+    release,
+    freed: false,
+  };
+  outs.forEach((o, i) => {
+    o.requiresGrad = true;
+    o.gradFn = { name, inputs, backward: noBackward, multi: node, index: i } as GradFn;
+  });
+  return outs;
+}
+
+/**
  * Makes the several results of one op (e.g. a recurrent layer's output and final states). The op's
  * backward runs once, with the gradient of every output (`null` for outputs that received none).
  */
@@ -137,6 +212,7 @@ interface MultiNode {
     grads: ReadonlyArray<Float32Array | null>,
     into?: GradInto,
   ) => ReadonlyArray<Float32Array | null>;
+  backwardDevice?: (grads: ReadonlyArray<Tensor | null>) => ReadonlyArray<Tensor | null>;
   /** Frees what the backward needed (called after it ran, unless the graph is retained). */
   release: (() => void) | null;
   freed: boolean;
@@ -182,7 +258,13 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function accumulateInto(t: Tensor, g: Float32Array): void {
+function accumulateInto(t: Tensor, g: Grad): void {
+  if (g instanceof Tensor) {
+    // a device gradient: .grad takes a copy (g may be another tensor's gradient too), then sums in place
+    if (t.grad === null) t.grad = addDevice(g, null);
+    else t.grad._gpu = addDevice(t.grad, g)._gpu;
+    return;
+  }
   if (t.grad === null) {
     t.grad = new Tensor(Float32Array.from(g), t.shape);
   } else {
@@ -192,21 +274,30 @@ function accumulateInto(t: Tensor, g: Float32Array): void {
 }
 
 /** Adds an op's input gradients to the gradients in flight on its inputs. */
-function distribute(
-  name: string,
-  inputs: readonly Tensor[],
-  inGrads: ReadonlyArray<Float32Array | null>,
-): void {
+function distribute(name: string, inputs: readonly Tensor[], inGrads: ReadonlyArray<Grad | null>): void {
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i];
     const gi = inGrads[i];
     if (gi === null || gi === undefined || !x.requiresGrad) continue;
+    if (gi instanceof Tensor) {
+      if (gi.numel !== x.numel || gi._gpu === null) {
+        throw new Error(
+          `internal error: ${name} returned a bad device gradient for an input of shape ${shapeStr(x.shape)}`,
+        );
+      }
+      const prev = x._g;
+      if (prev !== null && !(prev instanceof Tensor))
+        throw new Error(`${name}: a gradient reached both devices`);
+      x._g = prev === null ? gi : addDevice(prev, gi);
+      continue;
+    }
     if (gi.length !== x.numel) {
       throw new Error(
         `internal error: ${name} returned a gradient of ${gi.length} elements for an input of shape ${shapeStr(x.shape)}`,
       );
     }
     const prev = x._g;
+    if (prev instanceof Tensor) throw new Error(`${name}: a gradient reached both devices`);
     if (prev === null) {
       x._g = gi;
     } else if (x._gOwned) {
@@ -227,7 +318,7 @@ function distribute(
  * (Module-level functions here, not closures per backward: closures in hot paths cost more under keepNames.)
  */
 function into(x: Tensor): Float32Array | null {
-  if (x.gradFn !== null || !x.requiresGrad || x._hooks !== null) return null;
+  if (x._gpu !== null || x.gradFn !== null || !x.requiresGrad || x._hooks !== null) return null;
   if (x.grad === null) x.grad = new Tensor(new Float32Array(x.numel), x.shape);
   return x.grad.numel === x.numel ? x.grad.data : null;
 }
@@ -236,20 +327,22 @@ function into(x: Tensor): Float32Array | null {
  * Runs a tensor's hooks in order on its gradient; a returned tensor replaces the gradient for the hooks
  * after it and for the rest of the pass. The result may be an array the engine did not allocate.
  */
-function runHooks(t: Tensor, hooks: readonly GradHook[], g: Float32Array): Float32Array {
-  let gt = new Tensor(g, t.shape);
+function runHooks<G extends Grad>(t: Tensor, hooks: readonly GradHook[], g: G): G {
+  let gt = g instanceof Tensor ? g : new Tensor(g as Float32Array, t.shape);
   for (const h of hooks) {
     const r: unknown = h(gt);
     if (r === undefined || r === null) continue;
     if (!(r instanceof Tensor)) throw new TypeError(`expected Tensor, but hook returned '${typeof r}'`);
     if (!sameShape(r.shape, t.shape))
       throw new Error(`hook '${h.name || "<anonymous>"}' has changed the size of value`);
+    if (r.device !== t.device)
+      throw new Error(`hook '${h.name || "<anonymous>"}' has changed the device of value`);
     gt = r;
   }
-  return gt.data;
+  return (g instanceof Tensor ? gt : gt.data) as G;
 }
 
-export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boolean): void {
+export function runBackward(root: Tensor, seed: Grad, retainGraph: boolean): void {
   const order = topoOrder(root);
   // Gradients in flight live on the tensors (`_g`); `_gOwned` marks arrays the engine allocated
   // itself and may therefore add into (an op's backward may return an alias of its input gradient).
@@ -258,7 +351,7 @@ export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boole
     t._gOwned = false;
   }
   // Multi-output nodes run once, when the last of their outputs in this graph has been reached.
-  let pending: Map<MultiNode, { left: number; grads: (Float32Array | null)[] }> | null = null;
+  let pending: Map<MultiNode, { left: number; grads: (Grad | null)[] }> | null = null;
   for (const t of order) {
     const m = (t.gradFn as MultiGradFn | null)?.multi;
     if (m === undefined) continue;
@@ -289,17 +382,33 @@ export function runBackward(root: Tensor, seed: Float32Array, retainGraph: boole
             `Trying to backward through the graph a second time: the saved values of ${multi.name} were freed when backward() ran through it. Pass { retainGraph: true } to the first backward() to backward through the graph again.`,
           );
         }
-        const inGrads = multi.backward(p.grads, into);
+        const inGrads: ReadonlyArray<Grad | null> =
+          multi.backwardDevice !== undefined
+            ? deviceStep(() => multi.backwardDevice!(p.grads as (Tensor | null)[]))
+            : multi.backward(p.grads as (Float32Array | null)[], into);
         if (!retainGraph && multi.release !== null) {
           multi.freed = true;
           multi.release();
         }
         distribute(multi.name, multi.inputs, inGrads);
       } else if (g !== null && fn !== null) {
-        distribute(fn.name, fn.inputs, fn.backward(g, into));
+        if (g instanceof Tensor) {
+          const bd = fn.backwardDevice;
+          if (bd === undefined) throw new Error(`${fn.name}: a device gradient reached a CPU node`);
+          distribute(
+            fn.name,
+            fn.inputs,
+            deviceStep(() => bd(g)),
+          );
+        } else distribute(fn.name, fn.inputs, fn.backward(g, into));
       }
     }
   } finally {
     for (const t of order) t._g = null;
   }
+}
+
+/** A device backward runs without recording (double backward does not reach the device). */
+function deviceStep<T>(fn: () => T): T {
+  return noGrad(fn);
 }

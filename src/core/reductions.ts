@@ -1,6 +1,7 @@
 // Reductions (sum, mean, max/min, argmax, norm) and the softmaxes along a dimension, with their backwards.
 
 import { stridedOffsets } from "./broadcast.js";
+import { deviceSumAll } from "./device.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
@@ -77,12 +78,14 @@ function sumImpl(
 
 /** Sum of all elements, or over `dim` (a number or a list). */
 export function sum(a: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  if (a._gpu !== null) return deviceReduce(a, dim, keepdim, false);
   // PyTorch's names: sum() is SumBackward0, any call with a dim (even None) SumBackward1
   return sumImpl(a, dim, keepdim, 1, dim === undefined && !keepdim ? "SumBackward0" : "SumBackward1");
 }
 
 /** Mean of all elements, or over `dim`. */
 export function mean(a: Tensor, dim?: number | number[] | null, keepdim = false): Tensor {
+  if (a._gpu !== null) return deviceReduce(a, dim, keepdim, true);
   requireFloat(
     a,
     "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype.",
@@ -411,4 +414,19 @@ export function cumsum(a: Tensor, dim: number): Tensor {
       }
     return [gx];
   });
+}
+
+/** sum() / mean() of a "webgpu" tensor: every element so far (a dim is refused). */
+function deviceReduce(
+  a: Tensor,
+  dim: number | number[] | null | undefined,
+  keepdim: boolean,
+  isMean: boolean,
+): Tensor {
+  if ((dim !== undefined && dim !== null) || keepdim) {
+    throw new Error(
+      `${isMean ? "mean" : "sum"} on webgpu: only the reduction of every element is supported yet, got dim=${JSON.stringify(dim)} keepdim=${keepdim}`,
+    );
+  }
+  return deviceSumAll(a, isMean);
 }

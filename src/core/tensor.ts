@@ -10,7 +10,7 @@
 // methods, not into `data`, of such a view.
 
 import { gatherStrided, stridedOffsets } from "./broadcast.js";
-import { cpuAsync, type Device, type DeviceStorage, isDevice, toDevice } from "./device.js";
+import { cpuAsync, type Device, type DeviceStorage, deviceSeed, isDevice, toDevice } from "./device.js";
 import { alloc, castStorage, coerce, type DType, dtypeOf, type Storage } from "./dtype.js";
 import { formatTensor } from "./format.js";
 import * as ops from "./ops.js";
@@ -96,7 +96,7 @@ export class Tensor {
   /** @internal */ _hooks: GradHook[] | null = null;
   /** @internal the backward pass's bookkeeping: visit stamp, gradient so far, and whether it owns it */
   _mark = 0;
-  /** @internal */ _g: Float32Array | null = null;
+  /** @internal */ _g: Float32Array | Tensor | null = null;
   /** @internal */ _gOwned = false;
   /** @internal the values of a "webgpu" tensor (then `_data` is empty), null on the CPU */
   _gpu: DeviceStorage | null = null;
@@ -288,6 +288,10 @@ export class Tensor {
   backward(gradient?: Tensor | Float32Array | null, options: { retainGraph?: boolean } = {}): void {
     if (!this.requiresGrad) {
       throw new Error("element 0 of tensors does not require grad and does not have a grad_fn");
+    }
+    if (this._gpu !== null) {
+      runBackward(this, deviceSeed(this, gradient), options.retainGraph ?? false);
+      return;
     }
     let seed: Float32Array;
     if (gradient === undefined || gradient === null) {

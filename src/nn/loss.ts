@@ -8,6 +8,7 @@
 // class indices, over the summed weights of the targets that are not ignored), "sum" or "none".
 // Unlike PyTorch, a target whose shape differs from the input's is an error, never broadcast.
 
+import { deviceMseLoss } from "../core/device.js";
 import { Tensor, result, shapeNumel, shapeStr } from "../core/tensor.js";
 import { checkTensorArg } from "./args.js";
 import { Module } from "./module.js";
@@ -176,6 +177,9 @@ export interface ReductionOptions {
 /** Mean squared error (x − y)², as `torch.nn.functional.mse_loss`. */
 export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
   const reduction = checkReduction("mseLoss", options.reduction);
+  if (input instanceof Tensor && target instanceof Tensor && (input._gpu !== null || target._gpu !== null)) {
+    return deviceMseLoss(input, target, reduction);
+  }
   return pointwiseLoss("mseLoss", "MseLossBackward0", squaredError, input, target, reduction);
 }
 

@@ -4,7 +4,7 @@
 
 import { defaultGenerator, fillUniform } from "../core/random.js";
 import { isGradEnabled, resultMulti, Tensor, shapeStr } from "../core/tensor.js";
-import { type Device, isDevice, moveToCpuInPlace, moveToDeviceInPlace } from "../core/device.js";
+import { type Device, isDevice, moveToCpuInPlace, moveToDeviceInPlace, zeroFill } from "../core/device.js";
 
 /** A tensor that is a module's learnable parameter (requires a gradient unless told otherwise). */
 export class Parameter extends Tensor {
@@ -387,7 +387,7 @@ export abstract class Module {
         p.grad = null;
       } else {
         p.grad.detach_();
-        p.grad.data.fill(0);
+        zeroFill(p.grad);
       }
     }
   }

@@ -1,16 +1,18 @@
 // One layer-direction of RNN / LSTM / GRU on the webgpu device: the LayerRunner (rnn.ts) of "webgpu"
-// tensors, over the WebGPU recurrent kernels (kernels/webgpu/recurrent.ts). Inference only for now:
-// autograd does not reach the device yet, so a call that would record a graph is refused, as the device's
-// other ops refuse it. The outputs are new "webgpu" tensors; nothing is read back.
+// tensors, over the WebGPU recurrent kernels (kernels/webgpu/recurrent.ts). Under grad, the forward keeps
+// what the backward needs and the call records one autograd node (engine.ts recordMultiDevice) whose
+// backward is GpuRecurrent.backward: the input, state and weight gradients come back as "webgpu" tensors.
+// The outputs are new "webgpu" tensors; nothing is read back.
 //
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
 import { customNeedsGrad } from "../core/custom.js";
-import { deviceTensor, mixedDevices } from "../core/device.js";
-import { Tensor } from "../core/tensor.js";
+import { deviceReshape, deviceTensor, mixedDevices } from "../core/device.js";
+import { recordDevice, recordMultiDevice } from "../core/engine.js";
+import type { Tensor } from "../core/tensor.js";
 import type { RnnDims } from "../kernels/rnn.js";
 import type { WebGPUContext } from "../kernels/webgpu/context.js";
-import { GpuRecurrent } from "../kernels/webgpu/recurrent.js";
+import { GpuRecurrent, type GpuRnnSaved, type GpuRnnWeightGrads } from "../kernels/webgpu/recurrent.js";
 import type { LayerRunner, RNNBase } from "./rnn.js";
 
 const kernels = new WeakMap<WebGPUContext, GpuRecurrent>();
@@ -29,11 +31,7 @@ export const webgpuLayer: LayerRunner = (a) => {
   const inputs = [x, h0, c0, wIh, wHh, bIh, bHh, wHr].filter((t): t is Tensor => t !== null);
   for (const t of inputs) if (t.device !== "webgpu") throw mixedDevices("webgpu", t.device);
   const name = mode === "LSTM" ? "LSTM" : mode === "GRU" ? "GRU" : "RNN";
-  if (customNeedsGrad(inputs)) {
-    throw new Error(
-      `${name} on webgpu: autograd does not reach the webgpu device yet; run under noGrad() (e.g. model.predict) or detach the inputs`,
-    );
-  }
+  const train = customNeedsGrad(inputs);
   const ctx = x._gpu!.ctx;
   for (const t of inputs) {
     if (t._gpu!.ctx !== ctx) throw new Error(`${name} on webgpu: the tensors belong to two WebGPU contexts`);
@@ -52,17 +50,59 @@ export const webgpuLayer: LayerRunner = (a) => {
   const y = ctx.storage(N * R * 4); // (N, R)
   const hN = ctx.storage(B * R * 4); // (B, R)
   const cN = mode === "LSTM" ? ctx.storage(B * H * 4) : null; // (B, H)
+  const rec = recurrentOf(ctx);
+  let saved: GpuRnnSaved | null;
   try {
-    recurrentOf(ctx).forward(dims, w, buf(x)!, buf(h0), buf(c0), y, hN, cN, false);
+    saved = rec.forward(dims, w, buf(x)!, buf(h0), buf(c0), y, hN, cN, train);
   } catch (e) {
     for (const b of [y, hN, cN]) if (b !== null) ctx.release(b);
     throw e;
   }
-  return {
-    y: deviceTensor(ctx, y, [N, R]),
-    hN: deviceTensor(ctx, hN, [B, R]),
-    cN: cN === null ? null : deviceTensor(ctx, cN, [B, H]),
-  };
+  const yT = deviceTensor(ctx, y, [N, R]);
+  const hT = deviceTensor(ctx, hN, [B, R]);
+  const cT = cN === null ? null : deviceTensor(ctx, cN, [B, H]);
+  if (saved === null) return { y: yT, hN: hT, cN: cT };
+  const s = saved;
+  const outs = cT === null ? [yT, hT] : [yT, hT, cT];
+  /** a zeroed buffer of n floats for a gradient of t, or null when t needs none */
+  const zeros = (t: Tensor | null, n: number): GPUBuffer | null =>
+    t?.requiresGrad ? ctx.upload(new Float32Array(n)) : null;
+  recordMultiDevice(
+    outs,
+    inputs,
+    `${name === "RNN" ? "Rnn" : name === "GRU" ? "Gru" : "Lstm"}Backward0`,
+    (grads) => {
+      const G = wIh.shape[0];
+      const dW: GpuRnnWeightGrads = {
+        dWih: zeros(wIh, G * I),
+        dWhh: zeros(wHh, G * R),
+        dBih: zeros(bIh, G),
+        dBhh: zeros(bHh, G),
+        dWhr: zeros(wHr, P * H),
+      };
+      const dX = zeros(x, N * I);
+      const dH0 = zeros(h0, B * R);
+      const dC0 = zeros(c0, B * H);
+      const gb = (i: number): GPUBuffer | null => grads[i]?._gpu?.buffer ?? null;
+      rec.backward(dims, w, dW, buf(x)!, dX, buf(h0), dH0, buf(c0), dC0, y, gb(0), gb(1), gb(2), s);
+      const grad = new Map<Tensor | null, GPUBuffer | null>([
+        [x, dX],
+        [h0, dH0],
+        [c0, dC0],
+        [wIh, dW.dWih],
+        [wHh, dW.dWhh],
+        [bIh, dW.dBih],
+        [bHh, dW.dBhh],
+        [wHr, dW.dWhr],
+      ]);
+      return inputs.map((t) => {
+        const b = grad.get(t) ?? null;
+        return b === null ? null : deviceTensor(ctx, b, t.shape);
+      });
+    },
+    () => s.release(),
+  );
+  return { y: yT, hN: hT, cN: cT };
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -73,9 +113,9 @@ export const webgpuLayer: LayerRunner = (a) => {
 
 type State = Tensor | [Tensor, Tensor];
 
-/** A "webgpu" tensor of `shape` sharing the storage of `t` (same element count, contiguous). */
+/** A "webgpu" tensor of `shape` sharing the storage of `t` (same element count, contiguous), recorded. */
 function view(t: Tensor, shape: number[]): Tensor {
-  return Tensor._onDevice(t._gpu!, shape);
+  return deviceReshape(t, shape);
 }
 
 /** Rows [from, from + count) of `t` along dim 0 (each row `row` floats), as a new "webgpu" tensor. */
@@ -120,6 +160,16 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
       `${name} on webgpu: dropout between layers in training mode is not supported yet; call eval()`,
     );
   }
+  const grad = customNeedsGrad([
+    input,
+    ...m.parameters(),
+    ...(hx === null || hx === undefined ? [] : Array.isArray(hx) ? hx : [hx]),
+  ]);
+  if (grad && (L > 1 || D > 1)) {
+    throw new Error(
+      `${name} on webgpu: training (autograd) supports one unidirectional layer so far, got num_layers=${L}, bidirectional=${D > 1}; run under noGrad() or train on the CPU`,
+    );
+  }
   const T = input.shape[batchFirst ? 1 : 0];
   const B = unbatched ? 1 : input.shape[batchFirst ? 0 : 1];
   const I = input.shape[input.ndim - 1];
@@ -134,7 +184,15 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
   const gather = (t: Tensor, index: Int32Array, cols: number): Tensor => {
     const out = ctx.storage(index.length * cols * 4);
     rec.gatherRows(t._gpu!.buffer, index, cols, out);
-    return deviceTensor(ctx, out, [index.length, cols]);
+    const g = deviceTensor(ctx, out, [index.length, cols]);
+    // the gradient of a permutation of rows: the inverse permutation of the gradient's rows
+    return recordDevice(g, [t], "IndexBackward0", (dg) => {
+      const inv = new Int32Array(index.length);
+      for (let i = 0; i < index.length; i++) inv[index[i]] = i;
+      const back = ctx.storage(index.length * cols * 4);
+      rec.gatherRows(dg._gpu!.buffer, inv, cols, back);
+      return [deviceTensor(ctx, back, t.shape)];
+    });
   };
   // (B, T) ↔ (T, B) row orders
   const toTimeMajor = Int32Array.from({ length: T * B }, (_, i) => (i % B) * T + Math.floor(i / B));

@@ -8,6 +8,7 @@
 // and `a.add_(b, alpha)` is a fused multiply-add, which `f32(a + alpha * b)` reproduces because the
 // product of two float32 values is exact in float64.
 
+import { mixedDevices, zeroFill } from "../core/device.js";
 import { pyFloatRepr } from "../core/format.js";
 import { Tensor, enableGrad } from "../core/tensor.js";
 
@@ -131,7 +132,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
           p.grad = null;
         } else {
           p.grad.detach_();
-          p.grad.data.fill(0);
+          zeroFill(p.grad);
         }
       }
     }
@@ -150,6 +151,11 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (p.grad === null) continue;
+        if (p._gpu !== null || p.grad._gpu !== null) {
+          if (p.device !== p.grad.device) throw mixedDevices(p.device, p.grad.device);
+          this.updateParamDevice(p, group);
+          continue;
+        }
         if (p.grad.data.length !== p.data.length) {
           throw new Error(
             `${this.constructor.name}: a parameter of ${p.data.length} elements has a gradient of ${p.grad.data.length}`,
@@ -163,6 +169,13 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
 
   /** Updates one parameter that has a gradient, creating its state on first use. */
   protected abstract updateParam(p: Tensor, group: ParamGroup<O>): void;
+
+  /** updateParam for a parameter on the webgpu device; optimizers not ported there refuse. */
+  protected updateParamDevice(_p: Tensor, _group: ParamGroup<O>): void {
+    throw new Error(
+      `${this.constructor.name}: the step does not run on the webgpu device yet (SGD does); train on the CPU or use SGD`,
+    );
+  }
 
   /** Checks one state entry read by `loadStateDict` and returns it in memory form. */
   private loadValue(p: Tensor, key: string, v: unknown): StateValue {

@@ -7,6 +7,7 @@
 //   p = p - lr·d
 
 import type { Tensor } from "../core/tensor.js";
+import { gpuSgdStep } from "../kernels/webgpu/optim.js";
 import { type ParamGroup, type ParamsInput, Optimizer, REQUIRED, check } from "./optimizer.js";
 
 const f32 = Math.fround;
@@ -27,6 +28,9 @@ export interface SGDState {
 }
 
 export class SGD extends Optimizer<SGDOptions, SGDState> {
+  /** The momentum buffers of parameters on the webgpu device (not part of stateDict yet). */
+  private readonly deviceMomentum = new WeakMap<Tensor, GPUBuffer>();
+
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
     // an lr given as NaN is invalid, not "required" (the default's NaN)
     if (options.lr !== undefined && !Number.isFinite(options.lr)) check(false, "learning rate", options.lr);
@@ -51,6 +55,30 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
       throw new Error("Nesterov momentum requires a momentum and zero dampening");
     }
+  }
+
+  /** The same update as updateParam, in place on the device (kernels/webgpu/optim.ts). */
+  protected override updateParamDevice(param: Tensor, group: ParamGroup<SGDOptions>): void {
+    const s = param._gpu!;
+    let v: GPUBuffer | null = null;
+    let first = false;
+    if (group.momentum !== 0) {
+      v = this.deviceMomentum.get(param) ?? null;
+      if (v === null) {
+        v = s.ctx.storage(param.numel * 4);
+        this.deviceMomentum.set(param, v);
+        first = true;
+      }
+    }
+    gpuSgdStep(s.ctx, s.buffer, param.grad!._gpu!.buffer, v, param.numel, {
+      lr: group.lr,
+      momentum: group.momentum,
+      dampening: group.dampening,
+      weightDecay: group.weightDecay,
+      nesterov: group.nesterov,
+      maximize: group.maximize,
+      first,
+    });
   }
 
   protected override updateParam(param: Tensor, group: ParamGroup<SGDOptions>): void {

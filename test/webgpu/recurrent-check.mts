@@ -207,10 +207,14 @@ async function runLayer(c: Case): Promise<Record<string, number>> {
     hN: relErr((await got.hN.cpuAsync()).data, want.hN.data),
   };
   if (want.cN !== null) errs.cN = relErr((await got.cN!.cpuAsync()).data, want.cN.data);
-  // refused: a graph to record (autograd does not reach the device), and a CPU tensor among webgpu ones
+  // under grad it records its node (the backward is checked in webgpu-train.test.ts); refused: a CPU tensor
+  // among webgpu ones
   const needsGrad = { ...gpu, wIh: gpu.wIh.detach() };
   needsGrad.wIh.requiresGrad = true;
-  layerErrors[`${caseName(c)}: grad`] = message(() => webgpuLayer(needsGrad));
+  layerErrors[`${caseName(c)}: grad`] = message(() => {
+    const r = webgpuLayer(needsGrad);
+    if (!r.y.requiresGrad || r.y.gradFn === null) throw new Error("no autograd node recorded");
+  });
   layerErrors[`${caseName(c)}: mixed`] = message(() => noGrad(() => webgpuLayer({ ...gpu, h0: cpu.h0 })));
   return errs;
 }

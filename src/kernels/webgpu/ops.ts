@@ -34,6 +34,8 @@ export const UNARY_OPS = {
     abs(x) < 0.625)`,
   sigmoid: "1.0 / (1.0 + exp(-x))",
   relu: "max(x, 0.0)",
+  // p.alpha · x (the backward passes' scaling)
+  scale: "p.alpha * x",
 } as const;
 export type UnaryOp = keyof typeof UNARY_OPS;
 
@@ -43,6 +45,10 @@ export const BINARY_OPS = {
   sub: "a - p.alpha * b",
   mul: "a * b",
   div: "a / b",
+  // the backward passes' products, a = dL/dy and b = y (tanh, sigmoid) or x (relu)
+  tanhGrad: "a * (1.0 - b * b)",
+  sigmoidGrad: "a * b * (1.0 - b)",
+  reluGrad: "select(0.0, a, b > 0.0)",
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
@@ -83,13 +89,13 @@ function params(ctx: WebGPUContext, n: number, gx: number, alpha: number): GPUBu
   return ctx.uniform(b);
 }
 
-/** Y (n) = op(X (n)), in a new buffer. */
-export function gpuUnary(ctx: WebGPUContext, op: UnaryOp, x: GPUBuffer, n: number): GPUBuffer {
+/** Y (n) = op(X (n)) (scale multiplies by alpha), in a new buffer. */
+export function gpuUnary(ctx: WebGPUContext, op: UnaryOp, x: GPUBuffer, n: number, alpha = 0): GPUBuffer {
   if (!Object.hasOwn(UNARY_OPS, op)) throw new Error(`gpuUnary: unknown op ${JSON.stringify(op)}`);
   const y = ctx.storage(n * 4);
   if (n === 0) return y;
   const [gx, gy] = grid(n);
-  const u = params(ctx, n, gx, 0);
+  const u = params(ctx, n, gx, alpha);
   ctx.dispatch(ctx.pipeline(unaryWgsl(op)), [u, x, y], gx, gy);
   ctx.release(u);
   return y;
@@ -273,4 +279,131 @@ export function gpuMatmul(
   K: number,
 ): GPUBuffer {
   return gpuGemm(ctx, false, false, M, N, K, a, b);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reductions (the backward passes of broadcast ops and of linear's bias, and the losses' sum / mean)
+
+const SUM_TO_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, nd: u32, R: u32, shape: array<vec4u, 2>, red: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let o = g.y * p.stride + g.x;
+  if (o >= p.n) { return; }
+  // X's index of output o with every summed dimension at 0: o spelled over the kept dimensions
+  var rem = o;
+  var base = 0u;
+  var st = 1u;
+  for (var d = i32(p.nd) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    if (p.red[d / 4][d % 4] == 0u) {
+      base += (rem % size) * st;
+      rem = rem / size;
+    }
+    st *= size;
+  }
+  var acc = 0.0;
+  for (var k = 0u; k < p.R; k++) {
+    var r = k;
+    var idx = base;
+    var s = 1u;
+    for (var d = i32(p.nd) - 1; d >= 0; d--) {
+      let size = p.shape[d / 4][d % 4];
+      if (p.red[d / 4][d % 4] == 1u) {
+        idx += (r % size) * s;
+        r = r / size;
+      }
+      s *= size;
+    }
+    acc += X[idx];
+  }
+  Y[o] = acc;
+}`;
+
+/**
+ * Y (out) = X (xShape) summed over the dimensions that broadcasting `out` to `xShape` expanded (the
+ * gradient of a broadcast operand), in a new buffer. `out` broadcasts to `xShape` (checked by the caller).
+ */
+export function gpuSumTo(
+  ctx: WebGPUContext,
+  x: GPUBuffer,
+  xShape: readonly number[],
+  out: readonly number[],
+): GPUBuffer {
+  const nd = xShape.length;
+  if (nd > MAX_DIMS) throw new Error(`sum on webgpu: up to ${MAX_DIMS} dimensions, got ${nd}`);
+  const n = out.reduce((x, y) => x * y, 1);
+  const y = ctx.storage(n * 4);
+  if (n === 0) return y;
+  const [gx, gy] = grid(n);
+  const words = new ArrayBuffer(16 + 2 * 32);
+  const v = new DataView(words);
+  let R = 1;
+  for (let d = 0; d < nd; d++) {
+    const o = out[out.length - nd + d] ?? 1;
+    const red = o === 1 && xShape[d] !== 1;
+    if (red) R *= xShape[d];
+    v.setUint32(16 + 4 * d, xShape[d], true);
+    v.setUint32(48 + 4 * d, red ? 1 : 0, true);
+  }
+  v.setUint32(0, n, true);
+  v.setUint32(4, gx * WG, true);
+  v.setUint32(8, nd, true);
+  v.setUint32(12, R, true);
+  const u = ctx.uniform(words);
+  ctx.dispatch(ctx.pipeline(SUM_TO_WGSL), [u, x, y], gx, gy);
+  ctx.release(u);
+  return y;
+}
+
+const SUM_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, alpha: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+var<workgroup> part: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) l: vec3u) {
+  var acc = 0.0;
+  for (var i = l.x; i < p.n; i += ${WG}u) { acc += X[i]; }
+  part[l.x] = acc;
+  workgroupBarrier();
+  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
+    if (l.x < w) { part[l.x] += part[l.x + w]; }
+    workgroupBarrier();
+  }
+  if (l.x == 0u) { Y[0] = part[0] * p.alpha; }
+}`;
+
+/** Y (1) = alpha · Σ X (n) (alpha = 1/n: the mean), one workgroup, in a new buffer. */
+export function gpuSum(ctx: WebGPUContext, x: GPUBuffer, n: number, alpha = 1): GPUBuffer {
+  const y = ctx.storage(4);
+  const u = params(ctx, n, 1, alpha);
+  ctx.dispatch(ctx.pipeline(SUM_WGSL), [u, x, y], 1, 1);
+  ctx.release(u);
+  return y;
+}
+
+const EXPAND_WGSL = `${INDEX}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = index(g);
+  if (i >= p.n) { return; }
+  Y[i] = p.alpha * X[0];
+}`;
+
+/** Y (n) = alpha · X[0] everywhere (the gradient of a sum or mean), in a new buffer. */
+export function gpuExpandScalar(ctx: WebGPUContext, x: GPUBuffer, n: number, alpha = 1): GPUBuffer {
+  const y = ctx.storage(n * 4);
+  if (n === 0) return y;
+  const [gx, gy] = grid(n);
+  const u = params(ctx, n, gx, alpha);
+  ctx.dispatch(ctx.pipeline(EXPAND_WGSL), [u, x, y], gx, gy);
+  ctx.release(u);
+  return y;
 }

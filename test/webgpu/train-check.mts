@@ -1,0 +1,152 @@
+// Training on the webgpu device: the gradients of the device ops against the same graph on the CPU, the
+// notes' sine RNN (RNN(1→16) + Linear, MSE, SGD) trained on both from the same weights, and the refusals
+// of what does not train there yet. Prints one JSON line for test/webgpu-train.test.ts.
+
+import { manualSeed, nn, noGrad, optim, randn, type Tensor, tensor } from "../../src/index.js";
+import { deviceOrExit, finish } from "./setup.js";
+
+const ctx = await deviceOrExit();
+manualSeed(3);
+
+/** Largest |gpu − cpu| / (1 + |cpu|) over the elements. */
+async function relErr(gpu: Tensor | null, cpu: Tensor | null): Promise<number> {
+  if (gpu === null || cpu === null) return Number.POSITIVE_INFINITY;
+  const g = (await gpu.cpuAsync()).data;
+  const c = cpu.data;
+  if (g.length !== c.length) return Number.POSITIVE_INFINITY;
+  let worst = 0;
+  for (let i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(g[i] - c[i]) / (1 + Math.abs(c[i])));
+  return worst;
+}
+
+function message(fn: () => unknown): string {
+  try {
+    fn();
+    return "";
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+// 1. one graph through every op with a device backward, on both devices from the same leaves
+function leaves(onGpu: boolean, values: Tensor[]): Tensor[] {
+  return values.map((v) => (onGpu ? v.to("webgpu") : v.clone()).requiresGrad_());
+}
+const values = [randn(6, 5), randn(5), randn(6, 5), randn(3, 5), randn(3), randn(3, 4), randn(6, 4)];
+function graph(ts: Tensor[], half: Tensor): Tensor {
+  const [x, c, m, w, b, w2, y] = ts;
+  const h = x.mul(m).add(c).tanh(); // broadcast add (c: (5)), mul
+  const z = nn.functional.linear(h, w, b).sigmoid(); // (6, 3)
+  const u = z.matmul(w2).relu().sub(y.mul(half)); // (6, 4)
+  return nn.functional
+    .mseLoss(u, y.neg())
+    .add(u.reshape([24]).mean())
+    .add(z.sum().mul(z.sum()));
+}
+const cpuLeaves = leaves(false, values);
+const gpuLeaves = leaves(true, values);
+let graphError = "";
+const opGradErrors: number[] = [];
+let opLossErr = Number.POSITIVE_INFINITY;
+try {
+  const half = tensor([0.5]);
+  const lossCpu = graph(cpuLeaves, half);
+  const lossGpu = graph(gpuLeaves, half.to("webgpu"));
+  lossCpu.backward();
+  lossGpu.backward();
+  opLossErr = await relErr(lossGpu, lossCpu);
+  for (let i = 0; i < values.length; i++) {
+    opGradErrors.push(await relErr(gpuLeaves[i].grad, cpuLeaves[i].grad));
+  }
+} catch (e) {
+  graphError = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);
+}
+const gradDevices = gpuLeaves.map((t) => t.grad?.device ?? "none");
+
+// 2. the sine RNN: predict sin one step ahead, 50 points, batch of 4 phases, batch_first
+const T = 50;
+const B = 4;
+const xs = new Float32Array(B * T);
+const ys = new Float32Array(B * T);
+for (let b = 0; b < B; b++) {
+  for (let t = 0; t < T; t++) {
+    xs[b * T + t] = Math.sin(0.2 * t + b);
+    ys[b * T + t] = Math.sin(0.2 * (t + 1) + b);
+  }
+}
+const X = tensor(xs).reshape([B, T, 1]);
+const Y = tensor(ys).reshape([B, T, 1]);
+
+class SineNet extends nn.Module {
+  rnn = new nn.RNN(1, 16, { batchFirst: true });
+  head = new nn.Linear(16, 1);
+  forward(x: Tensor): Tensor {
+    const [out] = this.rnn.forward(x) as [Tensor, Tensor];
+    return this.head.forward(out);
+  }
+}
+const cpuNet = new SineNet();
+const gpuNet = new SineNet();
+gpuNet.loadStateDict(cpuNet.stateDict());
+gpuNet.to("webgpu");
+const cpuOpt = new optim.SGD(cpuNet.parameters(), { lr: 0.05, momentum: 0.9 });
+const gpuOpt = new optim.SGD(gpuNet.parameters(), { lr: 0.05, momentum: 0.9 });
+const Xg = X.to("webgpu");
+const Yg = Y.to("webgpu");
+const STEPS = 20;
+const cpuLosses: number[] = [];
+const gpuLosses: number[] = [];
+let trainError = "";
+try {
+  for (let s = 0; s < STEPS; s++) {
+    cpuOpt.zeroGrad();
+    const lc = nn.functional.mseLoss(cpuNet.forward(X), Y);
+    lc.backward();
+    cpuOpt.step();
+    cpuLosses.push(lc.item());
+    gpuOpt.zeroGrad();
+    const lg = nn.functional.mseLoss(gpuNet.forward(Xg), Yg);
+    lg.backward();
+    gpuOpt.step();
+    gpuLosses.push((await lg.cpuAsync()).item());
+  }
+} catch (e) {
+  trainError = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);
+}
+const lossRelErr = cpuLosses.map((c, i) => Math.abs(gpuLosses[i] - c) / Math.abs(c));
+const gpuParams = gpuNet.parameters();
+const cpuParams = cpuNet.parameters();
+const weightErrors: number[] = [];
+for (let i = 0; i < cpuParams.length; i++) weightErrors.push(await relErr(gpuParams[i], cpuParams[i]));
+const paramDevices = gpuParams.map((p) => p.device);
+
+// 3. what does not train on the device yet refuses saying so
+const lstm2 = new nn.LSTM(2, 3, { numLayers: 2 });
+lstm2.to("webgpu");
+const xl = randn(4, 1, 2).to("webgpu");
+const adamNet = new nn.Linear(2, 1);
+adamNet.to("webgpu");
+const adam = new optim.Adam(adamNet.parameters(), { lr: 0.01 });
+nn.functional.mseLoss(adamNet.forward(randn(3, 2).to("webgpu")), randn(3, 1).to("webgpu")).backward();
+const lin = randn(3, 2).to("webgpu").requiresGrad_();
+const refusals = {
+  lstm2: message(() => lstm2.forward(xl)),
+  lstm2NoGrad: message(() => noGrad(() => lstm2.forward(xl))),
+  adam: message(() => adam.step()),
+  div: message(() => lin.div(lin)),
+  moveGrad: message(() => randn(2).requiresGrad_().to("webgpu")),
+};
+
+finish(ctx, {
+  graphError,
+  opLossErr,
+  opGradErrors,
+  gradDevices,
+  trainError,
+  cpuLosses,
+  gpuLosses,
+  lossRelErr,
+  weightErrors,
+  paramDevices,
+  refusals,
+});
