@@ -18,6 +18,7 @@ interface TrainCheck {
   lossRelErr: number[];
   weightErrors: number[];
   paramDevices: string[];
+  cellErrors: Record<string, number>;
   refusals: Record<string, string>;
 }
 
@@ -41,6 +42,14 @@ describe("training on webgpu (child process)", { timeout: 300_000 }, () => {
     expect(g.weightErrors).toHaveLength(6); // rnn: wIh, wHh, bIh, bHh; head: weight, bias
     for (const e of g.weightErrors) expect(e).toBeLessThan(1e-5);
     expect(g.paramDevices).toEqual(Array(6).fill("webgpu"));
+    // LSTM (x, h0, c0, 4 weights) and GRU (x, h0, 4 weights): every gradient through the layer's node
+    expect(Object.keys(g.cellErrors).sort()).toEqual(
+      [
+        ...Array.from({ length: 7 }, (_, i) => `LSTM ${i}`),
+        ...Array.from({ length: 6 }, (_, i) => `GRU ${i}`),
+      ].sort(),
+    );
+    for (const [k, e] of Object.entries(g.cellErrors)) expect(e, k).toBeLessThan(1e-5);
     // not yet on the device: refused saying so
     expect(g.refusals.lstm2).toContain("training (autograd) supports one unidirectional layer so far");
     expect(g.refusals.lstm2NoGrad).toBe("");

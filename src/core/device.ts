@@ -6,7 +6,7 @@
 // squeeze / unsqueeze (the same buffer), clone, sum / mean of all elements and mseLoss. Each records its
 // autograd node (engine.ts recordDevice) when an input requires a gradient: the backward passes run on the
 // device too, with "webgpu" tensors as gradients, so `loss.backward()` leaves each parameter's `.grad` on
-// the device. Double backward (createGraph) does not reach the device. Mixing devices in one op raises
+// the device. The backward passes run under noGrad (no graph of the backward). Mixing devices in one op raises
 // PyTorch's error.
 
 import {

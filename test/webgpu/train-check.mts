@@ -120,6 +120,39 @@ const weightErrors: number[] = [];
 for (let i = 0; i < cpuParams.length; i++) weightErrors.push(await relErr(gpuParams[i], cpuParams[i]));
 const paramDevices = gpuParams.map((p) => p.device);
 
+// 2b. LSTM and GRU layers under grad: the gradients of input, initial states and weights from every output
+const cellErrors: Record<string, number> = {};
+for (const mode of ["LSTM", "GRU"] as const) {
+  const mk = () => (mode === "LSTM" ? new nn.LSTM(2, 3) : new nn.GRU(2, 3));
+  const mc = mk();
+  const mg = mk();
+  mg.loadStateDict(mc.stateDict());
+  mg.to("webgpu");
+  const xv = randn(5, 2, 2);
+  const hv = randn(1, 2, 3);
+  const cv = randn(1, 2, 3);
+  const run = (m: nn.Module & { forward(...a: unknown[]): unknown }, onGpu: boolean): Tensor[] => {
+    const mv = (t: Tensor) => (onGpu ? t.to("webgpu") : t.clone()).requiresGrad_();
+    const x = mv(xv);
+    const h = mv(hv);
+    const c = mv(cv);
+    const [y, st] = m.forward(x, mode === "LSTM" ? [h, c] : h) as [Tensor, Tensor | [Tensor, Tensor]];
+    const w = onGpu ? tensor([0.5, -1, 2]).to("webgpu") : tensor([0.5, -1, 2]);
+    let loss = y.mul(y).sum();
+    if (Array.isArray(st)) loss = loss.add(st[0].mul(w).sum()).add(st[1].mul(st[1]).sum());
+    else loss = loss.add(st.mul(w).sum());
+    loss.backward();
+    return [x, h, ...(mode === "LSTM" ? [c] : []), ...m.parameters()];
+  };
+  try {
+    const tc = run(mc as never, false);
+    const tg = run(mg as never, true);
+    for (let i = 0; i < tc.length; i++) cellErrors[`${mode} ${i}`] = await relErr(tg[i].grad, tc[i].grad);
+  } catch (e) {
+    cellErrors[`${mode} error: ${e instanceof Error ? e.message : String(e)}`] = Number.POSITIVE_INFINITY;
+  }
+}
+
 // 3. what does not train on the device yet refuses saying so
 const lstm2 = new nn.LSTM(2, 3, { numLayers: 2 });
 lstm2.to("webgpu");
@@ -148,5 +181,6 @@ finish(ctx, {
   lossRelErr,
   weightErrors,
   paramDevices,
+  cellErrors,
   refusals,
 });
