@@ -19,6 +19,7 @@ interface TrainCheck {
   weightErrors: number[];
   paramDevices: string[];
   cellErrors: Record<string, number>;
+  adamErrors: Record<string, number>;
   refusals: Record<string, string>;
 }
 
@@ -50,10 +51,15 @@ describe("training on webgpu (child process)", { timeout: 300_000 }, () => {
       ].sort(),
     );
     for (const [k, e] of Object.entries(g.cellErrors)) expect(e, k).toBeLessThan(1e-5);
+    // Adam and AdamW (amsgrad, weight decay) steps as WGSL kernels: 10 steps agree with the CPU's
+    expect(Object.keys(g.adamErrors).sort()).toEqual(
+      ["Adam loss", "Adam weights", "AdamW amsgrad loss", "AdamW amsgrad weights"].sort(),
+    );
+    for (const [k, e] of Object.entries(g.adamErrors)) expect(e, k).toBeLessThan(1e-5);
     // not yet on the device: refused saying so
     expect(g.refusals.lstm2).toContain("training (autograd) supports one unidirectional layer so far");
     expect(g.refusals.lstm2NoGrad).toBe("");
-    expect(g.refusals.adam).toContain("Adam: the step does not run on the webgpu device yet");
+    expect(g.refusals.rmsprop).toContain("RMSprop: the step does not run on the webgpu device yet");
     expect(g.refusals.div).toContain("div on webgpu: its gradient does not reach the device yet");
     expect(g.refusals.moveGrad).toContain("moving a tensor that requires grad is not recorded yet");
   });

@@ -11,6 +11,7 @@
 
 import type { Tensor } from "../core/tensor.js";
 import { getKernels } from "../kernels/backend.js";
+import { type GpuAdamStep, gpuAdamStep } from "../kernels/webgpu/optim.js";
 import { type ParamGroup, type ParamsInput, Optimizer, check } from "./optimizer.js";
 
 const f32 = Math.fround;
@@ -81,36 +82,65 @@ class AdamBase extends Optimizer<AdamOptions, AdamState> {
     // PyTorch keeps the step count in a float32 tensor.
     const step = f32(state.step + 1);
     state.step = step;
-    const beta1 = group.betas[0];
-    const beta2 = group.betas[1];
-    const { lr, weightDecay } = group;
-    const negStepSize = f32(-(lr / (1 - beta1 ** step)));
-    const bc2Sqrt = f32(Math.sqrt(1 - beta2 ** step));
-    const b1 = f32(beta1);
-    const b2 = f32(beta2);
-    const c1 = f32(1 - beta1);
-    const c2 = f32(1 - beta2);
-    const eps = f32(group.eps);
-    const sign = group.maximize ? -1 : 1;
-    const l2 = this.decoupled ? 0 : f32(weightDecay);
-    const decay = this.decoupled ? f32(1 - lr * weightDecay) : 1;
+    const k = this.scalars(group, step);
     getKernels().adam(
       p,
       g,
       m,
       v,
       amsgrad ? state.max_exp_avg_sq : null,
-      sign,
-      l2,
-      decay,
-      b1,
-      c1,
-      b2,
-      c2,
-      eps,
-      negStepSize,
-      bc2Sqrt,
+      k.sign,
+      k.l2,
+      k.decay,
+      k.b1,
+      k.c1,
+      k.b2,
+      k.c2,
+      k.eps,
+      k.negStepSize,
+      k.bc2Sqrt,
     );
+  }
+
+  /** The float32 scalars of step number `step` (from 1) of a group. */
+  private scalars(group: ParamGroup<AdamOptions>, step: number): GpuAdamStep {
+    const beta1 = group.betas[0];
+    const beta2 = group.betas[1];
+    const { lr, weightDecay } = group;
+    return {
+      negStepSize: f32(-(lr / (1 - beta1 ** step))),
+      bc2Sqrt: f32(Math.sqrt(1 - beta2 ** step)),
+      b1: f32(beta1),
+      b2: f32(beta2),
+      c1: f32(1 - beta1),
+      c2: f32(1 - beta2),
+      eps: f32(group.eps),
+      sign: group.maximize ? -1 : 1,
+      l2: this.decoupled ? 0 : f32(weightDecay),
+      decay: this.decoupled ? f32(1 - lr * weightDecay) : 1,
+    };
+  }
+
+  /** The state of parameters on the webgpu device (not part of stateDict yet). */
+  private readonly deviceState = new WeakMap<
+    Tensor,
+    { step: number; m: GPUBuffer; v: GPUBuffer; vMax: GPUBuffer | null }
+  >();
+
+  /** The same update as updateParam, in place on the device (kernels/webgpu/optim.ts). */
+  protected override updateParamDevice(param: Tensor, group: ParamGroup<AdamOptions>): void {
+    const s = param._gpu!;
+    const n = param.numel;
+    let st = this.deviceState.get(param);
+    if (st === undefined) {
+      const zeros = () => s.ctx.upload(new Float32Array(n));
+      st = { step: 0, m: zeros(), v: zeros(), vMax: null };
+      this.deviceState.set(param, st);
+    }
+    if (group.amsgrad && st.vMax === null) st.vMax = s.ctx.upload(new Float32Array(n));
+    st.step = f32(st.step + 1);
+    const k = this.scalars(group, st.step);
+    gpuAdamStep(s.ctx, s.buffer, param.grad!._gpu!.buffer, st.m, st.v, group.amsgrad ? st.vMax : null, n, k);
   }
 }
 

@@ -173,7 +173,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
   /** updateParam for a parameter on the webgpu device; optimizers not ported there refuse. */
   protected updateParamDevice(_p: Tensor, _group: ParamGroup<O>): void {
     throw new Error(
-      `${this.constructor.name}: the step does not run on the webgpu device yet (SGD does); train on the CPU or use SGD`,
+      `${this.constructor.name}: the step does not run on the webgpu device yet (SGD, Adam and AdamW do); train on the CPU or use one of those`,
     );
   }
 
