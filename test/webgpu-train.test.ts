@@ -20,6 +20,7 @@ interface TrainCheck {
   paramDevices: string[];
   cellErrors: Record<string, number>;
   adamErrors: Record<string, number>;
+  engine: Record<string, unknown>;
   refusals: Record<string, string>;
 }
 
@@ -56,6 +57,13 @@ describe("training on webgpu (child process)", { timeout: 300_000 }, () => {
       ["Adam loss", "Adam weights", "AdamW amsgrad loss", "AdamW amsgrad weights"].sort(),
     );
     for (const [k, e] of Object.entries(g.adamErrors)) expect(e, k).toBeLessThan(1e-5);
+    // hooks and retainGrad see device gradients; retainGraph lets a recurrent node run twice (the
+    // gradients add up) and the third pass, after the saved values were freed, raises the CPU's error
+    expect(g.engine.error).toBeUndefined();
+    expect(g.engine.hookErr as number).toBeLessThan(1e-5);
+    expect(g.engine.retained).toEqual([2, 2, 2]);
+    expect(g.engine.accumulateErr as number).toBeLessThan(1e-6);
+    expect(g.engine.thirdBackward).toContain("Trying to backward through the graph a second time");
     // not yet on the device: refused saying so
     expect(g.refusals.lstm2).toContain("training (autograd) supports one unidirectional layer so far");
     expect(g.refusals.lstm2NoGrad).toBe("");

@@ -190,6 +190,35 @@ for (const [name, make] of [
   }
 }
 
+// 2d. the engine's paths with device gradients: a hook that doubles a gradient, retainGrad, two backward
+// passes through a recurrent node with retainGraph (gradients accumulate), and the error without it
+const engine: Record<string, unknown> = {};
+try {
+  const hv = randn(3);
+  const twoG = tensor([2, 2, 2]).to("webgpu");
+  const hl = hv.to("webgpu").requiresGrad_();
+  const mid = hl.tanh();
+  mid.retainGrad();
+  mid.registerHook((g) => g.mul(twoG));
+  mid.sum().backward();
+  const th = Array.from(hv.data, (v) => 2 * (1 - Math.tanh(v) ** 2));
+  const got = Array.from((await hl.grad!.cpuAsync()).data);
+  engine.hookErr = Math.max(...got.map((v, i) => Math.abs(v - th[i])));
+  engine.retained = Array.from((await mid.grad!.cpuAsync()).data);
+  const r = new nn.RNN(1, 4);
+  r.to("webgpu");
+  const lossOf = () => (r.forward(randn(3, 1, 1).to("webgpu")) as [Tensor, Tensor])[0].sum();
+  const l = lossOf();
+  l.backward(undefined, { retainGraph: true });
+  const once = Array.from((await r.parameters()[0].grad!.cpuAsync()).data);
+  l.backward();
+  const twice = Array.from((await r.parameters()[0].grad!.cpuAsync()).data);
+  engine.accumulateErr = Math.max(...twice.map((v, i) => Math.abs(v - 2 * once[i])));
+  engine.thirdBackward = message(() => l.backward());
+} catch (e) {
+  engine.error = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);
+}
+
 // 3. what does not train on the device yet refuses saying so
 const lstm2 = new nn.LSTM(2, 3, { numLayers: 2 });
 lstm2.to("webgpu");
@@ -220,5 +249,6 @@ finish(ctx, {
   paramDevices,
   cellErrors,
   adamErrors,
+  engine,
   refusals,
 });
