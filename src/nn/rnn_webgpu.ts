@@ -108,7 +108,8 @@ export const webgpuLayer: LayerRunner = (a) => {
 // ---------------------------------------------------------------------------------------------------------
 // A whole RNN / LSTM / GRU module on webgpu tensors (RNNBase.run hands its webgpu inputs here): the layers
 // one after another through webgpuLayer, both directions, batch_first, with the rows moved by gathers on
-// the device. So far a padded (T, B, I) or unbatched (T, I) input (no PackedSequence) and no dropout in
+// the device (each recorded for autograd: a gather's backward is the inverse gather, a slice's and a
+// concatenation's are copies). So far a padded (T, B, I) or unbatched (T, I) input (no PackedSequence) and no dropout in
 // training mode; those are refused saying so.
 
 type State = Tensor | [Tensor, Tensor];
@@ -118,20 +119,32 @@ function view(t: Tensor, shape: number[]): Tensor {
   return deviceReshape(t, shape);
 }
 
-/** Rows [from, from + count) of `t` along dim 0 (each row `row` floats), as a new "webgpu" tensor. */
+/** Rows [from, from + count) of `t` along dim 0 (each row `row` floats), as a new "webgpu" tensor, recorded. */
 function rows(t: Tensor, from: number, count: number, row: number, shape: number[]): Tensor {
   const ctx = t._gpu!.ctx;
   const out = ctx.storage(count * row * 4);
   ctx.copy(t._gpu!.buffer, out, count * row * 4, from * row * 4, 0);
-  return deviceTensor(ctx, out, shape);
+  return recordDevice(deviceTensor(ctx, out, shape), [t], "SliceBackward0", (g) => {
+    // zeros outside the rows taken
+    const back = ctx.upload(new Float32Array(t.numel));
+    ctx.copy(g._gpu!.buffer, back, count * row * 4, 0, from * row * 4);
+    return [deviceTensor(ctx, back, t.shape)];
+  });
 }
 
-/** The tensors (each of `n` floats) one after another, as a new "webgpu" tensor of `shape`. */
+/** The tensors (each of `n` floats) one after another, as a new "webgpu" tensor of `shape`, recorded. */
 function concat(ts: Tensor[], n: number, shape: number[]): Tensor {
   const ctx = ts[0]._gpu!.ctx;
   const out = ctx.storage(ts.length * n * 4);
   for (let i = 0; i < ts.length; i++) ctx.copy(ts[i]._gpu!.buffer, out, n * 4, 0, i * n * 4);
-  return deviceTensor(ctx, out, shape);
+  return recordDevice(deviceTensor(ctx, out, shape), ts, "CatBackward0", (g) =>
+    ts.map((t, i) => {
+      if (!t.requiresGrad) return null;
+      const back = ctx.storage(n * 4);
+      ctx.copy(g._gpu!.buffer, back, n * 4, i * n * 4, 0);
+      return deviceTensor(ctx, back, t.shape);
+    }),
+  );
 }
 
 function sameShape(t: Tensor, want: number[], what: string): void {
@@ -158,16 +171,6 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
   if (m.dropout > 0 && m.training && L > 1) {
     throw new Error(
       `${name} on webgpu: dropout between layers in training mode is not supported yet; call eval()`,
-    );
-  }
-  const grad = customNeedsGrad([
-    input,
-    ...m.parameters(),
-    ...(hx === null || hx === undefined ? [] : Array.isArray(hx) ? hx : [hx]),
-  ]);
-  if (grad && (L > 1 || D > 1)) {
-    throw new Error(
-      `${name} on webgpu: training (autograd) supports one unidirectional layer so far, got num_layers=${L}, bidirectional=${D > 1}; run under noGrad() or train on the CPU`,
     );
   }
   const T = input.shape[batchFirst ? 1 : 0];

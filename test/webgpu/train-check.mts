@@ -122,22 +122,29 @@ const paramDevices = gpuParams.map((p) => p.device);
 
 // 2b. LSTM and GRU layers under grad: the gradients of input, initial states and weights from every output
 const cellErrors: Record<string, number> = {};
-for (const mode of ["LSTM", "GRU"] as const) {
-  const mk = () => (mode === "LSTM" ? new nn.LSTM(2, 3) : new nn.GRU(2, 3));
+for (const [mode, layers, bi] of [
+  ["LSTM", 1, false],
+  ["GRU", 1, false],
+  ["LSTM", 2, true],
+  ["GRU", 2, true],
+] as const) {
+  const opts = { numLayers: layers, bidirectional: bi, batchFirst: bi };
+  const mk = () => (mode === "LSTM" ? new nn.LSTM(2, 3, opts) : new nn.GRU(2, 3, opts));
   const mc = mk();
   const mg = mk();
   mg.loadStateDict(mc.stateDict());
   mg.to("webgpu");
-  const xv = randn(5, 2, 2);
-  const hv = randn(1, 2, 3);
-  const cv = randn(1, 2, 3);
+  const xv = bi ? randn(2, 5, 2) : randn(5, 2, 2); // batch 2, 5 steps (batch first when bidirectional)
+  const hv = randn(layers * (bi ? 2 : 1), 2, 3);
+  const cv = randn(layers * (bi ? 2 : 1), 2, 3);
   const run = (m: nn.Module & { forward(...a: unknown[]): unknown }, onGpu: boolean): Tensor[] => {
     const mv = (t: Tensor) => (onGpu ? t.to("webgpu") : t.clone()).requiresGrad_();
     const x = mv(xv);
     const h = mv(hv);
     const c = mv(cv);
     const [y, st] = m.forward(x, mode === "LSTM" ? [h, c] : h) as [Tensor, Tensor | [Tensor, Tensor]];
-    const w = onGpu ? tensor([0.5, -1, 2]).to("webgpu") : tensor([0.5, -1, 2]);
+    const wv = tensor([0.5, -1, 2]);
+    const w = onGpu ? wv.to("webgpu") : wv;
     let loss = y.mul(y).sum();
     if (Array.isArray(st)) loss = loss.add(st[0].mul(w).sum()).add(st[1].mul(st[1]).sum());
     else loss = loss.add(st.mul(w).sum());
@@ -147,9 +154,11 @@ for (const mode of ["LSTM", "GRU"] as const) {
   try {
     const tc = run(mc as never, false);
     const tg = run(mg as never, true);
-    for (let i = 0; i < tc.length; i++) cellErrors[`${mode} ${i}`] = await relErr(tg[i].grad, tc[i].grad);
+    const tag = layers === 1 ? mode : `${mode} 2-layer bidirectional`;
+    for (let i = 0; i < tc.length; i++) cellErrors[`${tag} ${i}`] = await relErr(tg[i].grad, tc[i].grad);
   } catch (e) {
-    cellErrors[`${mode} error: ${e instanceof Error ? e.message : String(e)}`] = Number.POSITIVE_INFINITY;
+    cellErrors[`${mode} ${layers} error: ${e instanceof Error ? e.message : String(e)}`] =
+      Number.POSITIVE_INFINITY;
   }
 }
 
@@ -220,7 +229,7 @@ try {
 }
 
 // 3. what does not train on the device yet refuses saying so
-const lstm2 = new nn.LSTM(2, 3, { numLayers: 2 });
+const lstm2 = new nn.LSTM(2, 3, { numLayers: 2, dropout: 0.5 });
 lstm2.to("webgpu");
 const xl = randn(4, 1, 2).to("webgpu");
 const adamNet = new nn.Linear(2, 1);
