@@ -2,7 +2,7 @@
 // notes' sine RNN (RNN(1→16) + Linear, MSE, SGD) trained on both from the same weights, and the refusals
 // of what does not train there yet. Prints one JSON line for test/webgpu-train.test.ts.
 
-import { manualSeed, nn, noGrad, optim, randn, type Tensor, tensor } from "../../src/index.js";
+import { manualSeed, nn, optim, randn, type Tensor, tensor } from "../../src/index.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -239,7 +239,6 @@ nn.functional.mseLoss(adamNet.forward(randn(3, 2).to("webgpu")), randn(3, 1).to(
 const lin = randn(3, 2).to("webgpu").requiresGrad_();
 const refusals = {
   lstm2: message(() => lstm2.forward(xl)),
-  lstm2NoGrad: message(() => noGrad(() => lstm2.forward(xl))),
   rmsprop: message(() => rmsprop.step()),
   div: message(() => lin.div(lin)),
   moveGrad: message(() => randn(2).requiresGrad_().to("webgpu")),
