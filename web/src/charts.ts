@@ -44,14 +44,99 @@ interface Slot {
   lastEnd: number;
   /** How long the last render took, ms (spec to SVG, waits between its steps included). */
   cost: number;
-  /** The shown spec without its data (JSON), and the name of its inline data set in the view. */
+  /** The shown spec without its inline data and title text (JSON; see splitSpec). */
   key: string;
-  dataName: string | null;
-  next: { make: () => ChartSpec; tag: string } | null;
+  next: { make: () => ChartSpec; tag: string; show: boolean; done?: () => void } | null;
+  /** A view made by `prepare`, rendered off screen: the first `draw` that can use it shows it. */
+  holder: HTMLElement | null;
   /** How many renders finished (the tests read it from data-renders). */
   renders: number;
   /** Bumped by `clear`: a render started before it does not show its result. */
   generation: number;
+}
+
+type Json = Record<string, unknown>;
+
+/** A Vega-Lite spec cut in what a live update may change (data, title text) and the rest. */
+export interface SpecParts {
+  /** The spec with each inline data set replaced by a named one and the title text left out. */
+  shape: Json;
+  /** JSON of `shape`: two specs with the same key draw in the same view. */
+  key: string;
+  /** The named data sets' values. */
+  sets: { name: string; values: unknown[] }[];
+  /** The title's text and subtitle lines, set as signals of the view (null: no title to set). */
+  title: { text: unknown; subtitle: unknown } | null;
+}
+
+const TITLE = "page_title_text";
+const SUBTITLE = "page_title_subtitle";
+
+/**
+ * Cuts a spec for drawing: the inline data of the top level and of each layer become named data sets
+ * (filled through view.data), and the title's text and subtitle become signals. What remains decides
+ * whether a view can be reused.
+ */
+export function splitSpec(spec: ChartSpec): SpecParts {
+  const sets: SpecParts["sets"] = [];
+  const named = (d: unknown): unknown => {
+    const values = (d as { values?: unknown } | undefined)?.values;
+    if (d === null || typeof d !== "object" || !Array.isArray(values) || Object.keys(d).length !== 1)
+      return d;
+    const name = `page_data_${sets.length}`;
+    sets.push({ name, values });
+    return { name };
+  };
+  const src = spec as unknown as Json;
+  const shape: Json = { ...src };
+  if ("data" in src) shape.data = named(src.data);
+  if (Array.isArray(src.layer)) {
+    shape.layer = src.layer.map((l: unknown) =>
+      l !== null && typeof l === "object" && "data" in l ? { ...l, data: named((l as Json).data) } : l,
+    );
+  }
+  let title: SpecParts["title"] = null;
+  const t = src.title as Json | undefined;
+  if (t !== null && typeof t === "object" && typeof t.text === "string") {
+    const hasSub = typeof t.subtitle === "string" || Array.isArray(t.subtitle);
+    title = { text: t.text, subtitle: hasSub ? t.subtitle : null };
+    // placeholders: the compiled title is then pointed at the signals (compileParts)
+    shape.title = { ...t, text: "T", ...(hasSub ? { subtitle: "S" } : {}) };
+  }
+  return { shape, key: JSON.stringify(shape), sets, title };
+}
+
+/** Compiles the shape to Vega, its title text and subtitle read from signals. */
+export function compileParts(compile: VegaLibs["compile"], parts: SpecParts): import("vega").Spec {
+  const vg = compile(parts.shape as unknown as ChartSpec).spec;
+  const title = vg.title as Json | undefined;
+  if (parts.title !== null && title !== null && typeof title === "object") {
+    title.text = { signal: TITLE };
+    if (parts.title.subtitle !== null) title.subtitle = { signal: SUBTITLE };
+    vg.signals = [
+      ...(vg.signals ?? []),
+      { name: TITLE, value: parts.title.text },
+      ...(parts.title.subtitle !== null ? [{ name: SUBTITLE, value: parts.title.subtitle }] : []),
+    ] as typeof vg.signals;
+  }
+  return vg;
+}
+
+/** Puts the parts' data and title into a view made from the same shape (not run). */
+export function fill(view: View, parts: SpecParts): View {
+  for (const { name, values } of parts.sets) view.data(name, values);
+  // The layout (room for the axis labels, the title's lines) is worked out again, from the size the
+  // spec asks for, as a new view would: by default a view keeps the layout of its first run (and a
+  // live chart's labels change), and working it out from the last one drifts.
+  const { width, height } = parts.shape;
+  if (typeof width === "number") view.width(width);
+  if (typeof height === "number") view.height(height);
+  view.resize();
+  if (parts.title !== null) {
+    view.signal(TITLE, parts.title.text);
+    if (parts.title.subtitle !== null) view.signal(SUBTITLE, parts.title.subtitle);
+  }
+  return view;
 }
 
 const slots = new WeakMap<HTMLElement, Slot>();
@@ -74,6 +159,22 @@ export function draw(
   onError: (e: unknown) => void,
   tag = "live",
 ): void {
+  enqueue(el, { make, tag, show: true }, onError);
+}
+
+/**
+ * Builds the view for the spec made by `make` off screen, in tasks of their own, without showing it:
+ * a later `draw` into `el` whose spec has the same shape (see splitSpec) then only puts its data in,
+ * with no compiling, parsing or first render while a job runs. Does nothing while a draw is waiting.
+ * Resolves when done (errors, too, are left to the first real draw).
+ */
+export function prepare(el: HTMLElement, make: () => ChartSpec): Promise<void> {
+  const waiting = slots.get(el)?.next;
+  if (waiting?.show) return Promise.resolve();
+  return new Promise((done) => enqueue(el, { make, tag: "prepared", show: false, done }, () => done()));
+}
+
+function enqueue(el: HTMLElement, next: NonNullable<Slot["next"]>, onError: (e: unknown) => void): void {
   let slot = slots.get(el);
   if (slot === undefined) {
     slot = {
@@ -83,14 +184,15 @@ export function draw(
       lastEnd: Number.NEGATIVE_INFINITY,
       cost: 0,
       key: "",
-      dataName: null,
       next: null,
+      holder: null,
       renders: 0,
       generation: 0,
     };
     slots.set(el, slot);
   }
-  slot.next = { make, tag };
+  slot.next?.done?.(); // replaced before it ran
+  slot.next = next;
   if (!slot.scheduled) {
     slot.scheduled = true;
     const wait = Math.max(0, slot.lastEnd + Math.max(MIN_INTERVAL, 2 * slot.cost) - performance.now());
@@ -114,35 +216,41 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
     const generation = slot.generation;
     try {
       const { compile, parse, View } = await preloadCharts();
-      if (generation !== slot.generation) continue; // cleared while the libraries loaded
+      if (generation !== slot.generation) {
+        next.done?.(); // cleared while the libraries loaded
+        continue;
+      }
       // Each step is a performance measure (chart:spec, chart:compile, ...): the end-to-end test reads
       // them to say which part of a redraw takes the page's time.
       const t0 = performance.now();
       const spec = next.make();
       const t1 = performance.now();
-      // A live update that changes only the data (same titles, scales, sizes) goes into the view on
-      // screen: no compiling, no parsing, and vega redraws only what changed.
-      const values = (spec as { data?: { values?: unknown } }).data?.values;
-      const key = JSON.stringify({ ...spec, data: null });
-      if (slot.view !== null && slot.dataName !== null && key === slot.key && Array.isArray(values)) {
-        await slot.view.data(slot.dataName, values).runAsync();
+      // A live update that changes only the data and the title text (same scales, sizes, layers) goes
+      // into the view on screen: no compiling, no parsing, and vega redraws only what changed. The sine
+      // previews change their title every time, so the title is a signal of the view, not part of the
+      // compiled spec.
+      const parts = splitSpec(spec);
+      if (slot.view !== null && parts.key === slot.key) {
+        await fill(slot.view, parts).runAsync();
         const t2 = performance.now();
         performance.measure("chart:spec", { start: t0, end: t1 });
         performance.measure("chart:update", { start: t1, end: t2 });
         slot.cost = t2 - t0;
-        if (generation === slot.generation) {
+        if (generation === slot.generation && next.show) {
+          if (slot.holder !== null) el.replaceChildren(...Array.from(slot.holder.childNodes));
+          slot.holder = null;
           slot.renders++;
           el.dataset.renders = String(slot.renders);
           el.dataset.shows = next.tag;
         }
         slot.lastEnd = performance.now();
+        next.done?.();
         continue;
       }
-      const vg = compile(spec).spec;
-      const withValues = (vg.data ?? []).filter((d) => "values" in d && Array.isArray(d.values));
+      const vg = compileParts(compile, parts);
       const t2 = performance.now();
       await nextTask(); // each step a task of its own: the page answers between them
-      const view = new View(parse(vg), { renderer: "svg", hover: false });
+      const view = fill(new View(parse(vg), { renderer: "svg", hover: false }), parts);
       const t3 = performance.now();
       await nextTask();
       const holder = document.createElement("div");
@@ -155,13 +263,18 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
       slot.cost = t4 - t0;
       if (generation !== slot.generation) {
         view.finalize(); // cleared meanwhile
+        next.done?.();
         continue;
       }
       slot.view?.finalize();
       slot.view = view;
-      slot.key = key;
-      // the one inline data set a live update can replace (none or several: always recompile)
-      slot.dataName = withValues.length === 1 ? withValues[0].name : null;
+      slot.key = parts.key;
+      if (!next.show) {
+        slot.holder = holder;
+        next.done?.();
+        continue;
+      }
+      slot.holder = null;
       el.replaceChildren(...Array.from(holder.childNodes));
       slot.renders++;
       el.dataset.renders = String(slot.renders);
@@ -169,6 +282,7 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
     } catch (e) {
       onError(e);
     }
+    next.done?.();
     slot.lastEnd = performance.now();
   }
   slot.running = false;
@@ -183,7 +297,8 @@ export function clear(el: HTMLElement): void {
     slot.generation++;
     slot.view?.finalize();
     slot.view = null;
-    slot.dataName = null;
+    slot.key = "";
+    slot.holder = null;
   }
   el.replaceChildren();
   delete el.dataset.shows;
