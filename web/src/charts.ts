@@ -14,6 +14,7 @@ import type { ChartSpec } from "./lib.js";
 type VegaLibs = {
   parse: typeof import("vega").parse;
   View: typeof import("vega").View;
+  changeset: typeof import("vega").changeset;
   compile: typeof import("vega-lite").compile;
 };
 let libs: Promise<VegaLibs> | null = null;
@@ -23,6 +24,7 @@ export function preloadCharts(): Promise<VegaLibs> {
   libs ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vl]) => ({
     parse: vega.parse,
     View: vega.View,
+    changeset: vega.changeset,
     compile: vl.compile,
   }));
   libs.catch(() => {
@@ -47,6 +49,8 @@ interface Slot {
   /** The shown spec without its inline data and title text (JSON; see splitSpec). */
   key: string;
   next: { make: () => ChartSpec; tag: string; show: boolean; done?: () => void } | null;
+  /** How many lines the shown subtitle has (a change needs a new layout). */
+  lines: number;
   /** A view made by `prepare`, rendered off screen: the first `draw` that can use it shows it. */
   holder: HTMLElement | null;
   /** How many renders finished (the tests read it from data-renders). */
@@ -122,16 +126,21 @@ export function compileParts(compile: VegaLibs["compile"], parts: SpecParts): im
   return vg;
 }
 
-/** Puts the parts' data and title into a view made from the same shape (not run). */
-export function fill(view: View, parts: SpecParts): View {
-  for (const { name, values } of parts.sets) view.data(name, values);
-  // The layout (room for the axis labels, the title's lines) is worked out again, from the size the
-  // spec asks for, as a new view would: by default a view keeps the layout of its first run (and a
-  // live chart's labels change), and working it out from the last one drifts.
-  const { width, height } = parts.shape;
-  if (typeof width === "number") view.width(width);
-  if (typeof height === "number") view.height(height);
-  view.resize();
+/**
+ * Puts the parts' data and title into a view made from the same shape (not run). With `layout` the
+ * room for the axis labels, the legend and the title's lines is worked out again, from the size the
+ * spec asks for, as a new view would (a view otherwise keeps the layout of its first run, and working
+ * it out from the last one drifts); that is most of an update's cost (5-10 times the rest), so live
+ * updates skip it unless the subtitle's line count changed, and the final drawing does it.
+ */
+export function fill(view: View, parts: SpecParts, layout = true, changeset?: VegaLibs["changeset"]): View {
+  for (const { name, values } of parts.sets) setData(view, name, values, changeset);
+  if (layout) {
+    const { width, height } = parts.shape;
+    if (typeof width === "number") view.width(width);
+    if (typeof height === "number") view.height(height);
+    view.resize();
+  }
   if (parts.title !== null) {
     view.signal(TITLE, parts.title.text);
     if (parts.title.subtitle !== null) view.signal(SUBTITLE, parts.title.subtitle);
@@ -140,6 +149,41 @@ export function fill(view: View, parts: SpecParts): View {
 }
 
 const slots = new WeakMap<HTMLElement, Slot>();
+
+/**
+ * Replaces a data set's values. With as many rows as before, the rows the view holds are changed in
+ * place, field by field: vega then moves the marks it drew (a few attributes) instead of removing
+ * every one and making a new one, which in SVG is most of a live update's time.
+ */
+function setData(view: View, name: string, values: unknown[], changeset?: VegaLibs["changeset"]): void {
+  const old = changeset ? (view.data(name) as Record<string, unknown>[] | null) : null;
+  if (changeset === undefined || !Array.isArray(old) || old.length !== values.length) {
+    view.data(name, values);
+    return;
+  }
+  const cs = changeset();
+  let changed = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = old[i];
+    const b = values[i];
+    if (b === null || typeof b !== "object") {
+      view.data(name, values); // not rows of fields: replace
+      return;
+    }
+    for (const [k, v] of Object.entries(b)) {
+      if (!Object.is(a[k], v)) {
+        cs.modify(a, k, v);
+        changed++;
+      }
+    }
+  }
+  if (changed > 0) view.change(name, cs);
+}
+
+function subtitleLines(parts: SpecParts): number {
+  const s = parts.title?.subtitle;
+  return Array.isArray(s) ? s.length : typeof s === "string" ? 1 : 0;
+}
 
 /** The width a chart should take in `el`, as the integer pixel count the specs ask for. */
 export function chartWidth(el: HTMLElement, max = 900): number {
@@ -186,6 +230,7 @@ function enqueue(el: HTMLElement, next: NonNullable<Slot["next"]>, onError: (e: 
       key: "",
       next: null,
       holder: null,
+      lines: 0,
       renders: 0,
       generation: 0,
     };
@@ -215,7 +260,7 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
     slot.next = null;
     const generation = slot.generation;
     try {
-      const { compile, parse, View } = await preloadCharts();
+      const { compile, parse, View, changeset } = await preloadCharts();
       if (generation !== slot.generation) {
         next.done?.(); // cleared while the libraries loaded
         continue;
@@ -231,10 +276,13 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
       // compiled spec.
       const parts = splitSpec(spec);
       if (slot.view !== null && parts.key === slot.key) {
-        await fill(slot.view, parts).runAsync();
+        const lines = subtitleLines(parts);
+        const layout = next.tag !== "live" || lines !== slot.lines;
+        slot.lines = lines;
+        await fill(slot.view, parts, layout, changeset).runAsync();
         const t2 = performance.now();
         performance.measure("chart:spec", { start: t0, end: t1 });
-        performance.measure("chart:update", { start: t1, end: t2 });
+        performance.measure("chart:update", { start: t1, end: t2, detail: el.id });
         slot.cost = t2 - t0;
         if (generation === slot.generation && next.show) {
           if (slot.holder !== null) el.replaceChildren(...Array.from(slot.holder.childNodes));
@@ -269,6 +317,7 @@ async function pump(el: HTMLElement, slot: Slot, onError: (e: unknown) => void):
       slot.view?.finalize();
       slot.view = view;
       slot.key = parts.key;
+      slot.lines = subtitleLines(parts);
       if (!next.show) {
         slot.holder = holder;
         next.done?.();
