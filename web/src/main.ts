@@ -2,7 +2,7 @@
 // runs in the worker (worker.ts); this thread only reads forms, parses CSV headers, builds chart specs
 // and draws them. Everything it shows is also kept in `window.__playground` for tests and curious users.
 
-import { chartWidth, clear, draw, preloadCharts } from "./charts.js";
+import { chartWidth, clear, draw, preloadCharts, prepare } from "./charts.js";
 import type {
   CellFlow,
   ClipJobOptions,
@@ -212,28 +212,38 @@ window.addEventListener("resize", () => {
 });
 
 /**
- * Draws one small chart off screen once the chart libraries are here: the first drawing compiles much
- * of vega (hundreds of ms on a slow machine), and is better done while the visitor reads the page than
- * in the first live update of a run. Sets state.chartsWarm when done.
+ * Builds the sine panel's two charts off screen once the chart libraries are here (charts.ts `prepare`),
+ * with stand-in data shaped as a run with the form's settings will send: compiling a spec, and the first
+ * drawing (which also compiles much of vega: hundreds of ms on a slow machine), are then done while the
+ * visitor reads the page, and a run's live updates only put data into views already made. Sets
+ * state.chartsWarm when done.
  */
 function warmCharts(): void {
-  const el = document.createElement("div");
-  draw(
-    el,
-    () => sineLossSpec([1, 0.5, 0.25, 0.2], 4, 320),
-    () => {
-      clearInterval(check);
-      state.chartsWarm = true; // a failure here shows up, with its message, in the first real chart
-    },
-    "warm",
-  );
-  const check: number = window.setInterval(() => {
-    if (el.dataset.shows === "warm") {
-      clearInterval(check);
-      clear(el);
-      state.chartsWarm = true;
-    }
-  }, 100);
+  let K = 10;
+  try {
+    K = num($<HTMLFormElement>("sine-form"), "context", { integer: true, min: 1, max: 48 });
+  } catch {
+    // an invalid form: the run will say so; warm with the default
+  }
+  const steps = 50; // what the sine job predicts (src/experiments/sine.ts)
+  const t = Array.from({ length: steps }, (_, i) => (10 * i) / (steps - 1));
+  const truth = t.map(Math.sin);
+  const stand: SinePrediction = {
+    start: 0,
+    t,
+    truth,
+    notesPred: truth.slice(1),
+    contextPred: truth.slice(K),
+    context: K,
+  };
+  const loss = $("sine-loss-chart");
+  const sine = $("sine-chart");
+  void Promise.all([
+    prepare(loss, () => sineLossSpec([1, 0.5, 0.25, 0.2], 2000, chartWidth(loss))),
+    prepare(sine, () => sineSpec(stand, sineTitle(2000, 0), chartWidth(sine), "model")),
+  ]).then(() => {
+    state.chartsWarm = true;
+  });
 }
 
 // ===================================================================================== forms
