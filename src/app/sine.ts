@@ -4,15 +4,9 @@
 // numbers for the same seed. Browser-safe.
 
 import { type CellType, type SinePrediction, SineTrainer, sinePredict } from "../experiments/sine.js";
+import { sineModelName } from "./sine-name.js";
 
-/**
- * `LSTM(1, 16, num_layers=2, batch_first=True) + Linear(16, 1)`: the notes' Net as its modules print
- * (SineNet's rnn and linear), from its settings, so that a page can name it before it is built.
- */
-export function sineModelName(o: { cell: CellType; hidden: number; layers?: number }): string {
-  const layers = o.layers ?? 1;
-  return `${o.cell.toUpperCase()}(1, ${o.hidden}${layers > 1 ? `, num_layers=${layers}` : ""}, batch_first=True) + Linear(${o.hidden}, 1)`;
-}
+export { sineModelName };
 
 const now = (): number => performance.now();
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));

@@ -57,7 +57,6 @@ export {
   type ClipRun,
   clipExperiment,
   frobenius,
-  flowRatio,
   type GradientFlowOptions,
   type GradientFlowResult,
   gradientFlow,
@@ -68,6 +67,7 @@ export {
   setForgetBias_,
   spectralNorm,
 } from "./gradflow.js";
+export { flowRatio } from "./flow-ratio.js";
 export {
   Embedding,
   type EmbeddingFnOptions,

@@ -20,7 +20,7 @@ import type {
   SinePrediction,
 } from "./jobs.js";
 import type { CsvSummary } from "./inspect.js";
-import { app, type ChartSpec, forecast, nn } from "./lib.js";
+import { type ChartSpec, describeNet, flowRatio, sineModelName } from "./lib.js";
 import type { FromParser, ToParser } from "./parse-worker.js";
 import type { ClipSummary, FromWorker, KernelChoice, ToWorker } from "./protocol.js";
 import {
@@ -649,7 +649,7 @@ function sinePreview(p: SinePrediction & { iter: number }): void {
   state.sine.previews++;
   state.sine.preview = p;
   chart("sine-chart", "sine", (w) =>
-    sineSpec(p, sineTitle(o.iters, p.iter), w, `${app.sineModelName(o)}; while training, window from t = 0`),
+    sineSpec(p, sineTitle(o.iters, p.iter), w, `${sineModelName(o)}; while training, window from t = 0`),
   );
 }
 
@@ -908,7 +908,7 @@ function startCsv(): void {
 
 function csvLossTitle(o: CsvJobOptions): string {
   const net = { cell: o.cell, inputSize: 1, hidden: o.hidden, layers: 1, horizon: o.horizon };
-  return `${o.target}: training of ${forecast.describeNet(net)}`;
+  return `${o.target}: training of ${describeNet(net)}`;
 }
 
 function csvEpoch(e: EpochProgress): void {
@@ -1210,7 +1210,7 @@ function gradProgress(p: GradProgress): void {
 /** The ratio and how to read it (the command's words: an underflow to 0 is said, not "n/a"). */
 function ratioText(c: CellFlow): string {
   const g = c.gradH;
-  const { ratio, text } = nn.flowRatio(g[0], g[g.length - 1]);
+  const { ratio, text } = flowRatio(g[0], g[g.length - 1]);
   return Number.isFinite(ratio) && ratio > 0 ? `${sci(ratio)} (${text})` : text;
 }
 
