@@ -105,6 +105,9 @@ describe("WebGPU in Chromium", { timeout: 180_000 }, () => {
         "Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu!",
       );
       expect((r.stats as { dispatches: number }).dispatches).toBe(4);
+      const limits = r.limits as [number, number][];
+      console.log(`Chromium's adapter: maxStorageBufferBindingSize, maxBufferSize ${JSON.stringify(limits)}`);
+      for (const [device, adapter] of limits) expect(device).toBe(adapter);
     });
   });
 

@@ -29,6 +29,11 @@ async function run(): Promise<Record<string, unknown>> {
     devices: [g.device, a.to("webgpu").device],
     mixed,
     stats: ctx.stats(),
+    // the device asked for the adapter's limits (WebGPUContext.create's default)
+    limits: ["maxStorageBufferBindingSize", "maxBufferSize"].map((k) => [
+      (ctx.device.limits as unknown as Record<string, number>)[k],
+      ctx.adapterLimits[k],
+    ]),
   };
 }
 
