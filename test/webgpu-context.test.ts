@@ -28,6 +28,14 @@ interface ContextCheck {
   badShader: string;
   badDispatch: string;
   stats: { buffersLive: number };
+  limits: {
+    device: Record<string, number>;
+    adapter: Record<string, number>;
+    defaults: Record<string, number>;
+    bufferTooBig: string;
+    bindingTooBig: string;
+    bindingRange: string;
+  };
 }
 
 describe("WebGPUContext (child process)", { timeout: 180_000 }, () => {
@@ -64,6 +72,24 @@ describe("WebGPUContext (child process)", { timeout: 180_000 }, () => {
     expect(g.badShader).toContain("undefined_thing");
     expect(g.badDispatch).toContain("should be an integer");
     expect(g.stats.buffersLive).toBeGreaterThan(0);
+    // the device asks for the adapter's buffer and binding limits, not WebGPU's defaults (256, 128 MiB)
+    const L = g.limits;
+    expect(L.device.maxStorageBufferBindingSize).toBe(L.adapter.maxStorageBufferBindingSize);
+    expect(L.device.maxBufferSize).toBe(L.adapter.maxBufferSize);
+    expect(L.defaults).toEqual({ maxStorageBufferBindingSize: 134_217_728, maxBufferSize: 268_435_456 });
+    // with the defaults, what does not fit says which limit, its value and the size needed, before any
+    // GPU work (no validation error later, no silent wrong result)
+    const allows = (k: string) =>
+      L.adapter[k] > L.defaults[k]
+        ? `; the adapter allows ${L.adapter[k]}`
+        : "; that is the most this adapter allows";
+    expect(L.bufferTooBig).toContain(
+      `WebGPU: a buffer needs 300000000 bytes, over this device's maxBufferSize of 268435456${allows("maxBufferSize")}`,
+    );
+    expect(L.bindingTooBig).toContain(
+      `WebGPU: a kernel's storage binding 0 needs 200000000 bytes, over this device's maxStorageBufferBindingSize of 134217728${allows("maxStorageBufferBindingSize")}`,
+    );
+    expect(L.bindingRange).toBe("no error");
   });
 });
 

@@ -146,7 +146,7 @@ export function nodeGPU(options: NodeGPUOptions = {}): Promise<GPU> {
 
 /**
  * Sets up the WebGPU device for "webgpu" tensors and modules in Node (nodeGPU, then requestWebGPU) and
- * returns its context.
+ * returns its context. As in a page, the device asks for the adapter's buffer and binding size limits.
  */
 export async function requestNodeWebGPU(
   options: NodeGPUOptions & WebGPUContextOptions = {},

@@ -2,6 +2,7 @@
 // asserts it): an axpy and a tiled matrix product against CPU values, buffer pooling, read-back of
 // ranges, the pipeline and bind-group caches, and that a CPU write never reaches a dispatch recorded before it.
 
+import { WebGPUContext } from "../../src/kernels/webgpu/context.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -176,7 +177,43 @@ try {
   badDispatch = String(e);
 }
 
+// --- limits: the adapter's by default; past a limit, an error naming it (a device with WebGPU's defaults) --
+const limitOf = (c: WebGPUContext, k: string) => (c.device.limits as unknown as Record<string, number>)[k];
+const small = await WebGPUContext.create(ctx.gpu, { limits: "default" });
+const limits: Record<string, unknown> = {
+  device: {
+    maxStorageBufferBindingSize: limitOf(ctx, "maxStorageBufferBindingSize"),
+    maxBufferSize: limitOf(ctx, "maxBufferSize"),
+  },
+  adapter: ctx.adapterLimits,
+  defaults: {
+    maxStorageBufferBindingSize: limitOf(small, "maxStorageBufferBindingSize"),
+    maxBufferSize: limitOf(small, "maxBufferSize"),
+  },
+};
+const msg = async (run: () => unknown): Promise<string> => {
+  try {
+    await run();
+    return "no error";
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+};
+// 300 MB: past the default 256 MiB buffer; 200 MB bound whole: past the default 128 MiB binding
+limits.bufferTooBig = await msg(() => small.storage(300_000_000));
+const big = small.storage(200_000_000);
+const axpySmall = small.pipeline(AXPY);
+limits.bindingTooBig = await msg(() => small.dispatch(axpySmall, [big, big, small.uniform(params(4, 1))], 1));
+limits.bindingRange = await msg(async () => {
+  // a range of it within the limit binds and runs
+  const one = small.upload(new Float32Array(4).fill(1));
+  small.dispatch(axpySmall, [one, { buffer: big, offset: 0, size: 16 }, small.uniform(params(4, 1))], 1);
+  await small.sync();
+});
+small.destroy();
+
 finish(ctx, {
+  limits,
   axpyMaxErr,
   axpyLength: yOut.length,
   matmulMaxRelErr,

@@ -48,10 +48,35 @@ export interface WebGPUStats {
   reads: number;
 }
 
+/**
+ * The limits a device asks of its adapter by default, at the adapter's values rather than WebGPU's
+ * defaults: the recurrent layers' saved gates outgrow the default 128 MiB per storage binding and 256 MiB
+ * per buffer well before W5's size (LSTM 64→512×2, batch 256, 100 steps: 315 MB of saved gates per layer);
+ * the rest (storage bindings per stage, workgroups) cost nothing to ask for and leave room to kernels.
+ */
+export const ADAPTER_LIMITS = [
+  "maxBufferSize",
+  "maxStorageBufferBindingSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupsPerDimension",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+] as const;
+
 export interface WebGPUContextOptions {
   /** requestAdapter's power preference. */
   powerPreference?: GPUPowerPreference;
-  /** Limits to ask of the device, e.g. maxStorageBufferBindingSize; each is capped at the adapter's. */
+  /**
+   * "adapter" (the default): ask for the adapter's own values of ADAPTER_LIMITS (buffer and binding sizes,
+   * workgroups); "default": WebGPU's default limits, as a device requested with no limits gets.
+   */
+  limits?: "adapter" | "default";
+  /**
+   * Limits to ask of the device, e.g. maxStorageBufferBindingSize; each is capped at the adapter's, and
+   * overrides what `limits` asks for.
+   */
   requiredLimits?: Record<string, number>;
   /**
    * Submits on its own after this many recorded dispatches (default 512), so that the GPU starts on a long
@@ -87,6 +112,8 @@ export class WebGPUContext {
    * instance when this object is collected, and a device outliving it crashes the process at random.
    */
   readonly gpu: GPU;
+  /** The adapter's values of ADAPTER_LIMITS (what the device could have asked for). */
+  readonly adapterLimits: Readonly<Record<string, number>>;
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pipelineIds = new WeakMap<GPUComputePipeline, number>();
@@ -118,8 +145,15 @@ export class WebGPUContext {
     reads: 0,
   };
 
-  private constructor(gpu: GPU, device: GPUDevice, info: WebGPUAdapterInfo, flushEvery: number) {
+  private constructor(
+    gpu: GPU,
+    device: GPUDevice,
+    info: WebGPUAdapterInfo,
+    flushEvery: number,
+    adapterLimits: Record<string, number>,
+  ) {
     this.gpu = gpu;
+    this.adapterLimits = adapterLimits;
     this.flushEvery = flushEvery;
     this.device = device;
     this.adapterInfo = info;
@@ -154,6 +188,15 @@ export class WebGPUContext {
     }
     const requiredLimits: Record<string, number> = {};
     const supported = adapter.limits as unknown as Record<string, number>;
+    const limits = options.limits ?? "adapter";
+    if (limits !== "adapter" && limits !== "default") {
+      throw new Error(
+        `WebGPUContext.create: limits should be "adapter" or "default", got ${JSON.stringify(limits)}`,
+      );
+    }
+    if (limits === "adapter") {
+      for (const k of ADAPTER_LIMITS) if (typeof supported[k] === "number") requiredLimits[k] = supported[k];
+    }
     for (const [k, v] of Object.entries(options.requiredLimits ?? {})) {
       const cap = supported[k];
       if (cap === undefined) throw new Error(`WebGPUContext.create: unknown limit ${JSON.stringify(k)}`);
@@ -167,7 +210,30 @@ export class WebGPUContext {
       device: i?.device ?? "",
       description: i?.description ?? "",
     };
-    return new WebGPUContext(gpu, device, info, flushEvery);
+    const adapterLimits: Record<string, number> = {};
+    for (const k of ADAPTER_LIMITS) if (typeof supported[k] === "number") adapterLimits[k] = supported[k];
+    return new WebGPUContext(gpu, device, info, flushEvery, adapterLimits);
+  }
+
+  /**
+   * Throws, naming the limit, its value on this device and the adapter's, when `bytes` exceed the device's
+   * `limit` (e.g. maxStorageBufferBindingSize); `what` says what needed them.
+   */
+  checkLimit(limit: "maxBufferSize" | "maxStorageBufferBindingSize", bytes: number, what: string): void {
+    const max = (this.device.limits as unknown as Record<string, number>)[limit];
+    if (bytes <= max) return;
+    throw new RangeError(
+      `${what} needs ${bytes} bytes, over this device's ${limit} of ${max}${this.limitHint(limit)}`,
+    );
+  }
+
+  /** How to get past `limit`: the adapter's larger value to ask for, or that there is none. */
+  limitHint(limit: string): string {
+    const max = (this.device.limits as unknown as Record<string, number>)[limit];
+    const adapter = this.adapterLimits[limit];
+    return adapter !== undefined && adapter > max
+      ? `; the adapter allows ${adapter}: ask for it (requestWebGPU's limits: "adapter", the default, or requiredLimits)`
+      : "; that is the most this adapter allows: use a smaller batch or a shorter sequence";
   }
 
   /** False once destroyed or lost. */
@@ -444,9 +510,8 @@ export class WebGPUContext {
     }
     const size = poolSize(bytes);
     const max = this.device.limits.maxBufferSize;
-    if (size > max && bytes <= max) return this.create(bytes, bytes, usage); // exact size, unpooled size class
-    if (bytes > max)
-      throw new RangeError(`a ${bytes}-byte buffer exceeds this device's maxBufferSize ${max}`);
+    this.checkLimit("maxBufferSize", bytes, "WebGPU: a buffer");
+    if (size > max) return this.create(bytes, bytes, usage); // exact size, unpooled size class
     let buf = this.free.get(`${usage}:${size}`)?.pop();
     if (buf === undefined && gpuWritten) {
       // a buffer released since the last submit: safe to reuse for GPU writes, which follow in encoder order
@@ -485,7 +550,17 @@ export class WebGPUContext {
       const ranged = "buffer" in b; // a GPUBuffer has no `buffer` property
       const buffer = ranged ? b.buffer : b;
       const offset = ranged ? (b.offset ?? 0) : 0;
-      const size = ranged ? b.size : undefined;
+      let size = ranged ? b.size : undefined;
+      if ((this.usages.get(buffer) ?? STORAGE) & STORAGE) {
+        // a pooled buffer may be larger than asked for: past the binding limit, bind what was asked for
+        const max = this.device.limits.maxStorageBufferBindingSize;
+        if (size === undefined && buffer.size - offset > max) size = Math.ceil(this.sizeOf(buffer) / 4) * 4;
+        this.checkLimit(
+          "maxStorageBufferBindingSize",
+          size ?? buffer.size - offset,
+          `WebGPU: a kernel's storage binding ${i}`,
+        );
+      }
       let id = this.bufferIds.get(buffer);
       if (id === undefined) {
         id = this.nextId++;

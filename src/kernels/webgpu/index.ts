@@ -5,6 +5,7 @@
 import { WebGPUContext, type WebGPUContextOptions } from "./context.js";
 
 export {
+  ADAPTER_LIMITS,
   type Binding,
   poolSize,
   type WebGPUAdapterInfo,
@@ -43,7 +44,9 @@ export function webgpuContext(): WebGPUContext {
 
 /**
  * Sets up the WebGPU device once and returns it: from `gpu` when given, else from the browser's
- * navigator.gpu. Throws saying why when this runtime has no WebGPU or no adapter.
+ * navigator.gpu. The device asks for the adapter's buffer and binding size limits (ADAPTER_LIMITS), not
+ * WebGPU's defaults (`options.limits: "default"` for those). Throws saying why when this runtime has no
+ * WebGPU or no adapter.
  */
 export async function requestWebGPU(gpu?: GPU, options?: WebGPUContextOptions): Promise<WebGPUContext> {
   if (current !== null) return current;

@@ -528,13 +528,21 @@ export class GpuRecurrent {
     if (o !== out) this.copy(o, out, rows * cols);
   }
 
-  /** Refuses, up front and saying how to raise it, a buffer past the device's storage binding limit. */
+  /**
+   * Refuses, up front and saying whether the adapter allows more, a buffer past the device's storage
+   * binding or buffer size limit.
+   */
   private fits(fn: string, what: string, floats: number): void {
-    const max = this.ctx.device.limits.maxStorageBufferBindingSize;
-    if (floats * 4 > max) {
-      throw new Error(
-        `${fn}: ${what} take ${floats * 4} bytes, over this device's maxStorageBufferBindingSize of ${max}; ask for more when creating the device (requiredLimits: { maxStorageBufferBindingSize, maxBufferSize }), or use a smaller batch or sequence`,
-      );
+    const limits = this.ctx.device.limits;
+    for (const [name, max] of [
+      ["maxStorageBufferBindingSize", limits.maxStorageBufferBindingSize],
+      ["maxBufferSize", limits.maxBufferSize],
+    ] as const) {
+      if (floats * 4 > max) {
+        throw new Error(
+          `${fn}: ${what} take ${floats * 4} bytes, over this device's ${name} of ${max}${this.ctx.limitHint(name)}`,
+        );
+      }
     }
   }
 
