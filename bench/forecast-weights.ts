@@ -19,6 +19,8 @@
 //   opt-MSE    the w minimizing validation MSE with the errors' covariance, clipped to [0, 1]
 //   shrunk     the mean of grid's w and 0.5
 //   step-MAE   inv-MAE for each step ahead
+// and a last column, equal weights with ETS fitted to the logarithms of a positive series
+// (combineWithEts's `logs`), which changes the partner rather than the weights.
 
 import { etsForecastAt, fitEtsMeta } from "../src/forecast/hybrid/fallback.js";
 import { hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
@@ -108,6 +110,9 @@ export const RULES: Record<string, Rule> = {
     }),
 };
 
+/** The last column: equal weights with ETS of the logarithms where the series is positive. */
+const LOGS = "equal, ETS of logs";
+
 async function main(argv: string[]): Promise<void> {
   const si = argv.indexOf("--series");
   const mi = argv.indexOf("--members");
@@ -115,7 +120,7 @@ async function main(argv: string[]): Promise<void> {
   const keep = si >= 0 ? (argv[si + 1] ?? "").split(",") : null;
   const panel = loadPanel().filter((s) => keep === null || keep.includes(s.key));
   const src = trainingSourceHash();
-  const names = Object.keys(RULES);
+  const names = [...Object.keys(RULES), LOGS];
   const lines: string[] = [];
   for (const p of ["holdout", "rolling"] as Protocol[]) {
     lines.push(
@@ -199,7 +204,17 @@ async function runSeries(
   const scale = snaiveScale(s.values.slice(0, fitEnd), s.period);
   const mase: number[] = [];
   const ws: string[] = [];
+  const logsOnly = combineWithEts(r, series, 0, true);
+  const etsLogs = hybridForecastAt(r.net, { ...meta, combine: logsOnly }, values, s.dates, origins).point;
   for (const n of names) {
+    if (n === LOGS) {
+      const fc = origins.map((_, k) =>
+        Array.from({ length: H }, (_, h) => 0.5 * hyb[k * H + h] + 0.5 * etsLogs[k * H + h]),
+      );
+      mase.push(maseOf(actual, fc, scale));
+      ws.push("0.50");
+      continue;
+    }
     const w = v === null ? new Array<number>(H).fill(0.5) : RULES[n](v);
     const fc = origins.map((_, k) =>
       Array.from({ length: H }, (_, h) => w[h] * hyb[k * H + h] + (1 - w[h]) * ets[k * H + h]),
