@@ -13,6 +13,7 @@ import {
   trainHybridCombined,
 } from "../src/forecast/hybrid/combine.js";
 import { etsModel } from "../src/forecast/classical/ets.js";
+import { etsForecastAt } from "../src/forecast/hybrid/fallback.js";
 import { DEFAULT_HYBRID_OPTIONS, type HybridOptions } from "../src/forecast/hybrid/train.js";
 
 // 96 monthly values: a trend, a multiplicative season and a deterministic wiggle
@@ -136,6 +137,40 @@ describe("hybrid + ETS combination", async () => {
     const a = hybridForecastAt(r.net, { ...meta, combine: one }, values, null, [84]);
     const b = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, [84]);
     for (let h = 0; h < H; h++) expect(a.point[h]).toBeCloseTo(b.point[h], 3);
+  });
+
+  it("logs: ETS of the logarithms, its forecasts their exponentials; off by default", () => {
+    expect(c.ets.log).toBeUndefined();
+    const lg = combineWithEts(r, series, 0.5, true);
+    // the test series is positive, so the hybrid is multiplicative and the partner takes logs
+    expect(r.config.mode).toBe("multiplicative");
+    const ets = fitEts(Array.from(values.subarray(0, 84), Math.log), { period: 12, restarts: 2 });
+    expect(lg.ets.log).toBe(true);
+    expect(lg.ets.spec).toBe(`${ets.spec} of logs`);
+    expect(lg.ets.params.alpha).toBeCloseTo(ets.params.alpha, 12);
+    const origins = [84, 90];
+    const both = hybridForecastAt(r.net, { ...meta, combine: lg }, values, null, origins);
+    const alone = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, origins);
+    origins.forEach((o, n) => {
+      const logs = Array.from(values.subarray(0, o), Math.log);
+      const e = etsModel(logs, ets.type, ets.params, 12).forecast(H).mean;
+      for (let h = 0; h < H; h++) {
+        const want = 0.5 * alone.point[n * H + h] + 0.5 * Math.exp(e[h]);
+        expect(Math.abs(both.point[n * H + h] - want) / want).toBeLessThan(1e-5);
+      }
+    });
+    // a log partner cannot forecast a series that is not positive
+    const bad = Float32Array.from(values);
+    bad[40] = 0;
+    expect(() =>
+      hybridForecastAt(r.net, { ...meta, combine: { ...lg, weight: 0 } }, bad, null, [84]),
+    ).toThrow();
+    expect(() => etsForecastAt(lg.ets, bad, [84], H)).toThrow(
+      "ETS of logs needs a positive series, but row 40 is 0",
+    );
+    expect(() =>
+      checkHybridMeta({ ...meta, combine: { ...lg, ets: { ...lg.ets, log: "yes" } } }, "x"),
+    ).toThrow("x: the checkpoint is damaged: recurrent.ets should be {spec, type, params, period}");
   });
 
   it("is checked when a checkpoint is read", () => {

@@ -14,17 +14,25 @@ export interface EtsMetaJSON {
   type: EtsType;
   params: EtsParams;
   period: number;
+  /**
+   * Fitted to the logarithms of the series (absent: to the series): the forecasts, bounds included, are
+   * the exponentials of the log model's (its point forecast is then the median, which MAE rewards).
+   */
+  log?: boolean;
 }
 
 /**
  * ETS selected by AICc on `train`; seasonal when the period is 2..24 and the data allow it. `restarts`:
- * Nelder–Mead restarts from each optimum (0, forecast::ets's single run, by default).
+ * Nelder–Mead restarts from each optimum (0, forecast::ets's single run, by default). `log`: fitted to
+ * the logarithms of a positive series (see EtsMetaJSON.log).
  */
 export function fitEtsMeta(
-  train: ArrayLike<number>,
+  series: ArrayLike<number>,
   period: number,
   restarts = 0,
+  log = false,
 ): { meta: EtsMetaJSON; fit: EtsFit } {
+  const train = log ? logsOf(series) : series;
   const seasonal = period >= 2 && period <= 24 && train.length >= 2 * period + 2;
   let fit: EtsFit;
   try {
@@ -33,7 +41,17 @@ export function fitEtsMeta(
     if (!seasonal) throw new ForecastError(`ETS could not be fitted: ${(e as Error).message}`);
     fit = fitEts(train, { period: 1, restarts });
   }
-  return { meta: { spec: fit.spec, type: fit.type, params: fit.params, period: fit.period }, fit };
+  const meta: EtsMetaJSON = { spec: fit.spec, type: fit.type, params: fit.params, period: fit.period };
+  return { meta: log ? { ...meta, spec: `${fit.spec} of logs`, log: true } : meta, fit };
+}
+
+/** The natural logarithms of a positive series; a clear error otherwise. */
+function logsOf(values: ArrayLike<number>): number[] {
+  const out = Array.from(values, Math.log);
+  const bad = out.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new ForecastError(`ETS of logs needs a positive series, but row ${bad} is ${values[bad]}`);
+  return out;
 }
 
 export function checkEtsMeta(j: unknown, source: string): EtsMetaJSON {
@@ -47,7 +65,8 @@ export function checkEtsMeta(j: unknown, source: string): EtsMetaJSON {
     typeof e.type === "object" &&
     e.params !== null &&
     typeof e.params === "object" &&
-    typeof e.params.alpha === "number";
+    typeof e.params.alpha === "number" &&
+    (e.log === undefined || typeof e.log === "boolean");
   if (!ok)
     throw new CheckpointError(
       `${source}: the checkpoint is damaged: recurrent.ets should be {spec, type, params, period}`,
@@ -75,12 +94,15 @@ export function etsForecastAt(
         `ETS needs at least 4 rows before an origin; origin ${o} of ${values.length} rows`,
       );
     }
-    const hist = Array.prototype.slice.call(values, 0, o) as number[];
+    const hist = meta.log
+      ? logsOf(Array.prototype.slice.call(values, 0, o) as number[])
+      : (Array.prototype.slice.call(values, 0, o) as number[]);
     const fc = etsModel(hist, meta.type, meta.params, meta.period).forecast(H);
-    point.set(fc.mean, n * H);
+    const back = (a: ArrayLike<number>) => (meta.log ? Array.from(a, Math.exp) : a);
+    point.set(back(fc.mean), n * H);
     for (const b of bands) {
-      b.lower.set(fc.lower(b.level * 100), n * H);
-      b.upper.set(fc.upper(b.level * 100), n * H);
+      b.lower.set(back(fc.lower(b.level * 100)), n * H);
+      b.upper.set(back(fc.upper(b.level * 100)), n * H);
     }
   });
   return { point, bands };
