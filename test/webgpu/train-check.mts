@@ -3,6 +3,7 @@
 // of what does not train there yet. Prints one JSON line for test/webgpu-train.test.ts.
 
 import { manualSeed, nn, optim, randn, type Tensor, tensor } from "../../src/index.js";
+import { sineData, SineNet } from "./sine-train.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -64,27 +65,7 @@ try {
 const gradDevices = gpuLeaves.map((t) => t.grad?.device ?? "none");
 
 // 2. the sine RNN: predict sin one step ahead, 50 points, batch of 4 phases, batch_first
-const T = 50;
-const B = 4;
-const xs = new Float32Array(B * T);
-const ys = new Float32Array(B * T);
-for (let b = 0; b < B; b++) {
-  for (let t = 0; t < T; t++) {
-    xs[b * T + t] = Math.sin(0.2 * t + b);
-    ys[b * T + t] = Math.sin(0.2 * (t + 1) + b);
-  }
-}
-const X = tensor(xs).reshape([B, T, 1]);
-const Y = tensor(ys).reshape([B, T, 1]);
-
-class SineNet extends nn.Module {
-  rnn = new nn.RNN(1, 16, { batchFirst: true });
-  head = new nn.Linear(16, 1);
-  forward(x: Tensor): Tensor {
-    const [out] = this.rnn.forward(x) as [Tensor, Tensor];
-    return this.head.forward(out);
-  }
-}
+const [X, Y] = sineData();
 const cpuNet = new SineNet();
 const gpuNet = new SineNet();
 gpuNet.loadStateDict(cpuNet.stateDict());
