@@ -1,6 +1,7 @@
 // W5: one training step of a wide, deep LSTM, LSTM(64→512, 2 layers), batch 256, seq 100, Linear on every
-// step, Adam: the compute-bound recurrent workload (about 1.3 M parameters, 2 × 100 steps of (256 × 576) ×
-// (576 × 2048) products forward and twice that backward). The PyTorch side is `torch_bench.py w5`, the same
+// step, Adam: the compute-bound recurrent workload (3.29 M parameters; per time step a (256 × 576) ×
+// (576 × 2048) product in layer 1 and a (256 × 1024) × (1024 × 2048) one in layer 2 forward, twice that
+// backward). The PyTorch side is `torch_bench.py w5`, the same
 // work measured the same way.
 //
 // Run as a child of bench/run.ts, in a fresh process, so that its peak resident set is its own:
