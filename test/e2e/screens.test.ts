@@ -187,6 +187,9 @@ describe.skipIf(!HAVE_CHROMIUM)("playground screens and keyboard", () => {
         { timeout: 60_000, polling: 100 },
       );
       expect((await exposed(page)).gradients.status).toBe("done");
+      // Charts are drawn in tasks of their own after the job ends (charts.ts): wait for the final ones.
+      await page.waitForSelector('#grad-flow-chart[data-shows="final"]', { timeout: 30_000 });
+      await page.waitForSelector('#grad-jacobian-chart[data-shows="final"]', { timeout: 30_000 });
       expect(await page.$$eval("#grad-flow-chart svg", (s) => s.length)).toBe(1);
       // The charts shrink to the screen rather than being cut off by their holders.
       for (const chart of ["grad-flow-chart", "grad-jacobian-chart"]) {
