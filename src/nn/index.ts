@@ -41,7 +41,7 @@ export {
   type RNNOptions,
   unrolledLayer,
 } from "./rnn.js";
-export { clipGradNorm_, clipGradValue_ } from "./clip.js";
+export { clipGradNorm_, clipGradNormAsync_, clipGradValue_ } from "./clip.js";
 export * as init from "./init.js";
 export * as utils from "./utils.js";
 export {
