@@ -9,6 +9,13 @@ interface OptimCheck {
   errors: string[];
   clip: Record<string, number>;
   clipEdges: Record<string, string | number | boolean>;
+  trajectories: Record<string, number>;
+  stateErrors: Record<string, number>;
+  stateKeys: string[];
+  untouched: string[];
+  vsCpu: Record<string, number>;
+  roundTrip: Record<string, number>;
+  stateEdges: Record<string, unknown>;
 }
 
 // float32 rounding: the device sums in float32 (as PyTorch does), the CPU path in float64
@@ -60,5 +67,53 @@ describe("clipping and optimizers on webgpu (child process)", { timeout: 200_000
     expect(e.mixedSync).toBe(`Error: ${mixed}`);
     expect(e.mixedAsync).toBe(mixed);
     expect(e.cpuAsync as number).toBeLessThan(TOL);
+  });
+
+  it("steps PyTorch's optimizer trajectories on the device, state included", (ctx) => {
+    if (skipUnlessWebGPU(ctx, r)) return;
+    const o = r as unknown as OptimCheck;
+    // every case of trajectories.json (SGD, Adam, AdamW, RMSprop; groups, lr changes), every step's
+    // parameters, and the state read back with stateDictAsync against PyTorch's state_dict
+    expect(Object.keys(o.trajectories)).toHaveLength(34);
+    expect(Object.keys(o.stateErrors)).toHaveLength(34);
+    for (const name of ["rmsprop_all", "rmsprop_groups", "adamw_all", "sgd_all"]) {
+      expect(o.trajectories[name], name).toBeDefined();
+    }
+    // float32 rounding (on SwiftShader the device is bit-identical to the CPU path: 0)
+    for (const [k, e] of Object.entries(o.trajectories)) expect(e, k).toBeLessThan(1e-6);
+    for (const [k, e] of Object.entries(o.stateErrors)) expect(e, k).toBeLessThan(1e-6);
+    expect(o.stateKeys).toEqual([]); // the same parameters hold state, under PyTorch's keys
+    expect(o.untouched).toEqual([]); // the parameter without a gradient is left alone
+  });
+
+  it("RMSprop with every option agrees with the CPU path on the same leaves", (ctx) => {
+    if (skipUnlessWebGPU(ctx, r)) return;
+    const v = (r as unknown as OptimCheck).vsCpu;
+    expect(Object.keys(v).filter((k) => k.startsWith("RMSprop"))).toHaveLength(16);
+    for (const [k, e] of Object.entries(v)) expect(e, k).toBeLessThan(1e-6);
+  });
+
+  it("saves device state with stateDictAsync and resumes on either device", (ctx) => {
+    if (skipUnlessWebGPU(ctx, r)) return;
+    const o = r as unknown as OptimCheck;
+    expect(Object.keys(o.roundTrip)).toHaveLength(16);
+    for (const [k, e] of Object.entries(o.roundTrip)) {
+      // the device resumed runs the same kernels on the same values: exactly the weights of not stopping
+      if (k.endsWith("device resumed")) expect(e, k).toBe(0);
+      else expect(e, k).toBeLessThan(1e-6);
+    }
+    const e = o.stateEdges;
+    for (const name of ["SGD", "Adam", "AdamW", "RMSprop"]) {
+      expect(Object.values(e)).toContain(
+        `TypeError: ${name}.stateDict: the state of 3 parameter(s) is on the webgpu device, which can only be read asynchronously: use \`await opt.stateDictAsync()\``,
+      );
+    }
+    expect(e.snapshotStep).toEqual([1, 2]); // the state at the call, not after the step recorded next
+    expect(e.snapshotDiffers).toBe(true);
+    expect(e.movedMidway as number).toBeLessThan(1e-6); // CPU state follows the module to the device
+    expect(e.backOnCpu).toContain(
+      "this parameter's state is on the webgpu device but the parameter is on the CPU",
+    );
+    expect(e.backOnCpuReloaded as number).toBeLessThan(1e-6);
   });
 });

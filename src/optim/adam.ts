@@ -121,26 +121,31 @@ class AdamBase extends Optimizer<AdamOptions, AdamState> {
     };
   }
 
-  /** The state of parameters on the webgpu device (not part of stateDict yet). */
-  private readonly deviceState = new WeakMap<
-    Tensor,
-    { step: number; m: GPUBuffer; v: GPUBuffer; vMax: GPUBuffer | null }
-  >();
-
   /** The same update as updateParam, in place on the device (kernels/webgpu/optim.ts). */
   protected override updateParamDevice(param: Tensor, group: ParamGroup<AdamOptions>): void {
     const s = param._gpu!;
-    const n = param.numel;
-    let st = this.deviceState.get(param);
-    if (st === undefined) {
-      const zeros = () => s.ctx.upload(new Float32Array(n));
-      st = { step: 0, m: zeros(), v: zeros(), vMax: null };
-      this.deviceState.set(param, st);
+    const st = this.deviceStateOf(param);
+    if (st.step === undefined) {
+      st.step = 0;
+      st.exp_avg = this.deviceZeros(param);
+      st.exp_avg_sq = this.deviceZeros(param);
     }
-    if (group.amsgrad && st.vMax === null) st.vMax = s.ctx.upload(new Float32Array(n));
-    st.step = f32(st.step + 1);
-    const k = this.scalars(group, st.step);
-    gpuAdamStep(s.ctx, s.buffer, param.grad!._gpu!.buffer, st.m, st.v, group.amsgrad ? st.vMax : null, n, k);
+    if (group.amsgrad && st.max_exp_avg_sq === undefined) st.max_exp_avg_sq = this.deviceZeros(param);
+    const step = f32((st.step as number) + 1);
+    st.step = step;
+    const k = this.scalars(group, step);
+    const buf = (key: string) => st[key] as GPUBuffer;
+    const vMax = group.amsgrad ? buf("max_exp_avg_sq") : null;
+    gpuAdamStep(
+      s.ctx,
+      s.buffer,
+      param.grad!._gpu!.buffer,
+      buf("exp_avg"),
+      buf("exp_avg_sq"),
+      vMax,
+      param.numel,
+      k,
+    );
   }
 }
 

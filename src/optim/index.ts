@@ -7,6 +7,8 @@ export {
   type ParamsInput,
   type ParamState,
   type StateValue,
+  type DeviceParamState,
+  type DeviceStateValue,
 } from "./optimizer.js";
 export { SGD, type SGDOptions, type SGDState } from "./sgd.js";
 export { Adam, AdamW, type AdamOptions, type AdamState } from "./adam.js";

@@ -7,10 +7,15 @@
 // scalar passed to a kernel is rounded to float32 first (`f32(lr)`), each tensor op rounds its result,
 // and `a.add_(b, alpha)` is a fused multiply-add, which `f32(a + alpha * b)` reproduces because the
 // product of two float32 values is exact in float64.
+//
+// Parameters on the webgpu device keep their state there (`deviceState`: the same keys, buffers on the
+// device); `stateDict()` refuses it, as it can only be read asynchronously, and `await stateDictAsync()`
+// reads it back into the CPU layout. `loadStateDict` puts each parameter's state where the parameter is.
 
 import { mixedDevices, zeroFill } from "../core/device.js";
 import { pyFloatRepr } from "../core/format.js";
 import { Tensor, enableGrad } from "../core/tensor.js";
+import { webgpuContext } from "../kernels/webgpu/index.js";
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseOptions {
@@ -30,6 +35,14 @@ export type ParamsInput<O extends BaseOptions = BaseOptions> =
 /** One entry of the per-parameter state: step counts are numbers, buffers are Float32Arrays. */
 export type StateValue = number | Float32Array | null;
 export type ParamState = Record<string, StateValue>;
+
+/** One state entry of a parameter on the webgpu device: step counts as numbers, buffers (n,) there. */
+export type DeviceStateValue = number | GPUBuffer | null;
+export type DeviceParamState = Record<string, DeviceStateValue>;
+
+function isBuffer(v: DeviceStateValue | undefined): v is GPUBuffer {
+  return typeof v === "object" && v !== null;
+}
 
 /** The optimizer's state in PyTorch's layout (parameters are numbered across groups in order). */
 export interface OptimizerStateDict {
@@ -60,6 +73,11 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
   readonly paramGroups: ParamGroup<O>[] = [];
   /** Per-parameter state, created on a parameter's first step. */
   readonly state = new Map<Tensor, S>();
+  /**
+   * Per-parameter state of parameters stepped on the webgpu device, under the CPU state's keys with
+   * buffers on the device; `await stateDictAsync()` reads it.
+   */
+  protected readonly deviceState = new Map<Tensor, DeviceParamState>();
 
   constructor(params: ParamsInput<O>, defaults: O) {
     if (params instanceof Tensor) {
@@ -156,6 +174,11 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
           this.updateParamDevice(p, group);
           continue;
         }
+        if (this.deviceState.has(p)) {
+          throw new Error(
+            `${this.constructor.name}: this parameter's state is on the webgpu device but the parameter is on the CPU: save the state with \`await opt.stateDictAsync()\` and load it with opt.loadStateDict(...) after moving the parameters`,
+          );
+        }
         if (p.grad.data.length !== p.data.length) {
           throw new Error(
             `${this.constructor.name}: a parameter of ${p.data.length} elements has a gradient of ${p.grad.data.length}`,
@@ -173,8 +196,40 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
   /** updateParam for a parameter on the webgpu device; optimizers not ported there refuse. */
   protected updateParamDevice(_p: Tensor, _group: ParamGroup<O>): void {
     throw new Error(
-      `${this.constructor.name}: the step does not run on the webgpu device yet (SGD, Adam and AdamW do); train on the CPU or use one of those`,
+      `${this.constructor.name}: the step does not run on the webgpu device (SGD, Adam, AdamW and RMSprop do): override updateParamDevice, or train on the CPU`,
     );
+  }
+
+  /**
+   * The device state of `param` (on the webgpu device), created on its first device step: from its CPU
+   * state when it has one (uploaded, as after `model.to("webgpu")` mid-training), else empty.
+   */
+  protected deviceStateOf(param: Tensor): DeviceParamState {
+    let st = this.deviceState.get(param);
+    if (st === undefined) {
+      st = {};
+      const cpu = this.state.get(param);
+      if (cpu !== undefined) {
+        const ctx = param._gpu!.ctx;
+        for (const [k, v] of Object.entries(cpu)) st[k] = v instanceof Float32Array ? ctx.upload(v) : v;
+        this.state.delete(param);
+      }
+      this.deviceState.set(param, st);
+    }
+    return st;
+  }
+
+  /** A device buffer of zeros as long as `param` (on the webgpu device). */
+  protected deviceZeros(param: Tensor): GPUBuffer {
+    return param._gpu!.ctx.upload(new Float32Array(param.numel));
+  }
+
+  /** Returns every device state buffer to its pool and forgets the device state. */
+  private dropDeviceState(): void {
+    for (const st of this.deviceState.values()) {
+      for (const v of Object.values(st)) if (isBuffer(v)) webgpuContext().release(v);
+    }
+    this.deviceState.clear();
   }
 
   /** Checks one state entry read by `loadStateDict` and returns it in memory form. */
@@ -195,9 +250,9 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
       v instanceof Float32Array
         ? v.slice()
         : Float32Array.from(Array.isArray(v) ? v : Object.values(v as Record<string, number>));
-    if (arr.length !== p.data.length) {
+    if (arr.length !== p.numel) {
       throw new Error(
-        `loadStateDict: state "${key}" has ${arr.length} elements but its parameter has ${p.data.length}`,
+        `loadStateDict: state "${key}" has ${arr.length} elements but its parameter has ${p.numel}`,
       );
     }
     const bad = arr.findIndex((x) => !Number.isFinite(x));
@@ -207,9 +262,47 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
 
   /**
    * The optimizer's state as plain data plus Float32Arrays (copies), keyed as PyTorch keys it: state by
-   * parameter index, hyper-parameters with snake_case names.
+   * parameter index, hyper-parameters with snake_case names. State on the webgpu device can only be read
+   * asynchronously: then this throws, naming `stateDictAsync()`.
    */
   stateDict(): OptimizerStateDict {
+    if (this.deviceState.size > 0) {
+      throw new TypeError(
+        `${this.constructor.name}.stateDict: the state of ${this.deviceState.size} parameter(s) is on the webgpu device, which can only be read asynchronously: use \`await opt.stateDictAsync()\``,
+      );
+    }
+    return this.packState(new Map());
+  }
+
+  /**
+   * stateDict() with the state on the webgpu device read back (the same layout, Float32Arrays): loadable
+   * into an optimizer on either device. The state is the one at the call: steps recorded after it, awaited
+   * or not, do not change what it resolves to.
+   */
+  async stateDictAsync(): Promise<OptimizerStateDict> {
+    const pending: [Tensor, string, Promise<Float32Array>][] = [];
+    const read = new Map<Tensor, Record<string, StateValue>>();
+    for (const [p, st] of this.deviceState) {
+      const entry: Record<string, StateValue> = {};
+      for (const [k, v] of Object.entries(st)) {
+        if (isBuffer(v)) pending.push([p, k, webgpuContext().read(v, p.numel * 4)]);
+        else entry[k] = v;
+      }
+      read.set(p, entry);
+    }
+    const dict = this.packState(read); // the hyper-parameters as they are now, too
+    const index = new Map<Tensor, string>();
+    this.paramGroups.forEach((g, i) => {
+      g.params.forEach((p, j) => {
+        index.set(p, String(dict.param_groups[i].params[j]));
+      });
+    });
+    for (const [p, k, promise] of pending) dict.state[index.get(p)!][k] = await promise;
+    return dict;
+  }
+
+  /** The state dict of the CPU state plus `device`'s entries (device state already read back). */
+  private packState(device: Map<Tensor, Record<string, StateValue>>): OptimizerStateDict {
     const index = new Map<Tensor, number>();
     let next = 0;
     const paramGroups = this.paramGroups.map((g) => {
@@ -222,17 +315,23 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
       return packed;
     });
     const state: OptimizerStateDict["state"] = {};
-    for (const [p, s] of this.state) {
-      const i = index.get(p);
-      if (i === undefined) continue;
-      const entry: Record<string, StateValue> = {};
-      for (const [k, v] of Object.entries(s)) if (v !== undefined) entry[k] = copyValue(v) as StateValue;
-      state[String(i)] = entry;
+    for (const source of [this.state as Map<Tensor, ParamState>, device]) {
+      for (const [p, s] of source) {
+        const i = index.get(p);
+        if (i === undefined) continue;
+        const entry: Record<string, StateValue> = {};
+        for (const [k, v] of Object.entries(s)) if (v !== undefined) entry[k] = copyValue(v) as StateValue;
+        state[String(i)] = entry;
+      }
     }
     return { state, param_groups: paramGroups };
   }
 
-  /** Restores state and hyper-parameters saved by `stateDict()` (for the same parameter layout). */
+  /**
+   * Restores state and hyper-parameters saved by `stateDict()` or `stateDictAsync()` (for the same
+   * parameter layout). Each parameter's state goes where the parameter is: uploaded to the webgpu device
+   * for parameters there.
+   */
   loadStateDict(dict: OptimizerStateDict): void {
     if (dict === null || typeof dict !== "object" || !Array.isArray(dict.param_groups) || !dict.state) {
       throw new Error("loadStateDict: expected an object with `state` and `param_groups`");
@@ -278,7 +377,11 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
     });
     for (let i = 0; i < saved.length; i++) Object.assign(this.paramGroups[i], loaded[i]);
     this.state.clear();
-    for (const [p, s] of state) this.state.set(p, s);
+    this.dropDeviceState();
+    for (const [p, s] of state) {
+      this.state.set(p, s);
+      if (p._gpu !== null) this.deviceStateOf(p); // moves it to the device
+    }
   }
 
   toString(): string {

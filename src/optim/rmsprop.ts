@@ -6,6 +6,7 @@
 //   buf = μ·buf + g / avg,  p = p - lr·buf (momentum) | p = p - lr·g / avg
 
 import type { Tensor } from "../core/tensor.js";
+import { type GpuRmspropStep, gpuRmspropStep } from "../kernels/webgpu/optim.js";
 import { type ParamGroup, type ParamsInput, Optimizer, check } from "./optimizer.js";
 
 const f32 = Math.fround;
@@ -69,13 +70,7 @@ export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
     const buf = state.momentum_buffer; // (n,) or undefined
     const gAvg = state.grad_avg; // (n,) or undefined
 
-    const sign = group.maximize ? -1 : 1;
-    const wd = f32(group.weightDecay);
-    const alpha = f32(group.alpha);
-    const c = f32(1 - group.alpha);
-    const eps = f32(group.eps);
-    const negLr = f32(-group.lr);
-    const mu = f32(momentum);
+    const { sign, weightDecay: wd, alpha, c, eps, negLr, momentum: mu } = this.scalars(group);
 
     for (let i = 0; i < n; i++) {
       let gi = sign * g[i];
@@ -99,5 +94,41 @@ export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
         p[i] = p[i] + f32(f32(negLr * gi) / avg);
       }
     }
+  }
+
+  /** The float32 scalars of a group's step. */
+  private scalars(group: ParamGroup<RMSpropOptions>): GpuRmspropStep {
+    return {
+      sign: group.maximize ? -1 : 1,
+      weightDecay: f32(group.weightDecay),
+      alpha: f32(group.alpha),
+      c: f32(1 - group.alpha),
+      eps: f32(group.eps),
+      negLr: f32(-group.lr),
+      momentum: f32(group.momentum),
+    };
+  }
+
+  /** The same update as updateParam, in place on the device (kernels/webgpu/optim.ts). */
+  protected override updateParamDevice(param: Tensor, group: ParamGroup<RMSpropOptions>): void {
+    const s = param._gpu!;
+    const st = this.deviceStateOf(param);
+    if (st.step === undefined) {
+      st.step = 0;
+      st.square_avg = this.deviceZeros(param);
+    }
+    if (group.momentum > 0 && st.momentum_buffer === undefined) st.momentum_buffer = this.deviceZeros(param);
+    if (group.centered && st.grad_avg === undefined) st.grad_avg = this.deviceZeros(param);
+    st.step = (st.step as number) + 1;
+    gpuRmspropStep(
+      s.ctx,
+      s.buffer,
+      param.grad!._gpu!.buffer,
+      st.square_avg as GPUBuffer,
+      group.centered ? (st.grad_avg as GPUBuffer) : null,
+      group.momentum > 0 ? (st.momentum_buffer as GPUBuffer) : null,
+      param.numel,
+      this.scalars(group),
+    );
   }
 }

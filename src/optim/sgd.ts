@@ -28,9 +28,6 @@ export interface SGDState {
 }
 
 export class SGD extends Optimizer<SGDOptions, SGDState> {
-  /** The momentum buffers of parameters on the webgpu device (not part of stateDict yet). */
-  private readonly deviceMomentum = new WeakMap<Tensor, GPUBuffer>();
-
   constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
     // an lr given as NaN is invalid, not "required" (the default's NaN)
     if (options.lr !== undefined && !Number.isFinite(options.lr)) check(false, "learning rate", options.lr);
@@ -60,15 +57,14 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
   /** The same update as updateParam, in place on the device (kernels/webgpu/optim.ts). */
   protected override updateParamDevice(param: Tensor, group: ParamGroup<SGDOptions>): void {
     const s = param._gpu!;
-    let v: GPUBuffer | null = null;
+    const st = this.deviceStateOf(param);
+    let v = (st.momentum_buffer as GPUBuffer | null | undefined) ?? null;
+    st.momentum_buffer = v;
     let first = false;
-    if (group.momentum !== 0) {
-      v = this.deviceMomentum.get(param) ?? null;
-      if (v === null) {
-        v = s.ctx.storage(param.numel * 4);
-        this.deviceMomentum.set(param, v);
-        first = true;
-      }
+    if (group.momentum !== 0 && v === null) {
+      v = s.ctx.storage(param.numel * 4); // filled by the first step (torch copies d into it)
+      st.momentum_buffer = v;
+      first = true;
     }
     gpuSgdStep(s.ctx, s.buffer, param.grad!._gpu!.buffer, v, param.numel, {
       lr: group.lr,

@@ -8,6 +8,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tensor } from "../../src/core/tensor.js";
 import { clipGradNorm_, clipGradNormAsync_, clipGradValue_ } from "../../src/nn/clip.js";
+import { Linear } from "../../src/nn/linear.js";
+import { Adam, AdamW, type Optimizer, type OptimizerStateDict, RMSprop, SGD } from "../../src/optim/index.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -210,5 +212,260 @@ try {
   errors.push(`clip edges: ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e)}`);
 }
 results.clipEdges = clipEdges;
+
+// 2. PyTorch's optimizer trajectories (trajectories.json) stepped on the device: every step's parameters,
+// then the state read back with stateDictAsync against PyTorch's state_dict
+// biome-ignore lint/suspicious/noExplicitAny: one path drives every optimizer class
+type AnyOpt = Optimizer<any, any>;
+const CLASSES = { SGD, Adam, AdamW, RMSprop };
+interface Case {
+  name: string;
+  optimizer: keyof typeof CLASSES;
+  options: Record<string, unknown>;
+  groups: { params: number[]; options: Record<string, unknown> }[] | null;
+  setLr: Record<string, number> | null;
+  traj: TensorJson[][];
+  state: {
+    state: Record<string, Record<string, number | TensorJson | null>>;
+    param_groups: Record<string, unknown>[];
+  };
+}
+const tj = load<{ steps: number; params0: TensorJson[]; grads: (TensorJson | null)[][]; cases: Case[] }>(
+  "trajectories",
+);
+function build(c: Case, params: Tensor[]): AnyOpt {
+  // biome-ignore lint/suspicious/noExplicitAny: options come from JSON
+  const Cls = CLASSES[c.optimizer] as unknown as new (p: any, o: any) => AnyOpt;
+  if (c.groups === null) return new Cls(params, c.options);
+  return new Cls(
+    c.groups.map((g) => ({ params: g.params.map((i) => params[i]), ...g.options })),
+    c.options,
+  );
+}
+const trajectories: Record<string, number> = {};
+const stateErrors: Record<string, number> = {};
+const stateKeys: string[] = [];
+const untouched: string[] = [];
+for (const c of tj.cases) {
+  try {
+    const params = tj.params0.map((t) => fromJson(t).to("webgpu").requiresGrad_());
+    const opt = build(c, params);
+    let worst = 0;
+    for (let s = 0; s < tj.steps; s++) {
+      const lr = c.setLr?.[String(s)];
+      if (lr !== undefined) for (const g of opt.paramGroups) g.lr = lr;
+      params.forEach((p, i) => {
+        const g = tj.grads[s][i];
+        p.grad = g ? fromJson(g).to("webgpu") : null;
+      });
+      opt.step();
+      for (let i = 0; i < params.length; i++) {
+        worst = Math.max(worst, rel(await values(params[i]), fromJson(c.traj[s][i]).data));
+      }
+    }
+    trajectories[c.name] = worst;
+    if (rel(await values(params[2]), fromJson(tj.params0[2]).data) !== 0) untouched.push(c.name);
+    const sd = await opt.stateDictAsync();
+    let sw = 0;
+    for (const [idx, entry] of Object.entries(c.state.state)) {
+      const ours = sd.state[idx];
+      if (ours === undefined || Object.keys(ours).sort().join() !== Object.keys(entry).sort().join()) {
+        stateKeys.push(`${c.name} ${idx}`);
+        continue;
+      }
+      for (const [k, v] of Object.entries(entry)) {
+        if (v === null || typeof v === "number")
+          sw = Math.max(sw, ours[k] === v ? 0 : Number.POSITIVE_INFINITY);
+        else sw = Math.max(sw, rel(ours[k] as Float32Array, fromJson(v).data));
+      }
+    }
+    if (Object.keys(sd.state).sort().join() !== Object.keys(c.state.state).sort().join())
+      stateKeys.push(c.name);
+    stateErrors[c.name] = sw;
+  } catch (e) {
+    errors.push(`${c.name}: ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e)}`);
+  }
+}
+Object.assign(results, { trajectories, stateErrors, stateKeys, untouched });
+
+// 3. device against the CPU on the same leaves: RMSprop with every option, 10 steps of a few hundred
+// elements (and SGD / Adam / AdamW beside it)
+/** The gradient of step s for a parameter of n elements: fixed values, some exactly 0. */
+function gradAt(s: number, n: number, k: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) =>
+    i % 11 === 0 ? 0 : Math.sin(0.37 * i + 1.7 * s + k) * (1 + (i % 5)),
+  );
+}
+const SHAPES = [[13, 17], [64], [5]];
+const start = SHAPES.map(
+  (sh, k) =>
+    new Tensor(
+      Float32Array.from({ length: sh.reduce((a, b) => a * b) }, (_, i) => Math.cos(i + k) * 0.5),
+      sh,
+    ),
+);
+/** Parameters holding `start`'s values on the device or the CPU. */
+const fresh = (gpu: boolean, from: Tensor[] = start) =>
+  from.map((t) => (gpu ? t.detach().to("webgpu") : t.detach().clone()).requiresGrad_());
+function setGrads(ps: Tensor[], s: number, gpu: boolean): void {
+  ps.forEach((p, k) => {
+    const g = new Tensor(gradAt(s, p.numel, k), p.shape);
+    p.grad = gpu ? g.to("webgpu") : g;
+  });
+}
+async function worstOf(gpu: Tensor[], cpu: Tensor[]): Promise<number> {
+  let w = 0;
+  for (let i = 0; i < cpu.length; i++) w = Math.max(w, rel(await values(gpu[i]), cpu[i].data));
+  return w;
+}
+const makers: [string, (ps: Tensor[]) => AnyOpt][] = [];
+for (const centered of [false, true]) {
+  for (const momentum of [0, 0.9]) {
+    for (const weightDecay of [0, 0.1]) {
+      for (const maximize of [false, true]) {
+        makers.push([
+          `RMSprop centered=${centered} momentum=${momentum} wd=${weightDecay} maximize=${maximize}`,
+          (ps) =>
+            new RMSprop(ps, { lr: 0.01, alpha: 0.9, eps: 1e-6, centered, momentum, weightDecay, maximize }),
+        ]);
+      }
+    }
+  }
+}
+makers.push(
+  ["SGD nesterov wd", (ps) => new SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 })],
+  ["Adam amsgrad wd", (ps) => new Adam(ps, { lr: 0.01, amsgrad: true, weightDecay: 0.1 })],
+  ["AdamW maximize", (ps) => new AdamW(ps, { lr: 0.01, maximize: true })],
+);
+const vsCpu: Record<string, number> = {};
+for (const [name, make] of makers) {
+  try {
+    const g = fresh(true);
+    const c = fresh(false);
+    const og = make(g);
+    const oc = make(c);
+    for (let s = 0; s < 10; s++) {
+      setGrads(g, s, true);
+      setGrads(c, s, false);
+      og.step();
+      oc.step();
+    }
+    vsCpu[name] = await worstOf(g, c);
+  } catch (e) {
+    errors.push(`${name}: ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e)}`);
+  }
+}
+results.vsCpu = vsCpu;
+
+// 4. state dicts: 3 steps on the device, save (stateDictAsync, through JSON), load into fresh optimizers on
+// the device and on the CPU, 3 more steps; against 6 steps without stopping
+const roundTrip: Record<string, number> = {};
+const stateEdges: Record<string, unknown> = {};
+for (const [name, make] of [
+  ["SGD momentum", (ps: Tensor[]) => new SGD(ps, { lr: 0.05, momentum: 0.9, dampening: 0.1 })],
+  ["Adam amsgrad", (ps: Tensor[]) => new Adam(ps, { lr: 0.01, amsgrad: true })],
+  ["AdamW", (ps: Tensor[]) => new AdamW(ps, { lr: 0.01, weightDecay: 0.1 })],
+  [
+    "RMSprop centered momentum",
+    (ps: Tensor[]) => new RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.5 }),
+  ],
+] as [string, (ps: Tensor[]) => AnyOpt][]) {
+  try {
+    const straight = fresh(true);
+    const os = make(straight);
+    for (let s = 0; s < 6; s++) {
+      setGrads(straight, s, true);
+      os.step();
+    }
+    const first = fresh(true);
+    const o1 = make(first);
+    for (let s = 0; s < 3; s++) {
+      setGrads(first, s, true);
+      o1.step();
+    }
+    stateEdges[`${name} stateDict`] = message(() => o1.stateDict());
+    // what JSON.stringify makes of it (Float32Arrays as {"0": ..}), as a checkpoint file would hold
+    const saved = JSON.parse(JSON.stringify(await o1.stateDictAsync())) as OptimizerStateDict;
+    const at3 = await Promise.all(first.map((p) => p.cpuAsync()));
+    const onGpu = fresh(true, at3);
+    const onCpu = fresh(false, at3);
+    const og = make(onGpu);
+    const oc = make(onCpu);
+    og.loadStateDict(saved);
+    oc.loadStateDict(saved);
+    for (let s = 3; s < 6; s++) {
+      setGrads(onGpu, s, true);
+      setGrads(onCpu, s, false);
+      og.step();
+      oc.step();
+    }
+    roundTrip[`${name} device resumed`] = await worstOf(
+      onGpu,
+      await Promise.all(straight.map((p) => p.cpuAsync())),
+    );
+    roundTrip[`${name} cpu resumed`] = await worstOf(straight, onCpu);
+    // a saved CPU state loads onto the device too: the CPU-resumed optimizer's state, into a third on the device
+    const third = fresh(true, onCpu);
+    const o3 = make(third);
+    o3.loadStateDict(oc.stateDict());
+    const gpuSd = await og.stateDictAsync();
+    const cpuSd = oc.stateDict();
+    let w = 0;
+    for (const [idx, entry] of Object.entries(cpuSd.state)) {
+      for (const [k, v] of Object.entries(entry)) {
+        const o = gpuSd.state[idx][k];
+        if (v instanceof Float32Array) w = Math.max(w, rel(o as Float32Array, v));
+        else w = Math.max(w, o === v ? 0 : Number.POSITIVE_INFINITY);
+      }
+    }
+    roundTrip[`${name} state device vs cpu`] = w;
+    const sd3 = await o3.stateDictAsync();
+    roundTrip[`${name} cpu state loaded on device`] = JSON.stringify(sd3) === JSON.stringify(cpuSd) ? 0 : 1;
+  } catch (e) {
+    errors.push(`${name} round trip: ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e)}`);
+  }
+}
+try {
+  // stateDictAsync is the state at the call: a step recorded right after it does not change it
+  const ps = fresh(true);
+  const o = new Adam(ps, { lr: 0.01 });
+  setGrads(ps, 0, true);
+  o.step();
+  const early = o.stateDictAsync();
+  setGrads(ps, 1, true);
+  o.step();
+  const late = await o.stateDictAsync();
+  const e = await early;
+  stateEdges.snapshotStep = [e.state["0"].step, late.state["0"].step];
+  stateEdges.snapshotDiffers =
+    rel(e.state["0"].exp_avg as Float32Array, late.state["0"].exp_avg as Float32Array) > 0;
+  // a module moved to the device mid-training takes its CPU state along (uploaded on the first device step)
+  const a = new Linear(4, 3);
+  const b = new Linear(4, 3);
+  b.loadStateDict(a.stateDict());
+  const oa = new RMSprop(a.parameters(), { lr: 0.01, momentum: 0.9, centered: true });
+  const ob = new RMSprop(b.parameters(), { lr: 0.01, momentum: 0.9, centered: true });
+  for (let s = 0; s < 4; s++) {
+    if (s === 2) b.to("webgpu");
+    setGrads(a.parameters(), s, false);
+    setGrads(b.parameters(), s, s >= 2);
+    oa.step();
+    ob.step();
+  }
+  stateEdges.movedMidway = await worstOf(b.parameters(), a.parameters());
+  // and back on the CPU with its state on the device: refused, saying how to move the state
+  await b.toAsync("cpu");
+  setGrads(b.parameters(), 4, false);
+  stateEdges.backOnCpu = message(() => ob.step());
+  const sd = await ob.stateDictAsync();
+  ob.loadStateDict(sd);
+  setGrads(a.parameters(), 4, false);
+  oa.step();
+  ob.step();
+  stateEdges.backOnCpuReloaded = await worstOf(b.parameters(), a.parameters());
+} catch (e) {
+  errors.push(`state edges: ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e)}`);
+}
+Object.assign(results, { roundTrip, stateEdges });
 
 finish(ctx, { errors, ...results });
