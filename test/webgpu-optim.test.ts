@@ -14,6 +14,7 @@ interface OptimCheck {
   stateKeys: string[];
   untouched: string[];
   vsCpu: Record<string, number>;
+  extremes: Record<string, number>;
   roundTrip: Record<string, number>;
   stateEdges: Record<string, unknown>;
 }
@@ -91,6 +92,10 @@ describe("clipping and optimizers on webgpu (child process)", { timeout: 200_000
     const v = (r as unknown as OptimCheck).vsCpu;
     expect(Object.keys(v).filter((k) => k.startsWith("RMSprop"))).toHaveLength(16);
     for (const [k, e] of Object.entries(v)) expect(e, k).toBeLessThan(1e-6);
+    // NaN and ±inf gradients, a weight of 1e36: NaN where the CPU has NaN, the same values elsewhere
+    const x = (r as unknown as OptimCheck).extremes;
+    expect(Object.keys(x)).toHaveLength(11);
+    for (const [k, e] of Object.entries(x)) expect(e, k).toBeLessThan(1e-6);
   });
 
   it("saves device state with stateDictAsync and resumes on either device", (ctx) => {

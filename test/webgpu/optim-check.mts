@@ -357,6 +357,34 @@ for (const [name, make] of makers) {
 }
 results.vsCpu = vsCpu;
 
+// 3b. non-finite and huge values: NaN and ±inf gradients, a weight of 1e36 (fma32 falls back where its
+// split overflows), against the CPU, NaN for NaN
+const extremes: Record<string, number> = {};
+for (const [name, make] of makers.filter((m) => !m[0].startsWith("RMSprop centered=false"))) {
+  try {
+    const w0 = new Tensor(Float32Array.from([1e36, -3, 0, 2, 0.5, -1e-30]), [6]);
+    const g = [w0.to("webgpu").requiresGrad_()];
+    const c = [w0.clone().requiresGrad_()];
+    const og = make(g);
+    const oc = make(c);
+    const grads = [
+      [1, Number.POSITIVE_INFINITY, 0.25, -1e30, 3, 1e-30], // no subnormals: the device may flush them
+      [2, 1, Number.NaN, Number.NEGATIVE_INFINITY, -3, 0],
+    ];
+    for (const gv of grads) {
+      const t = new Tensor(Float32Array.from(gv), [6]);
+      g[0].grad = t.to("webgpu");
+      c[0].grad = t.clone();
+      og.step();
+      oc.step();
+    }
+    extremes[name] = await worstOf(g, c);
+  } catch (e) {
+    errors.push(`${name} extremes: ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e)}`);
+  }
+}
+results.extremes = extremes;
+
 // 4. state dicts: 3 steps on the device, save (stateDictAsync, through JSON), load into fresh optimizers on
 // the device and on the CPU, 3 more steps; against 6 steps without stopping
 const roundTrip: Record<string, number> = {};

@@ -11,8 +11,13 @@ const MAX_GROUPS = 65535;
 // The CPU loops round a + b·c once (f32(a + b * c): the product of two float32 values is exact in
 // float64), a fused multiply-add. WGSL's fma() may be computed unfused (SwiftShader does), so fma32
 // builds it from exact pieces: b·c = p + e (Dekker's product, Veltkamp's split), p + a = s + t (Knuth's
-// two-sum), then s + (t + e), one rounding but for rare double-rounding ties.
+// two-sum), then s + (t + e), one rounding but for rare double-rounding ties; where that is NaN (an
+// overflowing split, an infinite operand) what IEEE's fma gives. The device may flush subnormal values
+// (below 1.2e-38) to zero, which the CPU keeps.
 const FMA32 = /* wgsl */ `
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isInf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn isFinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 fn split(x: f32) -> vec2f {
   let t = 4097.0 * x;
   let hi = t - (t - x);
@@ -26,7 +31,14 @@ fn fma32(b: f32, c: f32, a: f32) -> f32 {
   let s = p + a;
   let v = s - p;
   let t = (p - (s - v)) + (a - v);
-  return s + (t + e);
+  let r = s + (t + e);
+  if (isNan(r)) {
+    // an overflowing split (|x| past ~8e34) or product, or an infinite operand: the exact product of
+    // finite b, c is finite, so an infinite a wins; else the plain sum (±inf or NaN, as IEEE says)
+    if (isInf(a) && isFinite(b) && isFinite(c)) { return a; }
+    return p + a;
+  }
+  return r;
 }`;
 
 const SGD_WGSL = /* wgsl */ `${FMA32}
@@ -118,7 +130,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   V[i] = vi;
   var vm = vi;
   if (p.amsgrad != 0u) {
-    vm = max(VMAX[i], vi);
+    let old = VMAX[i];
+    vm = select(vi, old, old > vi || isNan(old)); // NaN wins
     VMAX[i] = vm;
   }
   let denom = sqrt(vm) / p.bc2Sqrt + p.eps;
