@@ -15,7 +15,7 @@
 import { mixedDevices, zeroFill } from "../core/device.js";
 import { pyFloatRepr } from "../core/format.js";
 import { Tensor, enableGrad } from "../core/tensor.js";
-import { webgpuContext } from "../kernels/webgpu/index.js";
+import type { WebGPUContext } from "../kernels/webgpu/context.js";
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseOptions {
@@ -78,6 +78,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
    * buffers on the device; `await stateDictAsync()` reads it.
    */
   protected readonly deviceState = new Map<Tensor, DeviceParamState>();
+  /** The context that holds each parameter's device state. */
+  private readonly deviceCtx = new Map<Tensor, WebGPUContext>();
 
   constructor(params: ParamsInput<O>, defaults: O) {
     if (params instanceof Tensor) {
@@ -208,9 +210,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
     let st = this.deviceState.get(param);
     if (st === undefined) {
       st = {};
+      const ctx = param._gpu!.ctx;
+      this.deviceCtx.set(param, ctx);
       const cpu = this.state.get(param);
       if (cpu !== undefined) {
-        const ctx = param._gpu!.ctx;
         for (const [k, v] of Object.entries(cpu)) st[k] = v instanceof Float32Array ? ctx.upload(v) : v;
         this.state.delete(param);
       }
@@ -226,10 +229,12 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
 
   /** Returns every device state buffer to its pool and forgets the device state. */
   private dropDeviceState(): void {
-    for (const st of this.deviceState.values()) {
-      for (const v of Object.values(st)) if (isBuffer(v)) webgpuContext().release(v);
+    for (const [p, st] of this.deviceState) {
+      const ctx = this.deviceCtx.get(p)!;
+      if (ctx.alive) for (const v of Object.values(st)) if (isBuffer(v)) ctx.release(v);
     }
     this.deviceState.clear();
+    this.deviceCtx.clear();
   }
 
   /** Checks one state entry read by `loadStateDict` and returns it in memory form. */
@@ -285,8 +290,8 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
     for (const [p, st] of this.deviceState) {
       const entry: Record<string, StateValue> = {};
       for (const [k, v] of Object.entries(st)) {
-        if (isBuffer(v)) pending.push([p, k, webgpuContext().read(v, p.numel * 4)]);
-        else entry[k] = v;
+        entry[k] = isBuffer(v) ? null : v; // a buffer's place, filled below: the keys keep their order
+        if (isBuffer(v)) pending.push([p, k, this.deviceCtx.get(p)!.read(v, p.numel * 4)]);
       }
       read.set(p, entry);
     }
