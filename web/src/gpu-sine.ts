@@ -46,7 +46,9 @@ export async function probeWebGPU(): Promise<WebGPUProbe> {
     return {
       available: false,
       reason:
-        "this browser has no WebGPU (navigator.gpu is undefined in its workers; in Chromium on Linux it needs --enable-unsafe-webgpu)",
+        globalThis.isSecureContext === false
+          ? "this browser has no WebGPU (navigator.gpu is undefined): WebGPU needs a secure context, a page served over https or from localhost"
+          : "this browser has no WebGPU (navigator.gpu is undefined)",
     };
   }
   let adapter: GPUAdapter | null;
@@ -58,7 +60,8 @@ export async function probeWebGPU(): Promise<WebGPUProbe> {
   if (adapter === null) {
     return {
       available: false,
-      reason: "no adapter: requestAdapter() returned null (no GPU driver this browser may use)",
+      reason:
+        "no adapter: requestAdapter() returned null (no GPU driver this browser may use; Chromium on Linux needs --enable-unsafe-webgpu)",
     };
   }
   return { available: true, adapter: adapterName(adapter.info) };

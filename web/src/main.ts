@@ -1237,14 +1237,19 @@ async function downloadOnnx(): Promise<void> {
 
 async function loadCheckpoint(file: File): Promise<void> {
   clearError("checkpoint");
+  // running from the moment a file is chosen (reading it is asynchronous): a status left "done" by the
+  // checkpoint before would otherwise read as this one's until the job starts
+  setStatus("checkpoint", "running");
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await file.arrayBuffer());
   } catch (e) {
+    setStatus("checkpoint", "error");
     showError("checkpoint", `Could not read ${file.name}: ${errorText(e)}`);
     return;
   }
   if (csvFile === null) {
+    setStatus("checkpoint", "error");
     showError(
       "checkpoint",
       `${file.name}: load a series first (under “Forecast a CSV”, a shipped one or your own file): the checkpoint forecasts the series loaded there`,
