@@ -9,7 +9,7 @@
 // skipped where Chromium finds no adapter unless RECURRENT_REQUIRE_WEBGPU=1.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -156,6 +156,15 @@ describe.skipIf(!HAVE_CHROMIUM)("playground device switch", { timeout: 240_000 }
     }
     return gpu.page;
   }
+
+  it("keeps the WebGPU code out of the page's first script: it is in the worker's", () => {
+    const main = readFileSync(join(ROOT, "web/dist/main.js"), "utf8");
+    const worker = readFileSync(join(ROOT, "web/dist/worker.js"), "utf8");
+    for (const api of ["requestAdapter", "createComputePipeline", "mapAsync"]) {
+      expect(main.includes(api), `main.js calls ${api}`).toBe(false);
+      expect(worker.includes(api), `worker.js calls ${api}`).toBe(true);
+    }
+  });
 
   it("offers WebGPU with its adapter, in the keyboard's reach", async (ctx) => {
     const page = await withWebGPU(ctx);
