@@ -22,7 +22,14 @@ import type {
 import type { CsvSummary } from "./inspect.js";
 import { type ChartSpec, describeNet, flowRatio, sineModelName } from "./lib.js";
 import type { FromParser, ToParser } from "./parse-worker.js";
-import type { ClipSummary, FromWorker, KernelChoice, ToWorker } from "./protocol.js";
+import type {
+  ClipSummary,
+  DeviceChoice,
+  FromWorker,
+  KernelChoice,
+  ToWorker,
+  WebGPUProbe,
+} from "./protocol.js";
 import {
   clipLossSpec,
   clipNormSpec,
@@ -50,6 +57,8 @@ interface PlaygroundState {
   threadsError: string | null;
   /** The last thread-pool check (checkThreads()). */
   threadsCheck: { threads: number; pooledCalls: number; maxDiff: number } | null;
+  /** What the training worker found about WebGPU; null until it has looked. */
+  webgpu: WebGPUProbe | null;
   sine: {
     status: Status;
     progressMessages: number;
@@ -58,6 +67,13 @@ interface PlaygroundState {
     preview: SinePrediction | null;
     result: Omit<SineJobResult, "losses"> | null;
     backend: string | null;
+    /** The device the last run trained on, and its adapter (webgpu). */
+    device: DeviceChoice | null;
+    adapter: string | null;
+    /** Milliseconds per iteration of the last run, from its first progress report to its last. */
+    msPerStep: number | null;
+    /** The last ms per iteration measured for each model (by its printed name) and device. */
+    timings: Record<string, Partial<Record<DeviceChoice, number>>>;
   };
   csv: {
     status: Status;
@@ -84,6 +100,7 @@ const state: PlaygroundState = {
   threads: 1,
   threadsError: null,
   threadsCheck: null,
+  webgpu: null,
   sine: {
     status: "idle",
     progressMessages: 0,
@@ -92,6 +109,10 @@ const state: PlaygroundState = {
     preview: null,
     result: null,
     backend: null,
+    device: null,
+    adapter: null,
+    msPerStep: null,
+    timings: {},
   },
   csv: { status: "idle", phase: "idle", loaded: null, epochs: [], result: null, backend: null },
   checkpoint: { status: "idle", result: null },
@@ -422,6 +443,10 @@ function onWorkerMessage(m: FromWorker): void {
     document.body.dataset.ready = "true";
     return;
   }
+  if (m.type === "webgpu") {
+    showWebGPU(m.probe);
+    return;
+  }
   if (m.type === "threads-checked") {
     state.threadsCheck = { threads: m.threads, pooledCalls: m.pooledCalls, maxDiff: m.maxDiff };
     return;
@@ -430,7 +455,12 @@ function onWorkerMessage(m: FromWorker): void {
   switch (m.type) {
     case "started":
       updateEngine(m.backend);
-      if (current.kind === "sine") state.sine.backend = m.backend;
+      if (current.kind === "sine") {
+        state.sine.backend = m.backend;
+        state.sine.device = m.device;
+        state.sine.adapter = m.adapter;
+        $("sine-status").textContent = `Training on ${deviceText(m.device, m.adapter)}…`;
+      }
       if (current.kind === "csv") state.csv.backend = m.backend;
       return;
     case "sine-progress":
@@ -597,6 +627,7 @@ function startSine(): void {
     o = {
       cell: choice(form, "cell"),
       hidden: num(form, "hidden", { integer: true, min: 1, max: 512 }),
+      layers: num(form, "layers", { integer: true, min: 1, max: 4 }),
       iters: num(form, "iters", { integer: true, min: 1, max: 1_000_000 }),
       lr: num(form, "lr", { above: 0 }),
       clip: optionalNum(form, "clip", { above: 0 }),
@@ -607,14 +638,103 @@ function startSine(): void {
     showError("sine", errorText(e));
     return;
   }
+  const device = choice<DeviceChoice>(form, "device");
+  if (device === "webgpu" && state.webgpu?.available !== true) {
+    const why = state.webgpu === null ? "still checking" : state.webgpu.reason;
+    showError("sine", `WebGPU cannot be used here: ${why}. Choose the CPU.`);
+    return;
+  }
   sineOptions = o;
-  Object.assign(state.sine, { progressMessages: 0, previews: 0, losses: [], preview: null, result: null });
+  sineFirstReport = null;
+  Object.assign(state.sine, {
+    progressMessages: 0,
+    previews: 0,
+    losses: [],
+    preview: null,
+    result: null,
+    device: null,
+    adapter: null,
+    msPerStep: null,
+  });
   $("sine-figures").replaceChildren();
   $<HTMLProgressElement>("sine-progress").value = 0;
   $("sine-status").textContent = "Starting…";
   const reportEvery = Math.max(1, Math.round(o.iters / 150));
   const previewEvery = Math.max(1, Math.round(o.iters / 12));
-  send("sine", (id) => ({ type: "sine", id, kernels: kernels(), options: o, reportEvery, previewEvery }));
+  send("sine", (id) => ({
+    type: "sine",
+    id,
+    kernels: kernels(),
+    device,
+    options: o,
+    reportEvery,
+    previewEvery,
+  }));
+}
+
+/** The first progress report of the running sine job: time per iteration is measured from it (warm-up excluded). */
+let sineFirstReport: { iter: number; elapsed: number } | null = null;
+
+function msText(ms: number): string {
+  return ms >= 100 ? `${Math.round(ms)} ms` : `${Number(ms.toPrecision(2))} ms`;
+}
+
+function deviceText(device: DeviceChoice | null, adapter: string | null): string {
+  if (device === "webgpu") return `WebGPU (${adapter ?? "unknown adapter"})`;
+  return device === "cpu" ? "the CPU" : "?";
+}
+
+/** The device menu's WebGPU choice: offered where the worker found an adapter, else greyed with why. */
+function showWebGPU(p: WebGPUProbe): void {
+  state.webgpu = p;
+  const select = $<HTMLSelectElement>("sine-device");
+  const option = select.querySelector<HTMLOptionElement>('option[value="webgpu"]')!;
+  option.disabled = !p.available;
+  option.textContent = p.available ? "WebGPU" : "WebGPU (unavailable)";
+  if (!p.available && select.value === "webgpu") select.value = "cpu";
+  $("sine-device-note").textContent = p.available
+    ? `WebGPU: ${p.adapter}. The LSTM 2×256 size is where a GPU pays; train it on each device to compare.`
+    : `WebGPU is unavailable: ${p.reason}.`;
+  $("sine-device-note").dataset.webgpu = p.available ? "available" : "unavailable";
+}
+
+/** The model's last time per iteration on each device, and which was faster. */
+function showTimings(model: string): void {
+  const t = state.sine.timings[model] ?? {};
+  const parts: string[] = [];
+  if (t.cpu !== undefined) parts.push(`CPU ${msText(t.cpu)}`);
+  if (t.webgpu !== undefined) parts.push(`WebGPU ${msText(t.webgpu)}`);
+  let verdict = "";
+  if (t.cpu !== undefined && t.webgpu !== undefined) {
+    const fast = t.cpu <= t.webgpu ? "the CPU" : "WebGPU";
+    verdict = `: ${fast} is ${(Math.max(t.cpu, t.webgpu) / Math.min(t.cpu, t.webgpu)).toFixed(1)}× faster here`;
+  } else {
+    verdict = `; train it on ${t.cpu === undefined ? "the CPU" : "WebGPU"} too to compare`;
+  }
+  const el = $("sine-timing");
+  el.textContent = `Time per iteration, ${model}: ${parts.join(" · ")}${verdict}.`;
+  el.hidden = false;
+}
+
+/** The model-size menu's choices: cell, hidden size, layers, iterations and learning rate. */
+const SINE_SIZES: Record<
+  string,
+  { cell: string; hidden: number; layers: number; iters: number; lr: number }
+> = {
+  notes: { cell: "rnn", hidden: 16, layers: 1, iters: 2000, lr: 0.01 },
+  // lr 0.01 throws this one off (a loss of 24 at iteration 2); 0.003 learns the sine in 100 iterations
+  large: { cell: "lstm", hidden: 256, layers: 2, iters: 100, lr: 0.003 },
+};
+
+function pickSineSize(): void {
+  const form = $<HTMLFormElement>("sine-form");
+  const size = SINE_SIZES[choice(form, "size")];
+  if (size === undefined) return;
+  field(form, "cell").value = size.cell;
+  field(form, "hidden").value = String(size.hidden);
+  field(form, "layers").value = String(size.layers);
+  field(form, "iters").value = String(size.iters);
+  field(form, "lr").value = String(size.lr);
 }
 
 /** The chart's title (short, for a half-width chart) and the model in the subtitle. */
@@ -637,9 +757,13 @@ function sineProgress(p: {
   for (let i = 0; i < p.losses.length; i++) s.losses[p.from + i] = p.losses[i];
   const done = p.iter + 1;
   $<HTMLProgressElement>("sine-progress").value = done / o.iters;
-  const rate = p.elapsed > 0 ? ` · ${Math.round(done / p.elapsed)} it/s` : "";
+  if (sineFirstReport === null) sineFirstReport = { iter: p.iter, elapsed: p.elapsed };
+  else if (p.iter > sineFirstReport.iter) {
+    s.msPerStep = (1000 * (p.elapsed - sineFirstReport.elapsed)) / (p.iter - sineFirstReport.iter);
+  }
+  const rate = s.msPerStep !== null ? ` · ${msText(s.msPerStep)} per iteration` : "";
   $("sine-status").textContent =
-    `Iteration ${done} of ${o.iters} · loss ${sci(p.loss)} · ${p.elapsed.toFixed(1)} s${rate}`;
+    `Iteration ${done} of ${o.iters} · loss ${sci(p.loss)} · ${p.elapsed.toFixed(1)} s${rate} · ${deviceText(s.device, s.adapter)}`;
   const losses = s.losses.slice();
   chart("sine-loss-chart", "sine", (w) => sineLossSpec(losses, o.iters, w));
 }
@@ -661,9 +785,17 @@ function sineDone(r: SineJobResult): void {
   state.sine.preview = r.prediction;
   setStatus("sine", r.stopped ? "stopped" : "done");
   $<HTMLProgressElement>("sine-progress").value = r.itersRun / o.iters;
+  const s = state.sine;
+  const on = deviceText(s.device, s.adapter);
+  if (s.msPerStep === null) s.msPerStep = (1000 * r.trainSeconds) / Math.max(1, r.itersRun);
   $("sine-status").textContent = r.stopped
-    ? `Stopped after ${r.itersRun} of ${o.iters} iterations; the model as it was is kept and shown.`
-    : `Done: ${r.itersRun} iterations in ${r.trainSeconds.toFixed(2)} s.`;
+    ? `Stopped after ${r.itersRun} of ${o.iters} iterations on ${on}; the model as it was is kept and shown.`
+    : `Done: ${r.itersRun} iterations in ${r.trainSeconds.toFixed(2)} s on ${on} (${msText(s.msPerStep)} per iteration).`;
+  if (s.device !== null) {
+    const t = (s.timings[r.modelName] ??= {});
+    t[s.device] = s.msPerStep;
+    showTimings(r.modelName);
+  }
   const all = Array.from(losses);
   chart("sine-loss-chart", "sine", (w) => sineLossSpec(all, o.iters, w), "final");
   chart(
@@ -684,7 +816,9 @@ function sineDone(r: SineJobResult): void {
     ],
     [
       "training",
-      `${r.trainSeconds.toFixed(2)} s, ${Math.round(r.itersRun / Math.max(r.trainSeconds, 1e-9))} it/s, kernels ${state.sine.backend ?? "?"}`,
+      `${r.trainSeconds.toFixed(2)} s, ${Math.round(r.itersRun / Math.max(r.trainSeconds, 1e-9))} it/s, ${
+        s.device === "webgpu" ? on : `CPU, kernels ${s.backend ?? "?"}`
+      }`,
       "time",
     ],
     [
@@ -1103,14 +1237,19 @@ async function downloadOnnx(): Promise<void> {
 
 async function loadCheckpoint(file: File): Promise<void> {
   clearError("checkpoint");
+  // running from the moment a file is chosen (reading it is asynchronous): a status left "done" by the
+  // checkpoint before would otherwise read as this one's until the job starts
+  setStatus("checkpoint", "running");
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await file.arrayBuffer());
   } catch (e) {
+    setStatus("checkpoint", "error");
     showError("checkpoint", `Could not read ${file.name}: ${errorText(e)}`);
     return;
   }
   if (csvFile === null) {
+    setStatus("checkpoint", "error");
     showError(
       "checkpoint",
       `${file.name}: load a series first (under “Forecast a CSV”, a shipped one or your own file): the checkpoint forecasts the series loaded there`,
@@ -1306,6 +1445,12 @@ function wire(): void {
     e.preventDefault();
     startSine();
   });
+  on("sine-size", "change", pickSineSize);
+  for (const name of ["cell", "hidden", "layers"]) {
+    field($<HTMLFormElement>("sine-form"), name).addEventListener("change", () => {
+      $<HTMLSelectElement>("sine-size").value = "custom";
+    });
+  }
   for (const [kind, id] of Object.entries(STOP_BUTTON) as [JobKind, string][]) {
     on(id, "click", () => stopJob(kind));
   }

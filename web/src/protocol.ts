@@ -21,11 +21,18 @@ import type {
 /** Which kernels the worker runs: the library's default choice, plain TypeScript, or WebAssembly SIMD. */
 export type KernelChoice = "auto" | "ts" | "wasm";
 
+/** Where the sine job trains: the CPU (the kernels above) or the WebGPU device (`model.to("webgpu")`). */
+export type DeviceChoice = "cpu" | "webgpu";
+
+/** What the worker found about WebGPU (gpu-sine.ts probeWebGPU): usable, with its adapter, or why not. */
+export type WebGPUProbe = { available: true; adapter: string } | { available: false; reason: string };
+
 export type ToWorker =
   | {
       type: "sine";
       id: number;
       kernels: KernelChoice;
+      device: DeviceChoice;
       options: SineJobOptions;
       reportEvery: number;
       previewEvery: number;
@@ -74,8 +81,11 @@ export type FromWorker =
       threads: number;
       threadsError: string | null;
     }
+  /** Sent once after "ready": whether the WebGPU choice can be offered, and why not. */
+  | { type: "webgpu"; probe: WebGPUProbe }
   | { type: "threads-checked"; id: number; threads: number; pooledCalls: number; maxDiff: number }
-  | { type: "started"; id: number; backend: string }
+  /** The job began: the CPU kernels, and the device it trains on (with the adapter's name on webgpu). */
+  | { type: "started"; id: number; backend: string; device: DeviceChoice; adapter: string | null }
   | ({ type: "sine-progress"; id: number } & SineProgress)
   | ({ type: "sine-preview"; id: number; iter: number } & SinePrediction)
   | { type: "sine-done"; id: number; result: SineJobResult }

@@ -2,6 +2,7 @@
 // results and errors as messages (protocol.ts). A "stop" message sets a flag the running job checks
 // between steps; the jobs yield to the event loop often enough for it to arrive.
 
+import { adapterName, gpuContext, probeWebGPU, trainSineWebGPU } from "./gpu-sine.js";
 import { clipJob, forecastWithCheckpoint, gradientsJob, messageOf, trainCsv, trainSine } from "./jobs.js";
 import {
   backendName,
@@ -17,6 +18,7 @@ import {
   type WebWorkerLike,
 } from "./lib.js";
 import type { FromWorker, KernelChoice, ToWorker } from "./protocol.js";
+import type { SinePrediction, SineProgress } from "./jobs.js";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
@@ -69,16 +71,28 @@ async function run(m: Exclude<ToWorker, { type: "stop" }>): Promise<void> {
   }
   const shouldStop = () => stopRequested;
   useKernels(m.kernels);
-  post({ type: "started", id: m.id, backend: backendName() });
+  if (m.type === "sine" && m.device === "webgpu") {
+    let adapter: string;
+    try {
+      adapter = adapterName((await gpuContext()).adapterInfo);
+    } catch (e) {
+      throw new Error(`WebGPU could not be set up in this browser: ${messageOf(e)}. Train on the CPU`);
+    }
+    post({ type: "started", id: m.id, backend: backendName(), device: "webgpu", adapter });
+  } else {
+    post({ type: "started", id: m.id, backend: backendName(), device: "cpu", adapter: null });
+  }
   switch (m.type) {
     case "sine": {
-      const result = await trainSine(m.options, {
+      const hooks = {
         reportEvery: m.reportEvery,
         previewEvery: m.previewEvery,
         shouldStop,
-        onProgress: (p) => post({ type: "sine-progress", id: m.id, ...p }),
-        onPreview: (p) => post({ type: "sine-preview", id: m.id, ...p }),
-      });
+        onProgress: (p: SineProgress) => post({ type: "sine-progress", id: m.id, ...p }),
+        onPreview: (p: SinePrediction & { iter: number }) => post({ type: "sine-preview", id: m.id, ...p }),
+      };
+      const result =
+        m.device === "webgpu" ? await trainSineWebGPU(m.options, hooks) : await trainSine(m.options, hooks);
       post({ type: "sine-done", id: m.id, result });
       return;
     }
@@ -201,3 +215,5 @@ post({
   threads,
   threadsError,
 });
+// WebGPU, where the training runs: the worker's own navigator.gpu and an adapter (no device yet).
+post({ type: "webgpu", probe: await probeWebGPU() });
