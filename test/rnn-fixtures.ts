@@ -5,6 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "../src/core/tensor.js";
+import { Linear } from "../src/nn/linear.js";
+import { GRU, GRUCell, LSTM, LSTMCell, RNN, type RNNBase, RNNCell, type RNNCellBase } from "../src/nn/rnn.js";
 import { FIXTURES, fromJson, loadFixture, type TensorJson } from "./helpers.js";
 
 const AREA = "rnn";
@@ -233,4 +235,37 @@ export interface RnnReprCase {
 
 export function loadRnnReprs(): RnnReprCase[] {
   return loadFixture<{ modules: RnnReprCase[] }>(AREA, "reprs").modules;
+}
+
+export type AnyRnn = RNNBase | RNNCellBase | Linear;
+
+/** The module of a constructor call (weights from its own seed: load the fixture's). */
+export function build(c: CtorSpec): AnyRnn {
+  const k = c.kwargs;
+  const opts = {
+    numLayers: k.num_layers,
+    nonlinearity: k.nonlinearity as "tanh" | "relu" | undefined,
+    bias: k.bias,
+    batchFirst: k.batch_first,
+    dropout: k.dropout,
+    bidirectional: k.bidirectional,
+    projSize: k.proj_size,
+  };
+  const [i, h] = c.args;
+  switch (c.cls) {
+    case "RNN":
+      return new RNN(i, h, opts);
+    case "LSTM":
+      return new LSTM(i, h, opts);
+    case "GRU":
+      return new GRU(i, h, opts);
+    case "RNNCell":
+      return new RNNCell(i, h, { bias: k.bias, nonlinearity: opts.nonlinearity });
+    case "LSTMCell":
+      return new LSTMCell(i, h, { bias: k.bias });
+    case "GRUCell":
+      return new GRUCell(i, h, { bias: k.bias });
+    case "Linear":
+      return new Linear(i, h, { bias: k.bias });
+  }
 }

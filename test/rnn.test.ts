@@ -9,57 +9,24 @@ import { gradcheck } from "../src/core/gradcheck.js";
 import { manualSeed } from "../src/core/random.js";
 import { noGrad, type Tensor } from "../src/core/tensor.js";
 import * as F from "../src/core/ops.js";
-import { Linear } from "../src/nn/linear.js";
 import { Module } from "../src/nn/module.js";
 import { packPaddedSequence, padPackedSequence, PackedSequence } from "../src/nn/packed.js";
 import {
   GRU,
-  GRUCell,
+  type GRUCell,
   LSTM,
   LSTMCell,
   RNN,
   RNNBase,
-  RNNCell,
+  type RNNCell,
   RNNCellBase,
   unrolledLayer,
 } from "../src/nn/rnn.js";
 import { fusedLayer } from "../src/nn/rnn_fused.js";
 import { expectClose } from "./helpers.js";
-import { type CtorSpec, loadRnnCase, loadRnnErrors, loadRnnReprs, RNN_CASES } from "./rnn-fixtures.js";
+import { build, loadRnnCase, loadRnnErrors, loadRnnReprs, RNN_CASES } from "./rnn-fixtures.js";
 
 const TOL = { atol: 1e-5, rtol: 1e-4 };
-
-type AnyRnn = RNNBase | RNNCellBase | Linear;
-
-function build(c: CtorSpec): AnyRnn {
-  const k = c.kwargs;
-  const opts = {
-    numLayers: k.num_layers,
-    nonlinearity: k.nonlinearity as "tanh" | "relu" | undefined,
-    bias: k.bias,
-    batchFirst: k.batch_first,
-    dropout: k.dropout,
-    bidirectional: k.bidirectional,
-    projSize: k.proj_size,
-  };
-  const [i, h] = c.args;
-  switch (c.cls) {
-    case "RNN":
-      return new RNN(i, h, opts);
-    case "LSTM":
-      return new LSTM(i, h, opts);
-    case "GRU":
-      return new GRU(i, h, opts);
-    case "RNNCell":
-      return new RNNCell(i, h, { bias: k.bias, nonlinearity: opts.nonlinearity });
-    case "LSTMCell":
-      return new LSTMCell(i, h, { bias: k.bias });
-    case "GRUCell":
-      return new GRUCell(i, h, { bias: k.bias });
-    case "Linear":
-      return new Linear(i, h, { bias: k.bias });
-  }
-}
 
 const sumProduct = (a: Tensor, w: Tensor) => F.sum(F.mul(a, w));
 

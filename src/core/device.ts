@@ -14,6 +14,7 @@ import {
   gpuBinary,
   gpuBinaryBroadcast,
   gpuExpandScalar,
+  gpuGatherRows,
   gpuGemm,
   gpuMatmul,
   gpuSum,
@@ -385,4 +386,43 @@ export function zeroFill(t: Tensor): void {
     const s = t._gpu;
     s.ctx.write(s.buffer, new Float32Array(shapeNumel(t.shape)));
   } else t.data.fill(0);
+}
+
+/**
+ * Rows of `x` (viewed as (rows, cols), cols = the product of dims after the first) gathered by `index`:
+ * out row i = x's row index[i], zeros where index[i] is −1; of shape [index.length, ...x.shape[1:]] unless
+ * `shape` says otherwise. Each row of x is taken at most once (the packed sequences' moves), so the
+ * backward is the inverse gather. Recorded for autograd.
+ */
+export function deviceGatherRows(x: Tensor, index: Int32Array, shape?: readonly number[]): Tensor {
+  const s = x._gpu!;
+  const rows = x.ndim === 0 ? 1 : x.shape[0];
+  const cols = rows === 0 ? 0 : shapeNumel(x.shape) / rows;
+  const inv = new Int32Array(rows).fill(-1);
+  for (let i = 0; i < index.length; i++) {
+    const r = index[i];
+    if (!Number.isInteger(r) || r < -1 || r >= rows) {
+      throw new Error(`gather on webgpu: row indices should be in [-1, ${rows}), got ${r}`);
+    }
+    if (r < 0) continue;
+    if (inv[r] !== -1) throw new Error(`gather on webgpu: row ${r} is taken twice (not supported)`);
+    inv[r] = i;
+  }
+  const outShape = shape ?? [index.length, ...x.shape.slice(1)];
+  const out = make(x, gpuGatherRows(s.ctx, s.buffer, index, cols), outShape);
+  return recordDevice(out, [x], "IndexSelectBackward0", (g) => [
+    make(g, gpuGatherRows(s.ctx, g._gpu!.buffer, inv, cols), x.shape),
+  ]);
+}
+
+/** A "webgpu" tensor of zeros of `shape`, on the context of `like`. */
+export function deviceZeros(like: Tensor, shape: readonly number[]): Tensor {
+  const ctx = like._gpu!.ctx;
+  return deviceTensor(ctx, ctx.upload(new Float32Array(shapeNumel(shape))), shape);
+}
+
+/** A "webgpu" copy of the CPU float32 `values` of `shape`, on the context of `like` (no grad). */
+export function deviceConstant(like: Tensor, values: Float32Array, shape: readonly number[]): Tensor {
+  const ctx = like._gpu!.ctx;
+  return deviceTensor(ctx, ctx.upload(values), shape);
 }

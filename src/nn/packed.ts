@@ -2,6 +2,7 @@
 // undo it. Packed layout: the rows of time step t are contiguous, batchSizes[t] rows each, sequences
 // sorted by decreasing length (so the rows active at step t are the first batchSizes[t]).
 
+import { deviceGatherRows } from "../core/device.js";
 import { cat, narrow, permute, stack } from "../core/ops.js";
 import { result, shapeStr, Tensor } from "../core/tensor.js";
 
@@ -46,6 +47,7 @@ function toIntArray(lengths: Tensor | readonly number[]): number[] {
 
 /** Rows gathered along dim 0 by `index` (each row once at most on the way back), with gradient. */
 export function indexSelect0(x: Tensor, index: Int32Array): Tensor {
+  if (x._gpu !== null) return deviceGatherRows(x, index);
   const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(index.length * row);
   const xd = x.data; // once: a view's data is gathered on each read
@@ -62,6 +64,15 @@ export function indexSelect0(x: Tensor, index: Int32Array): Tensor {
 
 /** Same as `indexSelect0` along dim 1 (the batch dimension of a state (L, B, H)). */
 export function indexSelect1(x: Tensor, index: Int32Array): Tensor {
+  if (x._gpu !== null) {
+    // (L, B, H) on the device: rows l·B + index[i] of its (L·B, H) view
+    const [L, B, H] = x.shape;
+    const rows = Int32Array.from({ length: L * index.length }, (_, r) => {
+      const l = Math.floor(r / index.length);
+      return l * B + index[r % index.length];
+    });
+    return deviceGatherRows(x.reshape(L * B, H), rows, [L, index.length, H]);
+  }
   return permute(indexSelect0(permute(x, [1, 0, 2]), index), [1, 0, 2]);
 }
 
@@ -82,9 +93,11 @@ export function packPaddedSequence(
     throw new Error(
       `packPaddedSequence: expected input of at least 2 dimensions, got ${shapeStr(input.shape)}`,
     );
-  const x = batchFirst ? permute(input, [1, 0, ...input.shape.slice(2).map((_, i) => i + 2)]) : input;
-  const T = x.shape[0];
-  const B = x.shape[1];
+  // on the device the rows are gathered from the batch-first layout directly (no permute there)
+  const gpu = input._gpu !== null;
+  const x = batchFirst && !gpu ? permute(input, [1, 0, ...input.shape.slice(2).map((_, i) => i + 2)]) : input;
+  const T = x.shape[batchFirst && gpu ? 1 : 0];
+  const B = x.shape[batchFirst && gpu ? 0 : 1];
   if (lens.length !== B) {
     throw new Error(
       `Expected \`len(lengths)\` to be equal to batch_size, but got ${lens.length} (batch_size=${B})`,
@@ -127,7 +140,10 @@ export function packPaddedSequence(
   }
   // gather rows: for t, for k < batchSizes[t]: x[t, sorted[k]]
   const rows: number[] = [];
-  for (let t = 0; t < steps; t++) for (let k = 0; k < batchSizes[t]; k++) rows.push(t * B + sorted[k]);
+  for (let t = 0; t < steps; t++) {
+    for (let k = 0; k < batchSizes[t]; k++)
+      rows.push(batchFirst && gpu ? sorted[k] * T + t : t * B + sorted[k]);
+  }
   const flat = x.reshape(T * B, ...x.shape.slice(2));
   const data = indexSelect0(flat, Int32Array.from(rows));
   return new PackedSequence(data, batchSizes, sortedIndices, unsortedIndices);
@@ -160,6 +176,23 @@ export function padPackedSequence(
   let r = 0;
   for (let t = 0; t < T0; t++) {
     for (let k = 0; k < batchSizes[t]; k++) dest[r++] = t * B + (sortedIdx ? sortedIdx[k] : k);
+  }
+  if (data._gpu !== null) {
+    // on the device: a gather of the packed rows into the padded layout, zeros at the padding
+    if (pad !== 0) throw new Error(`padPackedSequence on webgpu: only paddingValue 0 so far, got ${pad}`);
+    const src = new Int32Array(T * B).fill(-1);
+    for (let i = 0; i < dest.length; i++) {
+      const t = Math.floor(dest[i] / B);
+      const b = dest[i] % B;
+      src[options.batchFirst ? b * T + t : dest[i]] = i;
+    }
+    const shape = options.batchFirst ? [B, T, ...feat] : [T, B, ...feat];
+    const lens = new Array<number>(B).fill(0);
+    for (let t = 0; t < T0; t++) for (let k = 0; k < batchSizes[t]; k++) lens[k]++;
+    return [
+      deviceGatherRows(data.reshape(data.shape[0], row), src, shape),
+      unsorted ? Array.from(unsorted, (pos) => lens[pos]) : lens,
+    ];
   }
   const out = new Float32Array(T * B * row).fill(pad);
   const dd = data.data; // once: a view's data is gathered on each read

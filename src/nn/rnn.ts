@@ -6,6 +6,7 @@
 // Legend: T = time, B = batch, I = input, H = hidden, P = proj (H_out = P or H), G = gates·H, L = layers,
 // D = directions.
 
+import { deviceZeros } from "../core/device.js";
 import { pyFloatRepr } from "../core/format.js";
 import * as F from "../core/ops.js";
 import { noGrad, shapeStr, Tensor } from "../core/tensor.js";
@@ -15,7 +16,7 @@ import { checkTensorArg } from "./args.js";
 import { Module, type Parameter, uniformParameter } from "./module.js";
 import { indexSelect1, PackedSequence } from "./packed.js";
 import { fusedLayer } from "./rnn_fused.js";
-import { runOnWebGPU } from "./rnn_webgpu.js";
+import { runOnWebGPU, webgpuLayer } from "./rnn_webgpu.js";
 
 export type RNNMode = "RNN_TANH" | "RNN_RELU" | "LSTM" | "GRU";
 
@@ -284,7 +285,9 @@ export abstract class RNNBase extends Module {
     hx: State | null | undefined,
   ): [Tensor | PackedSequence, State] {
     checkTensorArg(input, `${this.constructor.name}.forward`, "input", 1, true);
-    if (input instanceof Tensor && input.device === "webgpu") return runOnWebGPU(this, input, hx);
+    if ((input instanceof PackedSequence ? input.data : input).device === "webgpu") {
+      return runOnWebGPU(this, input, hx);
+    }
     const isLstm = this.mode === "LSTM";
     const name = this.mode === "LSTM" ? "LSTM" : this.mode === "GRU" ? "GRU" : "RNN";
     const L = this.numLayers;
@@ -566,7 +569,11 @@ export abstract class RNNCellBase extends Module {
     const out: Tensor[] = [];
     states.forEach((s, k) => {
       if (s === null) {
-        out.push(new Tensor(new Float32Array(B * this.hiddenSize), [B, this.hiddenSize]));
+        out.push(
+          xb._gpu !== null
+            ? deviceZeros(xb, [B, this.hiddenSize])
+            : new Tensor(new Float32Array(B * this.hiddenSize), [B, this.hiddenSize]),
+        );
         return;
       }
       if (s.ndim !== x.ndim) {
@@ -595,7 +602,7 @@ export abstract class RNNCellBase extends Module {
       bHh: this.bias_hh ?? null,
     };
     if (!this.fused) return cellStep(this.mode, x, h, c, w.wIh, w.wHh, w.bIh, w.bHh, null);
-    const r = fusedLayer({
+    const r = (x._gpu !== null ? webgpuLayer : fusedLayer)({
       mode: this.mode,
       x,
       batchSizes: Int32Array.of(x.shape[0]),

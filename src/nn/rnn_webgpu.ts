@@ -7,12 +7,15 @@
 // T = time, B = batch, I = input, H = hidden, P = proj, R = size of h, G = gates·H, N = Σ batchSizes
 
 import { customNeedsGrad } from "../core/custom.js";
-import { deviceReshape, deviceTensor, mixedDevices } from "../core/device.js";
+import { deviceConstant, deviceReshape, deviceTensor, mixedDevices } from "../core/device.js";
+import { mul } from "../core/elementwise.js";
 import { recordDevice, recordMultiDevice } from "../core/engine.js";
-import type { Tensor } from "../core/tensor.js";
+import { Tensor } from "../core/tensor.js";
 import type { RnnDims } from "../kernels/rnn.js";
 import type { WebGPUContext } from "../kernels/webgpu/context.js";
 import { GpuRecurrent, type GpuRnnSaved, type GpuRnnWeightGrads } from "../kernels/webgpu/recurrent.js";
+import { dropout } from "./linear.js";
+import { indexSelect1, PackedSequence } from "./packed.js";
 import type { LayerRunner, RNNBase } from "./rnn.js";
 
 const kernels = new WeakMap<WebGPUContext, GpuRecurrent>();
@@ -153,34 +156,41 @@ function sameShape(t: Tensor, want: number[], what: string): void {
   }
 }
 
-/** RNNBase.run for an input on the webgpu device. */
-export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefined): [Tensor, State] {
+/** RNNBase.run for an input (a padded tensor or a PackedSequence) on the webgpu device. */
+export function runOnWebGPU(
+  m: RNNBase,
+  input: Tensor | PackedSequence,
+  hx: State | null | undefined,
+): [Tensor | PackedSequence, State] {
   const isLstm = m.mode === "LSTM";
   const name = isLstm ? "LSTM" : m.mode === "GRU" ? "GRU" : "RNN";
   const L = m.numLayers;
   const H = m.hiddenSize;
   const hOut = m.outputHiddenSize;
   const D = m.numDirections;
-  if (input.ndim !== 2 && input.ndim !== 3) {
+  const packed = input instanceof PackedSequence ? input : null;
+  const x0 = packed !== null ? packed.data : (input as Tensor);
+  if (packed !== null && x0.ndim !== 2) {
     throw new Error(
-      `${name}: Expected input to be 2-D or 3-D but received ${input.ndim}-D tensor of shape (${input.shape.join(", ")})`,
+      `${name}: packed input data must be 2-D (N, ${m.inputSize}), got (${x0.shape.join(", ")})`,
     );
   }
-  const unbatched = input.ndim === 2;
-  const batchFirst = m.batchFirst && !unbatched;
-  if (m.dropout > 0 && m.training && L > 1) {
+  if (packed === null && x0.ndim !== 2 && x0.ndim !== 3) {
     throw new Error(
-      `${name} on webgpu: dropout between layers in training mode is not supported yet; call eval()`,
+      `${name}: Expected input to be 2-D or 3-D but received ${x0.ndim}-D tensor of shape (${x0.shape.join(", ")})`,
     );
   }
-  const T = input.shape[batchFirst ? 1 : 0];
-  const B = unbatched ? 1 : input.shape[batchFirst ? 0 : 1];
-  const I = input.shape[input.ndim - 1];
+  const unbatched = packed === null && x0.ndim === 2;
+  const batchFirst = packed === null && m.batchFirst && !unbatched;
+  const T = packed !== null ? packed.batchSizes.length : x0.shape[batchFirst ? 1 : 0];
+  const B =
+    packed !== null ? (T > 0 ? packed.batchSizes[0] : 0) : unbatched ? 1 : x0.shape[batchFirst ? 0 : 1];
+  const I = x0.shape[x0.ndim - 1];
   if (T === 0) throw new Error(`${name}: Expected sequence length to be larger than 0 in RNN`);
   if (I !== m.inputSize) {
     throw new Error(`input.size(-1) must be equal to input_size. Expected ${m.inputSize}, got ${I}`);
   }
-  const ctx = input._gpu!.ctx;
+  const ctx = x0._gpu!.ctx;
   const rec = recurrentOf(ctx);
   const stateShape = (w: number): number[] => (unbatched ? [L * D, w] : [L * D, B, w]);
   /** rows of `cols` floats of t, reordered: out row i = t's row index[i] */
@@ -219,10 +229,15 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
       if (s.device !== "webgpu") throw mixedDevices("webgpu", s.device);
     sameShape(h0, stateShape(hOut), isLstm ? "hidden[0]" : "hidden");
     if (c0 !== null) sameShape(c0, stateShape(H), "hidden[1]");
+    if (packed?.sortedIndices) {
+      // the states follow the sequences into their sorted order
+      h0 = indexSelect1(h0, packed.sortedIndices);
+      if (c0 !== null) c0 = indexSelect1(c0, packed.sortedIndices);
+    }
   }
-  const batchSizes = new Int32Array(T).fill(B);
-  let layerIn = batchFirst ? gather(input, toTimeMajor, I) : view(input, [T * B, I]);
-  const N = T * B;
+  const batchSizes = packed !== null ? packed.batchSizes : new Int32Array(T).fill(B);
+  let layerIn = packed !== null ? x0 : batchFirst ? gather(x0, toTimeMajor, I) : view(x0, [T * B, I]);
+  const N = packed !== null ? x0.shape[0] : T * B;
   const LD = L * D;
   const hNs: Tensor[] = [];
   const cNs: Tensor[] = [];
@@ -234,7 +249,7 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
         mode: m.mode,
         x: layerIn,
         batchSizes,
-        full: true,
+        full: packed === null,
         h0: LD === 1 ? view(h0, [B, hOut]) : rows(h0, idx * B, B, hOut, [B, hOut]),
         c0: c0 === null ? null : LD === 1 ? view(c0, [B, H]) : rows(c0, idx * B, B, H, [B, H]),
         ...m.layerWeights(l, d === 1),
@@ -251,8 +266,17 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
       const side = Int32Array.from({ length: 2 * N }, (_, i) => (i % 2) * N + (i >> 1));
       layerIn = view(gather(both, side, hOut), [N, 2 * hOut]);
     }
+    if (m.dropout > 0 && m.training && l < L - 1) layerIn = dropoutOnDevice(layerIn, m.dropout);
   }
-  const hN = LD === 1 ? view(hNs[0], stateShape(hOut)) : concat(hNs, B * hOut, stateShape(hOut));
+  let hN = LD === 1 ? view(hNs[0], stateShape(hOut)) : concat(hNs, B * hOut, stateShape(hOut));
+  if (packed !== null) {
+    let cN = isLstm ? (LD === 1 ? view(cNs[0], stateShape(H)) : concat(cNs, B * H, stateShape(H))) : null;
+    if (packed.unsortedIndices) {
+      hN = indexSelect1(hN, packed.unsortedIndices);
+      if (cN !== null) cN = indexSelect1(cN, packed.unsortedIndices);
+    }
+    return [packed.withData(layerIn), cN === null ? hN : [hN, cN]];
+  }
   const F = D * hOut;
   const y = unbatched
     ? view(layerIn, [T, F])
@@ -262,4 +286,14 @@ export function runOnWebGPU(m: RNNBase, input: Tensor, hx: State | null | undefi
   if (!isLstm) return [y, hN];
   const cN = LD === 1 ? view(cNs[0], stateShape(H)) : concat(cNs, B * H, stateShape(H));
   return [y, [hN, cN]];
+}
+
+/**
+ * Dropout between layers on the device: the mask is drawn on the CPU by nn.dropout itself (same
+ * generator, same order, same 1/(1 − p) scale as the CPU path, so one seed gives one mask on both
+ * devices), uploaded, and multiplied in (MulBackward0: the gradient is masked the same way).
+ */
+function dropoutOnDevice(x: Tensor, p: number): Tensor {
+  const mask = dropout(new Tensor(new Float32Array(x.numel).fill(1), x.shape), p, true).data;
+  return mul(x, deviceConstant(x, mask as Float32Array, x.shape));
 }

@@ -407,3 +407,37 @@ export function gpuExpandScalar(ctx: WebGPUContext, x: GPUBuffer, n: number, alp
   ctx.release(u);
   return y;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Row gathers (the packed sequences' moves, indexSelect on the device)
+
+const GATHER_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, cols: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> index: array<i32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.stride + g.x;
+  if (i >= p.n) { return; }
+  let r = index[i / p.cols];
+  Y[i] = select(0.0, X[u32(max(r, 0)) * p.cols + i % p.cols], r >= 0);
+}`;
+
+/**
+ * Y (rows, cols): row i = X's row index[i], or zeros where index[i] is −1; index (rows) checked by the
+ * caller to lie in [−1, rows of X). In a new buffer.
+ */
+export function gpuGatherRows(ctx: WebGPUContext, x: GPUBuffer, index: Int32Array, cols: number): GPUBuffer {
+  const n = index.length * cols;
+  const y = ctx.storage(n * 4);
+  if (n === 0) return y;
+  const [gx, gy] = grid(n);
+  const u = ctx.uniform([n, gx * WG, cols]);
+  const idx = ctx.upload(index);
+  ctx.dispatch(ctx.pipeline(GATHER_WGSL), [u, x, idx, y], gx, gy);
+  ctx.release(u);
+  ctx.release(idx);
+  return y;
+}
