@@ -172,7 +172,10 @@ describe.skipIf(!HAVE_CHROMIUM)("playground device switch", { timeout: 240_000 }
     const s = await exposed(page);
     const adapter = (s.webgpu as { adapter: string }).adapter;
     expect(adapter.length).toBeGreaterThan(0);
-    expect(await page.textContent("#sine-device-note")).toContain(`WebGPU: ${adapter}`);
+    const note = await page.textContent("#sine-device-note");
+    expect(note).toContain(`WebGPU: ${adapter}`);
+    // Chromium's SwiftShader is named as what it is: the CPU running the shaders
+    if (/swiftshader/i.test(adapter)) expect(note).toContain("a software adapter that runs on the CPU");
     expect(
       await page.$eval("#sine-device option[value=webgpu]", (o) => (o as HTMLOptionElement).disabled),
     ).toBe(false);

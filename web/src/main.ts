@@ -692,8 +692,10 @@ function showWebGPU(p: WebGPUProbe): void {
   option.disabled = !p.available;
   option.textContent = p.available ? "WebGPU" : "WebGPU (unavailable)";
   if (!p.available && select.value === "webgpu") select.value = "cpu";
+  // SwiftShader (Chromium's fallback where it finds no GPU) runs the shaders on the CPU itself
+  const software = p.available && /swiftshader|llvmpipe|lavapipe|software/i.test(p.adapter);
   $("sine-device-note").textContent = p.available
-    ? `WebGPU: ${p.adapter}. The LSTM 2×256 size is where a GPU pays; train it on each device to compare.`
+    ? `WebGPU: ${p.adapter}${software ? ", a software adapter that runs on the CPU: expect it to be slower than the CPU" : ""}. A GPU pays on the larger models (model size: LSTM 2×256); train on each device to compare.`
     : `WebGPU is unavailable: ${p.reason}.`;
   $("sine-device-note").dataset.webgpu = p.available ? "available" : "unavailable";
 }
