@@ -140,6 +140,7 @@ export async function trainSineWebGPU(
   const readEvery = Math.max(2, Math.min(hooks.readEvery ?? 16, reportEvery));
   const losses = trainer.losses;
   const pending: Tensor[] = []; // losses of steps [read, iters) not read yet
+  const norms: Promise<number>[] = []; // clipGradNormAsync_'s totals of those steps
   let read = 0;
   let reported = 0;
   let iters = 0;
@@ -148,6 +149,7 @@ export async function trainSineWebGPU(
 
   const readLosses = async (): Promise<void> => {
     const values = await Promise.all(pending.splice(0).map((l) => l.itemAsync()));
+    await Promise.all(norms.splice(0));
     for (const v of values) {
       losses[read] = v;
       if (!Number.isFinite(v)) {
@@ -180,13 +182,9 @@ export async function trainSineWebGPU(
     optimizer.zeroGrad(false); // the CPU job's p.grad.data.fill(0)
     loss.backward();
     if (o.clip !== null) {
-      try {
-        nn.clipGradNorm_(params, o.clip);
-      } catch (e) {
-        throw new Error(
-          `clip grad norm does not run on the WebGPU device in this version (${e instanceof Error ? e.message : String(e)}). Leave "clip grad norm" empty, or train on the CPU`,
-        );
-      }
+      // recorded on the device now (the step below sees the clipped gradients); the total norm is read
+      // with the losses, so a non-finite norm or a failure surfaces there
+      norms.push(nn.clipGradNormAsync_(params, o.clip));
     }
     optimizer.step();
     pending.push(loss);
