@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { Tensor } from "../src/core/tensor.js";
-import { clipGradNorm_, clipGradValue_ } from "../src/nn/clip.js";
+import { clipGradNorm_, clipGradNormAsync_, clipGradValue_ } from "../src/nn/clip.js";
 import { type TensorJson, expectClose, fromJson, loadFixture } from "./helpers.js";
 
 const fx = loadFixture<{
@@ -121,4 +121,35 @@ describe("clipGradValue_ matches PyTorch", () => {
       expect(params[3].grad).toBeNull();
     });
   }
+});
+
+describe("clipGradNormAsync_ on CPU gradients", () => {
+  it("clips as clipGradNorm_ does and resolves to the same total (a generator is read once)", async () => {
+    const a = withGrads();
+    const b = withGrads();
+    const sync = clipGradNorm_(a, 0.5, 3);
+    const total = await clipGradNormAsync_(
+      (function* () {
+        yield* b;
+      })(),
+      0.5,
+      3,
+    );
+    expect(total).toBe(sync);
+    a.slice(0, 3).forEach((p, i) => {
+      expect(Array.from(b[i].grad!.data)).toEqual(Array.from(p.grad!.data));
+    });
+    expect(await clipGradNormAsync_([], 1)).toBe(0);
+  });
+
+  it("rejects with clipGradNorm_'s errors", async () => {
+    const bad = withGrads();
+    bad[0].grad!.data[0] = Number.NaN;
+    await expect(clipGradNormAsync_(bad, 1, 2, { errorIfNonfinite: true })).rejects.toThrow(
+      "The total norm of order 2.0 for gradients from `parameters` is non-finite",
+    );
+    await expect(clipGradNormAsync_(withGrads(), Number.NaN)).rejects.toThrow(
+      "clipGradNormAsync_: expected maxNorm to be a number, got NaN",
+    );
+  });
 });

@@ -133,6 +133,16 @@ describe("stateDict / loadStateDict resume training", () => {
     });
   }
 
+  it("stateDictAsync of a CPU optimizer is its stateDict", async () => {
+    const c = fx.cases.find((k) => k.name === "rmsprop_groups")!;
+    const params = freshParams();
+    const opt = build(c, params);
+    run(c, opt, params, 0, 3, false);
+    const norm = (d: OptimizerStateDict) =>
+      JSON.stringify(d, (_, v) => (v instanceof Float32Array ? Array.from(v) : v));
+    expect(norm(await opt.stateDictAsync())).toBe(norm(opt.stateDict()));
+  });
+
   it("loads a state dict that went through plain JSON.stringify / JSON.parse", () => {
     const c = fx.cases.find((k) => k.name === "adam_amsgrad")!;
     const params = freshParams();

@@ -38,10 +38,11 @@ describe("clipping and optimizers on webgpu (child process)", { timeout: 200_000
   it("clips gradient norms of every order and values on the device as PyTorch and the CPU do", (ctx) => {
     if (skipUnlessWebGPU(ctx, r)) return;
     const c = (r as unknown as OptimCheck).clip;
-    // 15 fixture cases + the single tensor, 3 value cases, 8 orders × 2 maxNorms × 3 gradient sets
-    expect(Object.keys(c)).toHaveLength(3 + 48 + 1);
+    // 15 fixture cases + the single tensor, 3 value cases, 8 orders × 2 maxNorms × 4 gradient sets
+    expect(Object.keys(c)).toHaveLength(3 + 64 + 1);
     for (const order of ["2", "1", "Infinity", "-Infinity", "0", "3", "0.5", "-1.5"]) {
       expect(c[`p=${order} maxNorm=0.25 zeros`], order).toBeDefined();
+      expect(c[`p=${order} maxNorm=0.25 large`], order).toBeDefined();
     }
     for (const [k, e] of Object.entries(c)) expect(e, k).toBeLessThan(TOL);
   });

@@ -65,7 +65,7 @@ async function rejection(p: Promise<unknown>): Promise<string> {
 }
 
 /** Leaves holding `grads` as their gradients, on the CPU or the device, plus one leaf without one. */
-function leaves(grads: Tensor[], gpu: boolean): Tensor[] {
+function leaves(grads: readonly Tensor[], gpu: boolean): Tensor[] {
   const ps = grads.map((g) => {
     const p = new Tensor(new Float32Array(g.numel), g.shape, true);
     const grad = g.clone();
@@ -139,12 +139,17 @@ try {
     ),
     new Tensor(new Float32Array(0), [0]),
   ];
+  const large = new Tensor(
+    Float32Array.from({ length: 20000 }, (_, i) => (i % 9 === 0 ? 0 : Math.cos(i * 0.7) * (1 + (i % 4)))),
+    [20000],
+  );
   for (const p of [2, 1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 3, 0.5, -1.5]) {
     for (const maxNorm of [0.25, 1e4]) {
       for (const [tag, grads] of [
         ["zeros", mixed],
         ["no zeros", mixed.slice(1)],
         ["one", mixed.slice(1, 2)],
+        ["large", [large, mixed[1]]], // 20000 elements: reduced by 5 workgroups
       ] as const) {
         const g = leaves(grads, true);
         const cpu = leaves(grads, false);

@@ -22,12 +22,14 @@ function modeOf(p: number): number {
   return MODE.pow;
 }
 
-// The reduction shared by `norm` (one workgroup per gradient, writing NORMS[k]) and `total` (one thread:
-// the norm of the K norms, then the coefficient)
+// The reduction shared by `norm` (up to 64 workgroups per gradient, each writing its partial reduction
+// to PART) and `total` (one thread: each gradient's norm from its partials, the norm of those K norms,
+// then the coefficient)
 const REDUCE_WGSL = /* wgsl */ `
 struct P {
-  n: u32, k: u32, mode: u32, p: f32, // elements (norm) or K (total); slot k; MODE; the order
+  n: u32, off: u32, mode: u32, p: f32, // elements (norm) or K (total); first partial's slot; MODE; order
   invP: f32, maxNorm: f32, check: u32, inf: f32, // inf: +∞ (WGSL has no literal for it)
+  groups: u32, // workgroups of this gradient (norm)
 }
 @group(0) @binding(0) var<uniform> u: P;
 
@@ -70,29 +72,34 @@ fn finish(r: f32) -> f32 {
 }`;
 
 const NORM_WGSL = /* wgsl */ `${REDUCE_WGSL}
-@group(0) @binding(1) var<storage, read> X: array<f32>;           // a gradient (n)
-@group(0) @binding(2) var<storage, read_write> NORMS: array<f32>; // (K)
+@group(0) @binding(1) var<storage, read> X: array<f32>;          // a gradient (n)
+@group(0) @binding(2) var<storage, read_write> PART: array<f32>; // (Σ groups) partial reductions
 var<workgroup> part: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_id) l: vec3u) {
+fn main(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) w: vec3u) {
   var acc = identity();
-  for (var i = l.x; i < u.n; i += ${WG}u) { acc = combine(acc, term(X[i])); }
+  for (var i = w.x * ${WG}u + l.x; i < u.n; i += u.groups * ${WG}u) { acc = combine(acc, term(X[i])); }
   part[l.x] = acc;
   workgroupBarrier();
-  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
-    if (l.x < w) { part[l.x] = combine(part[l.x], part[l.x + w]); }
+  for (var s = ${WG / 2}u; s > 0u; s = s / 2u) {
+    if (l.x < s) { part[l.x] = combine(part[l.x], part[l.x + s]); }
     workgroupBarrier();
   }
-  if (l.x == 0u) { NORMS[u.k] = finish(part[0]); }
+  if (l.x == 0u) { PART[u.off + w.x] = part[0]; }
 }`;
 
 const TOTAL_WGSL = /* wgsl */ `${REDUCE_WGSL}
-@group(0) @binding(1) var<storage, read> NORMS: array<f32>;     // (K)
-@group(0) @binding(2) var<storage, read_write> OUT: array<f32>; // (2): total, coef
+@group(0) @binding(1) var<storage, read> PART: array<f32>;      // (Σ groups)
+@group(0) @binding(2) var<storage, read> TABLE: array<u32>;     // (K + 1): gradient k's partials start at TABLE[k]
+@group(0) @binding(3) var<storage, read_write> OUT: array<f32>; // (2): total, coef
 @compute @workgroup_size(1)
 fn main() {
   var acc = identity();
-  for (var i = 0u; i < u.n; i++) { acc = combine(acc, term(NORMS[i])); }
+  for (var k = 0u; k < u.n; k++) {
+    var r = identity();
+    for (var j = TABLE[k]; j < TABLE[k + 1u]; j++) { r = combine(r, PART[j]); }
+    acc = combine(acc, term(finish(r)));
+  }
   let t = finish(acc);
   // PyTorch's max_norm / (total + 1e-6): a reciprocal, then a product
   var coef = (1.0 / (t + 1e-6)) * u.maxNorm;
@@ -138,22 +145,29 @@ function grid(n: number): [number, number] {
 function clipUniform(
   ctx: WebGPUContext,
   n: number,
-  k: number,
+  off: number,
+  groups: number,
   p: number,
   maxNorm: number,
   check: boolean,
 ): GPUBuffer {
-  const words = new ArrayBuffer(32);
+  const words = new ArrayBuffer(36);
   const v = new DataView(words);
   v.setUint32(0, n, true);
-  v.setUint32(4, k, true);
+  v.setUint32(4, off, true);
   v.setUint32(8, modeOf(p), true);
   v.setFloat32(12, p, true);
   v.setFloat32(16, 1 / p, true);
   v.setFloat32(20, maxNorm, true);
   v.setUint32(24, check ? 1 : 0, true);
   v.setFloat32(28, Number.POSITIVE_INFINITY, true);
+  v.setUint32(32, groups, true);
   return ctx.uniform(words);
+}
+
+/** Workgroups that reduce a gradient of n elements: at least 16 elements a thread, at most 64 groups. */
+function normGroups(n: number): number {
+  return Math.min(64, Math.max(1, Math.ceil(n / (WG * 16))));
 }
 
 /** A gradient's buffer and its element count. */
@@ -176,18 +190,25 @@ export function gpuClipGradNorm(
   check: boolean,
 ): GPUBuffer {
   const K = grads.length;
-  const norms = ctx.storage(K * 4);
+  const table = new Uint32Array(K + 1); // where each gradient's partials start
+  grads.forEach((g, k) => {
+    table[k + 1] = table[k] + normGroups(g.n);
+  });
+  const part = ctx.storage(table[K] * 4);
   const out = ctx.storage(8);
   const empty = ctx.storage(4); // bound in place of an empty gradient
   const normPipe = ctx.pipeline(NORM_WGSL);
   grads.forEach((g, k) => {
-    const u = clipUniform(ctx, g.n, k, p, maxNorm, check);
-    ctx.dispatch(normPipe, [u, g.n === 0 ? empty : g.buffer, norms], 1);
+    const groups = table[k + 1] - table[k];
+    const u = clipUniform(ctx, g.n, table[k], groups, p, maxNorm, check);
+    ctx.dispatch(normPipe, [u, g.n === 0 ? empty : g.buffer, part], groups);
     ctx.release(u);
   });
-  const u = clipUniform(ctx, K, 0, p, maxNorm, check);
-  ctx.dispatch(ctx.pipeline(TOTAL_WGSL), [u, norms, out], 1);
+  const offsets = ctx.upload(table);
+  const u = clipUniform(ctx, K, 0, 0, p, maxNorm, check);
+  ctx.dispatch(ctx.pipeline(TOTAL_WGSL), [u, part, offsets, out], 1);
   ctx.release(u);
+  ctx.release(offsets);
   const scale = ctx.pipeline(SCALE_WGSL);
   for (const g of grads) {
     if (g.n === 0) continue;
@@ -196,7 +217,7 @@ export function gpuClipGradNorm(
     ctx.dispatch(scale, [su, g.buffer, out], gx, gy);
     ctx.release(su);
   }
-  ctx.release(norms);
+  ctx.release(part);
   ctx.release(empty);
   return out;
 }
