@@ -16,8 +16,24 @@ function grid(n: number): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
+// sin and cos as Cephes' sinf / cosf: x reduced to r in [−π/4, π/4] by the nearest multiple j of π/2 (π/2
+// in three parts, so the reduction is exact for moderate x), then a polynomial of r by j's quadrant.
+// SwiftShader's own sin and cos err by 2e-4 of 1.
+const MATH = /* wgsl */ `
+fn sincos_(x: f32, shift: i32) -> f32 {
+  let j = round(x * 0.63661977236758134);
+  let r = ((x - j * 1.5703125) - j * 4.837512969970703125e-4) - j * 7.54978995489188216e-8;
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let q = (i32(j) + shift) & 3;
+  return select(select(select(-c, -s, q == 2), c, q == 1), s, q == 0);
+}
+fn sin_(x: f32) -> f32 { return sincos_(x, 0); }
+fn cos_(x: f32) -> f32 { return sincos_(x, 1); }`;
+
 // the flat element index of an invocation in a (x, y) grid of WG-wide workgroups
-const INDEX = /* wgsl */ `
+const INDEX = /* wgsl */ `${MATH}
 struct P { n: u32, stride: u32, alpha: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 fn index(g: vec3u) -> u32 { return g.y * p.stride + g.x; }`;
@@ -34,6 +50,18 @@ export const UNARY_OPS = {
     abs(x) < 0.625)`,
   sigmoid: "1.0 / (1.0 + exp(-x))",
   relu: "max(x, 0.0)",
+  log: "log(x)",
+  sqrt: "sqrt(x)",
+  abs: "abs(x)",
+  square: "x * x",
+  sin: "sin_(x)",
+  cos: "cos_(x)",
+  // x^p.alpha as Math.pow: x·x exactly for 2, 1 for 0, a negative base keeping its sign for odd integer
+  // powers (and NaN, as pow of a negative base gives, for the others)
+  pow: `select(
+    select(pow(abs(x), p.alpha) * select(1.0, -1.0, x < 0.0 && fract(p.alpha * 0.5) != 0.0),
+      pow(x, p.alpha), x < 0.0 && fract(p.alpha) != 0.0),
+    select(x * x, 1.0, p.alpha == 0.0), p.alpha == 2.0 || p.alpha == 0.0)`,
   // p.alpha · x (the backward passes' scaling)
   scale: "p.alpha * x",
 } as const;
@@ -49,6 +77,13 @@ export const BINARY_OPS = {
   tanhGrad: "a * (1.0 - b * b)",
   sigmoidGrad: "a * b * (1.0 - b)",
   reluGrad: "select(0.0, a, b > 0.0)",
+  // a = dL/dy and b = x (log, abs, sin, cos, square) or y (sqrt)
+  logGrad: "a / b",
+  sqrtGrad: "a / (2.0 * b)",
+  absGrad: "a * sign(b)",
+  squareGrad: "2.0 * a * b",
+  sinGrad: "a * cos_(b)",
+  cosGrad: "-a * sin_(b)",
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
@@ -123,7 +158,7 @@ export function gpuBinary(
 const MAX_DIMS = 8; // dimensions of a broadcast binary op
 
 function broadcastWgsl(op: BinaryOp): string {
-  return `
+  return `${MATH}
 struct P { n: u32, stride: u32, alpha: f32, nd: u32, shape: array<vec4u, 2>, sa: array<vec4u, 2>, sb: array<vec4u, 2> }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -439,5 +474,71 @@ export function gpuGatherRows(ctx: WebGPUContext, x: GPUBuffer, index: Int32Arra
   ctx.dispatch(ctx.pipeline(GATHER_WGSL), [u, x, idx, y], gx, gy);
   ctx.release(u);
   ctx.release(idx);
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Softmax and log-softmax along one dimension: the tensor viewed as (outer, size, inner), one thread per
+// (outer, inner) column; max-shifted, so exp cannot overflow.
+
+function softmaxWgsl(log: boolean, backward: boolean): string {
+  const fwd = /* wgsl */ `
+  var m = -3.4028234663852886e38;
+  for (var k = 0u; k < p.size; k++) { m = max(m, X[base + k * p.inner]); }
+  var s = 0.0;
+  for (var k = 0u; k < p.size; k++) { s += exp(X[base + k * p.inner] - m); }
+  let lse = m + log(s);
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + k * p.inner;
+    Y[i] = ${log ? "X[i] - lse" : "exp(X[i] - lse)"};
+  }`;
+  // X is y (the forward's output) and G the gradient: softmax dx = y·(g − Σ g·y); log-softmax
+  // dx = g − exp(y)·Σ g
+  const bwd = /* wgsl */ `
+  var s = 0.0;
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + k * p.inner;
+    s += ${log ? "G[i]" : "G[i] * X[i]"};
+  }
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + k * p.inner;
+    Y[i] = ${log ? "G[i] - exp(X[i]) * s" : "X[i] * (G[i] - s)"};
+  }`;
+  return /* wgsl */ `
+struct P { n: u32, stride: u32, size: u32, inner: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+${backward ? "@group(0) @binding(3) var<storage, read> G: array<f32>;" : ""}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let col = g.y * p.stride + g.x;
+  if (col >= p.n) { return; }
+  let base = (col / p.inner) * p.size * p.inner + col % p.inner;
+  ${backward ? bwd : fwd}
+}`;
+}
+
+/**
+ * Y = softmax (or log-softmax) of X (outer, size, inner) along `size`, in a new buffer; with `dy` given,
+ * the backward instead: X is the forward's output y and the result dL/dx.
+ */
+export function gpuSoftmax(
+  ctx: WebGPUContext,
+  log: boolean,
+  x: GPUBuffer,
+  outer: number,
+  size: number,
+  inner: number,
+  dy: GPUBuffer | null = null,
+): GPUBuffer {
+  const cols = outer * inner;
+  const y = ctx.storage(cols * size * 4);
+  if (cols * size === 0) return y;
+  const [gx, gy] = grid(cols);
+  const u = ctx.uniform([cols, gx * WG, size, inner]);
+  const pipeline = ctx.pipeline(softmaxWgsl(log, dy !== null));
+  ctx.dispatch(pipeline, dy === null ? [u, x, y] : [u, x, y, dy], gx, gy);
+  ctx.release(u);
   return y;
 }
