@@ -18,6 +18,7 @@ import {
   gpuGemm,
   gpuMatmul,
   gpuSoftmax,
+  gpuStrided,
   gpuSum,
   gpuSumTo,
   gpuUnary,
@@ -325,12 +326,70 @@ export function deviceUnary(op: DeviceUnaryOp, a: Tensor, alpha = 0): Tensor {
   }
 }
 
-/** The 2-D matrix product on the device. */
+/**
+ * The matrix product on the device with PyTorch's rules: 1-D operands gain and lose a dimension, leading
+ * (batch) dimensions broadcast (as expand views, whose gradients sum back), then one batched product.
+ */
 export function deviceMatmul(a: Tensor, b: Tensor): Tensor {
   const [ta, tb] = operands("matmul", a, b);
-  if (ta.ndim !== 2 || tb.ndim !== 2) {
-    throw new Error(`matmul on webgpu: only 2-D operands so far, got ${ta.ndim}-D and ${tb.ndim}-D`);
+  if (ta.ndim === 2 && tb.ndim === 2) return deviceMm(ta, tb);
+  if (ta.ndim === 0 || tb.ndim === 0) {
+    throw new Error(
+      `both arguments to matmul need to be at least 1D, but they are ${ta.ndim}D and ${tb.ndim}D`,
+    );
   }
+  const a2 = ta.ndim === 1 ? deviceReshape(ta, [1, ta.shape[0]]) : ta;
+  const b2 = tb.ndim === 1 ? deviceReshape(tb, [tb.shape[0], 1]) : tb;
+  const [M, K] = a2.shape.slice(-2);
+  const [K2, N] = b2.shape.slice(-2);
+  if (K !== K2) {
+    throw new Error(
+      `mat1 and mat2 shapes cannot be multiplied (${shapeNumel(a2.shape.slice(0, -1))}x${K} and ${K2}x${N})`,
+    );
+  }
+  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const Bt = shapeNumel(batch);
+  const a3 = deviceReshape(expandOnDevice(a2, [...batch, M, K]), [Bt, M, K]);
+  const b3 = deviceReshape(expandOnDevice(b2, [...batch, K, N]), [Bt, K, N]);
+  const out = deviceBmm(a3, b3);
+  const shape = [...batch];
+  if (ta.ndim > 1) shape.push(M);
+  if (tb.ndim > 1) shape.push(N);
+  return deviceReshape(out, shape);
+}
+
+/** `t` broadcast to `shape` (checked by the caller) as an expand view; itself when it has that shape. */
+function expandOnDevice(t: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(t.shape, shape)) return t;
+  const lead = shape.length - t.ndim;
+  const st = t.stride();
+  const strides = shape.map((d, i) => (i < lead || (t.shape[i - lead] === 1 && d !== 1) ? 0 : st[i - lead]));
+  return deviceView(t, shape, strides, 0, "ExpandBackward0");
+}
+
+/** (Bt, M, K) · (Bt, K, N) on the device: one batched tiled product, and two in the backward. */
+function deviceBmm(a: Tensor, b: Tensor): Tensor {
+  const [Bt, M, K] = a.shape;
+  const N = b.shape[2];
+  const s = a._gpu!;
+  const out = deviceTensor(s.ctx, gpuGemm(s.ctx, false, false, M, N, K, s.buffer, b._gpu!.buffer, null, Bt), [
+    Bt,
+    M,
+    N,
+  ]);
+  return recordDevice(out, [a, b], "BmmBackward0", (g) => {
+    const gb = g._gpu!.buffer;
+    return [
+      a.requiresGrad
+        ? make(g, gpuGemm(s.ctx, false, true, M, K, N, gb, b._gpu!.buffer, null, Bt), a.shape)
+        : null,
+      b.requiresGrad ? make(g, gpuGemm(s.ctx, true, false, K, N, M, s.buffer, gb, null, Bt), b.shape) : null,
+    ];
+  });
+}
+
+/** The 2-D matrix product on the device. */
+function deviceMm(ta: Tensor, tb: Tensor): Tensor {
   const [M, K] = ta.shape;
   const [K2, N] = tb.shape;
   if (K !== K2) {
@@ -699,4 +758,63 @@ function gradOrRelease(ctx: WebGPUContext, t: Tensor, buf: GPUBuffer): Tensor | 
   if (t.requiresGrad) return deviceTensor(ctx, buf, t.shape);
   ctx.release(buf);
   return null;
+}
+
+/**
+ * A view of `a` (shape, strides, offset in elements of a's contiguous buffer) on the device: materialized
+ * as a contiguous copy (device tensors are contiguous; in-place writes refuse them, so no one can tell).
+ * The gradient goes back to the view's places: summed over stride-0 (expanded) dimensions, written in
+ * place for the others (each element of a at most once).
+ */
+export function deviceView(
+  a: Tensor,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  name: string,
+): Tensor {
+  const s = a._gpu!;
+  const out = deviceTensor(s.ctx, gpuStrided(s.ctx, s.buffer, shape, strides, offset), shape);
+  // expand is the one view with stride-0 dimensions (or new leading ones): its gradient sums them back
+  const expanded = shape.length > a.ndim || strides.some((st, d) => st === 0 && shape[d] > 1);
+  return recordDevice(out, [a], name, (g) => {
+    if (expanded) return [sumTo(g, a.shape)];
+    const gx = s.ctx.upload(new Float32Array(shapeNumel(a.shape)));
+    gpuStrided(s.ctx, g._gpu!.buffer, shape, strides, offset, gx);
+    return [make(g, gx, a.shape)];
+  });
+}
+
+/**
+ * cat / stack on the device: `outer` blocks of Σ sizes[k]·inner elements, operand k's sizes[k]·inner of each
+ * block side by side, into a new tensor of `shape`. The gradient of each operand is its part of g.
+ */
+export function deviceJoin(
+  tensors: readonly Tensor[],
+  outer: number,
+  sizes: readonly number[],
+  inner: number,
+  shape: number[],
+  name: string,
+): Tensor {
+  const ctx = sameDevice(name, tensors as Tensor[]);
+  const total = sizes.reduce((x, y) => x + y, 0);
+  const out = ctx.storage(shapeNumel(shape) * 4);
+  const starts = sizes.map((_, k) => sizes.slice(0, k).reduce((x, y) => x + y, 0) * inner);
+  const place = (k: number): [number[], number[], number] => [
+    [outer, sizes[k] * inner],
+    [total * inner, 1],
+    starts[k],
+  ];
+  tensors.forEach((t, k) => {
+    const [sh, st, off] = place(k);
+    gpuStrided(ctx, t._gpu!.buffer, sh, st, off, out);
+  });
+  return recordDevice(deviceTensor(ctx, out, shape), tensors as Tensor[], name, (g) =>
+    tensors.map((t, k) => {
+      if (!t.requiresGrad) return null;
+      const [sh, st, off] = place(k);
+      return make(g, gpuStrided(ctx, g._gpu!.buffer, sh, st, off), t.shape);
+    }),
+  );
 }

@@ -6,7 +6,7 @@ import { type DType, alloc, castStorage, promoteTypes, scalarDtype } from "./dty
 import { deviceBinary, deviceUnary, mixedDevices, onDevice } from "./device.js";
 import { result } from "./engine.js";
 import { shapeNumel } from "./shape.js";
-import { Tensor, type TensorLike } from "./tensor.js";
+import { cpuOnly, Tensor, type TensorLike } from "./tensor.js";
 
 // ---------------------------------------------------------------- elementwise binary
 
@@ -160,6 +160,7 @@ export function pow(a: TensorLike, p: TensorLike): Tensor {
       promoteTypes(t.dtype, scalarDtype(e), "int64"),
     );
   }
+  for (const t of [a, p]) if (t instanceof Tensor) cpuOnly(t, "pow with a tensor exponent");
   return binary(
     toTensor(a),
     p,
@@ -337,6 +338,7 @@ export function square(a: Tensor): Tensor {
  * `max` when min > max; the gradient passes where min <= x <= max.
  */
 export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
+  cpuOnly(a, "clamp");
   const lo = min ?? Number.NEGATIVE_INFINITY;
   const hi = max ?? Number.POSITIVE_INFINITY;
   if (min == null && max == null) throw new Error("clamp: at least one of 'min' or 'max' must not be None");

@@ -6,7 +6,7 @@ import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
 import { reshape } from "./shapes.js";
-import { Tensor } from "./tensor.js";
+import { cpuOnly, Tensor } from "./tensor.js";
 
 function normDims(dim: number | number[] | null | undefined, ndim: number): boolean[] {
   const red = new Array<boolean>(ndim).fill(dim === undefined || dim === null);
@@ -112,6 +112,7 @@ function extreme(
   keepdim: boolean,
   name: string,
 ): Tensor | { values: Tensor; indices: Tensor } {
+  cpuOnly(a, sign === 1 ? "max" : "min");
   const x = a.data;
   const n = x.length;
   const better = (v: number, best: number) =>

@@ -242,8 +242,9 @@ const TILE = 16;
 
 /** The tiled product's WGSL for one (transA, transB, bias) combination. */
 function gemmWgsl(transA: boolean, transB: boolean, bias: boolean): string {
-  const a = transA ? "A[ka * p.M + row]" : "A[row * p.K + ka]"; // A (M, K), or Aᵀ stored (K, M)
-  const b = transB ? "B[col * p.K + kb]" : "B[kb * p.N + col]"; // B (K, N), or Bᵀ stored (N, K)
+  // batch w.z: A, B and C are `batch` matrices one after another
+  const a = transA ? "A[oa + ka * p.M + row]" : "A[oa + row * p.K + ka]"; // A (M, K), or Aᵀ stored (K, M)
+  const b = transB ? "B[ob + col * p.K + kb]" : "B[ob + kb * p.N + col]"; // B (K, N), or Bᵀ stored (N, K)
   return /* wgsl */ `
 struct P { M: u32, N: u32, K: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -257,6 +258,8 @@ var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let row = w.y * ${TILE}u + l.y;
   let col = w.x * ${TILE}u + l.x;
+  let oa = w.z * p.M * p.K;
+  let ob = w.z * p.K * p.N;
   var acc = 0.0;
   for (var t = 0u; t < (p.K + ${TILE - 1}u) / ${TILE}u; t++) {
     let ka = t * ${TILE}u + l.x;
@@ -270,14 +273,14 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u)
     for (var k = 0u; k < ${TILE}u; k++) { acc = fma(As[l.y][k], Bs[k][l.x], acc); }
     workgroupBarrier();
   }
-  if (row < p.M && col < p.N) { C[row * p.N + col] = acc${bias ? " + bias[col]" : ""}; }
+  if (row < p.M && col < p.N) { C[w.z * p.M * p.N + row * p.N + col] = acc${bias ? " + bias[col]" : ""}; }
 }`;
 }
 
 /**
  * C (M, N) = op(A) · op(B) (+ bias (N) on every row), in a new buffer, where op(A) is A (M, K) or, with
  * transA, the transpose of A stored (K, M); likewise B (K, N) or Bᵀ stored (N, K). Row-major; 16×16
- * tiles in workgroup memory.
+ * tiles in workgroup memory. With `batch` > 1: that many products of matrices stored one after another.
  */
 export function gpuGemm(
   ctx: WebGPUContext,
@@ -289,17 +292,18 @@ export function gpuGemm(
   a: GPUBuffer,
   b: GPUBuffer,
   bias: GPUBuffer | null = null,
+  batch = 1,
 ): GPUBuffer {
-  if (M === 0 || N === 0) return ctx.storage(M * N * 4);
+  if (M === 0 || N === 0 || batch === 0) return ctx.storage(batch * M * N * 4);
   const gx = Math.ceil(N / TILE);
   const gy = Math.ceil(M / TILE);
-  if (gx > MAX_GROUPS || gy > MAX_GROUPS) {
-    throw new RangeError(`gpuGemm: ${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
+  if (gx > MAX_GROUPS || gy > MAX_GROUPS || batch > MAX_GROUPS) {
+    throw new RangeError(`gpuGemm: ${batch}×${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
   }
-  const c = ctx.storage(M * N * 4);
+  const c = ctx.storage(batch * M * N * 4);
   const u = ctx.uniform([M, N, K]);
   const pipeline = ctx.pipeline(gemmWgsl(transA, transB, bias !== null));
-  ctx.dispatch(pipeline, bias === null ? [u, a, b, c] : [u, a, b, c, bias], gx, gy);
+  ctx.dispatch(pipeline, bias === null ? [u, a, b, c] : [u, a, b, c, bias], gx, gy, batch);
   ctx.release(u);
   return c;
 }
@@ -539,6 +543,67 @@ export function gpuSoftmax(
   const u = ctx.uniform([cols, gx * WG, size, inner]);
   const pipeline = ctx.pipeline(softmaxWgsl(log, dy !== null));
   ctx.dispatch(pipeline, dy === null ? [u, x, y] : [u, x, y, dy], gx, gy);
+  ctx.release(u);
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Strided copies: the device's views (transpose, permute, expand, narrow, select, ...) are materialized as
+// contiguous copies, and cat / stack write each operand into its place in the output.
+
+function stridedWgsl(scatter: boolean): string {
+  return /* wgsl */ `
+struct P { n: u32, stride: u32, nd: u32, offset: u32, shape: array<vec4u, 2>, st: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.stride + g.x;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var at = p.offset;
+  for (var d = i32(p.nd) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    at += (rem % size) * p.st[d / 4][d % 4];
+    rem = rem / size;
+  }
+  ${scatter ? "Y[at] = X[i];" : "Y[i] = X[at];"}
+}`;
+}
+
+/**
+ * The strided view (shape, strides, offset, in elements) of the contiguous buffer `x`: gathered into a new
+ * contiguous buffer; or, with `into`, the other way: contiguous X (shape) written into `into` at the
+ * view's places (each place once: no two elements may share one).
+ */
+export function gpuStrided(
+  ctx: WebGPUContext,
+  x: GPUBuffer,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  into: GPUBuffer | null = null,
+): GPUBuffer {
+  if (shape.length > MAX_DIMS) {
+    throw new Error(`a view on webgpu: up to ${MAX_DIMS} dimensions, got ${shape.length}`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  const y = into ?? ctx.storage(n * 4);
+  if (n === 0) return y;
+  const [gx, gy] = grid(n);
+  const words = new ArrayBuffer(16 + 2 * 32);
+  const v = new DataView(words);
+  v.setUint32(0, n, true);
+  v.setUint32(4, gx * WG, true);
+  v.setUint32(8, shape.length, true);
+  v.setUint32(12, offset, true);
+  for (let d = 0; d < shape.length; d++) {
+    v.setUint32(16 + 4 * d, shape[d], true);
+    v.setUint32(48 + 4 * d, strides[d], true);
+  }
+  const u = ctx.uniform(words);
+  ctx.dispatch(ctx.pipeline(stridedWgsl(into !== null)), [u, x, y], gx, gy);
   ctx.release(u);
   return y;
 }
