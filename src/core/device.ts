@@ -1,13 +1,12 @@
 // Devices: where a tensor's values live. "cpu" tensors hold a typed array (tensor.ts); "webgpu" tensors
 // hold a contiguous float32 GPUBuffer of the WebGPU context (kernels/webgpu), reached with
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
-// The ops that run on the device so far: add, sub, mul, div (broadcast), neg, exp, tanh, sigmoid, relu,
-// the 2-D matmul, linear (so nn.Linear, nn.Tanh, ... run there under noGrad), view / reshape / flatten /
-// squeeze / unsqueeze (the same buffer), clone, sum / mean of all elements and mseLoss. Each records its
-// autograd node (engine.ts recordDevice) when an input requires a gradient: the backward passes run on the
-// device too, with "webgpu" tensors as gradients, so `loss.backward()` leaves each parameter's `.grad` on
-// the device. The backward passes run under noGrad (no graph of the backward). Mixing devices in one op raises
-// PyTorch's error.
+// The ops that run on the device (docs/webgpu.md lists them): element-wise ops and broadcasting, matmul and
+// linear, views (reshape shares the buffer; the others are strided copies), cat / stack, sums and means,
+// softmax, and the losses. Each records its autograd node (engine.ts recordDevice) when an input requires
+// a gradient: the backward passes run on the device too, with "webgpu" tensors as gradients, so
+// `loss.backward()` leaves each parameter's `.grad` on the device. The backward passes run under noGrad
+// (no graph of the backward). Mixing devices in one op raises PyTorch's error.
 
 import {
   type BinaryOp,
