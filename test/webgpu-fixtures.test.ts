@@ -73,12 +73,11 @@ describe("PyTorch fixtures on the webgpu device", () => {
     const NOT_YET = (what: string) =>
       new RegExp(`^${what} is not supported on the webgpu device yet \\(read the tensor with`);
     const REFUSED: Record<string, RegExp> = {
-      // max / min (values and indices), clamp and a tensor exponent have no device kernel yet
+      // max / min (values and indices) and a tensor exponent have no device kernel yet
       max_all: NOT_YET("max"),
       max_dim: NOT_YET("max"),
       max_dim_keepdim: NOT_YET("max"),
       min_dim: NOT_YET("min"),
-      clamp: NOT_YET("clamp"),
       pow_tensor: NOT_YET("pow with a tensor exponent"),
     };
     expect(Object.keys(opsRefused).sort()).toEqual(Object.keys(REFUSED).sort());

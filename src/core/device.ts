@@ -817,3 +817,26 @@ export function deviceJoin(
     }),
   );
 }
+
+/** clamp into [lo, hi] on the device (either side may be null): max with lo, then min with hi. */
+export function deviceClamp(a: Tensor, lo: number | null, hi: number | null): Tensor {
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  let buf = s.buffer;
+  for (const [op, v] of [
+    ["clampMin", lo],
+    ["clampMax", hi],
+  ] as const) {
+    if (v === null) continue;
+    const next = gpuUnary(s.ctx, op, buf, n, v);
+    if (buf !== s.buffer) s.ctx.release(buf);
+    buf = next;
+  }
+  // the gradient passes where lo ≤ x ≤ hi
+  return recordDevice(deviceTensor(s.ctx, buf, a.shape), [a], "ClampBackward1", (g) => {
+    let d = g;
+    if (lo !== null) d = same("passAbove", d, a, lo);
+    if (hi !== null) d = same("passBelow", d, a, hi);
+    return [d];
+  });
+}

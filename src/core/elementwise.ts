@@ -3,7 +3,7 @@
 
 import { broadcastIndex, broadcastShapes, reduceTo, toTensor } from "./broadcast.js";
 import { type DType, alloc, castStorage, promoteTypes, scalarDtype } from "./dtype.js";
-import { deviceBinary, deviceUnary, mixedDevices, onDevice } from "./device.js";
+import { deviceBinary, deviceClamp, deviceUnary, mixedDevices, onDevice } from "./device.js";
 import { result } from "./engine.js";
 import { shapeNumel } from "./shape.js";
 import { cpuOnly, Tensor, type TensorLike } from "./tensor.js";
@@ -338,10 +338,10 @@ export function square(a: Tensor): Tensor {
  * `max` when min > max; the gradient passes where min <= x <= max.
  */
 export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
-  cpuOnly(a, "clamp");
   const lo = min ?? Number.NEGATIVE_INFINITY;
   const hi = max ?? Number.POSITIVE_INFINITY;
   if (min == null && max == null) throw new Error("clamp: at least one of 'min' or 'max' must not be None");
+  if (a._gpu !== null) return deviceClamp(a, min ?? null, max ?? null);
   return unary(
     a,
     "ClampBackward1",

@@ -62,6 +62,9 @@ export const UNARY_OPS = {
     select(pow(abs(x), p.alpha) * select(1.0, -1.0, x < 0.0 && fract(p.alpha * 0.5) != 0.0),
       pow(x, p.alpha), x < 0.0 && fract(p.alpha) != 0.0),
     select(x * x, 1.0, p.alpha == 0.0), p.alpha == 2.0 || p.alpha == 0.0)`,
+  // clamp's two sides (a NaN stays NaN, as max(x, lo) / min(x, hi) in PyTorch)
+  clampMin: "select(x, p.alpha, x < p.alpha)",
+  clampMax: "select(x, p.alpha, x > p.alpha)",
   // p.alpha · x (the backward passes' scaling)
   scale: "p.alpha * x",
 } as const;
@@ -84,6 +87,9 @@ export const BINARY_OPS = {
   squareGrad: "2.0 * a * b",
   sinGrad: "a * cos_(b)",
   cosGrad: "-a * sin_(b)",
+  // clamp's gradient, a side at a time: a passes where b = x ≥ lo (or ≤ hi), lo or hi in p.alpha
+  passAbove: "select(0.0, a, b >= p.alpha)",
+  passBelow: "select(0.0, a, b <= p.alpha)",
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
