@@ -17,48 +17,15 @@ import {
   mseLoss,
   smoothL1Loss,
 } from "../src/nn/loss.js";
-import { type TensorJson, expectClose, fromJson, loadFixture } from "./helpers.js";
-
-interface LossCase {
-  name: string;
-  fn: string;
-  options: Record<string, unknown>;
-  input: TensorJson;
-  target: TensorJson;
-  targetKind: "float" | "index" | "prob";
-  targetRequiresGrad: boolean;
-  gradWeights: TensorJson | null;
-  loss: TensorJson;
-  gradInput: TensorJson;
-  gradTarget: TensorJson | null;
-}
-
-type AnyLoss = (input: Tensor, target: Tensor, options: Record<string, unknown>) => Tensor;
-
-const FUNCTIONS: Record<string, AnyLoss> = {
-  mseLoss: mseLoss as AnyLoss,
-  l1Loss: l1Loss as AnyLoss,
-  smoothL1Loss: smoothL1Loss as AnyLoss,
-  huberLoss: huberLoss as AnyLoss,
-  crossEntropyLoss: crossEntropyLoss as AnyLoss,
-  bceWithLogitsLoss: bceWithLogitsLoss as AnyLoss,
-};
-
-/** The fixture's options with tensor-valued ones (weight, posWeight) as Tensors. */
-function options(c: LossCase): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(c.options)) {
-    out[k] = typeof v === "object" && v !== null && "shape" in v ? fromJson(v as TensorJson) : v;
-  }
-  return out;
-}
+import { expectClose, fromJson, loadFixture } from "./helpers.js";
+import { LOSS_FILES, LOSS_FUNCTIONS, type LossCase, lossOptions } from "./loss-cases.js";
 
 const TOL = { atol: 1e-6, rtol: 1e-6 };
 
 function runCase(c: LossCase): void {
   const input = fromJson(c.input, true);
   const target = fromJson(c.target, c.targetRequiresGrad);
-  const loss = FUNCTIONS[c.fn](input, target, options(c));
+  const loss = LOSS_FUNCTIONS[c.fn](input, target, lossOptions(c));
   expectClose(loss, c.loss, { ...TOL, what: `${c.name}: loss` });
   if (c.gradWeights === null) loss.backward();
   else loss.backward(fromJson(c.gradWeights));
@@ -70,7 +37,7 @@ function runCase(c: LossCase): void {
   }
 }
 
-for (const file of ["pointwise", "cross_entropy", "bce_with_logits"]) {
+for (const file of LOSS_FILES) {
   describe(`${file} against PyTorch`, () => {
     const { cases } = loadFixture<{ cases: LossCase[] }>("loss", file);
     it("has cases", () => expect(cases.length).toBeGreaterThan(20));

@@ -6,6 +6,9 @@
 // cannot shrink unnoticed. Skipped where there is no WebGPU, unless RECURRENT_REQUIRE_WEBGPU=1.
 
 import { describe, expect, it } from "vitest";
+import { loadFixture } from "./helpers.js";
+import { LOSS_FILES } from "./loss-cases.js";
+import { OPS } from "./ops-table.js";
 import { RNN_CASES } from "./rnn-fixtures.js";
 import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
 
@@ -58,6 +61,49 @@ describe("PyTorch fixtures on the webgpu device", () => {
     const adapter = (r.adapter as { description: string }).description;
     console.log(
       `rnn fixtures on webgpu: ${Object.keys(results).length} cases, 0 refused; worst relative error ${worst.err.toExponential(2)} (${worst.what}) on ${adapter}`,
+    );
+  }, 120_000);
+
+  it("ops and losses: values and every gradient, except the ops listed with their reasons", async (ctx) => {
+    const r = await runWebGPUScript("fixtures-ops.mts", [], 115_000);
+    if (skipUnlessWebGPU(ctx, r) || !r.available) return;
+    const ops = r.ops as Errors;
+    const opsRefused = r.opsRefused as Record<string, string>;
+    // what the device does not run yet, and the error that says so: exactly these
+    const NOT_YET = (what: string) =>
+      new RegExp(`^${what} is not supported on the webgpu device yet \\(read the tensor with`);
+    const REFUSED: Record<string, RegExp> = {
+      // max / min (values and indices) and a tensor exponent have no device kernel yet
+      max_all: NOT_YET("max"),
+      max_dim: NOT_YET("max"),
+      max_dim_keepdim: NOT_YET("max"),
+      min_dim: NOT_YET("min"),
+      pow_tensor: NOT_YET("pow with a tensor exponent"),
+    };
+    expect(Object.keys(opsRefused).sort()).toEqual(Object.keys(REFUSED).sort());
+    for (const [name, why] of Object.entries(REFUSED)) expect(opsRefused[name], name).toMatch(why);
+    expect(Object.keys(ops).sort()).toEqual(
+      Object.keys(OPS)
+        .filter((n) => !(n in REFUSED))
+        .sort(),
+    );
+    for (const [name, errs] of Object.entries(ops)) expect(Object.keys(errs), name).toContain("output");
+    const worstOps = worstOf(ops);
+    // every loss case runs: mse, l1, smooth L1, Huber, cross entropy (indices and probabilities, weights,
+    // ignore_index, label smoothing, K-dim) and BCE with logits (weight, pos_weight)
+    const losses = r.losses as Errors;
+    expect(r.lossesRefused).toEqual({});
+    const names = LOSS_FILES.flatMap((f) =>
+      loadFixture<{ cases: { name: string }[] }>("loss", f).cases.map((c) => `${f}: ${c.name}`),
+    );
+    expect(Object.keys(losses).sort()).toEqual(names.sort());
+    for (const [name, errs] of Object.entries(losses)) {
+      expect(Object.keys(errs), name).toEqual(expect.arrayContaining(["loss", "grad input"]));
+    }
+    const worstLoss = worstOf(losses);
+    console.log(
+      `ops fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(opsRefused).length} refused; worst ${worstOps.err.toExponential(2)} (${worstOps.what}). ` +
+        `loss fixtures: ${Object.keys(losses).length} run, 0 refused; worst ${worstLoss.err.toExponential(2)} (${worstLoss.what})`,
     );
   }, 120_000);
 });

@@ -1,13 +1,12 @@
 // Devices: where a tensor's values live. "cpu" tensors hold a typed array (tensor.ts); "webgpu" tensors
 // hold a contiguous float32 GPUBuffer of the WebGPU context (kernels/webgpu), reached with
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
-// The ops that run on the device so far: add, sub, mul, div (broadcast), neg, exp, tanh, sigmoid, relu,
-// the 2-D matmul, linear (so nn.Linear, nn.Tanh, ... run there under noGrad), view / reshape / flatten /
-// squeeze / unsqueeze (the same buffer), clone, sum / mean of all elements and mseLoss. Each records its
-// autograd node (engine.ts recordDevice) when an input requires a gradient: the backward passes run on the
-// device too, with "webgpu" tensors as gradients, so `loss.backward()` leaves each parameter's `.grad` on
-// the device. The backward passes run under noGrad (no graph of the backward). Mixing devices in one op raises
-// PyTorch's error.
+// The ops that run on the device (docs/webgpu.md lists them): element-wise ops and broadcasting, matmul and
+// linear, views (reshape shares the buffer; the others are strided copies), cat / stack, sums and means,
+// softmax, and the losses. Each records its autograd node (engine.ts recordDevice) when an input requires
+// a gradient: the backward passes run on the device too, with "webgpu" tensors as gradients, so
+// `loss.backward()` leaves each parameter's `.grad` on the device. The backward passes run under noGrad
+// (no graph of the backward). Mixing devices in one op raises PyTorch's error.
 
 import {
   type BinaryOp,
@@ -17,14 +16,25 @@ import {
   gpuGatherRows,
   gpuGemm,
   gpuMatmul,
+  gpuSoftmax,
+  gpuStrided,
   gpuSum,
   gpuSumTo,
   gpuUnary,
   type UnaryOp,
 } from "../kernels/webgpu/ops.js";
 import { type WebGPUContext, webgpuContext } from "../kernels/webgpu/index.js";
+import {
+  gpuBceWithLogits,
+  gpuBceWithLogitsBackward,
+  gpuCrossEntropy,
+  gpuCrossEntropyBackward,
+  gpuPointwiseLoss,
+  gpuPointwiseLossBackward,
+  type PointwiseLoss,
+} from "../kernels/webgpu/loss.js";
 import { broadcastShapes } from "./broadcast.js";
-import { isGradEnabled, needsGrad, recordDevice, setDeviceAdd } from "./engine.js";
+import { isGradEnabled, recordDevice, setDeviceAdd } from "./engine.js";
 import { sameShape, shapeNumel, shapeStr } from "./shape.js";
 import { Tensor, type TensorLike } from "./tensor.js";
 
@@ -186,8 +196,17 @@ export function deviceSeed(root: Tensor, gradient: Tensor | Float32Array | null 
 }
 
 function operands(name: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  // a number operand becomes a 0-d constant on the device (broadcast like any operand)
+  const scalar = (v: TensorLike, like: TensorLike): TensorLike =>
+    typeof v === "number" && like instanceof Tensor && like._gpu !== null
+      ? deviceConstant(like, Float32Array.of(v), [])
+      : v;
+  a = scalar(a, b);
+  b = scalar(b, a);
   if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
-    throw new Error(`${name} on webgpu: a number operand is not supported yet; make it a tensor on webgpu`);
+    throw new Error(
+      `${name} on webgpu: operands should be tensors or numbers, got ${typeof a} and ${typeof b}`,
+    );
   }
   if (a.device !== b.device) throw mixedDevices(a.device, b.device);
   return [a, b];
@@ -211,14 +230,23 @@ export function deviceBinary(
     const buf = gpuBinary(s.ctx, op, s.buffer, tb._gpu!.buffer, shapeNumel(ta.shape), alpha);
     out = deviceTensor(s.ctx, buf, ta.shape);
   }
-  if (op === "div") {
-    if (needsGrad(ta, tb)) {
-      throw new Error("div on webgpu: its gradient does not reach the device yet; run under noGrad()");
-    }
-    return out;
-  }
-  const name = op === "add" ? "AddBackward0" : op === "sub" ? "SubBackward0" : "MulBackward0";
+  const name =
+    op === "add"
+      ? "AddBackward0"
+      : op === "sub"
+        ? "SubBackward0"
+        : op === "mul"
+          ? "MulBackward0"
+          : "DivBackward0";
   return recordDevice(out, [ta, tb], name, (g) => {
+    if (op === "div") {
+      // da = g / b; db = −g·a / b² = −(g / b)·out, each summed back to its operand's shape
+      const q = bcastOp("div", g, tb);
+      return [
+        ta.requiresGrad ? sumTo(q, ta.shape) : null,
+        tb.requiresGrad ? sumTo(scale(same("mul", q, out), -1), tb.shape) : null,
+      ];
+    }
     if (op === "mul") {
       return [
         ta.requiresGrad ? sumTo(bcastMul(g, tb), ta.shape) : null,
@@ -234,20 +262,56 @@ export function deviceBinary(
 
 /** g · t, t broadcast to g's shape. */
 function bcastMul(g: Tensor, t: Tensor): Tensor {
-  if (sameShape(g.shape, t.shape)) return same("mul", g, t);
-  const s = g._gpu!;
-  return make(
-    g,
-    gpuBinaryBroadcast(s.ctx, "mul", s.buffer, g.shape, t._gpu!.buffer, t.shape, g.shape),
-    g.shape,
-  );
+  return bcastOp("mul", g, t);
 }
 
-/** neg, exp, tanh, sigmoid, relu on the device. */
-export function deviceUnary(op: "neg" | "exp" | "tanh" | "sigmoid" | "relu", a: Tensor): Tensor {
+/** g op t, t broadcast to g's shape. */
+function bcastOp(op: BinaryOp, g: Tensor, t: Tensor): Tensor {
+  if (sameShape(g.shape, t.shape)) return same(op, g, t);
+  const s = g._gpu!;
+  return make(g, gpuBinaryBroadcast(s.ctx, op, s.buffer, g.shape, t._gpu!.buffer, t.shape, g.shape), g.shape);
+}
+
+/** The element-wise unary ops on the device (pow: by the number `alpha`). */
+export type DeviceUnaryOp =
+  | "neg"
+  | "exp"
+  | "tanh"
+  | "sigmoid"
+  | "relu"
+  | "log"
+  | "sqrt"
+  | "abs"
+  | "square"
+  | "sin"
+  | "cos"
+  | "pow";
+
+/** neg, exp, tanh, sigmoid, relu, log, sqrt, abs, square, sin, cos and pow by a number on the device. */
+export function deviceUnary(op: DeviceUnaryOp, a: Tensor, alpha = 0): Tensor {
   const s = a._gpu!;
-  const y = deviceTensor(s.ctx, gpuUnary(s.ctx, op as UnaryOp, s.buffer, shapeNumel(a.shape)), a.shape);
+  const n = shapeNumel(a.shape);
+  const y = deviceTensor(s.ctx, gpuUnary(s.ctx, op as UnaryOp, s.buffer, n, alpha), a.shape);
   switch (op) {
+    case "log":
+      return recordDevice(y, [a], "LogBackward0", (g) => [same("logGrad", g, a)]);
+    case "sqrt":
+      return recordDevice(y, [a], "SqrtBackward0", (g) => [same("sqrtGrad", g, y)]);
+    case "abs":
+      return recordDevice(y, [a], "AbsBackward0", (g) => [same("absGrad", g, a)]);
+    case "square":
+      return recordDevice(y, [a], "PowBackward0", (g) => [same("squareGrad", g, a)]);
+    case "sin":
+      return recordDevice(y, [a], "SinBackward0", (g) => [same("sinGrad", g, a)]);
+    case "cos":
+      return recordDevice(y, [a], "CosBackward0", (g) => [same("cosGrad", g, a)]);
+    case "pow":
+      // d/dx x^α = α·x^(α−1)
+      return recordDevice(y, [a], "PowBackward0", (g) => {
+        if (alpha === 0) return [scale(g, 0)];
+        const d = make(g, gpuUnary(s.ctx, "pow", s.buffer, n, alpha - 1), a.shape);
+        return [scale(same("mul", g, d), alpha)];
+      });
     case "neg":
       return recordDevice(y, [a], "NegBackward0", (g) => [scale(g, -1)]);
     case "exp":
@@ -261,12 +325,70 @@ export function deviceUnary(op: "neg" | "exp" | "tanh" | "sigmoid" | "relu", a: 
   }
 }
 
-/** The 2-D matrix product on the device. */
+/**
+ * The matrix product on the device with PyTorch's rules: 1-D operands gain and lose a dimension, leading
+ * (batch) dimensions broadcast (as expand views, whose gradients sum back), then one batched product.
+ */
 export function deviceMatmul(a: Tensor, b: Tensor): Tensor {
   const [ta, tb] = operands("matmul", a, b);
-  if (ta.ndim !== 2 || tb.ndim !== 2) {
-    throw new Error(`matmul on webgpu: only 2-D operands so far, got ${ta.ndim}-D and ${tb.ndim}-D`);
+  if (ta.ndim === 2 && tb.ndim === 2) return deviceMm(ta, tb);
+  if (ta.ndim === 0 || tb.ndim === 0) {
+    throw new Error(
+      `both arguments to matmul need to be at least 1D, but they are ${ta.ndim}D and ${tb.ndim}D`,
+    );
   }
+  const a2 = ta.ndim === 1 ? deviceReshape(ta, [1, ta.shape[0]]) : ta;
+  const b2 = tb.ndim === 1 ? deviceReshape(tb, [tb.shape[0], 1]) : tb;
+  const [M, K] = a2.shape.slice(-2);
+  const [K2, N] = b2.shape.slice(-2);
+  if (K !== K2) {
+    throw new Error(
+      `mat1 and mat2 shapes cannot be multiplied (${shapeNumel(a2.shape.slice(0, -1))}x${K} and ${K2}x${N})`,
+    );
+  }
+  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const Bt = shapeNumel(batch);
+  const a3 = deviceReshape(expandOnDevice(a2, [...batch, M, K]), [Bt, M, K]);
+  const b3 = deviceReshape(expandOnDevice(b2, [...batch, K, N]), [Bt, K, N]);
+  const out = deviceBmm(a3, b3);
+  const shape = [...batch];
+  if (ta.ndim > 1) shape.push(M);
+  if (tb.ndim > 1) shape.push(N);
+  return deviceReshape(out, shape);
+}
+
+/** `t` broadcast to `shape` (checked by the caller) as an expand view; itself when it has that shape. */
+function expandOnDevice(t: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(t.shape, shape)) return t;
+  const lead = shape.length - t.ndim;
+  const st = t.stride();
+  const strides = shape.map((d, i) => (i < lead || (t.shape[i - lead] === 1 && d !== 1) ? 0 : st[i - lead]));
+  return deviceView(t, shape, strides, 0, "ExpandBackward0");
+}
+
+/** (Bt, M, K) · (Bt, K, N) on the device: one batched tiled product, and two in the backward. */
+function deviceBmm(a: Tensor, b: Tensor): Tensor {
+  const [Bt, M, K] = a.shape;
+  const N = b.shape[2];
+  const s = a._gpu!;
+  const out = deviceTensor(s.ctx, gpuGemm(s.ctx, false, false, M, N, K, s.buffer, b._gpu!.buffer, null, Bt), [
+    Bt,
+    M,
+    N,
+  ]);
+  return recordDevice(out, [a, b], "BmmBackward0", (g) => {
+    const gb = g._gpu!.buffer;
+    return [
+      a.requiresGrad
+        ? make(g, gpuGemm(s.ctx, false, true, M, K, N, gb, b._gpu!.buffer, null, Bt), a.shape)
+        : null,
+      b.requiresGrad ? make(g, gpuGemm(s.ctx, true, false, K, N, M, s.buffer, gb, null, Bt), b.shape) : null,
+    ];
+  });
+}
+
+/** The 2-D matrix product on the device. */
+function deviceMm(ta: Tensor, tb: Tensor): Tensor {
   const [M, K] = ta.shape;
   const [K2, N] = tb.shape;
   if (K !== K2) {
@@ -348,6 +470,44 @@ export function deviceSumAll(a: Tensor, mean: boolean): Tensor {
   ]);
 }
 
+/**
+ * sum / mean over the dimensions `dims` (non-negative, distinct; checked by the caller) on the device,
+ * keeping them as size 1 with `keepdim`.
+ */
+export function deviceSumDims(a: Tensor, dims: readonly number[], keepdim: boolean, mean: boolean): Tensor {
+  const s = a._gpu!;
+  const kept = a.shape.map((d, i) => (dims.includes(i) ? 1 : d)); // keepdim's shape
+  const count = dims.reduce((c, d) => c * a.shape[d], 1);
+  const alpha = mean ? 1 / count : 1;
+  let buf = gpuSumTo(s.ctx, s.buffer, a.shape, kept);
+  if (alpha !== 1) {
+    const scaled = gpuUnary(s.ctx, "scale", buf, shapeNumel(kept), count === 0 ? Number.NaN : alpha);
+    s.ctx.release(buf);
+    buf = scaled;
+  }
+  const shape = keepdim ? kept : a.shape.filter((_, i) => !dims.includes(i));
+  const out = deviceTensor(s.ctx, buf, shape);
+  const name = mean ? "MeanBackward1" : "SumBackward1";
+  return recordDevice(out, [a], name, (g) => {
+    // g (kept) broadcast back over the summed dimensions, times alpha
+    const k = deviceConstant(g, Float32Array.of(alpha), []);
+    const gb = g._gpu!.buffer;
+    return [make(g, gpuBinaryBroadcast(s.ctx, "mul", gb, kept, k._gpu!.buffer, [], a.shape), a.shape)];
+  });
+}
+
+/** softmax / logSoftmax along `dim` (non-negative, checked by the caller) on the device. */
+export function deviceSoftmax(a: Tensor, dim: number, log: boolean): Tensor {
+  const s = a._gpu!;
+  const size = a.ndim === 0 ? 1 : a.shape[dim];
+  const outer = a.shape.slice(0, dim).reduce((x, y) => x * y, 1);
+  const inner = a.shape.slice(dim + 1).reduce((x, y) => x * y, 1);
+  const y = deviceTensor(s.ctx, gpuSoftmax(s.ctx, log, s.buffer, outer, size, inner), a.shape);
+  return recordDevice(y, [a], log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", (g) => [
+    make(g, gpuSoftmax(s.ctx, log, y._gpu!.buffer, outer, size, inner, g._gpu!.buffer), a.shape),
+  ]);
+}
+
 /** mseLoss on the device: mean / sum of (input − target)² (reduction "none" keeps every element). */
 export function deviceMseLoss(input: Tensor, target: Tensor, reduction: "mean" | "sum" | "none"): Tensor {
   if (input.device !== target.device) throw mixedDevices(input.device, target.device);
@@ -425,4 +585,258 @@ export function deviceZeros(like: Tensor, shape: readonly number[]): Tensor {
 export function deviceConstant(like: Tensor, values: Float32Array, shape: readonly number[]): Tensor {
   const ctx = like._gpu!.ctx;
   return deviceTensor(ctx, ctx.upload(values), shape);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Losses on the device (kernels/webgpu/loss.ts): one node each, as nn/loss.ts's CPU losses.
+
+type Reduction = "mean" | "sum" | "none";
+
+/**
+ * The loss tensor of per-item losses `l` (n items of `itemShape`) under `reduction` (the mean divides by
+ * `denominator`, a number or a one-float buffer), and the per-item gradient of the loss's gradient g.
+ */
+function reduceLoss(
+  ctx: WebGPUContext,
+  l: GPUBuffer,
+  n: number,
+  itemShape: readonly number[],
+  reduction: Reduction,
+  denominator: number | GPUBuffer,
+): { out: Tensor; items: (g: Tensor) => GPUBuffer } {
+  if (reduction === "none") return { out: deviceTensor(ctx, l, itemShape), items: (g) => g._gpu!.buffer };
+  if (reduction === "sum" || typeof denominator === "number") {
+    const alpha = reduction === "sum" ? 1 : 1 / (denominator as number);
+    const out = deviceTensor(ctx, gpuSum(ctx, l, n, alpha), []);
+    ctx.release(l);
+    return { out, items: (g) => gpuExpandScalar(ctx, g._gpu!.buffer, n, alpha) };
+  }
+  const sum = gpuSum(ctx, l, n, 1);
+  ctx.release(l);
+  const out = deviceTensor(ctx, gpuBinary(ctx, "div", sum, denominator, 1), []);
+  ctx.release(sum);
+  return {
+    out,
+    items: (g) => {
+      const q = gpuBinary(ctx, "div", g._gpu!.buffer, denominator, 1);
+      const e = gpuExpandScalar(ctx, q, n, 1);
+      ctx.release(q);
+      return e;
+    },
+  };
+}
+
+function sameDevice(fn: string, ts: (Tensor | null | undefined)[]): WebGPUContext {
+  let ctx: WebGPUContext | null = null;
+  for (const t of ts) {
+    if (t === null || t === undefined) continue;
+    if (t._gpu === null) throw mixedDevices("webgpu", "cpu");
+    ctx ??= t._gpu.ctx;
+  }
+  if (ctx === null) throw new Error(`${fn} on webgpu: no tensor on the device`);
+  return ctx;
+}
+
+/** l1Loss, smoothL1Loss (β), huberLoss (δ) and mseLoss on the device; input and target of one shape. */
+export function devicePointwiseLoss(
+  kind: PointwiseLoss,
+  param: number,
+  input: Tensor,
+  target: Tensor,
+  reduction: Reduction,
+  nodeName: string,
+): Tensor {
+  const ctx = sameDevice(kind, [input, target]);
+  const E = shapeNumel(input.shape);
+  const x = input._gpu!.buffer;
+  const y = target._gpu!.buffer;
+  const l = gpuPointwiseLoss(ctx, kind, param, x, y, E);
+  const { out, items } = reduceLoss(ctx, l, E, input.shape, reduction, E);
+  return recordDevice(out, [input, target], nodeName, (g) => {
+    const dl = items(g);
+    const [dx, dy] = gpuPointwiseLossBackward(ctx, kind, param, x, y, dl, E);
+    if (dl !== g._gpu!.buffer) ctx.release(dl);
+    return [gradOrRelease(ctx, input, dx), gradOrRelease(ctx, target, dy)];
+  });
+}
+
+/** `t` (a device tensor) broadcast to `shape` as a new buffer; PyTorch-style check, t may not grow it. */
+function expandTo(fn: string, what: string, t: Tensor, shape: readonly number[]): GPUBuffer {
+  const nd = shape.length;
+  const fits = t.ndim <= nd && t.shape.every((d, k) => d === 1 || d === shape[nd - t.ndim + k]);
+  if (!fits) {
+    throw new Error(
+      `${fn}: ${what} of shape ${shapeStr(t.shape)} cannot be broadcast to the input shape ${shapeStr(shape)}`,
+    );
+  }
+  const ctx = t._gpu!.ctx;
+  const zero = ctx.upload(new Float32Array(1));
+  const out = gpuBinaryBroadcast(ctx, "add", t._gpu!.buffer, t.shape, zero, [], shape);
+  ctx.release(zero);
+  return out;
+}
+
+/** bceWithLogitsLoss on the device (weight and posWeight broadcast to the input's shape). */
+export function deviceBceWithLogits(
+  input: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  posWeight: Tensor | null,
+  reduction: Reduction,
+): Tensor {
+  const fn = "bceWithLogitsLoss";
+  const ctx = sameDevice(fn, [input, target, weight, posWeight]);
+  const E = shapeNumel(input.shape);
+  const w = weight === null ? null : expandTo(fn, "weight", weight, input.shape);
+  const pw = posWeight === null ? null : expandTo(fn, "posWeight", posWeight, input.shape);
+  const x = input._gpu!.buffer;
+  const y = target._gpu!.buffer;
+  const l = gpuBceWithLogits(ctx, x, y, w, pw, E);
+  const { out, items } = reduceLoss(ctx, l, E, input.shape, reduction, E);
+  const release = () => {
+    if (w !== null) ctx.release(w);
+    if (pw !== null) ctx.release(pw);
+  };
+  if (!needsGradOf(input, target)) {
+    release();
+    return out;
+  }
+  return recordDevice(out, [input, target], "BinaryCrossEntropyWithLogitsBackward0", (g) => {
+    const dl = items(g);
+    const [dx, dy] = gpuBceWithLogitsBackward(ctx, x, y, w, pw, dl, E);
+    if (dl !== g._gpu!.buffer) ctx.release(dl);
+    return [gradOrRelease(ctx, input, dx), gradOrRelease(ctx, target, dy)];
+  });
+}
+
+/**
+ * crossEntropyLoss on the device, the input viewed as (N, C, S): class indices `indices` (N·S, −1 where
+ * ignored; read and checked on the CPU by the caller) or class probabilities `probs` (the input's shape,
+ * on the device); class weights (C) on the device or null.
+ */
+export function deviceCrossEntropy(
+  input: Tensor,
+  indices: Int32Array | null,
+  probs: Tensor | null,
+  weight: Tensor | null,
+  eps: number,
+  reduction: Reduction,
+  N: number,
+  C: number,
+  S: number,
+  colShape: readonly number[],
+): Tensor {
+  const ctx = sameDevice("crossEntropyLoss", [input, probs, weight]);
+  const prob = probs !== null;
+  const x = input._gpu!.buffer;
+  const t = prob ? probs._gpu!.buffer : ctx.upload(indices!);
+  const w = weight === null ? null : weight._gpu!.buffer;
+  const cols = N * S;
+  const [l, wt] = gpuCrossEntropy(ctx, prob, x, t, w, eps, N, C, S);
+  let denominator: number | GPUBuffer = cols;
+  if (!prob && reduction === "mean") denominator = gpuSum(ctx, wt, cols, 1);
+  ctx.release(wt);
+  const { out, items } = reduceLoss(ctx, l, cols, colShape, reduction, denominator);
+  const inputs = prob ? [input, probs] : [input];
+  return recordDevice(out, inputs, "CrossEntropyLossBackward0", (g) => {
+    const dl = items(g);
+    const [dx, dy] = gpuCrossEntropyBackward(ctx, prob, x, t, w, eps, dl, N, C, S);
+    if (dl !== g._gpu!.buffer) ctx.release(dl);
+    const gx = gradOrRelease(ctx, input, dx);
+    if (!prob) return [gx];
+    return [gx, gradOrRelease(ctx, probs, dy!)];
+  });
+}
+
+function needsGradOf(...ts: Tensor[]): boolean {
+  return isGradEnabled() && ts.some((t) => t.requiresGrad);
+}
+
+/** A device tensor over `buf` as the gradient of `t`, or null (and `buf` released) when t needs none. */
+function gradOrRelease(ctx: WebGPUContext, t: Tensor, buf: GPUBuffer): Tensor | null {
+  if (t.requiresGrad) return deviceTensor(ctx, buf, t.shape);
+  ctx.release(buf);
+  return null;
+}
+
+/**
+ * A view of `a` (shape, strides, offset in elements of a's contiguous buffer) on the device: materialized
+ * as a contiguous copy (device tensors are contiguous; in-place writes refuse them, so no one can tell).
+ * The gradient goes back to the view's places: summed over stride-0 (expanded) dimensions, written in
+ * place for the others (each element of a at most once).
+ */
+export function deviceView(
+  a: Tensor,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  name: string,
+): Tensor {
+  const s = a._gpu!;
+  const out = deviceTensor(s.ctx, gpuStrided(s.ctx, s.buffer, shape, strides, offset), shape);
+  // expand is the one view with stride-0 dimensions (or new leading ones): its gradient sums them back
+  const expanded = shape.length > a.ndim || strides.some((st, d) => st === 0 && shape[d] > 1);
+  return recordDevice(out, [a], name, (g) => {
+    if (expanded) return [sumTo(g, a.shape)];
+    const gx = s.ctx.upload(new Float32Array(shapeNumel(a.shape)));
+    gpuStrided(s.ctx, g._gpu!.buffer, shape, strides, offset, gx);
+    return [make(g, gx, a.shape)];
+  });
+}
+
+/**
+ * cat / stack on the device: `outer` blocks of Σ sizes[k]·inner elements, operand k's sizes[k]·inner of each
+ * block side by side, into a new tensor of `shape`. The gradient of each operand is its part of g.
+ */
+export function deviceJoin(
+  tensors: readonly Tensor[],
+  outer: number,
+  sizes: readonly number[],
+  inner: number,
+  shape: number[],
+  name: string,
+): Tensor {
+  const ctx = sameDevice(name, tensors as Tensor[]);
+  const total = sizes.reduce((x, y) => x + y, 0);
+  const out = ctx.storage(shapeNumel(shape) * 4);
+  const starts = sizes.map((_, k) => sizes.slice(0, k).reduce((x, y) => x + y, 0) * inner);
+  const place = (k: number): [number[], number[], number] => [
+    [outer, sizes[k] * inner],
+    [total * inner, 1],
+    starts[k],
+  ];
+  tensors.forEach((t, k) => {
+    const [sh, st, off] = place(k);
+    gpuStrided(ctx, t._gpu!.buffer, sh, st, off, out);
+  });
+  return recordDevice(deviceTensor(ctx, out, shape), tensors as Tensor[], name, (g) =>
+    tensors.map((t, k) => {
+      if (!t.requiresGrad) return null;
+      const [sh, st, off] = place(k);
+      return make(g, gpuStrided(ctx, g._gpu!.buffer, sh, st, off), t.shape);
+    }),
+  );
+}
+
+/** clamp into [lo, hi] on the device (either side may be null): max with lo, then min with hi. */
+export function deviceClamp(a: Tensor, lo: number | null, hi: number | null): Tensor {
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  let buf = s.buffer;
+  for (const [op, v] of [
+    ["clampMin", lo],
+    ["clampMax", hi],
+  ] as const) {
+    if (v === null) continue;
+    const next = gpuUnary(s.ctx, op, buf, n, v);
+    if (buf !== s.buffer) s.ctx.release(buf);
+    buf = next;
+  }
+  // the gradient passes where lo ≤ x ≤ hi
+  return recordDevice(deviceTensor(s.ctx, buf, a.shape), [a], "ClampBackward1", (g) => {
+    let d = g;
+    if (lo !== null) d = same("passAbove", d, a, lo);
+    if (hi !== null) d = same("passBelow", d, a, hi);
+    return [d];
+  });
 }

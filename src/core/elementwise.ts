@@ -3,10 +3,10 @@
 
 import { broadcastIndex, broadcastShapes, reduceTo, toTensor } from "./broadcast.js";
 import { type DType, alloc, castStorage, promoteTypes, scalarDtype } from "./dtype.js";
-import { deviceBinary, deviceUnary, mixedDevices, onDevice } from "./device.js";
+import { deviceBinary, deviceClamp, deviceUnary, mixedDevices, onDevice } from "./device.js";
 import { result } from "./engine.js";
 import { shapeNumel } from "./shape.js";
-import { Tensor, type TensorLike } from "./tensor.js";
+import { cpuOnly, Tensor, type TensorLike } from "./tensor.js";
 
 // ---------------------------------------------------------------- elementwise binary
 
@@ -149,6 +149,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 /** Elementwise power: a scalar or a tensor exponent (broadcast). */
 export function pow(a: TensorLike, p: TensorLike): Tensor {
   if (!(p instanceof Tensor)) {
+    if (a instanceof Tensor && a._gpu !== null && typeof p === "number") return deviceUnary("pow", a, p);
     const t = toTensor(a);
     const e = p;
     return unary(
@@ -159,6 +160,7 @@ export function pow(a: TensorLike, p: TensorLike): Tensor {
       promoteTypes(t.dtype, scalarDtype(e), "int64"),
     );
   }
+  for (const t of [a, p]) if (t instanceof Tensor) cpuOnly(t, "pow with a tensor exponent");
   return binary(
     toTensor(a),
     p,
@@ -270,22 +272,27 @@ export function exp(a: Tensor): Tensor {
 }
 
 export function log(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("log", a);
   return unary(a, "LogBackward0", Math.log, (g, x) => g / x);
 }
 
 export function sqrt(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("sqrt", a);
   return unary(a, "SqrtBackward0", Math.sqrt, (g, _x, y) => g / (2 * y));
 }
 
 export function abs(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("abs", a);
   return unary(a, "AbsBackward0", Math.abs, (g, x) => (x > 0 ? g : x < 0 ? -g : 0), a.dtype);
 }
 
 export function sin(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("sin", a);
   return unary(a, "SinBackward0", Math.sin, (g, x) => g * Math.cos(x));
 }
 
 export function cos(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("cos", a);
   return unary(a, "CosBackward0", Math.cos, (g, x) => -g * Math.sin(x));
 }
 
@@ -316,6 +323,7 @@ export function relu(a: Tensor): Tensor {
 }
 
 export function square(a: Tensor): Tensor {
+  if (a._gpu !== null) return deviceUnary("square", a);
   return unary(
     a,
     "PowBackward0",
@@ -333,6 +341,7 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
   const lo = min ?? Number.NEGATIVE_INFINITY;
   const hi = max ?? Number.POSITIVE_INFINITY;
   if (min == null && max == null) throw new Error("clamp: at least one of 'min' or 'max' must not be None");
+  if (a._gpu !== null) return deviceClamp(a, min ?? null, max ?? null);
   return unary(
     a,
     "ClampBackward1",

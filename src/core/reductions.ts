@@ -1,12 +1,12 @@
 // Reductions (sum, mean, max/min, argmax, norm) and the softmaxes along a dimension, with their backwards.
 
 import { stridedOffsets } from "./broadcast.js";
-import { deviceSumAll } from "./device.js";
+import { deviceSoftmax, deviceSumAll, deviceSumDims } from "./device.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
 import { reshape } from "./shapes.js";
-import { Tensor } from "./tensor.js";
+import { cpuOnly, Tensor } from "./tensor.js";
 
 function normDims(dim: number | number[] | null | undefined, ndim: number): boolean[] {
   const red = new Array<boolean>(ndim).fill(dim === undefined || dim === null);
@@ -112,6 +112,7 @@ function extreme(
   keepdim: boolean,
   name: string,
 ): Tensor | { values: Tensor; indices: Tensor } {
+  cpuOnly(a, sign === 1 ? "max" : "min");
   const x = a.data;
   const n = x.length;
   const better = (v: number, best: number) =>
@@ -271,6 +272,7 @@ export function norm(a: Tensor, p = 2): Tensor {
 
 /** Softmax along `dim`. */
 export function softmax(a: Tensor, dim: number): Tensor {
+  if (a._gpu !== null) return deviceSoftmax(a, normDim(dim, a.ndim), false);
   const y = softmaxData(a, dim, false);
   const { outer, size, inner } = y;
   return result(y.out, a.shape, [a], "SoftmaxBackward0", (g) => {
@@ -294,6 +296,7 @@ export function softmax(a: Tensor, dim: number): Tensor {
 
 /** log(softmax) along `dim`, computed stably. */
 export function logSoftmax(a: Tensor, dim: number): Tensor {
+  if (a._gpu !== null) return deviceSoftmax(a, normDim(dim, a.ndim), true);
   const y = softmaxData(a, dim, true);
   const { outer, size, inner } = y;
   return result(y.out, a.shape, [a], "LogSoftmaxBackward0", (g) => {
@@ -423,10 +426,8 @@ function deviceReduce(
   keepdim: boolean,
   isMean: boolean,
 ): Tensor {
-  if ((dim !== undefined && dim !== null) || keepdim) {
-    throw new Error(
-      `${isMean ? "mean" : "sum"} on webgpu: only the reduction of every element is supported yet, got dim=${JSON.stringify(dim)} keepdim=${keepdim}`,
-    );
-  }
-  return deviceSumAll(a, isMean);
+  if ((dim === undefined || dim === null) && !keepdim) return deviceSumAll(a, isMean);
+  const red = normDims(dim, a.ndim);
+  const dims = red.flatMap((r, i) => (r ? [i] : []));
+  return deviceSumDims(a, dims, keepdim, isMean);
 }

@@ -5,7 +5,7 @@ import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
 import { record, result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 import { contiguousStrides, cpuOnly, Tensor } from "./tensor.js";
-import { deviceClone, deviceReshape } from "./device.js";
+import { deviceClone, deviceJoin, deviceReshape, deviceView } from "./device.js";
 
 function inferShape(shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = shape.slice();
@@ -112,6 +112,15 @@ function permuteAs(a: Tensor, dims: readonly number[], name: string): Tensor {
   }
   // a view: the same storage under permuted strides
   const st = a.stride();
+  if (a._gpu !== null) {
+    return deviceView(
+      a,
+      shape,
+      perm.map((p) => st[p]),
+      0,
+      name,
+    );
+  }
   const out = viewOf(
     a,
     shape,
@@ -174,6 +183,7 @@ export function expand(a: Tensor, shape: readonly number[]): Tensor {
   // a view: stride 0 along the broadcast dimensions
   const st = a.stride();
   const strides = target.map((d, i) => (i < lead || (a.shape[i - lead] === 1 && d !== 1) ? 0 : st[i - lead]));
+  if (a._gpu !== null) return deviceView(a, target, strides, 0, "ExpandBackward0");
   return record(viewOf(a, target, strides, 0), [a], "ExpandBackward0", (g) => [
     reduceTo(g, broadcastIndex(a.shape, target), a.numel),
   ]);
@@ -211,6 +221,7 @@ function sliceAs(a: Tensor, d: number, start: number, length: number, shape: num
   // a view: the same strides (without d's for select), starting `start` steps along d
   const st = a.stride();
   const strides = shape.length === a.ndim ? st : st.filter((_, i) => i !== d);
+  if (a._gpu !== null) return deviceView(a, shape, strides, start * st[d], name);
   const out = viewOf(a, shape, strides, start * st[d]);
   return record(out, [a], name, (g) => {
     const gx = new Float32Array(n);
@@ -319,6 +330,7 @@ function joinAs(
   shape: number[],
   name: string,
 ): Tensor {
+  if (tensors.some((t) => t._gpu !== null)) return deviceJoin(tensors, outer, sizes, inner, shape, name);
   const total = sizes.reduce((s, v) => s + v, 0);
   const out = alloc(promoteTypes(...tensors.map((t) => t.dtype)), outer * total * inner) as Float32Array;
   let off = 0;

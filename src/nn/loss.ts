@@ -8,7 +8,13 @@
 // class indices, over the summed weights of the targets that are not ignored), "sum" or "none".
 // Unlike PyTorch, a target whose shape differs from the input's is an error, never broadcast.
 
-import { deviceMseLoss } from "../core/device.js";
+import {
+  deviceBceWithLogits,
+  deviceCrossEntropy,
+  deviceMseLoss,
+  devicePointwiseLoss,
+} from "../core/device.js";
+import type { PointwiseLoss } from "../kernels/webgpu/loss.js";
 import { Tensor, result, shapeNumel, shapeStr } from "../core/tensor.js";
 import { checkTensorArg } from "./args.js";
 import { Module } from "./module.js";
@@ -147,10 +153,14 @@ function pointwiseLoss(
   input: Tensor,
   target: Tensor,
   reduction: Reduction,
+  device?: [PointwiseLoss, number], // the device kernel's kind and β or δ
 ): Tensor {
   checkTensorArg(input, fn, "input", 1);
   checkTensorArg(target, fn, "target", 2);
   checkSameShape(fn, input, target);
+  if ((input._gpu !== null || target._gpu !== null) && device !== undefined) {
+    return devicePointwiseLoss(device[0], device[1], input, target, reduction, nodeName);
+  }
   const x = input.data;
   const y = target.data;
   const E = x.length;
@@ -186,7 +196,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions
 /** Mean absolute error |x − y|, as `torch.nn.functional.l1_loss`. */
 export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
   const reduction = checkReduction("l1Loss", options.reduction);
-  return pointwiseLoss("l1Loss", "L1LossBackward0", absoluteError, input, target, reduction);
+  return pointwiseLoss("l1Loss", "L1LossBackward0", absoluteError, input, target, reduction, ["l1", 0]);
 }
 
 export interface SmoothL1Options extends ReductionOptions {
@@ -198,7 +208,10 @@ export interface SmoothL1Options extends ReductionOptions {
 export function smoothL1Loss(input: Tensor, target: Tensor, options: SmoothL1Options = {}): Tensor {
   const reduction = checkReduction("smoothL1Loss", options.reduction);
   const beta = checkBeta("smoothL1Loss", options.beta ?? 1);
-  return pointwiseLoss("smoothL1Loss", "SmoothL1LossBackward0", smoothL1(beta), input, target, reduction);
+  return pointwiseLoss("smoothL1Loss", "SmoothL1LossBackward0", smoothL1(beta), input, target, reduction, [
+    "smoothL1",
+    beta,
+  ]);
 }
 
 export interface HuberOptions extends ReductionOptions {
@@ -210,7 +223,10 @@ export interface HuberOptions extends ReductionOptions {
 export function huberLoss(input: Tensor, target: Tensor, options: HuberOptions = {}): Tensor {
   const reduction = checkReduction("huberLoss", options.reduction);
   const delta = checkDelta("huberLoss", options.delta ?? 1);
-  return pointwiseLoss("huberLoss", "HuberLossBackward0", huber(delta), input, target, reduction);
+  return pointwiseLoss("huberLoss", "HuberLossBackward0", huber(delta), input, target, reduction, [
+    "huber",
+    delta,
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,11 +456,13 @@ export function crossEntropyLoss(
       `${fn}: weight should have one entry per class, shape ${shapeStr([C])}, got ${shapeStr(weightT.shape)}`,
     );
   }
-  const weight = weightT === null ? null : weightT.data;
-  const x = input.data;
-  const lse = new Float64Array(N * S); // (N, S)
+  // on the device: the same checks, then kernels/webgpu/loss.ts (class indices are read on the CPU)
+  const gpu = input._gpu !== null;
+  const weight = weightT === null || gpu ? null : weightT.data;
+  const x = gpu ? new Float32Array(0) : input.data;
+  const lse = new Float64Array(gpu ? 0 : N * S); // (N, S)
   const p = new Float64Array(x.length); // (N, C, S)
-  softmaxColumns(x, lse, p, N, C, S);
+  if (!gpu) softmaxColumns(x, lse, p, N, C, S);
   const loss = new Float64Array(N * S); // (N, S)
 
   if (target instanceof Tensor && sameShape(target.shape, input.shape)) {
@@ -454,6 +472,7 @@ export function crossEntropyLoss(
         `${fn}: ignoreIndex is not supported for class-probability targets, got ${ignoreIndex}`,
       );
     }
+    if (gpu) return deviceCrossEntropy(input, null, target, weightT, eps, reduction, N, C, S, colShape);
     const y = target.data;
     crossEntropyProbForward(x, lse, y, weight, eps, loss, N, C, S);
     const denominator = N * S;
@@ -492,6 +511,11 @@ export function crossEntropyLoss(
         `(class probabilities) for input of shape ${shapeStr(input.shape)}, got ${shapeStr(tShape)}`,
     );
   }
+  if (target instanceof Tensor && target._gpu !== null) {
+    throw new Error(
+      `${fn} on webgpu: class-index targets are read and checked on the CPU; pass them as a CPU tensor or an array of numbers`,
+    );
+  }
   const tData: ArrayLike<number> =
     target instanceof Tensor ? target.data : typeof target === "number" ? [target] : target;
   const t = new Int32Array(N * S); // (N, S)
@@ -508,6 +532,7 @@ export function crossEntropyLoss(
     }
     t[i] = v === ignoreIndex ? -1 : v;
   }
+  if (gpu) return deviceCrossEntropy(input, t, null, weightT, eps, reduction, N, C, S, colShape);
   const totalWeight = crossEntropyIndexForward(x, lse, t, weight, eps, loss, N, C, S);
   return result(
     reduce(loss, reduction, totalWeight),
@@ -620,6 +645,9 @@ export function bceWithLogitsLoss(input: Tensor, target: Tensor, options: BCEWit
   const fn = "bceWithLogitsLoss";
   const reduction = checkReduction(fn, options.reduction);
   checkSameShape(fn, input, target);
+  if (input._gpu !== null || target._gpu !== null) {
+    return deviceBceWithLogits(input, target, options.weight ?? null, options.posWeight ?? null, reduction);
+  }
   const w = options.weight ? broadcastTo(fn, "weight", options.weight, input.shape) : null;
   const pw = options.posWeight ? broadcastTo(fn, "posWeight", options.posWeight, input.shape) : null;
   const x = input.data;

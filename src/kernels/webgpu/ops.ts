@@ -16,8 +16,24 @@ function grid(n: number): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
+// sin and cos as Cephes' sinf / cosf: x reduced to r in [−π/4, π/4] by the nearest multiple j of π/2 (π/2
+// in three parts, so the reduction is exact for moderate x), then a polynomial of r by j's quadrant.
+// SwiftShader's own sin and cos err by 2e-4 of 1.
+const MATH = /* wgsl */ `
+fn sincos_(x: f32, shift: i32) -> f32 {
+  let j = round(x * 0.63661977236758134);
+  let r = ((x - j * 1.5703125) - j * 4.837512969970703125e-4) - j * 7.54978995489188216e-8;
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let q = (i32(j) + shift) & 3;
+  return select(select(select(-c, -s, q == 2), c, q == 1), s, q == 0);
+}
+fn sin_(x: f32) -> f32 { return sincos_(x, 0); }
+fn cos_(x: f32) -> f32 { return sincos_(x, 1); }`;
+
 // the flat element index of an invocation in a (x, y) grid of WG-wide workgroups
-const INDEX = /* wgsl */ `
+const INDEX = /* wgsl */ `${MATH}
 struct P { n: u32, stride: u32, alpha: f32 }
 @group(0) @binding(0) var<uniform> p: P;
 fn index(g: vec3u) -> u32 { return g.y * p.stride + g.x; }`;
@@ -34,6 +50,21 @@ export const UNARY_OPS = {
     abs(x) < 0.625)`,
   sigmoid: "1.0 / (1.0 + exp(-x))",
   relu: "max(x, 0.0)",
+  log: "log(x)",
+  sqrt: "sqrt(x)",
+  abs: "abs(x)",
+  square: "x * x",
+  sin: "sin_(x)",
+  cos: "cos_(x)",
+  // x^p.alpha as Math.pow: x·x exactly for 2, 1 for 0, a negative base keeping its sign for odd integer
+  // powers (and NaN, as pow of a negative base gives, for the others)
+  pow: `select(
+    select(pow(abs(x), p.alpha) * select(1.0, -1.0, x < 0.0 && fract(p.alpha * 0.5) != 0.0),
+      pow(x, p.alpha), x < 0.0 && fract(p.alpha) != 0.0),
+    select(x * x, 1.0, p.alpha == 0.0), p.alpha == 2.0 || p.alpha == 0.0)`,
+  // clamp's two sides (a NaN stays NaN, as max(x, lo) / min(x, hi) in PyTorch)
+  clampMin: "select(x, p.alpha, x < p.alpha)",
+  clampMax: "select(x, p.alpha, x > p.alpha)",
   // p.alpha · x (the backward passes' scaling)
   scale: "p.alpha * x",
 } as const;
@@ -49,6 +80,16 @@ export const BINARY_OPS = {
   tanhGrad: "a * (1.0 - b * b)",
   sigmoidGrad: "a * b * (1.0 - b)",
   reluGrad: "select(0.0, a, b > 0.0)",
+  // a = dL/dy and b = x (log, abs, sin, cos, square) or y (sqrt)
+  logGrad: "a / b",
+  sqrtGrad: "a / (2.0 * b)",
+  absGrad: "a * sign(b)",
+  squareGrad: "2.0 * a * b",
+  sinGrad: "a * cos_(b)",
+  cosGrad: "-a * sin_(b)",
+  // clamp's gradient, a side at a time: a passes where b = x ≥ lo (or ≤ hi), lo or hi in p.alpha
+  passAbove: "select(0.0, a, b >= p.alpha)",
+  passBelow: "select(0.0, a, b <= p.alpha)",
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
@@ -123,7 +164,7 @@ export function gpuBinary(
 const MAX_DIMS = 8; // dimensions of a broadcast binary op
 
 function broadcastWgsl(op: BinaryOp): string {
-  return `
+  return `${MATH}
 struct P { n: u32, stride: u32, alpha: f32, nd: u32, shape: array<vec4u, 2>, sa: array<vec4u, 2>, sb: array<vec4u, 2> }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -207,8 +248,9 @@ const TILE = 16;
 
 /** The tiled product's WGSL for one (transA, transB, bias) combination. */
 function gemmWgsl(transA: boolean, transB: boolean, bias: boolean): string {
-  const a = transA ? "A[ka * p.M + row]" : "A[row * p.K + ka]"; // A (M, K), or Aᵀ stored (K, M)
-  const b = transB ? "B[col * p.K + kb]" : "B[kb * p.N + col]"; // B (K, N), or Bᵀ stored (N, K)
+  // batch w.z: A, B and C are `batch` matrices one after another
+  const a = transA ? "A[oa + ka * p.M + row]" : "A[oa + row * p.K + ka]"; // A (M, K), or Aᵀ stored (K, M)
+  const b = transB ? "B[ob + col * p.K + kb]" : "B[ob + kb * p.N + col]"; // B (K, N), or Bᵀ stored (N, K)
   return /* wgsl */ `
 struct P { M: u32, N: u32, K: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -222,6 +264,8 @@ var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let row = w.y * ${TILE}u + l.y;
   let col = w.x * ${TILE}u + l.x;
+  let oa = w.z * p.M * p.K;
+  let ob = w.z * p.K * p.N;
   var acc = 0.0;
   for (var t = 0u; t < (p.K + ${TILE - 1}u) / ${TILE}u; t++) {
     let ka = t * ${TILE}u + l.x;
@@ -235,14 +279,14 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u)
     for (var k = 0u; k < ${TILE}u; k++) { acc = fma(As[l.y][k], Bs[k][l.x], acc); }
     workgroupBarrier();
   }
-  if (row < p.M && col < p.N) { C[row * p.N + col] = acc${bias ? " + bias[col]" : ""}; }
+  if (row < p.M && col < p.N) { C[w.z * p.M * p.N + row * p.N + col] = acc${bias ? " + bias[col]" : ""}; }
 }`;
 }
 
 /**
  * C (M, N) = op(A) · op(B) (+ bias (N) on every row), in a new buffer, where op(A) is A (M, K) or, with
  * transA, the transpose of A stored (K, M); likewise B (K, N) or Bᵀ stored (N, K). Row-major; 16×16
- * tiles in workgroup memory.
+ * tiles in workgroup memory. With `batch` > 1: that many products of matrices stored one after another.
  */
 export function gpuGemm(
   ctx: WebGPUContext,
@@ -254,17 +298,18 @@ export function gpuGemm(
   a: GPUBuffer,
   b: GPUBuffer,
   bias: GPUBuffer | null = null,
+  batch = 1,
 ): GPUBuffer {
-  if (M === 0 || N === 0) return ctx.storage(M * N * 4);
+  if (M === 0 || N === 0 || batch === 0) return ctx.storage(batch * M * N * 4);
   const gx = Math.ceil(N / TILE);
   const gy = Math.ceil(M / TILE);
-  if (gx > MAX_GROUPS || gy > MAX_GROUPS) {
-    throw new RangeError(`gpuGemm: ${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
+  if (gx > MAX_GROUPS || gy > MAX_GROUPS || batch > MAX_GROUPS) {
+    throw new RangeError(`gpuGemm: ${batch}×${M}×${N} needs more than ${MAX_GROUPS} workgroups a dimension`);
   }
-  const c = ctx.storage(M * N * 4);
+  const c = ctx.storage(batch * M * N * 4);
   const u = ctx.uniform([M, N, K]);
   const pipeline = ctx.pipeline(gemmWgsl(transA, transB, bias !== null));
-  ctx.dispatch(pipeline, bias === null ? [u, a, b, c] : [u, a, b, c, bias], gx, gy);
+  ctx.dispatch(pipeline, bias === null ? [u, a, b, c] : [u, a, b, c, bias], gx, gy, batch);
   ctx.release(u);
   return c;
 }
@@ -439,5 +484,132 @@ export function gpuGatherRows(ctx: WebGPUContext, x: GPUBuffer, index: Int32Arra
   ctx.dispatch(ctx.pipeline(GATHER_WGSL), [u, x, idx, y], gx, gy);
   ctx.release(u);
   ctx.release(idx);
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Softmax and log-softmax along one dimension: the tensor viewed as (outer, size, inner), one thread per
+// (outer, inner) column; max-shifted, so exp cannot overflow.
+
+function softmaxWgsl(log: boolean, backward: boolean): string {
+  const fwd = /* wgsl */ `
+  var m = -3.4028234663852886e38;
+  for (var k = 0u; k < p.size; k++) { m = max(m, X[base + k * p.inner]); }
+  var s = 0.0;
+  for (var k = 0u; k < p.size; k++) { s += exp(X[base + k * p.inner] - m); }
+  let lse = m + log(s);
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + k * p.inner;
+    Y[i] = ${log ? "X[i] - lse" : "exp(X[i] - lse)"};
+  }`;
+  // X is y (the forward's output) and G the gradient: softmax dx = y·(g − Σ g·y); log-softmax
+  // dx = g − exp(y)·Σ g
+  const bwd = /* wgsl */ `
+  var s = 0.0;
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + k * p.inner;
+    s += ${log ? "G[i]" : "G[i] * X[i]"};
+  }
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + k * p.inner;
+    Y[i] = ${log ? "G[i] - exp(X[i]) * s" : "X[i] * (G[i] - s)"};
+  }`;
+  return /* wgsl */ `
+struct P { n: u32, stride: u32, size: u32, inner: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+${backward ? "@group(0) @binding(3) var<storage, read> G: array<f32>;" : ""}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let col = g.y * p.stride + g.x;
+  if (col >= p.n) { return; }
+  let base = (col / p.inner) * p.size * p.inner + col % p.inner;
+  ${backward ? bwd : fwd}
+}`;
+}
+
+/**
+ * Y = softmax (or log-softmax) of X (outer, size, inner) along `size`, in a new buffer; with `dy` given,
+ * the backward instead: X is the forward's output y and the result dL/dx.
+ */
+export function gpuSoftmax(
+  ctx: WebGPUContext,
+  log: boolean,
+  x: GPUBuffer,
+  outer: number,
+  size: number,
+  inner: number,
+  dy: GPUBuffer | null = null,
+): GPUBuffer {
+  const cols = outer * inner;
+  const y = ctx.storage(cols * size * 4);
+  if (cols * size === 0) return y;
+  const [gx, gy] = grid(cols);
+  const u = ctx.uniform([cols, gx * WG, size, inner]);
+  const pipeline = ctx.pipeline(softmaxWgsl(log, dy !== null));
+  ctx.dispatch(pipeline, dy === null ? [u, x, y] : [u, x, y, dy], gx, gy);
+  ctx.release(u);
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Strided copies: the device's views (transpose, permute, expand, narrow, select, ...) are materialized as
+// contiguous copies, and cat / stack write each operand into its place in the output.
+
+function stridedWgsl(scatter: boolean): string {
+  return /* wgsl */ `
+struct P { n: u32, stride: u32, nd: u32, offset: u32, shape: array<vec4u, 2>, st: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.stride + g.x;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var at = p.offset;
+  for (var d = i32(p.nd) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    at += (rem % size) * p.st[d / 4][d % 4];
+    rem = rem / size;
+  }
+  ${scatter ? "Y[at] = X[i];" : "Y[i] = X[at];"}
+}`;
+}
+
+/**
+ * The strided view (shape, strides, offset, in elements) of the contiguous buffer `x`: gathered into a new
+ * contiguous buffer; or, with `into`, the other way: contiguous X (shape) written into `into` at the
+ * view's places (each place once: no two elements may share one).
+ */
+export function gpuStrided(
+  ctx: WebGPUContext,
+  x: GPUBuffer,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  into: GPUBuffer | null = null,
+): GPUBuffer {
+  if (shape.length > MAX_DIMS) {
+    throw new Error(`a view on webgpu: up to ${MAX_DIMS} dimensions, got ${shape.length}`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  const y = into ?? ctx.storage(n * 4);
+  if (n === 0) return y;
+  const [gx, gy] = grid(n);
+  const words = new ArrayBuffer(16 + 2 * 32);
+  const v = new DataView(words);
+  v.setUint32(0, n, true);
+  v.setUint32(4, gx * WG, true);
+  v.setUint32(8, shape.length, true);
+  v.setUint32(12, offset, true);
+  for (let d = 0; d < shape.length; d++) {
+    v.setUint32(16 + 4 * d, shape[d], true);
+    v.setUint32(48 + 4 * d, strides[d], true);
+  }
+  const u = ctx.uniform(words);
+  ctx.dispatch(ctx.pipeline(stridedWgsl(into !== null)), [u, x, y], gx, gy);
+  ctx.release(u);
   return y;
 }
