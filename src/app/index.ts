@@ -49,6 +49,7 @@ export {
   type SineJobResult,
   type SineProgress,
   sineModelName,
+  sineJobResult,
   trainSine,
 } from "./sine.js";
 export { failureText } from "./train.js";

@@ -121,6 +121,18 @@ export async function trainSine(opts: SineJobOptions, hooks: SineHooks = {}): Pr
       break;
     }
   }
+  return sineJobResult(o, trainer, stopped);
+}
+
+/**
+ * The job's result from a trainer whose model, state, losses and iteration count are final (the CPU job's
+ * own, or the WebGPU job's CPU copy with the GPU's weights, state and losses: web/src/gpu-sine.ts).
+ */
+export function sineJobResult(
+  o: SineTrainer["options"],
+  trainer: SineTrainer,
+  stopped: boolean,
+): SineJobResult {
   const r = trainer.finish();
   return {
     options: { ...o, clip: o.clip },

@@ -9,6 +9,7 @@
 // Also `probeWebGPU`: whether this worker has WebGPU (navigator.gpu and an adapter), and why not.
 
 import {
+  app,
   defaultGenerator,
   type HiddenState,
   manualSeed,
@@ -18,7 +19,6 @@ import {
   type SinePrediction,
   SineNet,
   SineTrainer,
-  sineModelName,
   sinePredict,
   sineWindow,
   Tensor,
@@ -217,27 +217,5 @@ export async function trainSineWebGPU(
   await copyWeights(model, trainer.model);
   trainer.state = await toCpu(state);
   trainer.iters = iters;
-  const r = trainer.finish();
-  return {
-    options: { ...o, clip: o.clip },
-    itersRun: iters,
-    stopped,
-    losses: r.losses,
-    finalLoss: r.finalLoss,
-    meanLossLast100: r.meanLossLast100,
-    trainSeconds: r.trainSeconds,
-    prediction: {
-      start: r.start,
-      t: r.t,
-      truth: r.truth,
-      notesPred: r.notesPred,
-      contextPred: r.contextPred,
-      context: o.context,
-    },
-    notesMse: r.notesMse,
-    contextMse: r.contextMse,
-    notesMseSameSpan: r.notesMseSameSpan,
-    rnnName: r.model.rnn.toString(),
-    modelName: sineModelName(o),
-  };
+  return app.sineJobResult(o, trainer, stopped);
 }
