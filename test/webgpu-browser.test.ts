@@ -2,7 +2,9 @@
 // Chromium on navigator.gpu. It compares the device's tanh(A·B) and sigmoid(a)·a with the CPU ops, and
 // trains the notes' sine RNN (test/webgpu/sine-train.ts: RNN(1→16, batch first) + Linear, MSE; 20 steps of
 // SGD with momentum, 10 of Adam) with model.to("webgpu") in the page; the test checks the losses and final
-// weights against the same training on the page's CPU and in Node.
+// weights against the same training on the page's CPU and in Node. Then a W5-sized Adam step
+// (test/webgpu/w5-step.ts: LSTM(64→512, 2 layers) + Linear, batch 256, one time step from a random
+// state) on the page's GPU against the page's CPU, and the page's CPU against Node's.
 // Chromium's flag: --enable-unsafe-webgpu (Linux has WebGPU behind it); with no GPU, Chromium 156 falls
 // back to its own SwiftShader adapter by itself. Needs /usr/bin/chromium; skipped without it unless
 // RECURRENT_REQUIRE_E2E=1, and skipped without a WebGPU adapter unless RECURRENT_REQUIRE_WEBGPU=1.
@@ -15,6 +17,7 @@ import { build } from "esbuild";
 import { type Page, chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { type SineRun, trainSine } from "./webgpu/sine-train.js";
+import { fingerprint, w5AdamStep, w5Names, w5Setup } from "./webgpu/w5-step.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_WEBGPU_FLAGS = ["--enable-unsafe-webgpu"];
@@ -148,6 +151,39 @@ describe("WebGPU in Chromium", { timeout: 180_000 }, () => {
         );
       }
       console.log(`adapter ${JSON.stringify(r.adapter)}\n${errors.join("\n")}`);
+    });
+  });
+
+  it("trains one W5-sized step in the page on webgpu as on the CPU (Adam)", async (ctx) => {
+    await withPage(ctx, async (page) => {
+      const r = (await page.evaluate("globalThis.runWebGPUW5(1)")) as Record<string, unknown>;
+      if (unavailable(ctx, r)) return;
+      expect(r.error ?? "").toBe("");
+      const names = w5Names(w5Setup(1));
+      expect(r.devices).toEqual(Array(names.length).fill("webgpu"));
+      const gpuLoss = r.gpuLoss as number;
+      const cpuLoss = r.cpuLoss as number;
+      expect(Math.abs(gpuLoss - cpuLoss) / cpuLoss).toBeLessThan(1e-6);
+      const gradErr = r.gradErr as number[];
+      const weightAbsErr = r.weightAbsErr as number[];
+      expect(gradErr).toHaveLength(names.length);
+      // every gradient against its own largest element, as test/webgpu-w5.test.ts in Node
+      for (const [i, e] of gradErr.entries()) expect(e, `grad ${names[i]}`).toBeLessThan(1e-5);
+      // Adam moves each weight by up to lr = 1e-3; the gradients' rounding changes that by far less
+      for (const [i, e] of weightAbsErr.entries()) expect(e, `weight ${names[i]}`).toBeLessThan(1e-4);
+      // the page's CPU against Node's: the same loss and the same gradients (fingerprints: Σg, Σ|g|)
+      const node = await w5AdamStep("cpu", 1);
+      expect(Math.abs(cpuLoss - node.loss) / node.loss).toBeLessThan(1e-6);
+      const prints = r.cpuGradFingerprints as [number, number][];
+      node.grads.forEach((g, i) => {
+        const [s, m] = fingerprint(g);
+        expect(Math.abs(prints[i][0] - s) / m, `Σ grad ${names[i]}`).toBeLessThan(1e-5);
+        expect(Math.abs(prints[i][1] - m) / m, `Σ|grad| ${names[i]}`).toBeLessThan(1e-5);
+      });
+      console.log(
+        `W5 (T = 1, B = 256) in Chromium on ${JSON.stringify(r.adapter)}: loss ${gpuLoss} (page CPU ${cpuLoss}, Node ${node.loss}); ` +
+          `worst grad ${Math.max(...gradErr).toExponential(2)}, weight ${Math.max(...weightAbsErr).toExponential(2)}; device step ${r.gpuMs} ms`,
+      );
     });
   });
 });

@@ -9,8 +9,9 @@
 //   node --import tsx test/webgpu/w5-check.mts [--seq T] [--steps N]   (defaults: T = 1, 1 step)
 //   node --import tsx test/webgpu/w5-check.mts --seq 100 --gpu-only [--forward-only]   (size and time probe)
 
-import { manualSeed, nn, optim, randn, Tensor } from "../../src/index.js";
+import { nn, optim, Tensor } from "../../src/index.js";
 import { deviceOrExit, finish } from "./setup.js";
+import { absErr, scaledErr, W5, w5Names, w5Setup } from "./w5-step.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => {
@@ -25,7 +26,6 @@ const T = arg("seq", 1);
 const STEPS = arg("steps", 1);
 const gpuOnly = args.includes("--gpu-only");
 const forwardOnly = args.includes("--forward-only");
-const W5 = { I: 64, H: 512, L: 2, B: 256 } as const; // bench/w5.ts
 
 const ctx = await deviceOrExit();
 const limits = {
@@ -33,14 +33,9 @@ const limits = {
   maxBufferSize: ctx.device.limits.maxBufferSize,
 };
 
-// bench/w5.ts's setup, in its order: the same weights whatever T is
-manualSeed(0);
-const lstm = new nn.LSTM(W5.I, W5.H, { numLayers: W5.L });
-const head = new nn.Linear(W5.H, 1);
-const x = randn(T, W5.B, W5.I); // (T, B, I)
-const y = randn(T, W5.B, 1); // (T, B, 1)
-const h0 = randn(W5.L, W5.B, W5.H); // (L, B, H)
-const c0 = randn(W5.L, W5.B, W5.H);
+// bench/w5.ts's setup (w5-step.ts): the same weights whatever T is
+const setup = w5Setup(T);
+const { lstm, head, x, y, h0, c0 } = setup;
 const glstm = new nn.LSTM(W5.I, W5.H, { numLayers: W5.L });
 const ghead = new nn.Linear(W5.H, 1);
 glstm.loadStateDict(lstm.stateDict());
@@ -51,7 +46,7 @@ const xg = x.to("webgpu");
 const yg = y.to("webgpu");
 const state: [Tensor, Tensor] = [h0, c0];
 const stateGpu: [Tensor, Tensor] = [h0.to("webgpu"), c0.to("webgpu")];
-const names = [...Object.keys(lstm.stateDict()).map((k) => `lstm.${k}`), "head.weight", "head.bias"];
+const names = w5Names(setup);
 const cpuParams = [...lstm.parameters(), ...head.parameters()];
 const gpuParams = [...glstm.parameters(), ...ghead.parameters()];
 const cpuOpt = new optim.Adam(cpuParams, { lr: 1e-3 });
@@ -60,26 +55,6 @@ const gpuOpt = new optim.Adam(gpuParams, { lr: 1e-3 });
 // the optimizer alone, apart from the rounding of the gradients (which Adam's g/√v amplifies where g ≈ 0)
 const shadow = cpuParams.map((p) => new Tensor(new Float32Array(p.numel), p.shape));
 const shadowOpt = new optim.Adam(shadow, { lr: 1e-3 });
-
-/** max |gpu − cpu| / max |cpu|: the error against the tensor's own scale. */
-function scaledErr(g: Float32Array, c: Float32Array): number {
-  if (g.length !== c.length) return Number.POSITIVE_INFINITY;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < c.length; i++) {
-    diff = Math.max(diff, Math.abs(g[i] - c[i]));
-    scale = Math.max(scale, Math.abs(c[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-/** max |gpu − cpu|. */
-function absErr(g: Float32Array, c: Float32Array): number {
-  if (g.length !== c.length) return Number.POSITIVE_INFINITY;
-  let diff = 0;
-  for (let i = 0; i < c.length; i++) diff = Math.max(diff, Math.abs(g[i] - c[i]));
-  return diff;
-}
 
 const ms = (t0: number) => Math.round(performance.now() - t0);
 const steps: Record<string, unknown>[] = [];
