@@ -1,0 +1,98 @@
+// The sequence-model fixtures (test/fixtures/data/nn12, which test/nn-seq.test.ts runs on the CPU) on the
+// webgpu device: Embedding, NLLLoss, LayerNorm, Conv1d, MultiheadAttention, dropout, F.pad and a full
+// backward hook, each module moved with `.to("webgpu")` and every float input on the device, forward and
+// backward, against PyTorch's values and gradients (test/webgpu/fixtures-nn12.mts, in a child process;
+// run.ts says why). dataloader.json is not run: it batches CPU tensors and checks the generator's state,
+// nothing a device computes. The cases the device still refuses are listed with their errors and asserted
+// exactly, so that coverage cannot shrink unnoticed. Skipped where there is no WebGPU, unless
+// RECURRENT_REQUIRE_WEBGPU=1.
+
+import { describe, expect, it } from "vitest";
+import { loadFixture } from "./helpers.js";
+import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
+
+/** float32 rounding, relative to each tensor's largest element */
+const TOL = 1e-4;
+
+/** Each suite's prefix in the script's case names, and its number of cases in the fixtures. */
+const A = "nn12";
+const dp = loadFixture<{ dropout: unknown[]; pad: unknown[] }>(A, "dropout_pad");
+const SUITES: Record<string, number> = {
+  "embedding: ": loadFixture<unknown[]>(A, "embedding").length,
+  "nll #": loadFixture<unknown[]>(A, "nll").length,
+  "layer_norm: ": loadFixture<unknown[]>(A, "layer_norm").length,
+  "conv1d: ": loadFixture<unknown[]>(A, "conv1d").length,
+  "mha #": loadFixture<unknown[]>(A, "mha").length,
+  "dropout: ": dp.dropout.length,
+  "pad: ": dp.pad.length,
+  "hooks: ": 1,
+};
+
+/** What the device does not run yet, and the error that says so: exactly these. */
+const REFUSED: Record<string, string> = {};
+{
+  const data = "this tensor is on the webgpu device: read its values with `await t.cpuAsync()`";
+  const mixed = (a: string, b: string) =>
+    `Expected all tensors to be on the same device, but found at least two devices, ${a} and ${b}!`;
+  for (const n of ["padding_idx", "max_norm scale_grad_by_freq", "from_pretrained"]) {
+    REFUSED[`embedding: ${n}`] = data;
+  }
+  let i = 0;
+  for (const shape of ["[4,5]", "[2,5,3]", "[5]"]) {
+    for (const weight of [false, true]) {
+      for (const ignore of [-100, 2]) {
+        for (const reduction of ["mean", "sum", "none"]) {
+          REFUSED[`nll #${i++}: ${shape} ${reduction} ignore=${ignore} weight=${weight}`] = data;
+        }
+      }
+    }
+  }
+  for (const n of ["[5] of [3,4,5]", "[4,5] of [2,4,5]", "[7] of [6,7]"]) REFUSED[`layer_norm: ${n}`] = data;
+  for (const r of [
+    "Conv1d(4, 6, kernel_size=(3,), stride=(2,), padding=(1,))",
+    "Conv1d(4, 6, kernel_size=(2,), stride=(1,), groups=2, bias=False)",
+    "Conv1d(3, 2, kernel_size=(3,), stride=(1,), padding=same, dilation=(2,))",
+    "Conv1d(3, 2, kernel_size=(4,), stride=(1,), padding=same)",
+  ]) {
+    REFUSED[`conv1d: ${r}`] = data;
+  }
+  REFUSED["mha #0: E=8 H=2 batchFirst=false mask=float kpm=true"] = mixed("webgpu", "cpu");
+  REFUSED["mha #1: E=8 H=4 batchFirst=true mask=bool kpm=false"] = mixed("cpu", "webgpu");
+  REFUSED["mha #2: E=6 H=3 batchFirst=false mask=null kpm=true"] = mixed("cpu", "webgpu");
+  for (const p of ["0.2", "0.5", "0.9"]) REFUSED[`dropout: p=${p}`] = data;
+  for (const n of ["[1,2] of [2,3,4]", "[0,1,2,-1] of [2,3,4]", "[2,0,0,0,1,1] of [2,3,4]"]) {
+    REFUSED[`pad: ${n}`] = data;
+  }
+  REFUSED["hooks: full backward hook on Linear"] = data;
+}
+
+describe("PyTorch's nn12 fixtures on the webgpu device", () => {
+  it("modules forward and backward: outputs and every gradient, except the cases listed with their errors", async (ctx) => {
+    const r = await runWebGPUScript("fixtures-nn12.mts", [], 115_000);
+    if (skipUnlessWebGPU(ctx, r) || !r.available) return;
+    const results = r.results as Record<string, Record<string, number>>;
+    const refused = r.refused as Record<string, string>;
+    expect(refused).toEqual(REFUSED);
+    const names = [...Object.keys(results), ...Object.keys(refused)];
+    // every fixture case is either run or refused: none left out
+    for (const [prefix, n] of Object.entries(SUITES)) {
+      expect(
+        names.filter((k) => k.startsWith(prefix)),
+        prefix,
+      ).toHaveLength(n);
+    }
+    expect(names).toHaveLength(Object.values(SUITES).reduce((a, b) => a + b, 0));
+    let worst = { err: 0, what: "" };
+    for (const [name, errs] of Object.entries(results)) {
+      expect(Object.keys(errs).length, name).toBeGreaterThan(0);
+      for (const [what, e] of Object.entries(errs)) {
+        if (!(e <= worst.err)) worst = { err: e, what: `${name}: ${what}` };
+        expect(e, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
+      }
+    }
+    const adapter = (r.adapter as { description: string }).description;
+    console.log(
+      `nn12 fixtures on webgpu: ${Object.keys(results).length} run, ${Object.keys(refused).length} refused; worst relative error ${worst.err.toExponential(2)} (${worst.what}) on ${adapter}`,
+    );
+  }, 120_000);
+});

@@ -1,0 +1,225 @@
+// The PyTorch fixtures of the sequence-model modules (test/fixtures/data/nn12/*.json, from
+// test/fixtures/gen/nn12.py; test/nn-seq.test.ts runs them on the CPU) on the webgpu device: each module
+// moved with `module.to("webgpu")`, every float input uploaded (as a leaf that requires grad where PyTorch
+// took its gradient), forward, backward of the fixture's output weighting, and the outputs and every
+// gradient read back with cpuAsync. Integer inputs (embedding ids, nll targets) stay on the CPU, as
+// cross-entropy's class indices do: they are read there to be checked. dataloader.json has nothing to
+// run on a device (it batches CPU tensors and checks the generator's state) and is not run here.
+// Prints, as one JSON line, each case's relative error per tensor or the error that refused it;
+// webgpu-nn12.test.ts asserts them. A child process of the tests (run.ts says why).
+
+import { manualSeed, nn, type Tensor, tensor } from "../../src/index.js";
+import { fromJson, loadFixture, type TensorJson } from "../helpers.js";
+import { relErr } from "./fixtures-common.js";
+import { deviceOrExit, finish } from "./setup.js";
+
+const ctx = await deviceOrExit();
+
+const F = nn.functional;
+const A = "nn12";
+type Case = Record<string, unknown>;
+type Ints = { shape: number[]; data: number[] };
+const intsOf = (j: Ints): Tensor => tensor(j.data, { dtype: "int64" }).reshape(j.shape);
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const up = (j: TensorJson, grad = false) => {
+  const t = fromJson(j).to("webgpu");
+  return grad ? t.requiresGrad_() : t;
+};
+const flat = (j: TensorJson) => fromJson(j).data as Float32Array;
+
+/** The relative error of device tensor `t` (null: a missing gradient) against PyTorch's `want`. */
+async function err(t: Tensor | null, want: TensorJson): Promise<number> {
+  if (t === null) return Number.POSITIVE_INFINITY;
+  if (t.device !== "webgpu") throw new Error(`a result is on ${t.device}, not webgpu`);
+  const got = await t.cpuAsync();
+  return relErr(got.data as Float32Array, flat(want), got.shape, want.shape);
+}
+
+const results: Record<string, Record<string, number>> = {};
+const refused: Record<string, string> = {};
+async function run(name: string, body: () => Promise<Record<string, number>>): Promise<void> {
+  try {
+    results[name] = await body();
+  } catch (e) {
+    refused[name] = message(e);
+  }
+}
+
+// Embedding: the table on the device, the ids on the CPU
+for (const c of loadFixture<Case[]>(A, "embedding")) {
+  await run(`embedding: ${c.name}`, async () => {
+    if (c.pretrained !== undefined) {
+      // from_pretrained: frozen, and looking every id up gives the table back
+      const pre = c.pretrained as TensorJson;
+      const e = nn.Embedding.fromPretrained(fromJson(pre), { paddingIdx: -1 }).to("webgpu");
+      if (e.weight.requiresGrad !== c.requiresGrad) throw new Error("requiresGrad differs from PyTorch's");
+      const out = e.forward(tensor([...Array(pre.shape[0]).keys()], { dtype: "int64" }));
+      return { output: await err(out, pre) };
+    }
+    manualSeed(c.seed as number);
+    const e = new nn.Embedding(c.num as number, c.dim as number, c.options as nn.EmbeddingOptions);
+    e.to("webgpu");
+    const out = e.forward(intsOf(c.input as Ints));
+    const errs: Record<string, number> = { output: await err(out, c.output as TensorJson) };
+    if (c.weightAfter) errs["renormed weight"] = await err(e.weight, c.weightAfter as TensorJson);
+    out.backward(up(c.gradWeights as TensorJson));
+    errs["grad weight"] = await err(e.weight.grad, c.gradWeight as TensorJson);
+    return errs;
+  });
+}
+
+// NLLLoss: log-probabilities and the class weights on the device, the targets on the CPU
+for (const [i, c] of loadFixture<Case[]>(A, "nll").entries()) {
+  const shape = JSON.stringify((c.input as TensorJson).shape);
+  const name = `nll #${i}: ${shape} ${c.reduction} ignore=${c.ignoreIndex} weight=${c.weight !== null}`;
+  await run(name, async () => {
+    const x = up(c.input as TensorJson, true);
+    const m = new nn.NLLLoss({
+      weight: c.weight ? fromJson(c.weight as TensorJson) : null,
+      ignoreIndex: c.ignoreIndex as number,
+      reduction: c.reduction as nn.Reduction,
+    }).to("webgpu");
+    const loss = m.forward(x, intsOf(c.target as Ints));
+    const errs: Record<string, number> = { loss: await err(loss, c.loss as TensorJson) };
+    loss.backward(up(c.gradWeights as TensorJson));
+    errs["grad input"] = await err(x.grad, c.gradInput as TensorJson);
+    return errs;
+  });
+}
+
+// LayerNorm: affine or not, over one or two trailing dimensions
+for (const c of loadFixture<Case[]>(A, "layer_norm")) {
+  await run(`layer_norm: ${JSON.stringify(c.normalizedShape)} of ${JSON.stringify(c.shape)}`, async () => {
+    const ln = new nn.LayerNorm(c.normalizedShape as number[], { elementwiseAffine: c.affine as boolean });
+    if (c.affine) {
+      ln.weight!.data.set(flat(c.weight as TensorJson));
+      ln.bias!.data.set(flat(c.bias as TensorJson));
+    }
+    ln.to("webgpu");
+    const x = up(c.x as TensorJson, true);
+    const y = ln.forward(x);
+    const errs: Record<string, number> = { y: await err(y, c.y as TensorJson) };
+    y.backward(up(c.gradWeights as TensorJson));
+    errs["grad x"] = await err(x.grad, c.gradX as TensorJson);
+    if (c.affine) {
+      errs["grad weight"] = await err(ln.weight!.grad, c.gradW as TensorJson);
+      errs["grad bias"] = await err(ln.bias!.grad, c.gradB as TensorJson);
+    }
+    return errs;
+  });
+}
+
+// Conv1d: stride, padding (number, "same"), dilation, groups, with and without bias
+for (const c of loadFixture<Case[]>(A, "conv1d")) {
+  await run(`conv1d: ${c.repr}`, async () => {
+    manualSeed(c.seed as number);
+    const m = new nn.Conv1d(c.in as number, c.out as number, c.k as number, c.options as nn.Conv1dOptions);
+    m.to("webgpu");
+    const x = up(c.x as TensorJson, true);
+    const y = m.forward(x);
+    const errs: Record<string, number> = { y: await err(y, c.y as TensorJson) };
+    y.backward(up(c.gradWeights as TensorJson));
+    errs["grad x"] = await err(x.grad, c.gradX as TensorJson);
+    errs["grad weight"] = await err(m.weight.grad, c.gradW as TensorJson);
+    if (c.gradB) errs["grad bias"] = await err(m.bias!.grad, c.gradB as TensorJson);
+    return errs;
+  });
+}
+
+// MultiheadAttention: masks (float on the device, booleans as nested arrays), batch first, unbatched
+for (const [i, c] of loadFixture<Case[]>(A, "mha").entries()) {
+  const name = c.unbatched
+    ? `mha #${i}: E=${c.E} H=${c.H} unbatched self-attention, no weights`
+    : `mha #${i}: E=${c.E} H=${c.H} batchFirst=${c.batchFirst} mask=${c.attnMaskKind} kpm=${c.kpm !== null}`;
+  await run(name, async () => {
+    manualSeed(c.seed as number);
+    const m = new nn.MultiheadAttention(c.E as number, c.H as number, {
+      batchFirst: c.batchFirst as boolean,
+    });
+    m.to("webgpu");
+    if (c.unbatched) {
+      const x = up(c.x as TensorJson);
+      const [out, w] = m.forward(x, x, x, { needWeights: false });
+      if (w !== null) throw new Error("weights returned with needWeights: false");
+      return { output: await err(out, c.out as TensorJson) };
+    }
+    const q = up(c.q as TensorJson, true);
+    const k = up(c.k as TensorJson, true);
+    const v = up(c.v as TensorJson, true);
+    const am =
+      c.attnMask === null
+        ? null
+        : c.attnMaskKind === "float"
+          ? up(c.attnMask as TensorJson)
+          : (c.attnMask as boolean[][]);
+    const [out, w] = m.forward(q, k, v, {
+      keyPaddingMask: c.kpm as boolean[][] | null,
+      attnMask: am,
+      averageAttnWeights: c.average as boolean,
+    });
+    const errs: Record<string, number> = {
+      output: await err(out, c.out as TensorJson),
+      weights: await err(w, c.weights as TensorJson),
+    };
+    out.backward(up(c.gradWeights as TensorJson));
+    errs["grad q"] = await err(q.grad, c.gradQ as TensorJson);
+    errs["grad k"] = await err(k.grad, c.gradK as TensorJson);
+    errs["grad v"] = await err(v.grad, c.gradV as TensorJson);
+    const gp = c.gradParams as Record<string, TensorJson>;
+    for (const [n, p] of m.namedParameters()) errs[`grad ${n}`] = await err(p.grad, gp[n]);
+    return errs;
+  });
+}
+
+// Dropout (the mask PyTorch draws for seed 41, functional and module) and F.pad (constant 0.5, crops)
+const dp = loadFixture<{ dropout: Case[]; pad: Case[] }>(A, "dropout_pad");
+for (const d of dp.dropout) {
+  await run(`dropout: p=${d.p}`, async () => {
+    const x = up(d.x as TensorJson);
+    manualSeed(41);
+    const errs: Record<string, number> = {
+      functional: await err(F.dropout(x, d.p as number), d.y as TensorJson),
+    };
+    const m = new nn.Dropout(d.p as number);
+    errs.module = await err(m.forward(x), d.moduleY as TensorJson);
+    m.eval();
+    if (m.forward(x) !== x) throw new Error("Dropout in eval mode should return its input");
+    return errs;
+  });
+}
+for (const p of dp.pad) {
+  await run(`pad: ${JSON.stringify(p.pad)} of ${JSON.stringify((p.x as TensorJson).shape)}`, async () => {
+    const x = up(p.x as TensorJson, true);
+    const y = F.pad(x, p.pad as number[], "constant", 0.5);
+    const errs: Record<string, number> = { y: await err(y, p.y as TensorJson) };
+    y.backward(up(p.gradWeights as TensorJson));
+    errs["grad x"] = await err(x.grad, p.gradX as TensorJson);
+    return errs;
+  });
+}
+
+// A full backward hook on a Linear: it sees PyTorch's grad_input and grad_output, and its return
+// (grad_input doubled) replaces the input's gradient
+await run("hooks: full backward hook on Linear", async () => {
+  const c = loadFixture<Case>(A, "hooks");
+  const lin = new nn.Linear(3, 2);
+  lin.weight.data.set(flat(c.weight as TensorJson));
+  lin.bias!.data.set(flat(c.bias as TensorJson));
+  lin.to("webgpu");
+  let gin: (Tensor | null)[] = [];
+  let gout: (Tensor | null)[] = [];
+  lin.registerFullBackwardHook((_m, gi, go) => {
+    gin = gi;
+    gout = go;
+    return [gi[0]!.mul(2)];
+  });
+  const x = up(c.x as TensorJson, true);
+  lin.forward(x).backward(up(c.gradWeights as TensorJson));
+  return {
+    grad_input: await err(gin[0] ?? null, (c.gin as TensorJson[])[0]),
+    grad_output: await err(gout[0] ?? null, (c.gout as TensorJson[])[0]),
+    "grad x": await err(x.grad, c.gradX as TensorJson),
+  };
+});
+
+finish(ctx, { results, refused });
