@@ -171,6 +171,17 @@ for (const [i, c] of loadFixture<Case[]>(A, "mha").entries()) {
   });
 }
 
+// case 1 again, its boolean mask a bool tensor: bool tensors live on the CPU, and the mask goes to the device
+await run("mha bool tensor mask: E=8 H=4 batchFirst=true", async () => {
+  const c = loadFixture<Case[]>(A, "mha")[1];
+  manualSeed(c.seed as number);
+  const m = new nn.MultiheadAttention(c.E as number, c.H as number, { batchFirst: true }).to("webgpu");
+  const mask = tensor((c.attnMask as boolean[][]).map((r) => r.map((b) => (b ? 1 : 0)))).bool();
+  const [q, k, v] = [up(c.q as TensorJson), up(c.k as TensorJson), up(c.v as TensorJson)];
+  const [out, w] = m.forward(q, k, v, { attnMask: mask, averageAttnWeights: false });
+  return { output: await err(out, c.out as TensorJson), weights: await err(w, c.weights as TensorJson) };
+});
+
 // Dropout (the mask PyTorch draws for seed 41, functional and module) and F.pad (constant 0.5, crops)
 const dp = loadFixture<{ dropout: Case[]; pad: Case[] }>(A, "dropout_pad");
 for (const d of dp.dropout) {
