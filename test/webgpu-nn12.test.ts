@@ -3,7 +3,10 @@
 // backward hook, each module moved with `.to("webgpu")` and every float input on the device, forward and
 // backward, against PyTorch's values and gradients (test/webgpu/fixtures-nn12.mts, in a child process;
 // run.ts says why). dataloader.json is not run: it batches CPU tensors and checks the generator's state,
-// nothing a device computes. The cases the device still refuses are listed with their errors and asserted
+// nothing a device computes. Then options the fixtures leave out (layerNorm with a weight or a bias alone,
+// embedding max-norm of orders 1, 3 and inf, padding_idx with scale_grad_by_freq, unbatched grouped conv1d,
+// dropout's gradient, pad with crops, nll with every target ignored) against the CPU path on the same
+// values, and PyTorch's errors for mixed devices. The cases the device still refuses are listed with their errors and asserted
 // exactly, so that coverage cannot shrink unnoticed. Skipped where there is no WebGPU, unless
 // RECURRENT_REQUIRE_WEBGPU=1.
 
@@ -60,9 +63,31 @@ describe("PyTorch's nn12 fixtures on the webgpu device", () => {
         expect(e, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
       }
     }
+    // options the fixtures do not exercise, against the CPU path on the same values: every one runs
+    expect(r.againstCpuRefused).toEqual({});
+    const againstCpu = r.againstCpu as Record<string, Record<string, number>>;
+    expect(Object.keys(againstCpu)).toHaveLength(10);
+    let worstCpu = { err: 0, what: "" };
+    for (const [name, errs] of Object.entries(againstCpu)) {
+      expect(Object.keys(errs).length, name).toBeGreaterThan(1);
+      for (const [what, e] of Object.entries(errs)) {
+        if (!(e <= worstCpu.err)) worstCpu = { err: e, what: `${name}: ${what}` };
+        expect(e, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
+      }
+    }
+    const mixed = (a: string, b: string) =>
+      `Expected all tensors to be on the same device, but found at least two devices, ${a} and ${b}!`;
+    expect(r.errors).toEqual({
+      "nllLoss: input on webgpu, weight on cpu": mixed("webgpu", "cpu"),
+      "conv1d: input on webgpu, weight on cpu": mixed("webgpu", "cpu"),
+      "conv1d: input on cpu, weight on webgpu": mixed("cpu", "webgpu"),
+      "layerNorm: input on cpu, weight on webgpu": mixed("cpu", "webgpu"),
+      "embedding on webgpu: an id out of range": "index out of range in self",
+    });
     const adapter = (r.adapter as { description: string }).description;
     console.log(
-      `nn12 fixtures on webgpu: ${Object.keys(results).length} run, ${Object.keys(refused).length} refused; worst relative error ${worst.err.toExponential(2)} (${worst.what}) on ${adapter}`,
+      `nn12 fixtures on webgpu: ${Object.keys(results).length} run, ${Object.keys(refused).length} refused; worst relative error ${worst.err.toExponential(2)} (${worst.what}) on ${adapter}. ` +
+        `Against the CPU path: ${Object.keys(againstCpu).length} cases, worst ${worstCpu.err.toExponential(2)} (${worstCpu.what})`,
     );
   }, 120_000);
 });

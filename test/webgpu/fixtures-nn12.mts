@@ -8,7 +8,7 @@
 // Prints, as one JSON line, each case's relative error per tensor or the error that refused it;
 // webgpu-nn12.test.ts asserts them. A child process of the tests (run.ts says why).
 
-import { manualSeed, nn, type Tensor, tensor } from "../../src/index.js";
+import { manualSeed, nn, randn, type Tensor, tensor } from "../../src/index.js";
 import { fromJson, loadFixture, type TensorJson } from "../helpers.js";
 import { relErr } from "./fixtures-common.js";
 import { deviceOrExit, finish } from "./setup.js";
@@ -233,4 +233,119 @@ await run("hooks: full backward hook on Linear", async () => {
   };
 });
 
-finish(ctx, { results, refused });
+// Beyond the fixtures: options PyTorch's files do not exercise, the device against the CPU path (itself
+// checked against PyTorch above, in nn-seq.test.ts) on the same values. `on` puts a tensor where the run
+// is (a new leaf when `grad`), `dev` says which run it is.
+const againstCpu: Record<string, Record<string, number>> = {};
+const againstCpuRefused: Record<string, string> = {};
+type Body = (on: (t: Tensor, grad?: boolean) => Tensor, dev: boolean) => Record<string, Tensor | null>;
+async function vsCpu(name: string, body: Body): Promise<void> {
+  try {
+    const want = body((t, grad) => (grad ? t.detach().requiresGrad_() : t), false);
+    const got = body((t, grad) => (grad ? t.to("webgpu").requiresGrad_() : t.to("webgpu")), true);
+    const errs: Record<string, number> = {};
+    for (const [k, w] of Object.entries(want)) {
+      const g = got[k];
+      if (w === null || g === null || g.device !== "webgpu") {
+        errs[k] = Number.POSITIVE_INFINITY;
+        continue;
+      }
+      const a = await g.cpuAsync();
+      errs[k] = relErr(a.data as Float32Array, w.data as Float32Array, a.shape, w.shape);
+    }
+    againstCpu[name] = errs;
+  } catch (e) {
+    againstCpuRefused[name] = message(e);
+  }
+}
+const moved = <M extends nn.Module>(m: M, dev: boolean): M => (dev ? m.to("webgpu") : m);
+
+manualSeed(5);
+const lnX = randn(4, 6);
+const lnP = randn(6);
+const lnG = randn(4, 6);
+for (const which of ["weight", "bias"] as const) {
+  await vsCpu(`layerNorm with only a ${which}`, (on) => {
+    const x = on(lnX, true);
+    const p = on(lnP, true);
+    const y = F.layerNorm(x, [6], which === "weight" ? p : null, which === "bias" ? p : null, 1e-3);
+    y.backward(on(lnG));
+    return { y, "grad x": x.grad, [`grad ${which}`]: p.grad };
+  });
+}
+const ids = tensor(
+  [
+    [0, 3, 3, 5],
+    [5, 3, 1, 0],
+  ],
+  { dtype: "int64" },
+);
+const embG = randn(2, 4, 3);
+for (const [opt, label] of [
+  [{ maxNorm: 0.8, normType: 1 }, "maxNorm 0.8, normType 1"],
+  [{ maxNorm: 0.5, normType: Number.POSITIVE_INFINITY }, "maxNorm 0.5, normType inf"],
+  [{ maxNorm: 1.2, normType: 3 }, "maxNorm 1.2, normType 3"],
+  [{ paddingIdx: 3, scaleGradByFreq: true }, "paddingIdx 3 repeated, scaleGradByFreq"],
+] as const) {
+  await vsCpu(`embedding ${label}`, (on, dev) => {
+    manualSeed(8);
+    const e = moved(new nn.Embedding(6, 3, opt), dev);
+    const out = e.forward(ids);
+    out.backward(on(embG));
+    return { output: out, "weight after": e.weight, "grad weight": e.weight.grad };
+  });
+}
+const cx = randn(6, 17);
+const cg = randn(4, 6);
+await vsCpu("conv1d unbatched (6, 17), stride 3, padding 2, dilation 2, groups 2", (on, dev) => {
+  manualSeed(9);
+  const m = moved(new nn.Conv1d(6, 4, 3, { stride: 3, padding: 2, dilation: 2, groups: 2 }), dev);
+  const x = on(cx, true);
+  const y = m.forward(x);
+  y.backward(on(cg));
+  return { y, "grad x": x.grad, "grad weight": m.weight.grad, "grad bias": m.bias!.grad };
+});
+const dx = randn(5, 8);
+const dg = randn(5, 8);
+await vsCpu("dropout p=0.3: output and gradient from one seed", (on) => {
+  const x = on(dx, true);
+  manualSeed(12);
+  const y = F.dropout(x, 0.3);
+  y.backward(on(dg));
+  return { y, "grad x": x.grad };
+});
+const px = randn(2, 3, 5);
+const pg = randn(2, 5, 4);
+await vsCpu("pad [-1, 0, 1, 1] with -2", (on) => {
+  const x = on(px, true);
+  const y = F.pad(x, [-1, 0, 1, 1], "constant", -2);
+  y.backward(on(pg));
+  return { y, "grad x": x.grad };
+});
+const nx = randn(3, 4);
+await vsCpu("nllLoss mean with every target ignored: NaN", (on) => {
+  const x = on(nx, true);
+  const loss = F.nllLoss(x, [1, 1, 1], { ignoreIndex: 1 });
+  loss.backward();
+  return { loss, "grad input": x.grad };
+});
+
+// Bad input on the device: PyTorch's errors (mixed devices, an id out of range)
+const errors: Record<string, string> = {};
+const tryMixed = (name: string, f: () => unknown) => {
+  try {
+    f();
+    errors[name] = "not refused";
+  } catch (e) {
+    errors[name] = message(e);
+  }
+};
+tryMixed("nllLoss: input on webgpu, weight on cpu", () =>
+  F.nllLoss(nx.to("webgpu"), [0, 1, 2], { weight: tensor([1, 2, 3, 4]) }),
+);
+tryMixed("conv1d: input on webgpu, weight on cpu", () => F.conv1d(cx.to("webgpu"), randn(4, 6, 3)));
+tryMixed("conv1d: input on cpu, weight on webgpu", () => F.conv1d(cx, randn(4, 6, 3).to("webgpu")));
+tryMixed("layerNorm: input on cpu, weight on webgpu", () => F.layerNorm(lnX, [6], lnP.to("webgpu")));
+tryMixed("embedding on webgpu: an id out of range", () => F.embedding([7], randn(5, 2).to("webgpu")));
+
+finish(ctx, { results, refused, againstCpu, againstCpuRefused, errors });
