@@ -6,7 +6,8 @@
 // nothing a device computes. Then options the fixtures leave out (layerNorm with a weight or a bias alone,
 // embedding max-norm of orders 1, 3 and inf, padding_idx with scale_grad_by_freq, unbatched grouped conv1d,
 // dropout's gradient, pad with crops, nll with every target ignored) against the CPU path on the same
-// values, and PyTorch's errors for mixed devices. The cases the device still refuses are listed with their errors and asserted
+// values, PyTorch's errors for mixed devices, and a small tagger built of these layers trained with Adam on
+// both devices from the same weights. The cases the device still refuses are listed with their errors and asserted
 // exactly, so that coverage cannot shrink unnoticed. Skipped where there is no WebGPU, unless
 // RECURRENT_REQUIRE_WEBGPU=1.
 
@@ -84,10 +85,20 @@ describe("PyTorch's nn12 fixtures on the webgpu device", () => {
       "layerNorm: input on cpu, weight on webgpu": mixed("cpu", "webgpu"),
       "embedding on webgpu: an id out of range": "index out of range in self",
     });
+    // a tagger of these layers (Embedding, Conv1d, LSTM, attention, LayerNorm, dropout, Linear, NLLLoss)
+    // trains on the device as on the CPU: 6 Adam steps from the same weights and dropout draws
+    const tr = r.training as Record<string, number | string>;
+    expect(tr.refused).toBeUndefined();
+    expect(tr.steps).toBe(6);
+    expect(tr.params).toBe(15);
+    expect(tr["last loss"] as number).toBeLessThan((tr["first loss"] as number) - 0.3);
+    expect(tr.losses as number).toBeLessThanOrEqual(1e-5);
+    expect(tr.weights as number).toBeLessThanOrEqual(TOL);
     const adapter = (r.adapter as { description: string }).description;
     console.log(
       `nn12 fixtures on webgpu: ${Object.keys(results).length} run, ${Object.keys(refused).length} refused; worst relative error ${worst.err.toExponential(2)} (${worst.what}) on ${adapter}. ` +
-        `Against the CPU path: ${Object.keys(againstCpu).length} cases, worst ${worstCpu.err.toExponential(2)} (${worstCpu.what})`,
+        `Against the CPU path: ${Object.keys(againstCpu).length} cases, worst ${worstCpu.err.toExponential(2)} (${worstCpu.what}). ` +
+        `Tagger, 6 Adam steps: losses within ${(tr.losses as number).toExponential(2)}, weights within ${(tr.weights as number).toExponential(2)} (${tr["worst weight"]}) of the CPU's`,
     );
   }, 120_000);
 });

@@ -8,7 +8,7 @@
 // Prints, as one JSON line, each case's relative error per tensor or the error that refused it;
 // webgpu-nn12.test.ts asserts them. A child process of the tests (run.ts says why).
 
-import { manualSeed, nn, randn, type Tensor, tensor } from "../../src/index.js";
+import { manualSeed, nn, optim, randn, type Tensor, tensor } from "../../src/index.js";
 import { fromJson, loadFixture, type TensorJson } from "../helpers.js";
 import { relErr } from "./fixtures-common.js";
 import { deviceOrExit, finish } from "./setup.js";
@@ -330,6 +330,84 @@ await vsCpu("nllLoss mean with every target ignored: NaN", (on) => {
   return { loss, "grad input": x.grad };
 });
 
+// Training with these layers: a small sequence tagger (Embedding with padding → Conv1d "same" → LSTM →
+// self-attention with a key padding mask → LayerNorm → dropout → Linear → logSoftmax → NLLLoss ignoring
+// the padding), 6 Adam steps from the same weights and the same dropout draws on each device.
+class Tagger extends nn.Module {
+  emb = new nn.Embedding(11, 8, { paddingIdx: 0 });
+  conv = new nn.Conv1d(8, 8, 3, { padding: "same" });
+  lstm = new nn.LSTM(8, 12, { batchFirst: true });
+  attn = new nn.MultiheadAttention(12, 3, { batchFirst: true });
+  ln = new nn.LayerNorm(12);
+  drop = new nn.Dropout(0.2);
+  head = new nn.Linear(12, 11);
+  forward(ids: number[][], kpm: boolean[][]): Tensor {
+    const e = this.emb.forward(ids); // (B, T, 8)
+    const c = this.conv.forward(e.transpose(1, 2)).transpose(1, 2).relu();
+    const [h] = this.lstm.forward(c) as [Tensor, unknown];
+    const [a] = this.attn.forward(h, h, h, { keyPaddingMask: kpm, needWeights: false });
+    const y = this.drop.forward(this.ln.forward(h.add(a)));
+    return F.logSoftmax(this.head.forward(y), -1);
+  }
+}
+const tagIds = [
+  [3, 5, 7, 2, 9, 0, 0],
+  [1, 4, 4, 8, 10, 6, 2],
+  [2, 2, 3, 0, 0, 0, 0],
+];
+const tagKpm = tagIds.map((r) => r.map((v) => v === 0));
+const tagTarget = tensor(
+  tagIds.map((r) => r.map((v, t) => (v === 0 ? -100 : (v + t) % 11))),
+  { dtype: "int64" },
+).reshape([21]);
+async function trainTagger(dev: boolean): Promise<{ losses: number[]; weights: Map<string, Float32Array> }> {
+  manualSeed(77);
+  const net = moved(new Tagger(), dev);
+  const opt = new optim.Adam(net.parameters(), { lr: 0.01 });
+  const losses: number[] = [];
+  manualSeed(78); // the dropout draws
+  for (let step = 0; step < 6; step++) {
+    opt.zeroGrad();
+    const out = net.forward(tagIds, tagKpm).reshape([21, 11]);
+    const loss = F.nllLoss(out, tagTarget);
+    if (loss.device !== (dev ? "webgpu" : "cpu")) throw new Error(`the loss is on ${loss.device}`);
+    loss.backward();
+    opt.step();
+    losses.push(await loss.itemAsync());
+  }
+  const weights = new Map<string, Float32Array>();
+  for (const [n, p] of net.namedParameters()) {
+    let w = (await p.cpuAsync()).data as Float32Array;
+    // the key projection's bias has a gradient of exactly 0 (softmax ignores a shift common to a query's
+    // scores): both devices hold rounding noise there, which Adam scales to ±lr per step. Left out.
+    if (n === "attn.in_proj_bias") w = Float32Array.of(...w.subarray(0, 12), ...w.subarray(24));
+    weights.set(n, w);
+  }
+  return { losses, weights };
+}
+let training: Record<string, number | string>;
+try {
+  const cpu = await trainTagger(false);
+  const gpu = await trainTagger(true);
+  let worst = 0;
+  let worstName = "";
+  for (const [n, w] of cpu.weights) {
+    const e = relErr(gpu.weights.get(n)!, w);
+    if (!(e <= worst)) [worst, worstName] = [e, n];
+  }
+  training = {
+    steps: cpu.losses.length,
+    params: cpu.weights.size,
+    "first loss": cpu.losses[0],
+    "last loss": cpu.losses[cpu.losses.length - 1],
+    losses: Math.max(...cpu.losses.map((l, i) => Math.abs(gpu.losses[i] - l) / Math.abs(l))),
+    weights: worst,
+    "worst weight": worstName,
+  };
+} catch (e) {
+  training = { refused: message(e) };
+}
+
 // Bad input on the device: PyTorch's errors (mixed devices, an id out of range)
 const errors: Record<string, string> = {};
 const tryMixed = (name: string, f: () => unknown) => {
@@ -348,4 +426,4 @@ tryMixed("conv1d: input on cpu, weight on webgpu", () => F.conv1d(cx, randn(4, 6
 tryMixed("layerNorm: input on cpu, weight on webgpu", () => F.layerNorm(lnX, [6], lnP.to("webgpu")));
 tryMixed("embedding on webgpu: an id out of range", () => F.embedding([7], randn(5, 2).to("webgpu")));
 
-finish(ctx, { results, refused, againstCpu, againstCpuRefused, errors });
+finish(ctx, { results, refused, againstCpu, againstCpuRefused, errors, training });
