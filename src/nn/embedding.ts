@@ -1,5 +1,6 @@
 // nn.Embedding and F.embedding: a lookup table of vectors indexed by token ids, as PyTorch's.
-// The kernel pair is kernels/seq.ts's embeddingForward/Backward, lifted by core/custom.ts.
+// The kernel pair is kernels/seq.ts's embeddingForward/Backward, lifted by core/custom.ts; on the webgpu
+// device, core/device-nn.ts's gather of rows and its scatter-add.
 
 import { customOp } from "../core/custom.js";
 import { deviceEmbeddingRenorm, deviceGatherRowsAdd } from "../core/device-nn.js";

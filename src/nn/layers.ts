@@ -1,5 +1,6 @@
 // Sequence-model layers beside Linear: NLLLoss, LogSoftmax, Softmax, LayerNorm, Conv1d, as PyTorch's.
-// Kernels live in kernels/seq.ts; core/custom.ts lifts them into the graph.
+// Kernels live in kernels/seq.ts; core/custom.ts lifts them into the graph. On the webgpu device:
+// core/device-nn.ts (layer norm, the gathers of nll and conv1d) and device ops composed here.
 
 import { customOp } from "../core/custom.js";
 import { pyFloatRepr } from "../core/format.js";
@@ -120,28 +121,22 @@ function nllOnDevice(
     }
   }
   const picked = deviceGatherRowsAdd(input, pick, 1, [N * S], "NllLossBackward0");
-  // (N·S) each target's weight, 0 where ignored: constants of the loss
-  const w = noGrad(() =>
-    weightT === null
-      ? deviceConstant(
-          input,
-          Float32Array.from(t, (c) => (c < 0 ? 0 : 1)),
-          [N * S],
-        )
-      : deviceGatherRowsAdd(weightT, t, 1, [N * S], "IndexSelectBackward0"),
-  );
-  const loss = ops.mul(
-    picked,
-    noGrad(() => ops.neg(w)),
-  );
+  // (N·S) each target's weight, 0 where ignored, its negation and its sum: constants of the loss
+  const [negW, totalWeight] = noGrad(() => {
+    const w =
+      weightT === null
+        ? deviceConstant(
+            input,
+            Float32Array.from(t, (c) => (c < 0 ? 0 : 1)),
+            [N * S],
+          )
+        : deviceGatherRowsAdd(weightT, t, 1, [N * S], "IndexSelectBackward0");
+    return [ops.neg(w), reduction === "mean" ? ops.sum(w) : null];
+  });
+  const loss = ops.mul(picked, negW);
   if (reduction === "none") return ops.reshape(loss, colShape);
   const total = ops.sum(loss);
-  return reduction === "sum"
-    ? total
-    : ops.div(
-        total,
-        noGrad(() => ops.sum(w)),
-      );
+  return totalWeight === null ? total : ops.div(total, totalWeight);
 }
 
 /** `nn.NLLLoss`: nllLoss with options fixed at construction; its weight is a buffer. */
