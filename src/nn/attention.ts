@@ -13,13 +13,17 @@ import { Module, Parameter } from "./module.js";
 /** A mask: a bool tensor or nested booleans (true = masked out), or a float tensor added to the scores. */
 export type AttentionMask = Tensor | boolean[] | boolean[][] | boolean[][][];
 
-/** The mask as an additive float tensor: −inf where a boolean mask is true, the values of a float one. */
-function additiveMask(m: AttentionMask, what: string): Tensor {
+/**
+ * The mask as an additive float tensor: −inf where a boolean mask is true, the values of a float one. A
+ * boolean mask (nested booleans, or a bool tensor, which can only live on the CPU) goes where `like` is.
+ */
+function additiveMask(m: AttentionMask, what: string, like: Tensor): Tensor {
+  const on = (t: Tensor) => (like._gpu !== null ? t.to("webgpu") : t);
   if (m instanceof Tensor) {
     if ((m.dtype as string) !== "bool") return m;
     const d = new Float32Array(m.numel);
     for (let i = 0; i < d.length; i++) if (Number(m.data[i]) !== 0) d[i] = Number.NEGATIVE_INFINITY;
-    return new Tensor(d, m.shape);
+    return on(new Tensor(d, m.shape));
   }
   const shape: number[] = [];
   let cur: unknown = m;
@@ -29,9 +33,11 @@ function additiveMask(m: AttentionMask, what: string): Tensor {
   }
   const flat = (m as unknown as NestedArray[]).flat(3) as unknown as unknown[];
   if (flat.some((v) => typeof v !== "boolean")) throw new Error(`${what}: expected booleans or a Tensor`);
-  return new Tensor(
-    Float32Array.from(flat, (v) => (v ? Number.NEGATIVE_INFINITY : 0)),
-    shape,
+  return on(
+    new Tensor(
+      Float32Array.from(flat, (v) => (v ? Number.NEGATIVE_INFINITY : 0)),
+      shape,
+    ),
   );
 }
 
@@ -149,7 +155,7 @@ export class MultiheadAttention extends Module {
 
     let mask: Tensor | null = null;
     if (options.attnMask !== null && options.attnMask !== undefined) {
-      mask = additiveMask(options.attnMask, "attn_mask");
+      mask = additiveMask(options.attnMask, "attn_mask", q);
       if (mask.ndim === 2) {
         if (mask.shape[0] !== L || mask.shape[1] !== S)
           throw new Error(
@@ -164,7 +170,7 @@ export class MultiheadAttention extends Module {
       } else throw new Error(`attn_mask's dimension ${mask.ndim} is not supported`);
     }
     if (options.keyPaddingMask !== null && options.keyPaddingMask !== undefined) {
-      let kpm = additiveMask(options.keyPaddingMask, "key_padding_mask");
+      let kpm = additiveMask(options.keyPaddingMask, "key_padding_mask", q);
       const want = batched ? [N, S] : [S];
       if (kpm.ndim !== want.length || kpm.shape.some((d, i) => d !== want[i])) {
         throw new Error(

@@ -1,7 +1,9 @@
 // nn.Embedding and F.embedding: a lookup table of vectors indexed by token ids, as PyTorch's.
-// The kernel pair is kernels/seq.ts's embeddingForward/Backward, lifted by core/custom.ts.
+// The kernel pair is kernels/seq.ts's embeddingForward/Backward, lifted by core/custom.ts; on the webgpu
+// device, core/device-nn.ts's gather of rows and its scatter-add.
 
 import { customOp } from "../core/custom.js";
+import { deviceEmbeddingRenorm, deviceGatherRowsAdd } from "../core/device-nn.js";
 import { pyFloatRepr } from "../core/format.js";
 import { defaultGenerator, fillNormal } from "../core/random.js";
 import { type NestedArray, noGrad, shapeStr, Tensor } from "../core/tensor.js";
@@ -87,6 +89,7 @@ export function embedding(input: IndexLike, weight: Tensor, options: EmbeddingFn
   const { idx, shape } = toIndices(input, "embedding");
   for (const v of idx) if (v < 0 || v >= V) throw new Error("index out of range in self");
   const pad = checkPaddingIdx(options.paddingIdx, V) ?? -1;
+  if (weight._gpu !== null) return embeddingOnDevice(idx, shape, weight, pad, options);
   if (options.maxNorm !== null && options.maxNorm !== undefined) {
     const maxNorm = options.maxNorm;
     const p = options.normType ?? 2;
@@ -99,6 +102,32 @@ export function embedding(input: IndexLike, weight: Tensor, options: EmbeddingFn
     const dW = d.add(0);
     if (dW !== null) embeddingBackward(dW, idx, g[0]!, D, pad, scale);
   })[0];
+}
+
+/**
+ * embedding on the webgpu device: the rows gathered (max-norm first rescales the rows looked up, in place);
+ * the gradient scatter-adds each position's row back, skipping padding_idx, divided by the index's count
+ * with scale_grad_by_freq. The ids stay on the CPU, where they were checked.
+ */
+function embeddingOnDevice(
+  idx: Int32Array, // (N)
+  shape: number[],
+  weight: Tensor, // (V, D)
+  pad: number,
+  options: EmbeddingFnOptions,
+): Tensor {
+  const D = weight.shape[1];
+  if (options.maxNorm !== null && options.maxNorm !== undefined) {
+    deviceEmbeddingRenorm(weight, idx, options.maxNorm, options.normType ?? 2);
+  }
+  const back = pad < 0 ? idx : idx.map((v) => (v === pad ? -1 : v));
+  let scale: Float32Array | null = null;
+  if (options.scaleGradByFreq ?? false) {
+    const counts = new Map<number, number>();
+    for (const v of idx) counts.set(v, (counts.get(v) ?? 0) + 1);
+    scale = Float32Array.from(idx, (v) => 1 / counts.get(v)!);
+  }
+  return deviceGatherRowsAdd(weight, idx, D, [...shape, D], "EmbeddingBackward0", back, scale);
 }
 
 export interface EmbeddingOptions extends EmbeddingFnOptions {

@@ -2,6 +2,8 @@
 // `import { nn } from "recurrent"; const F = nn.functional;` reads as `import torch.nn.functional as F`.
 
 import { customOp } from "../core/custom.js";
+import { deviceConstant } from "../core/device.js";
+import { deviceGatherRowsAdd } from "../core/device-nn.js";
 import * as ops from "../core/ops.js";
 import { shapeNumel, type Tensor } from "../core/tensor.js";
 import { dropout as dropoutImpl } from "./linear.js";
@@ -80,6 +82,13 @@ export function pad(x: Tensor, padding: readonly number[], mode = "constant", va
       if (++idx[d] < outShape[d]) break;
       idx[d] = 0;
     }
+  }
+  if (x._gpu !== null) {
+    // on the device: the kept elements gathered (their gradient scattered back), plus the fill value
+    const kept = deviceGatherRowsAdd(x, src, 1, outShape, "ConstantPadNdBackward0");
+    if (value === 0) return kept;
+    const fill = Float32Array.from(src, (s) => (s < 0 ? value : 0));
+    return ops.add(kept, deviceConstant(x, fill, outShape));
   }
   const y = new Float32Array(n);
   for (let o = 0; o < n; o++) y[o] = src[o] < 0 ? value : x.data[src[o]];

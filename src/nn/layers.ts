@@ -1,10 +1,13 @@
 // Sequence-model layers beside Linear: NLLLoss, LogSoftmax, Softmax, LayerNorm, Conv1d, as PyTorch's.
-// Kernels live in kernels/seq.ts; core/custom.ts lifts them into the graph.
+// Kernels live in kernels/seq.ts; core/custom.ts lifts them into the graph. On the webgpu device:
+// core/device-nn.ts (layer norm, the gathers of nll and conv1d) and device ops composed here.
 
 import { customOp } from "../core/custom.js";
 import { pyFloatRepr } from "../core/format.js";
+import { deviceConstant, mixedDevices } from "../core/device.js";
+import { deviceGatherRowsAdd, deviceLayerNorm } from "../core/device-nn.js";
 import * as ops from "../core/ops.js";
-import { shapeNumel, shapeStr, type Tensor } from "../core/tensor.js";
+import { noGrad, shapeNumel, shapeStr, type Tensor } from "../core/tensor.js";
 import {
   type Conv1dDims,
   conv1dBackward,
@@ -64,6 +67,8 @@ export function nllLoss(input: Tensor, target: IndexLike, options: NLLLossOption
     else if (v < 0 || v >= C) throw new Error(`Target ${v} is out of bounds.`);
     else t[i] = v;
   }
+  if (input._gpu !== null || weightT?._gpu)
+    return nllOnDevice(input, t, weightT, reduction, N, C, S, colShape);
   const weight = weightT === null ? null : weightT.data;
   const loss = new Float64Array(N * S); // (N, S)
   const total = nllForward(input.data, t, weight, loss, N, C, S);
@@ -89,6 +94,49 @@ export function nllLoss(input: Tensor, target: IndexLike, options: NLLLossOption
       nllBackward(t, weight, dloss, dx, N, C, S);
     },
   )[0];
+}
+
+/**
+ * nllLoss on the webgpu device, composed of device ops: the log-probabilities at the targets gathered
+ * (their gradient scattered back), times −weight, then summed (mean: divided by the summed weight of the
+ * targets not ignored, as PyTorch). `t` (N·S) holds the targets, −1 where ignored.
+ */
+function nllOnDevice(
+  input: Tensor, // (N, C, S)
+  t: Int32Array, // (N, S)
+  weightT: Tensor | null, // (C)
+  reduction: Reduction,
+  N: number,
+  C: number,
+  S: number,
+  colShape: number[],
+): Tensor {
+  if (input._gpu === null) throw mixedDevices("cpu", "webgpu");
+  if (weightT !== null && weightT._gpu === null) throw mixedDevices("webgpu", "cpu");
+  const pick = new Int32Array(N * S); // (N, S) flat index of x[n, t, s], −1 where ignored
+  for (let n = 0; n < N; n++) {
+    for (let s = 0; s < S; s++) {
+      const c = t[n * S + s];
+      pick[n * S + s] = c < 0 ? -1 : (n * C + c) * S + s;
+    }
+  }
+  const picked = deviceGatherRowsAdd(input, pick, 1, [N * S], "NllLossBackward0");
+  // (N·S) each target's weight, 0 where ignored, its negation and its sum: constants of the loss
+  const [negW, totalWeight] = noGrad(() => {
+    const w =
+      weightT === null
+        ? deviceConstant(
+            input,
+            Float32Array.from(t, (c) => (c < 0 ? 0 : 1)),
+            [N * S],
+          )
+        : deviceGatherRowsAdd(weightT, t, 1, [N * S], "IndexSelectBackward0");
+    return [ops.neg(w), reduction === "mean" ? ops.sum(w) : null];
+  });
+  const loss = ops.mul(picked, negW);
+  if (reduction === "none") return ops.reshape(loss, colShape);
+  const total = ops.sum(loss);
+  return totalWeight === null ? total : ops.div(total, totalWeight);
 }
 
 /** `nn.NLLLoss`: nllLoss with options fixed at construction; its weight is a buffer. */
@@ -181,6 +229,10 @@ export function layerNorm(
   }
   const D = shapeNumel(ns);
   const M = D === 0 ? 0 : input.numel / D;
+  if (input._gpu !== null || weight?._gpu || bias?._gpu) {
+    if (input._gpu === null) throw mixedDevices("cpu", "webgpu");
+    return deviceLayerNorm(input, weight, bias, M, D, eps);
+  }
   const y = new Float32Array(input.numel); // (M, D)
   const mean = new Float64Array(M); // (M)
   const rstd = new Float64Array(M); // (M)
@@ -306,6 +358,8 @@ export function conv1d(
     );
   }
   const dims: Conv1dDims = { B, Ci, Co, K, L, Lo, G, stride, padLeft, dilation };
+  if (input._gpu !== null || weight._gpu !== null || bias?._gpu)
+    return conv1dOnDevice(dims, input, weight, bias);
   const y = new Float32Array(B * Co * Lo); // (B, Co, Lo)
   conv1dForward(dims, input.data, weight.data, bias?.data ?? null, y);
   const shape = unbatched ? [Co, Lo] : [B, Co, Lo];
@@ -313,6 +367,39 @@ export function conv1d(
   return customOp("ConvolutionBackward0", inputs, [{ data: y, shape }], (g, d) => {
     conv1dBackward(dims, input.data, weight.data, g[0]!, d.add(0), d.add(1), d.add(2));
   })[0];
+}
+
+/**
+ * conv1d on the webgpu device, composed of device ops: the input's windows gathered per group into
+ * columns (im2col, zeros for the padding; the gradient scattered back), one batched product with the
+ * weight per group, the result permuted to (B, Co, Lo), plus the bias.
+ */
+function conv1dOnDevice(d: Conv1dDims, input: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  if (input._gpu === null) throw mixedDevices("cpu", "webgpu");
+  const { B, Ci, Co, K, L, Lo, G, stride, padLeft, dilation } = d;
+  const cpg = Ci / G;
+  const opg = Co / G;
+  const idx = new Int32Array(G * B * Lo * cpg * K); // (G, B·Lo, cpg·K) flat index into x, −1 for padding
+  let q = 0;
+  for (let g = 0; g < G; g++) {
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < Lo; t++) {
+        for (let c = 0; c < cpg; c++) {
+          const xo = (b * Ci + g * cpg + c) * L;
+          for (let k = 0; k < K; k++) {
+            const i = t * stride - padLeft + k * dilation;
+            idx[q++] = i >= 0 && i < L ? xo + i : -1;
+          }
+        }
+      }
+    }
+  }
+  const cols = deviceGatherRowsAdd(input, idx, 1, [G, B * Lo, cpg * K], "Im2ColBackward0");
+  const w = ops.transpose(ops.reshape(weight, [G, opg, cpg * K]), 1, 2); // (G, cpg·K, opg)
+  const yg = ops.reshape(ops.matmul(cols, w), [G, B, Lo, opg]);
+  let y = ops.reshape(ops.permute(yg, [1, 0, 3, 2]), [B, Co, Lo]);
+  if (bias !== null) y = ops.add(y, ops.reshape(bias, [Co, 1]));
+  return input.ndim === 2 ? ops.reshape(y, [Co, Lo]) : y;
 }
 
 export interface Conv1dOptions extends Conv1dFnOptions {

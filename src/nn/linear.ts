@@ -6,6 +6,7 @@ import * as ops from "../core/ops.js";
 import { pyFloatRepr } from "../core/format.js";
 import { result, type Tensor } from "../core/tensor.js";
 import { checkAllocation } from "../core/limits.js";
+import { deviceConstant } from "../core/device.js";
 import { checkTensorArg } from "./args.js";
 import { Module, type Parameter, uniformParameter } from "./module.js";
 
@@ -104,6 +105,8 @@ export function dropout(x: Tensor, p: number, training = true): Tensor {
   const keep = 1 - p;
   const scale = p === 1 ? 0 : Math.fround(1 / Math.fround(keep));
   for (let i = 0; i < n; i++) mask[i] = defaultGenerator.nextDouble() < keep ? scale : 0;
+  // on the device: the same mask (drawn here, so one seed drops the same elements), uploaded
+  if (x._gpu !== null) return ops.mul(x, deviceConstant(x, mask, x.shape));
   const out = new Float32Array(n);
   const xd = x.data; // once: a view's data is gathered on each read
   for (let i = 0; i < n; i++) out[i] = xd[i] * mask[i];

@@ -4,7 +4,15 @@
 
 import { defaultGenerator, fillUniform } from "../core/random.js";
 import { isGradEnabled, resultMulti, Tensor, shapeStr } from "../core/tensor.js";
-import { type Device, isDevice, moveToCpuInPlace, moveToDeviceInPlace, zeroFill } from "../core/device.js";
+import {
+  type Device,
+  isDevice,
+  mixedDevices,
+  moveToCpuInPlace,
+  moveToDeviceInPlace,
+  zeroFill,
+} from "../core/device.js";
+import { recordMultiDevice } from "../core/engine.js";
 
 /** A tensor that is a module's learnable parameter (requires a gradient unless told otherwise). */
 export class Parameter extends Tensor {
@@ -89,18 +97,30 @@ function tensorsIn(v: unknown): { ts: Tensor[]; rebuild: (ts: Tensor[]) => unkno
   return { ts, rebuild };
 }
 
-/** Identity on `ts` as one graph node whose backward calls `onGrad` with the gradients (null: none came). */
+/**
+ * Identity on `ts` as one graph node whose backward calls `onGrad` with the gradients as tensors (null:
+ * none came) and passes on the gradients it returns. On the webgpu device (every tensor there) the
+ * outputs share the inputs' buffers and the gradients are webgpu tensors.
+ */
 function identityNode(
   ts: Tensor[],
   name: string,
-  onGrad: (grads: (Float32Array | null)[]) => (Float32Array | null)[],
+  onGrad: (grads: (Tensor | null)[]) => (Tensor | null)[],
 ): Tensor[] {
+  if (ts.some((t) => t._gpu !== null)) {
+    if (ts.some((t) => t._gpu === null)) throw mixedDevices("webgpu", "cpu");
+    const outs = ts.map((t) => Tensor._onDevice(t._gpu!, t.shape));
+    return recordMultiDevice(outs, ts, name, (grads) => onGrad(grads.slice()), null);
+  }
   return resultMulti(
     ts.map((t) => t.data),
     ts.map((t) => t.shape),
     ts,
     name,
-    (grads) => onGrad(grads.slice()),
+    (grads) =>
+      onGrad(grads.map((g, i) => (g === null ? null : new Tensor(g, ts[i].shape)))).map((g) =>
+        g === null ? null : g.data,
+      ),
   );
 }
 
@@ -165,9 +185,7 @@ export abstract class Module {
       if (inTs.ts.some((t) => t.requiresGrad)) {
         inputsHooked = true;
         const wrapped = identityNode(inTs.ts, "BackwardHookFunctionBackward", (grads) => {
-          let gin: (Tensor | null)[] = grads.map((g, i) =>
-            g === null ? null : new Tensor(g, inTs.ts[i].shape),
-          );
+          let gin = grads;
           for (const hook of bwd) {
             const r = hook(this, gin, gradOutputs);
             if (r !== undefined && r !== null) {
@@ -178,7 +196,7 @@ export abstract class Module {
               gin = r;
             }
           }
-          return gin.map((g) => (g === null ? null : g.data));
+          return gin;
         });
         args = inTs.rebuild(wrapped) as unknown[];
       }
@@ -192,7 +210,7 @@ export abstract class Module {
       const outTs = tensorsIn(out);
       if (outTs.ts.some((t) => t.requiresGrad)) {
         const wrapped = identityNode(outTs.ts, "BackwardHookFunctionBackward", (grads) => {
-          gradOutputs = grads.map((g, i) => (g === null ? null : new Tensor(g, outTs.ts[i].shape)));
+          gradOutputs = grads;
           if (!inputsHooked) {
             // no input needs a gradient: the hooks run now, with no input gradients
             const none = new Array<Tensor | null>(nInputs).fill(null);
