@@ -28,6 +28,8 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
       `Expected size for first two dimensions of batch2 tensor to be: [${a.shape[0]}, ${a.shape[2]}] but got: [${b.shape[0]}, ${b.shape[1]}].`,
     );
   }
+  // on the device: matmul's batched product, the same values (its node is matmul's)
+  if (onDevice(a, b)) return deviceMatmul(a, b);
   return matmulAs(a, b, "BmmBackward0");
 }
 
