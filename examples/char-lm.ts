@@ -2,9 +2,13 @@
 // (which the fixtures run): Embedding -> 2-layer LSTM -> Linear, cross entropy, Adam, clipGradNorm_,
 // temperature sampling with multinomial, and a safetensors checkpoint that the PyTorch program loads
 // (`python3 examples/torch/char_lm.py char-lm.safetensors`). Run: npx tsx examples/char-lm.ts
+// On the GPU: `await runAsync({ device: "webgpu" })` moves the model there (`model.to("webgpu")`); the
+// character ids stay on the CPU, as embedding and cross entropy read them there, and each sampling step
+// reads its probabilities back to draw from them on the CPU (the same generator as the CPU path).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { io, manualSeed, nn, noGrad, optim, randint, stack, type Tensor, tensor } from "../src/index.js";
+import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 const ROOT = join(import.meta.dirname, "..");
@@ -45,6 +49,38 @@ function getBatch(data: Tensor): [Tensor, Tensor] {
   return [x, y];
 }
 
+function* sampleOn(
+  model: CharLM,
+  stoi: Map<string, number>,
+  itos: string[],
+  nNames: number,
+  temperature: number,
+  maxLen: number,
+): Program<string[]> {
+  model.eval();
+  const out: string[] = [];
+  for (let k = 0; k < nNames; k++) {
+    let x = tensor([[stoi.get("\n")!]], { dtype: "int64" });
+    let state: [Tensor, Tensor] | null = null;
+    let name = "";
+    for (let j = 0; j < maxLen; j++) {
+      const probs = noGrad(() => {
+        const [logits, s] = model.forward(x, state);
+        state = s;
+        return F.softmax(logits.select(0, 0).select(0, -1).div(temperature), -1);
+      });
+      const ix = Number((yield probs).multinomial(1).item());
+      if (itos[ix] === "\n") break;
+      name += itos[ix];
+      x = tensor([[ix]], { dtype: "int64" });
+    }
+    out.push(name);
+  }
+  model.train();
+  return out;
+}
+
+/** `nNames` names drawn from a CPU model, each character from its softmax at `temperature`. */
 export function sample(
   model: CharLM,
   stoi: Map<string, number>,
@@ -53,30 +89,31 @@ export function sample(
   temperature = 0.8,
   maxLen = 20,
 ): string[] {
-  model.eval();
-  const out: string[] = [];
-  noGrad(() => {
-    for (let k = 0; k < nNames; k++) {
-      let x = tensor([[stoi.get("\n")!]], { dtype: "int64" });
-      let state: [Tensor, Tensor] | null = null;
-      let name = "";
-      for (let j = 0; j < maxLen; j++) {
-        const [logits, s] = model.forward(x, state);
-        state = s;
-        const probs = F.softmax(logits.select(0, 0).select(0, -1).div(temperature), -1);
-        const ix = Number(probs.multinomial(1).item());
-        if (itos[ix] === "\n") break;
-        name += itos[ix];
-        x = tensor([[ix]], { dtype: "int64" });
-      }
-      out.push(name);
-    }
-  });
-  model.train();
-  return out;
+  return runOnCpu(sampleOn(model, stoi, itos, nNames, temperature, maxLen));
 }
 
-export function run({ steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSeed = 1 } = {}) {
+export interface CharLMOptions {
+  steps?: number;
+  dropout?: number;
+  lr?: number;
+  seed?: number;
+  sampleSeed?: number;
+}
+
+export interface CharLMResult {
+  /** on the device it was trained on */
+  model: CharLM;
+  vocab: number;
+  losses: number[];
+  /** the logits after "\nMar", on the CPU */
+  probeLogits: Tensor;
+  names: string[];
+}
+
+function* train(
+  { steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSeed = 1 }: CharLMOptions,
+  device: Device,
+): Program<CharLMResult> {
   manualSeed(seed);
   const text = loadText();
   const chars = [...new Set(text)].sort();
@@ -85,7 +122,7 @@ export function run({ steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSee
     [...text].map((c) => stoi.get(c)!),
     { dtype: "int64" },
   );
-  const model = new CharLM(chars.length, dropout);
+  const model = new CharLM(chars.length, dropout).to(device);
   const opt = new optim.Adam(model.parameters(), { lr });
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
@@ -94,12 +131,15 @@ export function run({ steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSee
     const loss = F.crossEntropy(logits.reshape(-1, chars.length), y.reshape(-1));
     opt.zeroGrad();
     loss.backward();
-    nn.clipGradNorm_(model.parameters(), 1.0);
+    // on the device the norm is computed and applied there, and opt.step() sees the clipped gradients
+    // without waiting for the norm to be read back (it is not used)
+    if (device === "cpu") nn.clipGradNorm_(model.parameters(), 1.0);
+    else void nn.clipGradNormAsync_(model.parameters(), 1.0);
     opt.step();
-    losses.push(loss.item());
+    losses.push((yield loss).item());
   }
   model.eval();
-  const probeLogits = noGrad(() =>
+  const probeLogits = yield noGrad(() =>
     model
       .forward(tensor([[..."\nMar"].map((c) => stoi.get(c)!)], { dtype: "int64" }))[0]
       .select(0, 0)
@@ -107,8 +147,17 @@ export function run({ steps = 300, dropout = 0.1, lr = 1e-2, seed = 0, sampleSee
   );
   model.train();
   manualSeed(sampleSeed);
-  const names = sample(model, stoi, chars);
+  const names = yield* sampleOn(model, stoi, chars, 5, 0.8, 20);
   return { model, vocab: chars.length, losses, probeLogits, names };
+}
+
+export function run(options: CharLMOptions = {}): CharLMResult {
+  return runOnCpu(train(options, "cpu"));
+}
+
+/** `run` on `device` ("webgpu": the model, its training and its sampling on the GPU). */
+export function runAsync(options: CharLMOptions & { device?: Device } = {}): Promise<CharLMResult> {
+  return runOnDevice(train(options, options.device ?? "cpu"));
 }
 
 if (process.argv[1]?.endsWith("char-lm.ts")) {

@@ -2,9 +2,13 @@
 // RNN", ported line for line from examples/torch/name_classifier.py (which the fixtures run), on the
 // first-name lists in datasets/: one-hot letters, the tutorial's hand-made RNN cell, NLLLoss, plain SGD.
 // Run: npx tsx examples/name-classifier.ts
+// On the GPU: `await runAsync({ device: "webgpu" })` moves the network there (`rnn.to("webgpu")`) and each
+// name's one-hot letters (`lineToTensor(line).to("webgpu")`); the category ids stay on the CPU, as nll
+// reads them there.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cat, manualSeed, nn, noGrad, randint, type Tensor, tensor, zeros } from "../src/index.js";
+import { cat, manualSeed, nn, noGrad, optim, randint, type Tensor, tensor, zeros } from "../src/index.js";
+import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const allLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'-";
@@ -51,8 +55,9 @@ export class RNN extends nn.Module {
     return [output, h];
   }
 
+  /** zeros on the network's device */
   initHidden(): Tensor {
-    return zeros(1, this.hiddenSize);
+    return zeros(1, this.hiddenSize).to(this.i2h.weight.device);
   }
 }
 
@@ -64,10 +69,28 @@ function evaluate(rnn: RNN, lineTensor: Tensor): Tensor {
   return output;
 }
 
-export function run({ nIters = 5000, nHidden = 128, learningRate = 0.005, seed = 0 } = {}) {
+export interface ClassifierOptions {
+  nIters?: number;
+  nHidden?: number;
+  learningRate?: number;
+  seed?: number;
+}
+
+export interface ClassifierResult {
+  model: string;
+  losses: number[];
+  probes: string[];
+  /** the probes' log-probabilities, one row each, on the CPU */
+  outputs: Tensor;
+}
+
+function* trainOn(
+  { nIters = 5000, nHidden = 128, learningRate = 0.005, seed = 0 }: ClassifierOptions,
+  device: Device,
+): Program<ClassifierResult> {
   manualSeed(seed);
   const categoryLines = loadLines();
-  const rnn = new RNN(nLetters, nHidden, allCategories.length);
+  const rnn = new RNN(nLetters, nHidden, allCategories.length).to(device);
   const criterion = new nn.NLLLoss();
 
   const randomTrainingExample = () => {
@@ -75,10 +98,14 @@ export function run({ nIters = 5000, nHidden = 128, learningRate = 0.005, seed =
     const lines = categoryLines[category];
     const line = lines[randint(0, lines.length, []).item()];
     const categoryTensor = tensor([allCategories.indexOf(category)], { dtype: "int64" });
-    return { category, line, categoryTensor, lineTensor: lineToTensor(line) };
+    return { category, line, categoryTensor, lineTensor: lineToTensor(line).to(device) };
   };
 
-  const train = (categoryTensor: Tensor, lineTensor: Tensor): [Tensor, number] => {
+  // p.data.add_(p.grad.data, alpha=-learning_rate) for every parameter: on the CPU the loop below; a
+  // device tensor takes no such write, and plain SGD's step is that update (p + f32(-lr)·g, as PyTorch's
+  // add_ casts alpha to float32)
+  const sgd = device === "cpu" ? null : new optim.SGD(rnn.parameters(), { lr: learningRate });
+  const train = (categoryTensor: Tensor, lineTensor: Tensor): [Tensor, Tensor] => {
     let hidden = rnn.initHidden();
     rnn.zeroGrad();
     let output!: Tensor;
@@ -86,23 +113,34 @@ export function run({ nIters = 5000, nHidden = 128, learningRate = 0.005, seed =
       [output, hidden] = rnn.forward(lineTensor.select(0, i), hidden);
     const loss = criterion.forward(output, categoryTensor);
     loss.backward();
-    // p.data.add_(p.grad.data, alpha=-learning_rate)
-    for (const p of rnn.parameters()) {
-      const g = p.grad!.data;
-      for (let k = 0; k < p.numel; k++) p.data[k] += -learningRate * g[k];
+    if (sgd !== null) sgd.step();
+    else {
+      for (const p of rnn.parameters()) {
+        const g = p.grad!.data;
+        for (let k = 0; k < p.numel; k++) p.data[k] += -learningRate * g[k];
+      }
     }
-    return [output, loss.item()];
+    return [output, loss];
   };
 
   const losses: number[] = [];
   for (let it = 0; it < nIters; it++) {
     const { categoryTensor, lineTensor } = randomTrainingExample();
     const [, loss] = train(categoryTensor, lineTensor);
-    losses.push(loss);
+    losses.push((yield loss).item());
   }
   const probes = ["Emma", "Oliver", "Sophia", "Jack", "Isabella", "Noah"];
-  const outputs = noGrad(() => cat(probes.map((n) => evaluate(rnn, lineToTensor(n)))));
+  const outputs = yield noGrad(() => cat(probes.map((n) => evaluate(rnn, lineToTensor(n).to(device)))));
   return { model: rnn.toString(), losses, probes, outputs };
+}
+
+export function run(options: ClassifierOptions = {}): ClassifierResult {
+  return runOnCpu(trainOn(options, "cpu"));
+}
+
+/** `run` on `device` ("webgpu": the network, its inputs and its training on the GPU). */
+export function runAsync(options: ClassifierOptions & { device?: Device } = {}): Promise<ClassifierResult> {
+  return runOnDevice(trainOn(options, options.device ?? "cpu"));
 }
 
 if (process.argv[1]?.endsWith("name-classifier.ts")) {

@@ -1,6 +1,9 @@
 // Regression on variable-length sequences with a packed bidirectional GRU, a DataLoader and a StepLR
 // scheduler, ported line for line from examples/torch/packed_gru.py (which the fixtures run).
 // Run: npx tsx examples/packed-gru.ts
+// On the GPU: `await runAsync({ device: "webgpu" })` moves the model there (`model.to("webgpu")`) and each
+// batch's sequences and targets (`xb.to("webgpu")`); the lengths stay on the CPU, as PyTorch's
+// pack_padded_sequence wants them.
 import {
   cat,
   data,
@@ -13,6 +16,7 @@ import {
   stack,
   type Tensor,
 } from "../src/index.js";
+import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 const [N, MAX_LEN, FEATURES, HIDDEN, BATCH] = [256, 12, 2, 32, 32];
@@ -41,14 +45,29 @@ export class Regressor extends nn.Module {
   }
 }
 
-export function run({ epochs = 12, seed = 0 } = {}) {
+export interface RegressorOptions {
+  epochs?: number;
+  seed?: number;
+}
+
+export interface RegressorResult {
+  model: string;
+  losses: number[];
+  epochLosses: number[];
+  lrs: number[];
+  /** the first 8 sequences' predictions and targets, on the CPU */
+  pred: Tensor;
+  target: Tensor;
+}
+
+function* train({ epochs = 12, seed = 0 }: RegressorOptions, device: Device): Program<RegressorResult> {
   manualSeed(seed);
   const [x, lengths, y] = makeData();
   const loader = new data.DataLoader(new data.TensorDataset(x, lengths, y), {
     batchSize: BATCH,
     shuffle: true,
   });
-  const model = new Regressor();
+  const model = new Regressor().to(device);
   const opt = new optim.Adam(model.parameters(), { lr: 1e-2 });
   const sched = new optim.StepLR(opt, { stepSize: 4, gamma: 0.5 });
   const losses: number[] = [];
@@ -57,19 +76,29 @@ export function run({ epochs = 12, seed = 0 } = {}) {
   for (let e = 0; e < epochs; e++) {
     let total = 0;
     for (const [xb, lb, yb] of loader) {
-      const loss = F.mseLoss(model.forward(xb, lb), yb);
+      const loss = F.mseLoss(model.forward(xb.to(device), lb), yb.to(device));
       opt.zeroGrad();
       loss.backward();
       opt.step();
-      losses.push(loss.item());
-      total += loss.item() * yb.shape[0];
+      const l = (yield loss).item();
+      losses.push(l);
+      total += l * yb.shape[0];
     }
     epochLosses.push(total / N);
     lrs.push(opt.paramGroups[0].lr);
     sched.step();
   }
-  const pred = noGrad(() => model.forward(x.narrow(0, 0, 8), lengths.narrow(0, 0, 8)));
+  const pred = yield noGrad(() => model.forward(x.narrow(0, 0, 8).to(device), lengths.narrow(0, 0, 8)));
   return { model: model.toString(), losses, epochLosses, lrs, pred, target: y.narrow(0, 0, 8) };
+}
+
+export function run(options: RegressorOptions = {}): RegressorResult {
+  return runOnCpu(train(options, "cpu"));
+}
+
+/** `run` on `device` ("webgpu": the model, the batches and the training on the GPU). */
+export function runAsync(options: RegressorOptions & { device?: Device } = {}): Promise<RegressorResult> {
+  return runOnDevice(train(options, options.device ?? "cpu"));
 }
 
 if (process.argv[1]?.endsWith("packed-gru.ts")) {

@@ -1,7 +1,10 @@
 // The part-of-speech tagger of PyTorch's tutorial "Sequence Models and LSTM Networks", ported line for
 // line from examples/torch/pos_tagger.py (which the fixtures run): Embedding -> LSTM -> Linear ->
 // logSoftmax, NLLLoss, SGD. Run: npx tsx examples/pos-tagger.ts
+// On the GPU: `await runAsync(300, "webgpu")` moves the model there (`model.to("webgpu")`); the word and
+// tag ids stay on the CPU, as embedding and nll read them there.
 import { manualSeed, nn, noGrad, optim, type Tensor, tensor } from "../src/index.js";
+import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 
@@ -46,7 +49,16 @@ export class LSTMTagger extends nn.Module {
   }
 }
 
-export function run(epochs = 300) {
+export interface TaggerResult {
+  model: string;
+  /** the tag scores of the first sentence before and after training, on the CPU */
+  before: Tensor;
+  after: Tensor;
+  losses: number[];
+  predicted: number[];
+}
+
+function* train(epochs: number, device: Device): Program<TaggerResult> {
   manualSeed(1);
   const wordToIx: Record<string, number> = {};
   for (const [sent] of trainingData)
@@ -56,10 +68,10 @@ export function run(epochs = 300) {
     HIDDEN_DIM,
     Object.keys(wordToIx).length,
     Object.keys(tagToIx).length,
-  );
+  ).to(device);
   const lossFunction = new nn.NLLLoss();
   const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
-  const before = noGrad(() => model.forward(prepareSequence(trainingData[0][0], wordToIx)));
+  const before = yield noGrad(() => model.forward(prepareSequence(trainingData[0][0], wordToIx)));
   const losses: number[] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (const [sentence, tags] of trainingData) {
@@ -70,12 +82,21 @@ export function run(epochs = 300) {
       const loss = lossFunction.forward(tagScores, targets);
       loss.backward();
       optimizer.step();
-      losses.push(loss.item());
+      losses.push((yield loss).item());
     }
   }
-  const after = noGrad(() => model.forward(prepareSequence(trainingData[0][0], wordToIx)));
+  const after = yield noGrad(() => model.forward(prepareSequence(trainingData[0][0], wordToIx)));
   const predicted = Array.from(after.argmax(1).data, Number);
   return { model: model.toString(), before, after, losses, predicted };
+}
+
+export function run(epochs = 300): TaggerResult {
+  return runOnCpu(train(epochs, "cpu"));
+}
+
+/** `run` on `device` ("webgpu": the model and its training on the GPU); the scores come back on the CPU. */
+export function runAsync(epochs = 300, device: Device = "cpu"): Promise<TaggerResult> {
+  return runOnDevice(train(epochs, device));
 }
 
 if (process.argv[1]?.endsWith("pos-tagger.ts")) {

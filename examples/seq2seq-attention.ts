@@ -4,6 +4,9 @@
 // One difference in form: the tutorial writes each encoder output into a zeros tensor in place
 // (`encoder_outputs[ei] = ...`); here the outputs are stacked and zero-padded, the same values and
 // gradients. Run: npx tsx examples/seq2seq-attention.ts
+// On the GPU: `await runAsync({ device: "webgpu" })` moves the encoder and the decoder there
+// (`encoder.to("webgpu")`); the token ids stay on the CPU, as embedding and nll read them there, and
+// greedy decoding reads each step's log-probabilities back to pick the next token on the CPU.
 import {
   cat,
   manualSeed,
@@ -17,6 +20,7 @@ import {
   tensor,
   zeros,
 } from "../src/index.js";
+import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 const [SOS_token, EOS_token] = [0, 1];
@@ -56,8 +60,9 @@ export class EncoderRNN extends nn.Module {
     return this.gru.forward(embedded, hidden);
   }
 
+  /** zeros on the encoder's device */
   initHidden(): Tensor {
-    return zeros(1, 1, this.hiddenSize);
+    return zeros(1, 1, this.hiddenSize).to(this.embedding.weight.device);
   }
 }
 
@@ -101,11 +106,12 @@ function encode(encoder: EncoderRNN, inputTensor: Tensor, maxLength = MAX_LENGTH
     encoderHidden = h;
     outs.push(encoderOutput.select(0, 0).select(0, 0));
   }
-  const encoderOutputs = cat([stack(outs), zeros(maxLength - outs.length, encoder.hiddenSize)]);
+  const pad = zeros(maxLength - outs.length, encoder.hiddenSize).to(encoderHidden.device);
+  const encoderOutputs = cat([stack(outs), pad]);
   return [encoderOutputs, encoderHidden];
 }
 
-function train(
+function* train(
   inputTensor: Tensor,
   targetTensor: Tensor,
   encoder: EncoderRNN,
@@ -114,7 +120,7 @@ function train(
   decoderOptimizer: optim.SGD,
   criterion: nn.NLLLoss,
   teacherForcingRatio = 0.5,
-): number {
+): Program<number> {
   encoderOptimizer.zeroGrad();
   decoderOptimizer.zeroGrad();
   const targetLength = targetTensor.shape[0];
@@ -131,7 +137,7 @@ function train(
     if (useTeacherForcing) {
       decoderInput = targetTensor.select(0, di); // Teacher forcing
     } else {
-      const [, topi] = decoderOutput.topk(1);
+      const [, topi] = (yield decoderOutput).topk(1);
       decoderInput = topi.squeeze().detach(); // detach from history as input
       if (Number(decoderInput.item()) === EOS_token) break;
     }
@@ -139,39 +145,60 @@ function train(
   loss!.backward();
   encoderOptimizer.step();
   decoderOptimizer.step();
-  return loss!.item() / targetLength;
+  return (yield loss!).item() / targetLength;
 }
 
-function evaluate(encoder: EncoderRNN, decoder: AttnDecoderRNN, tokens: number[]): [number[], Tensor] {
-  return noGrad(() => {
-    const [encoderOutputs, encoderHidden] = encode(encoder, tensorFromTokens(tokens));
-    let decoderInput = tensor([[SOS_token]], { dtype: "int64" });
-    let decoderHidden = encoderHidden;
-    const decoded: number[] = [];
-    const attentions: Tensor[] = [];
-    for (let di = 0; di < MAX_LENGTH; di++) {
-      const [decoderOutput, h, decoderAttention] = decoder.forward(
-        decoderInput,
-        decoderHidden,
-        encoderOutputs,
-      );
-      decoderHidden = h;
-      attentions.push(decoderAttention.select(0, 0));
-      const [, topi] = decoderOutput.topk(1);
-      const top = Number(topi.item());
-      if (top === EOS_token) break;
-      decoded.push(top);
-      decoderInput = tensor(top, { dtype: "int64" });
-    }
-    return [decoded, stack(attentions)];
-  });
+function* evaluate(
+  encoder: EncoderRNN,
+  decoder: AttnDecoderRNN,
+  tokens: number[],
+): Program<[number[], Tensor]> {
+  // noGrad around each forward: a generator cannot hold grad mode off across its reads
+  const [encoderOutputs, encoderHidden] = noGrad(() => encode(encoder, tensorFromTokens(tokens)));
+  let decoderInput = tensor([[SOS_token]], { dtype: "int64" });
+  let decoderHidden = encoderHidden;
+  const decoded: number[] = [];
+  const attentions: Tensor[] = [];
+  for (let di = 0; di < MAX_LENGTH; di++) {
+    const [decoderOutput, h, decoderAttention] = noGrad(() =>
+      decoder.forward(decoderInput, decoderHidden, encoderOutputs),
+    );
+    decoderHidden = h;
+    attentions.push(decoderAttention.select(0, 0));
+    const [, topi] = (yield decoderOutput).topk(1);
+    const top = Number(topi.item());
+    if (top === EOS_token) break;
+    decoded.push(top);
+    decoderInput = tensor(top, { dtype: "int64" });
+  }
+  return [decoded, yield stack(attentions)];
 }
 
-export function run({ nIters = 3000, dropoutP = 0.1, learningRate = 0.01, seed = 0 } = {}) {
+export interface Seq2seqOptions {
+  nIters?: number;
+  dropoutP?: number;
+  learningRate?: number;
+  seed?: number;
+}
+
+export interface Seq2seqResult {
+  encoder: string;
+  decoder: string;
+  losses: number[];
+  probes: number[][];
+  decoded: number[][];
+  /** each probe's attention weights, one row per decoded step, on the CPU */
+  attentions: Tensor[];
+}
+
+function* trainOn(
+  { nIters = 3000, dropoutP = 0.1, learningRate = 0.01, seed = 0 }: Seq2seqOptions,
+  device: Device,
+): Program<Seq2seqResult> {
   manualSeed(seed);
   const pairs = makePairs(200);
-  const encoder = new EncoderRNN(N_WORDS, HIDDEN);
-  const decoder = new AttnDecoderRNN(HIDDEN, N_WORDS, dropoutP);
+  const encoder = new EncoderRNN(N_WORDS, HIDDEN).to(device);
+  const decoder = new AttnDecoderRNN(HIDDEN, N_WORDS, dropoutP).to(device);
   const encoderOptimizer = new optim.SGD(encoder.parameters(), { lr: learningRate });
   const decoderOptimizer = new optim.SGD(decoder.parameters(), { lr: learningRate });
   const criterion = new nn.NLLLoss();
@@ -179,7 +206,7 @@ export function run({ nIters = 3000, dropoutP = 0.1, learningRate = 0.01, seed =
   for (let it = 0; it < nIters; it++) {
     const [src, tgt] = pairs[randint(0, pairs.length, []).item()];
     losses.push(
-      train(
+      yield* train(
         tensorFromTokens(src),
         tensorFromTokens(tgt),
         encoder,
@@ -197,7 +224,8 @@ export function run({ nIters = 3000, dropoutP = 0.1, learningRate = 0.01, seed =
     [9, 2, 7, 7],
     [11, 10, 2, 3, 8],
   ];
-  const results = probes.map((p) => evaluate(encoder, decoder, p));
+  const results: [number[], Tensor][] = [];
+  for (const p of probes) results.push(yield* evaluate(encoder, decoder, p));
   return {
     encoder: encoder.toString(),
     decoder: decoder.toString(),
@@ -206,6 +234,15 @@ export function run({ nIters = 3000, dropoutP = 0.1, learningRate = 0.01, seed =
     decoded: results.map((r) => r[0]),
     attentions: results.map((r) => r[1]),
   };
+}
+
+export function run(options: Seq2seqOptions = {}): Seq2seqResult {
+  return runOnCpu(trainOn(options, "cpu"));
+}
+
+/** `run` on `device` ("webgpu": the encoder, the decoder and their training on the GPU). */
+export function runAsync(options: Seq2seqOptions & { device?: Device } = {}): Promise<Seq2seqResult> {
+  return runOnDevice(trainOn(options, options.device ?? "cpu"));
 }
 
 if (process.argv[1]?.endsWith("seq2seq-attention.ts")) {

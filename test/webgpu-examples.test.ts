@@ -1,0 +1,97 @@
+// The ported PyTorch tutorials (examples/{pos-tagger,char-lm,name-classifier,packed-gru,seq2seq-attention}.ts)
+// trained on the webgpu device with `runAsync({ device: "webgpu" })`, for a short prefix of their steps
+// (SwiftShader runs on the CPU): each loss against PyTorch's (test/fixtures/data/examples12, which
+// test/examples-seq.test.ts checks on the CPU) and against the CPU path's same prefix, and the final
+// outputs against the CPU path's; and bmm / batched matmul (the attention decoder's products) against
+// ops12.json's PyTorch values and gradients (test/webgpu/fixtures-examples.mts, in a child process; run.ts
+// says why).
+// The examples the device refuses are listed with their errors and asserted exactly, so that coverage
+// cannot shrink unnoticed. Skipped where there is no WebGPU, unless RECURRENT_REQUIRE_WEBGPU=1.
+
+import { describe, expect, it } from "vitest";
+import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
+
+/** float32 rounding of a loss, as examples-seq.test.ts's tolerances */
+const LOSS_TOL = 1e-5;
+/** final outputs after a few steps, relative to each tensor's largest element */
+const OUT_TOL = 1e-4;
+
+/** Each example and the number of losses it trains on the device. */
+const STEPS: Record<string, number> = {
+  "pos-tagger": 6,
+  "char-lm": 3,
+  "char-lm dropout": 2,
+  "name-classifier": 10,
+  "packed-gru": 8,
+  "seq2seq-attention": 5,
+};
+
+/** What the device does not run yet, and the error that says so: exactly these. None now. */
+const REFUSED: Record<string, string> = {};
+
+interface Check {
+  steps: number;
+  "losses vs PyTorch": number;
+  "losses vs CPU": number;
+  outputs: Record<string, number>;
+  same: Record<string, boolean>;
+  dispatches: number;
+  reads: number;
+  ms: number;
+}
+
+describe("the ported PyTorch tutorials on the webgpu device", () => {
+  it("train as PyTorch's programs do: each loss of a prefix, and the final outputs as the CPU path's", async (ctx) => {
+    const r = await runWebGPUScript("fixtures-examples.mts", [], 115_000);
+    if (skipUnlessWebGPU(ctx, r) || !r.available) return;
+    const results = r.results as Record<string, Check>;
+    expect(r.refused).toEqual(REFUSED);
+    expect(Object.keys(results).sort()).toEqual(
+      Object.keys(STEPS)
+        .filter((n) => !(n in REFUSED))
+        .sort(),
+    );
+    let worst = { err: 0, what: "" };
+    let worstCpu = { err: 0, what: "" };
+    let worstOut = { err: 0, what: "" };
+    const lines: string[] = [];
+    for (const [name, c] of Object.entries(results)) {
+      expect(c.steps, name).toBe(STEPS[name]);
+      expect(c["losses vs PyTorch"], `${name}: losses vs PyTorch`).toBeLessThanOrEqual(LOSS_TOL);
+      expect(c["losses vs CPU"], `${name}: losses vs CPU`).toBeLessThanOrEqual(LOSS_TOL);
+      if (!(c["losses vs PyTorch"] <= worst.err)) worst = { err: c["losses vs PyTorch"], what: name };
+      if (!(c["losses vs CPU"] <= worstCpu.err)) worstCpu = { err: c["losses vs CPU"], what: name };
+      expect(Object.keys(c.outputs).length, name).toBeGreaterThan(0);
+      for (const [what, e] of Object.entries(c.outputs)) {
+        expect(e, `${name}: ${what}`).toBeLessThanOrEqual(OUT_TOL);
+        if (!(e <= worstOut.err)) worstOut = { err: e, what: `${name}: ${what}` };
+      }
+      for (const [what, same] of Object.entries(c.same)) expect(same, `${name}: ${what}`).toBe(true);
+      // the work ran on the device: kernels dispatched every step, at least each loss read back
+      expect(c.dispatches, name).toBeGreaterThan(10 * c.steps);
+      expect(c.reads, name).toBeGreaterThanOrEqual(c.steps);
+      lines.push(
+        `${name}: ${c.steps} steps in ${(c.ms / 1000).toFixed(1)} s (${c.dispatches} dispatches, ${c.reads} reads)`,
+      );
+    }
+    // the attention decoder's batched products, forward and backward, against PyTorch
+    expect(r.opsRefused).toEqual({});
+    const ops = r.ops as Record<string, Record<string, number>>;
+    expect(Object.keys(ops).sort()).toEqual(["bmm", "matmul_batched", "matmul_batched_bcast"]);
+    let worstOp = { err: 0, what: "" };
+    for (const [name, errs] of Object.entries(ops)) {
+      expect(Object.keys(errs).sort(), name).toEqual(["grad 0", "grad 1", "output"]);
+      for (const [what, e] of Object.entries(errs)) {
+        expect(e, `${name}: ${what}`).toBeLessThanOrEqual(OUT_TOL);
+        if (!(e <= worstOp.err)) worstOp = { err: e, what: `${name}: ${what}` };
+      }
+    }
+    lines.push(`bmm and batched matmul vs PyTorch: worst ${worstOp.err.toExponential(2)} (${worstOp.what})`);
+    const adapter = (r.adapter as { description: string }).description;
+    console.log(
+      `examples on webgpu (${adapter}): ${Object.keys(results).length} run, ${Object.keys(REFUSED).length} refused. ` +
+        `Losses vs PyTorch: worst ${worst.err.toExponential(2)} (${worst.what}); vs the CPU path: worst ${worstCpu.err.toExponential(2)} (${worstCpu.what}); ` +
+        `final outputs vs PyTorch / the CPU path: worst ${worstOut.err.toExponential(2)} (${worstOut.what}).\n${lines.join("\n")}`,
+    );
+  }, 120_000);
+});

@@ -1,0 +1,242 @@
+// The ported PyTorch tutorials (examples/*.ts; test/examples-seq.test.ts runs them on the CPU against
+// test/fixtures/data/examples12, made by running the PyTorch programs) trained on the webgpu device with
+// each example's `runAsync({ device: "webgpu" })`: the model moved with `.to("webgpu")`, the float inputs
+// too, the integer ids left on the CPU, each loss read with `await`. SwiftShader runs on the CPU, so each
+// example trains for a short prefix of its steps. Per example: each loss of that prefix against PyTorch's
+// (relative error, the worst), the same against the CPU path's run of the same prefix, the final outputs
+// (tensors: relative error; ids and names: equal or not) against the CPU path's, the device's dispatches
+// and reads, and the time; or the error that refused the example. Then the batched products the attention
+// decoder needs (bmm, batched and broadcast matmul: ops12.json's PyTorch cases), forward and backward on the
+// device. webgpu-examples.test.ts asserts them.
+// A child process of the tests (run.ts says why).
+
+import * as charLm from "../../examples/char-lm.js";
+import * as classifier from "../../examples/name-classifier.js";
+import * as packedGru from "../../examples/packed-gru.js";
+import * as tagger from "../../examples/pos-tagger.js";
+import * as seq2seq from "../../examples/seq2seq-attention.js";
+import { bmm, matmul, type Tensor, tensor } from "../../src/index.js";
+import { fromJson, loadFixture, type TensorJson } from "../helpers.js";
+import { relErr } from "./fixtures-common.js";
+import { deviceOrExit, finish } from "./setup.js";
+
+const ctx = await deviceOrExit();
+
+type Fixture = Record<string, unknown>;
+const fixture = (name: string) => loadFixture<Fixture>("examples12", name);
+
+/** max over i of |got_i − want_i| / |want_i| (Infinity for a length mismatch or a NaN) */
+function lossErr(got: number[], want: number[]): number {
+  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.abs(got[i] - want[i]) / Math.abs(want[i]);
+    worst = e <= worst ? worst : Number.isNaN(e) ? Number.POSITIVE_INFINITY : e;
+  }
+  return worst;
+}
+const tensorErr = (got: Tensor, want: Tensor) =>
+  relErr(got.data as Float32Array, want.data as Float32Array, got.shape, want.shape);
+const tensorJsonErr = (got: Tensor, want: TensorJson) =>
+  relErr(got.data as Float32Array, fromJson(want).data as Float32Array, got.shape, want.shape);
+
+interface Check {
+  /** losses trained on the device */
+  steps: number;
+  /** worst relative error of each loss against PyTorch's (the fixture's first `steps` losses) */
+  "losses vs PyTorch": number;
+  /** worst relative error of each loss against the CPU path's run of the same prefix */
+  "losses vs CPU": number;
+  /** relative errors of the final tensors against PyTorch's or the CPU path's (named in the key) */
+  outputs: Record<string, number>;
+  /** discrete outputs (decoded ids, sampled names, predicted tags): equal to the CPU path's */
+  same: Record<string, boolean>;
+  dispatches: number;
+  reads: number;
+  ms: number;
+}
+
+const results: Record<string, Check> = {};
+const refused: Record<string, string> = {};
+
+interface Run {
+  losses: number[];
+}
+/**
+ * Runs `gpu` (the example on webgpu) and `cpu` (the same prefix on the CPU), compares the losses with
+ * `want` and hands both results to `compare` for the outputs.
+ */
+async function check<R extends Run>(
+  name: string,
+  gpu: () => Promise<R>,
+  cpu: () => R,
+  want: number[],
+  compare: (g: R, c: R) => Pick<Check, "outputs" | "same">,
+): Promise<void> {
+  try {
+    const before = ctx.stats();
+    const t0 = performance.now();
+    const g = await gpu();
+    const ms = performance.now() - t0;
+    const after = ctx.stats();
+    const c = cpu();
+    results[name] = {
+      steps: g.losses.length,
+      "losses vs PyTorch": lossErr(g.losses, want),
+      "losses vs CPU": lossErr(g.losses, c.losses),
+      ...compare(g, c),
+      dispatches: after.dispatches - before.dispatches,
+      reads: after.reads - before.reads,
+      ms: Math.round(ms),
+    };
+  } catch (e) {
+    refused[name] = e instanceof Error ? e.message : String(e);
+  }
+}
+
+// pos-tagger: 3 epochs of its 2 sentences; the scores before training are PyTorch's (seed 1)
+{
+  const f = fixture("pos_tagger");
+  const epochs = 3;
+  await check(
+    "pos-tagger",
+    () => tagger.runAsync(epochs, "webgpu"),
+    () => tagger.run(epochs),
+    (f.losses as number[]).slice(0, 2 * epochs),
+    (g, c) => ({
+      outputs: {
+        "scores before training vs PyTorch": tensorJsonErr(g.before, f.before as TensorJson),
+        "scores after training vs CPU": tensorErr(g.after, c.after),
+      },
+      same: { "predicted tags": JSON.stringify(g.predicted) === JSON.stringify(c.predicted) },
+    }),
+  );
+}
+
+// char-lm: 2-layer LSTM, Adam, the gradient norm clipped on the device; dropout off as in the CPU test
+{
+  const f = fixture("char_lm");
+  const steps = 3;
+  await check(
+    "char-lm",
+    () => charLm.runAsync({ steps, dropout: 0, device: "webgpu" }),
+    () => charLm.run({ steps, dropout: 0 }),
+    (f.losses as number[]).slice(0, steps),
+    (g, c) => {
+      const onDevice = g.model.parameters().every((p) => p.device === "webgpu");
+      return {
+        outputs: { "probe logits vs CPU": tensorErr(g.probeLogits, c.probeLogits) },
+        same: {
+          "sampled names": JSON.stringify(g.names) === JSON.stringify(c.names),
+          "model on webgpu": onDevice,
+        },
+      };
+    },
+  );
+}
+
+// char-lm with inter-layer dropout 0.1: the masks drawn on the CPU from the same generator as PyTorch's
+{
+  const f = fixture("char_lm");
+  const steps = 2;
+  await check(
+    "char-lm dropout",
+    () => charLm.runAsync({ steps, dropout: 0.1, device: "webgpu" }),
+    () => charLm.run({ steps, dropout: 0.1 }),
+    (f.dropoutLosses as number[]).slice(0, steps),
+    (g, c) => ({
+      outputs: { "probe logits vs CPU": tensorErr(g.probeLogits, c.probeLogits) },
+      same: { "sampled names": JSON.stringify(g.names) === JSON.stringify(c.names) },
+    }),
+  );
+}
+
+// name-classifier: the hand-made RNN cell over one-hot letters, one name per step
+{
+  const f = fixture("name_classifier");
+  const nIters = 10;
+  await check(
+    "name-classifier",
+    () => classifier.runAsync({ nIters, device: "webgpu" }),
+    () => classifier.run({ nIters }),
+    (f.losses as number[]).slice(0, nIters),
+    (g, c) => ({ outputs: { "probe outputs vs CPU": tensorErr(g.outputs, c.outputs) }, same: {} }),
+  );
+}
+
+// packed-gru: one epoch (8 batches) of the packed bidirectional GRU, Adam
+{
+  const f = fixture("packed_gru");
+  await check(
+    "packed-gru",
+    () => packedGru.runAsync({ epochs: 1, device: "webgpu" }),
+    () => packedGru.run({ epochs: 1 }),
+    (f.losses as number[]).slice(0, 8),
+    (g, c) => ({
+      outputs: {
+        "epoch loss vs PyTorch": lossErr(g.epochLosses, (f.epochLosses as number[]).slice(0, 1)),
+        "predictions vs CPU": tensorErr(g.pred, c.pred),
+      },
+      same: { "learning rates": JSON.stringify(g.lrs) === JSON.stringify(c.lrs) },
+    }),
+  );
+}
+
+// seq2seq-attention: the encoder and the attention decoder (bmm over the encoder outputs), dropout off as
+// in the CPU test; teacher forcing or greedy decoding, drawn per pair
+{
+  const f = fixture("seq2seq_attention");
+  const nIters = 5;
+  await check(
+    "seq2seq-attention",
+    () => seq2seq.runAsync({ nIters, dropoutP: 0, device: "webgpu" }),
+    () => seq2seq.run({ nIters, dropoutP: 0 }),
+    (f.losses as number[]).slice(0, nIters),
+    (g, c) => {
+      const outputs: Record<string, number> = {};
+      g.attentions.forEach((a, i) => {
+        outputs[`attention ${i} vs CPU`] = tensorErr(a, c.attentions[i]);
+      });
+      return { outputs, same: { decoded: JSON.stringify(g.decoded) === JSON.stringify(c.decoded) } };
+    },
+  );
+}
+
+// bmm and batched matmul from ops12.json (PyTorch's outputs and gradients of sum(out · weights))
+interface OpsCase {
+  inputs: { shape: number[]; values: number[] }[];
+  outs: { shape: number[]; values: number[] }[];
+  weights: { shape: number[]; data: number[] }[];
+  grads: { shape: number[]; data: number[] }[];
+}
+const ops12 = loadFixture<Record<string, OpsCase>>("ops12", "ops");
+const PRODUCTS: Record<string, (a: Tensor, b: Tensor) => Tensor> = {
+  bmm: (a, b) => bmm(a, b),
+  matmul_batched: (a, b) => matmul(a, b),
+  matmul_batched_bcast: (a, b) => matmul(a, b),
+};
+const ops: Record<string, Record<string, number>> = {};
+const opsRefused: Record<string, string> = {};
+for (const [name, fn] of Object.entries(PRODUCTS)) {
+  const c = ops12[name];
+  try {
+    const ins = c.inputs.map((x) => tensor(x.values).reshape(x.shape).to("webgpu").requiresGrad_());
+    const out = fn(ins[0], ins[1]);
+    if (out.device !== "webgpu") throw new Error(`the product is on ${out.device}`);
+    const w = c.weights[0];
+    out.mul(tensor(w.data).reshape(w.shape).to("webgpu")).sum().backward();
+    const o = await out.cpuAsync();
+    const errs: Record<string, number> = {
+      output: relErr(o.data, c.outs[0].values, o.shape, c.outs[0].shape),
+    };
+    for (const [k, x] of ins.entries()) {
+      const g = await x.grad!.cpuAsync();
+      errs[`grad ${k}`] = relErr(g.data, c.grads[k].data, g.shape, c.grads[k].shape);
+    }
+    ops[name] = errs;
+  } catch (e) {
+    opsRefused[name] = e instanceof Error ? e.message : String(e);
+  }
+}
+
+finish(ctx, { results, refused, ops, opsRefused });
