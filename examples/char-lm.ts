@@ -2,13 +2,14 @@
 // (which the fixtures run): Embedding -> 2-layer LSTM -> Linear, cross entropy, Adam, clipGradNorm_,
 // temperature sampling with multinomial, and a safetensors checkpoint that the PyTorch program loads
 // (`python3 examples/torch/char_lm.py char-lm.safetensors`). Run: npx tsx examples/char-lm.ts
+// [--device webgpu] [checkpoint path]
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the model there (`model.to("webgpu")`); the
 // character ids stay on the CPU, as embedding and cross entropy read them there, and each sampling step
 // reads its probabilities back to draw from them on the CPU (the same generator as the CPU path).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { io, manualSeed, nn, noGrad, optim, randint, stack, type Tensor, tensor } from "../src/index.js";
-import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
+import { type Device, deviceFromArgs, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 const ROOT = join(import.meta.dirname, "..");
@@ -161,13 +162,15 @@ export function runAsync(options: CharLMOptions & { device?: Device } = {}): Pro
 }
 
 if (process.argv[1]?.endsWith("char-lm.ts")) {
-  const r = run();
+  const { device, args } = await deviceFromArgs();
+  const r = device === "cpu" ? run() : await runAsync({ device });
   console.log(r.model.toString());
   console.log(
     `vocabulary ${r.vocab}, loss at step 1: ${r.losses[0].toFixed(4)}, at step ${r.losses.length}: ${r.losses[r.losses.length - 1].toFixed(4)}`,
   );
   console.log("sampled names:", r.names.join(" "));
-  const path = process.argv[2] ?? "char-lm.safetensors";
+  const path = args[0] ?? "char-lm.safetensors";
+  await r.model.toAsync("cpu"); // the checkpoint holds CPU tensors
   writeFileSync(path, io.encodeSafetensors(r.model.stateDict()));
   console.log(`checkpoint written to ${path}`);
 }

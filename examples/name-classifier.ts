@@ -1,14 +1,14 @@
 // The character-level name classifier of PyTorch's tutorial "Classifying Names with a Character-Level
 // RNN", ported line for line from examples/torch/name_classifier.py (which the fixtures run), on the
 // first-name lists in datasets/: one-hot letters, the tutorial's hand-made RNN cell, NLLLoss, plain SGD.
-// Run: npx tsx examples/name-classifier.ts
+// Run: npx tsx examples/name-classifier.ts [--device webgpu]
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the network there (`rnn.to("webgpu")`) and each
 // name's one-hot letters (`lineToTensor(line).to("webgpu")`); the category ids stay on the CPU, as nll
 // reads them there.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cat, manualSeed, nn, noGrad, optim, randint, type Tensor, tensor, zeros } from "../src/index.js";
-import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
+import { type Device, deviceFromArgs, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const allLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;'-";
@@ -144,7 +144,8 @@ export function runAsync(options: ClassifierOptions & { device?: Device } = {}):
 }
 
 if (process.argv[1]?.endsWith("name-classifier.ts")) {
-  const r = run();
+  const { device } = await deviceFromArgs();
+  const r = device === "cpu" ? run() : await runAsync({ device });
   console.log(r.model);
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
   console.log(

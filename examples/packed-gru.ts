@@ -1,6 +1,6 @@
 // Regression on variable-length sequences with a packed bidirectional GRU, a DataLoader and a StepLR
 // scheduler, ported line for line from examples/torch/packed_gru.py (which the fixtures run).
-// Run: npx tsx examples/packed-gru.ts
+// Run: npx tsx examples/packed-gru.ts [--device webgpu]
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the model there (`model.to("webgpu")`) and each
 // batch's sequences and targets (`xb.to("webgpu")`); the lengths stay on the CPU, as PyTorch's
 // pack_padded_sequence wants them.
@@ -16,7 +16,7 @@ import {
   stack,
   type Tensor,
 } from "../src/index.js";
-import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
+import { type Device, deviceFromArgs, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 const [N, MAX_LEN, FEATURES, HIDDEN, BATCH] = [256, 12, 2, 32, 32];
@@ -102,7 +102,8 @@ export function runAsync(options: RegressorOptions & { device?: Device } = {}): 
 }
 
 if (process.argv[1]?.endsWith("packed-gru.ts")) {
-  const r = run();
+  const { device } = await deviceFromArgs();
+  const r = device === "cpu" ? run() : await runAsync({ device });
   console.log(r.model);
   r.epochLosses.forEach((l, i) => {
     console.log(`epoch ${i + 1}: mse ${l.toFixed(4)} (lr ${r.lrs[i]})`);

@@ -1,10 +1,10 @@
 // The part-of-speech tagger of PyTorch's tutorial "Sequence Models and LSTM Networks", ported line for
 // line from examples/torch/pos_tagger.py (which the fixtures run): Embedding -> LSTM -> Linear ->
-// logSoftmax, NLLLoss, SGD. Run: npx tsx examples/pos-tagger.ts
+// logSoftmax, NLLLoss, SGD. Run: npx tsx examples/pos-tagger.ts [--device webgpu]
 // On the GPU: `await runAsync(300, "webgpu")` moves the model there (`model.to("webgpu")`); the word and
 // tag ids stay on the CPU, as embedding and nll read them there.
 import { manualSeed, nn, noGrad, optim, type Tensor, tensor } from "../src/index.js";
-import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
+import { type Device, deviceFromArgs, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 
@@ -100,7 +100,8 @@ export function runAsync(epochs = 300, device: Device = "cpu"): Promise<TaggerRe
 }
 
 if (process.argv[1]?.endsWith("pos-tagger.ts")) {
-  const r = run();
+  const { device } = await deviceFromArgs();
+  const r = device === "cpu" ? run() : await runAsync(300, device);
   console.log(r.model);
   console.log("tag scores before training:");
   console.log(r.before.toString());

@@ -3,7 +3,7 @@
 // fixtures run), on its shipped task: a sequence of digits -> the same digits reversed.
 // One difference in form: the tutorial writes each encoder output into a zeros tensor in place
 // (`encoder_outputs[ei] = ...`); here the outputs are stacked and zero-padded, the same values and
-// gradients. Run: npx tsx examples/seq2seq-attention.ts
+// gradients. Run: npx tsx examples/seq2seq-attention.ts [--device webgpu]
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the encoder and the decoder there
 // (`encoder.to("webgpu")`); the token ids stay on the CPU, as embedding and nll read them there, and
 // greedy decoding reads each step's log-probabilities back to pick the next token on the CPU.
@@ -20,7 +20,7 @@ import {
   tensor,
   zeros,
 } from "../src/index.js";
-import { type Device, type Program, runOnCpu, runOnDevice } from "./device.js";
+import { type Device, deviceFromArgs, type Program, runOnCpu, runOnDevice } from "./device.js";
 
 const F = nn.functional;
 const [SOS_token, EOS_token] = [0, 1];
@@ -246,7 +246,8 @@ export function runAsync(options: Seq2seqOptions & { device?: Device } = {}): Pr
 }
 
 if (process.argv[1]?.endsWith("seq2seq-attention.ts")) {
-  const r = run();
+  const { device } = await deviceFromArgs();
+  const r = device === "cpu" ? run() : await runAsync({ device });
   console.log(r.encoder);
   console.log(r.decoder);
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;

@@ -15,6 +15,14 @@ import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
 const LOSS_TOL = 1e-5;
 /** final outputs after a few steps, relative to each tensor's largest element */
 const OUT_TOL = 1e-4;
+/**
+ * Weights after 3 Adam steps: Adam divides by the gradient's own scale, so where a weight's gradients
+ * nearly cancel from step to step (its moment is a small difference of larger terms), the two devices'
+ * float32 summation orders move it differently by up to a few lr·1e-3 (char-lm: head.weight, 1.9e-5 of
+ * a 0.15 scale, with the losses within 1e-7 and the logits within 4e-6). The nn12 tagger leaves out
+ * its key bias for the same reason.
+ */
+const WEIGHT_TOL = 1e-3;
 
 /** Each example and the number of losses it trains on the device. */
 const STEPS: Record<string, number> = {
@@ -63,8 +71,9 @@ describe("the ported PyTorch tutorials on the webgpu device", () => {
       if (!(c["losses vs CPU"] <= worstCpu.err)) worstCpu = { err: c["losses vs CPU"], what: name };
       expect(Object.keys(c.outputs).length, name).toBeGreaterThan(0);
       for (const [what, e] of Object.entries(c.outputs)) {
-        expect(e, `${name}: ${what}`).toBeLessThanOrEqual(OUT_TOL);
-        if (!(e <= worstOut.err)) worstOut = { err: e, what: `${name}: ${what}` };
+        expect(e, `${name}: ${what}`).toBeLessThanOrEqual(what.startsWith("weights") ? WEIGHT_TOL : OUT_TOL);
+        if (what.startsWith("weights")) lines.push(`${name}: ${what} ${e.toExponential(2)}`);
+        else if (!(e <= worstOut.err)) worstOut = { err: e, what: `${name}: ${what}` };
       }
       for (const [what, same] of Object.entries(c.same)) expect(same, `${name}: ${what}`).toBe(true);
       // the work ran on the device: kernels dispatched every step, at least each loss read back

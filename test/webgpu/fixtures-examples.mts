@@ -117,18 +117,32 @@ async function check<R extends Run>(
 {
   const f = fixture("char_lm");
   const steps = 3;
+  let onDevice = false;
   await check(
     "char-lm",
-    () => charLm.runAsync({ steps, dropout: 0, device: "webgpu" }),
+    async () => {
+      const r = await charLm.runAsync({ steps, dropout: 0, device: "webgpu" });
+      onDevice = r.model.parameters().every((p) => p.device === "webgpu");
+      await r.model.toAsync("cpu"); // as the example does before writing its checkpoint
+      return r;
+    },
     () => charLm.run({ steps, dropout: 0 }),
     (f.losses as number[]).slice(0, steps),
     (g, c) => {
-      const onDevice = g.model.parameters().every((p) => p.device === "webgpu");
+      const want = c.model.stateDict();
+      let weights = 0;
+      for (const [k, w] of Object.entries(g.model.stateDict()))
+        weights = Math.max(weights, tensorErr(w, want[k]));
       return {
-        outputs: { "probe logits vs CPU": tensorErr(g.probeLogits, c.probeLogits) },
+        outputs: {
+          "probe logits vs CPU": tensorErr(g.probeLogits, c.probeLogits),
+          "weights vs CPU": weights,
+        },
         same: {
           "sampled names": JSON.stringify(g.names) === JSON.stringify(c.names),
-          "model on webgpu": onDevice,
+          "model trained on webgpu": onDevice,
+          "state dict keys":
+            JSON.stringify(Object.keys(g.model.stateDict())) === JSON.stringify(Object.keys(want)),
         },
       };
     },
