@@ -98,7 +98,7 @@ describe("the ported PyTorch tutorials on the webgpu device", () => {
     lines.push(`bmm and batched matmul vs PyTorch: worst ${worstOp.err.toExponential(2)} (${worstOp.what})`);
     const adapter = (r.adapter as { description: string }).description;
     console.log(
-      `examples on webgpu (${adapter}): ${Object.keys(results).length} run, ${Object.keys(REFUSED).length} refused. ` +
+      `examples on webgpu (${adapter}; the CPU path on ${r.cpuBackend}): ${Object.keys(results).length} run, ${Object.keys(REFUSED).length} refused. ` +
         `Losses vs PyTorch: worst ${worst.err.toExponential(2)} (${worst.what}); vs the CPU path: worst ${worstCpu.err.toExponential(2)} (${worstCpu.what}); ` +
         `final outputs vs PyTorch / the CPU path: worst ${worstOut.err.toExponential(2)} (${worstOut.what}).\n${lines.join("\n")}`,
     );
