@@ -6,6 +6,7 @@
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the model there (`model.to("webgpu")`); the
 // character ids stay on the CPU, as embedding and cross entropy read them there, and each sampling step
 // reads its probabilities back to draw from them on the CPU (the same generator as the CPU path).
+// The training is one generator for both devices: `yield t` reads t's values (examples/device.ts).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { io, manualSeed, nn, noGrad, optim, randint, stack, type Tensor, tensor } from "../src/index.js";

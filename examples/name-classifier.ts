@@ -5,6 +5,7 @@
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the network there (`rnn.to("webgpu")`) and each
 // name's one-hot letters (`lineToTensor(line).to("webgpu")`); the category ids stay on the CPU, as nll
 // reads them there.
+// The training is one generator for both devices: `yield t` reads t's values (examples/device.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cat, manualSeed, nn, noGrad, optim, randint, type Tensor, tensor, zeros } from "../src/index.js";

@@ -4,6 +4,7 @@
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the model there (`model.to("webgpu")`) and each
 // batch's sequences and targets (`xb.to("webgpu")`); the lengths stay on the CPU, as PyTorch's
 // pack_padded_sequence wants them.
+// The training is one generator for both devices: `yield t` reads t's values (examples/device.ts).
 import {
   cat,
   data,

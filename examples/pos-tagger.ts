@@ -3,6 +3,7 @@
 // logSoftmax, NLLLoss, SGD. Run: npx tsx examples/pos-tagger.ts [--device webgpu]
 // On the GPU: `await runAsync(300, "webgpu")` moves the model there (`model.to("webgpu")`); the word and
 // tag ids stay on the CPU, as embedding and nll read them there.
+// The training is one generator for both devices: `yield t` reads t's values (examples/device.ts).
 import { manualSeed, nn, noGrad, optim, type Tensor, tensor } from "../src/index.js";
 import { type Device, deviceFromArgs, type Program, runOnCpu, runOnDevice } from "./device.js";
 

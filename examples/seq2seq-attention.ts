@@ -7,6 +7,7 @@
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the encoder and the decoder there
 // (`encoder.to("webgpu")`); the token ids stay on the CPU, as embedding and nll read them there, and
 // greedy decoding reads each step's log-probabilities back to pick the next token on the CPU.
+// The training is one generator for both devices: `yield t` reads t's values (examples/device.ts).
 import {
   cat,
   manualSeed,
