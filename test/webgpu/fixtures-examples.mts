@@ -8,7 +8,8 @@
 // and reads, and the time; or the error that refused the example. Then the batched products the attention
 // decoder needs (bmm, batched and broadcast matmul: ops12.json's PyTorch cases), forward and backward on the
 // device. webgpu-examples.test.ts asserts them.
-// A child process of the tests (run.ts says why).
+// With `--full`, each example trains as long as examples-seq.test.ts trains it on the CPU (minutes on
+// SwiftShader), every loss the fixture holds compared. A child process of the tests (run.ts says why).
 
 import * as charLm from "../../examples/char-lm.js";
 import * as classifier from "../../examples/name-classifier.js";
@@ -21,6 +22,9 @@ import { relErr } from "./fixtures-common.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
+const FULL = process.argv.includes("--full");
+/** the prefix (default) or the CPU test's length (--full) */
+const len = (prefix: number, full: number) => (FULL ? full : prefix);
 // the CPU path's kernels: the default backend once it is final (wasm starts compiling at load, and kernels
 // run before it is ready take the ts backend, whose sums round differently)
 await backendReady();
@@ -28,9 +32,9 @@ await backendReady();
 type Fixture = Record<string, unknown>;
 const fixture = (name: string) => loadFixture<Fixture>("examples12", name);
 
-/** max over i of |got_i − want_i| / |want_i| (Infinity for a length mismatch or a NaN) */
+/** max over i of |got_i − want_i| / |want_i| over want's length (Infinity where got is shorter, or a NaN) */
 function lossErr(got: number[], want: number[]): number {
-  if (got.length !== want.length) return Number.POSITIVE_INFINITY;
+  if (got.length < want.length) return Number.POSITIVE_INFINITY;
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
     const e = Math.abs(got[i] - want[i]) / Math.abs(want[i]);
@@ -100,7 +104,7 @@ async function check<R extends Run>(
 // pos-tagger: 3 epochs of its 2 sentences; the scores before training are PyTorch's (seed 1)
 {
   const f = fixture("pos_tagger");
-  const epochs = 3;
+  const epochs = len(3, 300);
   await check(
     "pos-tagger",
     () => tagger.runAsync(epochs, "webgpu"),
@@ -110,8 +114,17 @@ async function check<R extends Run>(
       outputs: {
         "scores before training vs PyTorch": tensorJsonErr(g.before, f.before as TensorJson),
         "scores after training vs CPU": tensorErr(g.after, c.after),
+        ...(FULL && {
+          "last loss vs PyTorch": lossErr(g.losses.slice(-1), [f.lastLoss as number]),
+          "scores after training vs PyTorch": tensorJsonErr(g.after, f.after as TensorJson),
+        }),
       },
-      same: { "predicted tags": JSON.stringify(g.predicted) === JSON.stringify(c.predicted) },
+      same: {
+        "predicted tags": JSON.stringify(g.predicted) === JSON.stringify(c.predicted),
+        ...(FULL && {
+          "predicted tags as PyTorch's": JSON.stringify(g.predicted) === JSON.stringify(f.predicted),
+        }),
+      },
     }),
   );
 }
@@ -119,7 +132,7 @@ async function check<R extends Run>(
 // char-lm: 2-layer LSTM, Adam, the gradient norm clipped on the device; dropout off as in the CPU test
 {
   const f = fixture("char_lm");
-  const steps = 3;
+  const steps = len(3, 50);
   let onDevice = false;
   await check(
     "char-lm",
@@ -140,8 +153,12 @@ async function check<R extends Run>(
         outputs: {
           "probe logits vs CPU": tensorErr(g.probeLogits, c.probeLogits),
           "weights vs CPU": weights,
+          ...(FULL && {
+            "probe logits vs PyTorch": tensorJsonErr(g.probeLogits, f.probeLogits as TensorJson),
+          }),
         },
         same: {
+          ...(FULL && { "sampled names as PyTorch's": JSON.stringify(g.names) === JSON.stringify(f.names) }),
           "sampled names": JSON.stringify(g.names) === JSON.stringify(c.names),
           "model trained on webgpu": onDevice,
           "state dict keys":
@@ -155,7 +172,7 @@ async function check<R extends Run>(
 // char-lm with inter-layer dropout 0.1: the masks drawn on the CPU from the same generator as PyTorch's
 {
   const f = fixture("char_lm");
-  const steps = 2;
+  const steps = len(2, 20);
   await check(
     "char-lm dropout",
     () => charLm.runAsync({ steps, dropout: 0.1, device: "webgpu" }),
@@ -163,7 +180,12 @@ async function check<R extends Run>(
     (f.dropoutLosses as number[]).slice(0, steps),
     (g, c) => ({
       outputs: { "probe logits vs CPU": tensorErr(g.probeLogits, c.probeLogits) },
-      same: { "sampled names": JSON.stringify(g.names) === JSON.stringify(c.names) },
+      same: {
+        "sampled names": JSON.stringify(g.names) === JSON.stringify(c.names),
+        ...(FULL && {
+          "sampled names as PyTorch's": JSON.stringify(g.names) === JSON.stringify(f.dropoutNames),
+        }),
+      },
     }),
   );
 }
@@ -171,13 +193,19 @@ async function check<R extends Run>(
 // name-classifier: the hand-made RNN cell over one-hot letters, one name per step
 {
   const f = fixture("name_classifier");
-  const nIters = 10;
+  const nIters = len(10, 300);
   await check(
     "name-classifier",
     () => classifier.runAsync({ nIters, device: "webgpu" }),
     () => classifier.run({ nIters }),
     (f.losses as number[]).slice(0, nIters),
-    (g, c) => ({ outputs: { "probe outputs vs CPU": tensorErr(g.outputs, c.outputs) }, same: {} }),
+    (g, c) => ({
+      outputs: {
+        "probe outputs vs CPU": tensorErr(g.outputs, c.outputs),
+        ...(FULL && { "probe outputs vs PyTorch": tensorJsonErr(g.outputs, f.outputs as TensorJson) }),
+      },
+      same: {},
+    }),
   );
 }
 
@@ -186,15 +214,19 @@ async function check<R extends Run>(
   const f = fixture("packed_gru");
   await check(
     "packed-gru",
-    () => packedGru.runAsync({ epochs: 1, device: "webgpu" }),
-    () => packedGru.run({ epochs: 1 }),
-    (f.losses as number[]).slice(0, 8),
+    () => packedGru.runAsync({ epochs: len(1, 7), device: "webgpu" }),
+    () => packedGru.run({ epochs: len(1, 7) }),
+    (f.losses as number[]).slice(0, len(8, 56)),
     (g, c) => ({
       outputs: {
-        "epoch loss vs PyTorch": lossErr(g.epochLosses, (f.epochLosses as number[]).slice(0, 1)),
+        "epoch loss vs PyTorch": lossErr(g.epochLosses, (f.epochLosses as number[]).slice(0, len(1, 7))),
         "predictions vs CPU": tensorErr(g.pred, c.pred),
+        ...(FULL && { "predictions vs PyTorch": tensorJsonErr(g.pred, f.pred as TensorJson) }),
       },
-      same: { "learning rates": JSON.stringify(g.lrs) === JSON.stringify(c.lrs) },
+      same: {
+        "learning rates": JSON.stringify(g.lrs) === JSON.stringify(c.lrs),
+        ...(FULL && { "learning rates as PyTorch's": JSON.stringify(g.lrs) === JSON.stringify(f.lrs) }),
+      },
     }),
   );
 }
@@ -203,7 +235,7 @@ async function check<R extends Run>(
 // in the CPU test; teacher forcing or greedy decoding, drawn per pair
 {
   const f = fixture("seq2seq_attention");
-  const nIters = 5;
+  const nIters = len(5, 200);
   await check(
     "seq2seq-attention",
     () => seq2seq.runAsync({ nIters, dropoutP: 0, device: "webgpu" }),
@@ -213,8 +245,13 @@ async function check<R extends Run>(
       const outputs: Record<string, number> = {};
       g.attentions.forEach((a, i) => {
         outputs[`attention ${i} vs CPU`] = tensorErr(a, c.attentions[i]);
+        if (FULL) outputs[`attention ${i} vs PyTorch`] = tensorJsonErr(a, (f.attentions as TensorJson[])[i]);
       });
-      return { outputs, same: { decoded: JSON.stringify(g.decoded) === JSON.stringify(c.decoded) } };
+      const same: Record<string, boolean> = {
+        decoded: JSON.stringify(g.decoded) === JSON.stringify(c.decoded),
+      };
+      if (FULL) same["decoded as PyTorch's"] = JSON.stringify(g.decoded) === JSON.stringify(f.decoded);
+      return { outputs, same };
     },
   );
 }
