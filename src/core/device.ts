@@ -13,6 +13,7 @@ import {
   type BinaryOp,
   gpuBinary,
   gpuBinaryBroadcast,
+  gpuCumsum,
   gpuExpandScalar,
   gpuExtremeAll,
   gpuExtremeBackward,
@@ -719,6 +720,38 @@ export function deviceGatherRows(x: Tensor, index: Int32Array, shape?: readonly 
   return recordDevice(out, [x], "IndexSelectBackward0", (g) => [
     make(g, gpuGatherRows(s.ctx, g._gpu!.buffer, inv, cols), x.shape),
   ]);
+}
+
+/**
+ * out[i] = a[src[i]] for a permutation `src` of a's flat elements (flip, roll) on the device, recorded as
+ * `name`; the gradient goes back through the inverse permutation.
+ */
+export function devicePermuteFlat(a: Tensor, src: Int32Array, name: string): Tensor {
+  const s = a._gpu!;
+  const inv = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) inv[src[i]] = i;
+  const out = deviceTensor(s.ctx, gpuGatherRows(s.ctx, s.buffer, src, 1), a.shape);
+  return recordDevice(out, [a], name, (g) => [
+    make(g, gpuGatherRows(s.ctx, g._gpu!.buffer, inv, 1), a.shape),
+  ]);
+}
+
+/** cumsum along `dim` (normalized by the caller) on the device; the gradient is g's reversed running sum. */
+export function deviceCumsum(a: Tensor, dim: number): Tensor {
+  const s = a._gpu!;
+  const size = a.ndim === 0 ? 1 : a.shape[dim];
+  const inner = shapeNumel(a.shape.slice(dim + 1));
+  const outer = shapeNumel(a.shape.slice(0, dim));
+  const out = deviceTensor(s.ctx, gpuCumsum(s.ctx, s.buffer, outer, size, inner, false), a.shape);
+  return recordDevice(out, [a], "CumsumBackward0", (g) => [
+    make(g, gpuCumsum(s.ctx, g._gpu!.buffer, outer, size, inner, true), a.shape),
+  ]);
+}
+
+/** `torch.bmm` on the device: (B, M, K) · (B, K, N), the shapes checked by the caller. */
+export function deviceBatchedMatmul(a: Tensor, b: Tensor): Tensor {
+  const [ta, tb] = operands("bmm", a, b);
+  return deviceBmm(ta, tb);
 }
 
 /** A "webgpu" tensor of zeros of `shape`, on the context of `like`. */

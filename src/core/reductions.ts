@@ -1,7 +1,14 @@
 // Reductions (sum, mean, max/min, argmax, norm) and the softmaxes along a dimension, with their backwards.
 
 import { stridedOffsets } from "./broadcast.js";
-import { deviceArgExtreme, deviceExtreme, deviceSoftmax, deviceSumAll, deviceSumDims } from "./device.js";
+import {
+  deviceArgExtreme,
+  deviceCumsum,
+  deviceExtreme,
+  deviceSoftmax,
+  deviceSumAll,
+  deviceSumDims,
+} from "./device.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
@@ -392,6 +399,7 @@ export function any(a: Tensor, dim?: number, keepdim = false): Tensor {
  */
 export function cumsum(a: Tensor, dim: number): Tensor {
   const d = normDim(dim, a.ndim);
+  if (a._gpu !== null) return deviceCumsum(a, d);
   const size = a.ndim === 0 ? 1 : a.shape[d];
   const inner = shapeNumel(a.shape.slice(d + 1));
   const outer = shapeNumel(a.shape.slice(0, d));

@@ -709,6 +709,46 @@ export function gpuExtremeBackward(
   return dx;
 }
 
+const CUMSUM_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, size: u32, inner: u32, reverse: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>; // (outer, size, inner)
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>; // (outer, size, inner)
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let col = g.y * p.stride + g.x;
+  if (col >= p.n) { return; }
+  let base = (col / p.inner) * p.size * p.inner + col % p.inner;
+  var s = 0.0;
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + select(k, p.size - 1u - k, p.reverse == 1u) * p.inner;
+    s += X[i];
+    Y[i] = s;
+  }
+}`;
+
+/**
+ * Y = the running sums of X (outer, size, inner) along `size` (cumsum), or with `reverse` from the end
+ * (cumsum's backward); one thread per column, in a new buffer.
+ */
+export function gpuCumsum(
+  ctx: WebGPUContext,
+  x: GPUBuffer,
+  outer: number,
+  size: number,
+  inner: number,
+  reverse: boolean,
+): GPUBuffer {
+  const cols = outer * inner;
+  const y = ctx.storage(cols * size * 4);
+  if (cols * size === 0) return y;
+  const [gx, gy] = grid(cols);
+  const u = ctx.uniform([cols, gx * WG, size, inner, reverse ? 1 : 0]);
+  ctx.dispatch(ctx.pipeline(CUMSUM_WGSL), [u, x, y], gx, gy);
+  ctx.release(u);
+  return y;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Row gathers (the packed sequences' moves, indexSelect on the device)
 
