@@ -17,6 +17,8 @@ describe("pow, max and min on webgpu (child process)", { timeout: 120_000 }, () 
     // 15 bases (negative, ±0, NaN, ±∞) × 15 exponents (integers odd and even, fractions, NaN, ±∞):
     // x ** y, dx and dy elementwise as the CPU's JavaScript ** (NaN where it is NaN, the same infinities)
     expect(r.powEdges).toEqual([]);
+    // the same bases to each exponent as a number (PowBackward0): values and gradients
+    expect(r.scalarPow).toEqual([]);
     // a negative base: odd integer powers negative, even ones positive, fractional ones NaN;
     // −0 keeps its sign for an odd power
     expect(r.signs).toEqual(["-8", "4", "NaN", "-0", "-Infinity"]);

@@ -92,6 +92,20 @@ const powEdges = [
   ...mismatches(await read(gx.grad!), Array.from(cx.grad!.data), 2e-6, "dx"),
   ...mismatches(await read(gy.grad!), Array.from(cy.grad!.data), 2e-6, "dy"),
 ];
+// a number exponent (PowBackward0): every base against each exponent, values and gradient
+const scalarPow: string[] = [];
+for (const e of EXPS) {
+  const c = tensor(BASES).requiresGrad_();
+  const g = tensor(BASES).to("webgpu").requiresGrad_();
+  const co = c.pow(e);
+  const go = g.pow(e);
+  co.sum().backward();
+  go.sum().backward();
+  scalarPow.push(
+    ...mismatches(await read(go), Array.from(co.data), 2e-6, `x ** ${e}`),
+    ...mismatches(await read(g.grad!), Array.from(c.grad!.data), 2e-6, `d(x ** ${e})`),
+  );
+}
 // the signs the CPU gives a negative base: odd integer powers negative, even positive, others NaN
 const spell = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
 const signs = (
@@ -236,4 +250,4 @@ const errors = {
   ),
 };
 
-finish(ctx, { powEdges, signs, powBroadcast, numberBase, extremes, deviceInfo, int64, errors });
+finish(ctx, { powEdges, scalarPow, signs, powBroadcast, numberBase, extremes, deviceInfo, int64, errors });

@@ -82,12 +82,8 @@ export const UNARY_OPS = {
   square: "x * x",
   sin: "sin_(x)",
   cos: "cos_(x)",
-  // x^p.alpha as Math.pow: x·x exactly for 2, 1 for 0, a negative base keeping its sign for odd integer
-  // powers (and NaN, as pow of a negative base gives, for the others)
-  pow: `select(
-    select(pow(abs(x), p.alpha) * select(1.0, -1.0, x < 0.0 && fract(p.alpha * 0.5) != 0.0),
-      pow(x, p.alpha), x < 0.0 && fract(p.alpha) != 0.0),
-    select(x * x, 1.0, p.alpha == 0.0), p.alpha == 2.0 || p.alpha == 0.0)`,
+  // x ** p.alpha as JavaScript's (the CPU path's; WGSL's pow is undefined for a negative base): powJs
+  pow: "powJs(x, p.alpha)",
   // clamp's two sides (a NaN stays NaN, as max(x, lo) / min(x, hi) in PyTorch)
   clampMin: "select(x, p.alpha, x < p.alpha)",
   clampMax: "select(x, p.alpha, x > p.alpha)",
