@@ -603,10 +603,11 @@ export function deviceExtreme(
     const out = deviceTensor(s.ctx, v, []);
     return recordDevice(out, [a], `${node}Backward1`, (g) => {
       // dx = g / count at each of the count elements equal to the extreme (NaN matching NaN), else 0
-      const ties = gpuBinaryBroadcast(s.ctx, "tie", s.buffer, a.shape, out._gpu!.buffer, [], a.shape);
+      // (a viewed flat: any number of dimensions)
+      const ties = gpuBinaryBroadcast(s.ctx, "tie", s.buffer, [n], out._gpu!.buffer, [], [n]);
       const count = gpuSum(s.ctx, ties, n);
       const q = gpuBinary(s.ctx, "div", g._gpu!.buffer, count, 1);
-      const dx = gpuBinaryBroadcast(s.ctx, "mul", ties, a.shape, q, [], a.shape);
+      const dx = gpuBinaryBroadcast(s.ctx, "mul", ties, [n], q, [], [n]);
       for (const b of [ties, count, q]) s.ctx.release(b);
       return [make(g, dx, a.shape)];
     });

@@ -169,6 +169,9 @@ const cases: [string, (t: Tensor) => Tensor | { values: Tensor; indices: Tensor 
   ["min()", (t) => t.min()],
   ["max() of rows 2-3", (t) => t.narrow(0, 2, 2).max()],
   ["min() of row 2", (t) => t.select(0, 2).min()],
+  // nine dimensions (past the broadcasting kernels' eight)
+  ["max() in 9-d", (t) => t.reshape([1, 2, 1, 2, 1, 5, 1, 1, 1]).max()],
+  ["min(5) in 9-d", (t) => t.reshape([1, 2, 1, 2, 1, 5, 1, 1, 1]).min(5)],
 ];
 for (const [name, f] of cases) {
   const c = tensor(flat).reshape([4, 5]).requiresGrad_();
