@@ -1,14 +1,15 @@
 // The PyTorch fixture suites on the webgpu device (Dawn over the machine's GPU, or SwiftShader on the CPU):
-// the recurrent layers and cells (test/fixtures/data/rnn), the generic ops (ops/ops.json) and the losses
-// (loss/*.json) run with every tensor on the device, forward and backward, against PyTorch's values and
-// gradients. Each check runs in a child process (test/webgpu/fixtures-*.mts; run.ts says why). The cases
-// the device still refuses are listed here with their reasons and asserted exactly, so that coverage
-// cannot shrink unnoticed. Skipped where there is no WebGPU, unless RECURRENT_REQUIRE_WEBGPU=1.
-
+// the recurrent layers and cells (test/fixtures/data/rnn), the generic ops (ops/ops.json), issue 12's ops
+// whose tensors are all float32 (ops12/ops.json) and the losses (loss/*.json) run with every tensor on the
+// device, forward and backward, against PyTorch's values and gradients. Each check runs in a child process
+// (test/webgpu/fixtures-*.mts; run.ts says why). Every case runs on the device, and the names that ran are
+// asserted exactly, so that coverage cannot shrink unnoticed. Skipped where there is no WebGPU, unless
+// RECURRENT_REQUIRE_WEBGPU=1.
 import { describe, expect, it } from "vitest";
 import { loadFixture } from "./helpers.js";
 import { LOSS_FILES } from "./loss-cases.js";
 import { OPS } from "./ops-table.js";
+import type { Case } from "./ops12-table.js";
 import { RNN_CASES } from "./rnn-fixtures.js";
 import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
 
@@ -64,29 +65,15 @@ describe("PyTorch fixtures on the webgpu device", () => {
     );
   }, 120_000);
 
-  it("ops and losses: values and every gradient, except the ops listed with their reasons", async (ctx) => {
+  it("ops and losses: values and every gradient, every case on the device", async (ctx) => {
     const r = await runWebGPUScript("fixtures-ops.mts", [], 115_000);
     if (skipUnlessWebGPU(ctx, r) || !r.available) return;
     const ops = r.ops as Errors;
-    const opsRefused = r.opsRefused as Record<string, string>;
-    // what the device does not run yet, and the error that says so: exactly these
-    const NOT_YET = (what: string) =>
-      new RegExp(`^${what} is not supported on the webgpu device yet \\(read the tensor with`);
-    const REFUSED: Record<string, RegExp> = {
-      // max / min (values and indices) and a tensor exponent have no device kernel yet
-      max_all: NOT_YET("max"),
-      max_dim: NOT_YET("max"),
-      max_dim_keepdim: NOT_YET("max"),
-      min_dim: NOT_YET("min"),
-      pow_tensor: NOT_YET("pow with a tensor exponent"),
-    };
-    expect(Object.keys(opsRefused).sort()).toEqual(Object.keys(REFUSED).sort());
-    for (const [name, why] of Object.entries(REFUSED)) expect(opsRefused[name], name).toMatch(why);
-    expect(Object.keys(ops).sort()).toEqual(
-      Object.keys(OPS)
-        .filter((n) => !(n in REFUSED))
-        .sort(),
-    );
+    // every ops case runs on the device (max / min with their indices and a tensor exponent included):
+    // none refused, and exactly the table's cases ran, so that coverage cannot shrink unnoticed
+    expect(r.opsRefused).toEqual({});
+    expect(Object.keys(ops).sort()).toEqual(Object.keys(OPS).sort());
+    expect(Object.keys(ops)).toHaveLength(75);
     for (const [name, errs] of Object.entries(ops)) expect(Object.keys(errs), name).toContain("output");
     const worstOps = worstOf(ops);
     // every loss case runs: mse, l1, smooth L1, Huber, cross entropy (indices and probabilities, weights,
@@ -102,8 +89,33 @@ describe("PyTorch fixtures on the webgpu device", () => {
     }
     const worstLoss = worstOf(losses);
     console.log(
-      `ops fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(opsRefused).length} refused; worst ${worstOps.err.toExponential(2)} (${worstOps.what}). ` +
+      `ops fixtures on webgpu: ${Object.keys(ops).length} run, 0 refused; worst ${worstOps.err.toExponential(2)} (${worstOps.what}). ` +
         `loss fixtures: ${Object.keys(losses).length} run, 0 refused; worst ${worstLoss.err.toExponential(2)} (${worstLoss.what})`,
+    );
+  }, 120_000);
+
+  it("issue 12's float ops (flip, roll, cumsum, bmm, batched matmul): values, gradients and node names", async (ctx) => {
+    const r = await runWebGPUScript("fixtures-ops12.mts", [], 115_000);
+    if (skipUnlessWebGPU(ctx, r) || !r.available) return;
+    const ops = r.ops as Errors;
+    const cases = loadFixture<Record<string, Case>>("ops12", "ops");
+    // exactly these run (every case whose inputs and outputs are all float32), none refused; the others
+    // (an int64 or bool input or output) are not run on the device
+    const FLOAT = ["flip", "flip_neg", "roll", "roll_two", "roll_flat", "cumsum", "cumsum0", "bmm"];
+    const MATMUL = ["matmul_batched", "matmul_batched_bcast"];
+    expect(r.refused).toEqual({});
+    expect(Object.keys(ops).sort()).toEqual([...FLOAT, ...MATMUL].sort());
+    expect([...Object.keys(ops), ...(r.skipped as string[])].sort()).toEqual(Object.keys(cases).sort());
+    for (const [name, errs] of Object.entries(ops)) {
+      expect(Object.keys(errs), name).toEqual(expect.arrayContaining(["output 0", "grad 0"]));
+    }
+    // PyTorch's node names; the batched matmul ends in a view, as PyTorch's (UnsafeViewBackward0 there)
+    const nodes = r.nodes as Record<string, string>;
+    for (const name of FLOAT) expect(nodes[name], name).toBe(cases[name].grad_fn[0]);
+    for (const name of MATMUL) expect(nodes[name], name).toBe("ViewBackward0");
+    const worst = worstOf(ops);
+    console.log(
+      `ops12 float fixtures on webgpu: ${Object.keys(ops).length} run, 0 refused; worst ${worst.err.toExponential(2)} (${worst.what})`,
     );
   }, 120_000);
 });
