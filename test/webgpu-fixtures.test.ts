@@ -1,6 +1,6 @@
 // The PyTorch fixture suites on the webgpu device (Dawn over the machine's GPU, or SwiftShader on the CPU):
 // the recurrent layers and cells (test/fixtures/data/rnn), the generic ops (ops/ops.json), issue 12's ops
-// whose tensors are all float32 (ops12/ops.json) and the losses (loss/*.json) run with every tensor on the
+// (ops12/ops.json, int64 and bool tensors on the device too) and the losses (loss/*.json) run with every tensor on the
 // device, forward and backward, against PyTorch's values and gradients. Each check runs in a child process
 // (test/webgpu/fixtures-*.mts; run.ts says why). Every case runs on the device, and the names that ran are
 // asserted exactly, so that coverage cannot shrink unnoticed. Skipped where there is no WebGPU, unless
@@ -94,28 +94,75 @@ describe("PyTorch fixtures on the webgpu device", () => {
     );
   }, 120_000);
 
-  it("issue 12's float ops (flip, roll, cumsum, bmm, batched matmul): values, gradients and node names", async (ctx) => {
+  it("issue 12's ops (every case's tensors on the device): values, dtypes, gradients and node names", async (ctx) => {
     const r = await runWebGPUScript("fixtures-ops12.mts", [], 115_000);
     if (skipUnlessWebGPU(ctx, r) || !r.available) return;
     const ops = r.ops as Errors;
     const cases = loadFixture<Record<string, Case>>("ops12", "ops");
-    // exactly these run (every case whose inputs and outputs are all float32), none refused; the others
-    // (an int64 or bool input or output) are not run on the device
-    const FLOAT = ["flip", "flip_neg", "roll", "roll_two", "roll_flat", "cumsum", "cumsum0", "bmm"];
-    const MATMUL = ["matmul_batched", "matmul_batched_bcast"];
-    expect(r.refused).toEqual({});
-    expect(Object.keys(ops).sort()).toEqual([...FLOAT, ...MATMUL].sort());
-    expect([...Object.keys(ops), ...(r.skipped as string[])].sort()).toEqual(Object.keys(cases).sort());
+    // every case's inputs go to the device (int64 and bool ones too); exactly these are refused, with
+    // these messages, and every other case runs: coverage cannot shrink unnoticed
+    const ON_DEVICE = "this tensor is on the webgpu device: read its values with `await t.cpuAsync()`";
+    const INT64 =
+      "an op on an int64 tensor is not supported on the webgpu device yet (read the tensor with `await t.cpuAsync()`)";
+    const REFUSED: Record<string, string> = {
+      topk: ON_DEVICE,
+      topk_smallest_dim0: ON_DEVICE,
+      sort: ON_DEVICE,
+      sort_desc_dim0: ON_DEVICE,
+      sort_nan: ON_DEVICE,
+      sort_nan_desc: ON_DEVICE,
+      argsort: ON_DEVICE,
+      argsort_desc: ON_DEVICE,
+      gather_dim1: ON_DEVICE,
+      gather_dim0: ON_DEVICE,
+      gather_3d: ON_DEVICE,
+      scatter_src: ON_DEVICE,
+      scatter_value: ON_DEVICE,
+      scatter_add: ON_DEVICE,
+      index_select0: ON_DEVICE,
+      index_select1: ON_DEVICE,
+      masked_fill: ON_DEVICE,
+      masked_fill_bcast: ON_DEVICE,
+      masked_fill_tensor: ON_DEVICE,
+      cumsum_int: INT64,
+      all_dim: ON_DEVICE,
+      any_dim_keep: ON_DEVICE,
+      all_float: ON_DEVICE,
+      any_int: ON_DEVICE,
+    };
+    expect(r.refused).toEqual(REFUSED);
+    expect(Object.keys(ops).sort()).toEqual(
+      Object.keys(cases)
+        .filter((n) => !(n in REFUSED))
+        .sort(),
+    );
+    const dtypes = r.dtypes as Record<string, string[]>;
+    const nodes = r.nodes as Record<string, string | null>;
     for (const [name, errs] of Object.entries(ops)) {
-      expect(Object.keys(errs), name).toEqual(expect.arrayContaining(["output 0", "grad 0"]));
+      const c = cases[name];
+      // every output and every gradient PyTorch has, with PyTorch's dtypes
+      const want = [
+        ...c.outs.map((_, k) => `output ${k}`),
+        ...c.grads.flatMap((g, i) => (g === null ? [] : [`grad ${i}`])),
+      ];
+      expect(Object.keys(errs).sort(), name).toEqual(want.sort());
+      expect(dtypes[name], name).toEqual(c.outs.map((o) => o.dtype));
+      // PyTorch's node names; the batched matmul ends in a view, as PyTorch's (UnsafeViewBackward0 there)
+      const matmul = name === "matmul_batched" || name === "matmul_batched_bcast";
+      expect(nodes[name], name).toBe(matmul ? "ViewBackward0" : c.grad_fn[0]);
     }
-    // PyTorch's node names; the batched matmul ends in a view, as PyTorch's (UnsafeViewBackward0 there)
-    const nodes = r.nodes as Record<string, string>;
-    for (const name of FLOAT) expect(nodes[name], name).toBe(cases[name].grad_fn[0]);
-    for (const name of MATMUL) expect(nodes[name], name).toBe("ViewBackward0");
+    // int64 and bool tensors go to the device and come back exactly; an int64 outside i32 refuses
+    expect(r.roundTrip).toEqual({
+      int64: [-2147483648, -7, 0, 5, 2147483647],
+      int64Dtype: "int64",
+      bool: [1, 0, 0, 1],
+      boolDtype: "bool",
+      tooLarge:
+        "to('webgpu'): an int64 tensor on webgpu holds 32-bit integers (in [-2147483648, 2147483647]), got 2147483648 at element 1",
+    });
     const worst = worstOf(ops);
     console.log(
-      `ops12 float fixtures on webgpu: ${Object.keys(ops).length} run, 0 refused; worst ${worst.err.toExponential(2)} (${worst.what})`,
+      `ops12 fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(REFUSED).length} refused; worst ${worst.err.toExponential(2)} (${worst.what})`,
     );
   }, 120_000);
 });

@@ -50,33 +50,64 @@ export type Device = "cpu" | "webgpu";
 export interface DeviceStorage {
   readonly ctx: WebGPUContext;
   readonly buffer: GPUBuffer;
-  /** "int64" for the storage of an int64 tensor (IndexStorage); absent for float32 */
-  readonly dtype?: "int64";
+  /** "int64" or "bool" for the storage of an integer tensor (IndexStorage); absent for float32 */
+  readonly dtype?: "int64" | "bool";
 }
 
 /**
- * The storage of an int64 "webgpu" tensor (the indices of max / min): numel i32 values in `indices`, read
- * back by cpuAsync as the CPU's int64 storage. Views that share the storage (reshape, detach) keep the
- * dtype; every other op reads `buffer`, the float32 values, which refuses: no op misreads the integers.
+ * The storage of an int64 or bool "webgpu" tensor: numel 32-bit values in `indices`, i32 for int64 (max /
+ * min's indices, `t.to("webgpu")` of an int64 tensor within the i32 range) and u32 0 / 1 for bool, read back
+ * by cpuAsync as the CPU's storage (Float64Array, Uint8Array). Views that share the storage (reshape,
+ * detach) keep the dtype; the ops that take integers read `indices` (index-ops.ts); every other op reads
+ * `buffer`, the float32 values, which refuses: no op misreads the integers.
  */
-class IndexStorage implements DeviceStorage {
-  readonly dtype = "int64";
+export class IndexStorage implements DeviceStorage {
   constructor(
     readonly ctx: WebGPUContext,
     readonly indices: GPUBuffer,
+    readonly dtype: "int64" | "bool" = "int64",
   ) {}
   get buffer(): GPUBuffer {
     throw new Error(
-      "an op on an int64 tensor is not supported on the webgpu device yet (read the tensor with `await t.cpuAsync()`)",
+      `an op on an ${this.dtype} tensor is not supported on the webgpu device yet (read the tensor with \`await t.cpuAsync()\`)`,
     );
   }
 }
 
-/** @internal an int64 "webgpu" tensor of `shape` over `indices` (numel i32 values), which it now owns. */
-function deviceIndexTensor(ctx: WebGPUContext, indices: GPUBuffer, shape: readonly number[]): Tensor {
-  const storage = new IndexStorage(ctx, indices);
+/**
+ * @internal an int64 (or bool) "webgpu" tensor of `shape` over `indices` (numel 32-bit values), which it now
+ * owns.
+ */
+export function deviceIndexTensor(
+  ctx: WebGPUContext,
+  indices: GPUBuffer,
+  shape: readonly number[],
+  dtype: "int64" | "bool" = "int64",
+): Tensor {
+  setDeviceAdd(addOrCopy);
+  const storage = new IndexStorage(ctx, indices, dtype);
   finalizer.register(storage, { ctx, buffer: indices });
   return Tensor._onDevice(storage, shape);
+}
+
+/** The 32-bit device values of an int64 tensor (i32), or of a bool one (u32 0 / 1); checked by the caller. */
+function intValues(t: Tensor): Int32Array {
+  const src = t.storage;
+  const out = new Int32Array(src.length);
+  if (t.dtype === "bool") {
+    for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+    return out;
+  }
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (!(v >= -0x80000000 && v <= 0x7fffffff)) {
+      throw new Error(
+        `to('webgpu'): an int64 tensor on webgpu holds 32-bit integers (in [-2147483648, 2147483647]), got ${v} at element ${i}`,
+      );
+    }
+    out[i] = v;
+  }
+  return out;
 }
 
 export function isDevice(x: unknown): x is Device {
@@ -109,15 +140,13 @@ export function toDevice(t: Tensor, device: Device): Tensor {
       "to('cpu'): reading a webgpu tensor back is asynchronous in WebGPU: use `await t.cpuAsync()`",
     );
   }
-  if (t.dtype !== "float32") {
-    throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
-  }
   if (t.requiresGrad && isGradEnabled()) {
     throw new Error(
       "to('webgpu'): moving a tensor that requires grad is not recorded yet; move a leaf with detach().to('webgpu').requiresGrad_() or move the module (model.to('webgpu'))",
     );
   }
   const ctx = webgpuContext();
+  if (t.dtype !== "float32") return deviceIndexTensor(ctx, ctx.upload(intValues(t)), t.shape, t.dtype);
   return deviceTensor(ctx, ctx.upload(t.data), t.shape);
 }
 
@@ -157,6 +186,11 @@ export async function cpuAsync(t: Tensor): Promise<Tensor> {
   const n = shapeNumel(t.shape);
   if (s instanceof IndexStorage) {
     const i32 = new Int32Array(n === 0 ? new ArrayBuffer(0) : await s.ctx.readBytes(s.indices, n * 4));
+    if (s.dtype === "bool")
+      return new Tensor(
+        Uint8Array.from(i32, (v) => (v !== 0 ? 1 : 0)),
+        t.shape,
+      );
     return new Tensor(Float64Array.from(i32), t.shape);
   }
   const values = n === 0 ? new Float32Array(0) : await s.ctx.read(s.buffer, n * 4);

@@ -353,8 +353,14 @@ export class Tensor {
 
   /** @internal a "webgpu" tensor of `shape` over `storage` (device.ts deviceTensor registers its release) */
   static _onDevice(storage: DeviceStorage, shape: readonly number[]): Tensor {
-    // the empty CPU storage carries the dtype: int64 for the device's indices, else float32
-    const t = new Tensor(storage.dtype === "int64" ? new Float64Array(0) : new Float32Array(0), [0]);
+    // the empty CPU storage carries the dtype: int64 or bool for the device's integers, else float32
+    const empty =
+      storage.dtype === "int64"
+        ? new Float64Array(0)
+        : storage.dtype === "bool"
+          ? new Uint8Array(0)
+          : new Float32Array(0);
+    const t = new Tensor(empty, [0]);
     (t as { shape: number[] }).shape = shape.slice();
     t._gpu = storage;
     return t;
