@@ -9,6 +9,7 @@ import {
   deviceSumAll,
   deviceSumDims,
 } from "./device.js";
+import { deviceIntCumsum, deviceTruth } from "./device-index.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
@@ -359,6 +360,20 @@ export function requireFloat(a: Tensor, message: string, got = false): void {
 
 /** Whether `test` holds for every (all) or some (any) element, overall or along `dim`: a bool tensor. */
 function truth(a: Tensor, dim: number | undefined, keepdim: boolean, every: boolean): Tensor {
+  if (a._gpu !== null) {
+    if (dim === undefined || a.ndim === 0) return deviceTruth(a, undefined, [], every);
+    const dd = normDim(dim, a.ndim);
+    return deviceTruth(
+      a,
+      dd,
+      reducedShape(
+        a.shape,
+        a.shape.map((_, i) => i === dd),
+        keepdim,
+      ),
+      every,
+    );
+  }
   const x = a.data;
   if (dim === undefined) {
     let r = every;
@@ -399,7 +414,7 @@ export function any(a: Tensor, dim?: number, keepdim = false): Tensor {
  */
 export function cumsum(a: Tensor, dim: number): Tensor {
   const d = normDim(dim, a.ndim);
-  if (a._gpu !== null) return deviceCumsum(a, d);
+  if (a._gpu !== null) return a.dtype === "float32" ? deviceCumsum(a, d) : deviceIntCumsum(a, d);
   const size = a.ndim === 0 ? 1 : a.shape[d];
   const inner = shapeNumel(a.shape.slice(d + 1));
   const outer = shapeNumel(a.shape.slice(0, d));
