@@ -132,9 +132,28 @@ describe("PyTorch fixtures on the webgpu device", () => {
       tooLarge:
         "to('webgpu'): an int64 tensor on webgpu holds 32-bit integers (in [-2147483648, 2147483647]), got 2147483648 at element 1",
     });
+    // beyond the fixtures: the device against the CPU path (long lines, ties, NaN, repeated indices, int64
+    // and bool sources), every output and float gradient
+    const agree = r.agree as Errors;
+    expect(Object.keys(agree).length).toBe(16);
+    for (const [name, errs] of Object.entries(agree)) {
+      expect(Object.keys(errs), name).toContain("output 0");
+      for (const [what, err] of Object.entries(errs))
+        expect(err, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
+    }
+    for (const name of ["sort_long_ties", "topk_long", "scatter_repeats_src_larger", "masked_fill_grow"]) {
+      expect(Object.keys(agree[name]), name).toContain("grad 0");
+    }
+    expect(Object.keys(agree.scatter_add_repeats_src_larger)).toContain("grad 2");
+    // index values are not read back: out of range, gather reads NaN (null in JSON) and scatter skips it
+    expect(r.oob).toEqual({ gather: [2, null], scatter: [1, 2] });
+    expect(r.mixed).toBe(
+      "Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu!",
+    );
     const worst = worstOf(ops);
     console.log(
-      `ops12 fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(REFUSED).length} refused; worst ${worst.err.toExponential(2)} (${worst.what})`,
+      `ops12 fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(REFUSED).length} refused; worst ${worst.err.toExponential(2)} (${worst.what}); ` +
+        `${Object.keys(agree).length} further cases agree with the CPU path, worst ${worstOf(agree).err.toExponential(2)}`,
     );
   }, 120_000);
 });
