@@ -90,6 +90,12 @@ export function deviceScatter(
   if (s !== null && s.dtype !== a.dtype) {
     throw new Error(`${op}(): Expected self.dtype to be equal to src.dtype`);
   }
+  if (s !== null && s.ndim === 0 && s.requiresGrad) {
+    // each index position would write the one gradient element: a race on the device
+    throw new Error(
+      `${op} on webgpu: the gradient of a 0-d src is not supported yet (give src the index's shape)`,
+    );
+  }
   if (add && a.dtype !== "float32") {
     throw new Error(`${op} on webgpu: expected a float32 tensor, got ${a.dtype}`);
   }

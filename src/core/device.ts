@@ -3,7 +3,9 @@
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
 // The ops that run on the device (docs/webgpu.md lists them): element-wise ops and broadcasting, matmul and
 // linear, views (reshape shares the buffer; the others are strided copies), cat / stack, sums and means,
-// max / min (their indices are int64 tensors on the device: IndexStorage), softmax, and the losses. Each
+// max / min (their indices are int64 tensors on the device: IndexStorage), softmax, the losses, and the
+// indexing ops that take int64 / bool tensors (gather, scatter, indexSelect, maskedFill, sort, topk, all /
+// any: device-index.ts). Each
 // records its autograd node (engine.ts recordDevice) when an input requires a gradient: the backward
 // passes run on the device too, with "webgpu" tensors as gradients, so `loss.backward()` leaves each
 // parameter's `.grad` on the device. The backward passes run under noGrad (no graph of the backward).

@@ -213,6 +213,16 @@ const oob = {
       .scatter(1, tensor([[-1, 7]], L).to("webgpu"), 9),
   ),
 };
+const zeroDimSrc = (() => {
+  try {
+    tensor([1, 2])
+      .to("webgpu")
+      .scatter(0, tensor([1], L).to("webgpu"), tensor(3).to("webgpu").requiresGrad_());
+    return "accepted";
+  } catch (e) {
+    return message(e);
+  }
+})();
 const mixed = (() => {
   try {
     tensor([[1, 2]])
@@ -242,4 +252,4 @@ const roundTrip = {
   })(),
 };
 
-finish(ctx, { ops, nodes, dtypes, refused, roundTrip, agree, oob, mixed });
+finish(ctx, { ops, nodes, dtypes, refused, roundTrip, agree, oob, mixed, zeroDimSrc });
