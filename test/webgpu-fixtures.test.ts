@@ -153,6 +153,7 @@ describe("PyTorch fixtures on the webgpu device", () => {
     expect(r.zeroDimSrc).toBe(
       "scatter on webgpu: the gradient of a 0-d src is not supported yet (give src the index's shape)",
     );
+    expect(r.floatMask).toBe("masked_fill on webgpu: expected a bool mask, got float32");
     const worst = worstOf(ops);
     console.log(
       `ops12 fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(REFUSED).length} refused; worst ${worst.err.toExponential(2)} (${worst.what}); ` +

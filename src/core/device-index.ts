@@ -178,6 +178,10 @@ export function deviceMaskedFill(
   shape: readonly number[],
 ): Tensor {
   const ctx = ctxOf(a, mask);
+  if (mask.dtype === "float32") {
+    // the device reads the mask's words (an int64 one's too: nonzero is true, as on the CPU)
+    throw new Error("masked_fill on webgpu: expected a bool mask, got float32");
+  }
   let v = value instanceof Tensor ? value : null;
   if (v !== null && v._gpu === null) {
     if (v.requiresGrad) throw mixedDevices("webgpu", "cpu");

@@ -223,6 +223,16 @@ const zeroDimSrc = (() => {
     return message(e);
   }
 })();
+const floatMask = (() => {
+  try {
+    tensor([1, 2])
+      .to("webgpu")
+      .maskedFill(tensor([0, 1]).to("webgpu"), 0);
+    return "accepted";
+  } catch (e) {
+    return message(e);
+  }
+})();
 const mixed = (() => {
   try {
     tensor([[1, 2]])
@@ -252,4 +262,4 @@ const roundTrip = {
   })(),
 };
 
-finish(ctx, { ops, nodes, dtypes, refused, roundTrip, agree, oob, mixed, zeroDimSrc });
+finish(ctx, { ops, nodes, dtypes, refused, roundTrip, agree, oob, mixed, zeroDimSrc, floatMask });
