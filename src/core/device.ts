@@ -71,7 +71,7 @@ export class IndexStorage implements DeviceStorage {
   ) {}
   get buffer(): GPUBuffer {
     throw new Error(
-      `an op on an ${this.dtype} tensor is not supported on the webgpu device yet (read the tensor with \`await t.cpuAsync()\`)`,
+      `an op on ${this.dtype === "int64" ? "an" : "a"} ${this.dtype} tensor is not supported on the webgpu device yet (read the tensor with \`await t.cpuAsync()\`)`,
     );
   }
 }
@@ -159,7 +159,9 @@ export function toDevice(t: Tensor, device: Device): Tensor {
 export function moveToDeviceInPlace(t: Tensor): void {
   if (t._gpu !== null) return;
   if (t.dtype !== "float32") {
-    throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
+    throw new Error(
+      `Module.to('webgpu'): only float32 parameters and buffers move to webgpu in place so far, got a ${t.dtype} one`,
+    );
   }
   const ctx = webgpuContext();
   const buffer = ctx.upload(t.data);
