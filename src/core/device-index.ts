@@ -1,9 +1,10 @@
 // The indexing ops on the webgpu device (kernels/webgpu/index-ops.ts): gather, scatter, scatterAdd,
 // indexSelect, maskedFill, all / any, the integer cumsum, and sort / argsort / topk, with the gradients of
 // their CPU versions (indexing.ts, sorting.ts) and the same node names. The callers check the shapes as on
-// the CPU; the index values stay on the device, so they are not checked there: an index out of range reads
-// NaN (0 for an int64 or bool source) and scatters nothing (as PyTorch's CUDA kernels, which assert
-// asynchronously).
+// the CPU; the index values stay on the device and are checked there, as PyTorch's CUDA kernels assert:
+// the kernel flags the first index out of range (context.ts's indexCheck()) and the next read back
+// rejects with the CPU's words for it (IndexCheckError), raised asynchronously; the op's results (NaN, 0
+// from an int64 or bool source, nothing scattered) are not valid meanwhile.
 
 import { coerce, type DType } from "./dtype.js";
 import { deviceIndexTensor, deviceTensor, IndexStorage, mixedDevices } from "./device.js";
@@ -61,12 +62,21 @@ export function deviceGather(a: Tensor, d: number, index: Tensor): Tensor {
     d,
     size: ashape[d],
     oob: a.dtype === "float32" ? NAN_WORD : 0,
+    check: "gather",
   });
   const out = wrap(ctx, y, index.shape, a.dtype);
   return recordDevice(out, [a], "GatherBackward0", (g) => [
     deviceTensor(
       ctx,
-      gpuIndexScatter(ctx, null, words(g), words(index), { T: ashape, S, istr, vstr: istr, d, mode: "add" }),
+      gpuIndexScatter(ctx, null, words(g), words(index), {
+        T: ashape,
+        S,
+        istr,
+        vstr: istr,
+        d,
+        mode: "add",
+        check: "gather",
+      }),
       a.shape,
     ),
   ]);
@@ -84,7 +94,7 @@ export function deviceScatter(
   src: Tensor | number,
   add: boolean,
 ): Tensor {
-  const op = add ? "scatter_add" : "scatter";
+  const op = add ? ("scatter_add" as const) : ("scatter" as const);
   const s = src instanceof Tensor ? src : null;
   const ctx = s === null ? ctxOf(a, index) : ctxOf(a, index, s);
   if (s !== null && s.dtype !== a.dtype) {
@@ -112,6 +122,7 @@ export function deviceScatter(
     vstr,
     d,
     mode: add ? "add" : "last",
+    check: op,
   });
   if (s === null) ctx.release(v);
   const out = wrap(ctx, y, a.shape, a.dtype);
@@ -123,7 +134,7 @@ export function deviceScatter(
       if (add) ga = g;
       else {
         const zero = ctx.upload(new Float32Array(1));
-        const spec = { T: ashape, S, istr, vstr: S.map(() => 0), d, mode: "last" as const };
+        const spec = { T: ashape, S, istr, vstr: S.map(() => 0), d, mode: "last" as const, check: op };
         ga = deviceTensor(ctx, gpuIndexScatter(ctx, words(g), zero, words(index), spec), a.shape);
         ctx.release(zero);
       }
@@ -131,7 +142,7 @@ export function deviceScatter(
     if (s === null) return [ga];
     let gs: Tensor | null = null;
     if (s.requiresGrad) {
-      const spec = { S, astr: contiguous(ashape), istr, ostr: vstr, d, size: ashape[d], oob: 0 };
+      const spec = { S, astr: contiguous(ashape), istr, ostr: vstr, d, size: ashape[d], oob: 0, check: op };
       gs = deviceTensor(ctx, gpuIndexGather(ctx, words(g), words(index), spec, s.numel), s.shape);
     }
     return [ga, gs];
@@ -155,13 +166,22 @@ export function deviceIndexSelect(a: Tensor, d: number, index: Tensor): Tensor {
     d,
     size: ashape[d],
     oob: a.dtype === "float32" ? NAN_WORD : 0,
+    check: "index_select",
   });
   const shape = a.ndim === 0 ? [] : S;
   const out = wrap(ctx, y, shape, a.dtype);
   return recordDevice(out, [a], "IndexSelectBackward0", (g) => [
     deviceTensor(
       ctx,
-      gpuIndexScatter(ctx, null, words(g), words(index), { T: ashape, S, istr, vstr: ostr, d, mode: "add" }),
+      gpuIndexScatter(ctx, null, words(g), words(index), {
+        T: ashape,
+        S,
+        istr,
+        vstr: ostr,
+        d,
+        mode: "add",
+        check: "index_select",
+      }),
       a.shape,
     ),
   ]);
@@ -281,6 +301,7 @@ export function deviceOrdered(
         vstr: istr,
         d,
         mode: "add",
+        check: "scatter_add", // never met: the indices are the ranks' own
       }),
       a.shape,
     ),

@@ -189,7 +189,8 @@ export async function cpuAsync(t: Tensor): Promise<Tensor> {
   if (s === null) return t;
   const n = shapeNumel(t.shape);
   if (s instanceof IndexStorage) {
-    const i32 = new Int32Array(n === 0 ? new ArrayBuffer(0) : await s.ctx.readBytes(s.indices, n * 4));
+    // an empty one too: the read reports the device's index check (context.ts's readBytes)
+    const i32 = new Int32Array(await s.ctx.readBytes(s.indices, n * 4));
     if (s.dtype === "bool")
       return new Tensor(
         Uint8Array.from(i32, (v) => (v !== 0 ? 1 : 0)),
@@ -197,7 +198,7 @@ export async function cpuAsync(t: Tensor): Promise<Tensor> {
       );
     return new Tensor(Float64Array.from(i32), t.shape);
   }
-  const values = n === 0 ? new Float32Array(0) : await s.ctx.read(s.buffer, n * 4);
+  const values = await s.ctx.read(s.buffer, n * 4);
   return new Tensor(values, t.shape);
 }
 

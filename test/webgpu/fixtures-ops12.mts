@@ -200,18 +200,18 @@ for (const [name, [fn, ins]] of Object.entries(AGREE)) {
   }
 }
 
-// index values stay on the device: one out of range reads NaN (gather) and scatters nothing
+// index values are checked on the device: one out of range rejects the next read (webgpu-index-check)
 const oob = {
   gather: await readAny(
     tensor([[1, 2]])
       .to("webgpu")
       .gather(1, tensor([[1, 5]], L).to("webgpu")),
-  ),
+  ).catch(message),
   scatter: await readAny(
     tensor([[1, 2]])
       .to("webgpu")
-      .scatter(1, tensor([[-1, 7]], L).to("webgpu"), 9),
-  ),
+      .scatter(1, tensor([[7, 7]], L).to("webgpu"), 9),
+  ).catch(message),
 };
 const zeroDimSrc = (() => {
   try {

@@ -7,7 +7,7 @@
 //
 // Shapes of up to MAX_DIMS dimensions travel in a small storage buffer of u32 words (`meta`).
 
-import type { WebGPUContext } from "./context.js";
+import { INDEX_CHECK_OPS, type IndexCheckOp, type WebGPUContext } from "./context.js";
 
 const WG = 256;
 const MAX_GROUPS = 65535;
@@ -40,17 +40,55 @@ export function contiguous(shape: readonly number[]): number[] {
   return st;
 }
 
+/**
+ * The device-side index check (context.ts's indexCheck()): `flag(code, v, d, size)` records the first
+ * index out of range met (code = INDEX_CHECK_OPS position + 1) into F at @binding(`binding`), unless one
+ * is recorded already; the next read back rejects with it.
+ */
+const flagWgsl = (binding: number) => /* wgsl */ `
+@group(0) @binding(${binding}) var<storage, read_write> F: array<atomic<u32>, 4>;
+fn flag(code: u32, v: i32, d: u32, size: u32) {
+  loop {
+    let r = atomicCompareExchangeWeak(&F[0], 0u, code);
+    if (r.exchanged) {
+      atomicStore(&F[1], bitcast<u32>(v));
+      atomicStore(&F[2], d);
+      atomicStore(&F[3], size);
+      return;
+    }
+    if (r.old_value != 0u) { return; }
+  }
+}`;
+
+const checkCode = (op: IndexCheckOp): number => INDEX_CHECK_OPS.indexOf(op) + 1;
+
+// The check alone, over n contiguous index words, for a scatter with no target element to run it (its
+// target has size 0 along d).
+const CHECK_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, d: u32, size: u32, code: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> I: array<i32>;
+${flagWgsl(2)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let t = g.y * p.stride + g.x;
+  if (t >= p.n) { return; }
+  let v = I[t];
+  if (v < 0 || u32(v) >= p.size) { flag(p.code, v, p.d, p.size); }
+}`;
+
 // ---------------------------------------------------------------------------------------------------------
 // gather: for each element c of the index domain S (row-major), Y[c·ostr] = X[Σ_{k≠d} c_k·astr_k +
-// I[c·istr]·astr_d], or the word `oob` where the index is outside [0, size).
+// I[c·istr]·astr_d], or the word `oob` where the index is outside [0, size), which it also flags.
 
 const GATHER_WGSL = /* wgsl */ `
-struct P { n: u32, stride: u32, nd: u32, d: u32, size: u32, oob: u32 }
+struct P { n: u32, stride: u32, nd: u32, d: u32, size: u32, oob: u32, code: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> M: array<u32>; // S, astr, istr, ostr
 @group(0) @binding(2) var<storage, read> X: array<u32>;
 @group(0) @binding(3) var<storage, read> I: array<i32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<u32>;
+${flagWgsl(5)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let t = g.y * p.stride + g.x;
@@ -70,6 +108,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   let v = I[ii];
   if (v < 0 || u32(v) >= p.size) {
     Y[o] = p.oob;
+    flag(p.code, v, p.d, p.size);
   } else {
     Y[o] = X[src + u32(v) * M[${D}u + p.d]];
   }
@@ -87,8 +126,9 @@ export interface GatherSpec {
   d: number;
   /** the size of X along d */
   size: number;
-  /** the word written where an index is out of range */
+  /** the word written where an index is out of range (which the next read back reports as `check`'s) */
   oob: number;
+  check: IndexCheckOp;
 }
 
 /**
@@ -108,8 +148,8 @@ export function gpuIndexGather(
   if (n === 0) return y;
   const m = meta(ctx, "gather", spec.S, spec.astr, spec.istr, spec.ostr);
   const [gx, gy] = grid(n);
-  const u = ctx.uniform([n, gx * WG, spec.S.length, spec.d, spec.size, spec.oob]);
-  ctx.dispatch(ctx.pipeline(GATHER_WGSL), [u, m, x, index, y], gx, gy);
+  const u = ctx.uniform([n, gx * WG, spec.S.length, spec.d, spec.size, spec.oob, checkCode(spec.check)]);
+  ctx.dispatch(ctx.pipeline(GATHER_WGSL), [u, m, x, index, y, ctx.indexCheck()], gx, gy);
   ctx.release(u);
   ctx.release(m);
   return y;
@@ -119,16 +159,19 @@ export function gpuIndexGather(
 // scatter, read from the target's side (no atomics; deterministic): for each element c of the target T,
 // the elements m of the index domain S with the same coordinates as c apart from d (c_k < S_k) whose index
 // I equals c_d, in increasing m (PyTorch's row-major order): mode 0 adds their V (float32) to the base;
-// mode 1 writes the last one's V word over the base (scatter: the last write wins).
+// mode 1 writes the last one's V word over the base (scatter: the last write wins). An index outside
+// [0, T_d) matches no target element; the target elements with c_d = 0, which between them loop over every
+// index position, flag it.
 
 const SCATTER_WGSL = /* wgsl */ `
-struct P { n: u32, stride: u32, nd: u32, d: u32, mode: u32, hasBase: u32 }
+struct P { n: u32, stride: u32, nd: u32, d: u32, mode: u32, hasBase: u32, code: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> M: array<u32>; // T, S, istr, vstr
 @group(0) @binding(2) var<storage, read> B: array<u32>; // the base (T), or one unused word
 @group(0) @binding(3) var<storage, read> V: array<u32>;
 @group(0) @binding(4) var<storage, read> I: array<i32>;
 @group(0) @binding(5) var<storage, read_write> Y: array<u32>;
+${flagWgsl(6)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3u) {
   let j = g.y * p.stride + g.x;
@@ -156,8 +199,11 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   var last = base;
   if (inside) {
     let count = M[${D}u + p.d];
+    let size = M[p.d];
     for (var m = 0u; m < count; m++) {
-      if (I[ii + m * M[${2 * D}u + p.d]] == i32(cd)) {
+      let v = I[ii + m * M[${2 * D}u + p.d]];
+      if (cd == 0u && (v < 0 || u32(v) >= size)) { flag(p.code, v, p.d, size); }
+      if (v == i32(cd)) {
         let w = V[vi + m * M[${3 * D}u + p.d]];
         acc += bitcast<f32>(w);
         last = w;
@@ -182,6 +228,8 @@ export interface ScatterSpec {
   vstr: readonly number[];
   d: number;
   mode: "add" | "last";
+  /** the op an index out of range is reported as, at the next read back */
+  check: IndexCheckOp;
 }
 
 /** The scatter onto `base` (T's numel words; null: zeros) in a new buffer. */
@@ -194,8 +242,17 @@ export function gpuIndexScatter(
 ): GPUBuffer {
   const n = spec.T.reduce((a, b) => a * b, 1);
   const y = ctx.storage(n * 4);
-  if (n === 0) return y;
   const sn = spec.S.reduce((a, b) => a * b, 1);
+  if (n === 0) {
+    // no target element to run the check: every index is out of range (T_d = 0, as S_k ≤ T_k elsewhere)
+    if (sn > 0) {
+      const [gx, gy] = grid(sn);
+      const u = ctx.uniform([sn, gx * WG, spec.d, spec.T[spec.d], checkCode(spec.check)]);
+      ctx.dispatch(ctx.pipeline(CHECK_WGSL), [u, index, ctx.indexCheck()], gx, gy);
+      ctx.release(u);
+    }
+    return y;
+  }
   // an empty index domain scatters nothing: bind one word in its place
   const dummyV = sn === 0 ? ctx.upload(new Uint32Array(1)) : null;
   const dummyI = sn === 0 ? ctx.upload(new Int32Array(1)) : null;
@@ -209,8 +266,14 @@ export function gpuIndexScatter(
     spec.d,
     spec.mode === "add" ? 0 : 1,
     base === null ? 0 : 1,
+    checkCode(spec.check),
   ]);
-  ctx.dispatch(ctx.pipeline(SCATTER_WGSL), [u, m, base ?? dummyB!, dummyV ?? v, dummyI ?? index, y], gx, gy);
+  ctx.dispatch(
+    ctx.pipeline(SCATTER_WGSL),
+    [u, m, base ?? dummyB!, dummyV ?? v, dummyI ?? index, y, ctx.indexCheck()],
+    gx,
+    gy,
+  );
   for (const b of [u, m, dummyV, dummyI, dummyB]) if (b !== null) ctx.release(b);
   return y;
 }
