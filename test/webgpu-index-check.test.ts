@@ -80,6 +80,10 @@ describe("the device-side index check on webgpu (child process)", { timeout: 120
     const empty = r.emptyTarget as { cpu: string; gpu: string[] };
     expect(empty.cpu).toBe("index 0 is out of bounds for dimension 0 with size 0");
     expect(parse(empty.gpu[0]).cpuWords).toBe(empty.cpu);
+    // an indexSelect whose output is empty (size 0 along the other dim) still checks its index
+    const emptySelect = r.emptySelect as { cpu: string; gpu: string[] };
+    expect(emptySelect.cpu).toBe("INDICES element is out of DATA bounds, id=4 axis_dim=3");
+    expect(parse(emptySelect.gpu[0]).cpuWords).toBe(`index out of range in self: ${emptySelect.cpu}`);
     // two bad ops before a read: the first to run is reported (gather's 8, not index_select's 9), by the
     // first read (of the second op's result); the next read succeeds, holding garbage (NaN) for the bad index
     const fw = r.firstWins as { first: string[]; thenFirst: (number | null)[] };

@@ -14,6 +14,7 @@ import { Tensor, type TensorLike } from "./tensor.js";
 import type { WebGPUContext } from "../kernels/webgpu/index.js";
 import {
   contiguous,
+  gpuIndexCheck,
   gpuIndexGather,
   gpuIndexScatter,
   gpuIntCumsum,
@@ -168,6 +169,8 @@ export function deviceIndexSelect(a: Tensor, d: number, index: Tensor): Tensor {
     oob: a.dtype === "float32" ? NAN_WORD : 0,
     check: "index_select",
   });
+  // an empty output (a has size 0 along another dim) reads no index: check them on their own
+  if (shapeNumel(S) === 0) gpuIndexCheck(ctx, words(index), k, d, ashape[d], "index_select");
   const shape = a.ndim === 0 ? [] : S;
   const out = wrap(ctx, y, shape, a.dtype);
   return recordDevice(out, [a], "IndexSelectBackward0", (g) => [

@@ -87,6 +87,12 @@ const emptyTarget = {
   gpu: await readOr(dev(zeros([0, 3])).scatter(0, dev(tensor([[0, 0, 0]], L)), 1)),
 };
 
+// an indexSelect with an empty output (size 0 along another dim): its kernel reads no index; still checked
+const emptySelect = {
+  cpu: cpuError(() => zeros([0, 3]).indexSelect(1, tensor([0, 4], L))),
+  gpu: await readOr(dev(zeros([0, 3])).indexSelect(1, dev(tensor([0, 4], L)))),
+};
+
 // the first violation wins, in the order the ops ran: gather's 8, not index_select's 9; one read reports
 // it, the next (of an untouched tensor) succeeds
 const first = dev(src()).gather(0, dev(tensor([[8, 0, 0]], L)));
@@ -173,6 +179,7 @@ finish(ctx, {
   int64Source,
   boolSource,
   emptyTarget,
+  emptySelect,
   firstWins,
   item,
   sync,

@@ -62,8 +62,8 @@ fn flag(code: u32, v: i32, d: u32, size: u32) {
 
 const checkCode = (op: IndexCheckOp): number => INDEX_CHECK_OPS.indexOf(op) + 1;
 
-// The check alone, over n contiguous index words, for a scatter with no target element to run it (its
-// target has size 0 along d).
+// The check alone, over n contiguous index words, where no element of an op's kernel would read them (a
+// scatter whose target has size 0 along d, an indexSelect whose output is empty).
 const CHECK_WGSL = /* wgsl */ `
 struct P { n: u32, stride: u32, d: u32, size: u32, code: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -76,6 +76,22 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   let v = I[t];
   if (v < 0 || u32(v) >= p.size) { flag(p.code, v, p.d, p.size); }
 }`;
+
+/** Checks the `n` contiguous index words of `index` against [0, size) along `d`, as `op`'s. */
+export function gpuIndexCheck(
+  ctx: WebGPUContext,
+  index: GPUBuffer,
+  n: number,
+  d: number,
+  size: number,
+  op: IndexCheckOp,
+): void {
+  if (n === 0) return;
+  const [gx, gy] = grid(n);
+  const u = ctx.uniform([n, gx * WG, d, size, checkCode(op)]);
+  ctx.dispatch(ctx.pipeline(CHECK_WGSL), [u, index, ctx.indexCheck()], gx, gy);
+  ctx.release(u);
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // gather: for each element c of the index domain S (row-major), Y[c·ostr] = X[Σ_{k≠d} c_k·astr_k +
@@ -245,12 +261,7 @@ export function gpuIndexScatter(
   const sn = spec.S.reduce((a, b) => a * b, 1);
   if (n === 0) {
     // no target element to run the check: every index is out of range (T_d = 0, as S_k ≤ T_k elsewhere)
-    if (sn > 0) {
-      const [gx, gy] = grid(sn);
-      const u = ctx.uniform([sn, gx * WG, spec.d, spec.T[spec.d], checkCode(spec.check)]);
-      ctx.dispatch(ctx.pipeline(CHECK_WGSL), [u, index, ctx.indexCheck()], gx, gy);
-      ctx.release(u);
-    }
+    gpuIndexCheck(ctx, index, sn, spec.d, spec.T[spec.d], spec.check);
     return y;
   }
   // an empty index domain scatters nothing: bind one word in its place
