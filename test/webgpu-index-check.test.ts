@@ -95,6 +95,11 @@ describe("the device-side index check on webgpu (child process)", { timeout: 120
     expect(sync.cpuWords).toBe("index -7 is out of bounds for dimension 1 with size 3");
     expect(sync.op).toBe("scatter_add");
     expect(r.syncAfter).toBe("resolved");
+    // clipGradNormAsync_'s read of the norm rejects; the next one resolves, with the norm of the gradient
+    // (6, 8) as the first call clipped it on the device (to 1) before its read
+    const clip = r.clip as { rejected: string; norm: number };
+    expect(parse(clip.rejected).cpuWords).toBe("index 11 is out of bounds for dimension 0 with size 5");
+    expect(clip.norm).toBeCloseTo(1, 5);
     expect(parse((r.unrelated as string[])[0]).cpuWords).toBe(
       "index out of range in self: INDICES element is out of DATA bounds, id=6 axis_dim=5",
     );

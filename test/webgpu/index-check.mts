@@ -6,6 +6,7 @@
 // test/webgpu-index-check.test.ts.
 
 import { IndexCheckError, sum, type Tensor, tensor, zeros } from "../../src/index.js";
+import { clipGradNormAsync_ } from "../../src/nn/index.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -124,6 +125,14 @@ const syncAfter = await ctx.sync().then(
   () => "resolved",
   (e) => message(e),
 );
+const clip = await (async () => {
+  const w = dev(tensor([3, 4])).requiresGrad_();
+  sum(w.mul(w)).backward(); // grad (6, 8): norm 10
+  dev(src()).scatter(0, dev(tensor([[11, 0, 0]], L)), 1);
+  const rejected = await clipGradNormAsync_(w, 1).then(String, message);
+  const norm = await clipGradNormAsync_(w, 1e9); // the flag was cleared: resolves
+  return { rejected, norm };
+})();
 const unrelated = await (async () => {
   const ok = dev(tensor([1.5, 2.5]));
   dev(src()).indexSelect(0, dev(tensor([6], L)));
@@ -184,6 +193,7 @@ finish(ctx, {
   item,
   sync,
   syncAfter,
+  clip,
   unrelated,
   grads,
   edges,

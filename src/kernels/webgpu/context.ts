@@ -12,6 +12,11 @@
 // buffer the CPU writes (upload, uniform, write) must not be read by commands still waiting in the
 // encoder. Released buffers therefore wait in `released` until the next submit; before then only storage()
 // (written on the GPU, in encoder order) may take them.
+//
+// The index check (PyTorch's device-side asserts): the index kernels record the first index out of range
+// in a 16-byte flag buffer (indexCheck()); every read back (readBytes, behind read, sync and so cpuAsync,
+// itemAsync, the optimizers' and clip's reads) copies it after its own data and clears it in the same
+// submission, and rejects with an IndexCheckError where it was set. No copy where no index kernel ran.
 
 // WebGPU's flag values (GPUBufferUsage, GPUMapMode), which Node does not define as globals
 const MAP_READ = 0x1;

@@ -5,7 +5,9 @@
 // Each returns a fresh output buffer (the caller releases it); tensors and autograd live in
 // core/device-index.ts.
 //
-// Shapes of up to MAX_DIMS dimensions travel in a small storage buffer of u32 words (`meta`).
+// Shapes of up to MAX_DIMS dimensions travel in a small storage buffer of u32 words (`meta`). The kernels
+// that read device indices (gather, scatter and their uses) flag an index out of range in the context's
+// index check (context.ts's indexCheck()), which the next read back reports.
 
 import { INDEX_CHECK_OPS, type IndexCheckOp, type WebGPUContext } from "./context.js";
 
