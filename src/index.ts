@@ -32,6 +32,7 @@ export {
 export {
   type Binding,
   hasWebGPU,
+  IndexCheckError,
   requestWebGPU,
   useWebGPU,
   type WebGPUAdapterInfo,

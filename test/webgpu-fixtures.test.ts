@@ -1,14 +1,15 @@
 // The PyTorch fixture suites on the webgpu device (Dawn over the machine's GPU, or SwiftShader on the CPU):
-// the recurrent layers and cells (test/fixtures/data/rnn), the generic ops (ops/ops.json) and the losses
-// (loss/*.json) run with every tensor on the device, forward and backward, against PyTorch's values and
-// gradients. Each check runs in a child process (test/webgpu/fixtures-*.mts; run.ts says why). The cases
-// the device still refuses are listed here with their reasons and asserted exactly, so that coverage
-// cannot shrink unnoticed. Skipped where there is no WebGPU, unless RECURRENT_REQUIRE_WEBGPU=1.
-
+// the recurrent layers and cells (test/fixtures/data/rnn), the generic ops (ops/ops.json), issue 12's ops
+// (ops12/ops.json, int64 and bool tensors on the device too) and the losses (loss/*.json) run with every tensor on the
+// device, forward and backward, against PyTorch's values and gradients. Each check runs in a child process
+// (test/webgpu/fixtures-*.mts; run.ts says why). Every case runs on the device, and the names that ran are
+// asserted exactly, so that coverage cannot shrink unnoticed. Skipped where there is no WebGPU, unless
+// RECURRENT_REQUIRE_WEBGPU=1.
 import { describe, expect, it } from "vitest";
 import { loadFixture } from "./helpers.js";
 import { LOSS_FILES } from "./loss-cases.js";
 import { OPS } from "./ops-table.js";
+import type { Case } from "./ops12-table.js";
 import { RNN_CASES } from "./rnn-fixtures.js";
 import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
 
@@ -64,29 +65,15 @@ describe("PyTorch fixtures on the webgpu device", () => {
     );
   }, 120_000);
 
-  it("ops and losses: values and every gradient, except the ops listed with their reasons", async (ctx) => {
+  it("ops and losses: values and every gradient, every case on the device", async (ctx) => {
     const r = await runWebGPUScript("fixtures-ops.mts", [], 115_000);
     if (skipUnlessWebGPU(ctx, r) || !r.available) return;
     const ops = r.ops as Errors;
-    const opsRefused = r.opsRefused as Record<string, string>;
-    // what the device does not run yet, and the error that says so: exactly these
-    const NOT_YET = (what: string) =>
-      new RegExp(`^${what} is not supported on the webgpu device yet \\(read the tensor with`);
-    const REFUSED: Record<string, RegExp> = {
-      // max / min (values and indices) and a tensor exponent have no device kernel yet
-      max_all: NOT_YET("max"),
-      max_dim: NOT_YET("max"),
-      max_dim_keepdim: NOT_YET("max"),
-      min_dim: NOT_YET("min"),
-      pow_tensor: NOT_YET("pow with a tensor exponent"),
-    };
-    expect(Object.keys(opsRefused).sort()).toEqual(Object.keys(REFUSED).sort());
-    for (const [name, why] of Object.entries(REFUSED)) expect(opsRefused[name], name).toMatch(why);
-    expect(Object.keys(ops).sort()).toEqual(
-      Object.keys(OPS)
-        .filter((n) => !(n in REFUSED))
-        .sort(),
-    );
+    // every ops case runs on the device (max / min with their indices and a tensor exponent included):
+    // none refused, and exactly the table's cases ran, so that coverage cannot shrink unnoticed
+    expect(r.opsRefused).toEqual({});
+    expect(Object.keys(ops).sort()).toEqual(Object.keys(OPS).sort());
+    expect(Object.keys(ops)).toHaveLength(75);
     for (const [name, errs] of Object.entries(ops)) expect(Object.keys(errs), name).toContain("output");
     const worstOps = worstOf(ops);
     // every loss case runs: mse, l1, smooth L1, Huber, cross entropy (indices and probabilities, weights,
@@ -102,8 +89,77 @@ describe("PyTorch fixtures on the webgpu device", () => {
     }
     const worstLoss = worstOf(losses);
     console.log(
-      `ops fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(opsRefused).length} refused; worst ${worstOps.err.toExponential(2)} (${worstOps.what}). ` +
+      `ops fixtures on webgpu: ${Object.keys(ops).length} run, 0 refused; worst ${worstOps.err.toExponential(2)} (${worstOps.what}). ` +
         `loss fixtures: ${Object.keys(losses).length} run, 0 refused; worst ${worstLoss.err.toExponential(2)} (${worstLoss.what})`,
+    );
+  }, 120_000);
+
+  it("issue 12's ops (every case's tensors on the device): values, dtypes, gradients and node names", async (ctx) => {
+    const r = await runWebGPUScript("fixtures-ops12.mts", [], 115_000);
+    if (skipUnlessWebGPU(ctx, r) || !r.available) return;
+    const ops = r.ops as Errors;
+    const cases = loadFixture<Record<string, Case>>("ops12", "ops");
+    // every case's inputs go to the device (int64 and bool ones too); exactly these are refused, with
+    // these messages (none now), and every other case runs: coverage cannot shrink unnoticed
+    const REFUSED: Record<string, string> = {};
+    expect(r.refused).toEqual(REFUSED);
+    expect(Object.keys(ops).sort()).toEqual(
+      Object.keys(cases)
+        .filter((n) => !(n in REFUSED))
+        .sort(),
+    );
+    const dtypes = r.dtypes as Record<string, string[]>;
+    const nodes = r.nodes as Record<string, string | null>;
+    for (const [name, errs] of Object.entries(ops)) {
+      const c = cases[name];
+      // every output and every gradient PyTorch has, with PyTorch's dtypes
+      const want = [
+        ...c.outs.map((_, k) => `output ${k}`),
+        ...c.grads.flatMap((g, i) => (g === null ? [] : [`grad ${i}`])),
+      ];
+      expect(Object.keys(errs).sort(), name).toEqual(want.sort());
+      expect(dtypes[name], name).toEqual(c.outs.map((o) => o.dtype));
+      // PyTorch's node names; the batched matmul ends in a view, as PyTorch's (UnsafeViewBackward0 there)
+      const matmul = name === "matmul_batched" || name === "matmul_batched_bcast";
+      expect(nodes[name], name).toBe(matmul ? "ViewBackward0" : c.grad_fn[0]);
+    }
+    // int64 and bool tensors go to the device and come back exactly; an int64 outside i32 refuses
+    expect(r.roundTrip).toEqual({
+      int64: [-2147483648, -7, 0, 5, 2147483647],
+      int64Dtype: "int64",
+      bool: [1, 0, 0, 1],
+      boolDtype: "bool",
+      tooLarge:
+        "to('webgpu'): an int64 tensor on webgpu holds 32-bit integers (in [-2147483648, 2147483647]), got 2147483648 at element 1",
+    });
+    // beyond the fixtures: the device against the CPU path (long lines, ties, NaN, repeated indices, int64
+    // and bool sources), every output and float gradient
+    const agree = r.agree as Errors;
+    expect(Object.keys(agree).length).toBe(16);
+    for (const [name, errs] of Object.entries(agree)) {
+      expect(Object.keys(errs), name).toContain("output 0");
+      for (const [what, err] of Object.entries(errs))
+        expect(err, `${name}: ${what}`).toBeLessThanOrEqual(TOL);
+    }
+    for (const name of ["sort_long_ties", "topk_long", "scatter_repeats_src_larger", "masked_fill_grow"]) {
+      expect(Object.keys(agree[name]), name).toContain("grad 0");
+    }
+    expect(Object.keys(agree.scatter_add_repeats_src_larger)).toContain("grad 2");
+    // index values are checked on the device: out of range, the next read rejects (webgpu-index-check)
+    const oob = r.oob as Record<string, string>;
+    expect(oob.gather).toMatch(/^index 5 is out of bounds for dimension 1 with size 2 \(/);
+    expect(oob.scatter).toMatch(/^index 7 is out of bounds for dimension 1 with size 2 \(/);
+    expect(r.mixed).toBe(
+      "Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu!",
+    );
+    expect(r.zeroDimSrc).toBe(
+      "scatter on webgpu: the gradient of a 0-d src is not supported yet (give src the index's shape)",
+    );
+    expect(r.floatMask).toBe("masked_fill on webgpu: expected a bool mask, got float32");
+    const worst = worstOf(ops);
+    console.log(
+      `ops12 fixtures on webgpu: ${Object.keys(ops).length} run, ${Object.keys(REFUSED).length} refused; worst ${worst.err.toExponential(2)} (${worst.what}); ` +
+        `${Object.keys(agree).length} further cases agree with the CPU path, worst ${worstOf(agree).err.toExponential(2)}`,
     );
   }, 120_000);
 });

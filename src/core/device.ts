@@ -3,19 +3,27 @@
 // `t.to("webgpu")` and read back with `await t.cpuAsync()` (WebGPU reads are asynchronous everywhere).
 // The ops that run on the device (docs/webgpu.md lists them): element-wise ops and broadcasting, matmul and
 // linear, views (reshape shares the buffer; the others are strided copies), cat / stack, sums and means,
-// softmax, and the losses. Each records its autograd node (engine.ts recordDevice) when an input requires
-// a gradient: the backward passes run on the device too, with "webgpu" tensors as gradients, so
-// `loss.backward()` leaves each parameter's `.grad` on the device. The backward passes run under noGrad
-// (no graph of the backward). Mixing devices in one op raises PyTorch's error.
+// max / min (their indices are int64 tensors on the device: IndexStorage), softmax, the losses, and the
+// indexing ops that take int64 / bool tensors (gather, scatter, indexSelect, maskedFill, sort, topk, all /
+// any: device-index.ts). Each
+// records its autograd node (engine.ts recordDevice) when an input requires a gradient: the backward
+// passes run on the device too, with "webgpu" tensors as gradients, so `loss.backward()` leaves each
+// parameter's `.grad` on the device. The backward passes run under noGrad (no graph of the backward).
+// Mixing devices in one op raises PyTorch's error.
 
 import {
   type BinaryOp,
   gpuBinary,
   gpuBinaryBroadcast,
+  gpuCumsum,
   gpuExpandScalar,
+  gpuExtremeAll,
+  gpuExtremeBackward,
+  gpuExtremeDim,
   gpuGatherRows,
   gpuGemm,
   gpuMatmul,
+  gpuPowBackward,
   gpuSoftmax,
   gpuStrided,
   gpuSum,
@@ -35,7 +43,7 @@ import {
 } from "../kernels/webgpu/loss.js";
 import { broadcastShapes } from "./broadcast.js";
 import { isGradEnabled, recordDevice, setDeviceAdd } from "./engine.js";
-import { sameShape, shapeNumel, shapeStr } from "./shape.js";
+import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 import { Tensor, type TensorLike } from "./tensor.js";
 
 export type Device = "cpu" | "webgpu";
@@ -44,6 +52,64 @@ export type Device = "cpu" | "webgpu";
 export interface DeviceStorage {
   readonly ctx: WebGPUContext;
   readonly buffer: GPUBuffer;
+  /** "int64" or "bool" for the storage of an integer tensor (IndexStorage); absent for float32 */
+  readonly dtype?: "int64" | "bool";
+}
+
+/**
+ * The storage of an int64 or bool "webgpu" tensor: numel 32-bit values in `indices`, i32 for int64 (max /
+ * min's indices, `t.to("webgpu")` of an int64 tensor within the i32 range) and u32 0 / 1 for bool, read back
+ * by cpuAsync as the CPU's storage (Float64Array, Uint8Array). Views that share the storage (reshape,
+ * detach) keep the dtype; the ops that take integers read `indices` (index-ops.ts); every other op reads
+ * `buffer`, the float32 values, which refuses: no op misreads the integers.
+ */
+export class IndexStorage implements DeviceStorage {
+  constructor(
+    readonly ctx: WebGPUContext,
+    readonly indices: GPUBuffer,
+    readonly dtype: "int64" | "bool" = "int64",
+  ) {}
+  get buffer(): GPUBuffer {
+    throw new Error(
+      `an op on ${this.dtype === "int64" ? "an" : "a"} ${this.dtype} tensor is not supported on the webgpu device yet (read the tensor with \`await t.cpuAsync()\`)`,
+    );
+  }
+}
+
+/**
+ * @internal an int64 (or bool) "webgpu" tensor of `shape` over `indices` (numel 32-bit values), which it now
+ * owns.
+ */
+export function deviceIndexTensor(
+  ctx: WebGPUContext,
+  indices: GPUBuffer,
+  shape: readonly number[],
+  dtype: "int64" | "bool" = "int64",
+): Tensor {
+  setDeviceAdd(addOrCopy);
+  const storage = new IndexStorage(ctx, indices, dtype);
+  finalizer.register(storage, { ctx, buffer: indices });
+  return Tensor._onDevice(storage, shape);
+}
+
+/** The 32-bit device values of an int64 tensor (i32), or of a bool one (u32 0 / 1); checked by the caller. */
+function intValues(t: Tensor): Int32Array {
+  const src = t.storage;
+  const out = new Int32Array(src.length);
+  if (t.dtype === "bool") {
+    for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+    return out;
+  }
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (!(v >= -0x80000000 && v <= 0x7fffffff)) {
+      throw new Error(
+        `to('webgpu'): an int64 tensor on webgpu holds 32-bit integers (in [-2147483648, 2147483647]), got ${v} at element ${i}`,
+      );
+    }
+    out[i] = v;
+  }
+  return out;
 }
 
 export function isDevice(x: unknown): x is Device {
@@ -76,15 +142,13 @@ export function toDevice(t: Tensor, device: Device): Tensor {
       "to('cpu'): reading a webgpu tensor back is asynchronous in WebGPU: use `await t.cpuAsync()`",
     );
   }
-  if (t.dtype !== "float32") {
-    throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
-  }
   if (t.requiresGrad && isGradEnabled()) {
     throw new Error(
       "to('webgpu'): moving a tensor that requires grad is not recorded yet; move a leaf with detach().to('webgpu').requiresGrad_() or move the module (model.to('webgpu'))",
     );
   }
   const ctx = webgpuContext();
+  if (t.dtype !== "float32") return deviceIndexTensor(ctx, ctx.upload(intValues(t)), t.shape, t.dtype);
   return deviceTensor(ctx, ctx.upload(t.data), t.shape);
 }
 
@@ -95,7 +159,9 @@ export function toDevice(t: Tensor, device: Device): Tensor {
 export function moveToDeviceInPlace(t: Tensor): void {
   if (t._gpu !== null) return;
   if (t.dtype !== "float32") {
-    throw new Error(`to('webgpu'): only float32 tensors can live on webgpu so far, got ${t.dtype}`);
+    throw new Error(
+      `Module.to('webgpu'): only float32 parameters and buffers move to webgpu in place so far, got a ${t.dtype} one`,
+    );
   }
   const ctx = webgpuContext();
   const buffer = ctx.upload(t.data);
@@ -122,7 +188,17 @@ export async function cpuAsync(t: Tensor): Promise<Tensor> {
   const s = t._gpu;
   if (s === null) return t;
   const n = shapeNumel(t.shape);
-  const values = n === 0 ? new Float32Array(0) : await s.ctx.read(s.buffer, n * 4);
+  if (s instanceof IndexStorage) {
+    // an empty one too: the read reports the device's index check (context.ts's readBytes)
+    const i32 = new Int32Array(await s.ctx.readBytes(s.indices, n * 4));
+    if (s.dtype === "bool")
+      return new Tensor(
+        Uint8Array.from(i32, (v) => (v !== 0 ? 1 : 0)),
+        t.shape,
+      );
+    return new Tensor(Float64Array.from(i32), t.shape);
+  }
+  const values = await s.ctx.read(s.buffer, n * 4);
   return new Tensor(values, t.shape);
 }
 
@@ -270,6 +346,41 @@ function bcastOp(op: BinaryOp, g: Tensor, t: Tensor): Tensor {
   if (sameShape(g.shape, t.shape)) return same(op, g, t);
   const s = g._gpu!;
   return make(g, gpuBinaryBroadcast(s.ctx, op, s.buffer, g.shape, t._gpu!.buffer, t.shape, g.shape), g.shape);
+}
+
+/**
+ * pow with a tensor exponent on the device (`a` or `b` a tensor, the other a tensor or a number; broadcast),
+ * as the CPU path: x ** y as JavaScript's; PowBackward1 (PowBackward2 for a number base) whose gradients
+ * are dx = g·y·x^(y−1), 0 where y = 0, and dy = g·out·log(x), 0 where x = 0 and y ≥ 0.
+ */
+export function devicePow(a: TensorLike, b: TensorLike): Tensor {
+  const name = a instanceof Tensor ? "PowBackward1" : "PowBackward2";
+  const [x, y] = operands("pow", a, b);
+  const s = x._gpu!;
+  const shape = broadcastShapes(x.shape, y.shape); // PyTorch's error where they do not broadcast
+  const buf = sameShape(x.shape, y.shape)
+    ? gpuBinary(s.ctx, "pow", s.buffer, y._gpu!.buffer, shapeNumel(shape))
+    : gpuBinaryBroadcast(s.ctx, "pow", s.buffer, x.shape, y._gpu!.buffer, y.shape, shape);
+  const out = deviceTensor(s.ctx, buf, shape);
+  return recordDevice(out, [x, y], name, (g) => {
+    const [dx, dy] = gpuPowBackward(
+      s.ctx,
+      g._gpu!.buffer,
+      s.buffer,
+      x.shape,
+      y._gpu!.buffer,
+      y.shape,
+      out._gpu!.buffer,
+      shape,
+    );
+    // each of out's shape, summed back to its operand's
+    const back = (t: Tensor, d: GPUBuffer): Tensor | null => {
+      if (t.requiresGrad) return sumTo(make(g, d, shape), t.shape);
+      s.ctx.release(d);
+      return null;
+    };
+    return [back(x, dx), back(y, dy)];
+  });
 }
 
 /** The element-wise unary ops on the device (pow: by the number `alpha`). */
@@ -496,6 +607,82 @@ export function deviceSumDims(a: Tensor, dims: readonly number[], keepdim: boole
   });
 }
 
+/**
+ * max / min on the device, as reductions.ts's CPU loop (a NaN wins; of ties, the first). Of every element
+ * (dim undefined): a 0-d tensor whose gradient the ties share evenly (MaxBackward1 / MinBackward1). Along
+ * `dim`: {values, indices}, the indices an int64 tensor on the device as PyTorch's, the gradient going to
+ * each index (MaxBackward0 / MinBackward0).
+ */
+export function deviceExtreme(
+  a: Tensor,
+  isMax: boolean,
+  dim: number,
+  keepdim: boolean,
+): { values: Tensor; indices: Tensor };
+export function deviceExtreme(
+  a: Tensor,
+  isMax: boolean,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor | { values: Tensor; indices: Tensor };
+export function deviceExtreme(
+  a: Tensor,
+  isMax: boolean,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor | { values: Tensor; indices: Tensor } {
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  const name = isMax ? "max" : "min";
+  const node = isMax ? "Max" : "Min";
+  if (dim === undefined) {
+    if (n === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0`);
+    const [v, index] = gpuExtremeAll(s.ctx, isMax, s.buffer, n);
+    s.ctx.release(index);
+    const out = deviceTensor(s.ctx, v, []);
+    return recordDevice(out, [a], `${node}Backward1`, (g) => {
+      // dx = g / count at each of the count elements equal to the extreme (NaN matching NaN), else 0
+      // (a viewed flat: any number of dimensions)
+      const ties = gpuBinaryBroadcast(s.ctx, "tie", s.buffer, [n], out._gpu!.buffer, [], [n]);
+      const count = gpuSum(s.ctx, ties, n);
+      const q = gpuBinary(s.ctx, "div", g._gpu!.buffer, count, 1);
+      const dx = gpuBinaryBroadcast(s.ctx, "mul", ties, [n], q, [], [n]);
+      for (const b of [ties, count, q]) s.ctx.release(b);
+      return [make(g, dx, a.shape)];
+    });
+  }
+  const d = normDim(dim, a.ndim);
+  const size = a.ndim === 0 ? 1 : a.shape[d];
+  if (size === 0) throw new Error(`${name}(): Expected reduction dim ${d} to have non-zero size.`);
+  const inner = shapeNumel(a.shape.slice(d + 1));
+  const outer = shapeNumel(a.shape.slice(0, d));
+  const shape = keepdim ? a.shape.map((k, i) => (i === d ? 1 : k)) : a.shape.filter((_, i) => i !== d);
+  const [v, index] = gpuExtremeDim(s.ctx, isMax, s.buffer, outer, size, inner);
+  const indices = deviceIndexTensor(s.ctx, index, shape);
+  const values = recordDevice(deviceTensor(s.ctx, v, shape), [a], `${node}Backward0`, (g) => {
+    const ib = (indices._gpu as IndexStorage).indices;
+    return [make(g, gpuExtremeBackward(s.ctx, g._gpu!.buffer, ib, outer, size, inner), a.shape)];
+  });
+  return { values, indices };
+}
+
+/** argmax / argmin on the device (of the flattened tensor, or along `dim`): int64 on the device. */
+export function deviceArgExtreme(
+  a: Tensor,
+  isMax: boolean,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor {
+  if (dim !== undefined) return deviceExtreme(a.detach(), isMax, dim, keepdim).indices;
+  const s = a._gpu!;
+  const n = shapeNumel(a.shape);
+  // the CPU's argmax of an empty tensor fails as its max along dim 0 of the flattened tensor
+  if (n === 0) throw new Error(`${isMax ? "max" : "min"}(): Expected reduction dim 0 to have non-zero size.`);
+  const [v, index] = gpuExtremeAll(s.ctx, isMax, s.buffer, n);
+  s.ctx.release(v);
+  return deviceIndexTensor(s.ctx, index, keepdim ? a.shape.map(() => 1) : []);
+}
+
 /** softmax / logSoftmax along `dim` (non-negative, checked by the caller) on the device. */
 export function deviceSoftmax(a: Tensor, dim: number, log: boolean): Tensor {
   const s = a._gpu!;
@@ -573,6 +760,38 @@ export function deviceGatherRows(x: Tensor, index: Int32Array, shape?: readonly 
   return recordDevice(out, [x], "IndexSelectBackward0", (g) => [
     make(g, gpuGatherRows(s.ctx, g._gpu!.buffer, inv, cols), x.shape),
   ]);
+}
+
+/**
+ * out[i] = a[src[i]] for a permutation `src` of a's flat elements (flip, roll) on the device, recorded as
+ * `name`; the gradient goes back through the inverse permutation.
+ */
+export function devicePermuteFlat(a: Tensor, src: Int32Array, name: string): Tensor {
+  const s = a._gpu!;
+  const inv = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) inv[src[i]] = i;
+  const out = deviceTensor(s.ctx, gpuGatherRows(s.ctx, s.buffer, src, 1), a.shape);
+  return recordDevice(out, [a], name, (g) => [
+    make(g, gpuGatherRows(s.ctx, g._gpu!.buffer, inv, 1), a.shape),
+  ]);
+}
+
+/** cumsum along `dim` (normalized by the caller) on the device; the gradient is g's reversed running sum. */
+export function deviceCumsum(a: Tensor, dim: number): Tensor {
+  const s = a._gpu!;
+  const size = a.ndim === 0 ? 1 : a.shape[dim];
+  const inner = shapeNumel(a.shape.slice(dim + 1));
+  const outer = shapeNumel(a.shape.slice(0, dim));
+  const out = deviceTensor(s.ctx, gpuCumsum(s.ctx, s.buffer, outer, size, inner, false), a.shape);
+  return recordDevice(out, [a], "CumsumBackward0", (g) => [
+    make(g, gpuCumsum(s.ctx, g._gpu!.buffer, outer, size, inner, true), a.shape),
+  ]);
+}
+
+/** `torch.bmm` on the device: (B, M, K) · (B, K, N), the shapes checked by the caller. */
+export function deviceBatchedMatmul(a: Tensor, b: Tensor): Tensor {
+  const [ta, tb] = operands("bmm", a, b);
+  return deviceBmm(ta, tb);
 }
 
 /** A "webgpu" tensor of zeros of `shape`, on the context of `like`. */

@@ -3,10 +3,10 @@
 
 import { broadcastIndex, broadcastShapes, reduceTo, toTensor } from "./broadcast.js";
 import { type DType, alloc, castStorage, promoteTypes, scalarDtype } from "./dtype.js";
-import { deviceBinary, deviceClamp, deviceUnary, mixedDevices, onDevice } from "./device.js";
+import { deviceBinary, deviceClamp, devicePow, deviceUnary, mixedDevices, onDevice } from "./device.js";
 import { result } from "./engine.js";
 import { shapeNumel } from "./shape.js";
-import { cpuOnly, Tensor, type TensorLike } from "./tensor.js";
+import { Tensor, type TensorLike } from "./tensor.js";
 
 // ---------------------------------------------------------------- elementwise binary
 
@@ -160,7 +160,7 @@ export function pow(a: TensorLike, p: TensorLike): Tensor {
       promoteTypes(t.dtype, scalarDtype(e), "int64"),
     );
   }
-  for (const t of [a, p]) if (t instanceof Tensor) cpuOnly(t, "pow with a tensor exponent");
+  if (onDevice(a, p)) return devicePow(a, p);
   return binary(
     toTensor(a),
     p,

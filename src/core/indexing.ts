@@ -2,6 +2,7 @@
 
 import { broadcastIndex, broadcastShapes, reduceTo, stridedOffsets, toTensor } from "./broadcast.js";
 import { alloc, coerce, promoteTypes } from "./dtype.js";
+import { deviceGather, deviceIndexSelect, deviceMaskedFill, deviceScatter } from "./device-index.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel, shapeStr } from "./shape.js";
 import { contiguousStrides, Tensor, type TensorLike } from "./tensor.js";
@@ -71,6 +72,7 @@ export function gather(a: Tensor, dim: number, index: Tensor): Tensor {
         `Size does not match at dimension ${k} expected index ${shapeStr(index.shape)} to be smaller than self ${shapeStr(a.shape)} apart from dimension ${d}`,
       );
   }
+  if (a._gpu !== null || index._gpu !== null) return deviceGather(a, d, index);
   const n = index.numel;
   const base = baseOffsets(index, ashape, d);
   const step = contiguousStrides(ashape)[d];
@@ -94,6 +96,22 @@ export function gather(a: Tensor, dim: number, index: Tensor): Tensor {
 
 /** The flat targets of a scatter of `index` along `d` into `a`, checked as PyTorch checks them. */
 function scatterTargets(a: Tensor, d: number, index: Tensor, src: Tensor | null, op: string): Int32Array {
+  checkScatter(a, d, index, src, op);
+  const ashape = a.ndim === 0 ? [1] : a.shape;
+  const n = index.numel;
+  const base = baseOffsets(index, ashape, d);
+  const step = contiguousStrides(ashape)[d];
+  const idx = index.data;
+  const to = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    checkIndexValue(idx[i], d, ashape[d]);
+    to[i] = base[i] + idx[i] * step;
+  }
+  return to;
+}
+
+/** PyTorch's checks of a scatter's dtypes and shapes. */
+function checkScatter(a: Tensor, d: number, index: Tensor, src: Tensor | null, op: string): void {
   checkIndexDtype(index, op);
   if (index.ndim !== a.ndim && !(a.ndim === 0 && index.ndim <= 1))
     throw new Error("Index tensor must have the same number of dimensions as self tensor");
@@ -112,16 +130,6 @@ function scatterTargets(a: Tensor, d: number, index: Tensor, src: Tensor | null,
       );
     }
   }
-  const n = index.numel;
-  const base = baseOffsets(index, ashape, d);
-  const step = contiguousStrides(ashape)[d];
-  const idx = index.data;
-  const to = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    checkIndexValue(idx[i], d, ashape[d]);
-    to[i] = base[i] + idx[i] * step;
-  }
-  return to;
 }
 
 /** For each element of `index`, the flat offset of the element of `src` at the same coordinates. */
@@ -137,6 +145,10 @@ function srcOffsets(index: Tensor, src: Tensor): Int32Array {
 export function scatter(a: Tensor, dim: number, index: Tensor, src: Tensor | number): Tensor {
   const d = normDim(dim, a.ndim);
   const s = src instanceof Tensor ? src : null;
+  if (a._gpu !== null || index._gpu !== null || s?._gpu) {
+    checkScatter(a, d, index, s, "scatter");
+    return deviceScatter(a, d, index, src, false);
+  }
   const to = scatterTargets(a, d, index, s, "scatter");
   const out = a.data.slice();
   const n = to.length;
@@ -170,6 +182,10 @@ export function scatter(a: Tensor, dim: number, index: Tensor, src: Tensor | num
 /** A copy of `a` with `src` added at `index` along `dim` (repeats accumulate), as `torch.scatter_add`. */
 export function scatterAdd(a: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const d = normDim(dim, a.ndim);
+  if (a._gpu !== null || index._gpu !== null || src._gpu !== null) {
+    checkScatter(a, d, index, src, "scatter_add");
+    return deviceScatter(a, d, index, src, true);
+  }
   const to = scatterTargets(a, d, index, src, "scatter_add");
   const from = srcOffsets(index, src);
   const out = a.data.slice();
@@ -193,6 +209,7 @@ export function indexSelect(a: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, a.ndim);
   const ashape = a.ndim === 0 ? [1] : a.shape;
   const size = ashape[d];
+  if (a._gpu !== null || index._gpu !== null) return deviceIndexSelect(a, d, index);
   const k = index.numel;
   const idx = index.data;
   for (let j = 0; j < k; j++) {
@@ -233,6 +250,7 @@ export function maskedFill(a: Tensor, mask: Tensor, value: TensorLike): Tensor {
     );
   // mask first, as PyTorch broadcasts them (its error names the mask as tensor a)
   const shape = broadcastShapes(mask.shape, a.shape);
+  if (a._gpu !== null || mask._gpu !== null) return deviceMaskedFill(a, mask, value, shape);
   const n = shapeNumel(shape);
   const ai = broadcastIndex(a.shape, shape);
   const mi = broadcastIndex(mask.shape, shape);

@@ -2,7 +2,7 @@
 
 import { gemm } from "../kernels/backend.js";
 import { broadcastIndex, broadcastShapes } from "./broadcast.js";
-import { deviceLinear, deviceMatmul, onDevice } from "./device.js";
+import { deviceBatchedMatmul, deviceLinear, deviceMatmul, onDevice } from "./device.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { shapeNumel, shapeStr } from "./shape.js";
@@ -28,8 +28,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
       `Expected size for first two dimensions of batch2 tensor to be: [${a.shape[0]}, ${a.shape[2]}] but got: [${b.shape[0]}, ${b.shape[1]}].`,
     );
   }
-  // on the device: matmul's batched product, the same values (its node is matmul's)
-  if (onDevice(a, b)) return deviceMatmul(a, b);
+  if (onDevice(a, b)) return deviceBatchedMatmul(a, b);
   return matmulAs(a, b, "BmmBackward0");
 }
 

@@ -1,12 +1,20 @@
 // Reductions (sum, mean, max/min, argmax, norm) and the softmaxes along a dimension, with their backwards.
 
 import { stridedOffsets } from "./broadcast.js";
-import { deviceSoftmax, deviceSumAll, deviceSumDims } from "./device.js";
+import {
+  deviceArgExtreme,
+  deviceCumsum,
+  deviceExtreme,
+  deviceSoftmax,
+  deviceSumAll,
+  deviceSumDims,
+} from "./device.js";
+import { deviceIntCumsum, deviceTruth } from "./device-index.js";
 import { alloc, scalarTypeName } from "./dtype.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
 import { reshape } from "./shapes.js";
-import { cpuOnly, Tensor } from "./tensor.js";
+import { Tensor } from "./tensor.js";
 
 function normDims(dim: number | number[] | null | undefined, ndim: number): boolean[] {
   const red = new Array<boolean>(ndim).fill(dim === undefined || dim === null);
@@ -112,7 +120,7 @@ function extreme(
   keepdim: boolean,
   name: string,
 ): Tensor | { values: Tensor; indices: Tensor } {
-  cpuOnly(a, sign === 1 ? "max" : "min");
+  if (a._gpu !== null) return deviceExtreme(a, sign === 1, dim, keepdim);
   const x = a.data;
   const n = x.length;
   const better = (v: number, best: number) =>
@@ -182,6 +190,7 @@ export function min(a: Tensor, dim?: number, keepdim = false): Tensor | { values
 
 /** Index of the largest element (of the flattened tensor, or along `dim`), int64 as PyTorch's. */
 export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
+  if (a._gpu !== null) return deviceArgExtreme(a, true, dim, keepdim);
   if (dim === undefined) {
     const flat = reshape(a.detach(), [-1]);
     const index = (extreme(flat, 1, 0, false, "max") as { indices: Tensor }).indices;
@@ -198,6 +207,7 @@ export function argmax(a: Tensor, dim?: number, keepdim = false): Tensor {
 
 /** Index of the smallest element (of the flattened tensor, or along `dim`), int64. */
 export function argmin(a: Tensor, dim?: number, keepdim = false): Tensor {
+  if (a._gpu !== null) return deviceArgExtreme(a, false, dim, keepdim);
   if (dim === undefined) {
     const index = (extreme(reshape(a.detach(), [-1]), -1, 0, false, "min") as { indices: Tensor }).indices;
     return keepdim
@@ -350,6 +360,20 @@ export function requireFloat(a: Tensor, message: string, got = false): void {
 
 /** Whether `test` holds for every (all) or some (any) element, overall or along `dim`: a bool tensor. */
 function truth(a: Tensor, dim: number | undefined, keepdim: boolean, every: boolean): Tensor {
+  if (a._gpu !== null) {
+    if (dim === undefined || a.ndim === 0) return deviceTruth(a, undefined, [], every);
+    const dd = normDim(dim, a.ndim);
+    return deviceTruth(
+      a,
+      dd,
+      reducedShape(
+        a.shape,
+        a.shape.map((_, i) => i === dd),
+        keepdim,
+      ),
+      every,
+    );
+  }
   const x = a.data;
   if (dim === undefined) {
     let r = every;
@@ -390,6 +414,7 @@ export function any(a: Tensor, dim?: number, keepdim = false): Tensor {
  */
 export function cumsum(a: Tensor, dim: number): Tensor {
   const d = normDim(dim, a.ndim);
+  if (a._gpu !== null) return a.dtype === "float32" ? deviceCumsum(a, d) : deviceIntCumsum(a, d);
   const size = a.ndim === 0 ? 1 : a.shape[d];
   const inner = shapeNumel(a.shape.slice(d + 1));
   const outer = shapeNumel(a.shape.slice(0, d));

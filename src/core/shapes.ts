@@ -5,7 +5,7 @@ import { alloc, dtypeOf, promoteTypes } from "./dtype.js";
 import { record, result } from "./engine.js";
 import { normDim, sameShape, shapeNumel, shapeStr } from "./shape.js";
 import { contiguousStrides, cpuOnly, Tensor } from "./tensor.js";
-import { deviceClone, deviceJoin, deviceReshape, deviceView } from "./device.js";
+import { deviceClone, deviceJoin, devicePermuteFlat, deviceReshape, deviceView } from "./device.js";
 
 function inferShape(shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = shape.slice();
@@ -418,6 +418,7 @@ function remap(shape: readonly number[], at: (d: number, i: number) => number): 
 
 /** Copies `a` through `src` (out[i] = a[src[i]]) as the node `name`; the gradient goes back the same way. */
 function gatherFlat(a: Tensor, src: Int32Array, name: string): Tensor {
+  if (a._gpu !== null) return devicePermuteFlat(a, src, name);
   const x = a.data;
   const n = src.length;
   const out = alloc(a.dtype, n) as Float32Array;

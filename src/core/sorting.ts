@@ -1,6 +1,7 @@
 // Sorting along a dimension: sort, argsort and topk, with their gradients (scattered back to the indices).
 
 import { alloc } from "./dtype.js";
+import { deviceOrdered } from "./device-index.js";
 import { result } from "./engine.js";
 import { normDim, shapeNumel } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -18,6 +19,7 @@ export type ValuesIndices = [values: Tensor, indices: Tensor];
  */
 function ordered(a: Tensor, dim: number, k: number, descending: boolean, name: string): ValuesIndices {
   const d = normDim(dim, a.ndim);
+  if (a._gpu !== null) return deviceOrdered(a, d, k, descending, name);
   const size = a.ndim === 0 ? 1 : a.shape[d];
   const inner = shapeNumel(a.shape.slice(d + 1));
   const outer = shapeNumel(a.shape.slice(0, d));

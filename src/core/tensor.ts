@@ -226,7 +226,7 @@ export class Tensor {
 
   toString(): string {
     if (this._gpu !== null)
-      return `tensor(<on webgpu: await t.cpuAsync()>, device='webgpu', size=${shapeStr(this.shape)})`;
+      return `tensor(<on webgpu: await t.cpuAsync()>, device='webgpu', size=${shapeStr(this.shape)}${this.dtype === "float32" ? "" : `, dtype=torch.${this.dtype}`})`;
     return formatTensor(this);
   }
 
@@ -353,7 +353,14 @@ export class Tensor {
 
   /** @internal a "webgpu" tensor of `shape` over `storage` (device.ts deviceTensor registers its release) */
   static _onDevice(storage: DeviceStorage, shape: readonly number[]): Tensor {
-    const t = new Tensor(new Float32Array(0), [0]);
+    // the empty CPU storage carries the dtype: int64 or bool for the device's integers, else float32
+    const empty =
+      storage.dtype === "int64"
+        ? new Float64Array(0)
+        : storage.dtype === "bool"
+          ? new Uint8Array(0)
+          : new Float32Array(0);
+    const t = new Tensor(empty, [0]);
     (t as { shape: number[] }).shape = shape.slice();
     t._gpu = storage;
     return t;

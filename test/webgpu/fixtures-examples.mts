@@ -5,9 +5,7 @@
 // example trains for a short prefix of its steps. Per example: each loss of that prefix against PyTorch's
 // (relative error, the worst), the same against the CPU path's run of the same prefix, the final outputs
 // (tensors: relative error; ids and names: equal or not) against the CPU path's, the device's dispatches
-// and reads, and the time; or the error that refused the example. Then the batched products the attention
-// decoder needs (bmm, batched and broadcast matmul: ops12.json's PyTorch cases), forward and backward on the
-// device. webgpu-examples.test.ts asserts them.
+// and reads, and the time; or the error that refused the example. webgpu-examples.test.ts asserts them.
 // With `--full`, each example trains as long as examples-seq.test.ts trains it on the CPU (minutes on
 // SwiftShader), every loss the fixture holds compared. A child process of the tests (run.ts says why).
 
@@ -16,7 +14,7 @@ import * as classifier from "../../examples/name-classifier.js";
 import * as packedGru from "../../examples/packed-gru.js";
 import * as tagger from "../../examples/pos-tagger.js";
 import * as seq2seq from "../../examples/seq2seq-attention.js";
-import { backendName, backendReady, bmm, matmul, type Tensor, tensor } from "../../src/index.js";
+import { backendName, backendReady, type Tensor } from "../../src/index.js";
 import { fromJson, loadFixture, type TensorJson } from "../helpers.js";
 import { relErr } from "./fixtures-common.js";
 import { deviceOrExit, finish } from "./setup.js";
@@ -256,41 +254,4 @@ async function check<R extends Run>(
   );
 }
 
-// bmm and batched matmul from ops12.json (PyTorch's outputs and gradients of sum(out · weights))
-interface OpsCase {
-  inputs: { shape: number[]; values: number[] }[];
-  outs: { shape: number[]; values: number[] }[];
-  weights: { shape: number[]; data: number[] }[];
-  grads: { shape: number[]; data: number[] }[];
-}
-const ops12 = loadFixture<Record<string, OpsCase>>("ops12", "ops");
-const PRODUCTS: Record<string, (a: Tensor, b: Tensor) => Tensor> = {
-  bmm: (a, b) => bmm(a, b),
-  matmul_batched: (a, b) => matmul(a, b),
-  matmul_batched_bcast: (a, b) => matmul(a, b),
-};
-const ops: Record<string, Record<string, number>> = {};
-const opsRefused: Record<string, string> = {};
-for (const [name, fn] of Object.entries(PRODUCTS)) {
-  const c = ops12[name];
-  try {
-    const ins = c.inputs.map((x) => tensor(x.values).reshape(x.shape).to("webgpu").requiresGrad_());
-    const out = fn(ins[0], ins[1]);
-    if (out.device !== "webgpu") throw new Error(`the product is on ${out.device}`);
-    const w = c.weights[0];
-    out.mul(tensor(w.data).reshape(w.shape).to("webgpu")).sum().backward();
-    const o = await out.cpuAsync();
-    const errs: Record<string, number> = {
-      output: relErr(o.data, c.outs[0].values, o.shape, c.outs[0].shape),
-    };
-    for (const [k, x] of ins.entries()) {
-      const g = await x.grad!.cpuAsync();
-      errs[`grad ${k}`] = relErr(g.data, c.grads[k].data, g.shape, c.grads[k].shape);
-    }
-    ops[name] = errs;
-  } catch (e) {
-    opsRefused[name] = e instanceof Error ? e.message : String(e);
-  }
-}
-
-finish(ctx, { results, refused, ops, opsRefused, cpuBackend: backendName() });
+finish(ctx, { results, refused, cpuBackend: backendName() });

@@ -12,6 +12,11 @@
 // buffer the CPU writes (upload, uniform, write) must not be read by commands still waiting in the
 // encoder. Released buffers therefore wait in `released` until the next submit; before then only storage()
 // (written on the GPU, in encoder order) may take them.
+//
+// The index check (PyTorch's device-side asserts): the index kernels record the first index out of range
+// in a 16-byte flag buffer (indexCheck()); every read back (readBytes, behind read, sync and so cpuAsync,
+// itemAsync, the optimizers' and clip's reads) copies it after its own data and clears it in the same
+// submission, and rejects with an IndexCheckError where it was set. No copy where no index kernel ran.
 
 // WebGPU's flag values (GPUBufferUsage, GPUMapMode), which Node does not define as globals
 const MAP_READ = 0x1;
@@ -101,6 +106,48 @@ export function poolSize(bytes: number): number {
   return Math.ceil(bytes / quarter) * quarter;
 }
 
+/**
+ * The ops whose kernels check index values on the device (index-ops.ts), in the order of their codes
+ * (code = position + 1) in the index check's flag.
+ */
+export const INDEX_CHECK_OPS = ["gather", "scatter", "scatter_add", "index_select"] as const;
+export type IndexCheckOp = (typeof INDEX_CHECK_OPS)[number];
+const INDEX_FLAG_BYTES = 16;
+
+/**
+ * An index out of range met by an index kernel on the device (PyTorch's device-side assert on CUDA),
+ * thrown by the next read back after it: PyTorch's words for the index, then that it was raised
+ * asynchronously. The op's results, and whatever was computed from them, are not valid.
+ */
+export class IndexCheckError extends Error {
+  /** the op whose kernel met the index (its gradient's kernels report as the op) */
+  readonly op: string;
+  readonly index: number;
+  readonly dim: number;
+  readonly size: number;
+  constructor(words: Uint32Array) {
+    const op = INDEX_CHECK_OPS[words[0] - 1] ?? `op code ${words[0]}`;
+    const index = words[1] | 0; // an int64 index is an i32 on the device
+    const dim = words[2];
+    const size = words[3];
+    const what =
+      op === "index_select"
+        ? `index out of range in self: INDICES element is out of DATA bounds, id=${index} axis_dim=${size}`
+        : `index ${index} is out of bounds for dimension ${dim} with size ${size}`;
+    super(
+      `${what} (raised asynchronously by a device-side index check: an earlier ${op} on the webgpu ` +
+        `device, or its gradient, read index ${index} along dimension ${dim}, whose valid range is ` +
+        `[0, ${size}); this is the first read back since: that op's results, and those computed from ` +
+        "them, are not valid)",
+    );
+    this.name = "IndexCheckError";
+    this.op = op;
+    this.index = index;
+    this.dim = dim;
+    this.size = size;
+  }
+}
+
 const BIND_GROUP_CACHE_LIMIT = 4096; // entries; the cache is cleared when it grows past this
 
 /** One GPUDevice with cached pipelines, pooled buffers and a batching command encoder. */
@@ -132,6 +179,8 @@ export class WebGPUContext {
   private error: string | null = null; // the first uncaptured device error, thrown at the next sync point
   private lost: string | null = null;
   private destroyed = false;
+  private indexFlag: GPUBuffer | null = null; // the device-side index check's flag (indexCheck())
+  private indexFlagPending = false; // an index kernel bound the flag since the last read of it
   private readonly counters = {
     pipelines: 0,
     pipelineHits: 0,
@@ -392,6 +441,12 @@ export class WebGPUContext {
 
   /** Waits until the GPU has finished everything recorded so far; throws the first device error, if any. */
   async sync(): Promise<void> {
+    if (this.indexFlagPending) {
+      await this.readBytes(this.indexFlag!, 0); // maps the flag after everything recorded; throws if set
+      await this.device.queue.onSubmittedWorkDone();
+      this.checkError();
+      return;
+    }
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.checkError();
@@ -405,7 +460,11 @@ export class WebGPUContext {
     return new Float32Array(await this.readBytes(buf, bytes, offset));
   }
 
-  /** As read, as raw bytes. */
+  /**
+   * As read, as raw bytes. Where an index kernel has run since the last read, the index check's flag
+   * (indexCheck()) is copied after `buf` into the same staging buffer and cleared, in the same submission:
+   * 16 bytes more; a violation it recorded rejects this read (IndexCheckError).
+   */
   async readBytes(buf: GPUBuffer, size?: number, offset = 0): Promise<ArrayBuffer> {
     this.checkAlive();
     const bytes = size ?? this.sizeOf(buf) - offset;
@@ -414,25 +473,51 @@ export class WebGPUContext {
         `read: ${bytes} bytes at offset ${offset} should be multiples of 4 within the ${buf.size}-byte buffer`,
       );
     }
-    if (bytes === 0) return new ArrayBuffer(0);
-    const staging = this.acquire(bytes, MAP_READ | COPY_DST, false);
-    this.endPass().copyBufferToBuffer(buf, offset, staging, 0, bytes);
+    const flag = this.indexFlagPending ? this.indexFlag : null;
+    if (bytes === 0 && flag === null) return new ArrayBuffer(0);
+    const total = bytes + (flag === null ? 0 : INDEX_FLAG_BYTES);
+    const staging = this.acquire(total, MAP_READ | COPY_DST, false);
+    const encoder = this.endPass();
+    if (bytes > 0) encoder.copyBufferToBuffer(buf, offset, staging, 0, bytes);
+    if (flag !== null) {
+      encoder.copyBufferToBuffer(flag, 0, staging, bytes, INDEX_FLAG_BYTES);
+      encoder.clearBuffer(flag, 0, INDEX_FLAG_BYTES); // before any command recorded after this read
+      this.indexFlagPending = false;
+    }
     this.flush();
     this.counters.reads++;
     try {
-      await staging.mapAsync(MAP_MODE_READ, 0, bytes);
+      await staging.mapAsync(MAP_MODE_READ, 0, total);
     } catch (e) {
       this.checkError();
       throw new Error(
         `read: mapping the result failed (${String(e)})${this.lost ? `; device lost: ${this.lost}` : ""}`,
       );
     }
-    const out = staging.getMappedRange(0, bytes).slice(0);
+    const mapped = staging.getMappedRange(0, total);
+    const out = mapped.slice(0, bytes);
+    const words = flag === null ? null : new Uint32Array(mapped.slice(bytes, total));
     staging.unmap();
     this.live.delete(staging);
     this.pool(staging).push(staging); // the copy into it has completed: free for any use
     this.checkError();
+    if (words !== null && words[0] !== 0) throw new IndexCheckError(words);
     return out;
+  }
+
+  /**
+   * The device-side index check's flag for an index kernel to bind (read_write, 4 atomic u32 words:
+   * INDEX_CHECK_OPS code + 1 of the first violation, the index as i32, the dimension, its size; 0s while
+   * none). Binding it marks it to be read, and cleared, with the next read back (readBytes, sync).
+   */
+  indexCheck(): GPUBuffer {
+    this.checkAlive();
+    this.indexFlag ??= this.device.createBuffer({
+      size: INDEX_FLAG_BYTES,
+      usage: STORAGE | COPY_SRC | COPY_DST, // zeroed at creation
+    });
+    this.indexFlagPending = true;
+    return this.indexFlag;
   }
 
   /** Counters and pool sizes so far. */
@@ -468,6 +553,9 @@ export class WebGPUContext {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     for (const b of this.released) b.destroy();
     for (const b of this.live) b.destroy();
+    this.indexFlag?.destroy();
+    this.indexFlag = null;
+    this.indexFlagPending = false;
     this.free.clear();
     this.released = [];
     this.live.clear();

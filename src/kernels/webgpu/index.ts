@@ -7,6 +7,7 @@ import { WebGPUContext, type WebGPUContextOptions } from "./context.js";
 export {
   ADAPTER_LIMITS,
   type Binding,
+  IndexCheckError,
   poolSize,
   type WebGPUAdapterInfo,
   WebGPUContext,

@@ -30,7 +30,33 @@ fn sincos_(x: f32, shift: i32) -> f32 {
   return select(select(select(-c, -s, q == 2), c, q == 1), s, q == 0);
 }
 fn sin_(x: f32) -> f32 { return sincos_(x, 0); }
-fn cos_(x: f32) -> f32 { return sincos_(x, 1); }`;
+fn cos_(x: f32) -> f32 { return sincos_(x, 1); }
+fn isNan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isInf_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+// +∞ and NaN (WGSL has no literal for them, and a constant expression may not produce one)
+var<private> INF_BITS: u32 = 0x7f800000u;
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+// x ** y as JavaScript's (the CPU path's): 1 where y = 0 (a NaN x too); NaN for a NaN operand, a finite
+// negative x with a non-integer y, and (±1) ** ±∞; a negative x (−0 and −∞ too) keeps its sign for odd
+// integer y; 0 ** y and ∞ ** y without log2's infinities; x · x exactly for y = 2; else 2^(y·log2|x|).
+fn powJs(x: f32, y: f32) -> f32 {
+  let inf = bitcast<f32>(INF_BITS);
+  if (y == 0.0) { return 1.0; }
+  if (isNan_(x) || isNan_(y)) { return bitcast<f32>(NAN_BITS); }
+  if (y == 2.0) { return x * x; }
+  let ax = abs(x);
+  if (isInf_(y)) {
+    if (ax == 1.0) { return bitcast<f32>(NAN_BITS); }
+    return select(0.0, inf, (ax > 1.0) == (y > 0.0));
+  }
+  let integer = fract(y) == 0.0;
+  if (x < 0.0 && !integer && !isInf_(x)) { return bitcast<f32>(NAN_BITS); }
+  var r = exp2(y * log2(ax));
+  if (ax == 0.0) { r = select(inf, 0.0, y > 0.0); }
+  if (isInf_(ax)) { r = select(0.0, inf, y > 0.0); }
+  let negative = (bitcast<u32>(x) & 0x80000000u) != 0u;
+  return select(r, -r, negative && integer && fract(y * 0.5) != 0.0);
+}`;
 
 // the flat element index of an invocation in a (x, y) grid of WG-wide workgroups
 const INDEX = /* wgsl */ `${MATH}
@@ -56,12 +82,8 @@ export const UNARY_OPS = {
   square: "x * x",
   sin: "sin_(x)",
   cos: "cos_(x)",
-  // x^p.alpha as Math.pow: x·x exactly for 2, 1 for 0, a negative base keeping its sign for odd integer
-  // powers (and NaN, as pow of a negative base gives, for the others)
-  pow: `select(
-    select(pow(abs(x), p.alpha) * select(1.0, -1.0, x < 0.0 && fract(p.alpha * 0.5) != 0.0),
-      pow(x, p.alpha), x < 0.0 && fract(p.alpha) != 0.0),
-    select(x * x, 1.0, p.alpha == 0.0), p.alpha == 2.0 || p.alpha == 0.0)`,
+  // x ** p.alpha as JavaScript's (the CPU path's; WGSL's pow is undefined for a negative base): powJs
+  pow: "powJs(x, p.alpha)",
   // clamp's two sides (a NaN stays NaN, as max(x, lo) / min(x, hi) in PyTorch)
   clampMin: "select(x, p.alpha, x < p.alpha)",
   clampMax: "select(x, p.alpha, x > p.alpha)",
@@ -90,6 +112,10 @@ export const BINARY_OPS = {
   // clamp's gradient, a side at a time: a passes where b = x ≥ lo (or ≤ hi), lo or hi in p.alpha
   passAbove: "select(0.0, a, b >= p.alpha)",
   passBelow: "select(0.0, a, b <= p.alpha)",
+  // a ** b with a tensor exponent, as JavaScript's ** (the CPU path's)
+  pow: "powJs(a, b)",
+  // the ties of a full max / min: 1 where a equals the extreme b (NaN matching NaN), else 0
+  tie: "select(0.0, 1.0, a == b || (isNan_(a) && isNan_(b)))",
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
@@ -449,6 +475,272 @@ export function gpuExpandScalar(ctx: WebGPUContext, x: GPUBuffer, n: number, alp
   const [gx, gy] = grid(n);
   const u = params(ctx, n, gx, alpha);
   ctx.dispatch(ctx.pipeline(EXPAND_WGSL), [u, x, y], gx, gy);
+  ctx.release(u);
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// pow with a tensor exponent: its backward. max / min: over every element, or along one dimension (the
+// tensor viewed as (outer, size, inner)) with the index of each extreme, and the backward of the latter.
+// Indices are i32 (the device's int64 tensors, core/device.ts).
+
+const POW_BACKWARD_WGSL = /* wgsl */ `${MATH}
+struct P { n: u32, stride: u32, nd: u32, shape: array<vec4u, 2>, sx: array<vec4u, 2>, sy: array<vec4u, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> G: array<f32>; // (out)
+@group(0) @binding(2) var<storage, read> X: array<f32>; // (xShape), broadcast to out
+@group(0) @binding(3) var<storage, read> Y: array<f32>; // (yShape), broadcast to out
+@group(0) @binding(4) var<storage, read> O: array<f32>; // (out): x ** y
+@group(0) @binding(5) var<storage, read_write> DX: array<f32>; // (out)
+@group(0) @binding(6) var<storage, read_write> DY: array<f32>; // (out)
+// Math.log: NaN below 0, −∞ at 0
+fn logJs(x: f32) -> f32 {
+  if (x < 0.0 || isNan_(x)) { return bitcast<f32>(NAN_BITS); }
+  if (x == 0.0) { return -bitcast<f32>(INF_BITS); }
+  return log(x);
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.y * p.stride + g.x;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var ix = 0u;
+  var iy = 0u;
+  for (var d = i32(p.nd) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    let c = rem % size;
+    rem = rem / size;
+    ix += c * p.sx[d / 4][d % 4];
+    iy += c * p.sy[d / 4][d % 4];
+  }
+  let gi = G[i];
+  let x = X[ix];
+  let y = Y[iy];
+  // dx = g·y·x^(y−1), 0 where y = 0; dy = g·out·log(x), 0 where x = 0 and y ≥ 0 (the CPU path's)
+  DX[i] = select(gi * y * powJs(x, y - 1.0), 0.0, y == 0.0);
+  DY[i] = select(gi * O[i] * logJs(x), 0.0, x == 0.0 && y >= 0.0);
+}`;
+
+/**
+ * The backward of out = x ** y broadcast (out the broadcast shape, at most 8 dimensions): dL/dx and dL/dy
+ * both of out's shape, in two new buffers (the caller sums each back to its operand's shape).
+ */
+export function gpuPowBackward(
+  ctx: WebGPUContext,
+  g: GPUBuffer,
+  x: GPUBuffer,
+  xShape: readonly number[],
+  y: GPUBuffer,
+  yShape: readonly number[],
+  out: GPUBuffer,
+  outShape: readonly number[],
+): [GPUBuffer, GPUBuffer] {
+  if (outShape.length > MAX_DIMS) {
+    throw new Error(
+      `pow on webgpu: broadcasting supports up to ${MAX_DIMS} dimensions, got ${outShape.length}`,
+    );
+  }
+  const n = outShape.reduce((a, b) => a * b, 1);
+  const dx = ctx.storage(n * 4);
+  const dy = ctx.storage(n * 4);
+  if (n === 0) return [dx, dy];
+  const [gx, gy] = grid(n);
+  const words = new ArrayBuffer(16 + 3 * 32);
+  const v = new DataView(words);
+  v.setUint32(0, n, true);
+  v.setUint32(4, gx * WG, true);
+  v.setUint32(8, outShape.length, true);
+  const sx = broadcastStrides(xShape, outShape);
+  const sy = broadcastStrides(yShape, outShape);
+  for (let d = 0; d < outShape.length; d++) {
+    v.setUint32(16 + 4 * d, outShape[d], true);
+    v.setUint32(48 + 4 * d, sx[d], true);
+    v.setUint32(80 + 4 * d, sy[d], true);
+  }
+  const u = ctx.uniform(words);
+  ctx.dispatch(ctx.pipeline(POW_BACKWARD_WGSL), [u, g, x, y, out, dx, dy], gx, gy);
+  ctx.release(u);
+  return [dx, dy];
+}
+
+// whether v (at index i) beats best (at bi) for max (p.isMax = 1) or min: the CPU loop keeps its first
+// extreme and lets a NaN win; bi = NONE (nothing yet) loses to anything
+const BEATS = /* wgsl */ `
+const NONE = 0xffffffffu;
+fn beats(v: f32, i: u32, best: f32, bi: u32) -> bool {
+  if (bi == NONE) { return true; }
+  if (isNan_(best)) { return isNan_(v) && i < bi; }
+  if (isNan_(v)) { return true; }
+  return select((v < best), (v > best), p.isMax == 1u) || (v == best && i < bi);
+}`;
+
+const EXTREME_ALL_WGSL = /* wgsl */ `${MATH}
+struct P { n: u32, isMax: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>; // (n)
+@group(0) @binding(2) var<storage, read_write> V: array<f32>; // (1)
+@group(0) @binding(3) var<storage, read_write> I: array<i32>; // (1)
+${BEATS}
+var<workgroup> pv: array<f32, ${WG}>;
+var<workgroup> pi: array<u32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) l: vec3u) {
+  var best = 0.0;
+  var bi = NONE;
+  for (var i = l.x; i < p.n; i += ${WG}u) {
+    let v = X[i];
+    if (beats(v, i, best, bi)) { best = v; bi = i; }
+  }
+  pv[l.x] = best;
+  pi[l.x] = bi;
+  workgroupBarrier();
+  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
+    if (l.x < w && pi[l.x + w] != NONE && beats(pv[l.x + w], pi[l.x + w], pv[l.x], pi[l.x])) {
+      pv[l.x] = pv[l.x + w];
+      pi[l.x] = pi[l.x + w];
+    }
+    workgroupBarrier();
+  }
+  if (l.x == 0u) {
+    V[0] = pv[0];
+    I[0] = i32(pi[0]);
+  }
+}`;
+
+/**
+ * The largest (isMax) or smallest of X (n ≥ 1) and its flat index, the first one where several tie (a NaN
+ * wins, the first NaN), as the CPU's loop: [value (1), index (1, i32)] in two new buffers; one workgroup.
+ */
+export function gpuExtremeAll(
+  ctx: WebGPUContext,
+  isMax: boolean,
+  x: GPUBuffer,
+  n: number,
+): [GPUBuffer, GPUBuffer] {
+  if (n === 0) throw new Error("gpuExtremeAll: no elements");
+  const v = ctx.storage(4);
+  const i = ctx.storage(4);
+  const u = ctx.uniform([n, isMax ? 1 : 0]);
+  ctx.dispatch(ctx.pipeline(EXTREME_ALL_WGSL), [u, x, v, i], 1, 1);
+  ctx.release(u);
+  return [v, i];
+}
+
+const EXTREME_DIM_WGSL = /* wgsl */ `${MATH}
+struct P { n: u32, stride: u32, size: u32, inner: u32, isMax: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>; // (outer, size, inner)
+@group(0) @binding(2) var<storage, read_write> V: array<f32>; // (outer, inner)
+@group(0) @binding(3) var<storage, read_write> I: array<i32>; // (outer, inner)
+${BEATS}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let col = g.y * p.stride + g.x;
+  if (col >= p.n) { return; }
+  let base = (col / p.inner) * p.size * p.inner + col % p.inner;
+  var best = 0.0;
+  var bi = NONE;
+  for (var k = 0u; k < p.size; k++) {
+    let v = X[base + k * p.inner];
+    if (beats(v, k, best, bi)) { best = v; bi = k; }
+  }
+  V[col] = best;
+  I[col] = i32(bi);
+}`;
+
+/**
+ * max (isMax) or min of X (outer, size ≥ 1, inner) along `size`, and the index of each (the first where
+ * several tie; a NaN wins): [values (outer, inner), indices (outer, inner, i32)] in two new buffers.
+ */
+export function gpuExtremeDim(
+  ctx: WebGPUContext,
+  isMax: boolean,
+  x: GPUBuffer,
+  outer: number,
+  size: number,
+  inner: number,
+): [GPUBuffer, GPUBuffer] {
+  const cols = outer * inner;
+  const v = ctx.storage(cols * 4);
+  const i = ctx.storage(cols * 4);
+  if (cols === 0) return [v, i];
+  const [gx, gy] = grid(cols);
+  const u = ctx.uniform([cols, gx * WG, size, inner, isMax ? 1 : 0]);
+  ctx.dispatch(ctx.pipeline(EXTREME_DIM_WGSL), [u, x, v, i], gx, gy);
+  ctx.release(u);
+  return [v, i];
+}
+
+const EXTREME_BACKWARD_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, size: u32, inner: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> G: array<f32>; // (outer, inner)
+@group(0) @binding(2) var<storage, read> I: array<i32>; // (outer, inner)
+@group(0) @binding(3) var<storage, read_write> DX: array<f32>; // (outer, size, inner)
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let j = g.y * p.stride + g.x;
+  if (j >= p.n) { return; }
+  let col = (j / (p.size * p.inner)) * p.inner + j % p.inner;
+  let k = (j / p.inner) % p.size;
+  DX[j] = select(0.0, G[col], u32(I[col]) == k);
+}`;
+
+/** dX (outer, size, inner): G (outer, inner) at each column's index I, zeros elsewhere; in a new buffer. */
+export function gpuExtremeBackward(
+  ctx: WebGPUContext,
+  g: GPUBuffer,
+  indices: GPUBuffer,
+  outer: number,
+  size: number,
+  inner: number,
+): GPUBuffer {
+  const n = outer * size * inner;
+  const dx = ctx.storage(n * 4);
+  if (n === 0) return dx;
+  const [gx, gy] = grid(n);
+  const u = ctx.uniform([n, gx * WG, size, inner]);
+  ctx.dispatch(ctx.pipeline(EXTREME_BACKWARD_WGSL), [u, g, indices, dx], gx, gy);
+  ctx.release(u);
+  return dx;
+}
+
+const CUMSUM_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, size: u32, inner: u32, reverse: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> X: array<f32>; // (outer, size, inner)
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>; // (outer, size, inner)
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let col = g.y * p.stride + g.x;
+  if (col >= p.n) { return; }
+  let base = (col / p.inner) * p.size * p.inner + col % p.inner;
+  var s = 0.0;
+  for (var k = 0u; k < p.size; k++) {
+    let i = base + select(k, p.size - 1u - k, p.reverse == 1u) * p.inner;
+    s += X[i];
+    Y[i] = s;
+  }
+}`;
+
+/**
+ * Y = the running sums of X (outer, size, inner) along `size` (cumsum), or with `reverse` from the end
+ * (cumsum's backward); one thread per column, in a new buffer.
+ */
+export function gpuCumsum(
+  ctx: WebGPUContext,
+  x: GPUBuffer,
+  outer: number,
+  size: number,
+  inner: number,
+  reverse: boolean,
+): GPUBuffer {
+  const cols = outer * inner;
+  const y = ctx.storage(cols * size * 4);
+  if (cols * size === 0) return y;
+  const [gx, gy] = grid(cols);
+  const u = ctx.uniform([cols, gx * WG, size, inner, reverse ? 1 : 0]);
+  ctx.dispatch(ctx.pipeline(CUMSUM_WGSL), [u, x, y], gx, gy);
   ctx.release(u);
   return y;
 }
