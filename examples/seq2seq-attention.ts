@@ -5,8 +5,8 @@
 // (`encoder_outputs[ei] = ...`); here the outputs are stacked and zero-padded, the same values and
 // gradients. Run: npx tsx examples/seq2seq-attention.ts [--device webgpu]
 // On the GPU: `await runAsync({ device: "webgpu" })` moves the encoder and the decoder there
-// (`encoder.to("webgpu")`); the token ids stay on the CPU, as embedding and nll read them there, and
-// greedy decoding reads each step's log-probabilities back to pick the next token on the CPU.
+// (`encoder.to("webgpu")`); the token ids stay on the CPU, as embedding and nll read them there, so
+// greedy decoding takes topk on the device and reads the chosen id back.
 // The training is one generator for both devices: `yield t` reads t's values (examples/device.ts).
 import {
   cat,
@@ -138,8 +138,8 @@ function* train(
     if (useTeacherForcing) {
       decoderInput = targetTensor.select(0, di); // Teacher forcing
     } else {
-      const [, topi] = (yield decoderOutput).topk(1);
-      decoderInput = topi.squeeze().detach(); // detach from history as input
+      const [, topi] = decoderOutput.topk(1);
+      decoderInput = (yield topi).squeeze().detach(); // detach from history as input
       if (Number(decoderInput.item()) === EOS_token) break;
     }
   }
@@ -166,8 +166,8 @@ function* evaluate(
     );
     decoderHidden = h;
     attentions.push(decoderAttention.select(0, 0));
-    const [, topi] = (yield decoderOutput).topk(1);
-    const top = Number(topi.item());
+    const [, topi] = decoderOutput.topk(1);
+    const top = Number((yield topi).item());
     if (top === EOS_token) break;
     decoded.push(top);
     decoderInput = tensor(top, { dtype: "int64" });
