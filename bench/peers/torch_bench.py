@@ -6,6 +6,11 @@ Prints one JSON object: {"workload", "threads", "runs": [seconds...], "unit", "e
        /usr/bin/python3 bench/peers/torch_bench.py w2 --memory [--steps N] [--threads N]
 Peak memory instead of time, measured as bench/memory.ts measures ours (read its header): resident set
 after the imports (baseline), then the peak resident set over N training steps of w2; sizes in KiB.
+
+       /usr/bin/python3 bench/peers/torch_bench.py w2|w5 --device cuda [--steps N] [--seq T]
+On the GPU (bench/gpu/run.sh): model and data on CUDA, TF32 off (fp32 as ours), two warm-up steps left
+out, torch.cuda.synchronize() before each step's time is read; adds torch's CUDA and cuDNN versions and
+the GPU's name. --seq T sets the sequence length (w2: 50, w5: 100).
 """
 import argparse
 import json
@@ -79,14 +84,21 @@ def w1(iters):
     return time.perf_counter() - t0, {"final_loss": float(loss.item())}
 
 
-def w2(steps):
+def _sync(device):
+    """Waits for the device to finish what was queued (a no-op on the CPU)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def w2(steps, device="cpu", seq=50):
     """One training step of LSTM(8->128, 2 layers), batch 32, seq 50, Linear on every step, Adam."""
     torch.manual_seed(0)
-    lstm = nn.LSTM(8, 128, num_layers=2)
-    head = nn.Linear(128, 1)
+    lstm = nn.LSTM(8, 128, num_layers=2).to(device)
+    head = nn.Linear(128, 1).to(device)
     opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
-    x = torch.randn(50, 32, 8)
-    y = torch.randn(50, 32, 1)
+    x = torch.randn(seq, 32, 8).to(device)
+    y = torch.randn(seq, 32, 1).to(device)
+    _sync(device)
     times = []
     CPU_STEPS.clear()
     for _ in range(steps + 2):
@@ -96,6 +108,7 @@ def w2(steps):
         opt.zero_grad(set_to_none=True)  # ours drops the gradients, as PyTorch 2's default does
         loss.backward()
         opt.step()
+        _sync(device)
         times.append(time.perf_counter() - t0)
         CPU_STEPS.append(time.process_time() - c0)
     del CPU_STEPS[:2]
@@ -171,7 +184,7 @@ def w4(n, reps):
     return 2 * n ** 3 / dt / 1e9
 
 
-def w5(steps, seq=100):
+def w5(steps, seq=100, device="cpu"):
     """LSTM(64->512, 2 layers), batch 256, seq 100, Linear on every step, Adam: `steps` training steps.
 
     Times each step and measures the peak resident set over them, as bench/w5.ts does for ours (read its
@@ -190,19 +203,24 @@ def w5(steps, seq=100):
     except OSError:
         hwm_reset = False
     torch.manual_seed(0)
-    lstm = nn.LSTM(64, 512, num_layers=2)
-    head = nn.Linear(512, 1)
+    lstm = nn.LSTM(64, 512, num_layers=2).to(device)
+    head = nn.Linear(512, 1).to(device)
     opt = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), 1e-3)
-    x = torch.randn(seq, 256, 64)
-    y = torch.randn(seq, 256, 1)
+    x = torch.randn(seq, 256, 64).to(device)
+    y = torch.randn(seq, 256, 1).to(device)
+    _sync(device)
+    warm = 2 if device == "cuda" else 0  # cuDNN's plans and the allocator's pool: left out on the GPU
     runs, peaks = [], []
-    for _ in range(steps):
+    for i in range(warm + steps):
         t0 = time.perf_counter()
         out, _ = lstm(x)
         loss = ((head(out) - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        _sync(device)
+        if i < warm:
+            continue
         runs.append((time.perf_counter() - t0) * 1000)
         peaks.append(status()["VmHWM"])
     end = status()
@@ -306,14 +324,24 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--memory", action="store_true", help="w2 only: peak resident set, not time")
     ap.add_argument("--steps", type=int, default=20, help="training steps of --memory (w5: 2 by default)")
-    ap.add_argument("--seq", type=int, default=100, help="w5 only: sequence length")
+    ap.add_argument("--seq", type=int, default=100, help="w2 and w5: sequence length (50, 100)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="w2 and w5: where to train")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"workload": a.workload, "threads": a.threads, "torch": torch.__version__}
+    if a.device == "cuda":
+        if a.workload not in ("w2", "w5") or a.memory:
+            raise SystemExit("--device cuda times w2 and w5 only")
+        if not torch.cuda.is_available():
+            raise SystemExit(f"--device cuda: torch {torch.__version__} sees no CUDA device")
+        torch.backends.cuda.matmul.allow_tf32 = False  # fp32 products, as ours
+        torch.backends.cudnn.allow_tf32 = False
+        out.update(device="cuda", cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                   gpu=torch.cuda.get_device_name(0))
     if a.workload == "anchor":
         out.update(blas_anchor())
     elif a.workload == "w5":
-        out.update(w5(2 if "--steps" not in sys.argv else a.steps, a.seq))
+        out.update(w5(2 if "--steps" not in sys.argv else a.steps, a.seq, a.device))
     elif a.memory:
         if a.workload != "w2":
             raise SystemExit("--memory measures w2 only")
@@ -324,7 +352,9 @@ def main():
         runs = [w1(iters) for _ in range(a.runs)]
         out.update(unit="s", runs=[r[0] for r in runs], iters=iters, extra=runs[-1][1])
     elif a.workload == "w2":
-        out.update(unit="ms/step", runs=[t * 1000 for t in w2(a.steps if "--steps" in sys.argv else 3 if a.quick else 10)])
+        seq = a.seq if "--seq" in sys.argv else 50
+        steps = a.steps if "--steps" in sys.argv else 3 if a.quick else 10
+        out.update(unit="ms/step", runs=[t * 1000 for t in w2(steps, a.device, seq)])
         out.update(cpu_runs=[t * 1000 for t in CPU_STEPS])
     elif a.workload == "w3":
         out.update(unit="us/step", runs=[w3(2000 if a.quick else 20000) * 1e6 for _ in range(a.runs)])
