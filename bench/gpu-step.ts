@@ -5,10 +5,12 @@
 // moved to the device before the clock starts, as x.cuda() would be.
 //
 //   node --import tsx bench/gpu-step.ts [--workloads w2,w5] [--steps N] [--warmup N] [--seq T]
-//                                       [--cpu-threads N|all] [--cpu-steps N]
+//                                       [--max-seconds S] [--cpu-threads N|all] [--cpu-steps N]
 //
 // --seq T overrides both workloads' sequence length (W2 50, W5 100): on SwiftShader (a Vulkan driver on
-// the CPU, about 25 s per W5 time step) use --workloads w2 --seq 1. --cpu-threads also times our CPU
+// the CPU, about 25 s per W5 time step) use --workloads w2 --seq 1. --max-seconds S stops a workload's
+// timed steps once S seconds have passed in it (at least one is timed), so that a slow device still
+// reports. --workloads none skips the device (and does not ask for one): with --cpu-threads, the CPU only. --cpu-threads also times our CPU
 // path's W5 (WebAssembly, N threads; "all" = every core; one warm-up step, --cpu-steps timed) for the "30× faster than our CPU" target.
 // Prints one JSON line.
 
@@ -47,12 +49,13 @@ function intArg(name: string, dflt: number, min: number): number {
   if (!Number.isInteger(v) || v < min) fail(`--${name} should be an integer ≥ ${min}, got ${s}`);
   return v;
 }
-const known = new Set(["workloads", "steps", "warmup", "seq", "cpu-threads", "cpu-steps"]);
+const known = new Set(["workloads", "steps", "warmup", "seq", "max-seconds", "cpu-threads", "cpu-steps"]);
 for (const a of args) {
   if (a.startsWith("--") && !known.has(a.slice(2))) fail(`unknown option ${a}`);
 }
-const workloads = (arg("workloads") ?? "w2,w5").split(",") as Workload[];
-for (const w of workloads) if (!(w in SIZES)) fail(`--workloads takes w2 and/or w5, got ${w}`);
+const wl = arg("workloads") ?? "w2,w5";
+const workloads = (wl === "none" ? [] : wl.split(",")) as Workload[];
+for (const w of workloads) if (!(w in SIZES)) fail(`--workloads takes w2 and/or w5, or none, got ${w}`);
 const steps = intArg("steps", 10, 1);
 const warmup = intArg("warmup", 2, 0);
 const seqArg = arg("seq");
@@ -65,6 +68,7 @@ const cpuThreads =
       ? availableParallelism()
       : intArg("cpu-threads", 0, 1);
 const cpuSteps = intArg("cpu-steps", 2, 1);
+const maxSeconds = intArg("max-seconds", 1e9, 1);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -100,6 +104,7 @@ async function run(
   const opt = new Adam([...s.lstm.parameters(), ...s.head.parameters()], { lr: 1e-3 });
   await sync();
   const runs: number[] = [];
+  const start = performance.now();
   let loss: Tensor | null = null;
   for (let i = 0; i < warm + n; i++) {
     const t0 = performance.now();
@@ -110,16 +115,19 @@ async function run(
     opt.step();
     await sync(); // the GPU has finished the step (nothing is read back)
     if (i >= warm) runs.push(performance.now() - t0);
+    if (runs.length > 0 && performance.now() - start > maxSeconds * 1000) break;
   }
   return { runs, loss: loss === null ? Number.NaN : await loss.itemAsync() };
 }
 
-const ctx = await requestNodeWebGPU();
-const info = ctx.adapterInfo;
+const ctx = workloads.length > 0 ? await requestNodeWebGPU() : null;
+const info = ctx?.adapterInfo;
 const out: Record<string, unknown> = {
   bench: "gpu-step",
-  adapter: [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / "),
-  swiftshader: /swiftshader/i.test(JSON.stringify(info)),
+  adapter: info
+    ? [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(" / ")
+    : null,
+  swiftshader: info ? /swiftshader/i.test(JSON.stringify(info)) : null,
   node: process.version,
   steps,
   warmup,
@@ -129,7 +137,8 @@ setNumThreads(1); // the CPU side of the device path (graph bookkeeping) on one 
 for (const w of workloads) {
   const T = seq ?? SIZES[w].T;
   const t0 = performance.now();
-  const r = await run(w, T, "webgpu", steps, warmup, () => ctx.sync());
+  const sync = () => (ctx as NonNullable<typeof ctx>).sync();
+  const r = await run(w, T, "webgpu", steps, warmup, sync);
   out[w] = { ...SIZES[w], T, median: median(r.runs), runs: r.runs, final_loss: r.loss };
   console.error(
     `gpu-step: ${w} (T ${T}) median ${median(r.runs).toFixed(2)} ms (${((performance.now() - t0) / 1000).toFixed(1)} s in all)`,

@@ -354,7 +354,7 @@ def main():
     elif a.workload == "w2":
         seq = a.seq if "--seq" in sys.argv else 50
         steps = a.steps if "--steps" in sys.argv else 3 if a.quick else 10
-        out.update(unit="ms/step", runs=[t * 1000 for t in w2(steps, a.device, seq)])
+        out.update(unit="ms/step", seq=seq, runs=[t * 1000 for t in w2(steps, a.device, seq)])
         out.update(cpu_runs=[t * 1000 for t in CPU_STEPS])
     elif a.workload == "w3":
         out.update(unit="us/step", runs=[w3(2000 if a.quick else 20000) * 1e6 for _ in range(a.runs)])
