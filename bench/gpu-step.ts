@@ -114,7 +114,12 @@ async function run(
     loss.backward();
     opt.step();
     await sync(); // the GPU has finished the step (nothing is read back)
-    if (i >= warm) runs.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    if (i >= warm) runs.push(ms);
+    // on stderr as it goes, so that a run killed by its timeout still says how far it got
+    console.error(
+      `gpu-step: ${w} on ${device}, ${i < warm ? "warm-up" : "timed"} step ${i + 1}: ${ms.toFixed(2)} ms`,
+    );
     if (runs.length > 0 && performance.now() - start > maxSeconds * 1000) break;
   }
   return { runs, loss: loss === null ? Number.NaN : await loss.itemAsync() };
