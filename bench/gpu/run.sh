@@ -6,7 +6,8 @@
 #   command: bash bench/gpu/run.sh        carry: [".gpu"]        timeout_s: 600 (it ends within ~8 min)
 # Here, on SwiftShader at tiny sizes with PyTorch on the CPU, to prove the pipeline end to end:
 #   bash bench/gpu/run.sh --local
-# Writes every JSON line, the log and table.md into $OUT (./gpu-out where OUT is unset).
+# Writes every JSON line, the log and table.md into $OUT (./gpu-out where OUT is unset): 7 files, under the
+# device tool's 8.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -42,9 +43,9 @@ else
   say "unpacking the Vulkan loader and glvnd"
   for f in .gpu/deb/*.deb; do dpkg -x "$f" /; done
   ldconfig
-  icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json # the first of these that exists
   for c in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-    [ -f "$icd" ] || icd=$c
+    [ -f "$icd" ] || [ ! -f "$c" ] || icd=$c
   done
   export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd
   ls -l "$icd"; ldconfig -p | grep -E 'libvulkan|libGLX_nvidia' | sed 's/^/  /'
@@ -53,7 +54,7 @@ else
   export RECURRENT_WEBGPU_SWIFTSHADER=0 # a GPU or nothing: never time SwiftShader by mistake
   xz -dc .gpu/node.xz >"$work/node" && chmod +x "$work/node"
   node=$work/node
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee "$out/nvidia-smi.txt"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader # into run.log
   ours=(--steps 20 --warmup 3 --max-seconds 40)
   w5ours=(--workloads w5 --steps 10 --warmup 2 --max-seconds 90)
   cpu=(--cpu-threads all --cpu-steps 2)

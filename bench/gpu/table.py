@@ -29,11 +29,12 @@ def main():
     ours = {w: load(d, f"ours-{w}") for w in ("w2", "w5")}
     cpu = load(d, "ours-cpu")
     torch = {w: load(d, f"torch-{w}") for w in ("w2", "w5")}
-    adapter = next((o["adapter"] for o in ours.values() if o), "no adapter (our runs failed)")
+    adapter = next((o["adapter"] for o in ours.values() if o), "none (our device runs failed: read run.log)")
+    node = next((o["node"] for o in (*ours.values(), cpu) if o), "?")
     t = next((x for x in torch.values() if x), None)
     peer = "PyTorch CPU (1 thread)" if local else "PyTorch CUDA"
     rows = [
-        f"WebGPU adapter: {adapter}; Node {next((o['node'] for o in ours.values() if o), '?')}",
+        f"WebGPU adapter: {adapter}; Node {node}",
         f"PyTorch: {t['torch'] if t else '?'}"
         + (f", CUDA {t.get('cuda')}, cuDNN {t.get('cudnn')}, {t.get('gpu')}, TF32 off" if t and t.get("cuda") else ""),
         "",
