@@ -9,6 +9,7 @@
 // the fixtures, and the final outputs against PyTorch's too): minutes on SwiftShader, seconds on a GPU.
 
 import { describe, expect, it } from "vitest";
+import type { ExampleCheck as Check } from "./webgpu/fixtures-common.js";
 import { runWebGPUScript, skipUnlessWebGPU } from "./webgpu/run.js";
 
 /** float32 rounding of a loss, as examples-seq.test.ts's on the first losses (the full runs hold it too) */
@@ -39,17 +40,6 @@ const TIMEOUT = FULL ? 1_800_000 : 115_000;
 
 /** What the device does not run yet, and the error that says so: exactly these. None now. */
 const REFUSED: Record<string, string> = {};
-
-interface Check {
-  steps: number;
-  "losses vs PyTorch": number;
-  "losses vs CPU": number;
-  outputs: Record<string, number>;
-  same: Record<string, boolean>;
-  dispatches: number;
-  reads: number;
-  ms: number;
-}
 
 describe("the ported PyTorch tutorials on the webgpu device", () => {
   it(

@@ -28,3 +28,20 @@ export function relErr(
   }
   return scale > 0 ? diff / scale : diff;
 }
+
+/** One ported tutorial's run on the device, as fixtures-examples.mts prints it and webgpu-examples.test.ts reads it. */
+export interface ExampleCheck {
+  /** losses trained on the device */
+  steps: number;
+  /** worst relative error of each loss against PyTorch's (the fixture's first `steps` losses) */
+  "losses vs PyTorch": number;
+  /** worst relative error of each loss against the CPU path's run of the same prefix */
+  "losses vs CPU": number;
+  /** relative errors of the final tensors against PyTorch's or the CPU path's (named in the key) */
+  outputs: Record<string, number>;
+  /** discrete outputs (decoded ids, sampled names, predicted tags): equal to the CPU path's */
+  same: Record<string, boolean>;
+  dispatches: number;
+  reads: number;
+  ms: number;
+}

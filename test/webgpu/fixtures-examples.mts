@@ -16,7 +16,7 @@ import * as tagger from "../../examples/pos-tagger.js";
 import * as seq2seq from "../../examples/seq2seq-attention.js";
 import { backendName, backendReady, type Tensor } from "../../src/index.js";
 import { fromJson, loadFixture, type TensorJson } from "../helpers.js";
-import { relErr } from "./fixtures-common.js";
+import { type ExampleCheck as Check, relErr } from "./fixtures-common.js";
 import { deviceOrExit, finish } from "./setup.js";
 
 const ctx = await deviceOrExit();
@@ -44,22 +44,6 @@ const tensorErr = (got: Tensor, want: Tensor) =>
   relErr(got.data as Float32Array, want.data as Float32Array, got.shape, want.shape);
 const tensorJsonErr = (got: Tensor, want: TensorJson) =>
   relErr(got.data as Float32Array, fromJson(want).data as Float32Array, got.shape, want.shape);
-
-interface Check {
-  /** losses trained on the device */
-  steps: number;
-  /** worst relative error of each loss against PyTorch's (the fixture's first `steps` losses) */
-  "losses vs PyTorch": number;
-  /** worst relative error of each loss against the CPU path's run of the same prefix */
-  "losses vs CPU": number;
-  /** relative errors of the final tensors against PyTorch's or the CPU path's (named in the key) */
-  outputs: Record<string, number>;
-  /** discrete outputs (decoded ids, sampled names, predicted tags): equal to the CPU path's */
-  same: Record<string, boolean>;
-  dispatches: number;
-  reads: number;
-  ms: number;
-}
 
 const results: Record<string, Check> = {};
 const refused: Record<string, string> = {};
