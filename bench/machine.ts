@@ -11,8 +11,10 @@
 // Each loop runs a few rounds of about 100 ms; the best round counts, timed in wall-clock time and in this
 // process's CPU time (the second is the one to read on a loaded machine).
 
-import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 
 export interface MachineInfo {
@@ -216,4 +218,66 @@ export function machineLine(m: MachineInfo): string {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(machineLine(machineInfo()));
+/** One core's native FMA peak at each vector width the CPU has (GFLOP/s per CPU-second), from C. */
+export interface NativePeak {
+  fma128?: number;
+  fma256?: number;
+  fma512?: number;
+}
+
+/**
+ * Compiles bench/native/fma_peak.c with the system's C compiler and runs it at the widths the CPU's flags
+ * list (x86-64 only: 128-bit with fma, 256-bit with avx2, 512-bit with avx512f). About 1–2 s. Null, with
+ * the reason on stderr, where there is no compiler or the CPU is not x86-64: the figure is then left out.
+ */
+export function nativePeak(): NativePeak | null {
+  const { simd } = cpuIdentity();
+  if (process.arch !== "x64" || !simd.includes("fma")) {
+    console.error(`native FMA peak: not measured (${process.arch}, no x86 fma flag)`);
+    return null;
+  }
+  const widths = [
+    "128",
+    ...(simd.includes("avx2") ? ["256"] : []),
+    ...(simd.includes("avx512f") ? ["512"] : []),
+  ];
+  const dir = mkdtempSync(join(tmpdir(), "fma-peak-"));
+  try {
+    const exe = join(dir, "fma_peak");
+    const src = join(import.meta.dirname, "native", "fma_peak.c");
+    const cc = spawnSync(process.env.CC ?? "cc", ["-O2", "-o", exe, src], { encoding: "utf8" });
+    if (cc.status !== 0) {
+      console.error(`native FMA peak: not measured (cc failed: ${cc.error?.message ?? cc.stderr.trim()})`);
+      return null;
+    }
+    const run = spawnSync(exe, widths, { encoding: "utf8" });
+    if (run.status !== 0) {
+      console.error(`native FMA peak: not measured (fma_peak exited ${run.status}: ${run.stderr.trim()})`);
+      return null;
+    }
+    return JSON.parse(run.stdout) as NativePeak;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One line: the native peaks and how many times the widest is our 128-bit WebAssembly peak. */
+export function nativePeakLine(n: NativePeak | null, m: MachineInfo): string {
+  if (n === null) return "native FMA peak: not measured";
+  const parts = (["128", "256", "512"] as const)
+    .filter((w) => n[`fma${w}`] !== undefined)
+    .map((w) => `${w}-bit ${n[`fma${w}`]?.toFixed(1)}`);
+  const widest = n.fma512 ?? n.fma256 ?? n.fma128 ?? 0;
+  const name = n.fma512 !== undefined ? "AVX-512" : n.fma256 !== undefined ? "AVX2" : "SSE";
+  return (
+    `one core, native (C, bench/native/fma_peak.c, same 12 chains): FMA peak ${parts.join(", ")} GFLOP/s per CPU-second; ` +
+    `a BLAS using ${name} (as PyTorch's OpenBLAS or MKL does) has ${(widest / (n.fma128 ?? widest)).toFixed(2)}× the ` +
+    `native 128-bit peak (the width of the lanes alone) and ${(widest / m.peakCpu).toFixed(2)}× our WebAssembly's ` +
+    `measured 128-bit peak (${m.peakCpu.toFixed(1)})`
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const m = machineInfo();
+  console.log(`${machineLine(m)}\n${nativePeakLine(nativePeak(), m)}`);
+}

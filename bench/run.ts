@@ -13,9 +13,9 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import "../src/node/relaxed-simd.js"; // Node 20: the kernels' relaxed-SIMD build, as the Node entry runs it
 import { getKernels, setNumThreads, shutdownPool } from "../src/kernels/backend.js";
-import { machineInfo, machineLine } from "./machine.js";
+import { machineInfo, machineLine, nativePeak, nativePeakLine } from "./machine.js";
 import { type ThreadsRow, threadsRows } from "./threads.js";
-import { w1, w2, w3, w3Module, w3Onnx, w4, w6 } from "./workloads.js";
+import { lstmStepFlops, W2_DIMS, w1, w2, w3, w3Module, w3Onnx, w4, w6 } from "./workloads.js";
 
 // The main table is single-threaded, like PyTorch's 1-thread column; both cores are measured below it.
 setNumThreads(1);
@@ -347,6 +347,8 @@ interface BlasAnchor {
   libraries?: string[];
   gflops_wall?: number;
   gflops_cpu?: number;
+  /** OpenBLAS's own pick of kernels and the one the peer ran (torch_bench.py names one where the pick is narrower than the CPU) */
+  openblas_core?: { detected: string | null; used: string | null; set_by: string };
 }
 const blas: BlasAnchor | null =
   torch && usePeer("torch")
@@ -363,11 +365,18 @@ const blasBad =
   blas !== null && (blas.kind === "reference" || (blas.gflops_cpu ?? 0) < BLAS_MIN_GFLOPS)
     ? `!!! PyTorch's matrix product runs on ${blas.kind === "reference" ? "the REFERENCE BLAS" : "a slow BLAS"} (${(blas.libraries ?? []).find((l) => /libblas/.test(l)) ?? blas.blas_info}, 512³ at ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, under ${BLAS_MIN_GFLOPS}): its compute-bound figures are not what a PyTorch user gets. Install an optimized BLAS: apt-get install -y libopenblas0-pthread !!!`
     : null;
+function openblasCoreNote(c: BlasAnchor["openblas_core"]): string {
+  if (!c?.used) return "";
+  if (c.set_by === "torch_bench.py")
+    return `; OpenBLAS's kernels: ${c.used}, named by torch_bench.py through OPENBLAS_CORETYPE because OpenBLAS took this CPU for ${c.detected}, whose kernels are narrower than its SIMD flags (a pip wheel's MKL would pick by the flags)`;
+  return `; OpenBLAS's kernels: ${c.used}${c.set_by === "caller" ? " (OPENBLAS_CORETYPE set by the caller)" : ""}`;
+}
 const blasLine =
   blas === null
     ? "PyTorch's BLAS: not checked (PyTorch not run)"
-    : `PyTorch's BLAS: ${blas.kind} (${(blas.libraries ?? []).map((l) => l.split("/").slice(-2).join("/")).join(", ") || blas.blas_info}); 512³ on 1 thread ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, ${(blas.gflops_wall ?? 0).toFixed(1)} wall-clock`;
+    : `PyTorch's BLAS: ${blas.kind} (${(blas.libraries ?? []).map((l) => l.split("/").slice(-2).join("/")).join(", ") || blas.blas_info}); 512³ on 1 thread ${(blas.gflops_cpu ?? 0).toFixed(1)} GFLOP/s per CPU-second, ${(blas.gflops_wall ?? 0).toFixed(1)} wall-clock${openblasCoreNote(blas.openblas_core)}`;
 const machine = machineInfo(quick ? 3 : 5);
+const native = nativePeak();
 
 const fmt = (v: number | null) =>
   v === null || Number.isNaN(v) ? "—" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(3);
@@ -396,7 +405,7 @@ const table = lines.join("\n");
 console.log(
   `\nrecurrent benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}${quick ? ", --quick" : ""}; medians of ${RUNS} run(s); "×" = times faster than the peer\n`,
 );
-console.log(`${machineLine(machine)}\n${blasLine}\n`);
+console.log(`${machineLine(machine)}\n${nativePeakLine(native, machine)}\n${blasLine}\n`);
 if (blasBad) console.log(`${blasBad}\n`);
 console.log(table);
 if (blasBad) console.log(`\n${blasBad}`);
@@ -405,6 +414,43 @@ if (w4Row)
   console.log(
     `\n${w4Row.workload}: ${fmt(w4Row.ours)} GFLOP/s (wall-clock) = ${((100 * w4Row.ours) / machine.peakCpu).toFixed(0)} % of one core's measured 128-bit peak (${machine.peakCpu.toFixed(1)} GFLOP/s per CPU-second with ${machine.peakOp}; ${((100 * w4Row.ours) / machine.peakWall).toFixed(0)} % of the peak loop's own wall-clock rate, ${machine.peakWall.toFixed(1)}, on a loaded machine)`,
   );
+// W2's floor: its matrix products' flops at one core's 128-bit peak (the larger of the WebAssembly and the
+// native 128-bit figure, so the floor is the lower one) against what PyTorch's BLAS did on one thread.
+const w2Row = rows.find((r) => r.id === "w2");
+let w2Floor: {
+  gflop: number;
+  peak128: number;
+  floor_ms: number;
+  ours_gflops: number;
+  torch_gflops: number | null;
+} | null = null;
+if (w2Row) {
+  const gflop = lstmStepFlops(W2_DIMS) / 1e9;
+  const peak128 = Math.max(machine.peakCpu, native?.fma128 ?? 0);
+  const pt = w2Row.peers["PyTorch 1 thread"] ?? null;
+  w2Floor = {
+    gflop,
+    peak128,
+    floor_ms: (gflop / peak128) * 1e3,
+    ours_gflops: gflop / (w2Row.ours / 1e3),
+    torch_gflops: pt === null || Number.isNaN(pt) ? null : gflop / (pt / 1e3),
+  };
+  console.log(
+    `\nW2 floor: a step is ${gflop.toFixed(3)} GFLOP of matrix products (forward and backward; bench/workloads.ts lstmStepFlops). ` +
+      `At one core's 128-bit peak, ${peak128.toFixed(1)} GFLOP/s, no 128-bit kernel can take less than ${w2Floor.floor_ms.toFixed(1)} ms. ` +
+      `recurrent, 1 thread: ${fmt(w2Row.ours)} ms = ${w2Floor.ours_gflops.toFixed(1)} GFLOP/s (${((100 * w2Floor.ours_gflops) / peak128).toFixed(0)} % of that peak)` +
+      (w2Floor.torch_gflops === null
+        ? "."
+        : `; PyTorch, 1 thread: ${fmt(pt)} ms = ${w2Floor.torch_gflops.toFixed(1)} GFLOP/s (${((100 * w2Floor.torch_gflops) / peak128).toFixed(0)} % of the 128-bit peak${
+            native?.fma512 || native?.fma256
+              ? `, ${((100 * w2Floor.torch_gflops) / (native.fma512 ?? native.fma256 ?? 1)).toFixed(0)} % of the ${native.fma512 ? "512" : "256"}-bit one`
+              : ""
+          }).` +
+          (pt !== null && pt < w2Floor.floor_ms
+            ? " PyTorch is below the 128-bit floor: on this CPU, matching it on one thread needs wider lanes than WebAssembly has."
+            : "")),
+  );
+}
 const notes = [
   "Each peer cell is the peer's median and, in brackets, how many times faster recurrent is; — = not run, no equivalent, or failed (see stderr).",
   ...[...notesUsed].map((k) => NOTES[k]),
@@ -548,6 +594,8 @@ const results = {
   cpu: cpus()[0]?.model,
   cores: cpus().length,
   machine,
+  native_peak: native,
+  w2_floor: w2Floor,
   pytorch_blas: blas,
   w5: w5Sides,
   rows,

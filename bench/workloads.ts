@@ -37,6 +37,39 @@ export function w2Setup() {
   return { lstm, head, opt, x, y };
 }
 
+/**
+ * Floating-point operations in the matrix products of one LSTM training step (forward and backward; a
+ * multiply-add counts 2), the work no kernel can skip: per layer and time step the input product
+ * (B × 4H × I) and the recurrent product (B × 4H × H), then in the backward the gradient of each product's
+ * input and of its weight, twice the forward, less the input gradient of layer 0 when the data needs
+ * none. The gates' nonlinearities and the optimizer are left out (a few percent of the flops), so time
+ * ÷ these flops is a lower bound on the work rate. W2: 1.915 GFLOP.
+ */
+export function lstmStepFlops(dims: {
+  input: number;
+  hidden: number;
+  layers: number;
+  batch: number;
+  seq: number;
+  head?: number;
+}): number {
+  const { input, hidden: H, layers, batch: B, seq: T, head = 0 } = dims;
+  let fwd = 0;
+  let back = 0;
+  for (let l = 0; l < layers; l++) {
+    const I = l === 0 ? input : H;
+    const ih = 2 * T * B * 4 * H * I;
+    const hh = 2 * T * B * 4 * H * H;
+    fwd += ih + hh;
+    back += (l === 0 ? ih : 2 * ih) + 2 * hh;
+  }
+  const lin = 2 * T * B * H * head;
+  return fwd + back + lin * 3;
+}
+
+/** W2's dimensions, for lstmStepFlops. */
+export const W2_DIMS = { input: 8, hidden: 128, layers: 2, batch: 32, seq: 50, head: 1 };
+
 /** Called around each training step (bench/cputime.ts reads the CPU clock there). */
 export type OnStep = (phase: "start" | "end") => void;
 

@@ -37,6 +37,65 @@ def _threads_from_argv():
 os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_argv())
 os.environ.setdefault("OMP_NUM_THREADS", _threads_from_argv())
 
+
+# OpenBLAS picks its kernels by the CPU's family and model number. On a CPU newer than the library
+# (Debian's 0.3.21), or in a virtual machine that hides the model, it falls back to Prescott's SSE3
+# kernels: on a 2-core AVX-512 Xeon here, 512^3 ran at 15-25 GFLOP/s instead of 85-117 with the
+# AVX-512 kernels, below our own 128-bit code, and no PyTorch user has that (pip's wheels bring MKL,
+# which dispatches on the CPU's feature flags). So where OpenBLAS falls back to a core older than AVX2
+# on a CPU that has AVX2 and FMA, the peer names the core its flags match (AVX-512: SkylakeX, or
+# Cooperlake where it has bf16; else Haswell), as OPENBLAS_CORETYPE lets a user do. A core OpenBLAS
+# knows (an AVX2 pick on an AVX-512 CPU included) is left alone, and so is one set by the caller. The
+# choice is reported by `anchor` and printed beside the benchmark's table. The library reads the
+# variable when it loads, so this runs before torch is imported.
+_AVX2_CORES = {"HASWELL", "ZEN", "SKYLAKEX", "COOPERLAKE", "SAPPHIRERAPIDS"}
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _openblas_core():
+    """The core OpenBLAS picks on its own (a child process: the choice is fixed at load), or None."""
+    import subprocess
+
+    code = (
+        "import ctypes\n"
+        "lib = ctypes.CDLL('libopenblas.so.0')\n"
+        "lib.openblas_get_corename.restype = ctypes.c_char_p\n"
+        "print(lib.openblas_get_corename().decode())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+OPENBLAS_CORE = {"detected": None, "used": os.environ.get("OPENBLAS_CORETYPE"), "set_by": "caller"}
+if "OPENBLAS_CORETYPE" not in os.environ:
+    _flags = _cpu_flags()
+    _core = _openblas_core()
+    OPENBLAS_CORE = {"detected": _core, "used": _core, "set_by": "openblas"}
+    if _core is not None:
+        _want = None
+        if "avx2" in _flags and "fma" in _flags and _core.upper() not in _AVX2_CORES:
+            if "avx512f" in _flags:
+                _want = "Cooperlake" if "avx512_bf16" in _flags else "SkylakeX"
+            else:
+                _want = "Haswell"
+        if _want is not None:
+            os.environ["OPENBLAS_CORETYPE"] = _want
+            OPENBLAS_CORE = {"detected": _core, "used": _want, "set_by": "torch_bench.py"}
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -211,8 +270,9 @@ def w5(steps, seq=100, device="cpu"):
     _sync(device)
     warm = 2 if device == "cuda" else 0  # cuDNN's plans and the allocator's pool: left out on the GPU
     runs, peaks = [], []
+    CPU_STEPS.clear()
     for i in range(warm + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out, _ = lstm(x)
         loss = ((head(out) - y) ** 2).mean()
         opt.zero_grad(set_to_none=True)
@@ -222,6 +282,7 @@ def w5(steps, seq=100, device="cpu"):
         if i < warm:
             continue
         runs.append((time.perf_counter() - t0) * 1000)
+        CPU_STEPS.append(time.process_time() - c0)
         peaks.append(status()["VmHWM"])
     end = status()
     return {
@@ -286,6 +347,7 @@ def blas_anchor():
         "gflops_cpu": cpu_rate,
         "process_cpu_over_thread_cpu": proc / max(thread, 1e-9),
         "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "openblas_core": OPENBLAS_CORE,
         "n": n,
     }
 
@@ -342,6 +404,7 @@ def main():
         out.update(blas_anchor())
     elif a.workload == "w5":
         out.update(w5(2 if "--steps" not in sys.argv else a.steps, a.seq, a.device))
+        out.update(cpu_runs=[t * 1000 for t in CPU_STEPS])
     elif a.memory:
         if a.workload != "w2":
             raise SystemExit("--memory measures w2 only")
