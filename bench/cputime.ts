@@ -24,9 +24,8 @@ import { join } from "node:path";
 import "../src/node/relaxed-simd.js"; // as the Node entry runs the kernels
 import { setNumThreads, shutdownPool } from "../src/kernels/backend.js";
 import "../src/node/threads.js"; // the worker platform, for --threads
-import { mseLoss } from "../src/nn/loss.js";
 import { machineInfo, machineLine } from "./machine.js";
-import { w5Setup } from "./w5.js";
+import { w5Setup, w5Step } from "./w5.js";
 import { type OnStep, w2, w6 } from "./workloads.js";
 
 const args = process.argv.slice(2);
@@ -70,16 +69,12 @@ function child(workload: string): void {
 
 /** W5's training steps as bench/w5.ts runs them (ms each), with the CPU clock read around each. */
 function w5Steps(steps: number, T: number, onStep: OnStep): number[] {
-  const { lstm, head, opt, x, y } = w5Setup(T);
+  const setup = w5Setup(T);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     onStep("start");
     const t0 = performance.now();
-    const [out] = lstm.forward(x);
-    const l = mseLoss(head.forward(out), y);
-    opt.zeroGrad();
-    l.backward();
-    opt.step();
+    w5Step(setup);
     times.push(performance.now() - t0);
     onStep("end");
   }

@@ -43,6 +43,16 @@ function status(): { rss: number; hwm: number } {
   return { rss: kib("VmRSS"), hwm: kib("VmHWM") };
 }
 
+/** One W5 training step on a w5Setup; returns the loss. */
+export function w5Step({ lstm, head, opt, x, y }: ReturnType<typeof w5Setup>) {
+  const [out] = lstm.forward(x);
+  const l = mseLoss(head.forward(out), y);
+  opt.zeroGrad();
+  l.backward();
+  opt.step();
+  return l;
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const arg = (name: string, dflt: number) => {
@@ -61,17 +71,13 @@ function main(): void {
   } catch {
     hwmReset = false;
   }
-  const { lstm, head, opt, x, y } = w5Setup(T);
+  const setup = w5Setup(T);
   const runs: number[] = [];
   const peaks: number[] = [];
   let loss = 0;
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    const [out] = lstm.forward(x);
-    const l = mseLoss(head.forward(out), y);
-    opt.zeroGrad();
-    l.backward();
-    opt.step();
+    const l = w5Step(setup);
     runs.push(performance.now() - t0);
     loss = l.item();
     peaks.push(status().hwm);
