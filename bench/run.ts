@@ -347,7 +347,7 @@ interface BlasAnchor {
   libraries?: string[];
   gflops_wall?: number;
   gflops_cpu?: number;
-  /** OpenBLAS's own pick of kernels and the one the peer ran (torch_bench.py names one where the pick is narrower than the CPU) */
+  /** OpenBLAS's own pick of kernels and the one the peer ran (torch_bench.py names one where the pick predates AVX2 on an AVX2 CPU) */
   openblas_core?: { detected: string | null; used: string | null; set_by: string };
 }
 const blas: BlasAnchor | null =
@@ -368,7 +368,7 @@ const blasBad =
 function openblasCoreNote(c: BlasAnchor["openblas_core"]): string {
   if (!c?.used) return "";
   if (c.set_by === "torch_bench.py")
-    return `; OpenBLAS's kernels: ${c.used}, named by torch_bench.py through OPENBLAS_CORETYPE because OpenBLAS took this CPU for ${c.detected}, whose kernels are narrower than its SIMD flags (a pip wheel's MKL would pick by the flags)`;
+    return `; OpenBLAS's kernels: ${c.used}, named by torch_bench.py through OPENBLAS_CORETYPE because OpenBLAS took this CPU for ${c.detected}, a core without AVX2, though the CPU has it (a pip wheel's MKL would pick by the flags)`;
   return `; OpenBLAS's kernels: ${c.used}${c.set_by === "caller" ? " (OPENBLAS_CORETYPE set by the caller)" : ""}`;
 }
 const blasLine =
