@@ -93,6 +93,8 @@ describe("tensors on webgpu (child process)", { timeout: 180_000 }, () => {
     expect(g.mixedMul).toBe(`${MIXED} cpu and webgpu!`);
     expect(g.mixedMatmul).toBe(`${MIXED} cpu and webgpu!`);
     expect(g.mixedMax).toBe(`${MIXED} webgpu and cpu!`); // an op with no webgpu kernel still says so
+    expect(g.mixedMask).toBe(`${MIXED} webgpu and cpu!`); // a CPU mask for a device query, as PyTorch
+    expect(g.nestedMask).toBe("no error"); // nested booleans go where the query is
     expect(g.data).toContain("await t.cpuAsync()");
     expect(g.toCpu).toContain("await t.cpuAsync()");
     expect(g.notYet).toContain("an op on an int64 tensor is not supported on the webgpu device yet");

@@ -4,6 +4,8 @@
 //
 // L = target length, S = source length, N = batch, E = embedding, H = heads, Dh = E / H
 
+import { zeros } from "../core/creation.js";
+import { mixedDevices } from "../core/device.js";
 import * as ops from "../core/ops.js";
 import { type NestedArray, shapeStr, Tensor } from "../core/tensor.js";
 import { xavierUniform_ } from "./init.js";
@@ -14,16 +16,22 @@ import { Module, Parameter } from "./module.js";
 export type AttentionMask = Tensor | boolean[] | boolean[][] | boolean[][][];
 
 /**
- * The mask as an additive float tensor: −inf where a boolean mask is true, the values of a float one. A
- * boolean mask (nested booleans, or a bool tensor, which can only live on the CPU) goes where `like` is.
+ * The mask as an additive float tensor: −inf where a boolean mask is true, the values of a float one.
+ * A mask tensor must be on the query's device, as in PyTorch (a bool one on the device becomes −inf there,
+ * by maskedFill); nested booleans have no device and go where the query is.
  */
 function additiveMask(m: AttentionMask, what: string, like: Tensor): Tensor {
   const on = (t: Tensor) => (like._gpu !== null ? t.to("webgpu") : t);
   if (m instanceof Tensor) {
+    if (m.device !== like.device) throw mixedDevices(like.device, m.device);
     if ((m.dtype as string) !== "bool") return m;
+    if (m._gpu !== null)
+      return zeros([...m.shape])
+        .to("webgpu")
+        .maskedFill(m, Number.NEGATIVE_INFINITY);
     const d = new Float32Array(m.numel);
     for (let i = 0; i < d.length; i++) if (Number(m.data[i]) !== 0) d[i] = Number.NEGATIVE_INFINITY;
-    return on(new Tensor(d, m.shape));
+    return new Tensor(d, m.shape);
   }
   const shape: number[] = [];
   let cur: unknown = m;

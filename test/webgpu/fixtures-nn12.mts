@@ -171,12 +171,14 @@ for (const [i, c] of loadFixture<Case[]>(A, "mha").entries()) {
   });
 }
 
-// case 1 again, its boolean mask a bool tensor: bool tensors live on the CPU, and the mask goes to the device
+// case 1 again, its boolean mask a bool tensor on the device (PyTorch's CUDA attention takes a CUDA mask)
 await run("mha bool tensor mask: E=8 H=4 batchFirst=true", async () => {
   const c = loadFixture<Case[]>(A, "mha")[1];
   manualSeed(c.seed as number);
   const m = new nn.MultiheadAttention(c.E as number, c.H as number, { batchFirst: true }).to("webgpu");
-  const mask = tensor((c.attnMask as boolean[][]).map((r) => r.map((b) => (b ? 1 : 0)))).bool();
+  const mask = tensor((c.attnMask as boolean[][]).map((r) => r.map((b) => (b ? 1 : 0))))
+    .bool()
+    .to("webgpu");
   const [q, k, v] = [up(c.q as TensorJson), up(c.k as TensorJson), up(c.v as TensorJson)];
   const [out, w] = m.forward(q, k, v, { attnMask: mask, averageAttnWeights: false });
   return { output: await err(out, c.out as TensorJson), weights: await err(w, c.weights as TensorJson) };

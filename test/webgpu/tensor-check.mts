@@ -211,6 +211,28 @@ finish(ctx, {
   mixedMul: message(() => a.mul(gb)),
   mixedMatmul: message(() => a.matmul(gm)),
   mixedMax: message(() => maximum(ga, b)),
+  // an attention mask tensor must be on the query's device (nested booleans have none and follow it)
+  mixedMask: message(() => {
+    const att = new nn.MultiheadAttention(4, 2).to("webgpu");
+    const qq = randn(3, 1, 4).to("webgpu");
+    return att.forward(qq, qq, qq, {
+      attnMask: tensor([
+        [0, 1, 0],
+        [0, 0, 1],
+        [1, 0, 0],
+      ]).bool(),
+    });
+  }),
+  nestedMask: message(() => {
+    const att = new nn.MultiheadAttention(4, 2).to("webgpu");
+    const qq = randn(3, 1, 4).to("webgpu");
+    const m = [
+      [false, true, false],
+      [false, false, true],
+      [true, false, false],
+    ];
+    return att.forward(qq, qq, qq, { attnMask: m });
+  }),
   notYet: message(() => ga.max(1).indices.add(1)), // the device's int64 tensors are read back only
   fill: message(() => ga.fill_(1)),
   data: message(() => ga.data),
