@@ -27,6 +27,8 @@ interface ContextCheck {
   autoFlush: { submitsBeforeRead: number; values: number[] };
   badShader: string;
   badDispatch: string;
+  uniformFloat: string;
+  uniformTooBig: string;
   stats: { buffersLive: number };
   limits: {
     device: Record<string, number>;
@@ -71,6 +73,10 @@ describe("WebGPUContext (child process)", { timeout: 180_000 }, () => {
     expect(g.badShader).toContain("WebGPU error");
     expect(g.badShader).toContain("undefined_thing");
     expect(g.badDispatch).toContain("should be an integer");
+    expect(g.uniformFloat).toBe(
+      "uniform: a list of numbers holds 32-bit integer words, but word 1 is 0.5; pass float parameters as bytes (a Float32Array, or an ArrayBuffer written with a DataView)",
+    );
+    expect(g.uniformTooBig).toContain("but word 0 is 4294967296;");
     expect(g.stats.buffersLive).toBeGreaterThan(0);
     // the device asks for the adapter's buffer and binding limits, not WebGPU's defaults (256, 128 MiB)
     const L = g.limits;

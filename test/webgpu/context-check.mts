@@ -211,6 +211,9 @@ limits.bindingRange = await msg(async () => {
   await small.sync();
 });
 small.destroy();
+// a list of numbers is integer words only: a float there would have been guessed into a word
+const uniformFloat = await msg(() => ctx.uniform([4, 0.5]));
+const uniformTooBig = await msg(() => ctx.uniform([2 ** 32]));
 
 finish(ctx, {
   limits,
@@ -231,5 +234,7 @@ finish(ctx, {
   autoFlush,
   badShader,
   badDispatch,
+  uniformFloat,
+  uniformTooBig,
   stats: ctx.stats(),
 });

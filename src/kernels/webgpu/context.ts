@@ -321,9 +321,10 @@ export class WebGPUContext {
   }
 
   /**
-   * A uniform buffer holding `data`: bytes as given, or a list of numbers written as 32-bit words — u32
-   * for non-negative integers, i32 for negative integers, f32 for the rest. Use a Float32Array to force f32
-   * for integral values (e.g. a scale of 1).
+   * A uniform buffer holding `data`: bytes as given, or a list of integers written as 32-bit words (u32
+   * from 0 up, i32 below 0). A float parameter goes in bytes (a Float32Array, or an ArrayBuffer written
+   * with a DataView beside integer words): guessing from the value would write a float that happens to be
+   * integral, −1e9 or a scale of 1, as an integer word.
    */
   uniform(data: readonly number[] | Float32Array | Uint32Array | Int32Array | ArrayBuffer): GPUBuffer {
     let bytes: ArrayBuffer | ArrayBufferView;
@@ -334,7 +335,11 @@ export class WebGPUContext {
         if (typeof v !== "number") throw new TypeError(`uniform: expected numbers, got ${typeof v} at ${i}`);
         if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) view.setUint32(i * 4, v, true);
         else if (Number.isInteger(v) && v < 0 && v >= -0x80000000) view.setInt32(i * 4, v, true);
-        else view.setFloat32(i * 4, v, true);
+        else
+          throw new RangeError(
+            `uniform: a list of numbers holds 32-bit integer words, but word ${i} is ${v}; ` +
+              "pass float parameters as bytes (a Float32Array, or an ArrayBuffer written with a DataView)",
+          );
       });
       bytes = words;
     } else {
