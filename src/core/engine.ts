@@ -120,6 +120,15 @@ export function record(
 }
 
 /**
+ * Names the node that made `t` (a composed op's last node) as PyTorch names the one node its op makes;
+ * returns `t`. The node's inputs and backward are unchanged.
+ */
+export function renameNode(t: Tensor, name: string): Tensor {
+  if (t.gradFn !== null) t.gradFn = { ...t.gradFn, name };
+  return t;
+}
+
+/**
  * Records the graph node of `out`, the result of an op on the webgpu device, when grad mode is on and an
  * input requires a gradient: `backwardDevice` maps the output's gradient (a "webgpu" tensor) to the inputs'.
  */

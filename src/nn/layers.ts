@@ -6,6 +6,7 @@ import { customOp } from "../core/custom.js";
 import { pyFloatRepr } from "../core/format.js";
 import { deviceConstant, mixedDevices } from "../core/device.js";
 import { deviceGatherRowsAdd, deviceLayerNorm } from "../core/device-nn.js";
+import { renameNode } from "../core/engine.js";
 import * as ops from "../core/ops.js";
 import { noGrad, shapeNumel, shapeStr, type Tensor } from "../core/tensor.js";
 import {
@@ -134,9 +135,10 @@ function nllOnDevice(
     return [ops.neg(w), reduction === "mean" ? ops.sum(w) : null];
   });
   const loss = ops.mul(picked, negW);
-  if (reduction === "none") return ops.reshape(loss, colShape);
+  // composed of device ops, the loss is still PyTorch's one NllLossBackward0 node, as on the CPU
+  if (reduction === "none") return renameNode(ops.reshape(loss, colShape), "NllLossBackward0");
   const total = ops.sum(loss);
-  return totalWeight === null ? total : ops.div(total, totalWeight);
+  return renameNode(totalWeight === null ? total : ops.div(total, totalWeight), "NllLossBackward0");
 }
 
 /** `nn.NLLLoss`: nllLoss with options fixed at construction; its weight is a buffer. */

@@ -80,6 +80,13 @@ for (const [i, c] of loadFixture<Case[]>(A, "nll").entries()) {
       reduction: c.reduction as nn.Reduction,
     }).to("webgpu");
     const loss = m.forward(x, intsOf(c.target as Ints));
+    const cpuLoss = new nn.NLLLoss({
+      weight: c.weight ? fromJson(c.weight as TensorJson) : null,
+      ignoreIndex: c.ignoreIndex as number,
+      reduction: c.reduction as nn.Reduction,
+    }).forward(fromJson(c.input as TensorJson).requiresGrad_(), intsOf(c.target as Ints));
+    if (loss.gradFn?.name !== cpuLoss.gradFn?.name)
+      throw new Error(`graph node ${loss.gradFn?.name}, on the CPU ${cpuLoss.gradFn?.name}`);
     const errs: Record<string, number> = { loss: await err(loss, c.loss as TensorJson) };
     loss.backward(up(c.gradWeights as TensorJson));
     errs["grad input"] = await err(x.grad, c.gradInput as TensorJson);
