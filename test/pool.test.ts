@@ -25,6 +25,7 @@ import {
   setNumThreads,
   shutdownPool,
 } from "../src/kernels/backend.js";
+import { MIN_SEQS_PER_PART, poolRnnParts } from "../src/kernels/pool.js";
 import "../src/node/threads.js";
 import { expectClose } from "./helpers.js";
 
@@ -272,6 +273,36 @@ describe("settings and hand-off", () => {
       new Float32Array(ws.scratch),
     );
     expect(poolStats().pooledCalls).toBe(before);
+  });
+
+  it("a recurrent call splits in two at any batch, and in more only with 4 sequences a part", () => {
+    const lstm = (B: number, H = 128, batchSizes: Int32Array | null = null): RnnDims => ({
+      mode: "LSTM",
+      T: batchSizes?.length ?? 50,
+      B,
+      I: 128,
+      H,
+      P: 0,
+      batchSizes,
+      reverse: false,
+    });
+    const parts = (threads: number, dims: RnnDims) => {
+      setNumThreads(threads);
+      return poolRnnParts(dims);
+    };
+    expect(MIN_SEQS_PER_PART).toBe(4);
+    expect(parts(1, lstm(32))).toBe(1);
+    expect(parts(2, lstm(32))).toBe(2); // W2 on two threads, as before
+    expect(parts(16, lstm(32))).toBe(8); // W2 on 16: parts of 4, not of 2
+    expect(parts(4, lstm(32))).toBe(4);
+    expect(parts(2, lstm(6))).toBe(2); // two parts of 3: a split in two always
+    expect(parts(16, lstm(6))).toBe(2);
+    expect(parts(16, lstm(12))).toBe(3);
+    expect(parts(16, lstm(256, 512))).toBe(16); // W5 on 16 threads: parts of 16
+    // packed sequences: parts are counted in sequences, whatever their lengths
+    const bs = Int32Array.from({ length: 40 }, (_, t) => (t < 10 ? 16 : t < 30 ? 9 : 5));
+    expect(parts(16, lstm(16, 128, bs))).toBe(4);
+    setNumThreads(2);
   });
 
   it("bad input still gets the kernel's own error with threads on", () => {
