@@ -4,10 +4,11 @@
 // thread on each side (OpenBLAS pinned to one thread there). Ours and PyTorch's run alternately, each in
 // a fresh process, `--rounds` times, so that both see the same load. Prints the median CPU and wall
 // milliseconds per step of each side, and the ratio recurrent/PyTorch of each round (medians of the
-// round's steps) with the median and range of those ratios. CPU time still grows under load (shared
-// caches, memory bandwidth, and on a virtual machine a host thread sharing the physical core, which
-// shows as no steal time and halves what both sides get), so the per-round ratios, each taken from runs a
-// minute apart, are the figures to read.
+// round's steps) with the median and range of those ratios. CPU time still grows under load: shared
+// caches and memory bandwidth, and on a virtual machine other tenants on the host. On the 2-core VM of
+// 2026-12-06 a 1024³ product drifted between 19 and 34 GFLOP/s in phases of tens of seconds, with no
+// steal time shown, while an FMA loop in registers held its rate. So read the per-round ratios: each
+// pairs two runs taken a minute apart.
 //
 //   npx tsx bench/cputime.ts [--only w2,w6,w5] [--rounds 3] [--steps 8] [--seq T]
 //   npx tsx bench/cputime.ts --child w6 --steps 8 [--threads N]   (one side of ours: one JSON line)
