@@ -135,7 +135,7 @@ describe("PyTorch fixtures on the webgpu device", () => {
     // beyond the fixtures: the device against the CPU path (long lines, ties, NaN, repeated indices, int64
     // and bool sources), every output and float gradient
     const agree = r.agree as Errors;
-    expect(Object.keys(agree).length).toBe(16);
+    expect(Object.keys(agree).length).toBe(19);
     for (const [name, errs] of Object.entries(agree)) {
       expect(Object.keys(errs), name).toContain("output 0");
       for (const [what, err] of Object.entries(errs))
@@ -145,6 +145,10 @@ describe("PyTorch fixtures on the webgpu device", () => {
       expect(Object.keys(agree[name]), name).toContain("grad 0");
     }
     expect(Object.keys(agree.scatter_add_repeats_src_larger)).toContain("grad 2");
+    // the index side's atomic adds (large cases): the gradients, and scatterAdd's output and src gradient
+    for (const name of ["index_select_grad_atomic", "gather_grad_atomic", "scatter_add_atomic"])
+      expect(Object.keys(agree[name]), name).toContain("grad 0");
+    expect(Object.keys(agree.scatter_add_atomic)).toContain("grad 2");
     // index values are checked on the device: out of range, the next read rejects (webgpu-index-check)
     const oob = r.oob as Record<string, string>;
     expect(oob.gather).toMatch(/^index 5 is out of bounds for dimension 1 with size 2 \(/);

@@ -131,6 +131,26 @@ const AGREE: Record<string, [(...xs: Tensor[]) => Tensor | Tensor[], Tensor[]]> 
     (a, i) => a.indexSelect(0, i),
     [tensor(lcg(8, 3, 2), { shape: [4, 2], ...B }), tensor([3, 3, 0], L)],
   ],
+  // large enough for the index side's atomic adds (index-ops.ts's scatterKernel; small cases run ordered)
+  index_select_grad_atomic: [
+    (a, i) => a.indexSelect(0, i),
+    [tensor(lcg(4096 * 16, 21), { shape: [4096, 16] }), tensor(lcg(8192, 22, 4096), L)],
+  ],
+  gather_grad_atomic: [
+    (a, i) => a.gather(1, i),
+    [
+      tensor(lcg(64 * 2048, 23), { shape: [64, 2048] }),
+      tensor(lcg(64 * 4096, 24, 2048), { shape: [64, 4096], ...L }),
+    ],
+  ],
+  scatter_add_atomic: [
+    (a, i, s) => a.scatterAdd(1, i, s),
+    [
+      tensor(lcg(32 * 4096, 25), { shape: [32, 4096] }),
+      tensor(lcg(32 * 8192, 26, 4096), { shape: [32, 8192], ...L }),
+      tensor(lcg(32 * 8192, 27), { shape: [32, 8192] }),
+    ],
+  ],
   masked_fill_int64: [
     (a, m) => a.maskedFill(m, -5),
     [tensor(lcg(12, 6, 100), { shape: [3, 4], ...L }), tensor(lcg(4, 9, 2), { shape: [1, 4], ...B })],

@@ -235,6 +235,72 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   }
 }`;
 
+// scatter-add read from the index side: each element m of the index domain S adds its V to the target
+// element with m's coordinates apart from d, where it takes I[m], by a compare-and-swap loop on the
+// target's word (WGSL has no atomic float add). O(S) instead of the target side's O(T · S_d), but the
+// adds into one element come in an order that may change between runs, so its sums may differ in their
+// last bits from run to run, as PyTorch's CUDA index_add_ and gather backward do. An index out of range
+// is flagged and adds nothing.
+
+const SCATTER_ADD_ATOMIC_WGSL = /* wgsl */ `
+struct P { n: u32, stride: u32, nd: u32, d: u32, code: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> M: array<u32>; // T, S, istr, vstr
+@group(0) @binding(2) var<storage, read> V: array<u32>;
+@group(0) @binding(3) var<storage, read> I: array<i32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<atomic<u32>>;
+${flagWgsl(5)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let m = g.y * p.stride + g.x;
+  if (m >= p.n) { return; }
+  var rest = m;
+  var ii = 0u;
+  var vi = 0u;
+  var o = 0u;
+  var tstride = 1u;
+  var dstride = 0u;
+  for (var k = i32(p.nd) - 1; k >= 0; k--) {
+    let uk = u32(k);
+    let c = rest % M[${D}u + uk];
+    rest = rest / M[${D}u + uk];
+    ii += c * M[${2 * D}u + uk];
+    vi += c * M[${3 * D}u + uk];
+    if (uk == p.d) { dstride = tstride; } else { o += c * tstride; }
+    tstride *= M[uk];
+  }
+  let v = I[ii];
+  let size = M[p.d];
+  if (v < 0 || u32(v) >= size) {
+    flag(p.code, v, p.d, size);
+    return;
+  }
+  let add = bitcast<f32>(V[vi]);
+  let at = o + u32(v) * dstride;
+  var old = atomicLoad(&Y[at]);
+  loop {
+    let r = atomicCompareExchangeWeak(&Y[at], old, bitcast<u32>(bitcast<f32>(old) + add));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
+}`;
+
+/**
+ * From this much work (target elements × index positions along d) an add scatters from the index side
+ * (SCATTER_ADD_ATOMIC_WGSL): at 2²² the target side's loop costs as much as a few thousand atomic adds.
+ * Below it the sums are the same on every run.
+ */
+export const ATOMIC_SCATTER_FROM = 1 << 22;
+
+/** Which kernel gpuIndexScatter runs for `spec`: "target" (ordered, deterministic) or "atomic". */
+export function scatterKernel(spec: ScatterSpec): "target" | "atomic" {
+  const n = spec.T.reduce((a, b) => a * b, 1);
+  const sn = spec.S.reduce((a, b) => a * b, 1);
+  return spec.mode === "add" && n > 0 && sn > 0 && n * spec.S[spec.d] >= ATOMIC_SCATTER_FROM
+    ? "atomic"
+    : "target";
+}
+
 export interface ScatterSpec {
   /** the target's shape (the result's) */
   T: readonly number[];
@@ -264,6 +330,17 @@ export function gpuIndexScatter(
   if (n === 0) {
     // no target element to run the check: every index is out of range (T_d = 0, as S_k ≤ T_k elsewhere)
     gpuIndexCheck(ctx, index, sn, spec.d, spec.T[spec.d], spec.check);
+    return y;
+  }
+  if (scatterKernel(spec) === "atomic") {
+    if (base === null) ctx.write(y, new Uint32Array(n));
+    else ctx.copy(base, y, n * 4);
+    const m = meta(ctx, "scatter", spec.T, spec.S, spec.istr, spec.vstr);
+    const [gx, gy] = grid(sn);
+    const u = ctx.uniform([sn, gx * WG, spec.T.length, spec.d, checkCode(spec.check)]);
+    ctx.dispatch(ctx.pipeline(SCATTER_ADD_ATOMIC_WGSL), [u, m, v, index, y, ctx.indexCheck()], gx, gy);
+    ctx.release(u);
+    ctx.release(m);
     return y;
   }
   // an empty index domain scatters nothing: bind one word in its place
