@@ -10,11 +10,15 @@
 // steal time shown, while an FMA loop in registers held its rate. So read the per-round ratios: each
 // pairs two runs taken a minute apart.
 //
-//   npx tsx bench/cputime.ts [--only w2,w6,w5] [--rounds 3] [--steps 8] [--seq T]
+//   npx tsx bench/cputime.ts [--only w2,w6,w5] [--rounds 3] [--steps 8] [--seq T] [--both-threads N]
 //   npx tsx bench/cputime.ts --child w6 --steps 8 [--threads N]   (one side of ours: one JSON line)
 //
 // W5 (LSTM(64→512, 2 layers), B 256, T 100) is not in the default list: about a minute a round. It runs
 // 2 steps a side unless --steps is given; --seq shortens its sequence.
+//
+// --both-threads N runs both sides on N threads (ours: the pool; PyTorch: torch.set_num_threads and
+// OpenBLAS's threads), for "on the same cores" comparisons: read the wall-clock ratios then, CPU time
+// counting every thread.
 //
 // With --threads N the child's CPU time is that of all its threads together: against --threads 1 it says
 // what splitting a step across the pool costs in extra work (copies, hand-offs, smaller products), which a
@@ -95,6 +99,7 @@ function main(): void {
     if (w !== "w2" && w !== "w6" && w !== "w5")
       throw new Error(`--only: expected some of w2, w6, w5, got ${JSON.stringify(w)}`);
     const steps = stepsFor(w);
+    const both = opt("both-threads", "1");
     const seqArgs = w === "w5" && args.includes("--seq") ? ["--seq", opt("seq", "100")] : [];
     const ratios: { cpu: number; wall: number }[] = [];
     const ours: Side = { runs: [], cpu_runs: [] };
@@ -108,13 +113,15 @@ function main(): void {
         w,
         "--steps",
         String(steps),
+        "--threads",
+        both,
         ...seqArgs,
       ]);
       const b = run("/usr/bin/python3", [
         join(import.meta.dirname, "peers", "torch_bench.py"),
         w,
         "--threads",
-        "1",
+        both,
         "--steps",
         String(steps),
         ...seqArgs,
@@ -137,7 +144,7 @@ function main(): void {
     const oc = median(ours.cpu_runs);
     const tc = median(theirs.cpu_runs);
     console.log(
-      `${w}: recurrent ${oc.toFixed(1)} ms CPU/step (wall ${median(ours.runs).toFixed(1)}), PyTorch ${tc.toFixed(1)} ms CPU/step (wall ${median(theirs.runs).toFixed(1)}); recurrent/PyTorch in CPU time ${(oc / tc).toFixed(2)}× (${rounds} rounds × ${steps} steps each side, one thread)`,
+      `${w}: recurrent ${oc.toFixed(1)} ms CPU/step (wall ${median(ours.runs).toFixed(1)}), PyTorch ${tc.toFixed(1)} ms CPU/step (wall ${median(theirs.runs).toFixed(1)}); recurrent/PyTorch in CPU time ${(oc / tc).toFixed(2)}× (${rounds} rounds × ${steps} steps each side, ${both === "1" ? "one thread" : `${both} threads`})`,
     );
     const rc = ratios.map((x) => x.cpu);
     const rw = ratios.map((x) => x.wall);
