@@ -429,6 +429,18 @@ export class WebGPUContext {
     this.counters.copies++;
   }
 
+  /**
+   * Records zeroing `bytes` bytes of `buf` (default: its requested size), after prior dispatches: on the
+   * device, with no host array or upload.
+   */
+  clear(buf: GPUBuffer, bytes = this.sizeOf(buf)): void {
+    this.checkAlive();
+    if (bytes % 4 !== 0)
+      throw new RangeError(`clear: the size should be a multiple of 4 bytes, got ${bytes}`);
+    if (bytes === 0) return;
+    this.endPass().clearBuffer(buf, 0, bytes);
+  }
+
   /** Submits every recorded command. Buffers released before now become free for any use. */
   flush(): void {
     this.checkAlive();

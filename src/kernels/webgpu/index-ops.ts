@@ -162,7 +162,8 @@ export function gpuIndexGather(
 ): GPUBuffer {
   const n = spec.S.reduce((a, b) => a * b, 1);
   const words = outWords ?? n;
-  const y = outWords === undefined ? ctx.storage(words * 4) : ctx.upload(new Uint32Array(words));
+  const y = ctx.storage(words * 4);
+  if (outWords !== undefined) ctx.clear(y, words * 4);
   if (n === 0) return y;
   const m = meta(ctx, "gather", spec.S, spec.astr, spec.istr, spec.ostr);
   const [gx, gy] = grid(n);
@@ -333,7 +334,7 @@ export function gpuIndexScatter(
     return y;
   }
   if (scatterKernel(spec) === "atomic") {
-    if (base === null) ctx.write(y, new Uint32Array(n));
+    if (base === null) ctx.clear(y, n * 4);
     else ctx.copy(base, y, n * 4);
     const m = meta(ctx, "scatter", spec.T, spec.S, spec.istr, spec.vstr);
     const [gx, gy] = grid(sn);
