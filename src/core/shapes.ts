@@ -127,7 +127,16 @@ function permuteAs(a: Tensor, dims: readonly number[], name: string): Tensor {
     perm.map((p) => st[p]),
     0,
   );
-  return record(out, [a], name, (g) => [permuteData(g, shape, inv)]);
+  // moving only size-1 dimensions (a batch of one transposed to batch-first, say) leaves the elements in
+  // the same order: the gradient passes through, as a reshape's does, with no copy
+  let order = -1;
+  let same = true;
+  for (const p of perm) {
+    if (a.shape[p] === 1) continue;
+    if (p < order) same = false;
+    order = p;
+  }
+  return record(out, [a], name, same ? (g) => [g] : (g) => [permuteData(g, shape, inv)]);
 }
 
 export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {

@@ -164,6 +164,21 @@ function pointwiseLoss(
   const x = input.data;
   const y = target.data;
   const E = x.length;
+  if (reduction !== "none") {
+    // no per-item arrays: the same sums in the same order (a typed array is not free to allocate)
+    let s = 0;
+    for (let i = 0; i < E; i++) s += f.value(x[i] - y[i]);
+    return result(Float32Array.of(reduction === "mean" ? s / E : s), [], [input, target], nodeName, (g) => {
+      const scale = reduction === "mean" ? g[0] / E : g[0];
+      const dx = input.requiresGrad ? new Float32Array(E) : null;
+      const dy = target.requiresGrad ? new Float32Array(E) : null;
+      for (let i = 0; i < E; i++) {
+        if (dx !== null) dx[i] = f.grad(x[i] - y[i]) * scale;
+        if (dy !== null) dy[i] = f.grad(y[i] - x[i]) * scale;
+      }
+      return [dx, dy];
+    });
+  }
   const loss = new Float64Array(E); // (E)
   pointwiseLossForward(f, x, y, loss);
   return result(
