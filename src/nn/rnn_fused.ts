@@ -50,6 +50,9 @@ function giveSaved(a: Float32Array): void {
   while (savedPool.length > POOL_MAX_BUFFERS || total > max) total -= savedPool.shift()!.length;
 }
 
+/** Floats up to which a layer's outputs y, hN and cN share one allocation. */
+const SHARED_OUTPUTS_MAX = 1 << 14;
+
 export const fusedLayer: LayerRunner = (a) => {
   const { mode, x, h0, c0, wIh, wHh, bIh, bHh, wHr } = a;
   const N = x.shape[0];
@@ -73,9 +76,25 @@ export const fusedLayer: LayerRunner = (a) => {
   const ws = rnnWorkspaceSize(mode, T, B, H, P);
   // resident in the wasm kernels' memory where they can keep it (no copy out and back in), else pooled here
   const saved = training ? (reserveSaved(dims, ws.saved) ?? takeSaved(ws.saved)) : null;
-  const y = new Float32Array(N * R); // (N, R)
-  const hN = new Float32Array(B * R); // (B, R)
-  const cN = mode === "LSTM" ? new Float32Array(B * H) : null; // (B, H)
+  const nY = N * R;
+  const nH = B * R;
+  const nC = mode === "LSTM" ? B * H : 0;
+  let y: Float32Array; // (N, R)
+  let hN: Float32Array; // (B, R)
+  let cN: Float32Array | null; // (B, H)
+  if (nY + nH + nC <= SHARED_OUTPUTS_MAX) {
+    // one allocation for the three (disjoint ranges of one buffer): in Node 20 every typed array over 64
+    // bytes is a separate allocation of 1 to 4 µs, most of a small step (W3 streams one step at a time)
+    const all = new Float32Array(nY + nH + nC);
+    y = all.subarray(0, nY);
+    hN = all.subarray(nY, nY + nH);
+    cN = mode === "LSTM" ? all.subarray(nY + nH) : null;
+  } else {
+    // large: apart, so that a carried state does not keep a whole sequence's output alive
+    y = new Float32Array(nY);
+    hN = new Float32Array(nH);
+    cN = mode === "LSTM" ? new Float32Array(nC) : null;
+  }
   rnnForward(dims, w, x.data, h0.data, c0?.data ?? null, y, hN, cN, saved, scratchOf(ws.scratch));
   const outputs = [
     { data: y, shape: [N, R] },
