@@ -20,12 +20,13 @@ import {
   rnnBackward,
   rnnForward,
   rnnGateCount,
+  reserveSaved,
   rnnWorkspaceSize,
   setBackend,
   setNumThreads,
   shutdownPool,
 } from "../src/kernels/backend.js";
-import { MIN_SEQS_PER_PART, poolRnnParts } from "../src/kernels/pool.js";
+import { MIN_SEQS_PER_PART, poolRnnParts, SplitSaved } from "../src/kernels/pool.js";
 import "../src/node/threads.js";
 import { expectClose } from "./helpers.js";
 
@@ -68,6 +69,8 @@ function runBoth(
   w: RnnWeights,
   inputs: Record<string, Float32Array | null>,
   dW0: RnnWeightGrads,
+  savedOf?: (n: number) => Float32Array | SplitSaved,
+  between?: (saved: Float32Array | SplitSaved) => void,
 ): Run {
   const { mode, H, P, I } = dims;
   const R = P > 0 ? P : H;
@@ -77,9 +80,10 @@ function runBoth(
   const y = new Float32Array(N * R);
   const hN = new Float32Array(dims.B * R);
   const cN = lstm ? new Float32Array(dims.B * H) : null;
-  const saved = new Float32Array(ws.saved);
+  const saved = savedOf?.(ws.saved) ?? new Float32Array(ws.saved);
   const scratch = new Float32Array(ws.scratch);
   rnnForward(dims, w, inputs.x!, inputs.h0, lstm ? inputs.c0 : null, y, hN, cN, saved, scratch);
+  between?.(saved);
   const dX = new Float32Array(N * I);
   const dH0 = new Float32Array(dims.B * R);
   const dC0 = lstm ? new Float32Array(dims.B * H) : null;
@@ -109,10 +113,144 @@ function runBoth(
     saved,
     scratch,
   );
-  return { y, hN, cN, saved, dX, dH0, dC0, dW };
+  return { y, hN, cN, saved: saved instanceof SplitSaved ? saved.read() : saved, dX, dH0, dC0, dW };
 }
 
 afterAll(() => shutdownPool());
+
+/** Weights, inputs and prior weight gradients of one case. */
+function caseOf(mode: RnnMode, P: number, packed: boolean, reverse: boolean) {
+  const G = rnnGateCount(mode) * H;
+  const R = P > 0 ? P : H;
+  const batchSizes = packed ? batchSizesOf(LENGTHS) : null;
+  const N = batchSizes === null ? T * B : batchSizes.reduce((a, b) => a + b, 0);
+  const dims: RnnDims = { mode, T, B, I, H, P, batchSizes, reverse };
+  const w: RnnWeights = {
+    wIh: rand(G * I, 0.3),
+    wHh: rand(G * R, 0.15),
+    bIh: rand(G),
+    bHh: rand(G),
+    wHr: P > 0 ? rand(P * H, 0.2) : null,
+  };
+  const inputs = {
+    x: rand(N * I, 1),
+    h0: rand(B * R),
+    c0: rand(B * H),
+    dY: rand(N * R),
+    dHn: rand(B * R),
+    dCn: rand(B * H),
+  };
+  const dW0: RnnWeightGrads = {
+    dWih: rand(G * I),
+    dWhh: rand(G * R),
+    dBih: rand(G),
+    dBhh: rand(G),
+    dWhr: P > 0 ? rand(P * H) : null,
+  };
+  return { dims, w, inputs, dW0 };
+}
+
+function expectSameRun(two: Run, one: Run): void {
+  const tol = { atol: 1e-5, rtol: 1e-5 };
+  expectClose(two.y, one.y, { ...tol, what: "y" });
+  expectClose(two.hN, one.hN, { ...tol, what: "hN" });
+  if (one.cN !== null) expectClose(two.cN!, one.cN, { ...tol, what: "cN" });
+  expectClose(two.saved, one.saved, { ...tol, what: "saved" });
+  expectClose(two.dX, one.dX, { ...tol, what: "dX" });
+  expectClose(two.dH0, one.dH0, { ...tol, what: "dH0" });
+  if (one.dC0 !== null) expectClose(two.dC0!, one.dC0, { ...tol, what: "dC0" });
+  // summed in another order: last bits may differ
+  const gtol = { atol: 1e-4, rtol: 1e-4 };
+  for (const k of ["dWih", "dWhh", "dBih", "dBhh", "dWhr"] as const) {
+    if (one.dW[k] !== null) expectClose(two.dW[k]!, one.dW[k]!, { ...gtol, what: k });
+  }
+}
+
+describe("a split call's saved activations stay where each part wrote them (SplitSaved)", () => {
+  for (const backend of BACKENDS) {
+    for (const cfg of CONFIGS.filter((c) => c.mode === "LSTM" || c.mode === "GRU")) {
+      for (const [packed, reverse] of [
+        [false, false],
+        [true, true],
+      ] as const) {
+        const name = `${backend} ${cfg.name} ${packed ? "packed reverse" : "full"}`;
+        it(`${name}: the same results as one thread, and the same saved once read`, () => {
+          setBackend(backend);
+          const { dims, w, inputs, dW0 } = caseOf(cfg.mode, cfg.P, packed, reverse);
+          setNumThreads(1);
+          const one = runBoth(dims, w, inputs, dW0);
+          setNumThreads(2);
+          const before = poolStats().pooledCalls;
+          const two = runBoth(dims, w, inputs, dW0, (n) => {
+            const r = reserveSaved(dims, n);
+            expect(r).toBeInstanceOf(SplitSaved);
+            return r as SplitSaved;
+          });
+          expect(poolStats().pooledCalls).toBe(before + 2);
+          expectSameRun(two, one);
+        });
+        it(`${name}: one thread by the backward runs the forward's parts here, in turn`, () => {
+          setBackend(backend);
+          const { dims, w, inputs, dW0 } = caseOf(cfg.mode, cfg.P, packed, reverse);
+          setNumThreads(1);
+          const one = runBoth(dims, w, inputs, dW0);
+          setNumThreads(2);
+          const before = poolStats().pooledCalls;
+          const two = runBoth(
+            dims,
+            w,
+            inputs,
+            dW0,
+            (n) => reserveSaved(dims, n) as SplitSaved,
+            () => setNumThreads(1),
+          );
+          expect(poolStats().pooledCalls).toBe(before + 1); // the forward only
+          expectSameRun(two, one);
+        });
+      }
+    }
+  }
+
+  it("one thread by the forward too: both run the reserved parts here", () => {
+    setBackend("wasm");
+    const { dims, w, inputs, dW0 } = caseOf("LSTM", 0, true, false);
+    setNumThreads(1);
+    const one = runBoth(dims, w, inputs, dW0);
+    setNumThreads(2);
+    const before = poolStats().pooledCalls;
+    const two = runBoth(dims, w, inputs, dW0, (n) => {
+      const r = reserveSaved(dims, n) as SplitSaved;
+      setNumThreads(1);
+      return r;
+    });
+    expect(poolStats().pooledCalls).toBe(before);
+    expectSameRun(two, one);
+  });
+
+  it("a released SplitSaved is refused by the backward, with why", () => {
+    setBackend("wasm");
+    const { dims, w, inputs, dW0 } = caseOf("LSTM", 0, false, false);
+    setNumThreads(2);
+    expect(() =>
+      runBoth(
+        dims,
+        w,
+        inputs,
+        dW0,
+        (n) => reserveSaved(dims, n) as SplitSaved,
+        (s) => (s as SplitSaved).release(),
+      ),
+    ).toThrow(/SplitSaved.*released/);
+  });
+
+  it("a call the pool does not split gets no SplitSaved", () => {
+    const { dims } = caseOf("LSTM", 0, false, false);
+    setNumThreads(1);
+    expect(reserveSaved(dims, rnnWorkspaceSize("LSTM", T, B, H, 0).saved)).not.toBeInstanceOf(SplitSaved);
+    setNumThreads(2);
+    expect(reserveSaved({ ...dims, mode: "RNN_TANH" }, 0)).toBeNull();
+  });
+});
 
 describe("recurrent kernels on 2 threads equal 1 thread", () => {
   for (const backend of BACKENDS) {

@@ -11,7 +11,14 @@
 
 import { adamStep as adamTs } from "./adam.js";
 import { gemm as gemmTs } from "./gemm.js";
-import { poolGemm, poolRnnBackward, poolRnnForward, poolSplitsRnn } from "./pool.js"; // threads: large calls are split
+import {
+  poolGemm,
+  poolRnnBackward,
+  poolRnnForward,
+  poolSplitsRnn,
+  reserveSplitSaved,
+  type SplitSaved,
+} from "./pool.js"; // threads: large calls are split
 import {
   type RnnDims,
   type RnnWeightGrads,
@@ -204,13 +211,15 @@ export const gemm: Kernels["gemm"] = (
 };
 
 /**
- * A `saved` buffer for a training forward that stays in the kernels' memory until its backward (see
- * ResidentSaved), or null: then pass a Float32Array. Only where the active kernels keep one and the call is
- * not split across threads (each thread has its own memory).
+ * A `saved` buffer for a training forward that stays where the kernels write it until its backward, or
+ * null: then pass a Float32Array. Unsplit, in the kernels' memory where the active kernels keep one
+ * (ResidentSaved); split across threads, in a shared buffer each part's thread reads in place
+ * (SplitSaved, src/kernels/pool.ts).
  */
-export function reserveSaved(dims: RnnDims, n: number): ResidentSaved | null {
+export function reserveSaved(dims: RnnDims, n: number): ResidentSaved | SplitSaved | null {
+  if (poolSplitsRnn(dims)) return reserveSplitSaved(dims, n);
   const k = active ?? pickDefault();
-  if (k.reserveSaved === undefined || poolSplitsRnn(dims)) return null;
+  if (k.reserveSaved === undefined) return null;
   return k.reserveSaved(n);
 }
 
@@ -223,7 +232,7 @@ export const rnnForward = (
   y: Float32Array, // (N, R) out
   hN: Float32Array, // (B, R) out
   cN: Float32Array | null, // (B, H) out, LSTM
-  saved: Float32Array | ResidentSaved | null, // out, null = inference
+  saved: Float32Array | ResidentSaved | SplitSaved | null, // out, null = inference
   scratch: Float32Array,
 ): void => {
   // a resident saved runs on the kernels that hold it, on this thread (reserveSaved checked both just before)
@@ -232,8 +241,8 @@ export const rnnForward = (
     return;
   }
   const k = active ?? pickDefault();
-  if (poolRnnForward(k, dims, w, x, h0, c0, y, hN, cN, saved)) return; // threads
-  k.rnnForward(dims, w, x, h0, c0, y, hN, cN, saved, scratch);
+  if (poolRnnForward(k, dims, w, x, h0, c0, y, hN, cN, saved)) return; // threads (always for a SplitSaved)
+  k.rnnForward(dims, w, x, h0, c0, y, hN, cN, saved as Float32Array | null, scratch);
 };
 
 export const rnnBackward = (
@@ -250,7 +259,7 @@ export const rnnBackward = (
   dY: Float32Array | null, // (N, R)
   dHn: Float32Array | null, // (B, R)
   dCn: Float32Array | null, // (B, H)
-  saved: Float32Array | ResidentSaved | null,
+  saved: Float32Array | ResidentSaved | SplitSaved | null,
   scratch: Float32Array,
 ): void => {
   const k = active ?? pickDefault();
@@ -262,6 +271,6 @@ export const rnnBackward = (
     }
     saved = saved.read();
   }
-  if (poolRnnBackward(k, dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved)) return; // threads
-  k.rnnBackward(dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved, scratch);
+  if (poolRnnBackward(k, dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved)) return; // threads (always for a SplitSaved)
+  k.rnnBackward(dims, w, dW, x, dX, h0, dH0, c0, dC0, y, dY, dHn, dCn, saved as Float32Array | null, scratch);
 };

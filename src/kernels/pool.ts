@@ -9,7 +9,9 @@
 //   gemm:        C rows (M) are split; every part reads all of B.
 //   rnnForward:  the batch is split into runs of whole sequences (rows of different sequences never
 //   rnnBackward: interact), for packed input too; each part's weight gradients are computed into a zeroed
-//                buffer and summed into dW (part 0 accumulates straight into dW).
+//                buffer and summed into dW (part 0 accumulates straight into dW). A training forward's
+//                saved activations stay where each part's kernel wrote them, in a shared buffer that
+//                part's backward reads in place (SplitSaved); the backward cuts the batch the same way.
 //
 // Environment: this file is browser-safe. A platform seam (setPoolPlatform) creates the workers: Node's is
 // src/node/threads.ts; a cross-origin-isolated page's is web-threads.ts (startWebThreads). Without a
@@ -160,6 +162,9 @@ interface Job {
   sab: SharedArrayBuffer;
   control: Int32Array;
   seg: Record<string, [number, number] | null>;
+  /** a SplitSaved's shared buffer and this part's [offset, length] in it, read and written in place */
+  savedSab?: SharedArrayBuffer;
+  savedSeg?: [number, number];
   gemm?: { transA: boolean; transB: boolean; M: number; N: number; K: number; beta: number };
   dims?: Omit<RnnDims, "batchSizes"> & { batchSizes: number[] | null };
 }
@@ -239,7 +244,11 @@ function runJob(
   dW0: RnnWeightGrads | null,
 ): void {
   const s = job.seg;
-  const v = (name: string) => view(f, s[name]);
+  const ss = job.savedSab;
+  const v = (name: string) =>
+    name === "saved" && ss !== undefined
+      ? new Float32Array(ss, 4 * job.savedSeg![0], job.savedSeg![1])
+      : view(f, s[name]);
   if (job.op === "gemm") {
     const g = job.gemm!;
     const [aOff] = s.A!;
@@ -553,6 +562,7 @@ function layoutPart(
   const Bp = part.b1 - part.b0;
   for (const [name, buf, cols] of seqs) lay.add(name, buf === null ? null : Bp * cols);
   const sec = savedSections(dims.mode, dims.H);
+  // a SplitSaved's part is read and written where it lies (saved is null here then)
   lay.add("saved", saved === null || sec.length === 0 ? null : part.N * sec.reduce((a, b) => a + b, 0));
   lay.add("scratch", rnnWorkspaceSize(dims.mode, part.T, Bp, dims.H, dims.P).scratch);
   return lay;
@@ -630,7 +640,11 @@ function addFrom(dst: Float32Array, src: Float32Array, off: number, n: number): 
   for (let i = 0; i < n; i++) dst[i] += src[off + i];
 }
 
-/** Runs the parts: workers get parts 1.., this thread part 0; then every part's outputs are unpacked. */
+/**
+ * Runs the parts: workers get parts 1.., this thread part 0; then every part's outputs are unpacked. With
+ * `here`, this thread runs every part in turn (a SplitSaved's call when the pool cannot split it as its
+ * forward did). With `split`, each part reads and writes its saved activations in place.
+ */
 function runParts(
   k: Kernels,
   op: "rnnForward" | "rnnBackward",
@@ -644,18 +658,51 @@ function runParts(
   dW: RnnWeightGrads | null,
   inputs: Set<string>,
   outputs: Set<string>,
+  split: SplitSaved | null = null,
+  here = false,
 ): void {
   const lays = parts.map((part) => layoutPart(dims, part, w, rows, seqs, saved, dW));
+  const jobOf = (p: number): Omit<Job, "sab" | "control"> => ({
+    op,
+    backend: k.name,
+    seg: lays[p].seg,
+    dims: partDims(dims, parts[p]),
+    ...(split === null ? {} : { savedSab: split.sab, savedSeg: split.seg(p) }),
+  });
+  const addPartials = (p: number, f: Float32Array) => {
+    if (dW === null) return;
+    const g = lays[p].seg;
+    const pairs: [Float32Array | null, [number, number] | null | undefined][] = [
+      [dW.dWih, g.dWih],
+      [dW.dWhh, g.dWhh],
+      [dW.dBih, g.dBih],
+      [dW.dBhh, g.dBhh],
+      [dW.dWhr, g.dWhr],
+    ];
+    for (const [dst, seg] of pairs) if (dst !== null && seg != null) addFrom(dst, f, seg[0], seg[1]);
+  };
+  const zeroPartials = (p: number, f: Float32Array) => {
+    for (const name of ["dWih", "dWhh", "dBih", "dBhh", "dWhr"]) {
+      const seg = lays[p].seg[name];
+      if (seg != null) f.fill(0, seg[0], seg[0] + seg[1]); // partial weight gradients start at zero
+    }
+  };
+  if (here) {
+    for (let p = 0; p < parts.length; p++) {
+      const f = localArena(lays[p].size);
+      packPart(f, lays[p], dims, parts[p], Nfull, w, rows, seqs, saved, inputs);
+      runJob(k, jobOf(p), f, dW); // dW accumulates every part's gradients in turn
+      unpackPart(f, lays[p], dims, parts[p], Nfull, rows, seqs, saved, outputs);
+    }
+    return;
+  }
   const slots: Slot[] = [];
   const jobs: Omit<Job, "sab" | "control">[] = [];
   for (let p = 1; p < parts.length; p++) {
     const s = worker(p - 1, lays[p].size);
-    for (const name of ["dWih", "dWhh", "dBih", "dBhh", "dWhr"]) {
-      const seg = lays[p].seg[name];
-      if (seg != null) s.f32.fill(0, seg[0], seg[0] + seg[1]); // partial weight gradients start at zero
-    }
+    zeroPartials(p, s.f32);
     packPart(s.f32, lays[p], dims, parts[p], Nfull, w, rows, seqs, saved, inputs);
-    const job = { op, backend: k.name, seg: lays[p].seg, dims: partDims(dims, parts[p]) };
+    const job = jobOf(p);
     post(s, job);
     slots.push(s);
     jobs.push(job);
@@ -663,27 +710,109 @@ function runParts(
   pooledCalls++;
   const f0 = localArena(lays[0].size);
   packPart(f0, lays[0], dims, parts[0], Nfull, w, rows, seqs, saved, inputs);
-  runJob(k, { op, backend: k.name, seg: lays[0].seg, dims: partDims(dims, parts[0]) }, f0, dW);
+  runJob(k, jobOf(0), f0, dW);
   unpackPart(f0, lays[0], dims, parts[0], Nfull, rows, seqs, saved, outputs);
   for (let p = 1; p < parts.length; p++) {
     const s = slots[p - 1];
     if (!wait(s)) runJob(k, jobs[p - 1], s.f32, null);
     unpackPart(s.f32, lays[p], dims, parts[p], Nfull, rows, seqs, saved, outputs);
-    if (dW !== null) {
-      const g = lays[p].seg;
-      const pairs: [Float32Array | null, [number, number] | null | undefined][] = [
-        [dW.dWih, g.dWih],
-        [dW.dWhh, g.dWhh],
-        [dW.dBih, g.dBih],
-        [dW.dBhh, g.dBhh],
-        [dW.dWhr, g.dWhr],
-      ];
-      for (const [dst, seg] of pairs) {
-        if (dst === null || seg == null) continue;
-        addFrom(dst, s.f32, seg[0], seg[1]);
+    addPartials(p, s.f32);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Saved activations of a split call, left where each part's kernel wrote them
+
+const splitPool: SharedArrayBuffer[] = [];
+const SPLIT_POOL_MAX = 8;
+let splitLive = 0; // bytes handed out and not given back
+let splitPeak = 0;
+
+function takeShared(bytes: number): SharedArrayBuffer {
+  splitLive += bytes;
+  splitPeak = Math.max(splitPeak, splitLive);
+  for (let i = splitPool.length - 1; i >= 0; i--)
+    if (splitPool[i].byteLength === bytes) return splitPool.splice(i, 1)[0];
+  return new SharedArrayBuffer(bytes);
+}
+
+/** Back to the pool, kept up to the most ever live at once (as rnn_fused.ts keeps its saved buffers). */
+function giveShared(b: SharedArrayBuffer): void {
+  splitLive = Math.max(0, splitLive - b.byteLength);
+  const max = Math.max(64 << 20, splitPeak);
+  if (b.byteLength > max) return;
+  splitPool.push(b);
+  let total = 0;
+  for (const x of splitPool) total += x.byteLength;
+  while (splitPool.length > SPLIT_POOL_MAX || total > max) total -= splitPool.shift()!.byteLength;
+}
+
+/**
+ * The saved activations of a training forward split across threads, as each part's kernel wrote them:
+ * part p's sections ((N_p, width) rows each) one after another in a shared buffer, which part p's thread
+ * reads again in its backward, so they are never gathered into the full layout and scattered back (at 2
+ * threads that was a third of W2's copies). The backward must cut the batch as the forward did; where the
+ * pool cannot, this thread runs the same parts in turn (poolRnnBackward), so the layout never reaches a
+ * kernel that expects another. `read()` gives the full layout an unsplit call writes.
+ */
+export class SplitSaved {
+  /** @internal */
+  constructor(
+    readonly dims: RnnDims,
+    /** @internal */ readonly parts: RnnPart[],
+    /** @internal */ public sab: SharedArrayBuffer,
+    /** floats asked for; the parts use the first Σ rows × widths (fewer for packed sequences) */
+    readonly length: number,
+  ) {}
+  /** @internal part p's [offset, length] in floats */
+  seg(p: number): [number, number] {
+    const width = savedSections(this.dims.mode, this.dims.H).reduce((a, b) => a + b, 0);
+    let off = 0;
+    for (let q = 0; q < p; q++) off += this.parts[q].N * width;
+    return [off, this.parts[p].N * width];
+  }
+  /** The floats in the layout of an unsplit call's `saved`. */
+  read(): Float32Array {
+    const out = new Float32Array(this.length);
+    const Nfull = rowsOf(this.dims);
+    const f = new Float32Array(this.sab);
+    for (let p = 0; p < this.parts.length; p++) {
+      let base = 0;
+      let d = this.seg(p)[0];
+      for (const c of savedSections(this.dims.mode, this.dims.H)) {
+        scatter(this.parts[p], f, d, out, base, c);
+        base += Nfull * c;
+        d += this.parts[p].N * c;
       }
     }
+    return out;
   }
+  release(): void {
+    if (this.sab.byteLength === 0) return;
+    giveShared(this.sab);
+    this.sab = new SharedArrayBuffer(0);
+  }
+}
+
+/**
+ * A SplitSaved of n floats for a training forward of these dims where the pool splits it (LSTM and GRU,
+ * which save activations), else null: then pass a Float32Array.
+ */
+export function reserveSplitSaved(dims: RnnDims, n: number): SplitSaved | null {
+  const Nfull = rowsOf(dims);
+  const threads = rnnThreads(dims, Nfull);
+  const sec = savedSections(dims.mode, dims.H);
+  if (threads < 2 || sec.length === 0 || typeof SharedArrayBuffer === "undefined") return null;
+  const used = Nfull * sec.reduce((a, b) => a + b, 0);
+  if (n < used) return null;
+  const parts = splitBatch(dims, threads);
+  if (parts.length < 2) return null;
+  return new SplitSaved(dims, parts, takeShared(4 * used), n);
+}
+
+/** Whether the pool would cut these dims into the same parts now. */
+function sameParts(a: RnnPart[], b: RnnPart[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.b0 === b[i].b0 && p.b1 === b[i].b1);
 }
 
 /** rnnForward across threads (true), or false to run it single-threaded. Contract: rnn.ts. */
@@ -697,11 +826,12 @@ export function poolRnnForward(
   y: Float32Array, // (N, R) out
   hN: Float32Array, // (B, R) out
   cN: Float32Array | null, // (B, H) out
-  saved: Float32Array | null, // out
+  saved: Float32Array | SplitSaved | null, // out
 ): boolean {
   const Nfull = rowsOf(dims);
   const n = rnnThreads(dims, Nfull);
-  if (n < 2) return false;
+  const split = saved instanceof SplitSaved ? saved : null;
+  if (split === null && n < 2) return false;
   const { I, H, P, mode } = dims;
   const R = P > 0 ? P : H;
   const savedLen = savedSections(mode, H).reduce((a, b) => a + b, 0) * Nfull;
@@ -712,10 +842,14 @@ export function poolRnnForward(
     (h0 !== null && h0.length !== dims.B * R) ||
     (mode === "LSTM" ? cN === null || cN.length !== dims.B * H : cN !== null || c0 !== null) ||
     (c0 !== null && c0.length !== dims.B * H) ||
-    (saved !== null && saved.length < savedLen)
+    (saved !== null && saved.length < savedLen) ||
+    (split !== null && (split.length < savedLen || split.sab.byteLength !== 4 * savedLen))
   ) {
+    if (split !== null)
+      throw new Error("rnnForward: the arguments do not fit the dims its SplitSaved was reserved for");
     return false;
   }
+  if (split !== null) return splitCall(k, "rnnForward", dims, n, Nfull, w, x, y, h0, c0, hN, cN, split);
   const parts = splitBatch(dims, n);
   if (parts.length < 2) return false;
   const rows: RowBuf[] = [
@@ -737,10 +871,56 @@ export function poolRnnForward(
     w,
     rows,
     seqs,
-    saved,
+    saved as Float32Array | null,
     null,
     new Set(["x", "h0", "c0"]),
     new Set(["y", "hN", "cN", "saved"]),
+  );
+  return true;
+}
+
+/** A forward whose saved is a SplitSaved: its parts, on the pool where it cuts the batch the same way, else here. */
+function splitCall(
+  k: Kernels,
+  op: "rnnForward",
+  dims: RnnDims,
+  n: number,
+  Nfull: number,
+  w: RnnWeights,
+  x: Float32Array,
+  y: Float32Array,
+  h0: Float32Array | null,
+  c0: Float32Array | null,
+  hN: Float32Array,
+  cN: Float32Array | null,
+  split: SplitSaved,
+): true {
+  const { I, H, P } = dims;
+  const R = P > 0 ? P : H;
+  const here = n < 2 || !sameParts(splitBatch(dims, n), split.parts);
+  runParts(
+    k,
+    op,
+    dims,
+    split.parts,
+    Nfull,
+    w,
+    [
+      ["x", x, I],
+      ["y", y, R],
+    ],
+    [
+      ["h0", h0, R],
+      ["c0", c0, H],
+      ["hN", hN, R],
+      ["cN", cN, H],
+    ],
+    null,
+    null,
+    new Set(["x", "h0", "c0"]),
+    new Set(["y", "hN", "cN"]),
+    split,
+    here,
   );
   return true;
 }
@@ -761,11 +941,12 @@ export function poolRnnBackward(
   dY: Float32Array | null, // (N, R)
   dHn: Float32Array | null, // (B, R)
   dCn: Float32Array | null, // (B, H)
-  saved: Float32Array | null,
+  saved: Float32Array | SplitSaved | null,
 ): boolean {
   const Nfull = rowsOf(dims);
   const n = rnnThreads(dims, Nfull);
-  if (n < 2) return false;
+  const split = saved instanceof SplitSaved ? saved : null;
+  if (split === null && n < 2) return false;
   const { I, H, P, mode, B } = dims;
   const R = P > 0 ? P : H;
   const isRnn = mode === "RNN_TANH" || mode === "RNN_RELU";
@@ -786,15 +967,22 @@ export function poolRnnBackward(
     !len(dC0, B * H) ||
     !len(dCn, B * H) ||
     (!isRnn && (saved === null || saved.length < savedLen)) ||
+    (split !== null && (split.length < savedLen || split.sab.byteLength !== 4 * savedLen)) ||
     !grad(dW.dWih, w.wIh) ||
     !grad(dW.dWhh, w.wHh) ||
     !grad(dW.dBih, w.bIh) ||
     !grad(dW.dBhh, w.bHh) ||
     !grad(dW.dWhr, w.wHr)
   ) {
+    if (split !== null)
+      throw new Error(
+        `rnnBackward: the arguments do not fit the dims of the forward whose SplitSaved this is${split.sab.byteLength === 0 ? " (its buffer was released)" : ""}`,
+      );
     return false;
   }
-  const parts = splitBatch(dims, n);
+  // a SplitSaved is read where its forward's parts wrote it: the same parts, here if the pool cuts otherwise now
+  const parts = split !== null ? split.parts : splitBatch(dims, n);
+  const here = split !== null && (n < 2 || !sameParts(splitBatch(dims, n), split.parts));
   if (parts.length < 2) return false;
   const rows: RowBuf[] = [
     ["x", x, I],
@@ -819,10 +1007,12 @@ export function poolRnnBackward(
     w,
     rows,
     seqs,
-    isRnn ? null : saved,
+    isRnn || split !== null ? null : (saved as Float32Array),
     dW,
     new Set(["x", "h0", "c0", "y", "dY", "dHn", "dCn", "saved"]),
     new Set(["dX", "dH0", "dC0"]),
+    split,
+    here,
   );
   return true;
 }
