@@ -260,35 +260,8 @@ describe("recurrent kernels on 2 threads equal 1 thread", () => {
           const name = `${backend} ${cfg.name} ${packed ? "packed" : "full"}${reverse ? " reverse" : ""}`;
           it(name, () => {
             setBackend(backend);
-            const { mode, P } = cfg;
-            const G = rnnGateCount(mode) * H;
-            const R = P > 0 ? P : H;
-            const batchSizes = packed ? batchSizesOf(LENGTHS) : null;
-            const N = batchSizes === null ? T * B : batchSizes.reduce((a, b) => a + b, 0);
-            const dims: RnnDims = { mode, T, B, I, H, P, batchSizes, reverse };
-            const w: RnnWeights = {
-              wIh: rand(G * I, 0.3),
-              wHh: rand(G * R, 0.15),
-              bIh: rand(G),
-              bHh: rand(G),
-              wHr: P > 0 ? rand(P * H, 0.2) : null,
-            };
-            const inputs = {
-              x: rand(N * I, 1),
-              h0: rand(B * R),
-              c0: rand(B * H),
-              dY: rand(N * R),
-              dHn: rand(B * R),
-              dCn: rand(B * H),
-            };
-            // weight gradients accumulate onto what is already there
-            const dW0: RnnWeightGrads = {
-              dWih: rand(G * I),
-              dWhh: rand(G * R),
-              dBih: rand(G),
-              dBhh: rand(G),
-              dWhr: P > 0 ? rand(P * H) : null,
-            };
+            // weight gradients accumulate onto what is already there (dW0)
+            const { dims, w, inputs, dW0 } = caseOf(cfg.mode, cfg.P, packed, reverse);
             setNumThreads(1);
             const before = poolStats().pooledCalls;
             const one = runBoth(dims, w, inputs, dW0);
@@ -297,19 +270,7 @@ describe("recurrent kernels on 2 threads equal 1 thread", () => {
             const two = runBoth(dims, w, inputs, dW0);
             expect(poolStats().pooledCalls).toBe(before + 2); // both calls were split
             expect(poolStats().disabled).toBeNull();
-            const tol = { atol: 1e-5, rtol: 1e-5 };
-            expectClose(two.y, one.y, { ...tol, what: "y" });
-            expectClose(two.hN, one.hN, { ...tol, what: "hN" });
-            if (one.cN !== null) expectClose(two.cN!, one.cN, { ...tol, what: "cN" });
-            expectClose(two.saved, one.saved, { ...tol, what: "saved" });
-            expectClose(two.dX, one.dX, { ...tol, what: "dX" });
-            expectClose(two.dH0, one.dH0, { ...tol, what: "dH0" });
-            if (one.dC0 !== null) expectClose(two.dC0!, one.dC0, { ...tol, what: "dC0" });
-            // summed in another order: last bits may differ
-            const gtol = { atol: 1e-4, rtol: 1e-4 };
-            for (const k of ["dWih", "dWhh", "dBih", "dBhh", "dWhr"] as const) {
-              if (one.dW[k] !== null) expectClose(two.dW[k]!, one.dW[k]!, { ...gtol, what: k });
-            }
+            expectSameRun(two, one);
           });
         }
       }

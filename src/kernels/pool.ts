@@ -849,8 +849,9 @@ export function poolRnnForward(
       throw new Error("rnnForward: the arguments do not fit the dims its SplitSaved was reserved for");
     return false;
   }
-  if (split !== null) return splitCall(k, "rnnForward", dims, n, Nfull, w, x, y, h0, c0, hN, cN, split);
-  const parts = splitBatch(dims, n);
+  // a SplitSaved is written where its parts lie: the reserved parts, here if the pool cuts otherwise now
+  const parts = split !== null ? split.parts : splitBatch(dims, n);
+  const here = split !== null && (n < 2 || !sameParts(splitBatch(dims, n), split.parts));
   if (parts.length < 2) return false;
   const rows: RowBuf[] = [
     ["x", x, I],
@@ -871,54 +872,10 @@ export function poolRnnForward(
     w,
     rows,
     seqs,
-    saved as Float32Array | null,
+    split !== null ? null : (saved as Float32Array | null),
     null,
     new Set(["x", "h0", "c0"]),
     new Set(["y", "hN", "cN", "saved"]),
-  );
-  return true;
-}
-
-/** A forward whose saved is a SplitSaved: its parts, on the pool where it cuts the batch the same way, else here. */
-function splitCall(
-  k: Kernels,
-  op: "rnnForward",
-  dims: RnnDims,
-  n: number,
-  Nfull: number,
-  w: RnnWeights,
-  x: Float32Array,
-  y: Float32Array,
-  h0: Float32Array | null,
-  c0: Float32Array | null,
-  hN: Float32Array,
-  cN: Float32Array | null,
-  split: SplitSaved,
-): true {
-  const { I, H, P } = dims;
-  const R = P > 0 ? P : H;
-  const here = n < 2 || !sameParts(splitBatch(dims, n), split.parts);
-  runParts(
-    k,
-    op,
-    dims,
-    split.parts,
-    Nfull,
-    w,
-    [
-      ["x", x, I],
-      ["y", y, R],
-    ],
-    [
-      ["h0", h0, R],
-      ["c0", c0, H],
-      ["hN", hN, R],
-      ["cN", cN, H],
-    ],
-    null,
-    null,
-    new Set(["x", "h0", "c0"]),
-    new Set(["y", "hN", "cN"]),
     split,
     here,
   );
