@@ -166,6 +166,27 @@ function expectSameRun(two: Run, one: Run): void {
   }
 }
 
+/**
+ * A case run on one thread with a plain saved, then from 2 threads with the SplitSaved `savedOf` gives
+ * (`between` runs after the forward): the same results, and `splitCalls` calls split across threads.
+ */
+function splitAgainstOne(
+  c: { backend: BackendName; mode: RnnMode; P: number; packed: boolean; reverse: boolean },
+  splitCalls: number,
+  savedOf: (dims: RnnDims, n: number) => SplitSaved,
+  between?: () => void,
+): void {
+  setBackend(c.backend);
+  const { dims, w, inputs, dW0 } = caseOf(c.mode, c.P, c.packed, c.reverse);
+  setNumThreads(1);
+  const one = runBoth(dims, w, inputs, dW0);
+  setNumThreads(2);
+  const before = poolStats().pooledCalls;
+  const two = runBoth(dims, w, inputs, dW0, (n) => savedOf(dims, n), between);
+  expect(poolStats().pooledCalls).toBe(before + splitCalls);
+  expectSameRun(two, one);
+}
+
 describe("a split call's saved activations stay where each part wrote them (SplitSaved)", () => {
   for (const backend of BACKENDS) {
     for (const cfg of CONFIGS.filter((c) => c.mode === "LSTM" || c.mode === "GRU")) {
@@ -174,57 +195,34 @@ describe("a split call's saved activations stay where each part wrote them (Spli
         [true, true],
       ] as const) {
         const name = `${backend} ${cfg.name} ${packed ? "packed reverse" : "full"}`;
+        const c = { backend, mode: cfg.mode, P: cfg.P, packed, reverse };
         it(`${name}: the same results as one thread, and the same saved once read`, () => {
-          setBackend(backend);
-          const { dims, w, inputs, dW0 } = caseOf(cfg.mode, cfg.P, packed, reverse);
-          setNumThreads(1);
-          const one = runBoth(dims, w, inputs, dW0);
-          setNumThreads(2);
-          const before = poolStats().pooledCalls;
-          const two = runBoth(dims, w, inputs, dW0, (n) => {
+          splitAgainstOne(c, 2, (dims, n) => {
             const r = reserveSaved(dims, n);
             expect(r).toBeInstanceOf(SplitSaved);
             return r as SplitSaved;
           });
-          expect(poolStats().pooledCalls).toBe(before + 2);
-          expectSameRun(two, one);
         });
         it(`${name}: one thread by the backward runs the forward's parts here, in turn`, () => {
-          setBackend(backend);
-          const { dims, w, inputs, dW0 } = caseOf(cfg.mode, cfg.P, packed, reverse);
-          setNumThreads(1);
-          const one = runBoth(dims, w, inputs, dW0);
-          setNumThreads(2);
-          const before = poolStats().pooledCalls;
-          const two = runBoth(
-            dims,
-            w,
-            inputs,
-            dW0,
-            (n) => reserveSaved(dims, n) as SplitSaved,
+          // the forward only is split
+          splitAgainstOne(
+            c,
+            1,
+            (dims, n) => reserveSaved(dims, n) as SplitSaved,
             () => setNumThreads(1),
           );
-          expect(poolStats().pooledCalls).toBe(before + 1); // the forward only
-          expectSameRun(two, one);
         });
       }
     }
   }
 
   it("one thread by the forward too: both run the reserved parts here", () => {
-    setBackend("wasm");
-    const { dims, w, inputs, dW0 } = caseOf("LSTM", 0, true, false);
-    setNumThreads(1);
-    const one = runBoth(dims, w, inputs, dW0);
-    setNumThreads(2);
-    const before = poolStats().pooledCalls;
-    const two = runBoth(dims, w, inputs, dW0, (n) => {
+    const c = { backend: "wasm" as const, mode: "LSTM" as const, P: 0, packed: true, reverse: false };
+    splitAgainstOne(c, 0, (dims, n) => {
       const r = reserveSaved(dims, n) as SplitSaved;
       setNumThreads(1);
       return r;
     });
-    expect(poolStats().pooledCalls).toBe(before);
-    expectSameRun(two, one);
   });
 
   it("a released SplitSaved is refused by the backward, with why", () => {
