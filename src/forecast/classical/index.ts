@@ -52,3 +52,22 @@ export {
   thetaForecaster,
 } from "./forecasters.js";
 export { type ClassicalBacktestOptions, type ClassicalRow, classicalBacktest } from "./backtest.js";
+export {
+  type ArimaFit,
+  type ArimaForecast,
+  type ArimaOrder,
+  type ArimaParams,
+  type AutoArimaOptions,
+  type FitArimaOptions,
+  ArimaError,
+  KPSS_CRITICAL_5,
+  arimaForecast,
+  arimaResiduals,
+  arimaSpec,
+  autoArima,
+  difference,
+  fitArima,
+  kpssStatistic,
+  ndiffs,
+  psiWeights,
+} from "./arima.js";
