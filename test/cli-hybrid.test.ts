@@ -174,6 +174,57 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
     expect(f.code).toBe(2);
     expect(f.stderr).toMatch(/the hybrid model is univariate: --features needs --model lstm/);
   });
+
+  it("--combine none keeps the hybrid alone; the default (ets) saves its ETS partner", async () => {
+    const dflt = decodeCheckpoint(readFileSync(ckpt)).meta.hybrid!;
+    expect(dflt.combine?.weight).toBe(0.5);
+    expect(dflt.combine?.ets.spec).toMatch(/^ETS\([AM],(N|A|Ad),[NAM]\)$/);
+    const alone = p("alone.safetensors");
+    const r = await run([
+      "train",
+      "--csv",
+      SMALL_CSV,
+      "--target",
+      "CO2",
+      ...FAST,
+      "--combine",
+      "none",
+      "--out",
+      alone,
+    ]);
+    expect(r.code).toBe(0);
+    expect(decodeCheckpoint(readFileSync(alone)).meta.hybrid!.combine ?? null).toBeNull();
+    const lstm = await run([
+      "train",
+      "--csv",
+      SMALL_CSV,
+      "--target",
+      "CO2",
+      "--model",
+      "lstm",
+      "--combine",
+      "ets",
+      "--out",
+      p("l.safetensors"),
+    ]);
+    expect(lstm.code).toBe(2);
+    expect(lstm.stderr).toMatch(/--combine ets applies to --model hybrid or auto, not --model lstm/);
+    const bad = await run([
+      "train",
+      "--csv",
+      SMALL_CSV,
+      "--target",
+      "CO2",
+      "--combine",
+      "arima",
+      "--out",
+      p("a.safetensors"),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /--combine <kind>' argument 'arima' is invalid. Allowed choices are ets, none/,
+    );
+  }, 120_000);
 });
 
 describe("short series", () => {

@@ -314,6 +314,9 @@ async function trainCommand(o: TrainCli, cmd: Command): Promise<void> {
     `${escapeControls(`${resume ? `resuming ${o.resume} (${resume.meta.training.history.length} epochs run, best ${resume.meta.training.best_epoch})` : o.model === "lstm" ? "training" : `training the ${o.model === "auto" ? "candidates (--model auto)" : "hybrid"}`} on ${o.csv}: target ${cols[ti]}${cols.length > 1 ? ` with ${cols.length - 1} feature(s) (${cols.filter((_, i) => i !== ti).join(", ")})` : ""}, ${dataNote(prepared)}`)}\n`,
   );
 
+  if (o.model === "lstm" && o.combine !== undefined) {
+    throw new UsageError(`--combine ${o.combine} applies to --model hybrid or auto, not --model lstm`);
+  }
   if (resume === null && o.model !== "lstm") {
     await hybridTrainCommand(o, cmd, prepared, options, out);
     return;
@@ -947,6 +950,12 @@ export function registerForecastCommands(program: Command): void {
       "hybrid: ensemble members, each from its own seed",
       num("--members", "posint"),
       5,
+    )
+    .addOption(
+      new Option(
+        "--combine <kind>",
+        "hybrid, auto: ets (the default) averages the hybrid with ETS fitted beside it; none keeps the hybrid alone",
+      ).choices(["ets", "none"]),
     )
     .option(
       "--season <m>",
