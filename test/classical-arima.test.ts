@@ -1,8 +1,6 @@
 // ARIMA by conditional sum of squares against R (forecast::Arima with method "CSS", urca's KPSS and
 // forecast::ndiffs), from fixtures written by test/fixtures/gen/classical.py on the shipped series; the
 // ψ weights and the differencing against hand-computed cases; the order search on simulated series.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ArimaError,
@@ -15,33 +13,11 @@ import {
   NormalRng,
   psiWeights,
 } from "../src/forecast/classical/index.js";
-import { FIXTURES, loadFixture } from "./helpers.js";
-
-const SERIES: Record<string, [string, string]> = {
-  air: ["air-passengers.csv", "passengers"],
-  wine: ["australian-wine-sales.csv", "litres"],
-  gas: ["australian-gas-production.csv", "gas"],
-  ukgas: ["uk-gas-consumption.csv", "gas"],
-  usdeaths: ["us-accidental-deaths.csv", "deaths"],
-  nottem: ["nottingham-temperature.csv", "temperature"],
-  wool: ["australian-woollen-yarn.csv", "tonnes"],
-  jj: ["johnson-johnson-earnings.csv", "earnings"],
-};
+import { classicSeries, loadFixture, maxRel } from "./helpers.js";
 
 function series(key: string, log: boolean): number[] {
-  const [file, column] = SERIES[key];
-  const lines = readFileSync(join(FIXTURES, "..", "..", "..", "datasets", file), "utf8")
-    .trim()
-    .split("\n");
-  const c = lines[0].split(",").indexOf(column);
-  const y = lines.slice(1).map((l) => Number(l.split(",")[c]));
+  const y = classicSeries(key);
   return log ? y.map(Math.log) : y;
-}
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let w = 0;
-  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-12));
-  return w;
 }
 
 interface RFit {

@@ -1,7 +1,5 @@
 // The classical forecasters against statsmodels (ETSModel, ThetaModel) and R's forecast package, from
 // fixtures written by test/fixtures/gen/classical.py on the series shipped in datasets/.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   type EtsParams,
@@ -12,27 +10,10 @@ import {
   fitTheta,
   parseEtsModel,
 } from "../src/forecast/classical/index.js";
-import { FIXTURES, loadFixture } from "./helpers.js";
+import { CLASSIC_SERIES, classicSeries, loadFixture, maxRel } from "./helpers.js";
 
-const SERIES: Record<string, [string, string, number]> = {
-  air: ["air-passengers.csv", "passengers", 12],
-  wine: ["australian-wine-sales.csv", "litres", 12],
-  gas: ["australian-gas-production.csv", "gas", 12],
-  ukgas: ["uk-gas-consumption.csv", "gas", 4],
-  usdeaths: ["us-accidental-deaths.csv", "deaths", 12],
-  nottem: ["nottingham-temperature.csv", "temperature", 12],
-  wool: ["australian-woollen-yarn.csv", "tonnes", 4],
-  jj: ["johnson-johnson-earnings.csv", "earnings", 4],
-};
-
-function series(key: string): number[] {
-  const [file, column] = SERIES[key];
-  const lines = readFileSync(join(FIXTURES, "..", "..", "..", "datasets", file), "utf8")
-    .trim()
-    .split("\n");
-  const c = lines[0].split(",").indexOf(column);
-  return lines.slice(1).map((l) => Number(l.split(",")[c]));
-}
+const SERIES = CLASSIC_SERIES;
+const series = classicSeries;
 
 function typeOf(spec: string): EtsType {
   const p = parseEtsModel(spec);
@@ -41,12 +22,6 @@ function typeOf(spec: string): EtsType {
     trend: p.trend as EtsType["trend"],
     season: p.season as EtsType["season"],
   };
-}
-
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let w = 0;
-  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-12));
-  return w;
 }
 
 interface FixedFit {

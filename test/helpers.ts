@@ -86,3 +86,32 @@ export function expectClose(
     );
   }
 }
+
+/** The classic series shipped in datasets/ that the classical fixtures use: file, column, period. */
+export const CLASSIC_SERIES: Record<string, [string, string, number]> = {
+  air: ["air-passengers.csv", "passengers", 12],
+  wine: ["australian-wine-sales.csv", "litres", 12],
+  gas: ["australian-gas-production.csv", "gas", 12],
+  ukgas: ["uk-gas-consumption.csv", "gas", 4],
+  usdeaths: ["us-accidental-deaths.csv", "deaths", 12],
+  nottem: ["nottingham-temperature.csv", "temperature", 12],
+  wool: ["australian-woollen-yarn.csv", "tonnes", 4],
+  jj: ["johnson-johnson-earnings.csv", "earnings", 4],
+};
+
+/** One of CLASSIC_SERIES's values, read from datasets/. */
+export function classicSeries(key: string): number[] {
+  const [file, column] = CLASSIC_SERIES[key];
+  const lines = readFileSync(join(FIXTURES, "..", "..", "..", "datasets", file), "utf8")
+    .trim()
+    .split("\n");
+  const c = lines[0].split(",").indexOf(column);
+  return lines.slice(1).map((l) => Number(l.split(",")[c]));
+}
+
+/** The largest relative difference |a − b| / |b| (b below 1e-12 counts as 1e-12). */
+export function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let w = 0;
+  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-12));
+  return w;
+}
