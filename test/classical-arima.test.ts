@@ -13,25 +13,20 @@ import {
   NormalRng,
   psiWeights,
 } from "../src/forecast/classical/index.js";
-import { classicSeries, loadFixture, maxRel } from "./helpers.js";
+import { classicSeries, loadFixture, maxRel, type RBands } from "./helpers.js";
 
 function series(key: string, log: boolean): number[] {
   const y = classicSeries(key);
   return log ? y.map(Math.log) : y;
 }
 
-interface RFit {
+interface RFit extends RBands {
   key: string;
   log: boolean;
   order: [number, number, number];
   constant: boolean;
   coef: Record<string, number>;
   sigma2: number;
-  mean: number[];
-  lower80: number[];
-  upper80: number[];
-  lower95: number[];
-  upper95: number[];
 }
 interface RKpss {
   key: string;

@@ -10,7 +10,7 @@ import {
   fitTheta,
   parseEtsModel,
 } from "../src/forecast/classical/index.js";
-import { CLASSIC_SERIES, classicSeries, loadFixture, maxRel } from "./helpers.js";
+import { CLASSIC_SERIES, classicSeries, loadFixture, maxRel, type RBands } from "./helpers.js";
 
 const SERIES = CLASSIC_SERIES;
 const series = classicSeries;
@@ -123,20 +123,15 @@ describe("ETS fitted by maximum likelihood, against statsmodels' ETSModel.fit", 
   }
 });
 
-interface RModel {
+interface RModel extends RBands {
   spec: string;
   method: string;
   aicc: number;
   loglik: number;
   par: Record<string, number>;
   sigma2: number;
-  mean: number[];
-  lower80: number[];
-  upper80: number[];
-  lower95: number[];
-  upper95: number[];
   /** Class 3 only: R's intervals from 20000 simulated paths (simulate = TRUE). */
-  sim?: { mean: number[]; lower80: number[]; upper80: number[]; lower95: number[]; upper95: number[] };
+  sim?: RBands;
 }
 
 interface RForecast {

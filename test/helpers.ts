@@ -115,3 +115,12 @@ export function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-12));
   return w;
 }
+
+/** R's forecast(): the point forecasts and the 80 % and 95 % bounds, as the R fixtures store them. */
+export interface RBands {
+  mean: number[];
+  lower80: number[];
+  upper80: number[];
+  lower95: number[];
+  upper95: number[];
+}
