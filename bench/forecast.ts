@@ -25,10 +25,12 @@
 //
 // The hybrid is `recurrent train`'s model (src/forecast/hybrid), trained on the fit part with the last
 // 15 % of the series as validation (early stopping, interval calibration), exactly as the command
-// trains it. Column "hybrid" is the ensemble alone (`train --combine none`); "hybrid+ETS" is the
-// command's default (`--combine ets`, src/forecast/hybrid/combine.ts): the mean of the hybrid's and
-// ETS's forecasts, its intervals calibrated on the combination's own validation residuals;
-// "hybrid+ETS of logs" the same with ETS fitted to the logarithms where the series is positive. Training
+// trains it. Column "hybrid" is the ensemble alone (`train --combine none`); "hybrid+ETS"
+// (`--combine ets`, src/forecast/hybrid/combine.ts) the mean of the hybrid's and ETS's forecasts, its
+// intervals calibrated on the combination's own validation residuals; "hybrid+ETS of logs"
+// (`--combine ets-logs`) the same with ETS fitted to the logarithms where the series is positive;
+// "default" the command's default (`--combine auto`): ETS of logs, or on daily data with two years of
+// history a harmonic regression with ARIMA errors (src/forecast/hybrid/harmonic.ts). Training
 // takes minutes on a loaded two-core machine, so each trained ensemble is stored under
 // node_modules/.cache/recurrent-bench-forecast/, keyed by the series, the protocol, the options and
 // the source the training runs (src/core, nn, optim, kernels, data and the hybrid's train, model, es,
@@ -66,7 +68,7 @@ import {
 import { prepareSeries } from "../src/forecast/data.js";
 import { type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
 import { Tensor } from "../src/core/tensor.js";
-import { combineWithEts } from "../src/forecast/hybrid/combine.js";
+import { combineWith, partnerSpec } from "../src/forecast/hybrid/combine.js";
 import { HybridNet } from "../src/forecast/hybrid/model.js";
 import {
   DEFAULT_HYBRID_OPTIONS,
@@ -307,8 +309,8 @@ export async function trainedHybrid(
 }
 
 /**
- * The hybrid's and the hybrid+ETS combination's runs on one series and protocol, and the combination
- * with ETS of the logarithms for a positive series (`combineWithEts`'s `logs`, not train's default).
+ * The hybrid's runs on one series and protocol: alone, combined with ETS, with ETS of the logarithms
+ * (for a positive series), and with train's default partner ("auto", see combine.ts).
  */
 export async function runHybrid(
   s: PanelSeries,
@@ -320,19 +322,22 @@ export async function runHybrid(
   const { origins } = windows(s, p);
   const values = Float32Array.from(s.values);
   const r = await trainedHybrid(s, p, src, useCache, {}, members);
-  const t0 = performance.now();
-  const combine = combineWithEts(r, { values, dates: s.dates, step: s.step });
-  const combineSeconds = (performance.now() - t0) / 1000;
-  const t2 = performance.now();
-  const logs = combineWithEts(r, { values, dates: s.dates, step: s.step }, 0.5, true);
-  const logsSeconds = (performance.now() - t2) / 1000;
+  const series = { values, dates: s.dates, step: s.step };
+  const timed = (kind: "auto" | "ets" | "ets-logs") => {
+    const t0 = performance.now();
+    const c = combineWith(r, series, kind);
+    return { c, seconds: (performance.now() - t0) / 1000 };
+  };
+  const ets = timed("ets");
+  const logs = timed("ets-logs");
+  const dflt = timed("auto");
   const meta: HybridMetaJSON = {
     config: r.config,
     intervals: r.intervals,
     val_mase: r.valMase,
     members: r.members,
     refit: r.refit,
-    combine,
+    combine: null,
   };
   const H = s.horizon;
   const runOf = (m: HybridMetaJSON, label: string, seconds: number): Run => {
@@ -347,9 +352,10 @@ export async function runHybrid(
     };
   };
   return [
-    runOf({ ...meta, combine: null }, `hybrid ${r.config.mode.slice(0, 4)}.`, r.seconds),
-    runOf(meta, `hybrid + ${combine.ets.spec}`, r.seconds + combineSeconds),
-    runOf({ ...meta, combine: logs }, `hybrid + ${logs.ets.spec}`, r.seconds + logsSeconds),
+    runOf(meta, `hybrid ${r.config.mode.slice(0, 4)}.`, r.seconds),
+    ...[ets, logs, dflt].map(({ c, seconds }) =>
+      runOf({ ...meta, combine: c }, `hybrid + ${partnerSpec(c)}`, r.seconds + seconds),
+    ),
   ];
 }
 
@@ -459,7 +465,7 @@ async function main(argv: string[]): Promise<void> {
   const oracle = argv.includes("--no-oracle") ? null : await runOracle(panel, useCache);
   const oracleSeconds = (performance.now() - t1) / 1000;
   const cols = [
-    ...(withHybrid ? ["hybrid", "hybrid+ETS", "hybrid+ETS of logs"] : []),
+    ...(withHybrid ? ["hybrid", "hybrid+ETS", "hybrid+ETS of logs", "default"] : []),
     ...FORECASTERS.map((f) => f.name),
     ...(oracle ? ["R ets", "R auto.arima"] : []),
   ];

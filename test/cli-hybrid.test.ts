@@ -175,10 +175,11 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
     expect(f.stderr).toMatch(/the hybrid model is univariate: --features needs --model lstm/);
   });
 
-  it("--combine none keeps the hybrid alone; the default (ets) saves its ETS partner", async () => {
+  it("--combine none keeps the hybrid alone; the default (auto) saves its partner, ETS of logs for CO2", async () => {
     const dflt = decodeCheckpoint(readFileSync(ckpt)).meta.hybrid!;
     expect(dflt.combine?.weight).toBe(0.5);
-    expect(dflt.combine?.ets.spec).toMatch(/^ETS\([AM],(N|A|Ad),[NAM]\)$/);
+    expect(dflt.combine?.ets?.spec).toMatch(/^ETS\([AM],(N|A|Ad),[NAM]\) of logs$/);
+    expect(dflt.combine?.ets?.log).toBe(true);
     const alone = p("alone.safetensors");
     const r = await run([
       "train",
@@ -216,14 +217,46 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
       "--target",
       "CO2",
       "--combine",
-      "arima",
+      "sarima",
       "--out",
       p("a.safetensors"),
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
-      /--combine <kind>' argument 'arima' is invalid. Allowed choices are ets, none/,
+      /--combine <kind>' argument 'sarima' is invalid. Allowed choices are auto, ets, ets-logs, arima, none/,
     );
+  }, 120_000);
+});
+
+describe("daily data with two years of history: the harmonic ARIMA partner", () => {
+  it("train saves it, forecast prints the library's numbers from it", async () => {
+    const SEATTLE = join(ROOT, "datasets", "seattle-weather.csv");
+    const out = p("seattle.safetensors");
+    const fast = ["--members", "1", "--epochs", "2", "--hidden", "8", "--horizon", "7"];
+    const r = await run(["train", "--csv", SEATTLE, "--target", "temp_max", ...fast, "--out", out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /learned Fourier period 365\.25\).*averaged with Fourier\(365\.25, K=[123]\) \+ ARIMA\(\d,[01],\d\)( with [a-z -]+)? errors \(weight 0\.5\)/,
+    );
+    const c = decodeCheckpoint(readFileSync(out));
+    const cb = c.meta.hybrid!.combine!;
+    expect(cb.ets).toBeUndefined();
+    expect(cb.arima!.terms[0].period).toBe(365.25);
+    const f = await run(["forecast", "--model", out, "--csv", SEATTLE, "--no-chart"]);
+    expect(f.code).toBe(0);
+    const lines = f.stdout.trim().split("\n");
+    expect(lines).toHaveLength(8);
+    expect(lines[1].startsWith("2016-01-01,")).toBe(true);
+    const lib = forecastSeries(
+      forecasterFrom(c),
+      prepareSeries(readFileSync(SEATTLE, "utf8"), seriesSpecOf(c)).series,
+    );
+    lines.slice(1).forEach((l, i) => {
+      const [, v, lo80, hi80] = l.split(",").map(Number);
+      expect(Math.fround(v)).toBe(lib.values[i]);
+      expect(lo80).toBeLessThan(v);
+      expect(hi80).toBeGreaterThan(v);
+    });
   }, 120_000);
 });
 

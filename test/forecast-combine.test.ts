@@ -8,12 +8,17 @@ import { fitEts } from "../src/forecast/classical/ets.js";
 import { checkHybridMeta, type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
 import {
   COMBINE_ETS_RESTARTS,
+  combineWith,
   combineWithEts,
+  partnerKind,
+  partnerSpec,
   pooledQuantiles,
   trainHybridCombined,
 } from "../src/forecast/hybrid/combine.js";
 import { etsModel } from "../src/forecast/classical/ets.js";
 import { etsForecastAt } from "../src/forecast/hybrid/fallback.js";
+import { fitHarmonicArima, harmonicForecastAt } from "../src/forecast/hybrid/harmonic.js";
+import { rowTimes } from "../src/forecast/hybrid/model.js";
 import { DEFAULT_HYBRID_OPTIONS, type HybridOptions } from "../src/forecast/hybrid/train.js";
 
 // 96 monthly values: a trend, a multiplicative season and a deterministic wiggle
@@ -31,6 +36,7 @@ const options: HybridOptions = {
   members: 2,
   epochs: 3,
   hidden: 4,
+  combine: "ets",
 };
 const series = { values, dates: null, step: null };
 
@@ -69,6 +75,7 @@ describe("pooledQuantiles (normalized split-conformal)", () => {
 describe("hybrid + ETS combination", async () => {
   const r = await trainHybridCombined(series, options);
   const c = r.combine!;
+  const cEts = c.ets!;
   const meta: HybridMetaJSON = {
     config: r.config,
     intervals: r.intervals,
@@ -79,13 +86,12 @@ describe("hybrid + ETS combination", async () => {
   };
   const H = options.horizon;
 
-  it("is the default, and fits ETS on the rows before the test part", () => {
-    expect(DEFAULT_HYBRID_OPTIONS.combine).toBe("ets");
+  it("fits ETS on the rows before the test part", () => {
     expect(c.weight).toBe(0.5);
     expect(COMBINE_ETS_RESTARTS).toBe(2);
     const ets = fitEts(values.subarray(0, 96 - 12), { period: 12, restarts: 2 });
-    expect(c.ets.spec).toBe(ets.spec);
-    expect(c.ets.params.alpha).toBeCloseTo(ets.params.alpha, 12);
+    expect(cEts.spec).toBe(ets.spec);
+    expect(cEts.params.alpha).toBeCloseTo(ets.params.alpha, 12);
   });
 
   it("forecasts the mean of the hybrid's and ETS's forecasts at every origin", () => {
@@ -93,7 +99,7 @@ describe("hybrid + ETS combination", async () => {
     const both = hybridForecastAt(r.net, meta, values, null, origins);
     const alone = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, origins);
     origins.forEach((o, n) => {
-      const e = etsModel(Array.from(values.subarray(0, o)), c.ets.type, c.ets.params, 12).forecast(H).mean;
+      const e = etsModel(Array.from(values.subarray(0, o)), cEts.type, cEts.params, 12).forecast(H).mean;
       for (let h = 0; h < H; h++) {
         const want = 0.5 * alone.point[n * H + h] + 0.5 * e[h];
         expect(both.point[n * H + h]).toBeCloseTo(want, 2); // float32 working units
@@ -139,9 +145,10 @@ describe("hybrid + ETS combination", async () => {
     for (let h = 0; h < H; h++) expect(a.point[h]).toBeCloseTo(b.point[h], 3);
   });
 
-  it("logs: ETS of the logarithms, its forecasts their exponentials; off by default", () => {
-    expect(c.ets.log).toBeUndefined();
-    const lg = combineWithEts(r, series, 0.5, true);
+  it("logs: ETS of the logarithms, its forecasts their exponentials", () => {
+    expect(cEts.log).toBeUndefined();
+    const lg0 = combineWithEts(r, series, 0.5, true);
+    const lg = { ...lg0, ets: lg0.ets! };
     // the test series is positive, so the hybrid is multiplicative and the partner takes logs
     expect(r.config.mode).toBe("multiplicative");
     const ets = fitEts(Array.from(values.subarray(0, 84), Math.log), { period: 12, restarts: 2 });
@@ -174,10 +181,25 @@ describe("hybrid + ETS combination", async () => {
   });
 
   it("is checked when a checkpoint is read", () => {
-    expect(checkHybridMeta(JSON.parse(JSON.stringify(meta)), "x").combine?.ets.spec).toBe(c.ets.spec);
+    expect(checkHybridMeta(JSON.parse(JSON.stringify(meta)), "x").combine?.ets?.spec).toBe(cEts.spec);
     expect(() => checkHybridMeta({ ...meta, combine: { ...c, weight: 2 } }, "x")).toThrow(
-      "x: the checkpoint is damaged: recurrent.hybrid combine should be {ets, weight in [0, 1], intervals}",
+      "x: the checkpoint is damaged: recurrent.hybrid combine should be {ets or arima, weight in [0, 1], intervals}",
     );
+    const two =
+      "x: the checkpoint is damaged: recurrent.hybrid combine should hold exactly one partner, ets or arima";
+    expect(() => checkHybridMeta({ ...meta, combine: { ...c, ets: undefined } }, "x")).toThrow(two);
+    const arima = {
+      spec: "ARIMA(0,1,0)",
+      terms: [],
+      coef: [0],
+      order: { p: 0, d: 1, q: 0 },
+      params: { ar: [], ma: [], constant: 0 },
+      sigma2: 1,
+    };
+    expect(() => checkHybridMeta({ ...meta, combine: { ...c, arima } }, "x")).toThrow(two);
+    expect(
+      checkHybridMeta({ ...meta, combine: { ...c, ets: undefined, arima } }, "x").combine?.arima,
+    ).toEqual(arima);
     expect(() =>
       checkHybridMeta(
         { ...meta, combine: { ...c, intervals: { ...c.intervals, quantiles: [[1, 2]] } } },
@@ -189,5 +211,80 @@ describe("hybrid + ETS combination", async () => {
   it('"none" trains the hybrid alone', async () => {
     const alone = await trainHybridCombined(series, { ...options, members: 1, epochs: 1, combine: "none" });
     expect(alone.combine).toBeNull();
+  });
+});
+
+describe('the default partner ("auto")', async () => {
+  // three years of a daily series: a yearly season, a weekly wiggle and persistent weather-like noise
+  const T = 1100;
+  let a = 0;
+  const noise = Float32Array.from({ length: T }, (_, t) => {
+    a = 0.8 * a + Math.sin(t * 12.9898) * 1.5; // deterministic, irregular
+    return a;
+  });
+  const daily = Float32Array.from(
+    { length: T },
+    (_, t) => 15 + 8 * Math.sin((2 * Math.PI * t) / 365.25) + Math.cos((2 * Math.PI * t) / 7) + noise[t],
+  );
+  const day = 86_400_000;
+  const dates = Array.from({ length: T }, (_, t) => Date.UTC(2010, 0, 1) + t * day);
+  const dseries = { values: daily, dates, step: { kind: "daily" as const, seconds: 86400 } };
+  const dopts: HybridOptions = {
+    ...DEFAULT_HYBRID_OPTIONS,
+    horizon: 7,
+    lookback: 14,
+    val: 100,
+    test: 100,
+    members: 1,
+    epochs: 2,
+    hidden: 4,
+  };
+  const r = await trainHybridCombined(dseries, dopts);
+  const c = r.combine!;
+
+  it("is a harmonic regression with ARIMA errors where the hybrid learns a yearly season", () => {
+    expect(DEFAULT_HYBRID_OPTIONS.combine).toBe("auto");
+    expect(r.config.learnedTerms).toEqual([{ period: 365.25, harmonics: 3 }]);
+    expect(partnerKind(r.config, "auto")).toBe("arima");
+    expect(c.ets).toBeUndefined();
+    const times = rowTimes(r.config, dates, T, 7);
+    // fitted on the rows before the test part, on the hybrid's time axis (days since the epoch)
+    expect(c.arima).toEqual(fitHarmonicArima(daily, times, T - 100, r.config.learnedTerms));
+    expect(partnerSpec(c)).toMatch(/^Fourier\(365.25, K=[123]\) \+ ARIMA\(\d,[01],\d\)/);
+    expect(c.val_mase).not.toBeNull();
+    expect(c.partner_val_mase).not.toBeNull();
+  });
+
+  it("forecasts the mean of the hybrid's and the harmonic ARIMA's forecasts", () => {
+    const meta: HybridMetaJSON = {
+      config: r.config,
+      intervals: r.intervals,
+      val_mase: r.valMase,
+      members: r.members,
+      refit: r.refit,
+      combine: c,
+    };
+    const origins = [1000, 1050, 1093];
+    const both = hybridForecastAt(r.net, meta, daily, dates, origins);
+    const alone = hybridForecastAt(r.net, { ...meta, combine: null }, daily, dates, origins);
+    const ha = harmonicForecastAt(c.arima!, daily, rowTimes(r.config, dates, T, 7), origins, 7).point;
+    for (let j = 0; j < both.point.length; j++) {
+      const want = 0.5 * alone.point[j] + 0.5 * ha[j];
+      expect(Math.abs(both.point[j] - want) / Math.abs(want)).toBeLessThan(1e-5);
+    }
+    // the checkpoint entry survives JSON and its check
+    expect(checkHybridMeta(JSON.parse(JSON.stringify(meta)), "x").combine?.arima?.spec).toBe(c.arima!.spec);
+  });
+
+  it("is ETS of the logarithms for a positive series without a learned season, ETS otherwise", () => {
+    const monthly = { ...r.config, learnedTerms: [], mode: "multiplicative" as const };
+    expect(partnerKind(monthly, "auto")).toBe("ets-logs");
+    expect(partnerKind({ ...monthly, mode: "additive" }, "auto")).toBe("ets");
+    expect(partnerKind({ ...monthly, mode: "additive" }, "ets-logs")).toBe("ets");
+    expect(partnerKind(r.config, "ets")).toBe("ets");
+    // "arima" on a series without a learned season: ARIMA alone
+    const plain = combineWith({ ...r, config: { ...r.config, learnedTerms: [] } }, dseries, "arima");
+    expect(plain.arima!.terms).toEqual([]);
+    expect(plain.arima!.spec).toMatch(/^ARIMA\(\d,[01],\d\)/);
   });
 });

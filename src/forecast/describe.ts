@@ -1,6 +1,7 @@
 // The one wording of a forecast checkpoint's model, for the command and the page alike.
 
 import type { ForecastCheckpoint } from "./checkpoint.js";
+import { partnerSpec } from "./hybrid/combine.js";
 
 /** The model's family in a word or two: "hybrid", the ETS spec (e.g. "ETS(M,Ad,M)"), or the cell ("LSTM"). */
 export function modelKind(ckpt: ForecastCheckpoint): string {
@@ -18,7 +19,7 @@ export function describeModel(ckpt: ForecastCheckpoint): string {
     const learned = c.learnedTerms.length
       ? `, learned Fourier period ${c.learnedTerms.map((t) => t.period).join("/")}`
       : "";
-    return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${learned}) + LSTM(${inputs}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)${h.combine ? `; averaged with ${h.combine.ets.spec} (weight ${h.combine.weight})` : ""}`;
+    return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${learned}) + LSTM(${inputs}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)${h.combine ? `; averaged with ${partnerSpec(h.combine)} (weight ${h.combine.weight})` : ""}`;
   }
   if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
   const m = ckpt.meta.model;

@@ -11,6 +11,7 @@ import { column, defaultSeason, type PreparedSeries } from "../data.js";
 import { ForecastError } from "../errors.js";
 import { forecastAt, scaleSeries } from "../pipeline.js";
 import { type TrainOptions, trainForecaster } from "../train.js";
+import { partnerSpec } from "./combine.js";
 import { etsForecastAt, fitEtsMeta } from "./fallback.js";
 import { etsCheckpoint, trainHybridForecaster } from "./run.js";
 import type { HybridHooks, HybridOptions } from "./train.js";
@@ -87,7 +88,7 @@ export async function trainAuto(
     const r = run.result;
     scores.push({
       model: "hybrid",
-      label: `hybrid (${r.config.members} member${r.config.members > 1 ? "s" : ""})${r.combine ? ` + ${r.combine.ets.spec}` : ""}`,
+      label: `hybrid (${r.config.members} member${r.config.members > 1 ? "s" : ""})${r.combine ? ` + ${partnerSpec(r.combine)}` : ""}`,
       mase: r.valMase,
       error: null,
       seconds: now() - t0,

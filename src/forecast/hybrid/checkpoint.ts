@@ -8,16 +8,17 @@
 // Forecasting from a checkpoint (N = origins, H = horizon):
 //   1. y' = (y - offset) / scale; times from the dates (steps since the epoch) or the row numbers.
 //   2. each member runs `memberForward` (see model.ts) on the whole series; the ensemble is their mean.
-//   3. with `combine` (see combine.ts): ŷ' = w · ŷ' + (1 − w) · ETS', ETS's filter run over the
-//      rows before each origin with the stored parameters.
+//   3. with `combine` (see combine.ts): ŷ' = w · ŷ' + (1 − w) · P', the partner P (ETS, or harmonic
+//      regression with ARIMA errors) run over the rows before each origin with its stored parameters.
 //   4. intervals: ŷ' · exp(q) (multiplicative) or ŷ' + q (additive) with q the stored residual
 //      quantiles of that horizon step (the combination's own with `combine`); then back to the series' units.
 
 import { Tensor } from "../../core/tensor.js";
 import type { ForecastCheckpoint } from "../checkpoint.js";
 import { CheckpointError, ForecastError } from "../errors.js";
-import type { HybridCombineJSON } from "./combine.js";
-import { checkEtsMeta, etsForecastAt } from "./fallback.js";
+import { type HybridCombineJSON, partnerForecastAt } from "./combine.js";
+import { checkEtsMeta } from "./fallback.js";
+import { checkHarmonicMeta } from "./harmonic.js";
 import { checkHybridConfig, type HybridConfig, HybridNet, hybridInputs, rowTimes } from "./model.js";
 import { ensembleForward, type HybridIntervals, INTERVAL_LEVELS } from "./train.js";
 
@@ -28,7 +29,7 @@ export interface HybridMetaJSON {
   val_mase: number | null;
   members: { bestEpoch: number; bestLoss: number; epochs: number; seconds: number }[];
   refit: boolean;
-  /** The combination with ETS the forecasts are (absent or null: the hybrid alone). */
+  /** The combination with a partner the forecasts are (absent or null: the hybrid alone). */
   combine?: HybridCombineJSON | null;
 }
 
@@ -55,8 +56,11 @@ export function checkHybridMeta(j: unknown, source: string): HybridMetaJSON {
   const c = h.combine;
   if (c !== undefined && c !== null) {
     if (typeof c !== "object" || !(typeof c.weight === "number" && c.weight >= 0 && c.weight <= 1))
-      throw bad("combine should be {ets, weight in [0, 1], intervals}");
-    checkEtsMeta(c.ets, source);
+      throw bad("combine should be {ets or arima, weight in [0, 1], intervals}");
+    if ((c.ets === undefined) === (c.arima === undefined))
+      throw bad("combine should hold exactly one partner, ets or arima");
+    if (c.ets !== undefined) checkEtsMeta(c.ets, source);
+    else checkHarmonicMeta(c.arima, source);
     const cq = c.intervals?.quantiles;
     if (
       !Array.isArray(cq) ||
@@ -137,7 +141,7 @@ export function hybridForecastAt(
   const { offset, scale } = c.scale;
   const comb = meta.combine ?? null;
   if (comb !== null) {
-    const e = etsForecastAt(comb.ets, values, origins, H).point; // (N, H) series units
+    const e = partnerForecastAt(comb, c, values, dates, origins).point; // (N, H) series units
     for (let j = 0; j < w.length; j++)
       w[j] = comb.weight * w[j] + (1 - comb.weight) * ((e[j] - offset) / scale);
   }

@@ -1,31 +1,40 @@
-// Forecast combination: the hybrid's forecast averaged with ETS's. Combining a few different models is
-// the most reliable gain in forecasting (Bates & Granger 1969; the M competitions, where equal-weight
-// combinations of exponential smoothing models beat almost every single method): the hybrid and ETS
-// err in different places, so their mean errs less than either on most series, and never much more
-// than the worse of the two.
+// Forecast combination: the hybrid's forecast averaged with a classical partner's. Combining a few
+// different models is the most reliable gain in forecasting (Bates & Granger 1969; the M competitions,
+// where equal-weight combinations of exponential smoothing models beat almost every single method): the
+// hybrid and a classical model err in different places, so their mean errs less than either on most
+// series, and never much more than the worse of the two.
+//
+// The partner (`train --combine`, CombineKind):
+//   "ets"    ETS selected by AICc (forecast::ets's choice, with restarts) on the series.
+//   "ets-logs"  the same on the logarithms where the series is positive (the hybrid multiplicative): its
+//            forecasts are their exponentials, so growth compounds, as in the hybrid, and the point
+//            forecast is the median. On the bench:forecast panel that lowers the combination's mean MASE
+//            under both protocols, most on exponential growth (Johnson & Johnson), but raises CO2's
+//            rolling score and lowers its interval coverage.
+//   "arima"  a harmonic regression on the hybrid's learned Fourier terms with ARIMA errors (harmonic.ts):
+//            the long season (yearly in daily data) that ETS, at most 24 steps, cannot hold.
+//   "auto"   (the default) "arima" where the hybrid learns a Fourier season, else "ets-logs".
 //
 // How it is fitted (N = validation windows, H = horizon):
-//   1. ETS is selected and fitted on the training rows, as the hybrid's members are trained on them.
-//      With `logs` (off by default; bench:forecast's column "hybrid+ETS of logs") and a positive series
-//      (the hybrid multiplicative), ETS models the logarithms and its forecasts are their exponentials:
-//      growth compounds, as in the hybrid, and the point forecast is the median. On the bench:forecast
-//      panel that lowers the combination's mean MASE under both protocols, most on exponential growth
-//      (Johnson & Johnson), but raises CO2's rolling score and lowers its interval coverage.
-//   2. Both forecast every validation origin; the combination is weight · hybrid + (1 − weight) · ETS.
+//   1. The partner is fitted on the training rows, as the hybrid's members are trained on them.
+//   2. Both forecast every validation origin; the combination is weight · hybrid + (1 − weight) · partner.
 //   3. The intervals are normalized split-conformal (Lei et al. 2018, "locally weighted" scores) on the
 //      combination's own validation residuals e (log ratios for a multiplicative series): each step h
 //      has a scale σ_h, the mean |e| at that step (made non-decreasing in h: errors grow further ahead);
 //      the scores e / σ_h of all steps are pooled, and the band at step h is σ_h times their 2.5, 10,
 //      90 and 97.5 % quantiles (with the (n + 1) correction). Pooling gives N·H scores instead of N per
 //      step, so a short validation part no longer makes the 80 % band the residuals' full range.
-//   4. ETS (with two Nelder–Mead restarts, see FitEtsOptions) is refitted on the training and validation
-//      rows (everything before the test part): that is the ETS the checkpoint keeps, and that forecasts
-//      at every later origin with its filter run on.
+//   4. The partner is refitted on the training and validation rows (everything before the test part):
+//      that is the one the checkpoint keeps, and that forecasts at every later origin with its
+//      parameters kept and its filter (ETS) or residual recursion (ARIMA) run on.
 
 import type { EtsMetaJSON } from "./fallback.js";
 import { etsForecastAt, fitEtsMeta } from "./fallback.js";
-import { hybridInputs, rowTimes } from "./model.js";
+import { ForecastError } from "../errors.js";
+import { fitHarmonicArima, type HarmonicArimaJSON, harmonicForecastAt } from "./harmonic.js";
+import { type HybridConfig, hybridInputs, rowTimes } from "./model.js";
 import {
+  type CombineKind,
   ensembleForward,
   type HybridHooks,
   type HybridIntervals,
@@ -38,6 +47,7 @@ import {
   trainHybrid,
 } from "./train.js";
 import type { SeasonMode } from "./es.js";
+import type { HybridForecast } from "./checkpoint.js";
 
 /** Nelder–Mead restarts of the ETS partner: better optima than forecast::ets's single run. */
 export const COMBINE_ETS_RESTARTS = 2;
@@ -95,26 +105,53 @@ export function pooledQuantiles(
   return { quantiles: Array.from(sigma, (sg) => q.map((v) => v * sg)), counts };
 }
 
-/** The `combine` entry of a hybrid checkpoint's metadata. */
+/** The `combine` entry of a hybrid checkpoint's metadata: exactly one of `ets` and `arima`. */
 export interface HybridCombineJSON {
   /** ETS fitted on the rows before the test part. */
-  ets: EtsMetaJSON;
-  /** The hybrid's weight; ETS has 1 − weight. */
+  ets?: EtsMetaJSON;
+  /** Or a harmonic regression with ARIMA errors fitted on them. */
+  arima?: HarmonicArimaJSON;
+  /** The hybrid's weight; the partner has 1 − weight. */
   weight: number;
   /** Split-conformal residual quantiles of the combination (the hybrid's own stay in `intervals`). */
   intervals: HybridIntervals;
-  /** The combination's MASE on the validation windows (the ETS there fitted on the training rows). */
+  /** The combination's MASE on the validation windows (the partner there fitted on the training rows). */
   val_mase: number | null;
-  /** ETS alone on the same windows, for the record. */
-  ets_val_mase: number | null;
+  /** The partner alone on the same windows, for the record (files written before "arima" partners
+   * called it ets_val_mase). */
+  partner_val_mase?: number | null;
 }
 
-/** A trained hybrid and, unless `combine` is "none", its combination with ETS. */
+/** The partner's name, e.g. "ETS(A,N,A)" or "Fourier(365.25, K=2) + ARIMA(1,1,2) errors". */
+export function partnerSpec(c: Pick<HybridCombineJSON, "ets" | "arima">): string {
+  if (c.arima !== undefined) return c.arima.spec;
+  if (c.ets !== undefined) return c.ets.spec;
+  return "nothing";
+}
+
+/** The partner's forecasts (N, H) in the series' units from each origin, with its stored parameters. */
+export function partnerForecastAt(
+  c: Pick<HybridCombineJSON, "ets" | "arima">,
+  config: HybridConfig,
+  values: ArrayLike<number>,
+  dates: readonly number[] | null,
+  origins: readonly number[],
+): HybridForecast {
+  const H = config.horizon;
+  if (c.arima !== undefined) {
+    const times = rowTimes(config, dates, values.length, H);
+    return harmonicForecastAt(c.arima, values, times, origins, H);
+  }
+  if (c.ets !== undefined) return etsForecastAt(c.ets, values, origins, H);
+  throw new ForecastError("the combination has no partner (neither ets nor arima)");
+}
+
+/** A trained hybrid and, unless `combine` is "none", its combination with a partner. */
 export interface CombinedTrainResult extends HybridTrainResult {
   combine: HybridCombineJSON | null;
 }
 
-/** Trains the hybrid (train.ts) and, with `options.combine` "ets", fits and calibrates its ETS partner. */
+/** Trains the hybrid (train.ts) and, unless `options.combine` is "none", fits and calibrates its partner. */
 export async function trainHybridCombined(
   series: HybridSeriesInfo,
   options: HybridOptions,
@@ -123,52 +160,65 @@ export async function trainHybridCombined(
   const r = await trainHybrid(series, options, hooks);
   if (options.combine === "none" || r.interrupted) return { ...r, combine: null };
   const t0 = performance.now();
-  const c = combineWithEts(r, series);
+  const c = combineWith(r, series, options.combine);
   return { ...r, combine: c, seconds: r.seconds + (performance.now() - t0) / 1000 };
 }
 
+/** The partner a kind names for this hybrid ("auto" resolved, "ets-logs" only for a positive series). */
+export function partnerKind(
+  config: HybridConfig,
+  kind: Exclude<CombineKind, "none">,
+): "ets" | "ets-logs" | "arima" {
+  if (kind === "auto") return config.learnedTerms.length > 0 ? "arima" : partnerKind(config, "ets-logs");
+  if (kind === "ets-logs") return config.mode === "multiplicative" ? "ets-logs" : "ets";
+  return kind;
+}
+
 /**
- * Fits the ETS partner of a trained hybrid and calibrates the combination on the validation windows.
- * `logs`: the partner is ETS of the logarithms when the hybrid is multiplicative (see the top of this file).
+ * Fits the partner of a trained hybrid and calibrates the combination on the validation windows
+ * (see the top of this file).
  */
-export function combineWithEts(
+export function combineWith(
   r: HybridTrainResult,
   series: HybridSeriesInfo,
+  kind: Exclude<CombineKind, "none"> = "auto",
   weight = 0.5,
-  logsWanted = false,
 ): HybridCombineJSON {
   const c = r.config;
   const H = c.horizon;
   const T = series.values.length;
   const { train, val } = r.split;
   const period = Math.max(1, c.season);
-  // ETS of the logs only where the hybrid is multiplicative (the series positive)
-  const logs = logsWanted && c.mode === "multiplicative";
-  const inp = hybridInputs(c, series.values, rowTimes(c, series.dates, T, H));
+  const which = partnerKind(c, kind);
+  const times = rowTimes(c, series.dates, T, H);
+  const fitPartner = (end: number): Pick<HybridCombineJSON, "ets" | "arima"> =>
+    which === "arima"
+      ? { arima: fitHarmonicArima(series.values, times, end, c.learnedTerms) }
+      : {
+          ets: fitEtsMeta(series.values.subarray(0, end), period, COMBINE_ETS_RESTARTS, which === "ets-logs")
+            .meta,
+        };
+  const inp = hybridInputs(c, series.values, times);
   const va = maskedWindows(inp.y, val.start, val.end, c.lookback, H);
-  const os = va.origins.filter((o) => o >= 4);
+  const minOrigin = which === "arima" ? 8 : 4;
+  const os = va.origins.filter((o) => o >= minOrigin);
   let intervals = r.intervals;
   let valMase: number | null = null;
-  let etsValMase: number | null = null;
+  let partnerValMase: number | null = null;
   // after a refit the network has seen the validation rows: its residuals there would flatter it
   if (os.length > 0 && !r.refit) {
-    const { meta: early } = fitEtsMeta(
-      series.values.subarray(0, train.end),
-      period,
-      COMBINE_ETS_RESTARTS,
-      logs,
-    );
+    const early = fitPartner(train.end);
     const skip = va.origins.length - os.length;
     const sub = (a: Float32Array) => a.subarray(skip * H);
     const target = sub(va.target);
     const mask = sub(va.mask);
     const hyb = ensembleForward(r.net, inp, os, val.end); // (N, H) working units
     const { offset, scale } = c.scale;
-    const ets = Float32Array.from(
-      etsForecastAt(early, series.values, os, H).point,
+    const partner = Float32Array.from(
+      partnerForecastAt(early, c, series.values.subarray(0, val.end), series.dates, os).point,
       (v) => (v - offset) / scale,
     );
-    const comb = hyb.map((h, i) => weight * h + (1 - weight) * ets[i]);
+    const comb = hyb.map((h, i) => weight * h + (1 - weight) * partner[i]);
     const sc = maseScale(inp.y, train.end, c.season);
     const mae = (p: Float32Array) => {
       let s = 0;
@@ -181,10 +231,22 @@ export function combineWithEts(
       return n > 0 ? s / n / sc : null;
     };
     valMase = mae(comb);
-    etsValMase = mae(ets);
+    partnerValMase = mae(partner);
     const pooled = pooledQuantiles(c.mode, comb, target, mask, H);
     if (pooled.counts.reduce((a, b) => a + b, 0) >= 20) intervals = { ...pooled, source: "validation" };
   }
-  const { meta } = fitEtsMeta(series.values.subarray(0, val.end), period, COMBINE_ETS_RESTARTS, logs);
-  return { ets: meta, weight, intervals, val_mase: valMase, ets_val_mase: etsValMase };
+  return { ...fitPartner(val.end), weight, intervals, val_mase: valMase, partner_val_mase: partnerValMase };
+}
+
+/**
+ * The combination with ETS (`logs`: of the logarithms where the hybrid is multiplicative), as
+ * bench/forecast-weights.ts compares weights on it.
+ */
+export function combineWithEts(
+  r: HybridTrainResult,
+  series: HybridSeriesInfo,
+  weight = 0.5,
+  logs = false,
+): HybridCombineJSON {
+  return combineWith(r, series, logs ? "ets-logs" : "ets", weight);
 }

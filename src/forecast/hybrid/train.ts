@@ -64,14 +64,16 @@ export interface HybridOptions {
   /** The Holt-Winters season; null: from the date step (12 monthly, 7 daily, 24 hourly). */
   season: number | null;
   /**
-   * "ets": the forecasts are the mean of the hybrid's and ETS's (combine.ts), which wins on the
-   * benchmark panel (bench/forecast.ts); "none": the hybrid alone. Applied by trainHybridCombined.
+   * The partner the forecasts average with (combine.ts), which wins on the benchmark panel
+   * (bench/forecast.ts): "auto" a harmonic regression with ARIMA errors where the hybrid learns a
+   * Fourier season, else ETS (of the logarithms for a positive series); "ets", "ets-logs", "arima" that
+   * partner; "none": the hybrid alone. Applied by trainHybridCombined.
    */
   combine: CombineKind;
 }
 
 /** What the hybrid is averaged with (see combine.ts). */
-export type CombineKind = "ets" | "none";
+export type CombineKind = "auto" | "ets" | "ets-logs" | "arima" | "none";
 
 export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   lookback: 24,
@@ -94,7 +96,7 @@ export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   season: null,
   trend: null,
   refit: false,
-  combine: "ets",
+  combine: "auto",
 });
 
 /** The interval levels reported, and the residual quantiles that bound them. */

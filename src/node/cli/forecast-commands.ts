@@ -954,8 +954,8 @@ export function registerForecastCommands(program: Command): void {
     .addOption(
       new Option(
         "--combine <kind>",
-        "hybrid, auto: ets (the default) averages the hybrid with ETS fitted beside it; none keeps the hybrid alone",
-      ).choices(["ets", "none"]),
+        "hybrid, auto: the partner the hybrid is averaged with: auto (the default) a harmonic regression with ARIMA errors where the hybrid learns a yearly (daily data) or weekly (hourly data) season, else ETS, of the logarithms for a positive series; ets, ets-logs, arima that one; none keeps the hybrid alone",
+      ).choices(["auto", "ets", "ets-logs", "arima", "none"]),
     )
     .option(
       "--season <m>",

@@ -9,6 +9,7 @@ import { ForecastError } from "../../forecast/errors.js";
 import { type AutoResult, trainAuto } from "../../forecast/hybrid/auto.js";
 import { etsCheckpoint, trainHybridForecaster } from "../../forecast/hybrid/run.js";
 import {
+  type CombineKind,
   DEFAULT_HYBRID_OPTIONS,
   type HybridEpoch,
   type HybridOptions,
@@ -26,7 +27,7 @@ export interface HybridCliOptions {
   hidden: number;
   layers: number;
   members: number;
-  combine?: "ets" | "none";
+  combine?: CombineKind;
   season?: number;
   epochs: number;
   batchSize: number;
