@@ -34,7 +34,7 @@ import {
   lossChart,
   sineChart,
 } from "../src/viz/index.js";
-import { decadeBelow } from "../src/viz/common.js";
+import { decadeBelow, wrapText } from "../src/viz/common.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -319,6 +319,32 @@ const finite = (a: number[]) => a.filter(Number.isFinite).length;
 // ---------------------------------------------------------------------------------------------
 
 describe("chart specs", () => {
+  it("wraps a long subtitle to the chart's width, at '; ' or ', ' in the second half of a line", async () => {
+    expect(wrapText("short", 10)).toEqual(["short"]);
+    expect(wrapText("aaaa bbbb; cc dd", 12)).toEqual(["aaaa bbbb;", "cc dd"]);
+    // "; " in the first half is passed over for the last space
+    expect(wrapText("a; bbbb cccc dd", 12)).toEqual(["a; bbbb cccc", "dd"]);
+    expect(wrapText("xxxx, yyyy zz, w", 12)).toEqual(["xxxx, yyyy", "zz, w"]);
+    expect(wrapText("averylongword tail", 5)).toEqual(["averylongword", "tail"]);
+    const desc =
+      "hybrid: additive Holt-Winters (season 7, learned Fourier period 365.25) + LSTM(7, 32) -> Linear(32, 7), 5 member(s); averaged with Fourier(365.25, K=2) + ARIMA(2,1,3) errors (weight 0.5), lookback 24 (sea.safetensors)";
+    const spec = forecastChart({
+      history: [1, 2, 3],
+      forecast: [4],
+      title: "t",
+      yLabel: "y",
+      subtitle: desc,
+    });
+    const svg = (await renderSvg(spec)).svg;
+    // several lines are one <text> of <tspan>s
+    const group = svg.match(/<g class="mark-text role-title-subtitle"[^>]*>(.*?)<\/g>/s)![1];
+    const lines = [...group.matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((m) => unescapeXml(m[1]));
+    expect(lines).toEqual([
+      "hybrid: additive Holt-Winters (season 7, learned Fourier period 365.25) + LSTM(7, 32) -> Linear(32, 7), 5 member(s);",
+      "averaged with Fourier(365.25, K=2) + ARIMA(2,1,3) errors (weight 0.5), lookback 24 (sea.safetensors)",
+    ]);
+  });
+
   it.each(ALL)("%s compiles and renders without warnings", async (_, make) => {
     const spec = make();
     expect((await compileChart(spec)).warnings).toEqual([]);

@@ -57,9 +57,46 @@ export const MAX_SERIES = PALETTE.length;
 /** A solid stroke, as a dash array. */
 export const SOLID = [1, 0];
 
-/** The title block: the title plus the subtitle lines (given first, then the chart's own notes). */
+/**
+ * A line of text cut into lines of at most `max` characters, at the last "; " that fits in the second half
+ * of the line, else the last ", " there, else the last space (a word longer than `max` stays whole).
+ * The spaces at the cuts are dropped.
+ */
+export function wrapText(text: string, max: number): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const head = rest.slice(0, max + 1);
+    let cut = -1;
+    for (const sep of ["; ", ", ", " "]) {
+      const i = head.lastIndexOf(sep);
+      if (i > (sep === " " ? 0 : max / 2)) {
+        cut = i + sep.length - 1; // keep the ";" or "," on the first line
+        break;
+      }
+    }
+    if (cut < 0) {
+      const next = rest.indexOf(" ", max);
+      if (next < 0) break;
+      cut = next;
+    }
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  out.push(rest);
+  return out;
+}
+
+/** Characters of the 12-pixel subtitle that fit in a chart `width` pixels wide (padding left out). */
+const subtitleChars = (width: number) => Math.max(20, Math.floor((width - 16) / 6.3));
+
+/**
+ * The title block: the title plus the subtitle lines (given first, then the chart's own notes), each
+ * wrapped to the chart's width so a long model description is not cut off at the edge.
+ */
 export function titleBlock(frame: ChartFrame, notes: string[] = []): Json {
-  const lines = [...(frame.subtitle ? [frame.subtitle] : []), ...notes];
+  const max = subtitleChars(frame.width ?? 800);
+  const lines = [...(frame.subtitle ? [frame.subtitle] : []), ...notes].flatMap((l) => wrapText(l, max));
   return lines.length === 0 ? { text: frame.title } : { text: frame.title, subtitle: lines };
 }
 
