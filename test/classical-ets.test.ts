@@ -47,6 +47,21 @@ describe("stats", () => {
     expect(rootsInUnitDisk([-1, 0, 1])).toBe(true); // ±1: on the circle, accepted
     expect(rootsInUnitDisk([-1.01, 0, 1])).toBe(false);
   });
+  it("rootsInUnitDisk stays right at seasonal degrees, where the recursion's coefficients shrink", () => {
+    // ½ (z − 1.25)(z − 0.5)(z¹² − 0.01): one root outside (1.25), thirteen inside (0.5, and 0.01^(1/12)
+    // ≈ 0.68 twelve times). Each Schur–Cohn step squares the leading coefficient (½, ¼, 1/16, …):
+    // unnormalized, they underflowed to 0 within the fourteen steps and the answer was "inside"
+    const a = [0.625, -1.75, 1]; // (z − 1.25)(z − 0.5), ascending
+    const b = [-0.01, ...new Array(11).fill(0), 1];
+    const prod = new Array(a.length + b.length - 1).fill(0);
+    a.forEach((x, i) => b.forEach((y, j) => (prod[i + j] += 0.5 * x * y)));
+    expect(rootsInUnitDisk(prod)).toBe(false);
+    // and with 1.25 replaced by 0.9: all inside
+    const c = [0.45, -1.4, 1];
+    const prod2 = new Array(c.length + b.length - 1).fill(0);
+    c.forEach((x, i) => b.forEach((y, j) => (prod2[i + j] += 0.5 * x * y)));
+    expect(rootsInUnitDisk(prod2)).toBe(true);
+  });
 });
 
 describe("etsFilter", () => {

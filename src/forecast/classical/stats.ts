@@ -267,8 +267,13 @@ export function rootsInUnitDisk(coefficients: Values, tol = 1e-8): boolean {
     // |c0/lead| is the product of the roots' moduli: 1 or more means a root on or outside the circle.
     if (Math.abs(c0) >= Math.abs(lead)) return false;
     const next: number[] = new Array(d);
-    for (let k = 1; k <= d; k++) next[k - 1] = lead * a[k] - c0 * a[d - k];
-    a = next;
+    let big = 0;
+    for (let k = 1; k <= d; k++) {
+      next[k - 1] = lead * a[k] - c0 * a[d - k];
+      big = Math.max(big, Math.abs(next[k - 1]));
+    }
+    // each step multiplies the coefficients by about |lead|: rescale, or a dozen steps underflow to 0
+    a = big > 0 ? next.map((v) => v / big) : next;
     while (a.length > 1 && a[a.length - 1] === 0) a.pop();
   }
   return true;
