@@ -58,7 +58,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DateStep } from "../src/data/dates.js";
 import {
+  arimaForecaster,
   etsForecaster,
+  makeArimaForecaster,
   makeEtsForecaster,
   type SeriesForecaster,
   seasonalNaiveDriftForecaster,
@@ -85,6 +87,9 @@ export const FORECASTERS: SeriesForecaster[] = [
   etsForecaster,
   // the same, with two Nelder–Mead restarts from each optimum: better optima than forecast::ets's
   makeEtsForecaster({ name: "ETS+", restarts: 2 }),
+  // seasonal ARIMA chosen as auto.arima chooses it, on the series and on its logarithms
+  arimaForecaster,
+  makeArimaForecaster({ name: "ARIMA of logs", log: true }),
   thetaForecaster,
   seasonalNaiveDriftForecaster,
   seasonalNaiveForecaster,

@@ -1,26 +1,28 @@
-// ARIMA(p, d, q) fitted by conditional sum of squares, with the automatic order selection of
-// forecast::auto.arima reduced to what a partner forecaster needs: d from repeated KPSS tests, then
-// every p ≤ maxP, q ≤ maxQ (with and without a constant where d ≤ 1) ranked by AICc.
+// ARIMA(p, d, q)(P, D, Q)[m] fitted by conditional sum of squares, with the automatic order selection
+// of forecast::auto.arima: D from the seasonal strength (nsdiffs), d from repeated KPSS tests on the
+// seasonally differenced series, then every p ≤ maxP, q ≤ maxQ, P ≤ maxSP, Q ≤ maxSQ (with and without
+// a constant where d + D ≤ 1) ranked by AICc.
 //
-// The model, for the series y (T):
-//   z_t = (1 − B)^d y_t − c                      t ≥ d; c the mean (d = 0) or the drift (d = 1), or 0
-//   z_t = φ_1 z_{t−1} + … + φ_p z_{t−p} + e_t + θ_1 e_{t−1} + … + θ_q e_{t−q}
-// Conditional sum of squares (R's arima(method = "CSS")): the first d + p rows are conditioned on,
-// residuals before them are zero, and the estimate minimizes Σ e_t² over t ≥ d + p (Nelder–Mead; R
+// The model, for the series y (T), Δ(B) = (1 − B)^d (1 − B^m)^D:
+//   z_t = Δ(B) y_t − c                           t ≥ d + mD; c the mean (d + D = 0) or the drift (per
+//                                                step with d = 1, per season with D = 1), or 0
+//   φ(B)Φ(B^m) z_t = θ(B)Θ(B^m) e_t              the seasonal factors multiplied out (expandedCoefficients)
+// Conditional sum of squares (R's arima(method = "CSS")): the first d + mD + p + mP rows are conditioned
+// on, residuals before them are zero, and the estimate minimizes Σ e_t² over the rest (Nelder–Mead; R
 // uses BFGS on the same objective, 0.5·log(Σe²/ν)). σ² is forecast::Arima's unbiased variance,
-// Σe² / (n* − p − q − (constant)), n* = n − d. AICc as auto.arima computes it for a CSS fit, up to a
-// constant shared by all the models of one d: n*·log σ² + 2k + 2k(k + 1)/(n* − k − 1),
-// k = p + q + (constant) + 1. A fit whose AR or MA polynomial
+// Σe² / (n* − (number of coefficients)), n* = n − d − mD. AICc as auto.arima computes it for a CSS fit,
+// up to a constant shared by all the models of one d and D: n*·log σ² + 2k + 2k(k + 1)/(n* − k − 1),
+// k = p + q + P + Q + (constant) + 1. A fit whose AR or MA polynomial (seasonal factors multiplied in)
 // has a root of modulus below 1.01 is refused (auto.arima's rule): it would not be stationary or its
 // residuals would explode.
 //
 // Forecasts run the residual recursion over the history to its end, then the ARMA recursion with
-// future residuals zero, then integrate d times. The intervals use the ψ weights of
-// φ(B)(1 − B)^d: Var at step h = σ² Σ_{j<h} ψ_j². (R's predict runs a Kalman filter from a diffuse
-// start instead; on a long history with an invertible MA part the two agree.)
+// future residuals zero, then undo Δ. The intervals use the ψ weights of φ(B)Φ(B^m)Δ(B): Var at step
+// h = σ² Σ_{j<h} ψ_j². (R's predict runs a Kalman filter from a diffuse start instead; on a long
+// history with an invertible MA part the two agree.)
 
 import { nelderMead } from "./optim.js";
-import { qnorm, rootsInUnitDisk } from "./stats.js";
+import { centredMovingAverage, qnorm, rootsInUnitDisk } from "./stats.js";
 
 type Values = ArrayLike<number>;
 
@@ -28,13 +30,75 @@ export interface ArimaOrder {
   p: number;
   d: number;
   q: number;
+  /** The seasonal part (P, D, Q)[m]; absent or m ≤ 1: none. */
+  P?: number;
+  D?: number;
+  Q?: number;
+  m?: number;
 }
 
 export interface ArimaParams {
   ar: number[]; // (p)
   ma: number[]; // (q)
-  /** The mean of z before c is taken off: the series mean (d = 0) or drift per step (d = 1); 0 when none. */
+  /** Seasonal AR and MA coefficients (P and Q of them); absent: none. */
+  sar?: number[];
+  sma?: number[];
+  /**
+   * The mean of z before c is taken off: the series mean (no differencing), or the drift, per step
+   * (d = 1) or per season (D = 1); 0 when none.
+   */
   constant: number;
+}
+
+/** The seasonal part of an order, zeros where it has none. */
+function seasonalOf(o: ArimaOrder): { P: number; D: number; Q: number; m: number } {
+  const m = o.m ?? 1;
+  if (m <= 1) return { P: 0, D: 0, Q: 0, m: 1 };
+  return { P: o.P ?? 0, D: o.D ?? 0, Q: o.Q ?? 0, m };
+}
+
+/** d + m·D: the rows differencing uses up. */
+function diffRows(o: ArimaOrder): number {
+  const { D, m } = seasonalOf(o);
+  return o.d + m * D;
+}
+
+/** (1 − a_1 B − …)(1 − A_1 B^m − …) as the coefficients a*_i of 1 − Σ a*_i B^i (sign −1; +1 for MA). */
+function expandPoly(a: readonly number[], A: readonly number[], m: number, sign: 1 | -1): number[] {
+  const n = a.length + m * A.length;
+  // full polynomials with leading 1: c(B) = 1 + sign Σ a_i B^i
+  const c1 = [1, ...a.map((v) => sign * v)];
+  const c2 = new Array<number>(m * A.length + 1).fill(0);
+  c2[0] = 1;
+  A.forEach((v, j) => {
+    c2[(j + 1) * m] = sign * v;
+  });
+  const out = new Array<number>(n + 1).fill(0);
+  for (let i = 0; i < c1.length; i++) for (let j = 0; j < c2.length; j++) out[i + j] += c1[i] * c2[j];
+  return out.slice(1).map((v) => sign * v);
+}
+
+/** The model's AR and MA polynomials with the seasonal factors multiplied in. */
+export function expandedCoefficients(order: ArimaOrder, params: ArimaParams): { ar: number[]; ma: number[] } {
+  const { m } = seasonalOf(order);
+  return {
+    ar: expandPoly(params.ar, m > 1 ? (params.sar ?? []) : [], m, -1),
+    ma: expandPoly(params.ma, m > 1 ? (params.sma ?? []) : [], m, 1),
+  };
+}
+
+/** Δ(B) = (1 − B)^d (1 − B^m)^D as its coefficients δ_0 = 1, δ_1, … */
+function diffPolynomial(order: ArimaOrder): number[] {
+  const { D, m } = seasonalOf(order);
+  let c = [1];
+  const times = (f: number[]) => {
+    const out = new Array<number>(c.length + f.length - 1).fill(0);
+    for (let i = 0; i < c.length; i++) for (let j = 0; j < f.length; j++) out[i + j] += c[i] * f[j];
+    c = out;
+  };
+  for (let k = 0; k < order.d; k++) times([1, -1]);
+  if (m > 1) for (let k = 0; k < D; k++) times([1, ...new Array<number>(m - 1).fill(0), -1]);
+  return c;
 }
 
 export interface ArimaForecast {
@@ -61,44 +125,59 @@ export class ArimaError extends Error {
   override name = "ArimaError";
 }
 
-/** The name of a model, as forecast::Arima prints it. */
+/** The name of a model, as forecast::Arima prints it, e.g. "ARIMA(0,1,1)(0,1,1)[12]". */
 export function arimaSpec(order: ArimaOrder, withConstant: boolean): string {
-  const base = `ARIMA(${order.p},${order.d},${order.q})`;
+  const { P, D, Q, m } = seasonalOf(order);
+  const base = `ARIMA(${order.p},${order.d},${order.q})${m > 1 ? `(${P},${D},${Q})[${m}]` : ""}`;
   if (!withConstant) return base;
-  return `${base} with ${order.d === 0 ? "non-zero mean" : "drift"}`;
+  return `${base} with ${diffRows(order) === 0 ? "non-zero mean" : "drift"}`;
 }
 
-/** (1 − B)^d y: entries t < d are NaN, so indices stay those of y. */
-export function difference(y: Values, d: number): Float64Array {
-  const w = Float64Array.from(y);
-  for (let k = 0; k < d; k++) {
-    for (let t = w.length - 1; t > k; t--) w[t] -= w[t - 1];
-    w[k] = Number.NaN;
+/**
+ * (1 − B)^d (1 − B^m)^D y: entries t < d + m·D are NaN, so indices stay those of y. `order` may be the
+ * number d alone.
+ */
+export function difference(y: Values, order: number | ArimaOrder): Float64Array {
+  const o: ArimaOrder = typeof order === "number" ? { p: 0, d: order, q: 0 } : order;
+  const delta = diffPolynomial(o);
+  const nd = delta.length - 1;
+  const w = new Float64Array(y.length);
+  for (let t = 0; t < y.length; t++) {
+    if (t < nd) {
+      w[t] = Number.NaN;
+      continue;
+    }
+    let v = 0;
+    for (let i = 0; i <= nd; i++) if (delta[i] !== 0) v += delta[i] * y[t - i];
+    w[t] = v;
   }
   return w;
 }
 
 /**
- * The CSS residuals of y under the model (T; zero before d + p) and their sum of squares over the ν
- * rows from d + p on. `w` may be passed in, (1 − B)^d y, when many parameter sets are tried.
+ * The CSS residuals of y under the model (T; zero before d + m·D + p + m·P) and their sum of squares
+ * over the ν rows from there on. `w` may be passed in, difference(y, order), when many parameter sets
+ * are tried.
  */
 export function arimaResiduals(
   y: Values,
   order: ArimaOrder,
   params: ArimaParams,
-  w: Float64Array = difference(y, order.d),
+  w: Float64Array = difference(y, order),
 ): { e: Float64Array; ssq: number; nobs: number } {
-  const { p, d, q } = order;
-  const { ar, ma, constant } = params;
+  const { ar, ma } = expandedCoefficients(order, params);
+  const { constant } = params;
+  // the non-zero lags only: a seasonal polynomial is mostly zeros
+  const arLags = ar.flatMap((v, i) => (v !== 0 ? [i] : []));
+  const maLags = ma.flatMap((v, j) => (v !== 0 ? [j] : []));
   const n = w.length;
-  const start = d + p;
+  const start = diffRows(order) + ar.length;
   const e = new Float64Array(n);
   let ssq = 0;
   for (let t = start; t < n; t++) {
     let v = w[t] - constant;
-    for (let i = 0; i < p; i++) v -= ar[i] * (w[t - i - 1] - constant);
-    const mq = Math.min(q, t - start);
-    for (let j = 0; j < mq; j++) v -= ma[j] * e[t - j - 1];
+    for (const i of arLags) v -= ar[i] * (w[t - i - 1] - constant);
+    for (const j of maLags) if (t - j - 1 >= start) v -= ma[j] * e[t - j - 1];
     e[t] = v;
     ssq += v * v;
   }
@@ -118,44 +197,59 @@ function aiccOf(sigma2: number, nobs: number, k: number): number {
 }
 
 export interface FitArimaOptions {
-  /** Estimate c (a mean for d = 0, a drift for d = 1). Default: true for d ≤ 1. Never for d ≥ 2. */
+  /**
+   * Estimate c (a mean without differencing, a drift with d + D = 1). Default: true where d + D ≤ 1.
+   * Never with d + D ≥ 2.
+   */
   constant?: boolean;
 }
 
-/** ARIMA(p, d, q) by conditional sum of squares. Throws ArimaError where it cannot be fitted. */
+/** ARIMA(p, d, q)(P, D, Q)[m] by conditional sum of squares. Throws ArimaError where it cannot be fitted. */
 export function fitArima(y: Values, order: ArimaOrder, options: FitArimaOptions = {}): ArimaFit {
-  const { p, d, q } = order;
   for (const [k, v] of Object.entries(order)) {
-    if (!(Number.isInteger(v) && v >= 0))
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0))
       throw new ArimaError(`ARIMA order ${k}: expected an integer ≥ 0, got ${v}`);
   }
-  const withConstant = (options.constant ?? d <= 1) && d <= 1;
+  const { p, q } = order;
+  const { P, Q, m } = seasonalOf(order);
+  const nd = diffRows(order);
+  const integration = order.d + seasonalOf(order).D;
+  const withConstant = (options.constant ?? integration <= 1) && integration <= 1;
   const n = y.length;
-  const k = p + q + (withConstant ? 1 : 0) + 1;
-  if (n - d - p <= k + 1) {
-    throw new ArimaError(`ARIMA(${p},${d},${q}) needs more than ${d + p + k + 1} rows, got ${n}`);
+  const np = p + q + P + Q;
+  const k = np + (withConstant ? 1 : 0) + 1;
+  const cond = nd + p + m * P;
+  if (n - cond <= k + 1) {
+    throw new ArimaError(`${arimaSpec(order, withConstant)} needs more than ${cond + k + 1} rows, got ${n}`);
   }
   for (let t = 0; t < n; t++) {
     if (!Number.isFinite(y[t])) throw new ArimaError(`ARIMA: row ${t} is ${y[t]}, expected a finite number`);
   }
-  const w = difference(y, d);
+  const w = difference(y, order);
   let mean = 0;
-  for (let t = d; t < n; t++) mean += w[t] / (n - d);
+  for (let t = nd; t < n; t++) mean += w[t] / (n - nd);
   let sd = 0;
-  for (let t = d; t < n; t++) sd += (w[t] - mean) ** 2 / (n - d);
+  for (let t = nd; t < n; t++) sd += (w[t] - mean) ** 2 / (n - nd);
   sd = Math.sqrt(sd);
-  const unpack = (x: ArrayLike<number>): ArimaParams => ({
-    ar: Array.from({ length: p }, (_, i) => x[i]),
-    ma: Array.from({ length: q }, (_, j) => x[p + j]),
-    constant: withConstant ? x[p + q] : 0,
-  });
+  const unpack = (x: ArrayLike<number>): ArimaParams => {
+    const out: ArimaParams = {
+      ar: Array.from({ length: p }, (_, i) => x[i]),
+      ma: Array.from({ length: q }, (_, j) => x[p + j]),
+      constant: withConstant ? x[np] : 0,
+    };
+    if (m > 1 && P + Q > 0) {
+      out.sar = Array.from({ length: P }, (_, i) => x[p + q + i]);
+      out.sma = Array.from({ length: Q }, (_, j) => x[p + q + P + j]);
+    }
+    return out;
+  };
   const objective = (x: Float64Array): number => {
     const r = arimaResiduals(y, order, unpack(x), w);
     return 0.5 * Math.log(r.ssq / r.nobs);
   };
-  const x0 = new Float64Array(p + q + (withConstant ? 1 : 0));
-  if (withConstant) x0[p + q] = mean;
-  const steps = Array.from(x0, (_, i) => (i < p + q ? 0.1 : Math.max(0.1 * sd, 1e-8)));
+  const x0 = new Float64Array(np + (withConstant ? 1 : 0));
+  if (withConstant) x0[np] = mean;
+  const steps = Array.from(x0, (_, i) => (i < np ? 0.1 : Math.max(0.1 * sd, 1e-8)));
   let best = { x: x0, value: objective(x0) };
   if (!Number.isFinite(best.value)) throw new ArimaError("ARIMA: the series is constant after differencing");
   if (x0.length > 0) {
@@ -168,14 +262,15 @@ export function fitArima(y: Values, order: ArimaOrder, options: FitArimaOptions 
     }
   }
   const params = unpack(best.x);
-  if (!rootsOutside(params.ar, -1) || !rootsOutside(params.ma, 1)) {
+  const ex = expandedCoefficients(order, params);
+  if (!rootsOutside(ex.ar, -1) || !rootsOutside(ex.ma, 1)) {
     throw new ArimaError(
       `${arimaSpec(order, withConstant)}: the fit has a root near or inside the unit circle (not stationary or not invertible)`,
     );
   }
   const r = arimaResiduals(y, order, params, w);
-  // forecast::Arima's unbiased variance: Σe² / (n − d − (number of coefficients))
-  const nstar = n - d;
+  // forecast::Arima's unbiased variance: Σe² / (n − d − m·D − (number of coefficients))
+  const nstar = n - nd;
   const sigma2 = r.ssq / (nstar - (k - 1));
   return makeFit(y, order, withConstant, params, sigma2, r.nobs, aiccOf(sigma2, nstar, k));
 }
@@ -201,21 +296,17 @@ function makeFit(
   };
 }
 
-/** The ψ weights ψ_0 … ψ_{h−1} of φ(B)(1 − B)^d x = θ(B) e. */
+/** The ψ weights ψ_0 … ψ_{h−1} of φ(B)Φ(B^m)Δ(B) x = θ(B)Θ(B^m) e, Δ(B) = (1 − B)^d (1 − B^m)^D. */
 export function psiWeights(order: ArimaOrder, params: ArimaParams, h: number): Float64Array {
-  // φ*(B) = φ(B)(1 − B)^d, as coefficients of 1 − φ*_1 B − …
-  let phi = [1, ...params.ar.map((a) => -a)];
-  for (let k = 0; k < order.d; k++) {
-    const next = new Array<number>(phi.length + 1).fill(0);
-    for (let i = 0; i < phi.length; i++) {
-      next[i] += phi[i];
-      next[i + 1] -= phi[i];
-    }
-    phi = next;
-  }
+  const ex = expandedCoefficients(order, params);
+  // φ*(B) = φ(B)Φ(B^m)Δ(B), as coefficients of 1 + φ*_1 B + … (the signs as written)
+  const a = [1, ...ex.ar.map((v) => -v)];
+  const delta = diffPolynomial(order);
+  const phi = new Array<number>(a.length + delta.length - 1).fill(0);
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < delta.length; j++) phi[i + j] += a[i] * delta[j];
   const psi = new Float64Array(h);
   for (let j = 0; j < h; j++) {
-    let v = j === 0 ? 1 : j <= params.ma.length ? params.ma[j - 1] : 0;
+    let v = j === 0 ? 1 : j <= ex.ma.length ? ex.ma[j - 1] : 0;
     for (let i = 1; i < phi.length && i <= j; i++) v -= phi[i] * psi[j - i];
     psi[j] = v;
   }
@@ -230,35 +321,38 @@ export function arimaForecast(
   sigma2: number,
   h: number,
 ): ArimaForecast {
-  const { p, d, q } = order;
+  const ex = expandedCoefficients(order, params);
+  const p = ex.ar.length;
+  const q = ex.ma.length;
+  const nd = diffRows(order);
   const n = y.length;
-  if (n < d + p + 1)
-    throw new ArimaError(`ARIMA(${p},${d},${q}) forecasts need more than ${d + p} rows, got ${n}`);
-  const w = difference(y, d);
+  if (n < nd + p + 1)
+    throw new ArimaError(
+      `${arimaSpec(order, params.constant !== 0)} forecasts need more than ${nd + p} rows, got ${n}`,
+    );
+  const w = difference(y, order);
   const { e } = arimaResiduals(y, order, params, w);
   // z over the history and the future: z_t = w_t − c
   const z = new Float64Array(n + h);
-  for (let t = d; t < n; t++) z[t] = w[t] - params.constant;
+  for (let t = nd; t < n; t++) z[t] = w[t] - params.constant;
   const ee = new Float64Array(n + h);
   ee.set(e);
   for (let t = n; t < n + h; t++) {
     let v = 0;
-    for (let i = 0; i < p; i++) v += params.ar[i] * z[t - i - 1];
-    for (let j = 0; j < q; j++) if (t - j - 1 >= 0) v += params.ma[j] * ee[t - j - 1];
+    for (let i = 0; i < p; i++) if (ex.ar[i] !== 0) v += ex.ar[i] * z[t - i - 1];
+    for (let j = 0; j < q; j++) if (ex.ma[j] !== 0 && t - j - 1 >= 0) v += ex.ma[j] * ee[t - j - 1];
     z[t] = v;
   }
-  // integrate: the last d levels of each difference order, then cumulative sums
-  const mean = new Float64Array(h);
-  for (let k = 0; k < h; k++) mean[k] = z[n + k] + params.constant;
-  for (let level = d - 1; level >= 0; level--) {
-    // the last value of (1 − B)^level y
-    const last = difference(y, level)[n - 1];
-    let acc = last;
-    for (let k = 0; k < h; k++) {
-      acc += mean[k];
-      mean[k] = acc;
-    }
+  // undo the differencing: Δ(B) y_t = w_t, so y_t = w_t − Σ_{i ≥ 1} δ_i y_{t−i}
+  const delta = diffPolynomial(order);
+  const yy = new Float64Array(n + h);
+  for (let t = 0; t < n; t++) yy[t] = y[t];
+  for (let t = n; t < n + h; t++) {
+    let v = z[t] + params.constant;
+    for (let i = 1; i < delta.length; i++) if (delta[i] !== 0) v -= delta[i] * yy[t - i];
+    yy[t] = v;
   }
+  const mean = yy.slice(n);
   const psi = psiWeights(order, params, h);
   const sd = new Float64Array(h);
   let s = 0;
@@ -322,33 +416,95 @@ export function ndiffs(y: Values, maxD = 2): number {
   return d;
 }
 
+/**
+ * The strength of the seasonality, max(0, 1 − Var(R) / Var(S + R)) (Wang, Smith & Hyndman 2006), as
+ * forecast::nsdiffs measures it, with S + R the series less its centred moving average over a season
+ * and S, instead of STL's loess, the mean of S + R at the same position in the seasons within three of
+ * this one (seven seasons, as STL lets a seasonal pattern evolve). On the shipped classic series it takes
+ * the decision R's nsdiffs takes on every one. 0 where the series is shorter than two seasons.
+ */
+export function seasonalStrength(y: Values, m: number): number {
+  if (m < 2 || y.length < 2 * m) return 0;
+  const trend = centredMovingAverage(y, m);
+  const n = y.length;
+  const r: number[] = [];
+  const sr: number[] = [];
+  for (let t = 0; t < n; t++) {
+    if (Number.isNaN(trend[t])) continue;
+    let sum = 0;
+    let count = 0;
+    for (let k = -3; k <= 3; k++) {
+      const u = t + k * m;
+      if (u < 0 || u >= n || Number.isNaN(trend[u])) continue;
+      sum += y[u] - trend[u];
+      count++;
+    }
+    const detrended = y[t] - trend[t];
+    sr.push(detrended);
+    r.push(detrended - sum / count);
+  }
+  const variance = (a: number[]) => {
+    const mu = a.reduce((x, v) => x + v, 0) / a.length;
+    return a.reduce((x, v) => x + (v - mu) ** 2, 0) / (a.length - 1);
+  };
+  const vsr = variance(sr);
+  return vsr > 0 ? Math.max(0, 1 - variance(r) / vsr) : 0;
+}
+
+/** The seasonal strength above which forecast::nsdiffs takes a seasonal difference. */
+export const SEASONAL_STRENGTH_THRESHOLD = 0.64;
+
+/** Seasonal differences (0 or 1, forecast::nsdiffs's default max.D) by the seasonal strength. */
+export function nsdiffs(y: Values, m: number): number {
+  return seasonalStrength(y, m) > SEASONAL_STRENGTH_THRESHOLD ? 1 : 0;
+}
+
 export interface AutoArimaOptions {
-  maxP?: number; // default 3
-  maxQ?: number; // default 3
-  /** Differences: default from KPSS (ndiffs). */
+  maxP?: number; // default 3, 2 with a season
+  maxQ?: number; // default 3, 2 with a season
+  /** Differences: default from KPSS (ndiffs), on the seasonally differenced series where D = 1. */
   d?: number;
+  /** The season m; 1 or absent: a non-seasonal model. */
+  m?: number;
+  /** Seasonal differences: default from the seasonal strength (nsdiffs). */
+  D?: number;
+  /** Seasonal orders: P and Q up to these (default 1). */
+  maxSP?: number;
+  maxSQ?: number;
 }
 
 /**
- * auto.arima's choice among non-seasonal models, by exhaustive search: d from ndiffs, then every
- * p ≤ maxP, q ≤ maxQ with p + q ≤ 5, with and without a constant for d ≤ 1, the lowest AICc.
+ * auto.arima's choice by exhaustive search: D from nsdiffs and d from ndiffs (on the seasonally
+ * differenced series), then every p ≤ maxP, q ≤ maxQ with p + q ≤ 5 (and with a season m, every
+ * P ≤ maxSP, Q ≤ maxSQ), with and without a constant where d + D ≤ 1, the lowest AICc. R searches
+ * stepwise up to P, Q ≤ 2; a season of at least two years of data is required, else it is left out.
  */
 export function autoArima(y: Values, options: AutoArimaOptions = {}): ArimaFit {
-  const d = options.d ?? ndiffs(y);
-  const maxP = options.maxP ?? 3;
-  const maxQ = options.maxQ ?? 3;
+  const m0 = options.m ?? 1;
+  const m = m0 >= 2 && y.length >= 2 * m0 + 2 ? m0 : 1;
+  const D = m > 1 ? (options.D ?? nsdiffs(y, m)) : 0;
+  const d = options.d ?? ndiffs(D > 0 ? difference(y, { p: 0, d: 0, q: 0, D, m }).subarray(m * D) : y);
+  const maxP = options.maxP ?? (m > 1 ? 2 : 3);
+  const maxQ = options.maxQ ?? (m > 1 ? 2 : 3);
+  const maxSP = m > 1 ? (options.maxSP ?? 1) : 0;
+  const maxSQ = m > 1 ? (options.maxSQ ?? 1) : 0;
   let best: ArimaFit | null = null;
   const errors: string[] = [];
   for (let p = 0; p <= maxP; p++) {
     for (let q = 0; q <= maxQ; q++) {
       if (p + q > 5) continue;
-      for (const constant of d <= 1 ? [true, false] : [false]) {
-        try {
-          const f = fitArima(y, { p, d, q }, { constant });
-          if (best === null || f.aicc < best.aicc) best = f;
-        } catch (e) {
-          if (!(e instanceof ArimaError)) throw e;
-          errors.push(e.message);
+      for (let P = 0; P <= maxSP; P++) {
+        for (let Q = 0; Q <= maxSQ; Q++) {
+          const order: ArimaOrder = m > 1 ? { p, d, q, P, D, Q, m } : { p, d, q };
+          for (const constant of d + D <= 1 ? [true, false] : [false]) {
+            try {
+              const f = fitArima(y, order, { constant });
+              if (best === null || f.aicc < best.aicc) best = f;
+            } catch (e) {
+              if (!(e instanceof ArimaError)) throw e;
+              errors.push(e.message);
+            }
+          }
         }
       }
     }

@@ -1,6 +1,7 @@
 // The classical forecasters behind one small interface, so that `evaluate`, the playground and the
 // forecasting benchmark can put them beside any other model (the neural ones included).
 
+import { arimaForecast, autoArima } from "./arima.js";
 import { type EtsFit, etsModel, fitEts } from "./ets.js";
 import { naive, seasonalNaive, seasonalNaiveDrift } from "./naive.js";
 import { fitTheta } from "./theta.js";
@@ -84,6 +85,34 @@ export const naiveForecaster: SeriesForecaster = {
     return { label: "naive", forecast: (history) => naive(history, horizon) };
   },
 };
+
+/**
+ * Seasonal ARIMA selected as forecast::auto.arima selects it (autoArima with the season: D by the
+ * seasonal strength, d by KPSS, the orders by AICc), fitted by conditional sum of squares on the
+ * training part; later origins run its residual recursion on with the same parameters. `log`: fitted to
+ * the logarithms where the training part is positive, its forecasts their exponentials (the medians).
+ */
+export function makeArimaForecaster(options: { name?: string; log?: boolean } = {}): SeriesForecaster {
+  return {
+    name: options.name ?? "ARIMA",
+    fit(train, period, horizon) {
+      let log = options.log === true;
+      for (let t = 0; log && t < train.length; t++) if (!(train[t] > 0)) log = false;
+      const tr = (v: ArrayLike<number>) => (log ? Float64Array.from(v, Math.log) : Float64Array.from(v));
+      const fit = autoArima(tr(train), { m: period });
+      return {
+        label: log ? `${fit.spec} of logs` : fit.spec,
+        forecast: (history) => {
+          const mean = arimaForecast(tr(history), fit.order, fit.params, fit.sigma2, horizon).mean;
+          return log ? mean.map(Math.exp) : mean;
+        },
+      };
+    },
+  };
+}
+
+/** ARIMA as forecast::auto.arima chooses it, on the series itself. */
+export const arimaForecaster: SeriesForecaster = makeArimaForecaster();
 
 /** ETS, Theta and seasonal naive with drift: the classical models shown beside a trained model. */
 export const CLASSICAL_FORECASTERS: readonly SeriesForecaster[] = [
