@@ -4,7 +4,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
-import { classicalBacktest, fitEts, fitTheta, seasonalNaiveDrift } from "../src/forecast/classical/index.js";
+import {
+  autoArima,
+  classicalBacktest,
+  fitEts,
+  fitTheta,
+  seasonalNaiveDrift,
+} from "../src/forecast/classical/index.js";
 import { prepareSeries } from "../src/forecast/data.js";
 import { evaluateForecaster, forecasterFrom, seriesSpecOf } from "../src/forecast/forecast.js";
 import { FIXTURES } from "./helpers.js";
@@ -22,16 +28,19 @@ function co2(): { y: number[]; testStart: number } {
 }
 
 describe("recurrent evaluate: classical rows", () => {
-  it("prints ETS with its selected model, Theta and seasonal naive with drift, and says which is best", async () => {
+  it("prints ETS and ARIMA with their selected models, Theta and seasonal naive with drift, and says which is best", async () => {
     const t = await run(["evaluate", "--model", CKPT, "--csv", CSV]);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/ETS\([AM],(N|A|Ad),[NAM]\) \(auto ETS\) +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+/);
+    expect(t.stdout).toMatch(
+      /\nARIMA\(\d,[012],\d\)\(\d,[01],\d\)\[12\]( with [a-z -]+)? of logs +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+/,
+    );
     expect(t.stdout).toMatch(/\nTheta +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+/);
     expect(t.stdout).toMatch(/seasonal naive \+ drift \(m=12\) +[\d.]+/);
     // on this CO2 test part the LSTM fixture (MASE ~0.9) loses to the classical models
     expect(t.stdout).toMatch(/A classical model does better: .*MASE [\d.]+ against the model's [\d.]+\./);
     const none = await run(["evaluate", "--model", CKPT, "--csv", CSV, "--no-classical"]);
-    expect(none.stdout).not.toMatch(/Theta|ETS/);
+    expect(none.stdout).not.toMatch(/Theta|ETS|ARIMA/);
   });
   it("--json has the library's classical backtest on the same origins and scale", async () => {
     const r = await run(["evaluate", "--model", CKPT, "--csv", CSV, "--json", "--stride", "2"]);
@@ -41,6 +50,7 @@ describe("recurrent evaluate: classical rows", () => {
     const lib = classicalBacktest({ series: y, testStart, horizon: j.horizon, m: 12, stride: 2 });
     expect(j.classical.map((c: { name: string }) => c.name)).toEqual([
       "ETS",
+      "ARIMA",
       "Theta",
       "seasonal naive + drift",
     ]);
@@ -58,23 +68,28 @@ describe("recurrent evaluate: classical rows", () => {
 });
 
 describe("recurrent forecast --compare", () => {
-  it("adds ETS, Theta and seasonal naive with drift fitted on the whole series as columns", async () => {
+  it("adds ETS, ARIMA, Theta and seasonal naive with drift fitted on the whole series as columns", async () => {
     const t = await run(["forecast", "--model", CKPT, "--csv", CSV, "--compare", "--no-chart"]);
     expect(t.code).toBe(0);
     const lines = t.stdout.trim().split("\n");
-    expect(lines[0]).toBe("date,value,ets,theta,snaive_drift");
+    expect(lines[0]).toBe("date,value,ets,arima,theta,snaive_drift");
     const { y } = co2();
     const ets = fitEts(y, { period: 12 });
+    const arima = autoArima(y.map(Math.log), { m: 12 });
+    const a = arima.forecast(3).mean.map(Math.exp);
     const theta = fitTheta(y, { period: 12 }).forecast(3).mean;
     const sn = seasonalNaiveDrift(y, 3, 12);
     const e = ets.forecast(3).mean;
     for (let i = 0; i < 3; i++) {
       const c = lines[i + 1].split(",").map(Number);
       expect(c[2]).toBeCloseTo(e[i], 3);
-      expect(c[3]).toBeCloseTo(theta[i], 3);
-      expect(c[4]).toBeCloseTo(sn[i], 3);
+      expect(c[3]).toBeCloseTo(a[i], 3);
+      expect(c[4]).toBeCloseTo(theta[i], 3);
+      expect(c[5]).toBeCloseTo(sn[i], 3);
     }
-    expect(t.stderr).toContain(`ets = ${ets.spec} selected by AICc`);
+    expect(t.stderr).toContain(
+      `ets = ${ets.spec} selected by AICc, arima = ${arima.spec} of logs selected by AICc`,
+    );
     const j = JSON.parse(
       (await run(["forecast", "--model", CKPT, "--csv", CSV, "--compare", "--no-chart", "--json"])).stdout,
     );

@@ -109,6 +109,7 @@ describe("a checkpoint made through the page's code path, in Node", () => {
     // then the classical models, fitted on the rows before the test part
     expect(r.evaluation?.scores.slice(3).map((s) => s.name)).toEqual([
       expect.stringMatching(/^ETS\([AM],(N|A|Ad),[NAM]\) \(auto ETS\)$/),
+      expect.stringMatching(/^ARIMA\(\d,[012],\d\)\(\d,[01],\d\)\[12\]( with [a-z -]+)? of logs$/),
       "Theta",
       "seasonal naive + drift (m=12)",
     ]);

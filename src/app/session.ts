@@ -263,7 +263,7 @@ export interface BacktestOptions {
   stride?: number;
   /** Score only the first steps (default: the trained horizon). */
   horizon?: number;
-  /** Also fit ETS, Theta and seasonal naive with drift on the rows before the test part (default true). */
+  /** Also fit ETS, ARIMA, Theta and seasonal naive with drift on the rows before the test part (default true). */
   classical?: boolean;
   /** Called as each phase starts: the model on every origin of the test part, then the classical models. */
   onPhase?: (phase: BacktestPhase) => void;

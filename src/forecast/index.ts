@@ -75,7 +75,7 @@ export {
   seriesSpecOf,
   testStartIn,
 } from "./forecast.js";
-// ETS, Theta and the naive family, with their statistics and optimizer (browser-safe).
+// ETS, ARIMA, Theta and the naive family, with their statistics and optimizer (browser-safe).
 export * as classical from "./classical/index.js";
 export { exportForecastOnnx } from "./onnx.js";
 export { NonFiniteError } from "./finite.js";

@@ -399,6 +399,7 @@ describe.skipIf(!HAVE_CHROMIUM)("playground in headless Chromium", () => {
       "naive",
       "seasonal naive (m=12)",
       expect.stringMatching(/^ETS\([AM],(N|A|Ad),[NAM]\) \(auto ETS\)$/),
+      expect.stringMatching(/^ARIMA\(\d,[012],\d\)\(\d,[01],\d\)\[12\]( with [a-z -]+)? of logs$/),
       "Theta",
       "seasonal naive + drift (m=12)",
     ]);

@@ -545,7 +545,7 @@ function backtestPhase(kind: JobKind, phase: "model" | "classical"): void {
   const what =
     phase === "model"
       ? "Backtesting the model on the held-out test part, from every origin"
-      : "Backtesting the classical models (ETS, Theta, seasonal naive with drift) on the same part";
+      : "Backtesting the classical models (ETS, ARIMA, Theta, seasonal naive with drift) on the same part";
   const keep = kind === "csv" ? "; Stop skips it and keeps the trained model" : "";
   progress(kind === "csv" ? "csv-progress" : "ckpt-progress", null);
   $(kind === "csv" ? "csv-status" : "ckpt-status").textContent = `${what}…${keep}`;
@@ -1115,7 +1115,7 @@ function verdict(rows: ScoreRow[]): string {
       : beats.length === 1
         ? `The model beats ${beats[0]} only.`
         : "The model does not beat the baselines (train longer, or change lookback, hidden size or learning rate).";
-  // rows after the first three are the classical models (ETS, Theta, seasonal naive with drift)
+  // rows after the first three are the classical models (ETS, ARIMA, Theta, seasonal naive with drift)
   const classical = rows.slice(3);
   if (classical.length === 0) return base;
   const best = classical.reduce((a, b) => (b.mase < a.mase ? b : a));

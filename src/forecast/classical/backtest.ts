@@ -13,7 +13,7 @@ export interface ClassicalBacktestOptions {
   /** Season length (the models' period and MASE's). */
   m: number;
   stride?: number;
-  /** Default: ETS, Theta, seasonal naive with drift. */
+  /** Default: ETS, ARIMA (of logs for a positive series), Theta, seasonal naive with drift. */
   forecasters?: readonly SeriesForecaster[];
 }
 

@@ -1,5 +1,5 @@
-// Classical forecasters (browser-safe): ETS with automatic model selection, Theta, and the naive
-// family, with the small statistics and the Nelder–Mead optimizer they are built on.
+// Classical forecasters (browser-safe): ETS and seasonal ARIMA with automatic model selection, Theta,
+// and the naive family, with the small statistics and the Nelder–Mead optimizer they are built on.
 
 export {
   type EtsCandidate,
@@ -45,6 +45,7 @@ export {
   type FittedForecaster,
   type SeriesForecaster,
   arimaForecaster,
+  arimaLogForecaster,
   makeArimaForecaster,
   etsForecaster,
   makeEtsForecaster,

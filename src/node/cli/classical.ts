@@ -1,6 +1,6 @@
 // The classical models beside a trained one in `recurrent evaluate` (rows of the backtest table, fitted
 // by app/session.ts backtestView) and `recurrent forecast --compare` (columns beside the model's
-// forecast), so that a user always sees when ETS, Theta or seasonal naive with drift does better.
+// forecast), so that a user always sees when ETS, ARIMA, Theta or seasonal naive with drift does better.
 
 import type { Series } from "../../data/series.js";
 import { classicalName } from "../../app/session.js";

@@ -753,13 +753,15 @@ async function forecastCommand(o: ForecastCli): Promise<void> {
   }
   const extraCols = fc.intervals === null ? [] : Object.keys(intervalFields(fc.intervals, 0, (x) => x));
   const cols = compare ?? [];
-  const head = cols
-    .map((c) => `,${c.name === "ETS" ? "ets" : c.name === "Theta" ? "theta" : "snaive_drift"}`)
-    .join("");
+  const short: Record<string, string> = { ETS: "ets", ARIMA: "arima", Theta: "theta" };
+  const head = cols.map((c) => `,${short[c.name] ?? "snaive_drift"}`).join("");
   if (compare !== null) {
-    const ets = compare.find((c) => c.name === "ETS");
+    const chosen = (name: string) => {
+      const c = compare.find((x) => x.name === name);
+      return c?.values === null ? `not fitted (${c?.error})` : `${c?.label} selected by AICc`;
+    };
     process.stderr.write(
-      `compare: ets = ${ets?.values === null ? `not fitted (${ets?.error})` : `${ets?.label} selected by AICc`}, theta = Theta method, snaive_drift = seasonal naive with drift (m=${season}), each fitted on the whole series\n`,
+      `compare: ets = ${chosen("ETS")}, arima = ${chosen("ARIMA")}, theta = Theta method, snaive_drift = seasonal naive with drift (m=${season}), each fitted on the whole series\n`,
     );
   }
   // rows go out in blocks, so a reader that stops early (`| head`) stops the writing (bin.ts ends the
@@ -1091,7 +1093,10 @@ export function registerForecastCommands(program: Command): void {
     .option("--out <stem>", "chart file stem (writes <stem>.svg and <stem>.png)", "forecast")
     .option("--no-chart", "do not draw the chart")
     .option("--history <n>", "observed points shown in the chart", num("--history", "posint"))
-    .option("--compare", "add the forecasts of ETS (auto), Theta and seasonal naive with drift as columns")
+    .option(
+      "--compare",
+      "add the forecasts of ETS (auto), ARIMA (auto, of the logarithms of a positive series), Theta and seasonal naive with drift as columns",
+    )
     .addHelpText(
       "after",
       [
@@ -1112,7 +1117,7 @@ export function registerForecastCommands(program: Command): void {
     .summary("backtest a checkpoint on its held-out test part against naive baselines")
     .description(
       [
-        "Rolling-origin backtest on the test part that the checkpoint's split held out: from each origin in the test part, every forecaster sees the series up to the origin and forecasts the next horizon steps. Reports MAE, RMSE, sMAPE and MASE for the model beside the naive (last value) and seasonal-naive (last season) forecasts on the same windows, and beside the classical models fitted on the rows before the test part: ETS (selected by AICc as R's forecast::ets), Theta, and seasonal naive with drift.",
+        "Rolling-origin backtest on the test part that the checkpoint's split held out: from each origin in the test part, every forecaster sees the series up to the origin and forecasts the next horizon steps. Reports MAE, RMSE, sMAPE and MASE for the model beside the naive (last value) and seasonal-naive (last season) forecasts on the same windows, and beside the classical models fitted on the rows before the test part: ETS (selected by AICc as R's forecast::ets), seasonal ARIMA (chosen as R's forecast::auto.arima chooses it, of the logarithms of a positive series), Theta, and seasonal naive with drift.",
       ].join("\n\n"),
     )
     .requiredOption("--model <checkpoint>", "a checkpoint written by `recurrent train`")
@@ -1132,7 +1137,7 @@ export function registerForecastCommands(program: Command): void {
     .addOption(seriesOption())
     .addOption(fillOption())
     .option("--json", "print JSON instead of a table")
-    .option("--no-classical", "leave out the classical models (ETS, Theta, seasonal naive with drift)")
+    .option("--no-classical", "leave out the classical models (ETS, ARIMA, Theta, seasonal naive with drift)")
     .addHelpText(
       "after",
       [
