@@ -1,4 +1,4 @@
-// Hybrid and ETS checkpoints from strangers, through the real command (`main(argv)` in this process):
+// Hybrid, ETS and ARIMA checkpoints from strangers, through the real command (`main(argv)` in this process):
 // every field is checked against the weights and sane bounds before the ensemble is built (a clear
 // message naming the file and the field, exit 1), and a forecast that would not be finite is refused
 // (exit 1, no file written). The fixtures are scripts/fuzz-fixtures.ts's; the numbered cases are what
@@ -7,9 +7,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Tensor } from "../src/core/tensor.js";
-import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
+import { decodeCheckpoint, encodeCheckpoint } from "../src/forecast/checkpoint.js";
+import { arimaCheckpoint } from "../src/forecast/hybrid/run.js";
 import { etsModel } from "../src/forecast/classical/ets.js";
 import { column, prepareSeries } from "../src/forecast/data.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.js";
@@ -358,6 +359,62 @@ describe("hybrid: finite weights whose forecast is not finite are refused (exit 
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).forecast).toHaveLength(most);
   }, 60_000);
+});
+
+describe("ARIMA: no weights, orders autoArima can choose, one finite coefficient per order", () => {
+  // an ARIMA checkpoint as `train --model auto` writes it when seasonal ARIMA wins, on 120 months of CO2
+  const ARIMA = p("arima.safetensors");
+  beforeAll(() => {
+    const prepared = prepareSeries(readFileSync(HYBRID_CSV, "utf8"), { target: "CO2" });
+    const { checkpoint } = arimaCheckpoint(prepared, 6, 12, { val: 0.15, test: 0.15 }, "test", 0);
+    writeFileSync(ARIMA, encodeCheckpoint(checkpoint));
+  });
+  const A = "recurrent.arima";
+
+  it("the fixture forecasts 6 finite steps with nested bands", async () => {
+    const r = await forecast(ARIMA, HYBRID_CSV, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout).forecast;
+    expect(rows).toHaveLength(6);
+    for (const row of rows) {
+      expect(row.lower_95).toBeLessThanOrEqual(row.lower_80);
+      expect(row.upper_80).toBeLessThanOrEqual(row.upper_95);
+      expect(row.value).toBeGreaterThan(380);
+      expect(row.value).toBeLessThan(450);
+    }
+  });
+
+  it.each([
+    [["order", "p"], "9", /arima\.order\.p = 9; expected an integer in \[0, 5\]/],
+    [["order", "m"], "1e9", /arima\.order\.m = 1000000000; expected an integer in \[1, 366\]/],
+    [
+      ["params", "ma"],
+      "[1,2,3,4,5,6,7]",
+      /arima\.params\.ma = \[1,2,3,4,5,6,7\]; expected \d+ finite coefficients?/,
+    ],
+    [["params", "constant"], "null", /arima\.params\.constant = null; expected a finite number/],
+    [["sigma2"], "-1", /arima\.sigma2 = -1; expected a finite number >= 0/],
+    [["log"], '"yes"', /arima\.log = "yes"; expected true or false/],
+    [["spec"], "7", /arima\.spec = 7; expected a string/],
+  ])("arima.%s = %s", async (path, raw, message) => {
+    const file = rawField(ARIMA, `arima-${path.join("-")}.safetensors`, A, path as string[], raw);
+    await refused(file, HYBRID_CSV, message, ["forecast", "evaluate"]);
+  });
+
+  it("weights, or a second model in the same file, are refused", async () => {
+    const weighted = variant(ARIMA, "arima-weights.safetensors", (_, t) => {
+      t["head.weight"] = new Tensor(new Float32Array(2), [1, 2]);
+    });
+    await refused(
+      weighted,
+      HYBRID_CSV,
+      /the weights hold "head\.weight", but an ARIMA checkpoint has no weights/,
+    );
+    const both = variant(ARIMA, "arima-ets.safetensors", (m) => {
+      m["recurrent.ets"] = JSON.parse(read(ETS).metadata["recurrent.ets"]);
+    });
+    await refused(both, HYBRID_CSV, /holds both recurrent\.ets and recurrent\.arima/);
+  });
 });
 
 describe("ETS: no weights, and parameters the filter can run with", () => {

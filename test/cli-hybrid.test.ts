@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { column, prepareSeries } from "../src/forecast/data.js";
 import { forecastSeries, forecasterFrom, seriesSpecOf } from "../src/forecast/forecast.js";
+import { arimaForecast, autoArima } from "../src/forecast/classical/arima.js";
 import { etsModel, fitEts } from "../src/forecast/classical/ets.js";
 import { FIXTURES } from "./helpers.js";
 import { type Run, runCli as run } from "./cli-run.js";
@@ -344,7 +345,7 @@ describe("short series", () => {
 });
 
 describe("--model auto", () => {
-  it("fits hybrid, LSTM and ETS, prints their validation MASE, and keeps the best", async () => {
+  it("fits hybrid, LSTM, ETS and ARIMA, prints their validation MASE, and keeps the best", async () => {
     const out = p("auto.safetensors");
     const r = await run([
       "train",
@@ -360,7 +361,7 @@ describe("--model auto", () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
-      /auto: fitting the hybrid\n[\s\S]*auto: fitting the LSTM\n[\s\S]*auto: fitting ETS/,
+      /auto: fitting the hybrid\n[\s\S]*auto: fitting the LSTM\n[\s\S]*auto: fitting ETS\n[\s\S]*auto: fitting seasonal ARIMA/,
     );
     const rows = [...r.stdout.matchAll(/^ {13}(\S.*?) +MASE (\d\.\d{4}) /gm)].map((m) => ({
       label: m[1],
@@ -370,6 +371,7 @@ describe("--model auto", () => {
       "hybrid",
       "LSTM",
       expect.stringMatching(/^ETS\(/),
+      expect.stringMatching(/^ARIMA\(/),
     ]);
     const best = rows.reduce((a, b) => (b.mase < a.mase ? b : a));
     const m = /^winner {5}(.+?): MASE (\d\.\d{3}) vs (\d\.\d{3}) for .*, (\d+\.\d)% lower$/m.exec(r.stdout);
@@ -378,9 +380,63 @@ describe("--model auto", () => {
     const second = rows.filter((x) => x !== best).reduce((a, b) => (b.mase < a.mase ? b : a));
     expect(Number(m![4])).toBeCloseTo(100 * (1 - best.mase / second.mase), 0);
     const c = decodeCheckpoint(readFileSync(out));
-    const kind = c.meta.hybrid ? "hybrid" : c.meta.ets ? "ETS" : "LSTM";
+    const kind = c.meta.hybrid ? "hybrid" : c.meta.ets ? "ETS" : c.meta.arima ? "ARIMA" : "LSTM";
     expect(best.label.startsWith(kind)).toBe(true);
     const ev = await run(["evaluate", "--model", out, "--csv", SMALL_CSV]);
     expect(ev.code).toBe(0);
+  }, 120_000);
+
+  it("keeps seasonal ARIMA where it wins, and forecasts and scores with it as the library does", async () => {
+    const out = p("auto-arima.safetensors");
+    const fast = ["--members", "1", "--epochs", "2", "--hidden", "8"];
+    const r = await run([
+      "train",
+      "--csv",
+      CO2,
+      "--target",
+      "CO2",
+      "--fill",
+      "linear",
+      "--model",
+      "auto",
+      ...fast,
+      "--out",
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    // on CO2's validation part, 2002–2011, ARIMA of the logarithms wins (MASE 0.29 against 0.32 for
+    // the default hybrid with five members, README)
+    expect(r.stdout).toMatch(/^winner {5}ARIMA\(\d,1,\d\)\(\d,1,\d\)\[12\] of logs: MASE 0\.2\d\d vs /m);
+    expect(r.stdout).toMatch(/^model {6}ARIMA\(.*of logs \(refitted on all rows before the test part\)$/m);
+    const c = decodeCheckpoint(readFileSync(out));
+    const a = c.meta.arima!;
+    expect(Object.keys(c.stateDict)).toEqual([]);
+    expect(a.log).toBe(true);
+    // refitted on the 634 rows before the test part, of the logarithms
+    const prepared = prepareSeries(readFileSync(CO2, "utf8"), { ...seriesSpecOf(c), fill: "linear" });
+    const y = column(prepared.series, 0);
+    const want = autoArima(Array.from(y.subarray(0, 634), Math.log), { m: 12 });
+    expect(a.spec).toBe(`${want.spec} of logs`);
+    expect(a.params.ma).toEqual(want.params.ma);
+    // forecast: the exponentials of the log model's forecasts from the whole series
+    const f = await run(["forecast", "--model", out, "--csv", CO2, "--no-chart", "--json"]);
+    expect(f.code).toBe(0);
+    const rows = JSON.parse(f.stdout).forecast;
+    const lib = arimaForecast(Array.from(y, Math.log), want.order, want.params, want.sigma2, 12);
+    for (let h = 0; h < 12; h++) {
+      expect(rows[h].value).toBeCloseTo(Math.exp(lib.mean[h]), 3);
+      expect(rows[h].lower_80).toBeCloseTo(Math.exp(lib.lower(80)[h]), 3);
+      expect(rows[h].upper_95).toBeCloseTo(Math.exp(lib.upper(95)[h]), 3);
+    }
+    // evaluate: the saved model's row is the classical ARIMA row, and it says so
+    const ev = await run(["evaluate", "--model", out, "--csv", CO2, "--json"]);
+    const j = JSON.parse(ev.stdout);
+    const row = j.classical.find((x: { name: string }) => x.name === "ARIMA");
+    expect(j.scores.model.mase).toBeCloseTo(row.scores.mase, 6);
+    expect(j.scores.model.mase).toBeLessThan(0.3);
+    const text = await run(["evaluate", "--model", out, "--csv", CO2]);
+    expect(text.stdout).toMatch(
+      /The model scores as the best classical model, ARIMA\(.*\): it is that model/,
+    );
   }, 120_000);
 });

@@ -40,8 +40,9 @@ import type { SchedulerStateDict } from "../optim/lr_scheduler.js";
 import { CheckpointError } from "./errors.js";
 import { ForecastNet, type ModelConfigJSON, modelConfigFromJSON } from "./model.js";
 import { buildHybrid, checkHybridMeta, type HybridMetaJSON } from "./hybrid/checkpoint.js";
-import { checkEtsMeta, type EtsMetaJSON } from "./hybrid/fallback.js";
+import { type ArimaMetaJSON, checkEtsMeta, type EtsMetaJSON } from "./hybrid/fallback.js";
 import {
+  validateArimaCheckpoint,
   validateEtsCheckpoint,
   validateForecastCheckpoint,
   validateHybridCheckpoint,
@@ -155,6 +156,8 @@ export interface ForecastMeta {
   hybrid?: HybridMetaJSON;
   /** Present when the saved forecaster is ETS (metadata `recurrent.ets`, see hybrid/fallback.ts). */
   ets?: EtsMetaJSON;
+  /** Present when the saved forecaster is seasonal ARIMA (metadata `recurrent.arima`, hybrid/fallback.ts). */
+  arima?: ArimaMetaJSON;
 }
 
 export interface ForecastCheckpoint {
@@ -271,6 +274,7 @@ export function checkpointMetadata(ckpt: ForecastCheckpoint): Record<string, str
   };
   if (m.hybrid !== undefined) out["recurrent.hybrid"] = JSON.stringify(m.hybrid);
   if (m.ets !== undefined) out["recurrent.ets"] = JSON.stringify(m.ets);
+  if (m.arima !== undefined) out["recurrent.arima"] = JSON.stringify(m.arima);
   if (ckpt.optimizer !== null) out["recurrent.optimizer"] = JSON.stringify(packOptimizer(ckpt.optimizer));
   if (ckpt.scheduler !== null) out["recurrent.scheduler"] = JSON.stringify(ckpt.scheduler);
   return out;
@@ -343,9 +347,17 @@ export function checkpointFromParts(
   // the recurrent network's, the hybrid ensemble's (weights members.*) or ETS's (no weights)
   const hybridText = metadata["recurrent.hybrid"];
   const etsText = metadata["recurrent.ets"];
-  if (hybridText !== undefined && etsText !== undefined) {
+  const arimaText = metadata["recurrent.arima"];
+  const held = (
+    [
+      ["recurrent.hybrid", hybridText],
+      ["recurrent.ets", etsText],
+      ["recurrent.arima", arimaText],
+    ] as const
+  ).filter(([, t]) => t !== undefined);
+  if (held.length > 1) {
     throw new CheckpointError(
-      `${source}: the checkpoint is damaged: its metadata holds both recurrent.hybrid and recurrent.ets (one model per file)`,
+      `${source}: the checkpoint is damaged: its metadata holds both ${held[0][0]} and ${held[1][0]} (one model per file)`,
     );
   }
   const raw = { model, data, split, training, ...(scheduler === null ? {} : { scheduler }) };
@@ -362,13 +374,19 @@ export function checkpointFromParts(
       tensors,
       source,
     );
+  } else if (arimaText !== undefined) {
+    validateArimaCheckpoint(
+      { ...raw, arima: parseJson(metadata, "recurrent.arima", source), optimizer: optimizerText },
+      tensors,
+      source,
+    );
   } else {
     validateForecastCheckpoint(raw, tensors, source);
   }
   if ((data as { panel?: unknown }).panel !== undefined) {
-    if (hybridText !== undefined || etsText !== undefined)
+    if (held.length > 0)
       throw new CheckpointError(
-        `${source}: the checkpoint is damaged: data.panel (many series) is for the LSTM forecaster, not a hybrid or ETS model`,
+        `${source}: the checkpoint is damaged: data.panel (many series) is for the LSTM forecaster, not a hybrid, ETS or ARIMA model`,
       );
     checkPanelMeta({ model, data, split, training }, tensors, source);
   }
@@ -404,6 +422,9 @@ export function checkpointFromParts(
       ...(metadata["recurrent.ets"] !== undefined
         ? { ets: checkEtsMeta(parseJson(metadata, "recurrent.ets", source), source) }
         : {}),
+      ...(arimaText !== undefined
+        ? { arima: parseJson(metadata, "recurrent.arima", source) as ArimaMetaJSON }
+        : {}),
     },
     stateDict: tensors,
     optimizer,
@@ -411,7 +432,7 @@ export function checkpointFromParts(
   };
   // checks the tensors against the config
   if (ckpt.meta.hybrid !== undefined) buildHybrid(ckpt, source);
-  else if (ckpt.meta.ets === undefined) buildModel(ckpt, source);
+  else if (ckpt.meta.ets === undefined && ckpt.meta.arima === undefined) buildModel(ckpt, source);
   return ckpt;
 }
 

@@ -3,10 +3,11 @@
 import type { ForecastCheckpoint } from "./checkpoint.js";
 import { partnerSpec } from "./hybrid/combine.js";
 
-/** The model's family in a word or two: "hybrid", the ETS spec (e.g. "ETS(M,Ad,M)"), or the cell ("LSTM"). */
+/** The model's family in a word or two: "hybrid", the ETS or ARIMA spec (e.g. "ETS(M,Ad,M)"), or the cell ("LSTM"). */
 export function modelKind(ckpt: ForecastCheckpoint): string {
   if (ckpt.meta.hybrid !== undefined) return "hybrid";
   if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
+  if (ckpt.meta.arima !== undefined) return ckpt.meta.arima.spec;
   return ckpt.meta.model.cell.toUpperCase();
 }
 
@@ -22,6 +23,7 @@ export function describeModel(ckpt: ForecastCheckpoint): string {
     return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${learned}) + LSTM(${inputs}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)${h.combine ? `; averaged with ${partnerSpec(h.combine)} (weight ${h.combine.weight})` : ""}`;
   }
   if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
+  if (ckpt.meta.arima !== undefined) return ckpt.meta.arima.spec;
   const m = ckpt.meta.model;
   return describeNet({
     cell: m.cell,

@@ -12,7 +12,7 @@ import type { ForecastNet } from "./model.js";
 import { type PipelineSpec, forecastAt, scaleSeries } from "./pipeline.js";
 import { buildHybrid, hybridForecastAt, type IntervalBand } from "./hybrid/checkpoint.js";
 import type { HybridNet } from "./hybrid/model.js";
-import { type EtsMetaJSON, etsForecastAt } from "./hybrid/fallback.js";
+import { type ArimaMetaJSON, arimaForecastAt, type EtsMetaJSON, etsForecastAt } from "./hybrid/fallback.js";
 
 /** A checkpoint ready to use: its network and the numbers that map series to model and back. */
 export interface Forecaster {
@@ -23,6 +23,8 @@ export interface Forecaster {
   hybrid: HybridNet | null;
   /** The saved ETS model (from `--model auto` or the short-series fallback), else null. */
   ets: EtsMetaJSON | null;
+  /** The saved seasonal ARIMA model (from `--model auto`), else null. */
+  arima: ArimaMetaJSON | null;
   spec: PipelineSpec;
 }
 
@@ -36,7 +38,8 @@ export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpo
   }
   const hybrid = checkpoint.meta.hybrid !== undefined ? buildHybrid(checkpoint, source) : null;
   const ets = checkpoint.meta.ets ?? null;
-  const model = hybrid === null && ets === null ? buildModel(checkpoint, source) : null;
+  const arima = checkpoint.meta.arima ?? null;
+  const model = hybrid === null && ets === null && arima === null ? buildModel(checkpoint, source) : null;
   const d = checkpoint.meta.data;
   const spec: PipelineSpec = {
     scaler: checkpointScaler(checkpoint),
@@ -45,7 +48,7 @@ export function forecasterFrom(checkpoint: ForecastCheckpoint, source = "checkpo
     horizon: d.horizon,
     windowNorm: d.window_norm,
   };
-  return { checkpoint, model, hybrid, ets, spec };
+  return { checkpoint, model, hybrid, ets, arima, spec };
 }
 
 /**
@@ -107,7 +110,8 @@ export function forecastSeries(f: Forecaster, series: Series, steps?: number): F
   }
   // The dates first: a horizon that runs past what the date format can write is refused before any work.
   const times = forecastTimes(f, series, n);
-  if (f.hybrid !== null || f.ets !== null) return withDates(f, series, times, hybridSeries(f, series, n));
+  if (f.hybrid !== null || f.ets !== null || f.arima !== null)
+    return withDates(f, series, times, hybridSeries(f, series, n));
   // Work on the last L rows only, growing them with forecasts when needed.
   let hist = Float32Array.from(series.data.subarray((T - L) * F, T * F)); // (L', F)
   const out = new Float32Array(n);
@@ -152,6 +156,11 @@ function withIntervalsAt(
     checkBandForecasts(fc, f.ets.spec, H, origins);
     return fc;
   }
+  if (f.arima !== null) {
+    const fc = arimaForecastAt(f.arima, values, origins, H);
+    checkBandForecasts(fc, f.arima.spec, H, origins);
+    return fc;
+  }
   return null;
 }
 
@@ -182,7 +191,7 @@ function hybridSeries(f: Forecaster, series: Series, n: number): ForecastOutput 
   const most = feedbackLimit(series.shape[0], H, f.hybrid?.config.members ?? 1);
   if (n > most) {
     throw new ForecastError(
-      `a forecast of ${n} steps from this ${f.hybrid !== null ? "hybrid" : "ETS"} model would feed ${Math.ceil(n / H)} blocks of ${H} forecasts back, each re-running it over the whole series of ${series.shape[0]}+ rows. Ask for ${most} steps or fewer`,
+      `a forecast of ${n} steps from this ${f.hybrid !== null ? "hybrid" : f.ets !== null ? "ETS" : "ARIMA"} model would feed ${Math.ceil(n / H)} blocks of ${H} forecasts back, each re-running it over the whole series of ${series.shape[0]}+ rows. Ask for ${most} steps or fewer`,
     );
   }
   let values = column(series, f.spec.targetIndex);

@@ -56,9 +56,15 @@ export function exportForecastOnnx(ckpt: ForecastCheckpoint, source = "checkpoin
   }
   // the hybrid's Holt-Winters recursion runs over the whole history and ETS has no network: neither is a
   // fixed-lookback graph of ONNX's operators (yet), so only the recurrent forecaster (--model lstm) leaves
-  if (ckpt.meta.hybrid !== undefined || ckpt.meta.ets !== undefined) {
+  if (ckpt.meta.hybrid !== undefined || ckpt.meta.ets !== undefined || ckpt.meta.arima !== undefined) {
+    const what =
+      ckpt.meta.hybrid !== undefined
+        ? "a hybrid (ES-RNN) model"
+        : ckpt.meta.ets !== undefined
+          ? "an ETS model"
+          : "an ARIMA model";
     throw new ForecastError(
-      `${source}: ONNX export covers the recurrent forecaster (train --model lstm); this checkpoint holds ${ckpt.meta.hybrid !== undefined ? "a hybrid (ES-RNN) model" : "an ETS model"}, which it cannot express yet`,
+      `${source}: ONNX export covers the recurrent forecaster (train --model lstm); this checkpoint holds ${what}, which it cannot express yet`,
     );
   }
   const net = buildModel(ckpt, source);

@@ -41,6 +41,8 @@ export const LIMITS = Object.freeze({
   etsPeriod: 24,
   /** A Fourier term's period, in steps. */
   fourierPeriod: 1_000_000,
+  /** An ARIMA season, in steps (a year of days). */
+  arimaPeriod: 366,
 });
 
 /** The largest finite float32. */
@@ -885,6 +887,70 @@ export function validateEtsCheckpoint(
   if (meta.optimizer !== undefined)
     throw new CheckpointError(
       `${source}: the metadata holds recurrent.optimizer, but an ETS checkpoint has no optimizer state`,
+    );
+  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
+}
+
+/** The raw metadata of an ARIMA checkpoint: the common sections and `recurrent.arima`. */
+export interface RawArimaMeta extends RawForecastMeta {
+  arima: unknown;
+}
+
+/**
+ * Validates an ARIMA checkpoint (hybrid/fallback.ts): no weights, `recurrent.arima` = {spec, order,
+ * params, sigma2, log} with orders autoArima can choose (p, q ≤ 5, d ≤ 2, P, Q ≤ 2, D ≤ 1, a season of
+ * 1 to 366 steps), one finite coefficient per order, a finite σ² ≥ 0, and the common sections.
+ */
+export function validateArimaCheckpoint(
+  meta: RawArimaMeta,
+  tensors: Record<string, Tensor>,
+  source: string,
+): void {
+  const names = Object.keys(tensors);
+  if (names.length > 0) {
+    throw new CheckpointError(
+      `${source}: the weights hold ${show(names[0])}${names.length > 1 ? ` and ${names.length - 1} more` : ""}, but an ARIMA checkpoint has no weights`,
+    );
+  }
+  const a = section(source, "arima", meta.arima);
+  a.str("spec");
+  const o = section(source, "arima.order", a.o.order);
+  const p = o.int("p", 0, 5);
+  o.int("d", 0, 2);
+  const q = o.int("q", 0, 5);
+  const m = o.has("m") ? o.int("m", 1, LIMITS.arimaPeriod) : 1;
+  const P = o.has("P") ? o.int("P", 0, m > 1 ? 2 : 0) : 0;
+  if (o.has("D")) o.int("D", 0, m > 1 ? 1 : 0);
+  const Q = o.has("Q") ? o.int("Q", 0, m > 1 ? 2 : 0) : 0;
+  const pr = section(source, "arima.params", a.o.params);
+  const coefficients = (field: string, n: number) => {
+    const v = pr.o[field];
+    if (n === 0 && v === undefined) return;
+    if (!Array.isArray(v) || v.length !== n || !v.every((x) => isFiniteNum(x) && Math.abs(x) <= 1e3))
+      pr.fail(field, `${plural(n, "finite coefficient")} of magnitude at most 1000 (the order's)`);
+  };
+  coefficients("ar", p);
+  coefficients("ma", q);
+  coefficients("sar", P);
+  coefficients("sma", Q);
+  pr.num("constant", (x) => Math.abs(x) <= FLOAT32_MAX, "a finite number");
+  a.num("sigma2", (x) => x >= 0 && x <= FLOAT32_MAX, "a finite number >= 0");
+  if (a.has("log") && typeof a.o.log !== "boolean") a.fail("log", "true or false");
+
+  // the common sections: the horizon is the model's own (no weights hold it)
+  const d = section(source, "data", meta.data);
+  const H = d.int("horizon", 1, LIMITS.horizon);
+  checkFamilyModel(source, meta.model, { horizon: H });
+  checkDataSplit(source, meta.data, meta.split, {
+    F: 1,
+    horizon: H,
+    horizonFrom: "model's",
+    windowFits: false,
+  });
+  checkTraining(source, meta.training, false);
+  if (meta.optimizer !== undefined)
+    throw new CheckpointError(
+      `${source}: the metadata holds recurrent.optimizer, but an ARIMA checkpoint has no optimizer state`,
     );
   if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
 }

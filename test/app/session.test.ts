@@ -176,7 +176,7 @@ describe("views as plain data", () => {
   it("backtestView fits the classical models unless told not to", () => {
     const s = openForecast(ckpt, "m.safetensors", CSV, "a.csv");
     const v = backtestView(s);
-    expect(v.classical.map((c) => c.name)).toEqual(["ETS", "Theta", "seasonal naive + drift"]);
+    expect(v.classical.map((c) => c.name)).toEqual(["ETS", "ARIMA", "Theta", "seasonal naive + drift"]);
     expect(v.scores.length).toBe(3 + v.classical.filter((c) => c.scores !== null).length);
   });
 });

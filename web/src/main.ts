@@ -1119,6 +1119,8 @@ function verdict(rows: ScoreRow[]): string {
   const classical = rows.slice(3);
   if (classical.length === 0) return base;
   const best = classical.reduce((a, b) => (b.mase < a.mase ? b : a));
+  if (Math.abs(m - best.mase) <= 1e-6 * Math.max(best.mase, 1e-12))
+    return `${base} It scores as the best classical model, ${best.name}: it is that model, or forecasts as it does.`;
   return m < best.mase
     ? `${base} It also beats the classical models (best: ${best.name}).`
     : `${base} A classical model does better: ${best.name} (MASE ${fmt(best.mase)}).`;

@@ -1,7 +1,8 @@
-// `train --model auto`: the hybrid, the plain LSTM and ETS are each fitted on the training part and
-// forecast the same rolling origins of the validation part (every row of it, steps past its end
-// masked); the one with the lowest MASE there is kept. ETS is then refitted on all rows before the test
-// part. A model that cannot be fitted (too short a series) drops out with its reason.
+// `train --model auto`: the hybrid, the plain LSTM, ETS and seasonal ARIMA (of the logarithms of a
+// positive series) are each fitted on the training part and forecast the same rolling origins of the
+// validation part (every row of it, steps past its end masked); the one with the lowest MASE there is
+// kept. ETS or ARIMA is then refitted on all rows before the test part. A model that cannot be fitted
+// (too short a series) drops out with its reason.
 
 import { DataError } from "../../data/errors.js";
 import { scalerFromJSON } from "../../data/scaler.js";
@@ -12,11 +13,11 @@ import { ForecastError } from "../errors.js";
 import { forecastAt, scaleSeries } from "../pipeline.js";
 import { type TrainOptions, trainForecaster } from "../train.js";
 import { partnerSpec } from "./combine.js";
-import { etsForecastAt, fitEtsMeta } from "./fallback.js";
-import { etsCheckpoint, trainHybridForecaster } from "./run.js";
+import { arimaForecastAt, etsForecastAt, fitArimaMeta, fitEtsMeta } from "./fallback.js";
+import { arimaCheckpoint, etsCheckpoint, trainHybridForecaster } from "./run.js";
 import type { HybridHooks, HybridOptions } from "./train.js";
 
-export type AutoCandidate = "hybrid" | "lstm" | "ets";
+export type AutoCandidate = "hybrid" | "lstm" | "ets" | "arima";
 
 export interface AutoScore {
   model: AutoCandidate;
@@ -39,7 +40,7 @@ export interface AutoResult {
 
 const now = (): number => performance.now() / 1000;
 
-/** Trains the three candidates and keeps the best on the validation part. */
+/** Trains the four candidates and keeps the best on the validation part. */
 export async function trainAuto(
   prepared: PreparedSeries,
   hybridOptions: HybridOptions,
@@ -154,6 +155,28 @@ export async function trainAuto(
     });
   }
 
+  // seasonal ARIMA, fitted on the training part for the comparison
+  hooks.onModel?.("arima");
+  t0 = now();
+  let arimaLabel = "ARIMA";
+  try {
+    const meta = fitArimaMeta(values.subarray(0, split.train.end), m);
+    arimaLabel = meta.spec;
+    const m1 = meta.order.m ?? 1;
+    const need = meta.order.d + m1 * (meta.order.D ?? 0) + meta.order.p + m1 * (meta.order.P ?? 0) + 1;
+    const os = origins.filter((o) => o >= need);
+    const fc = arimaForecastAt(meta, values, os, H).point;
+    scores.push({ model: "arima", label: meta.spec, mase: score(fc, os), error: null, seconds: now() - t0 });
+  } catch (e) {
+    scores.push({
+      model: "arima",
+      label: arimaLabel,
+      mase: null,
+      error: (e as Error).message,
+      seconds: now() - t0,
+    });
+  }
+
   const ranked = scores
     .filter((s) => s.mase !== null && Number.isFinite(s.mase))
     .sort((a, b) => a.mase! - b.mase!);
@@ -164,14 +187,17 @@ export async function trainAuto(
   }
   const winner = ranked[0].model;
   let checkpoint = checkpoints[winner];
-  if (winner === "ets" || checkpoint === undefined) {
+  if (winner === "ets" || winner === "arima" || checkpoint === undefined) {
     const t1 = now();
     const second = ranked[1];
     const note =
       second !== undefined
         ? `${ranked[0].label} won the validation (MASE ${ranked[0].mase!.toFixed(3)} vs ${second.label} ${second.mase!.toFixed(3)})`
         : `${ranked[0].label} was the only model that could be fitted`;
-    checkpoint = etsCheckpoint(prepared, H, m, sizes, "auto", note, now() - t1).checkpoint;
+    checkpoint =
+      winner === "arima"
+        ? arimaCheckpoint(prepared, H, m, sizes, note, now() - t1).checkpoint
+        : etsCheckpoint(prepared, H, m, sizes, "auto", note, now() - t1).checkpoint;
   }
   return { winner, scores, checkpoint, origins: origins.length };
 }

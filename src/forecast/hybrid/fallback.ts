@@ -1,9 +1,10 @@
-// ETS as a saved forecaster: what `train --model auto` keeps when exponential smoothing wins the
-// validation, and what `train` falls back to when a series is too short for any learned model. The
-// checkpoint has no tensors; metadata `recurrent.ets` = {spec, type, params, period} holds the fitted
+// ETS (and seasonal ARIMA, at the end of this file) as a saved forecaster: what `train --model auto`
+// keeps when exponential smoothing (or ARIMA) wins the validation, and what `train` falls back to when
+// a series is too short for any learned model (ETS). The checkpoint has no tensors; metadata `recurrent.ets` = {spec, type, params, period} holds the fitted
 // model, and forecasts re-run its filter over the series up to each origin with those parameters (as
 // the classical forecasters do at rolling origins).
 
+import { type ArimaOrder, type ArimaParams, arimaForecast, autoArima } from "../classical/arima.js";
 import { type EtsFit, type EtsParams, type EtsType, etsModel, fitEts } from "../classical/ets.js";
 import { CheckpointError, ForecastError } from "../errors.js";
 import type { HybridForecast } from "./checkpoint.js";
@@ -98,6 +99,71 @@ export function etsForecastAt(
       ? logsOf(Array.prototype.slice.call(values, 0, o) as number[])
       : (Array.prototype.slice.call(values, 0, o) as number[]);
     const fc = etsModel(hist, meta.type, meta.params, meta.period).forecast(H);
+    const back = (a: ArrayLike<number>) => (meta.log ? Array.from(a, Math.exp) : a);
+    point.set(back(fc.mean), n * H);
+    for (const b of bands) {
+      b.lower.set(back(fc.lower(b.level * 100)), n * H);
+      b.upper.set(back(fc.upper(b.level * 100)), n * H);
+    }
+  });
+  return { point, bands };
+}
+
+/**
+ * Seasonal ARIMA as a saved forecaster (`train --model auto` keeps it when it wins the validation):
+ * metadata `recurrent.arima` = {spec, order, params, sigma2, log}; forecasts run its residual
+ * recursion over the series up to each origin with those parameters.
+ */
+export interface ArimaMetaJSON {
+  /** e.g. "ARIMA(0,1,1)(1,1,1)[12] of logs". */
+  spec: string;
+  order: ArimaOrder;
+  params: ArimaParams;
+  sigma2: number;
+  /** Fitted to the logarithms of the series: the forecasts and bounds are their exponentials. */
+  log?: boolean;
+}
+
+/** autoArima with the season on `series` (of its logarithms when `log` and the series is positive). */
+export function fitArimaMeta(series: ArrayLike<number>, period: number, log = true): ArimaMetaJSON {
+  let useLog = log;
+  for (let t = 0; useLog && t < series.length; t++) if (!(series[t] > 0)) useLog = false;
+  const y = useLog ? logsOf(series) : Array.from(series);
+  let fit: ReturnType<typeof autoArima>;
+  try {
+    fit = autoArima(y, { m: period });
+  } catch (e) {
+    throw new ForecastError(`ARIMA could not be fitted: ${(e as Error).message}`);
+  }
+  const meta: ArimaMetaJSON = { spec: fit.spec, order: fit.order, params: fit.params, sigma2: fit.sigma2 };
+  return useLog ? { ...meta, spec: `${fit.spec} of logs`, log: true } : meta;
+}
+
+/** Forecasts (N, H) and 80 / 95 % intervals from each origin, the recursion run on rows [0, origin). */
+export function arimaForecastAt(
+  meta: ArimaMetaJSON,
+  values: ArrayLike<number>,
+  origins: readonly number[],
+  H: number,
+): HybridForecast {
+  const N = origins.length;
+  const point = new Float32Array(N * H);
+  const bands = INTERVAL_LEVELS.map((level) => ({
+    level,
+    lower: new Float32Array(N * H),
+    upper: new Float32Array(N * H),
+  }));
+  const m = meta.order.m ?? 1;
+  const need = meta.order.d + m * (meta.order.D ?? 0) + meta.order.p + m * (meta.order.P ?? 0) + 1;
+  origins.forEach((o, n) => {
+    if (!(Number.isInteger(o) && o >= need && o <= values.length)) {
+      throw new ForecastError(
+        `${meta.spec} needs at least ${need} rows before an origin; origin ${o} of ${values.length} rows`,
+      );
+    }
+    const raw = Array.prototype.slice.call(values, 0, o) as number[];
+    const hist = meta.log ? logsOf(raw) : raw;
+    const fc = arimaForecast(hist, meta.order, meta.params, meta.sigma2, H);
     const back = (a: ArrayLike<number>) => (meta.log ? Array.from(a, Math.exp) : a);
     point.set(back(fc.mean), n * H);
     for (const b of bands) {

@@ -13,7 +13,7 @@ import { column, type PreparedSeries } from "../data.js";
 import { ForecastError } from "../errors.js";
 import { type SeriesSplit, splitSeries } from "../../data/split.js";
 import { hybridWeights } from "./checkpoint.js";
-import { type EtsMetaJSON, fitEtsMeta } from "./fallback.js";
+import { type ArimaMetaJSON, type EtsMetaJSON, fitArimaMeta, fitEtsMeta } from "./fallback.js";
 import { type CombinedTrainResult, trainHybridCombined } from "./combine.js";
 import type { HybridHooks, HybridOptions } from "./train.js";
 
@@ -159,22 +159,73 @@ export function etsCheckpoint(
   note: string,
   seconds: number,
 ): { checkpoint: ForecastCheckpoint; meta: EtsMetaJSON } {
-  const { series } = prepared;
-  const T = series.shape[0];
-  const values = column(series, series.targetIndex);
-  const s = splitSeries(T, sizes);
-  const fitEnd = s.val.end;
+  const fitEnd = rowsBeforeTest(prepared, sizes, "ETS");
+  const meta = fitEtsMeta(
+    column(prepared.series, prepared.series.targetIndex).subarray(0, fitEnd),
+    period,
+  ).meta;
+  const stopped = reason === "too-short" ? `ets-fallback: ${note}` : `auto-ets: ${note}`;
+  return { checkpoint: classicalCheckpoint(prepared, horizon, sizes, { ets: meta }, stopped, seconds), meta };
+}
+
+/**
+ * An ARIMA checkpoint (`--model auto` when seasonal ARIMA wins): autoArima with the season, of the
+ * logarithms of a positive series, on the rows before the test part.
+ */
+export function arimaCheckpoint(
+  prepared: PreparedSeries,
+  horizon: number,
+  period: number,
+  sizes: { val: number; test: number },
+  note: string,
+  seconds: number,
+): { checkpoint: ForecastCheckpoint; meta: ArimaMetaJSON } {
+  const fitEnd = rowsBeforeTest(prepared, sizes, "ARIMA");
+  const meta = fitArimaMeta(column(prepared.series, prepared.series.targetIndex).subarray(0, fitEnd), period);
+  return {
+    checkpoint: classicalCheckpoint(
+      prepared,
+      horizon,
+      sizes,
+      { arima: meta },
+      `auto-arima: ${note}`,
+      seconds,
+    ),
+    meta,
+  };
+}
+
+/** Rows before the test part, at least 4 (what ETS needs); a clear error where there are fewer. */
+function rowsBeforeTest(
+  prepared: PreparedSeries,
+  sizes: { val: number; test: number },
+  what: string,
+): number {
+  const fitEnd = splitSeries(prepared.series.shape[0], sizes).val.end;
   if (fitEnd < 4)
     throw new ForecastError(
-      `series too short even for ETS: ${fitEnd} row(s) before the test part, it needs at least 4`,
+      `series too short even for ${what}: ${fitEnd} row(s) before the test part, it needs at least 4`,
     );
-  const { meta } = fitEtsMeta(values.subarray(0, fitEnd), period);
+  return fitEnd;
+}
+
+/** A checkpoint of a classical model: no weights, the model in `recurrent.ets` or `recurrent.arima`. */
+function classicalCheckpoint(
+  prepared: PreparedSeries,
+  horizon: number,
+  sizes: { val: number; test: number },
+  model: { ets: EtsMetaJSON } | { arima: ArimaMetaJSON },
+  stopped: string,
+  seconds: number,
+): ForecastCheckpoint {
+  const T = prepared.series.shape[0];
+  const s = splitSeries(T, sizes);
   const { data, split } = commonMeta(prepared, s, 4, horizon, { offset: 0, scale: 1 }, sizes, {
     train: 0,
     val: 0,
     test: Math.max(0, s.test.end - s.test.start - horizon + 1),
   });
-  const checkpoint: ForecastCheckpoint = {
+  return {
     meta: {
       model: {
         cell: "lstm",
@@ -199,16 +250,15 @@ export function etsCheckpoint(
         monitor: "loss",
         best_epoch: 0,
         best_loss: 0,
-        stopped: reason === "too-short" ? `ets-fallback: ${note}` : `auto-ets: ${note}`,
+        stopped,
         seconds,
         history: [],
       },
       libraryVersion: LIBRARY_VERSION,
-      ets: meta,
+      ...model,
     },
     stateDict: {},
     optimizer: null,
     scheduler: null,
   };
-  return { checkpoint, meta };
 }

@@ -23,9 +23,13 @@ export function classicalVerdict(
   if (ok.length === 0) return "No classical model could be fitted on the rows before the test part.";
   const best = ok.reduce((a, b) => (b.scores!.mase < a.scores!.mase ? b : a));
   const name = classicalName(best);
-  return modelMase < best.scores!.mase
-    ? `The model also beats the classical models (best: ${name}, MASE ${fmt(best.scores!.mase, 3)}).`
-    : `A classical model does better: ${name}, MASE ${fmt(best.scores!.mase, 3)} against the model's ${fmt(modelMase, 3)}.`;
+  const b = best.scores!.mase;
+  // the saved model may be that classical model (`train --model auto` keeps ETS or ARIMA when it wins)
+  if (Math.abs(modelMase - b) <= 1e-6 * Math.max(b, 1e-12))
+    return `The model scores as the best classical model, ${name} (MASE ${fmt(b, 3)}): it is that model, or forecasts as it does.`;
+  return modelMase < b
+    ? `The model also beats the classical models (best: ${name}, MASE ${fmt(b, 3)}).`
+    : `A classical model does better: ${name}, MASE ${fmt(b, 3)} against the model's ${fmt(modelMase, 3)}.`;
 }
 
 /** Per-step MAE of a (W, H) block against the actuals. */

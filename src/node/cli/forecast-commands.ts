@@ -353,9 +353,10 @@ function resumeCheckpoint(o: TrainCli, given: (k: string) => boolean): ForecastC
     throw new UsageError(`--resume continues LSTM checkpoints (--model lstm), not --model ${o.model}`);
   }
   const resume = loadCheckpointFile(o.resume);
-  if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined) {
+  if (resume.meta.hybrid !== undefined || resume.meta.ets !== undefined || resume.meta.arima !== undefined) {
+    const what = resume.meta.hybrid ? "hybrid" : resume.meta.ets ? "ETS" : "ARIMA";
     throw new UsageError(
-      `${o.resume} holds a ${resume.meta.hybrid ? "hybrid" : "ETS"} model; --resume continues LSTM checkpoints only: train it again instead`,
+      `${o.resume} holds a${what === "ARIMA" ? "n" : ""} ${what} model; --resume continues LSTM checkpoints only: train it again instead`,
     );
   }
   const asked = Object.fromEntries(

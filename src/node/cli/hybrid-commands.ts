@@ -41,10 +41,10 @@ export interface HybridCliOptions {
   json: boolean;
 }
 
-/** A short name for what a checkpoint holds: "hybrid ES-LSTM ...", "ETS(M,A,M)", or null for the LSTM. */
-/** The hybrid's or ETS's description (null for an LSTM checkpoint). */
+/** The hybrid's, ETS's or ARIMA's description (null for an LSTM checkpoint). */
 export function describeSavedModel(ckpt: ForecastCheckpoint): string | null {
-  return ckpt.meta.hybrid === undefined && ckpt.meta.ets === undefined ? null : describeModel(ckpt);
+  const m = ckpt.meta;
+  return m.hybrid === undefined && m.ets === undefined && m.arima === undefined ? null : describeModel(ckpt);
 }
 
 /** The hybrid options from the command line: the LSTM's defaults where they differ are the hybrid's own. */
@@ -168,7 +168,9 @@ export async function trainHybridOrAuto(
       onEpoch,
       shouldStop,
       onModel: (m) =>
-        log(`auto: fitting ${m === "hybrid" ? "the hybrid" : m === "lstm" ? "the LSTM" : "ETS"}`),
+        log(
+          `auto: fitting ${m === "hybrid" ? "the hybrid" : m === "lstm" ? "the LSTM" : m === "ets" ? "ETS" : "seasonal ARIMA"}`,
+        ),
     });
   } catch (e) {
     if (e instanceof ForecastError) throw new CliError(e.message);
@@ -181,7 +183,7 @@ export async function trainHybridOrAuto(
     second === undefined
       ? "the only model that could be fitted"
       : `MASE ${win.mase!.toFixed(3)} vs ${second.mase!.toFixed(3)} for ${second.label}, ${(100 * (1 - win.mase! / second.mase!)).toFixed(1)}% lower`;
-  const tooShort = a.scores.every((s) => s.model === "ets" || s.mase === null);
+  const tooShort = a.scores.every((s) => s.model === "ets" || s.model === "arima" || s.mase === null);
   if (tooShort && a.winner === "ets") {
     log(
       `note: no learned model could be fitted (${a.scores
@@ -190,14 +192,15 @@ export async function trainHybridOrAuto(
         .join("; ")}); falling back to ETS`,
     );
   }
+  const width = Math.max(...a.scores.map((s) => s.label.length)) + 1;
   const lines = [
     `auto       validation on ${a.origins} rolling origin(s) of the validation part (horizon ${opts.horizon}, steps past its end left out):`,
     ...a.scores.map(
       (s) =>
-        `             ${s.label.padEnd(24)} ${s.mase === null ? `not fitted: ${s.error}` : `MASE ${s.mase.toFixed(4)}`}  (${s.seconds.toFixed(1)} s)`,
+        `             ${s.label.padEnd(width)} ${s.mase === null ? `not fitted: ${s.error}` : `MASE ${s.mase.toFixed(4)}`}  (${s.seconds.toFixed(1)} s)`,
     ),
     `winner     ${win.label}: ${by}`,
-    `model      ${describeSavedModel(a.checkpoint) ?? "LSTM"}${a.winner === "ets" ? " (refitted on all rows before the test part)" : ""}`,
+    `model      ${describeSavedModel(a.checkpoint) ?? "LSTM"}${a.winner === "ets" || a.winner === "arima" ? " (refitted on all rows before the test part)" : ""}`,
   ];
   return {
     checkpoint: a.checkpoint,
