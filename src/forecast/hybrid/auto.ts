@@ -60,24 +60,10 @@ export async function trainAuto(
   }
   const values = column(series, series.targetIndex);
   const m = hybridOptions.season ?? defaultSeason(prepared.step);
-  // MASE scale: the in-sample seasonal-naive error on the training rows
-  const lag = m > 1 && split.train.end > m ? m : 1;
-  let sc = 0;
-  for (let t = lag; t < split.train.end; t++) sc += Math.abs(values[t] - values[t - lag]);
-  sc = sc / Math.max(1, split.train.end - lag) || 1;
   const origins: number[] = [];
   for (let o = vs; o < ve; o++) origins.push(o);
-  const score = (fc: Float32Array, os: readonly number[]): number => {
-    let s = 0;
-    let n = 0;
-    os.forEach((o, w) => {
-      for (let h = 0; h < H && o + h < ve; h++) {
-        s += Math.abs(fc[w * H + h] - values[o + h]);
-        n++;
-      }
-    });
-    return s / n / sc;
-  };
+  const score = (fc: Float32Array, os: readonly number[]) =>
+    validationMase(values, split.train.end, ve, m, H, fc, os);
   const scores: AutoScore[] = [];
   const checkpoints: Partial<Record<AutoCandidate, ForecastCheckpoint>> = {};
 
@@ -135,47 +121,8 @@ export async function trainAuto(
     scores.push({ model: "lstm", label: "LSTM", mase: null, error: e.message, seconds: now() - t0 });
   }
 
-  // ETS, fitted on the training part for the comparison
-  hooks.onModel?.("ets");
-  t0 = now();
-  let etsLabel = "ETS";
-  try {
-    const { meta } = fitEtsMeta(values.subarray(0, split.train.end), m);
-    etsLabel = meta.spec;
-    const os = origins.filter((o) => o >= 4);
-    const fc = etsForecastAt(meta, values, os, H).point;
-    scores.push({ model: "ets", label: meta.spec, mase: score(fc, os), error: null, seconds: now() - t0 });
-  } catch (e) {
-    scores.push({
-      model: "ets",
-      label: etsLabel,
-      mase: null,
-      error: (e as Error).message,
-      seconds: now() - t0,
-    });
-  }
-
-  // seasonal ARIMA, fitted on the training part for the comparison
-  hooks.onModel?.("arima");
-  t0 = now();
-  let arimaLabel = "ARIMA";
-  try {
-    const meta = fitArimaMeta(values.subarray(0, split.train.end), m);
-    arimaLabel = meta.spec;
-    const m1 = meta.order.m ?? 1;
-    const need = meta.order.d + m1 * (meta.order.D ?? 0) + meta.order.p + m1 * (meta.order.P ?? 0) + 1;
-    const os = origins.filter((o) => o >= need);
-    const fc = arimaForecastAt(meta, values, os, H).point;
-    scores.push({ model: "arima", label: meta.spec, mase: score(fc, os), error: null, seconds: now() - t0 });
-  } catch (e) {
-    scores.push({
-      model: "arima",
-      label: arimaLabel,
-      mase: null,
-      error: (e as Error).message,
-      seconds: now() - t0,
-    });
-  }
+  // ETS and seasonal ARIMA, fitted on the training part for the comparison
+  scores.push(...classicalCandidates(values, split.train.end, vs, ve, m, H, hooks.onModel));
 
   const ranked = scores
     .filter((s) => s.mase !== null && Number.isFinite(s.mase))
@@ -200,4 +147,87 @@ export async function trainAuto(
         : etsCheckpoint(prepared, H, m, sizes, "auto", note, now() - t1).checkpoint;
   }
   return { winner, scores, checkpoint, origins: origins.length };
+}
+
+/**
+ * MASE of forecasts (N, H) from `origins` in the validation part, steps at or past `valEnd` left out,
+ * scaled by the in-sample seasonal-naive error (lag m, or 1 where the training rows hold no season) of
+ * rows [0, trainEnd): how `--model auto` scores every candidate.
+ */
+export function validationMase(
+  values: ArrayLike<number>,
+  trainEnd: number,
+  valEnd: number,
+  m: number,
+  H: number,
+  fc: Float32Array, // (N, H)
+  origins: readonly number[],
+): number {
+  const lag = m > 1 && trainEnd > m ? m : 1;
+  let sc = 0;
+  for (let t = lag; t < trainEnd; t++) sc += Math.abs(values[t] - values[t - lag]);
+  sc = sc / Math.max(1, trainEnd - lag) || 1;
+  let s = 0;
+  let n = 0;
+  origins.forEach((o, w) => {
+    for (let h = 0; h < H && o + h < valEnd; h++) {
+      s += Math.abs(fc[w * H + h] - values[o + h]);
+      n++;
+    }
+  });
+  return s / n / sc;
+}
+
+/**
+ * `--model auto`'s classical candidates: ETS and seasonal ARIMA (of the logarithms of a positive
+ * series) fitted on rows [0, trainEnd) and scored on every origin of the validation part [valStart,
+ * valEnd) by validationMase. A model that cannot be fitted has a null MASE and its reason.
+ */
+export function classicalCandidates(
+  values: Float32Array,
+  trainEnd: number,
+  valStart: number,
+  valEnd: number,
+  m: number,
+  H: number,
+  onModel?: (name: AutoCandidate) => void,
+): AutoScore[] {
+  const origins: number[] = [];
+  for (let o = valStart; o < valEnd; o++) origins.push(o);
+  const out: AutoScore[] = [];
+  onModel?.("ets");
+  let t0 = now();
+  let etsLabel = "ETS";
+  try {
+    const { meta } = fitEtsMeta(values.subarray(0, trainEnd), m);
+    etsLabel = meta.spec;
+    const os = origins.filter((o) => o >= 4);
+    const fc = etsForecastAt(meta, values, os, H).point;
+    const mase = validationMase(values, trainEnd, valEnd, m, H, fc, os);
+    out.push({ model: "ets", label: meta.spec, mase, error: null, seconds: now() - t0 });
+  } catch (e) {
+    out.push({ model: "ets", label: etsLabel, mase: null, error: (e as Error).message, seconds: now() - t0 });
+  }
+  onModel?.("arima");
+  t0 = now();
+  let arimaLabel = "ARIMA";
+  try {
+    const meta = fitArimaMeta(values.subarray(0, trainEnd), m);
+    arimaLabel = meta.spec;
+    const m1 = meta.order.m ?? 1;
+    const need = meta.order.d + m1 * (meta.order.D ?? 0) + meta.order.p + m1 * (meta.order.P ?? 0) + 1;
+    const os = origins.filter((o) => o >= need);
+    const fc = arimaForecastAt(meta, values, os, H).point;
+    const mase = validationMase(values, trainEnd, valEnd, m, H, fc, os);
+    out.push({ model: "arima", label: meta.spec, mase, error: null, seconds: now() - t0 });
+  } catch (e) {
+    out.push({
+      model: "arima",
+      label: arimaLabel,
+      mase: null,
+      error: (e as Error).message,
+      seconds: now() - t0,
+    });
+  }
+  return out;
 }
