@@ -236,6 +236,10 @@ describe("daily data with two years of history: the harmonic ARIMA partner", () 
     const fast = ["--members", "1", "--epochs", "2", "--hidden", "8", "--horizon", "7"];
     const r = await run(["train", "--csv", SEATTLE, "--target", "temp_max", ...fast, "--out", out]);
     expect(r.code).toBe(0);
+    // the partner's fit takes seconds after the last epoch: the command says what it is doing
+    expect(r.stderr).toMatch(
+      /epoch +2 .*\ncombine: fitting the hybrid's partner, a harmonic regression with ARIMA errors \(Fourier period 365\.25\), on the rows before the test part\n/,
+    );
     expect(r.stdout).toMatch(
       /learned Fourier period 365\.25\).*averaged with Fourier\(365\.25, K=[123]\) \+ ARIMA\(\d,[01],\d\)( with [a-z -]+)? errors \(weight 0\.5\)/,
     );

@@ -160,6 +160,14 @@ export async function trainHybridCombined(
   const r = await trainHybrid(series, options, hooks);
   if (options.combine === "none" || r.interrupted) return { ...r, combine: null };
   const t0 = performance.now();
+  const kind = partnerKind(r.config, options.combine);
+  hooks.onPartner?.(
+    kind === "arima"
+      ? `a harmonic regression with ARIMA errors (Fourier period ${r.config.learnedTerms.map((t) => t.period).join("/") || "none"})`
+      : kind === "ets-logs"
+        ? "ETS of the logarithms"
+        : "ETS",
+  );
   const c = combineWith(r, series, options.combine);
   return { ...r, combine: c, seconds: r.seconds + (performance.now() - t0) / 1000 };
 }

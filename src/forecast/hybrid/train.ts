@@ -266,6 +266,11 @@ export interface HybridTrainResult {
 export interface HybridHooks {
   onEpoch?: (e: HybridEpoch) => void;
   shouldStop?: () => boolean;
+  /**
+   * After training, before the combination's partner is fitted (combine.ts; seconds to a minute on
+   * long series, during which no epochs are reported): what is being fitted.
+   */
+  onPartner?: (what: string) => void;
 }
 
 const nowSeconds = (): number => performance.now() / 1000;

@@ -98,6 +98,8 @@ export async function trainHybridOrAuto(
       `${e.phase === "refit" ? "refit " : ""}member ${e.member + 1}/${opts.members}  epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  val ${e.valLoss === null ? "-" : e.valLoss.toFixed(4)}  ${e.seconds.toFixed(2)}s`,
     );
   };
+  const onPartner = (what: string) =>
+    log(`combine: fitting the hybrid's partner, ${what}, on the rows before the test part`);
   const fallback = (why: string): HybridTrainOutcome => {
     let ets: ReturnType<typeof etsCheckpoint>;
     try {
@@ -131,7 +133,7 @@ export async function trainHybridOrAuto(
   if (kind === "hybrid") {
     let run: Awaited<ReturnType<typeof trainHybridForecaster>>;
     try {
-      run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop });
+      run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop, onPartner });
     } catch (e) {
       if (e instanceof SeriesTooShortError) return fallback(e.message);
       throw e;
@@ -167,6 +169,7 @@ export async function trainHybridOrAuto(
     a = await trainAuto(prepared, opts, lstmOptions, {
       onEpoch,
       shouldStop,
+      onPartner,
       onModel: (m) =>
         log(
           `auto: fitting ${m === "hybrid" ? "the hybrid" : m === "lstm" ? "the LSTM" : m === "ets" ? "ETS" : "seasonal ARIMA"}`,
