@@ -29,6 +29,8 @@
 // (`--combine ets`, src/forecast/hybrid/combine.ts) the mean of the hybrid's and ETS's forecasts, its
 // intervals calibrated on the combination's own validation residuals; "hybrid+ETS of logs"
 // (`--combine ets-logs`) the same with ETS fitted to the logarithms where the series is positive;
+// "hybrid+ARIMA" (`--combine arima`) with seasonal ARIMA (of the logarithms where positive), or on daily
+// data the harmonic regression with ARIMA errors;
 // "default" the command's default (`--combine auto`): ETS of logs, or on daily data with two years of
 // history a harmonic regression with ARIMA errors (src/forecast/hybrid/harmonic.ts). Training
 // takes minutes on a loaded two-core machine, so each trained ensemble is stored under
@@ -330,7 +332,7 @@ export async function runHybrid(
   const values = Float32Array.from(s.values);
   const r = await trainedHybrid(s, p, src, useCache, {}, members);
   const series = { values, dates: s.dates, step: s.step };
-  const timed = (kind: "auto" | "ets" | "ets-logs") => {
+  const timed = (kind: "auto" | "ets" | "ets-logs" | "arima") => {
     const t0 = performance.now();
     const c = combineWith(r, series, kind);
     return { c, seconds: (performance.now() - t0) / 1000 };
@@ -338,6 +340,7 @@ export async function runHybrid(
   const ets = timed("ets");
   const logs = timed("ets-logs");
   const dflt = timed("auto");
+  const arima = timed("arima");
   const meta: HybridMetaJSON = {
     config: r.config,
     intervals: r.intervals,
@@ -391,7 +394,7 @@ export async function runHybrid(
   auto.seconds += (performance.now() - t2) / 1000;
   return [
     runOf(meta, `hybrid ${r.config.mode.slice(0, 4)}.`, r.seconds),
-    ...[ets, logs, dflt].map(({ c, seconds }) =>
+    ...[ets, logs, arima, dflt].map(({ c, seconds }) =>
       runOf({ ...meta, combine: c }, `hybrid + ${partnerSpec(c)}`, r.seconds + seconds),
     ),
     auto,
@@ -504,7 +507,9 @@ async function main(argv: string[]): Promise<void> {
   const oracle = argv.includes("--no-oracle") ? null : await runOracle(panel, useCache);
   const oracleSeconds = (performance.now() - t1) / 1000;
   const cols = [
-    ...(withHybrid ? ["hybrid", "hybrid+ETS", "hybrid+ETS of logs", "default", "auto (no LSTM)"] : []),
+    ...(withHybrid
+      ? ["hybrid", "hybrid+ETS", "hybrid+ETS of logs", "hybrid+ARIMA", "default", "auto (no LSTM)"]
+      : []),
     ...FORECASTERS.map((f) => f.name),
     ...(oracle ? ["R ets", "R auto.arima"] : []),
   ];

@@ -4,6 +4,7 @@
 // checkpoint holds it.
 
 import { describe, expect, it } from "vitest";
+import { arimaForecast, autoArima } from "../src/forecast/classical/arima.js";
 import { fitEts } from "../src/forecast/classical/ets.js";
 import { checkHybridMeta, type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
 import {
@@ -208,6 +209,31 @@ describe("hybrid + ETS combination", async () => {
     ).toThrow("combine.intervals.quantiles should be 6 rows of 4 numbers");
   });
 
+  it('"arima" on a positive monthly series: seasonal ARIMA of the logarithms, forecasts their exponentials', () => {
+    const c2 = combineWith(r, series, "arima");
+    const a = c2.arima!;
+    expect(a.log).toBe(true);
+    expect(a.terms).toEqual([]);
+    // fitted on the 84 rows before the test part, as autoArima with the season fits the logarithms
+    const fit = autoArima(Array.from(values.subarray(0, 84), Math.log), { m: 12 });
+    expect(a.spec).toBe(`${fit.spec} of logs`);
+    const origins = [84, 88];
+    const both = hybridForecastAt(r.net, { ...meta, combine: c2 }, values, null, origins);
+    const alone = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, origins);
+    origins.forEach((o, n) => {
+      // the intercept the partner took off the logarithms, put back
+      const logs = Array.from(values.subarray(0, o), (v) => Math.log(v) - a.coef[0]);
+      const e = arimaForecast(logs, a.order, a.params, a.sigma2, H).mean;
+      for (let h = 0; h < H; h++) {
+        const want = 0.5 * alone.point[n * H + h] + 0.5 * Math.exp(e[h] + a.coef[0]);
+        expect(Math.abs(both.point[n * H + h] - want) / want).toBeLessThan(1e-5);
+      }
+    });
+    expect(
+      checkHybridMeta(JSON.parse(JSON.stringify({ ...meta, combine: c2 })), "x").combine?.arima?.log,
+    ).toBe(true);
+  });
+
   it('"none" trains the hybrid alone', async () => {
     const alone = await trainHybridCombined(series, { ...options, members: 1, epochs: 1, combine: "none" });
     expect(alone.combine).toBeNull();
@@ -249,7 +275,12 @@ describe('the default partner ("auto")', async () => {
     expect(c.ets).toBeUndefined();
     const times = rowTimes(r.config, dates, T, 7);
     // fitted on the rows before the test part, on the hybrid's time axis (days since the epoch)
-    expect(c.arima).toEqual(fitHarmonicArima(daily, times, T - 100, r.config.learnedTerms));
+    // the series is positive, so the hybrid is multiplicative and the partner models the logarithms
+    expect(r.config.mode).toBe("multiplicative");
+    expect(c.arima).toEqual(
+      fitHarmonicArima(daily, times, T - 100, r.config.learnedTerms, { season: 7, log: true }),
+    );
+    expect(c.arima!.log).toBe(true);
     expect(partnerSpec(c)).toMatch(/^Fourier\(365.25, K=[123]\) \+ ARIMA\(\d,[01],\d\)/);
     expect(c.val_mase).not.toBeNull();
     expect(c.partner_val_mase).not.toBeNull();
@@ -282,9 +313,10 @@ describe('the default partner ("auto")', async () => {
     expect(partnerKind({ ...monthly, mode: "additive" }, "auto")).toBe("ets");
     expect(partnerKind({ ...monthly, mode: "additive" }, "ets-logs")).toBe("ets");
     expect(partnerKind(r.config, "ets")).toBe("ets");
-    // "arima" on a series without a learned season: ARIMA alone
+    // "arima" on a series without a learned season: a seasonal ARIMA with the hybrid's season (7)
     const plain = combineWith({ ...r, config: { ...r.config, learnedTerms: [] } }, dseries, "arima");
     expect(plain.arima!.terms).toEqual([]);
-    expect(plain.arima!.spec).toMatch(/^ARIMA\(\d,[01],\d\)/);
+    expect(plain.arima!.spec).toMatch(/^ARIMA\(\d,[012],\d\)\(\d,[01],\d\)\[7\]/);
+    expect(plain.arima!.log).toBe(true);
   });
 });

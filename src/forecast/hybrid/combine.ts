@@ -12,7 +12,9 @@
 //            under both protocols, most on exponential growth (Johnson & Johnson), but raises CO2's
 //            rolling score and lowers its interval coverage.
 //   "arima"  a harmonic regression on the hybrid's learned Fourier terms with ARIMA errors (harmonic.ts):
-//            the long season (yearly in daily data) that ETS, at most 24 steps, cannot hold.
+//            the long season (yearly in daily data) that ETS, at most 24 steps, cannot hold; without
+//            learned terms, a seasonal ARIMA with the hybrid's season. Of the logarithms where the
+//            hybrid is multiplicative.
 //   "auto"   (the default) "arima" where the hybrid learns a Fourier season, else "ets-logs".
 //
 // How it is fitted (N = validation windows, H = horizon):
@@ -201,7 +203,12 @@ export function combineWith(
   const times = rowTimes(c, series.dates, T, H);
   const fitPartner = (end: number): Pick<HybridCombineJSON, "ets" | "arima"> =>
     which === "arima"
-      ? { arima: fitHarmonicArima(series.values, times, end, c.learnedTerms) }
+      ? {
+          arima: fitHarmonicArima(series.values, times, end, c.learnedTerms, {
+            season: c.season,
+            log: c.mode === "multiplicative",
+          }),
+        }
       : {
           ets: fitEtsMeta(series.values.subarray(0, end), period, COMBINE_ETS_RESTARTS, which === "ets-logs")
             .meta,

@@ -48,6 +48,8 @@ export interface HarmonicArimaJSON {
   order: ArimaOrder;
   params: ArimaParams;
   sigma2: number;
+  /** Fitted to the logarithms of the series: its forecasts and bounds are their exponentials. */
+  log?: boolean;
 }
 
 /** The regression b_0 + Σ b_j f_j(t) at each of `times`. */
@@ -71,19 +73,34 @@ function harmonicSpec(terms: readonly FourierTerm[], order: ArimaOrder, withCons
   return `${f} + ${arima} errors`;
 }
 
+export interface FitHarmonicOptions {
+  /**
+   * Without Fourier terms, the season of a seasonal ARIMA (autoArima's m: D by the seasonal strength,
+   * the seasonal orders by AICc); 1 or absent: non-seasonal. Ignored with terms, which hold the season.
+   */
+  season?: number;
+  /** Fit the logarithms where rows [0, end) are all positive (the series itself otherwise). */
+  log?: boolean;
+}
+
 /**
  * Fits the harmonic regression with ARIMA errors on rows [0, end) of `values`, at `times` (at least
- * `end` of them). `terms`: the periods and the most harmonics to try (K = 1.. each one's harmonics).
+ * `end` of them). `terms`: the periods and the most harmonics to try (K = 1.. each one's harmonics);
+ * none: an ARIMA of the series (seasonal with `options.season`).
  */
 export function fitHarmonicArima(
   values: ArrayLike<number>,
   times: ArrayLike<number>,
   end: number,
   terms: readonly FourierTerm[],
+  options: FitHarmonicOptions = {},
 ): HarmonicArimaJSON {
   if (!(Number.isInteger(end) && end > 0 && end <= values.length && end <= times.length))
     throw new ForecastError(`harmonic ARIMA: cannot fit on ${end} rows of a series of ${values.length}`);
-  const y = Float64Array.from({ length: end }, (_, t) => values[t]);
+  let log = options.log === true;
+  for (let t = 0; log && t < end; t++) if (!(values[t] > 0)) log = false;
+  const y = Float64Array.from({ length: end }, (_, t) => (log ? Math.log(values[t]) : values[t]));
+  const season = terms.length === 0 ? (options.season ?? 1) : 1;
   const tt = Float64Array.from({ length: end }, (_, t) => times[t]);
   const maxK = terms.reduce((a, t) => Math.max(a, t.harmonics), 0);
   const withK = (K: number): FourierTerm[] =>
@@ -112,22 +129,24 @@ export function fitHarmonicArima(
     return { coef, u: Float64Array.from(y, (v, t) => v - reg[t]) };
   };
   // d once, from the most complete regression's residuals, so the AICc of every K compares like with like
-  const d = ndiffs(fitRegression(withK(maxK)).u);
+  // (with a season, autoArima takes D and then d itself)
+  const d = season > 1 ? undefined : ndiffs(fitRegression(withK(maxK)).u);
   let best: { meta: HarmonicArimaJSON; aicc: number } | null = null;
   for (let K = maxK === 0 ? 0 : 1; K <= maxK; K++) {
     const ts = K === 0 ? [] : withK(K);
-    const { coef, u } = fitRegression(ts, d);
+    const { coef, u } = fitRegression(ts, d ?? 0);
     let fit: ReturnType<typeof autoArima>;
     try {
-      fit = autoArima(u, { d });
+      fit = autoArima(u, season > 1 ? { m: season } : { d });
     } catch (e) {
       if (e instanceof ArimaError) continue;
       throw e;
     }
     // AICc with the regression's coefficients counted (b_0 is the ARIMA's mean or vanishes with d ≥ 1)
     const { p, q } = fit.order;
-    const k = p + q + (fit.withConstant ? 1 : 0) + 1 + (coef.length - 1);
-    const n = end - d;
+    const k =
+      p + q + (fit.order.P ?? 0) + (fit.order.Q ?? 0) + (fit.withConstant ? 1 : 0) + 1 + (coef.length - 1);
+    const n = end - fit.order.d - (fit.order.m ?? 1) * (fit.order.D ?? 0);
     const aicc = n * Math.log(fit.sigma2) + 2 * k + (2 * k * (k + 1)) / Math.max(1, n - k - 1);
     if (best === null || aicc < best.aicc) {
       best = {
@@ -144,7 +163,7 @@ export function fitHarmonicArima(
     }
   }
   if (best === null) throw new ForecastError(`harmonic ARIMA: no ARIMA could be fitted on ${end} rows`);
-  return best.meta;
+  return log ? { ...best.meta, spec: `${best.meta.spec} of logs`, log: true } : best.meta;
 }
 
 /**
@@ -162,7 +181,15 @@ export function harmonicForecastAt(
   if (times.length < last + H)
     throw new ForecastError(`harmonic ARIMA: ${times.length} times for forecasts up to row ${last + H}`);
   const reg = regression(meta, times);
-  const u = Float64Array.from({ length: Math.min(values.length, last) }, (_, t) => values[t] - reg[t]);
+  const n0 = Math.min(values.length, last);
+  const y = (t: number) => (meta.log ? Math.log(values[t]) : values[t]);
+  const u = Float64Array.from({ length: n0 }, (_, t) => y(t) - reg[t]);
+  if (meta.log) {
+    const bad = u.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new ForecastError(`${meta.spec} needs a positive series, but row ${bad} is ${values[bad]}`);
+  }
+  const back = (v: number) => (meta.log ? Math.exp(v) : v);
   const N = origins.length;
   const point = new Float32Array(N * H);
   const bands = INTERVAL_LEVELS.map((level) => ({
@@ -170,20 +197,21 @@ export function harmonicForecastAt(
     lower: new Float32Array(N * H),
     upper: new Float32Array(N * H),
   }));
-  const { d, p } = meta.order;
+  const m = meta.order.m ?? 1;
+  const need = meta.order.d + m * (meta.order.D ?? 0) + meta.order.p + m * (meta.order.P ?? 0);
   origins.forEach((o, n) => {
-    if (!(Number.isInteger(o) && o > d + p && o <= values.length))
+    if (!(Number.isInteger(o) && o > need && o <= values.length))
       throw new ForecastError(
-        `harmonic ARIMA needs more than ${d + p} rows before an origin; origin ${o} of ${values.length} rows`,
+        `harmonic ARIMA needs more than ${need} rows before an origin; origin ${o} of ${values.length} rows`,
       );
     const fc = arimaForecast(u.subarray(0, o), meta.order, meta.params, meta.sigma2, H);
-    for (let h = 0; h < H; h++) point[n * H + h] = fc.mean[h] + reg[o + h];
+    for (let h = 0; h < H; h++) point[n * H + h] = back(fc.mean[h] + reg[o + h]);
     for (const b of bands) {
       const lo = fc.lower(b.level * 100);
       const hi = fc.upper(b.level * 100);
       for (let h = 0; h < H; h++) {
-        b.lower[n * H + h] = lo[h] + reg[o + h];
-        b.upper[n * H + h] = hi[h] + reg[o + h];
+        b.lower[n * H + h] = back(lo[h] + reg[o + h]);
+        b.upper[n * H + h] = back(hi[h] + reg[o + h]);
       }
     }
   });
@@ -219,8 +247,23 @@ export function checkHarmonicMeta(j: unknown, source: string): HarmonicArimaJSON
   const o = a.order;
   const small = (x: unknown, max: number) =>
     Number.isInteger(x) && (x as number) >= 0 && (x as number) <= max;
-  if (o === null || typeof o !== "object" || !small(o.p, 10) || !small(o.d, 2) || !small(o.q, 10))
-    throw bad("order should be {p: 0..10, d: 0..2, q: 0..10}");
+  const opt = (x: unknown, max: number) => x === undefined || small(x, max);
+  if (
+    o === null ||
+    typeof o !== "object" ||
+    !small(o.p, 10) ||
+    !small(o.d, 2) ||
+    !small(o.q, 10) ||
+    !opt(o.P, 2) ||
+    !opt(o.D, 1) ||
+    !opt(o.Q, 2) ||
+    !(o.m === undefined || (small(o.m, 366) && o.m >= 1))
+  )
+    throw bad(
+      "order should be {p: 0..10, d: 0..2, q: 0..10}, with a season {P: 0..2, D: 0..1, Q: 0..2, m: 1..366}",
+    );
+  const P = (o.m ?? 1) > 1 ? (o.P ?? 0) : 0;
+  const Q = (o.m ?? 1) > 1 ? (o.Q ?? 0) : 0;
   const pr = a.params;
   if (
     pr === null ||
@@ -231,9 +274,20 @@ export function checkHarmonicMeta(j: unknown, source: string): HarmonicArimaJSON
     !Array.isArray(pr.ma) ||
     pr.ma.length !== o.q ||
     !pr.ma.every(isFiniteNum) ||
-    !isFiniteNum(pr.constant)
+    !isFiniteNum(pr.constant) ||
+    !(
+      (P === 0 && pr.sar === undefined) ||
+      (Array.isArray(pr.sar) && pr.sar.length === P && pr.sar.every(isFiniteNum))
+    ) ||
+    !(
+      (Q === 0 && pr.sma === undefined) ||
+      (Array.isArray(pr.sma) && pr.sma.length === Q && pr.sma.every(isFiniteNum))
+    )
   )
-    throw bad(`params should be {ar: ${o.p} numbers, ma: ${o.q} numbers, constant: a number}`);
+    throw bad(
+      `params should be {ar: ${o.p} numbers, ma: ${o.q} numbers${P + Q > 0 ? `, sar: ${P} numbers, sma: ${Q} numbers` : ""}, constant: a number}`,
+    );
   if (!(isFiniteNum(a.sigma2) && a.sigma2 >= 0)) throw bad("sigma2 should be a finite number >= 0");
+  if (a.log !== undefined && typeof a.log !== "boolean") throw bad("log should be true or false");
   return a;
 }
