@@ -33,7 +33,12 @@
 import type { EtsMetaJSON } from "./fallback.js";
 import { etsForecastAt, fitEtsMeta } from "./fallback.js";
 import { ForecastError } from "../errors.js";
-import { fitHarmonicArima, type HarmonicArimaJSON, harmonicForecastAt } from "./harmonic.js";
+import {
+  fitHarmonicArima,
+  type HarmonicArimaJSON,
+  harmonicForecastAt,
+  harmonicRowsNeeded,
+} from "./harmonic.js";
 import { type HybridConfig, hybridInputs, rowTimes } from "./model.js";
 import {
   type CombineKind,
@@ -215,14 +220,15 @@ export function combineWith(
         };
   const inp = hybridInputs(c, series.values, times);
   const va = maskedWindows(inp.y, val.start, val.end, c.lookback, H);
-  const minOrigin = which === "arima" ? 8 : 4;
-  const os = va.origins.filter((o) => o >= minOrigin);
   let intervals = r.intervals;
   let valMase: number | null = null;
   let partnerValMase: number | null = null;
   // after a refit the network has seen the validation rows: its residuals there would flatter it
-  if (os.length > 0 && !r.refit) {
-    const early = fitPartner(train.end);
+  const early = va.origins.length > 0 && !r.refit ? fitPartner(train.end) : null;
+  // the origins the partner can forecast from: ETS needs 4 rows, an ARIMA its conditioning rows and one
+  const minOrigin = early?.arima !== undefined ? harmonicRowsNeeded(early.arima) + 1 : 4;
+  const os = va.origins.filter((o) => o >= minOrigin);
+  if (early !== null && os.length > 0) {
     const skip = va.origins.length - os.length;
     const sub = (a: Float32Array) => a.subarray(skip * H);
     const target = sub(va.target);
