@@ -168,9 +168,12 @@ export async function trainHybridCombined(
   if (options.combine === "none" || r.interrupted) return { ...r, combine: null };
   const t0 = performance.now();
   const kind = partnerKind(r.config, options.combine);
+  const logs = r.config.mode === "multiplicative" ? " of the logarithms" : "";
   hooks.onPartner?.(
     kind === "arima"
-      ? `a harmonic regression with ARIMA errors (Fourier period ${r.config.learnedTerms.map((t) => t.period).join("/") || "none"})`
+      ? r.config.learnedTerms.length > 0
+        ? `a harmonic regression with ARIMA errors (Fourier period ${r.config.learnedTerms.map((t) => t.period).join("/")})${logs}`
+        : `${r.config.season > 1 ? `a seasonal ARIMA (season ${r.config.season})` : "an ARIMA"}${logs}`
       : kind === "ets-logs"
         ? "ETS of the logarithms"
         : "ETS",
