@@ -234,6 +234,22 @@ describe("hybrid + ETS combination", async () => {
     ).toBe(true);
   });
 
+  it("a stop asked for while the partner is fitted keeps the hybrid alone, marked interrupted", async () => {
+    let fitting = false;
+    const stopped = await trainHybridCombined(
+      series,
+      { ...options, members: 1, epochs: 1 },
+      { onPartner: () => (fitting = true), shouldStop: () => fitting },
+    );
+    expect(fitting).toBe(true);
+    expect(stopped.interrupted).toBe(true);
+    expect(stopped.combine).toBeNull();
+    // and without the stop, the same training gets its partner
+    const whole = await trainHybridCombined(series, { ...options, members: 1, epochs: 1 });
+    expect(whole.interrupted).toBe(false);
+    expect(whole.combine?.ets?.spec).toBe(cEts.spec);
+  });
+
   it('"none" trains the hybrid alone', async () => {
     const alone = await trainHybridCombined(series, { ...options, members: 1, epochs: 1, combine: "none" });
     expect(alone.combine).toBeNull();

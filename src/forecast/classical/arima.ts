@@ -480,6 +480,14 @@ export interface AutoArimaOptions {
  * stepwise up to P, Q ≤ 2; a season of at least two years of data is required, else it is left out.
  */
 export function autoArima(y: Values, options: AutoArimaOptions = {}): ArimaFit {
+  return runToEnd(autoArimaSteps(y, options));
+}
+
+/**
+ * autoArima as steps: the generator yields after each candidate's fit and returns the choice, so that a
+ * caller can give the event loop a turn between fits (a search on a long series takes seconds) and stop.
+ */
+export function* autoArimaSteps(y: Values, options: AutoArimaOptions = {}): Generator<void, ArimaFit, void> {
   const m0 = options.m ?? 1;
   const m = m0 >= 2 && y.length >= 2 * m0 + 2 ? m0 : 1;
   const D = m > 1 ? (options.D ?? nsdiffs(y, m)) : 0;
@@ -504,6 +512,7 @@ export function autoArima(y: Values, options: AutoArimaOptions = {}): ArimaFit {
               if (!(e instanceof ArimaError)) throw e;
               errors.push(e.message);
             }
+            yield;
           }
         }
       }
@@ -511,4 +520,11 @@ export function autoArima(y: Values, options: AutoArimaOptions = {}): ArimaFit {
   }
   if (best === null) throw new ArimaError(`no ARIMA model could be fitted: ${errors[0] ?? "no candidates"}`);
   return best;
+}
+
+/** Runs a generator of steps to its end and returns its value (the synchronous way to take them). */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return r.value;
 }

@@ -33,9 +33,10 @@
 import type { EtsMetaJSON } from "./fallback.js";
 import { etsForecastAt, fitEtsMeta } from "./fallback.js";
 import { ForecastError } from "../errors.js";
+import { runToEnd } from "../classical/arima.js";
 import {
-  fitHarmonicArima,
   type HarmonicArimaJSON,
+  harmonicArimaSteps,
   harmonicForecastAt,
   harmonicRowsNeeded,
 } from "./harmonic.js";
@@ -52,6 +53,7 @@ import {
   INTERVAL_QUANTILES,
   maseScale,
   trainHybrid,
+  yieldToEventLoop,
 } from "./train.js";
 import type { SeasonMode } from "./es.js";
 import type { HybridForecast } from "./checkpoint.js";
@@ -178,8 +180,16 @@ export async function trainHybridCombined(
         ? "ETS of the logarithms"
         : "ETS",
   );
-  const c = combineWith(r, series, options.combine);
-  return { ...r, combine: c, seconds: r.seconds + (performance.now() - t0) / 1000 };
+  // a step per candidate fit, the event loop between them: a stop asked for (Ctrl-C) is seen within a
+  // fit, and the hybrid is kept alone, as when training is stopped
+  const steps = combineSteps(r, series, options.combine);
+  let step = steps.next();
+  while (!step.done) {
+    await yieldToEventLoop();
+    if (hooks.shouldStop?.()) return { ...r, interrupted: true, combine: null };
+    step = steps.next();
+  }
+  return { ...r, combine: step.value, seconds: r.seconds + (performance.now() - t0) / 1000 };
 }
 
 /** The partner a kind names for this hybrid ("auto" resolved, "ets-logs" only for a positive series). */
@@ -202,6 +212,16 @@ export function combineWith(
   kind: Exclude<CombineKind, "none"> = "auto",
   weight = 0.5,
 ): HybridCombineJSON {
+  return runToEnd(combineSteps(r, series, kind, weight));
+}
+
+/** combineWith as steps, one per ARIMA candidate fitted (ETS's fit is one step), so a caller can stop. */
+export function* combineSteps(
+  r: HybridTrainResult,
+  series: HybridSeriesInfo,
+  kind: Exclude<CombineKind, "none"> = "auto",
+  weight = 0.5,
+): Generator<void, HybridCombineJSON, void> {
   const c = r.config;
   const H = c.horizon;
   const T = series.values.length;
@@ -209,25 +229,23 @@ export function combineWith(
   const period = Math.max(1, c.season);
   const which = partnerKind(c, kind);
   const times = rowTimes(c, series.dates, T, H);
-  const fitPartner = (end: number): Pick<HybridCombineJSON, "ets" | "arima"> =>
-    which === "arima"
-      ? {
-          arima: fitHarmonicArima(series.values, times, end, c.learnedTerms, {
-            season: c.season,
-            log: c.mode === "multiplicative",
-          }),
-        }
-      : {
-          ets: fitEtsMeta(series.values.subarray(0, end), period, COMBINE_ETS_RESTARTS, which === "ets-logs")
-            .meta,
-        };
+  function* fitPartner(end: number): Generator<void, Pick<HybridCombineJSON, "ets" | "arima">, void> {
+    if (which === "arima") {
+      const options = { season: c.season, log: c.mode === "multiplicative" };
+      return { arima: yield* harmonicArimaSteps(series.values, times, end, c.learnedTerms, options) };
+    }
+    const logs = which === "ets-logs";
+    const ets = fitEtsMeta(series.values.subarray(0, end), period, COMBINE_ETS_RESTARTS, logs).meta;
+    yield;
+    return { ets };
+  }
   const inp = hybridInputs(c, series.values, times);
   const va = maskedWindows(inp.y, val.start, val.end, c.lookback, H);
   let intervals = r.intervals;
   let valMase: number | null = null;
   let partnerValMase: number | null = null;
   // after a refit the network has seen the validation rows: its residuals there would flatter it
-  const early = va.origins.length > 0 && !r.refit ? fitPartner(train.end) : null;
+  const early = va.origins.length > 0 && !r.refit ? yield* fitPartner(train.end) : null;
   // the origins the partner can forecast from: ETS needs 4 rows, an ARIMA its conditioning rows and one
   const minOrigin = early?.arima !== undefined ? harmonicRowsNeeded(early.arima) + 1 : 4;
   const os = va.origins.filter((o) => o >= minOrigin);
@@ -259,7 +277,8 @@ export function combineWith(
     const pooled = pooledQuantiles(c.mode, comb, target, mask, H);
     if (pooled.counts.reduce((a, b) => a + b, 0) >= 20) intervals = { ...pooled, source: "validation" };
   }
-  return { ...fitPartner(val.end), weight, intervals, val_mase: valMase, partner_val_mase: partnerValMase };
+  const partner = yield* fitPartner(val.end);
+  return { ...partner, weight, intervals, val_mase: valMase, partner_val_mase: partnerValMase };
 }
 
 /**

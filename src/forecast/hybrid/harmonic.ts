@@ -26,9 +26,11 @@ import {
   ArimaError,
   arimaForecast,
   arimaSpec,
-  autoArima,
+  type autoArima,
+  autoArimaSteps,
   ndiffs,
   difference,
+  runToEnd,
 } from "../classical/arima.js";
 import { leastSquares } from "../classical/stats.js";
 import { CheckpointError, ForecastError } from "../errors.js";
@@ -95,6 +97,17 @@ export function fitHarmonicArima(
   terms: readonly FourierTerm[],
   options: FitHarmonicOptions = {},
 ): HarmonicArimaJSON {
+  return runToEnd(harmonicArimaSteps(values, times, end, terms, options));
+}
+
+/** fitHarmonicArima as steps, one per ARIMA candidate fitted (see autoArimaSteps). */
+export function* harmonicArimaSteps(
+  values: ArrayLike<number>,
+  times: ArrayLike<number>,
+  end: number,
+  terms: readonly FourierTerm[],
+  options: FitHarmonicOptions = {},
+): Generator<void, HarmonicArimaJSON, void> {
   if (!(Number.isInteger(end) && end > 0 && end <= values.length && end <= times.length))
     throw new ForecastError(`harmonic ARIMA: cannot fit on ${end} rows of a series of ${values.length}`);
   let log = options.log === true;
@@ -137,7 +150,7 @@ export function fitHarmonicArima(
     const { coef, u } = fitRegression(ts, d ?? 0);
     let fit: ReturnType<typeof autoArima>;
     try {
-      fit = autoArima(u, season > 1 ? { m: season } : { d });
+      fit = yield* autoArimaSteps(u, season > 1 ? { m: season } : { d });
     } catch (e) {
       if (e instanceof ArimaError) continue;
       throw e;

@@ -274,7 +274,8 @@ export interface HybridHooks {
 }
 
 const nowSeconds = (): number => performance.now() / 1000;
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+/** Gives the event loop a turn (a stop asked for by a signal handler is seen after it). */
+export const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /** Ensemble forecasts (N, H) in working units: the mean over members. */
 export function ensembleForward(
