@@ -873,22 +873,7 @@ export function validateEtsCheckpoint(
   if (seasonType === "M" && !(s as number[]).every((x) => x > 0))
     p.fail("season", "positive initial seasonal states (a multiplicative season)");
 
-  // the common sections: the horizon is the model's own (no weights hold it)
-  const d = section(source, "data", meta.data);
-  const H = d.int("horizon", 1, LIMITS.horizon);
-  checkFamilyModel(source, meta.model, { horizon: H });
-  checkDataSplit(source, meta.data, meta.split, {
-    F: 1,
-    horizon: H,
-    horizonFrom: "model's",
-    windowFits: false,
-  });
-  checkTraining(source, meta.training, false);
-  if (meta.optimizer !== undefined)
-    throw new CheckpointError(
-      `${source}: the metadata holds recurrent.optimizer, but an ETS checkpoint has no optimizer state`,
-    );
-  if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
+  checkClassicalSections(source, meta, "ETS");
 }
 
 /** The raw metadata of an ARIMA checkpoint: the common sections and `recurrent.arima`. */
@@ -937,7 +922,14 @@ export function validateArimaCheckpoint(
   a.num("sigma2", (x) => x >= 0 && x <= FLOAT32_MAX, "a finite number >= 0");
   if (a.has("log") && typeof a.o.log !== "boolean") a.fail("log", "true or false");
 
-  // the common sections: the horizon is the model's own (no weights hold it)
+  checkClassicalSections(source, meta, "ARIMA");
+}
+
+/**
+ * The common sections of a checkpoint without weights (ETS, ARIMA): the horizon is the model's own (no
+ * weights hold it), the data and split as for every model, and no optimizer state to resume.
+ */
+function checkClassicalSections(source: string, meta: RawForecastMeta, what: "ETS" | "ARIMA"): void {
   const d = section(source, "data", meta.data);
   const H = d.int("horizon", 1, LIMITS.horizon);
   checkFamilyModel(source, meta.model, { horizon: H });
@@ -950,7 +942,7 @@ export function validateArimaCheckpoint(
   checkTraining(source, meta.training, false);
   if (meta.optimizer !== undefined)
     throw new CheckpointError(
-      `${source}: the metadata holds recurrent.optimizer, but an ARIMA checkpoint has no optimizer state`,
+      `${source}: the metadata holds recurrent.optimizer, but an ${what} checkpoint has no optimizer state`,
     );
   if (meta.scheduler !== undefined) checkScheduler(source, meta.scheduler);
 }

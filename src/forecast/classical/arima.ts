@@ -57,6 +57,12 @@ function seasonalOf(o: ArimaOrder): { P: number; D: number; Q: number; m: number
   return { P: o.P ?? 0, D: o.D ?? 0, Q: o.Q ?? 0, m };
 }
 
+/** d + m·D + p + m·P: the rows CSS conditions on; a forecast needs more history than these. */
+export function arimaRowsNeeded(o: ArimaOrder): number {
+  const { P, D, m } = seasonalOf(o);
+  return o.d + o.p + m * (D + P);
+}
+
 /** d + m·D: the rows differencing uses up. */
 function diffRows(o: ArimaOrder): number {
   const { D, m } = seasonalOf(o);

@@ -5,6 +5,7 @@
 // (too short a series) drops out with its reason.
 
 import { DataError } from "../../data/errors.js";
+import { arimaRowsNeeded } from "../classical/arima.js";
 import { scalerFromJSON } from "../../data/scaler.js";
 import { splitSeries } from "../../data/split.js";
 import type { ForecastCheckpoint } from "../checkpoint.js";
@@ -214,9 +215,7 @@ export function classicalCandidates(
   try {
     const meta = fitArimaMeta(values.subarray(0, trainEnd), m);
     arimaLabel = meta.spec;
-    const m1 = meta.order.m ?? 1;
-    const need = meta.order.d + m1 * (meta.order.D ?? 0) + meta.order.p + m1 * (meta.order.P ?? 0) + 1;
-    const os = origins.filter((o) => o >= need);
+    const os = origins.filter((o) => o > arimaRowsNeeded(meta.order));
     const fc = arimaForecastAt(meta, values, os, H).point;
     const mase = validationMase(values, trainEnd, valEnd, m, H, fc, os);
     out.push({ model: "arima", label: meta.spec, mase, error: null, seconds: now() - t0 });

@@ -33,13 +33,8 @@
 import type { EtsMetaJSON } from "./fallback.js";
 import { etsForecastAt, fitEtsMeta } from "./fallback.js";
 import { ForecastError } from "../errors.js";
-import { runToEnd } from "../classical/arima.js";
-import {
-  type HarmonicArimaJSON,
-  harmonicArimaSteps,
-  harmonicForecastAt,
-  harmonicRowsNeeded,
-} from "./harmonic.js";
+import { arimaRowsNeeded, runToEnd } from "../classical/arima.js";
+import { type HarmonicArimaJSON, harmonicArimaSteps, harmonicForecastAt } from "./harmonic.js";
 import { type HybridConfig, hybridInputs, rowTimes } from "./model.js";
 import {
   type CombineKind,
@@ -247,7 +242,7 @@ export function* combineSteps(
   // after a refit the network has seen the validation rows: its residuals there would flatter it
   const early = va.origins.length > 0 && !r.refit ? yield* fitPartner(train.end) : null;
   // the origins the partner can forecast from: ETS needs 4 rows, an ARIMA its conditioning rows and one
-  const minOrigin = early?.arima !== undefined ? harmonicRowsNeeded(early.arima) + 1 : 4;
+  const minOrigin = early?.arima !== undefined ? arimaRowsNeeded(early.arima.order) + 1 : 4;
   const os = va.origins.filter((o) => o >= minOrigin);
   if (early !== null && os.length > 0) {
     const skip = va.origins.length - os.length;

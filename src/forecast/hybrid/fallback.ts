@@ -4,7 +4,13 @@
 // model, and forecasts re-run its filter over the series up to each origin with those parameters (as
 // the classical forecasters do at rolling origins).
 
-import { type ArimaOrder, type ArimaParams, arimaForecast, autoArima } from "../classical/arima.js";
+import {
+  type ArimaOrder,
+  type ArimaParams,
+  arimaForecast,
+  arimaRowsNeeded,
+  autoArima,
+} from "../classical/arima.js";
 import { type EtsFit, type EtsParams, type EtsType, etsModel, fitEts } from "../classical/ets.js";
 import { CheckpointError, ForecastError } from "../errors.js";
 import type { HybridForecast } from "./checkpoint.js";
@@ -82,6 +88,29 @@ export function etsForecastAt(
   origins: readonly number[],
   H: number,
 ): HybridForecast {
+  return classicalForecastAt(values, origins, H, 4, "ETS", meta.log === true, (hist) =>
+    etsModel(hist, meta.type, meta.params, meta.period).forecast(H),
+  );
+}
+
+/**
+ * A classical model's forecasts (N, H) and 80 / 95 % intervals from each origin: `forecast` runs on rows
+ * [0, origin) (their logarithms with `log`, its results exponentiated back). Every origin needs `need`
+ * rows before it.
+ */
+function classicalForecastAt(
+  values: ArrayLike<number>,
+  origins: readonly number[],
+  H: number,
+  need: number,
+  what: string,
+  log: boolean,
+  forecast: (hist: number[]) => {
+    mean: ArrayLike<number>;
+    lower(level: number): ArrayLike<number>;
+    upper(level: number): ArrayLike<number>;
+  },
+): HybridForecast {
   const N = origins.length;
   const point = new Float32Array(N * H);
   const bands = INTERVAL_LEVELS.map((level) => ({
@@ -89,17 +118,15 @@ export function etsForecastAt(
     lower: new Float32Array(N * H),
     upper: new Float32Array(N * H),
   }));
+  const back = (a: ArrayLike<number>) => (log ? Array.from(a, Math.exp) : a);
   origins.forEach((o, n) => {
-    if (!(Number.isInteger(o) && o >= 4 && o <= values.length)) {
+    if (!(Number.isInteger(o) && o >= need && o <= values.length)) {
       throw new ForecastError(
-        `ETS needs at least 4 rows before an origin; origin ${o} of ${values.length} rows`,
+        `${what} needs at least ${need} rows before an origin; origin ${o} of ${values.length} rows`,
       );
     }
-    const hist = meta.log
-      ? logsOf(Array.prototype.slice.call(values, 0, o) as number[])
-      : (Array.prototype.slice.call(values, 0, o) as number[]);
-    const fc = etsModel(hist, meta.type, meta.params, meta.period).forecast(H);
-    const back = (a: ArrayLike<number>) => (meta.log ? Array.from(a, Math.exp) : a);
+    const raw = Array.prototype.slice.call(values, 0, o) as number[];
+    const fc = forecast(log ? logsOf(raw) : raw);
     point.set(back(fc.mean), n * H);
     for (const b of bands) {
       b.lower.set(back(fc.lower(b.level * 100)), n * H);
@@ -146,30 +173,8 @@ export function arimaForecastAt(
   origins: readonly number[],
   H: number,
 ): HybridForecast {
-  const N = origins.length;
-  const point = new Float32Array(N * H);
-  const bands = INTERVAL_LEVELS.map((level) => ({
-    level,
-    lower: new Float32Array(N * H),
-    upper: new Float32Array(N * H),
-  }));
-  const m = meta.order.m ?? 1;
-  const need = meta.order.d + m * (meta.order.D ?? 0) + meta.order.p + m * (meta.order.P ?? 0) + 1;
-  origins.forEach((o, n) => {
-    if (!(Number.isInteger(o) && o >= need && o <= values.length)) {
-      throw new ForecastError(
-        `${meta.spec} needs at least ${need} rows before an origin; origin ${o} of ${values.length} rows`,
-      );
-    }
-    const raw = Array.prototype.slice.call(values, 0, o) as number[];
-    const hist = meta.log ? logsOf(raw) : raw;
-    const fc = arimaForecast(hist, meta.order, meta.params, meta.sigma2, H);
-    const back = (a: ArrayLike<number>) => (meta.log ? Array.from(a, Math.exp) : a);
-    point.set(back(fc.mean), n * H);
-    for (const b of bands) {
-      b.lower.set(back(fc.lower(b.level * 100)), n * H);
-      b.upper.set(back(fc.upper(b.level * 100)), n * H);
-    }
-  });
-  return { point, bands };
+  const need = arimaRowsNeeded(meta.order) + 1;
+  return classicalForecastAt(values, origins, H, need, meta.spec, meta.log === true, (hist) =>
+    arimaForecast(hist, meta.order, meta.params, meta.sigma2, H),
+  );
 }

@@ -25,6 +25,7 @@ import {
   type ArimaParams,
   ArimaError,
   arimaForecast,
+  arimaRowsNeeded,
   arimaSpec,
   type autoArima,
   autoArimaSteps,
@@ -179,13 +180,6 @@ export function* harmonicArimaSteps(
   return log ? { ...best.meta, spec: `${best.meta.spec} of logs`, log: true } : best.meta;
 }
 
-/** The rows the ARIMA conditions on (d + m·D + p + m·P): an origin needs more than these before it. */
-export function harmonicRowsNeeded(meta: Pick<HarmonicArimaJSON, "order">): number {
-  const o = meta.order;
-  const m = o.m ?? 1;
-  return o.d + o.p + (m > 1 ? m * ((o.D ?? 0) + (o.P ?? 0)) : 0);
-}
-
 /**
  * Forecasts (N, H) and 80 / 95 % intervals from each origin, with the stored parameters: the residuals
  * of rows [0, origin) run through the ARIMA. `times` must reach every origin + H.
@@ -217,7 +211,7 @@ export function harmonicForecastAt(
     lower: new Float32Array(N * H),
     upper: new Float32Array(N * H),
   }));
-  const need = harmonicRowsNeeded(meta);
+  const need = arimaRowsNeeded(meta.order);
   origins.forEach((o, n) => {
     if (!(Number.isInteger(o) && o > need && o <= values.length))
       throw new ForecastError(
