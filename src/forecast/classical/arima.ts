@@ -69,9 +69,15 @@ function diffRows(o: ArimaOrder): number {
   return o.d + m * D;
 }
 
+/** The product of two polynomials given by their coefficients, lowest power first. */
+function polyMul(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(a.length + b.length - 1).fill(0);
+  for (let i = 0; i < a.length; i++) for (let j = 0; j < b.length; j++) out[i + j] += a[i] * b[j];
+  return out;
+}
+
 /** (1 − a_1 B − …)(1 − A_1 B^m − …) as the coefficients a*_i of 1 − Σ a*_i B^i (sign −1; +1 for MA). */
 function expandPoly(a: readonly number[], A: readonly number[], m: number, sign: 1 | -1): number[] {
-  const n = a.length + m * A.length;
   // full polynomials with leading 1: c(B) = 1 + sign Σ a_i B^i
   const c1 = [1, ...a.map((v) => sign * v)];
   const c2 = new Array<number>(m * A.length + 1).fill(0);
@@ -79,9 +85,9 @@ function expandPoly(a: readonly number[], A: readonly number[], m: number, sign:
   A.forEach((v, j) => {
     c2[(j + 1) * m] = sign * v;
   });
-  const out = new Array<number>(n + 1).fill(0);
-  for (let i = 0; i < c1.length; i++) for (let j = 0; j < c2.length; j++) out[i + j] += c1[i] * c2[j];
-  return out.slice(1).map((v) => sign * v);
+  return polyMul(c1, c2)
+    .slice(1)
+    .map((v) => sign * v);
 }
 
 /** The model's AR and MA polynomials with the seasonal factors multiplied in. */
@@ -97,13 +103,8 @@ export function expandedCoefficients(order: ArimaOrder, params: ArimaParams): { 
 function diffPolynomial(order: ArimaOrder): number[] {
   const { D, m } = seasonalOf(order);
   let c = [1];
-  const times = (f: number[]) => {
-    const out = new Array<number>(c.length + f.length - 1).fill(0);
-    for (let i = 0; i < c.length; i++) for (let j = 0; j < f.length; j++) out[i + j] += c[i] * f[j];
-    c = out;
-  };
-  for (let k = 0; k < order.d; k++) times([1, -1]);
-  if (m > 1) for (let k = 0; k < D; k++) times([1, ...new Array<number>(m - 1).fill(0), -1]);
+  for (let k = 0; k < order.d; k++) c = polyMul(c, [1, -1]);
+  if (m > 1) for (let k = 0; k < D; k++) c = polyMul(c, [1, ...new Array<number>(m - 1).fill(0), -1]);
   return c;
 }
 
@@ -306,10 +307,7 @@ function makeFit(
 export function psiWeights(order: ArimaOrder, params: ArimaParams, h: number): Float64Array {
   const ex = expandedCoefficients(order, params);
   // φ*(B) = φ(B)Φ(B^m)Δ(B), as coefficients of 1 + φ*_1 B + … (the signs as written)
-  const a = [1, ...ex.ar.map((v) => -v)];
-  const delta = diffPolynomial(order);
-  const phi = new Array<number>(a.length + delta.length - 1).fill(0);
-  for (let i = 0; i < a.length; i++) for (let j = 0; j < delta.length; j++) phi[i + j] += a[i] * delta[j];
+  const phi = polyMul([1, ...ex.ar.map((v) => -v)], diffPolynomial(order));
   const psi = new Float64Array(h);
   for (let j = 0; j < h; j++) {
     let v = j === 0 ? 1 : j <= ex.ma.length ? ex.ma[j - 1] : 0;
