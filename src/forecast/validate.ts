@@ -839,12 +839,7 @@ export function validateEtsCheckpoint(
   tensors: Record<string, Tensor>,
   source: string,
 ): void {
-  const names = Object.keys(tensors);
-  if (names.length > 0) {
-    throw new CheckpointError(
-      `${source}: the weights hold ${show(names[0])}${names.length > 1 ? ` and ${names.length - 1} more` : ""}, but an ETS checkpoint has no weights`,
-    );
-  }
+  refuseWeights(tensors, source, "ETS");
   const e = section(source, "ets", meta.ets);
   const ty = section(source, "ets.type", e.o.type);
   const error = ty.oneOf("error", ["A", "M"]);
@@ -891,12 +886,7 @@ export function validateArimaCheckpoint(
   tensors: Record<string, Tensor>,
   source: string,
 ): void {
-  const names = Object.keys(tensors);
-  if (names.length > 0) {
-    throw new CheckpointError(
-      `${source}: the weights hold ${show(names[0])}${names.length > 1 ? ` and ${names.length - 1} more` : ""}, but an ARIMA checkpoint has no weights`,
-    );
-  }
+  refuseWeights(tensors, source, "ARIMA");
   const a = section(source, "arima", meta.arima);
   a.str("spec");
   const o = section(source, "arima.order", a.o.order);
@@ -923,6 +913,16 @@ export function validateArimaCheckpoint(
   if (a.has("log") && typeof a.o.log !== "boolean") a.fail("log", "true or false");
 
   checkClassicalSections(source, meta, "ARIMA");
+}
+
+/** A checkpoint of a model without weights (ETS, ARIMA) that holds some is refused, naming the first. */
+function refuseWeights(tensors: Record<string, Tensor>, source: string, what: "ETS" | "ARIMA"): void {
+  const names = Object.keys(tensors);
+  if (names.length > 0) {
+    throw new CheckpointError(
+      `${source}: the weights hold ${show(names[0])}${names.length > 1 ? ` and ${names.length - 1} more` : ""}, but an ${what} checkpoint has no weights`,
+    );
+  }
 }
 
 /**

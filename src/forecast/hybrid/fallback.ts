@@ -93,6 +93,18 @@ export function etsForecastAt(
   );
 }
 
+/** Zeroed point forecasts and 80 / 95 % bands, each (N, H), for a forecaster to fill. */
+export function emptyForecast(N: number, H: number): HybridForecast {
+  return {
+    point: new Float32Array(N * H),
+    bands: INTERVAL_LEVELS.map((level) => ({
+      level,
+      lower: new Float32Array(N * H),
+      upper: new Float32Array(N * H),
+    })),
+  };
+}
+
 /**
  * A classical model's forecasts (N, H) and 80 / 95 % intervals from each origin: `forecast` runs on rows
  * [0, origin) (their logarithms with `log`, its results exponentiated back). Every origin needs `need`
@@ -111,13 +123,7 @@ function classicalForecastAt(
     upper(level: number): ArrayLike<number>;
   },
 ): HybridForecast {
-  const N = origins.length;
-  const point = new Float32Array(N * H);
-  const bands = INTERVAL_LEVELS.map((level) => ({
-    level,
-    lower: new Float32Array(N * H),
-    upper: new Float32Array(N * H),
-  }));
+  const { point, bands } = emptyForecast(origins.length, H);
   const back = (a: ArrayLike<number>) => (log ? Array.from(a, Math.exp) : a);
   origins.forEach((o, n) => {
     if (!(Number.isInteger(o) && o >= need && o <= values.length)) {

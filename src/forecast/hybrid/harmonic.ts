@@ -37,8 +37,8 @@ import { leastSquares } from "../classical/stats.js";
 import { CheckpointError, ForecastError } from "../errors.js";
 import type { HybridForecast } from "./checkpoint.js";
 import type { FourierTerm } from "./model.js";
+import { emptyForecast } from "./fallback.js";
 import { fourierFeatures } from "./ops.js";
-import { INTERVAL_LEVELS } from "./train.js";
 
 /** The `combine.arima` entry of a hybrid checkpoint: a fitted harmonic regression with ARIMA errors. */
 export interface HarmonicArimaJSON {
@@ -204,13 +204,7 @@ export function harmonicForecastAt(
       throw new ForecastError(`${meta.spec} needs a positive series, but row ${bad} is ${values[bad]}`);
   }
   const back = (v: number) => (meta.log ? Math.exp(v) : v);
-  const N = origins.length;
-  const point = new Float32Array(N * H);
-  const bands = INTERVAL_LEVELS.map((level) => ({
-    level,
-    lower: new Float32Array(N * H),
-    upper: new Float32Array(N * H),
-  }));
+  const { point, bands } = emptyForecast(origins.length, H);
   const need = arimaRowsNeeded(meta.order);
   origins.forEach((o, n) => {
     if (!(Number.isInteger(o) && o > need && o <= values.length))
