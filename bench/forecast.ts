@@ -30,8 +30,9 @@
 // intervals calibrated on the combination's own validation residuals; "hybrid+ETS of logs"
 // (`--combine ets-logs`) the same with ETS fitted to the logarithms where the series is positive;
 // "hybrid+ARIMA" (`--combine arima`) with seasonal ARIMA (of the logarithms where positive), or on daily
-// data the harmonic regression with ARIMA errors;
-// "default" the command's default (`--combine auto`): ETS of logs, or on daily data with two years of
+// data the harmonic regression with ARIMA errors; "hybrid+ETS+ARIMA" (`--combine ets-arima`) the mean of
+// the three (ETS and ARIMA of the logarithms where positive);
+// "default" the command's default (`--combine auto`): ETS and ARIMA, or on daily data with two years of
 // history a harmonic regression with ARIMA errors (src/forecast/hybrid/harmonic.ts). Training
 // takes minutes on a loaded two-core machine, so each trained ensemble is stored under
 // node_modules/.cache/recurrent-bench-forecast/, keyed by the series, the protocol, the options and
@@ -332,7 +333,7 @@ export async function runHybrid(
   const values = Float32Array.from(s.values);
   const r = await trainedHybrid(s, p, src, useCache, {}, members);
   const series = { values, dates: s.dates, step: s.step };
-  const timed = (kind: "auto" | "ets" | "ets-logs" | "arima") => {
+  const timed = (kind: "auto" | "ets" | "ets-logs" | "arima" | "ets-arima") => {
     const t0 = performance.now();
     const c = combineWith(r, series, kind);
     return { c, seconds: (performance.now() - t0) / 1000 };
@@ -341,6 +342,7 @@ export async function runHybrid(
   const logs = timed("ets-logs");
   const dflt = timed("auto");
   const arima = timed("arima");
+  const both = timed("ets-arima");
   const meta: HybridMetaJSON = {
     config: r.config,
     intervals: r.intervals,
@@ -394,7 +396,7 @@ export async function runHybrid(
   auto.seconds += (performance.now() - t2) / 1000;
   return [
     runOf(meta, `hybrid ${r.config.mode.slice(0, 4)}.`, r.seconds),
-    ...[ets, logs, arima, dflt].map(({ c, seconds }) =>
+    ...[ets, logs, arima, both, dflt].map(({ c, seconds }) =>
       runOf({ ...meta, combine: c }, `hybrid + ${partnerSpec(c)}`, r.seconds + seconds),
     ),
     auto,
@@ -508,7 +510,15 @@ async function main(argv: string[]): Promise<void> {
   const oracleSeconds = (performance.now() - t1) / 1000;
   const cols = [
     ...(withHybrid
-      ? ["hybrid", "hybrid+ETS", "hybrid+ETS of logs", "hybrid+ARIMA", "default", "auto (no LSTM)"]
+      ? [
+          "hybrid",
+          "hybrid+ETS",
+          "hybrid+ETS of logs",
+          "hybrid+ARIMA",
+          "hybrid+ETS+ARIMA",
+          "default",
+          "auto (no LSTM)",
+        ]
       : []),
     ...FORECASTERS.map((f) => f.name),
     ...(oracle ? ["R ets", "R auto.arima"] : []),

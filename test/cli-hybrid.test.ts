@@ -176,11 +176,13 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
     expect(f.stderr).toMatch(/the hybrid model is univariate: --features needs --model lstm/);
   });
 
-  it("--combine none keeps the hybrid alone; the default (auto) saves its partner, ETS of logs for CO2", async () => {
+  it("--combine none keeps the hybrid alone; the default (auto) saves its partners, ETS and ARIMA of logs for CO2", async () => {
     const dflt = decodeCheckpoint(readFileSync(ckpt)).meta.hybrid!;
-    expect(dflt.combine?.weight).toBe(0.5);
+    expect(dflt.combine?.weight).toBeCloseTo(1 / 3, 15);
     expect(dflt.combine?.ets?.spec).toMatch(/^ETS\([AM],(N|A|Ad),[NAM]\) of logs$/);
     expect(dflt.combine?.ets?.log).toBe(true);
+    expect(dflt.combine?.arima?.spec).toMatch(/^ARIMA\(\d,[012],\d\)\(\d,[01],\d\)\[12\].* of logs$/);
+    expect(dflt.combine?.arima?.log).toBe(true);
     const alone = p("alone.safetensors");
     const r = await run([
       "train",
@@ -224,7 +226,7 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
-      /--combine <kind>' argument 'sarima' is invalid. Allowed choices are auto, ets, ets-logs, arima, none/,
+      /--combine <kind>' argument 'sarima' is invalid. Allowed choices are auto, ets, ets-logs, arima, ets-arima, none/,
     );
   }, 120_000);
 });

@@ -184,11 +184,11 @@ describe("hybrid + ETS combination", async () => {
   it("is checked when a checkpoint is read", () => {
     expect(checkHybridMeta(JSON.parse(JSON.stringify(meta)), "x").combine?.ets?.spec).toBe(cEts.spec);
     expect(() => checkHybridMeta({ ...meta, combine: { ...c, weight: 2 } }, "x")).toThrow(
-      "x: the checkpoint is damaged: recurrent.hybrid combine should be {ets or arima, weight in [0, 1], intervals}",
+      "x: the checkpoint is damaged: recurrent.hybrid combine should be {ets and/or arima, weight in [0, 1], intervals}",
     );
-    const two =
-      "x: the checkpoint is damaged: recurrent.hybrid combine should hold exactly one partner, ets or arima";
-    expect(() => checkHybridMeta({ ...meta, combine: { ...c, ets: undefined } }, "x")).toThrow(two);
+    const none =
+      "x: the checkpoint is damaged: recurrent.hybrid combine should hold a partner, ets or arima or both";
+    expect(() => checkHybridMeta({ ...meta, combine: { ...c, ets: undefined } }, "x")).toThrow(none);
     const arima = {
       spec: "ARIMA(0,1,0)",
       terms: [],
@@ -197,10 +197,15 @@ describe("hybrid + ETS combination", async () => {
       params: { ar: [], ma: [], constant: 0 },
       sigma2: 1,
     };
-    expect(() => checkHybridMeta({ ...meta, combine: { ...c, arima } }, "x")).toThrow(two);
     expect(
       checkHybridMeta({ ...meta, combine: { ...c, ets: undefined, arima } }, "x").combine?.arima,
     ).toEqual(arima);
+    // both partners: each is checked
+    const both = checkHybridMeta({ ...meta, combine: { ...c, arima } }, "x").combine;
+    expect([both?.ets?.spec, both?.arima?.spec]).toEqual([cEts.spec, "ARIMA(0,1,0)"]);
+    expect(() =>
+      checkHybridMeta({ ...meta, combine: { ...c, arima: { ...arima, sigma2: -1 } } }, "x"),
+    ).toThrow("recurrent.hybrid.combine.arima");
     expect(() =>
       checkHybridMeta(
         { ...meta, combine: { ...c, intervals: { ...c.intervals, quantiles: [[1, 2]] } } },
@@ -232,6 +237,64 @@ describe("hybrid + ETS combination", async () => {
     expect(
       checkHybridMeta(JSON.parse(JSON.stringify({ ...meta, combine: c2 })), "x").combine?.arima?.log,
     ).toBe(true);
+  });
+
+  it("\"ets-arima\": the mean of the hybrid's, ETS's and seasonal ARIMA's forecasts, each of the logarithms", () => {
+    const c3 = combineWith(r, series, "ets-arima");
+    expect(c3.weight).toBeCloseTo(1 / 3, 15);
+    const e = c3.ets!;
+    const a = c3.arima!;
+    // each partner fitted on the 84 rows before the test part, as alone
+    const ets = fitEts(Array.from(values.subarray(0, 84), Math.log), { period: 12, restarts: 2 });
+    expect(e.spec).toBe(`${ets.spec} of logs`);
+    expect(e.params.alpha).toBeCloseTo(ets.params.alpha, 12);
+    const fit = autoArima(Array.from(values.subarray(0, 84), Math.log), { m: 12 });
+    expect(a.spec).toBe(`${fit.spec} of logs`);
+    expect(partnerSpec(c3)).toBe(`${e.spec} and ${a.spec}`);
+    const origins = [84, 87];
+    const three = hybridForecastAt(r.net, { ...meta, combine: c3 }, values, null, origins);
+    const alone = hybridForecastAt(r.net, { ...meta, combine: null }, values, null, origins);
+    origins.forEach((o, n) => {
+      const logs = Array.from(values.subarray(0, o), Math.log);
+      const fe = etsModel(logs, ets.type, ets.params, 12).forecast(H).mean;
+      const fa = arimaForecast(
+        logs.map((v) => v - a.coef[0]),
+        a.order,
+        a.params,
+        a.sigma2,
+        H,
+      ).mean;
+      for (let h = 0; h < H; h++) {
+        const want = (alone.point[n * H + h] + Math.exp(fe[h]) + Math.exp(fa[h] + a.coef[0])) / 3;
+        expect(Math.abs(three.point[n * H + h] - want) / want).toBeLessThan(1e-5);
+      }
+    });
+    // its validation score is the three-way mean's, both partners fitted on the training rows (0..59)
+    const early = fitEts(Array.from(values.subarray(0, 60), Math.log), { period: 12, restarts: 2 });
+    const times = rowTimes(r.config, null, 96, H);
+    const earlyA = fitHarmonicArima(values, times, 60, [], { season: 12, log: true });
+    const vo = Array.from({ length: 24 }, (_, i) => 60 + i);
+    const before = values.subarray(0, 84);
+    const hyb = hybridForecastAt(r.net, { ...meta, combine: null }, before, null, vo).point;
+    const fa = harmonicForecastAt(earlyA, before, times, vo, H).point;
+    let scale = 0;
+    for (let t = 12; t < 60; t++) scale += Math.abs(values[t] - values[t - 12]);
+    scale /= 48;
+    let sum = 0;
+    let cnt = 0;
+    vo.forEach((o, w) => {
+      const logs = Array.from(values.subarray(0, o), Math.log);
+      const fe = etsModel(logs, early.type, early.params, 12).forecast(H).mean;
+      for (let h = 0; h < H && o + h < 84; h++) {
+        const mean3 = (hyb[w * H + h] + Math.exp(fe[h]) + fa[w * H + h]) / 3;
+        sum += Math.abs(mean3 - values[o + h]);
+        cnt++;
+      }
+    });
+    expect(c3.val_mase!).toBeCloseTo(sum / cnt / scale, 3);
+    expect(
+      checkHybridMeta(JSON.parse(JSON.stringify({ ...meta, combine: c3 })), "x").combine?.arima?.spec,
+    ).toBe(a.spec);
   });
 
   it("a stop asked for while the partner is fitted keeps the hybrid alone, marked interrupted", async () => {
@@ -323,10 +386,10 @@ describe('the default partner ("auto")', async () => {
     expect(checkHybridMeta(JSON.parse(JSON.stringify(meta)), "x").combine?.arima?.spec).toBe(c.arima!.spec);
   });
 
-  it("is ETS of the logarithms for a positive series without a learned season, ETS otherwise", () => {
+  it("is ETS and seasonal ARIMA together without a learned season", () => {
     const monthly = { ...r.config, learnedTerms: [], mode: "multiplicative" as const };
-    expect(partnerKind(monthly, "auto")).toBe("ets-logs");
-    expect(partnerKind({ ...monthly, mode: "additive" }, "auto")).toBe("ets");
+    expect(partnerKind(monthly, "auto")).toBe("ets-arima");
+    expect(partnerKind({ ...monthly, mode: "additive" }, "auto")).toBe("ets-arima");
     expect(partnerKind({ ...monthly, mode: "additive" }, "ets-logs")).toBe("ets");
     expect(partnerKind(r.config, "ets")).toBe("ets");
     // "arima" on a series without a learned season: a seasonal ARIMA with the hybrid's season (7)

@@ -20,7 +20,7 @@ export function describeModel(ckpt: ForecastCheckpoint): string {
     const learned = c.learnedTerms.length
       ? `, learned Fourier period ${c.learnedTerms.map((t) => t.period).join("/")}`
       : "";
-    return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${learned}) + LSTM(${inputs}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)${h.combine ? `; averaged with ${partnerSpec(h.combine)} (weight ${h.combine.weight})` : ""}`;
+    return `hybrid: ${c.mode} Holt-Winters (season ${c.season || "none"}${c.trend ? ", trend" : ""}${learned}) + LSTM(${inputs}, ${c.hidden}${c.layers > 1 ? `, num_layers=${c.layers}` : ""}) -> Linear(${c.hidden}, ${c.horizon}), ${c.members} member(s)${h.combine ? `; averaged with ${partnerSpec(h.combine)} (weight ${Number(h.combine.weight.toFixed(4))})` : ""}`;
   }
   if (ckpt.meta.ets !== undefined) return ckpt.meta.ets.spec;
   if (ckpt.meta.arima !== undefined) return ckpt.meta.arima.spec;

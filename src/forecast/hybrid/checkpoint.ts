@@ -16,7 +16,7 @@
 import { Tensor } from "../../core/tensor.js";
 import type { ForecastCheckpoint } from "../checkpoint.js";
 import { CheckpointError, ForecastError } from "../errors.js";
-import { type HybridCombineJSON, partnerForecastAt } from "./combine.js";
+import { type HybridCombineJSON, partnerPointAt } from "./combine.js";
 import { checkEtsMeta } from "./fallback.js";
 import { checkHarmonicMeta } from "./harmonic.js";
 import { checkHybridConfig, type HybridConfig, HybridNet, hybridInputs, rowTimes } from "./model.js";
@@ -56,11 +56,11 @@ export function checkHybridMeta(j: unknown, source: string): HybridMetaJSON {
   const c = h.combine;
   if (c !== undefined && c !== null) {
     if (typeof c !== "object" || !(typeof c.weight === "number" && c.weight >= 0 && c.weight <= 1))
-      throw bad("combine should be {ets or arima, weight in [0, 1], intervals}");
-    if ((c.ets === undefined) === (c.arima === undefined))
-      throw bad("combine should hold exactly one partner, ets or arima");
+      throw bad("combine should be {ets and/or arima, weight in [0, 1], intervals}");
+    if (c.ets === undefined && c.arima === undefined)
+      throw bad("combine should hold a partner, ets or arima or both");
     if (c.ets !== undefined) checkEtsMeta(c.ets, source);
-    else checkHarmonicMeta(c.arima, source);
+    if (c.arima !== undefined) checkHarmonicMeta(c.arima, source);
     const cq = c.intervals?.quantiles;
     if (
       !Array.isArray(cq) ||
@@ -141,7 +141,7 @@ export function hybridForecastAt(
   const { offset, scale } = c.scale;
   const comb = meta.combine ?? null;
   if (comb !== null) {
-    const e = partnerForecastAt(comb, c, values, dates, origins).point; // (N, H) series units
+    const e = partnerPointAt(comb, c, values, dates, origins); // (N, H) series units
     for (let j = 0; j < w.length; j++)
       w[j] = comb.weight * w[j] + (1 - comb.weight) * ((e[j] - offset) / scale);
   }

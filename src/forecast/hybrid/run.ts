@@ -20,7 +20,7 @@ import type { HybridHooks, HybridOptions } from "./train.js";
 export interface HybridRun {
   checkpoint: ForecastCheckpoint;
   /**
-   * The training; with a combination (options.combine "ets", the default) its `valMase` and
+   * The training; with a combination (options.combine other than "none") its `valMase` and
    * `intervals` are the combination's, the forecaster the checkpoint holds.
    */
   result: CombinedTrainResult;

@@ -66,14 +66,15 @@ export interface HybridOptions {
   /**
    * The partner the forecasts average with (combine.ts), which wins on the benchmark panel
    * (bench/forecast.ts): "auto" a harmonic regression with ARIMA errors where the hybrid learns a
-   * Fourier season, else ETS (of the logarithms for a positive series); "ets", "ets-logs", "arima" that
-   * partner; "none": the hybrid alone. Applied by trainHybridCombined.
+   * Fourier season, else both ETS and seasonal ARIMA (of the logarithms for a positive series), the
+   * three forecasts averaged; "ets", "ets-logs", "arima", "ets-arima" that partner; "none": the hybrid
+   * alone. Applied by trainHybridCombined.
    */
   combine: CombineKind;
 }
 
 /** What the hybrid is averaged with (see combine.ts). */
-export type CombineKind = "auto" | "ets" | "ets-logs" | "arima" | "none";
+export type CombineKind = "auto" | "ets" | "ets-logs" | "arima" | "ets-arima" | "none";
 
 export const DEFAULT_HYBRID_OPTIONS: Readonly<HybridOptions> = Object.freeze({
   lookback: 24,

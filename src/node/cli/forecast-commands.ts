@@ -957,8 +957,8 @@ export function registerForecastCommands(program: Command): void {
     .addOption(
       new Option(
         "--combine <kind>",
-        "hybrid, auto: the partner the hybrid is averaged with: auto (the default) a harmonic regression with ARIMA errors where the hybrid learns a yearly (daily data) or weekly (hourly data) season, else ETS, of the logarithms for a positive series; ets, ets-logs, arima that one; none keeps the hybrid alone",
-      ).choices(["auto", "ets", "ets-logs", "arima", "none"]),
+        "hybrid, auto: what the hybrid is averaged with: auto (the default) a harmonic regression with ARIMA errors where the hybrid learns a yearly (daily data) or weekly (hourly data) season, else both ETS and seasonal ARIMA (the three averaged), of the logarithms for a positive series; ets, ets-logs, arima, ets-arima that; none keeps the hybrid alone",
+      ).choices(["auto", "ets", "ets-logs", "arima", "ets-arima", "none"]),
     )
     .option(
       "--season <m>",
