@@ -2,7 +2,6 @@
 // its output captured for most cases, and the built command in a child process for exit codes, messages
 // without stack traces, Ctrl-C, and the full CO2 run that must beat seasonal naive.
 
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +15,7 @@ import {
   seriesSpecOf,
 } from "../src/forecast/forecast.js";
 import { FIXTURES, expectClose, loadFixture } from "./helpers.js";
-import { type Run, runCli as run } from "./cli-run.js";
+import { type Run, runCli as run, spawnRun } from "./cli-run.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CO2 = join(ROOT, "datasets", "co2-concentration.csv");
@@ -24,32 +23,6 @@ const FDIR = join(FIXTURES, "forecast");
 const SMALL_CSV = join(FDIR, "lstm_co2.csv"); // the last 120 months of CO2
 const dir = mkdtempSync(join(tmpdir(), "recurrent-forecast-"));
 const p = (name: string) => join(dir, name);
-
-/** Runs `recurrent ...args` in this process, capturing what it writes. */
-
-/** Runs the real `recurrent` executable in a child process. */
-function spawnRun(
-  args: string[],
-  onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/node/cli/bin.ts"), ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-      onStderr?.(stderr, (sig) => child.kill(sig));
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 // the plain LSTM (the hybrid, the default, has its own tests in cli-hybrid.test.ts)
 const SMALL = [

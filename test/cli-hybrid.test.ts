@@ -12,7 +12,7 @@ import { forecastSeries, forecasterFrom, seriesSpecOf } from "../src/forecast/fo
 import { arimaForecast, autoArima } from "../src/forecast/classical/arima.js";
 import { etsModel, fitEts } from "../src/forecast/classical/ets.js";
 import { FIXTURES } from "./helpers.js";
-import { type Run, runCli as run } from "./cli-run.js";
+import { type Run, runCli as run, spawnRun } from "./cli-run.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const CO2 = join(ROOT, "datasets", "co2-concentration.csv");
@@ -264,6 +264,32 @@ describe("daily data with two years of history: the harmonic ARIMA partner", () 
       expect(lo80).toBeLessThan(v);
       expect(hi80).toBeGreaterThan(v);
     });
+  }, 120_000);
+});
+
+describe("Ctrl-C while the classical models are fitted", () => {
+  it("saves the hybrid alone, says so, and exits with 130", async () => {
+    const SEATTLE = join(ROOT, "datasets", "seattle-weather.csv");
+    const out = p("seattle-stopped.safetensors");
+    const fast = ["--members", "1", "--epochs", "2", "--hidden", "8", "--horizon", "7"];
+    let sent = false;
+    const r = await spawnRun(
+      ["train", "--csv", SEATTLE, "--target", "temp_max", ...fast, "--out", out],
+      (err, kill) => {
+        if (!sent && /\ncombine: fitting /.test(err)) {
+          sent = true;
+          kill("SIGINT");
+        }
+      },
+    );
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(
+      /error: interrupted; the members that finished are saved in .*seattle-stopped\.safetensors, the hybrid alone \(the classical models it is averaged with were not fitted\)\n$/,
+    );
+    const h = decodeCheckpoint(readFileSync(out)).meta.hybrid!;
+    expect(h.combine ?? null).toBeNull();
+    expect(h.config.members).toBe(1);
   }, 120_000);
 });
 

@@ -1,8 +1,12 @@
 // Runs the `recurrent` command in this process (src/node/cli/main.ts), capturing what it writes: the
 // CLI test files share this one runner.
 
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { vi } from "vitest";
 import { main } from "../src/node/cli/main.js";
+
+const ROOT = join(import.meta.dirname, "..");
 
 export interface Run {
   code: number | null; // null: a child process ended by a signal (for runners that share this type)
@@ -28,4 +32,31 @@ export async function runCli(args: string[]): Promise<Run> {
     o.mockRestore();
     e.mockRestore();
   }
+}
+
+/**
+ * Runs the real `recurrent` executable in a child process; `onStderr` sees all of stderr so far after
+ * each write and may send the child a signal (Ctrl-C is SIGINT).
+ */
+export function spawnRun(
+  args: string[],
+  onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void,
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/node/cli/bin.ts"), ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      onStderr?.(stderr, (sig) => child.kill(sig));
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }

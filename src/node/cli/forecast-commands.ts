@@ -619,7 +619,16 @@ async function hybridTrainCommand(
     `  recurrent forecast --model ${q(out)} --csv ${q(o.csv)}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
-  if (interrupted) throw new CliError(`interrupted; the members that finished are saved in ${out}`, 130);
+  if (interrupted) {
+    // a stop during the classical fits keeps the hybrid alone: say so, since its forecasts then differ
+    // from what a finished run would save
+    const h = r.checkpoint.meta.hybrid;
+    const alone =
+      h !== undefined && (h.combine ?? null) === null && (o.combine ?? "auto") !== "none"
+        ? ", the hybrid alone (the classical models it is averaged with were not fitted)"
+        : "";
+    throw new CliError(`interrupted; the members that finished are saved in ${out}${alone}`, 130);
+  }
 }
 
 function trainJson(
