@@ -10,11 +10,13 @@ import {
   fitArima,
   kpssStatistic,
   arimaForecast,
+  autoArimaSteps,
   makeArimaForecaster,
   ndiffs,
   nsdiffs,
   NormalRng,
   seasonalStrength,
+  STEPWISE_MIN_ROWS,
   psiWeights,
 } from "../src/forecast/classical/index.js";
 import { CLASSIC_SERIES, classicSeries, loadFixture, maxRel, type RBands } from "./helpers.js";
@@ -177,6 +179,55 @@ describe("autoArima", () => {
     expect(fit.order.d).toBe(1);
     expect(fit.order).toEqual({ p: 0, d: 1, q: 1 });
     expect(fit.params.ma[0]).toBeCloseTo(0.6, 1);
+  });
+});
+
+describe("autoArima, stepwise", () => {
+  /** The search's choice and how many candidates it fitted (the generator yields after each fit). */
+  function search(y: number[], options: Parameters<typeof autoArimaSteps>[1]) {
+    const g = autoArimaSteps(y, options);
+    let fits = 0;
+    let r = g.next();
+    while (!r.done) {
+      fits++;
+      r = g.next();
+    }
+    return { fit: r.value, fits };
+  }
+
+  it("finds the exhaustive search's model on log air with a third of the fits, never a lower AICc", () => {
+    const y = classicSeries("air").map(Math.log);
+    const all = search(y, { m: 12, stepwise: false });
+    const step = search(y, { m: 12, stepwise: true });
+    expect(all.fits).toBe(36); // p, q ≤ 2, P, Q ≤ 1, no constant (d + D = 2)
+    expect(step.fit.spec).toBe(all.fit.spec);
+    expect(step.fit.aicc).toBe(all.fit.aicc);
+    expect(step.fits).toBeLessThan(all.fits / 2);
+    // on every shipped series the stepwise choice is one of the exhaustive candidates: never better
+    for (const [name, [, , m]] of Object.entries(CLASSIC_SERIES)) {
+      const v = classicSeries(name);
+      const a = search(v, { m, stepwise: false }).fit;
+      const b = search(v, { m, stepwise: true }).fit;
+      expect(b.aicc).toBeGreaterThanOrEqual(a.aicc - 1e-9);
+    }
+  });
+
+  it("is the default above STEPWISE_MIN_ROWS rows, and finds a strong AR(2) there", () => {
+    const rng = new NormalRng(11);
+    const y: number[] = [];
+    for (let t = 0; t < STEPWISE_MIN_ROWS + 101; t++)
+      y.push(1.2 * (y[t - 1] ?? 0) - 0.5 * (y[t - 2] ?? 0) + rng.normal());
+    const long = y.slice(100).map((v) => v + 5);
+    const dflt = search(long, {});
+    const step = search(long, { stepwise: true });
+    expect(dflt.fits).toBe(step.fits);
+    expect(dflt.fit.order).toEqual({ p: 2, d: 0, q: 0 });
+    expect(dflt.fit.params.ar[0]).toBeCloseTo(1.2, 1);
+    const all = search(long, { stepwise: false });
+    expect(all.fit.order).toEqual({ p: 2, d: 0, q: 0 });
+    expect(dflt.fits).toBeLessThan(all.fits);
+    // one row shorter: exhaustive
+    expect(search(long.slice(1), {}).fits).toBe(search(long.slice(1), { stepwise: false }).fits);
   });
 });
 

@@ -475,13 +475,29 @@ export interface AutoArimaOptions {
   /** Seasonal orders: P and Q up to these (default 1). */
   maxSP?: number;
   maxSQ?: number;
+  /**
+   * Search stepwise (Hyndman & Khandakar 2008, R's default) instead of every candidate: from the best of
+   * four starting models, move to any neighbour (an order ±1, two at once, the constant switched) that
+   * lowers the AICc, until none does. About a third of the fits; it may stop at a local optimum. Default:
+   * stepwise on series longer than STEPWISE_MIN_ROWS, exhaustive on shorter ones.
+   */
+  stepwise?: boolean;
 }
 
 /**
- * auto.arima's choice by exhaustive search: D from nsdiffs and d from ndiffs (on the seasonally
- * differenced series), then every p ≤ maxP, q ≤ maxQ with p + q ≤ 5 (and with a season m, every
- * P ≤ maxSP, Q ≤ maxSQ), with and without a constant where d + D ≤ 1, the lowest AICc. R searches
- * stepwise up to P, Q ≤ 2; a season of at least two years of data is required, else it is left out.
+ * Rows above which autoArima searches stepwise by default. The exhaustive search fits 36–72 candidates,
+ * the stepwise one 12–25 (measured on the ten shipped series, where it finds the same model on eight and
+ * a local optimum on two); on a year of hourly data (6000+ rows) each fit takes about 0.2 s, and the
+ * exhaustive harmonic ARIMA search took 22 s. Every shipped series is shorter, so their fits stay exhaustive.
+ */
+export const STEPWISE_MIN_ROWS = 2000;
+
+/**
+ * auto.arima's choice: D from nsdiffs and d from ndiffs (on the seasonally differenced series), then
+ * among p ≤ maxP, q ≤ maxQ with p + q ≤ 5 (and with a season m, P ≤ maxSP, Q ≤ maxSQ), with and
+ * without a constant where d + D ≤ 1, the lowest AICc: every candidate, or stepwise on long series
+ * (`stepwise`). R searches stepwise up to P, Q ≤ 2 by default; a season of at least two years of data is
+ * required, else it is left out.
  */
 export function autoArima(y: Values, options: AutoArimaOptions = {}): ArimaFit {
   return runToEnd(autoArimaSteps(y, options));
@@ -502,21 +518,94 @@ export function* autoArimaSteps(y: Values, options: AutoArimaOptions = {}): Gene
   const maxSQ = m > 1 ? (options.maxSQ ?? 1) : 0;
   let best: ArimaFit | null = null;
   const errors: string[] = [];
-  for (let p = 0; p <= maxP; p++) {
-    for (let q = 0; q <= maxQ; q++) {
-      if (p + q > 5) continue;
-      for (let P = 0; P <= maxSP; P++) {
-        for (let Q = 0; Q <= maxSQ; Q++) {
-          const order: ArimaOrder = m > 1 ? { p, d, q, P, D, Q, m } : { p, d, q };
-          for (const constant of d + D <= 1 ? [true, false] : [false]) {
-            try {
-              const f = fitArima(y, order, { constant });
-              if (best === null || f.aicc < best.aicc) best = f;
-            } catch (e) {
-              if (!(e instanceof ArimaError)) throw e;
-              errors.push(e.message);
+  const tried = new Set<string>();
+  // fits a candidate once, keeping the best: SKIPPED (out of bounds or fitted before), FITTED or BETTER
+  const SKIPPED = 0;
+  const BETTER = 2;
+  const tryFit = (p: number, q: number, P: number, Q: number, constant: boolean): number => {
+    if (p < 0 || q < 0 || P < 0 || Q < 0 || p > maxP || q > maxQ || P > maxSP || Q > maxSQ) return SKIPPED;
+    if (p + q > 5 || (constant && d + D > 1)) return SKIPPED;
+    const key = `${p},${q},${P},${Q},${+constant}`;
+    if (tried.has(key)) return SKIPPED;
+    tried.add(key);
+    const order: ArimaOrder = m > 1 ? { p, d, q, P, D, Q, m } : { p, d, q };
+    try {
+      const f = fitArima(y, order, { constant });
+      if (best === null || f.aicc < best.aicc) {
+        best = f;
+        return BETTER;
+      }
+    } catch (e) {
+      if (!(e instanceof ArimaError)) throw e;
+      errors.push(e.message);
+    }
+    return 1;
+  };
+  if (options.stepwise ?? y.length > STEPWISE_MIN_ROWS) {
+    const c0 = d + D <= 1;
+    const seasonal = m > 1 ? 1 : 0;
+    const starts: [number, number, number, number, boolean][] = [
+      [2, 2, seasonal, seasonal, c0],
+      [0, 0, 0, 0, c0],
+      [1, 0, seasonal, 0, c0],
+      [0, 1, 0, seasonal, c0],
+    ];
+    if (c0) starts.push([0, 0, 0, 0, false]);
+    for (const [p, q, P, Q, c] of starts) if (tryFit(p, q, P, Q, c) !== SKIPPED) yield;
+    // neighbours of the best so far: the seasonal orders, then the others, then the constant
+    const moves: [number, number, number, number][] = [];
+    for (const [a, b] of [
+      [-1, 0],
+      [1, 0],
+      [0, -1],
+      [0, 1],
+      [-1, -1],
+      [-1, 1],
+      [1, -1],
+      [1, 1],
+    ]) {
+      if (m > 1) moves.push([0, 0, a, b]);
+    }
+    for (const [a, b] of [
+      [-1, 0],
+      [1, 0],
+      [0, -1],
+      [0, 1],
+      [-1, -1],
+      [-1, 1],
+      [1, -1],
+      [1, 1],
+    ])
+      moves.push([a, b, 0, 0]);
+    let moved = best !== null;
+    while (moved) {
+      moved = false;
+      const b = best as ArimaFit | null;
+      if (b === null) break;
+      const o = b.order;
+      const at = [o.p, o.q, o.P ?? 0, o.Q ?? 0] as const;
+      for (const [dp, dq, dP, dQ] of moves) {
+        const r = tryFit(at[0] + dp, at[1] + dq, at[2] + dP, at[3] + dQ, b.withConstant);
+        if (r !== SKIPPED) yield;
+        if (r === BETTER) {
+          moved = true;
+          break;
+        }
+      }
+      if (!moved) {
+        const r = tryFit(at[0], at[1], at[2], at[3], !b.withConstant);
+        if (r !== SKIPPED) yield;
+        moved = r === BETTER;
+      }
+    }
+  } else {
+    for (let p = 0; p <= maxP; p++) {
+      for (let q = 0; q <= maxQ; q++) {
+        for (let P = 0; P <= maxSP; P++) {
+          for (let Q = 0; Q <= maxSQ; Q++) {
+            for (const constant of d + D <= 1 ? [true, false] : [false]) {
+              if (tryFit(p, q, P, Q, constant) !== SKIPPED) yield;
             }
-            yield;
           }
         }
       }
