@@ -183,6 +183,13 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
     expect(dflt.combine?.ets?.log).toBe(true);
     expect(dflt.combine?.arima?.spec).toMatch(/^ARIMA\(\d,[012],\d\)\(\d,[01],\d\)\[12\].* of logs$/);
     expect(dflt.combine?.arima?.log).toBe(true);
+    // the summary scores the average, then its parts, as the checkpoint holds them
+    const f4 = (v: number | null | undefined) => v!.toFixed(4).replace(".", "\\.");
+    expect(trained.stdout).toMatch(
+      new RegExp(
+        `\nvalidation MASE ${f4(dflt.combine!.val_mase)} \\(the average; the hybrid alone ${f4(dflt.val_mase)}, ETS\\(.*\\) of logs and ARIMA\\(.* of logs \\(their mean\\) ${f4(dflt.combine!.partner_val_mase)}; in-sample seasonal-naive scale\\)\n`,
+      ),
+    );
     const alone = p("alone.safetensors");
     const r = await run([
       "train",
@@ -198,6 +205,7 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
     ]);
     expect(r.code).toBe(0);
     expect(decodeCheckpoint(readFileSync(alone)).meta.hybrid!.combine ?? null).toBeNull();
+    expect(r.stdout).toMatch(/\nvalidation MASE \d\.\d{4} \(ensemble, in-sample seasonal-naive scale\)\n/);
     const lstm = await run([
       "train",
       "--csv",

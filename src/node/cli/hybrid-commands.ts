@@ -7,6 +7,7 @@ import { describeModel } from "../../forecast/describe.js";
 import { defaultSeason } from "../../forecast/data.js";
 import { ForecastError } from "../../forecast/errors.js";
 import { type AutoResult, trainAuto } from "../../forecast/hybrid/auto.js";
+import { partnerSpec } from "../../forecast/hybrid/combine.js";
 import { etsCheckpoint, trainHybridForecaster } from "../../forecast/hybrid/run.js";
 import {
   type CombineKind,
@@ -131,6 +132,15 @@ export async function trainHybridOrAuto(
   };
 
   if (kind === "hybrid") {
+    const mase = (v: number | null | undefined) => (v === null || v === undefined ? "-" : v.toFixed(4));
+    // with a combination the saved forecaster is the average: its score, then its parts'
+    const validationParts = (ck: ForecastCheckpoint): string => {
+      const h = ck.meta.hybrid;
+      const cb = h?.combine ?? null;
+      if (h === undefined || cb === null) return "ensemble, ";
+      const both = cb.ets !== undefined && cb.arima !== undefined;
+      return `the average; the hybrid alone ${mase(h.val_mase)}, ${partnerSpec(cb)}${both ? " (their mean)" : ""} ${mase(cb.partner_val_mase)}; `;
+    };
     let run: Awaited<ReturnType<typeof trainHybridForecaster>>;
     try {
       run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop, onPartner });
@@ -150,7 +160,7 @@ export async function trainHybridOrAuto(
         `data       lookback ${c.lookback}, horizon ${c.horizon}; ${c.mode} (working units: (y - ${c.scale.offset.toPrecision(6)}) / ${c.scale.scale.toPrecision(6)})`,
         `split      train ${rows(s.train)} rows (${r.windows.train} windows), validation ${rows(s.val)} (${r.windows.val}), test ${rows(s.test)}`,
         `members    ${r.members.map((m, k) => `#${k + 1}: best epoch ${m.bestEpoch}/${m.epochs} (${m.bestLoss.toFixed(4)})`).join(", ")}`,
-        `validation MASE ${r.valMase === null ? "-" : r.valMase.toFixed(4)} (ensemble, in-sample seasonal-naive scale)`,
+        `validation MASE ${mase(r.valMase)} (${validationParts(run.checkpoint)}in-sample seasonal-naive scale)`,
         `intervals  80% and 95% from ${r.intervals.source} residuals (${Math.min(...r.intervals.counts)} to ${Math.max(...r.intervals.counts)} per step); 80% width at step 1 / ${c.horizon}: ${q80[0].toPrecision(3)} / ${q80[c.horizon - 1].toPrecision(3)} (working units${c.mode === "multiplicative" ? ", log" : ""})`,
         `time       ${r.seconds.toFixed(1)} s`,
       ],
