@@ -553,8 +553,7 @@ export function* autoArimaSteps(y: Values, options: AutoArimaOptions = {}): Gene
     if (c0) starts.push([0, 0, 0, 0, false]);
     for (const [p, q, P, Q, c] of starts) if (tryFit(p, q, P, Q, c) !== SKIPPED) yield;
     // neighbours of the best so far: the seasonal orders, then the others, then the constant
-    const moves: [number, number, number, number][] = [];
-    for (const [a, b] of [
+    const steps = [
       [-1, 0],
       [1, 0],
       [0, -1],
@@ -563,20 +562,11 @@ export function* autoArimaSteps(y: Values, options: AutoArimaOptions = {}): Gene
       [-1, 1],
       [1, -1],
       [1, 1],
-    ]) {
-      if (m > 1) moves.push([0, 0, a, b]);
-    }
-    for (const [a, b] of [
-      [-1, 0],
-      [1, 0],
-      [0, -1],
-      [0, 1],
-      [-1, -1],
-      [-1, 1],
-      [1, -1],
-      [1, 1],
-    ])
-      moves.push([a, b, 0, 0]);
+    ];
+    const moves: [number, number, number, number][] = [
+      ...(m > 1 ? steps.map(([a, b]): [number, number, number, number] => [0, 0, a, b]) : []),
+      ...steps.map(([a, b]): [number, number, number, number] => [a, b, 0, 0]),
+    ];
     let moved = best !== null;
     while (moved) {
       moved = false;
