@@ -313,6 +313,27 @@ describe("hybrid + ETS combination", async () => {
     expect(whole.combine?.ets?.spec).toBe(cEts.spec);
   });
 
+  it("leaves out an ARIMA that cannot be fitted, says so, and averages with ETS alone", async () => {
+    // an exact season: its seasonal difference is zero, so no ARIMA has a likelihood
+    const pure = Float32Array.from({ length: 96 }, (_, t) => 100 + 10 * Math.sin((2 * Math.PI * t) / 12));
+    const ps = { values: pure, dates: null, step: null };
+    const notes: string[] = [];
+    const rp = await trainHybridCombined(
+      ps,
+      { ...options, members: 1, epochs: 2, combine: "ets-arima" },
+      { onPartnerNote: (t) => notes.push(t) },
+    );
+    const cp = rp.combine!;
+    expect(cp.arima).toBeUndefined();
+    expect(cp.weight).toBe(0.5);
+    const ets = fitEts(Array.from(pure.subarray(0, 84), Math.log), { period: 12, restarts: 2 });
+    expect(cp.ets!.spec).toBe(`${ets.spec} of logs`);
+    expect(notes).toEqual([
+      "ARIMA: none could be fitted on 60 rows (no ARIMA model could be fitted: ARIMA: the series is constant after differencing); averaging with ETS of the logarithms alone",
+    ]);
+    expect(() => combineWith(rp, ps, "arima")).not.toThrow();
+  });
+
   it('"none" trains the hybrid alone', async () => {
     const alone = await trainHybridCombined(series, { ...options, members: 1, epochs: 1, combine: "none" });
     expect(alone.combine).toBeNull();

@@ -38,7 +38,7 @@
 import type { EtsMetaJSON } from "./fallback.js";
 import { etsForecastAt, fitEtsMeta } from "./fallback.js";
 import { ForecastError } from "../errors.js";
-import { arimaRowsNeeded, runToEnd } from "../classical/arima.js";
+import { ArimaError, arimaRowsNeeded, runToEnd } from "../classical/arima.js";
 import { type HarmonicArimaJSON, harmonicArimaSteps, harmonicForecastAt } from "./harmonic.js";
 import { type HybridConfig, hybridInputs, rowTimes } from "./model.js";
 import {
@@ -196,7 +196,7 @@ export async function trainHybridCombined(
   );
   // a step per candidate fit, the event loop between them: a stop asked for (Ctrl-C) is seen within a
   // fit, and the hybrid is kept alone, as when training is stopped
-  const steps = combineSteps(r, series, options.combine);
+  const steps = combineSteps(r, series, options.combine, undefined, hooks.onPartnerNote);
   let step = steps.next();
   while (!step.done) {
     await yieldToEventLoop();
@@ -216,44 +216,66 @@ export function partnerKind(
   return kind;
 }
 
-/** The hybrid's weight in the equal-weight combination: 1/3 beside two partners, else 1/2. */
-export function equalWeight(config: HybridConfig, kind: Exclude<CombineKind, "none">): number {
-  return partnerKind(config, kind) === "ets-arima" ? 1 / 3 : 0.5;
-}
-
 /**
  * Fits the partner of a trained hybrid and calibrates the combination on the validation windows
- * (see the top of this file). The hybrid's weight defaults to an equal share.
+ * (see the top of this file). The hybrid's weight defaults to an equal share (1/3 beside two partners).
  */
 export function combineWith(
   r: HybridTrainResult,
   series: HybridSeriesInfo,
   kind: Exclude<CombineKind, "none"> = "auto",
-  weight = equalWeight(r.config, kind),
+  weight?: number,
 ): HybridCombineJSON {
   return runToEnd(combineSteps(r, series, kind, weight));
 }
 
-/** combineWith as steps, one per ARIMA candidate fitted (ETS's fit is one step), so a caller can stop. */
+/**
+ * combineWith as steps, one per ARIMA candidate fitted (ETS's fit is one step), so a caller can stop.
+ * An ARIMA that cannot be fitted (e.g. a series that its differences make exactly zero) is left out, ETS
+ * taking its place, and `onNote` says so.
+ */
 export function* combineSteps(
   r: HybridTrainResult,
   series: HybridSeriesInfo,
   kind: Exclude<CombineKind, "none"> = "auto",
-  weight = equalWeight(r.config, kind),
+  weight?: number,
+  onNote?: (text: string) => void,
 ): Generator<void, HybridCombineJSON, void> {
   const c = r.config;
   const H = c.horizon;
   const T = series.values.length;
   const { train, val } = r.split;
   const period = Math.max(1, c.season);
-  const which = partnerKind(c, kind);
+  let which = partnerKind(c, kind);
   const times = rowTimes(c, series.dates, T, H);
   const log = c.mode === "multiplicative";
-  function* fitPartner(end: number): Generator<void, Pick<HybridCombineJSON, "ets" | "arima">, void> {
+  // the ARIMA fitted on rows [0, end); where none can be, the early fit's (the partners stay those
+  // calibrated), else null and ETS alone from then on
+  function* fitArima(
+    end: number,
+    early: HarmonicArimaJSON | undefined,
+  ): Generator<void, HarmonicArimaJSON | null, void> {
+    try {
+      return yield* harmonicArimaSteps(series.values, times, end, c.learnedTerms, { season: c.season, log });
+    } catch (e) {
+      if (!(e instanceof ForecastError || e instanceof ArimaError)) throw e;
+      if (early !== undefined) {
+        onNote?.(`${e.message}; keeping the ARIMA fitted on the training rows`);
+        return early;
+      }
+      which = partnerKind(c, "ets-logs");
+      onNote?.(`${e.message}; averaging with ETS${which === "ets-logs" ? " of the logarithms" : ""} alone`);
+      return null;
+    }
+  }
+  function* fitPartner(
+    end: number,
+    early: HarmonicArimaJSON | undefined,
+  ): Generator<void, Pick<HybridCombineJSON, "ets" | "arima">, void> {
     const out: Pick<HybridCombineJSON, "ets" | "arima"> = {};
     if (which === "arima" || which === "ets-arima") {
-      const options = { season: c.season, log };
-      out.arima = yield* harmonicArimaSteps(series.values, times, end, c.learnedTerms, options);
+      const a = yield* fitArima(end, early);
+      if (a !== null) out.arima = a;
     }
     if (which !== "arima") {
       const logs = which === "ets-logs" || (which === "ets-arima" && log);
@@ -268,7 +290,10 @@ export function* combineSteps(
   let valMase: number | null = null;
   let partnerValMase: number | null = null;
   // after a refit the network has seen the validation rows: its residuals there would flatter it
-  const early = va.origins.length > 0 && !r.refit ? yield* fitPartner(train.end) : null;
+  const early = va.origins.length > 0 && !r.refit ? yield* fitPartner(train.end, undefined) : null;
+  // the hybrid's equal share among the partners (those of the early fit, which the final one keeps)
+  const shareOf = (p: Pick<HybridCombineJSON, "ets" | "arima">) =>
+    weight ?? (p.ets !== undefined && p.arima !== undefined ? 1 / 3 : 0.5);
   // the origins the partner can forecast from: ETS needs 4 rows, an ARIMA its conditioning rows and one
   const minOrigin = Math.max(
     early?.ets !== undefined ? 4 : 0,
@@ -286,7 +311,8 @@ export function* combineSteps(
       partnerPointAt(early, c, series.values.subarray(0, val.end), series.dates, os),
       (v) => (v - offset) / scale,
     );
-    const comb = hyb.map((h, i) => weight * h + (1 - weight) * partner[i]);
+    const w = shareOf(early);
+    const comb = hyb.map((h, i) => w * h + (1 - w) * partner[i]);
     const sc = maseScale(inp.y, train.end, c.season);
     const mae = (p: Float32Array) => {
       let s = 0;
@@ -303,8 +329,14 @@ export function* combineSteps(
     const pooled = pooledQuantiles(c.mode, comb, target, mask, H);
     if (pooled.counts.reduce((a, b) => a + b, 0) >= 20) intervals = { ...pooled, source: "validation" };
   }
-  const partner = yield* fitPartner(val.end);
-  return { ...partner, weight, intervals, val_mase: valMase, partner_val_mase: partnerValMase };
+  const partner = yield* fitPartner(val.end, early?.arima);
+  return {
+    ...partner,
+    weight: shareOf(partner),
+    intervals,
+    val_mase: valMase,
+    partner_val_mase: partnerValMase,
+  };
 }
 
 /**

@@ -146,6 +146,7 @@ export function* harmonicArimaSteps(
   // (with a season, autoArima takes D and then d itself)
   const d = season > 1 ? undefined : ndiffs(fitRegression(withK(maxK)).u);
   let best: { meta: HarmonicArimaJSON; aicc: number } | null = null;
+  let why = "";
   for (let K = maxK === 0 ? 0 : 1; K <= maxK; K++) {
     const ts = K === 0 ? [] : withK(K);
     const { coef, u } = fitRegression(ts, d ?? 0);
@@ -153,8 +154,9 @@ export function* harmonicArimaSteps(
     try {
       fit = yield* autoArimaSteps(u, season > 1 ? { m: season } : { d });
     } catch (e) {
-      if (e instanceof ArimaError) continue;
-      throw e;
+      if (!(e instanceof ArimaError)) throw e;
+      why = e.message;
+      continue;
     }
     // AICc with the regression's coefficients counted (b_0 is the ARIMA's mean or vanishes with d ≥ 1)
     const { p, q } = fit.order;
@@ -176,7 +178,10 @@ export function* harmonicArimaSteps(
       };
     }
   }
-  if (best === null) throw new ForecastError(`harmonic ARIMA: no ARIMA could be fitted on ${end} rows`);
+  if (best === null)
+    throw new ForecastError(
+      `${terms.length > 0 ? "harmonic " : ""}ARIMA: none could be fitted on ${end} rows (${why})`,
+    );
   return log ? { ...best.meta, spec: `${best.meta.spec} of logs`, log: true } : best.meta;
 }
 

@@ -272,6 +272,8 @@ export interface HybridHooks {
    * long series, during which no epochs are reported): what is being fitted.
    */
   onPartner?: (what: string) => void;
+  /** A change of plan while the partner is fitted (an ARIMA that cannot be fitted is left out). */
+  onPartnerNote?: (text: string) => void;
 }
 
 const nowSeconds = (): number => performance.now() / 1000;

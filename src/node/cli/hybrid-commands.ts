@@ -99,6 +99,7 @@ export async function trainHybridOrAuto(
       `${e.phase === "refit" ? "refit " : ""}member ${e.member + 1}/${opts.members}  epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  val ${e.valLoss === null ? "-" : e.valLoss.toFixed(4)}  ${e.seconds.toFixed(2)}s`,
     );
   };
+  const onPartnerNote = (text: string) => log(`combine: ${text}`);
   const onPartner = (what: string) =>
     log(`combine: fitting the hybrid's partner, ${what}, on the rows before the test part`);
   const fallback = (why: string): HybridTrainOutcome => {
@@ -143,7 +144,7 @@ export async function trainHybridOrAuto(
     };
     let run: Awaited<ReturnType<typeof trainHybridForecaster>>;
     try {
-      run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop, onPartner });
+      run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop, onPartner, onPartnerNote });
     } catch (e) {
       if (e instanceof SeriesTooShortError) return fallback(e.message);
       throw e;
@@ -180,6 +181,7 @@ export async function trainHybridOrAuto(
       onEpoch,
       shouldStop,
       onPartner,
+      onPartnerNote,
       onModel: (m) =>
         log(
           `auto: fitting ${m === "hybrid" ? "the hybrid" : m === "lstm" ? "the LSTM" : m === "ets" ? "ETS" : "seasonal ARIMA"}`,
