@@ -2,7 +2,6 @@
 // process for messages and exit codes, the built command in a child process for pipes and signals.
 // The library's side of the same cases is in reliability.test.ts.
 
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,9 +10,8 @@ import { Tensor } from "../src/core/tensor.js";
 import { checkpointMetadata, decodeCheckpoint } from "../src/forecast/checkpoint.js";
 import { encodeSafetensors } from "../src/io/safetensors.js";
 import { FIXTURES } from "./helpers.js";
-import { runCli as run } from "./cli-run.js";
+import { runCli as run, spawnCollect } from "./cli-run.js";
 
-const ROOT = join(import.meta.dirname, "..");
 const FDIR = join(FIXTURES, "forecast");
 const CKPT = join(FDIR, "lstm_co2.safetensors"); // LSTM(1, 8) -> Linear(8, 3), lookback 12, 120 rows
 const CSV = join(FDIR, "lstm_co2.csv"); // 2010-05-01 .. 2020-04-01, monthly
@@ -272,21 +270,9 @@ describe("dates at the edge", () => {
   }, 60_000);
 
   it("`recurrent forecast ... | head -1` ends quietly with exit code 0", async () => {
-    const r = await new Promise<{ code: number | null; stderr: string; first: string }>((resolve, reject) => {
-      const cmd = `"${process.execPath}" --import tsx src/node/cli/bin.ts forecast --model "${CKPT}" --csv "${CSV}" --horizon 20000 --no-chart | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
-      const child = spawn("bash", ["-c", cmd], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => {
-        stdout += d;
-      });
-      child.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stderr, first: stdout }));
-    });
-    expect(r.first).toBe("date,value\n");
+    const cmd = `"${process.execPath}" --import tsx src/node/cli/bin.ts forecast --model "${CKPT}" --csv "${CSV}" --horizon 20000 --no-chart | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
+    const r = await spawnCollect("bash", ["-c", cmd]);
+    expect(r.stdout).toBe("date,value\n");
     expect(r.stderr).toMatch(/status 0\n$/);
     expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /); // no stack trace
   }, 60_000);

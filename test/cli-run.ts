@@ -35,18 +35,16 @@ export async function runCli(args: string[]): Promise<Run> {
 }
 
 /**
- * Runs the real `recurrent` executable in a child process; `onStderr` sees all of stderr so far after
- * each write and may send the child a signal (Ctrl-C is SIGINT).
+ * Runs `command ...args` in a child process from the repository root: its exit code and everything it
+ * wrote; `onStderr` sees all of stderr so far after each write and may send the child a signal.
  */
-export function spawnRun(
+export function spawnCollect(
+  command: string,
   args: string[],
   onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void,
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/node/cli/bin.ts"), ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => {
@@ -59,4 +57,16 @@ export function spawnRun(
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the real `recurrent` executable in a child process (Ctrl-C is `kill("SIGINT")`). */
+export function spawnRun(
+  args: string[],
+  onStderr?: (text: string, kill: (sig: NodeJS.Signals) => void) => void,
+): Promise<Run> {
+  return spawnCollect(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "src/node/cli/bin.ts"), ...args],
+    onStderr,
+  );
 }

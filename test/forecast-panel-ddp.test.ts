@@ -6,13 +6,13 @@
 // /usr/bin/python3 has torch; skipped with a message otherwise, and a failure when
 // RECURRENT_REQUIRE_TORCH is set (as CI does).
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeCheckpoint } from "../src/forecast/checkpoint.js";
-import { runCli as run } from "./cli-run.js";
+import { runCli as run, spawnCollect } from "./cli-run.js";
 import { expectClose } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -23,21 +23,7 @@ const WHY = `${PYTHON} has no torch (Debian: apt-get install -y python3-torch li
 // recurrent's default run on this file keeps epoch 28 and stops early after 38
 const MAX_EPOCHS = 30;
 
-function python(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const python = (args: string[]) => spawnCollect(PYTHON, args);
 
 if (!HAVE_TORCH && process.env.RECURRENT_REQUIRE_TORCH) {
   describe("PyTorch DDP training on many series", () => {
