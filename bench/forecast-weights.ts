@@ -23,7 +23,7 @@
 // (combineWithEts's `logs`), which changes the partner rather than the weights.
 
 import { etsForecastAt, fitEtsMeta } from "../src/forecast/hybrid/fallback.js";
-import { hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
+import { hybridForecastAt, hybridMetaOf } from "../src/forecast/hybrid/checkpoint.js";
 import { COMBINE_ETS_RESTARTS, combineWithEts } from "../src/forecast/hybrid/combine.js";
 import { hybridInputs, rowTimes } from "../src/forecast/hybrid/model.js";
 import { ensembleForward, maskedWindows } from "../src/forecast/hybrid/train.js";
@@ -190,13 +190,7 @@ async function runSeries(
   }
   // the test forecasts of both partners, as bench:forecast makes them
   const { fitEnd, origins } = windows(s, p);
-  const meta = {
-    config: c,
-    intervals: r.intervals,
-    val_mase: r.valMase,
-    members: r.members,
-    refit: r.refit,
-  };
+  const meta = hybridMetaOf(r, null);
   const hyb = hybridForecastAt(r.net, { ...meta, combine: null }, values, s.dates, origins).point;
   const etsOnly = combineWithEts(r, series, 0);
   const ets = hybridForecastAt(r.net, { ...meta, combine: etsOnly }, values, s.dates, origins).point;

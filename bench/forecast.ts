@@ -71,7 +71,7 @@ import {
   thetaForecaster,
 } from "../src/forecast/classical/index.js";
 import { prepareSeries } from "../src/forecast/data.js";
-import { type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
+import { type HybridMetaJSON, hybridForecastAt, hybridMetaOf } from "../src/forecast/hybrid/checkpoint.js";
 import { Tensor } from "../src/core/tensor.js";
 import { classicalCandidates } from "../src/forecast/hybrid/auto.js";
 import { combineWith, partnerSpec } from "../src/forecast/hybrid/combine.js";
@@ -343,14 +343,7 @@ export async function runHybrid(
   const dflt = timed("auto");
   const arima = timed("arima");
   const both = timed("ets-arima");
-  const meta: HybridMetaJSON = {
-    config: r.config,
-    intervals: r.intervals,
-    val_mase: r.valMase,
-    members: r.members,
-    refit: r.refit,
-    combine: null,
-  };
+  const meta = hybridMetaOf(r, null);
   const H = s.horizon;
   const runOf = (m: HybridMetaJSON, label: string, seconds: number): Run => {
     const t1 = performance.now();

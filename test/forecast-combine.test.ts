@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { arimaForecast, autoArima } from "../src/forecast/classical/arima.js";
 import { fitEts } from "../src/forecast/classical/ets.js";
-import { checkHybridMeta, type HybridMetaJSON, hybridForecastAt } from "../src/forecast/hybrid/checkpoint.js";
+import { checkHybridMeta, hybridForecastAt, hybridMetaOf } from "../src/forecast/hybrid/checkpoint.js";
 import {
   COMBINE_ETS_RESTARTS,
   combineWith,
@@ -77,14 +77,7 @@ describe("hybrid + ETS combination", async () => {
   const r = await trainHybridCombined(series, options);
   const c = r.combine!;
   const cEts = c.ets!;
-  const meta: HybridMetaJSON = {
-    config: r.config,
-    intervals: r.intervals,
-    val_mase: r.valMase,
-    members: r.members,
-    refit: r.refit,
-    combine: c,
-  };
+  const meta = hybridMetaOf(r, c);
   const H = options.horizon;
 
   it("fits ETS on the rows before the test part", () => {
@@ -387,14 +380,7 @@ describe('the default partner ("auto")', async () => {
   });
 
   it("forecasts the mean of the hybrid's and the harmonic ARIMA's forecasts", () => {
-    const meta: HybridMetaJSON = {
-      config: r.config,
-      intervals: r.intervals,
-      val_mase: r.valMase,
-      members: r.members,
-      refit: r.refit,
-      combine: c,
-    };
+    const meta = hybridMetaOf(r, c);
     const origins = [1000, 1050, 1093];
     const both = hybridForecastAt(r.net, meta, daily, dates, origins);
     const alone = hybridForecastAt(r.net, { ...meta, combine: null }, daily, dates, origins);

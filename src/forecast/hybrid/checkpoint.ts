@@ -8,8 +8,9 @@
 // Forecasting from a checkpoint (N = origins, H = horizon):
 //   1. y' = (y - offset) / scale; times from the dates (steps since the epoch) or the row numbers.
 //   2. each member runs `memberForward` (see model.ts) on the whole series; the ensemble is their mean.
-//   3. with `combine` (see combine.ts): ŷ' = w · ŷ' + (1 − w) · P', the partner P (ETS, or harmonic
-//      regression with ARIMA errors) run over the rows before each origin with its stored parameters.
+//   3. with `combine` (see combine.ts): ŷ' = w · ŷ' + (1 − w) · P', the partner P (ETS, a harmonic
+//      regression with ARIMA errors, or the mean of ETS and ARIMA) run over the rows before each origin
+//      with its stored parameters.
 //   4. intervals: ŷ' · exp(q) (multiplicative) or ŷ' + q (additive) with q the stored residual
 //      quantiles of that horizon step (the combination's own with `combine`); then back to the series' units.
 
@@ -20,7 +21,7 @@ import { type HybridCombineJSON, partnerPointAt } from "./combine.js";
 import { checkEtsMeta } from "./fallback.js";
 import { checkHarmonicMeta } from "./harmonic.js";
 import { checkHybridConfig, type HybridConfig, HybridNet, hybridInputs, rowTimes } from "./model.js";
-import { ensembleForward, type HybridIntervals, INTERVAL_LEVELS } from "./train.js";
+import { ensembleForward, type HybridIntervals, type HybridTrainResult, INTERVAL_LEVELS } from "./train.js";
 
 export interface HybridMetaJSON {
   config: HybridConfig;
@@ -31,6 +32,18 @@ export interface HybridMetaJSON {
   refit: boolean;
   /** The combination with a partner the forecasts are (absent or null: the hybrid alone). */
   combine?: HybridCombineJSON | null;
+}
+
+/** The `recurrent.hybrid` entry of a training: the hybrid's own scores and intervals, and `combine`. */
+export function hybridMetaOf(r: HybridTrainResult, combine: HybridCombineJSON | null): HybridMetaJSON {
+  return {
+    config: r.config,
+    intervals: r.intervals,
+    val_mase: r.valMase,
+    members: r.members,
+    refit: r.refit,
+    combine,
+  };
 }
 
 /** Checks the `recurrent.hybrid` metadata; the message names what is wrong. */

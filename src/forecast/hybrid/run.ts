@@ -12,7 +12,7 @@ import {
 import { column, type PreparedSeries } from "../data.js";
 import { ForecastError } from "../errors.js";
 import { type SeriesSplit, splitSeries } from "../../data/split.js";
-import { hybridWeights } from "./checkpoint.js";
+import { hybridMetaOf, hybridWeights } from "./checkpoint.js";
 import { type ArimaMetaJSON, type EtsMetaJSON, fitArimaMeta, fitEtsMeta } from "./fallback.js";
 import { type CombinedTrainResult, trainHybridCombined } from "./combine.js";
 import type { HybridHooks, HybridOptions } from "./train.js";
@@ -90,15 +90,8 @@ export async function trainHybridForecaster(
         })),
       },
       libraryVersion: LIBRARY_VERSION,
-      hybrid: {
-        config: c,
-        // the hybrid's own (the combination's are in combine)
-        intervals: trained.intervals,
-        val_mase: trained.valMase,
-        members: r.members,
-        refit: r.refit,
-        combine: cb,
-      },
+      // the hybrid's own scores and intervals (the combination's are in combine)
+      hybrid: hybridMetaOf(trained, cb),
     },
     stateDict: hybridWeights(r.net),
     optimizer: null,
