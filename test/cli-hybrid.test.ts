@@ -53,6 +53,14 @@ describe("train (hybrid, the default) -> forecast -> evaluate", () => {
       members: 2,
     });
     expect(h.intervals.quantiles).toHaveLength(6);
+    // the 80 % band printed as shares of the forecast, from the saved combination's log-ratio quantiles
+    const pct = (q: number) => `${q >= 0 ? "+" : "−"}${Math.abs(100 * Math.expm1(q)).toPrecision(2)}%`;
+    const cq = h.combine!.intervals.quantiles;
+    expect(cq[0][1]).toBeLessThan(0);
+    expect(cq[5][2]).toBeGreaterThan(0);
+    expect(trained.stdout).toContain(
+      `80% band at step 1 / 6: ${pct(cq[0][1])} to ${pct(cq[0][2])} / ${pct(cq[5][1])} to ${pct(cq[5][2])} of the forecast`,
+    );
     const names = Object.keys(c.stateDict);
     for (const k of [0, 1]) {
       for (const n of [

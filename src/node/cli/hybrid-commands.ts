@@ -153,7 +153,20 @@ export async function trainHybridOrAuto(
     const c = r.config;
     const s = r.split;
     const rows = (a: { start: number; end: number }) => a.end - a.start;
-    const q80 = r.intervals.quantiles.map((q) => q[2] - q[1]);
+    // the 80 % band at the first and last step in the series' terms: a share of the forecast where
+    // the residuals are log ratios (multiplicative), a width in the series' units otherwise
+    const band = (h: number): string => {
+      const [, lo, hi] = r.intervals.quantiles[h];
+      if (c.mode === "multiplicative") {
+        const pct = (q: number) => `${q >= 0 ? "+" : "−"}${Math.abs(100 * Math.expm1(q)).toPrecision(2)}%`;
+        return `${pct(lo)} to ${pct(hi)}`;
+      }
+      return ((hi - lo) * c.scale.scale).toPrecision(3);
+    };
+    const bandUnit =
+      c.mode === "multiplicative"
+        ? "of the forecast"
+        : `wide (${prepared.series.columns[prepared.series.targetIndex]} units)`;
     return {
       checkpoint: run.checkpoint,
       lines: [
@@ -162,7 +175,7 @@ export async function trainHybridOrAuto(
         `split      train ${rows(s.train)} rows (${r.windows.train} windows), validation ${rows(s.val)} (${r.windows.val}), test ${rows(s.test)}`,
         `members    ${r.members.map((m, k) => `#${k + 1}: best epoch ${m.bestEpoch}/${m.epochs} (${m.bestLoss.toFixed(4)})`).join(", ")}`,
         `validation MASE ${mase(r.valMase)} (${validationParts(run.checkpoint)}in-sample seasonal-naive scale)`,
-        `intervals  80% and 95% from ${r.intervals.source} residuals (${Math.min(...r.intervals.counts)} to ${Math.max(...r.intervals.counts)} per step); 80% width at step 1 / ${c.horizon}: ${q80[0].toPrecision(3)} / ${q80[c.horizon - 1].toPrecision(3)} (working units${c.mode === "multiplicative" ? ", log" : ""})`,
+        `intervals  80% and 95% from ${r.intervals.source} residuals (${Math.min(...r.intervals.counts)} to ${Math.max(...r.intervals.counts)} per step); 80% band at step 1 / ${c.horizon}: ${band(0)} / ${band(c.horizon - 1)} ${bandUnit}`,
         `time       ${r.seconds.toFixed(1)} s`,
       ],
       json: {
