@@ -353,6 +353,34 @@ describe("short series", () => {
     ]);
     expect(ev.code).toBe(0);
     expect(JSON.parse(ev.stdout).windows).toBe(c.meta.split.rows - c.meta.split.test_range[0] - 9 + 1);
+    // without --horizon the test part (9 rows, fewer than the trained 12) is scored over its own length
+    // from its first row; seasonal naive's score there, recomputed from the series by hand, checks the
+    // windows
+    const ts = c.meta.split.test_range[0];
+    const cut = await run(["evaluate", "--model", out, "--csv", csv, "--fill", "linear"]);
+    expect(cut.code).toBe(0);
+    expect(cut.stdout).toContain(
+      "test part: 9 rows from 1962-08-01; 1 forecast origin(s) from 1962-08-01 to 1962-08-01, every 1 step(s); horizon 9 (the test part's length: the model forecasts 12 steps, the first 9 are scored)",
+    );
+    const cutJson = await run(["evaluate", "--model", out, "--csv", csv, "--fill", "linear", "--json"]);
+    const j = JSON.parse(cutJson.stdout);
+    expect([j.horizon, j.trained_horizon, j.windows, j.test_rows]).toEqual([9, 12, 1, 62 - ts]);
+    const y = column(prepareSeries(readFileSync(csv, "utf8"), { target: "CO2", fill: "linear" }).series, 0);
+    let mae = 0;
+    for (let h = 0; h < 9; h++) mae += Math.abs(y[ts + h] - y[ts + h - 12]) / 9;
+    let scale = 0;
+    for (let t = 12; t < ts; t++) scale += Math.abs(y[t] - y[t - 12]) / (ts - 12);
+    expect(j.scores.seasonal_naive.mae).toBeCloseTo(mae, 4);
+    expect(j.scores.seasonal_naive.mase).toBeCloseTo(mae / scale, 4);
+    expect(j.per_step_mae.model).toHaveLength(9);
+    // a horizon asked for that the test part cannot hold is refused, with the one that fits
+    const long = await run(["evaluate", "--model", out, "--csv", csv, "--fill", "linear", "--horizon", "10"]);
+    expect(long.code).not.toBe(0);
+    expect(long.stderr).toMatch(
+      new RegExp(
+        `the test part \\(rows ${ts} to 62\\) is shorter than the horizon 10: nothing to evaluate \\(pass --horizon 9 or less\\)`,
+      ),
+    );
   }, 60_000);
 
   it("below what the hybrid can learn from, train falls back to ETS, says so, and the checkpoint forecasts", async () => {

@@ -275,6 +275,8 @@ export type BacktestPhase = "model" | "classical";
 export interface BacktestView {
   season: number;
   horizon: number;
+  /** Whether `horizon` is the test part's length, shorter than the trained horizon (a short series). */
+  horizonCut: boolean;
   stride: number;
   testStart: number;
   testRows: number;
@@ -348,6 +350,7 @@ export function backtestView(s: ForecastSession, o: BacktestOptions = {}): Backt
   return {
     season,
     horizon: H,
+    horizonCut: ev.horizonCut,
     stride: ev.stride,
     testStart: ev.testStart,
     testRows: T - ev.testStart,

@@ -283,7 +283,10 @@ export interface EvaluateOptions {
   season: number;
   /** Origins advance by this many steps. Default 1. */
   stride?: number;
-  /** Score the first `horizon` steps only (<= the trained horizon). */
+  /**
+   * Score the first `horizon` steps only (<= the trained horizon). Default: the trained horizon, or
+   * the test part's length where that is shorter (a short series' test part can be: `horizonCut`).
+   */
   horizon?: number;
 }
 
@@ -291,6 +294,8 @@ export interface Evaluation extends BacktestResult {
   /** First row of the test part in this series. */
   testStart: number;
   horizon: number;
+  /** Whether `horizon` is the test part's length because it is shorter than the trained horizon. */
+  horizonCut: boolean;
   season: number;
   stride: number;
   /** The dates of the origins, when the series has dates. */
@@ -333,19 +338,23 @@ export function testStartIn(ckpt: ForecastCheckpoint, series: Series): number {
 /** Rolling-origin backtest of the checkpoint on its test part, beside naive and seasonal naive. */
 export function evaluateForecaster(f: Forecaster, series: Series, options: EvaluateOptions): Evaluation {
   checkSeriesFits(f, series);
-  const H = options.horizon ?? f.spec.horizon;
-  if (!Number.isInteger(H) || H < 1 || H > f.spec.horizon) {
+  const given = options.horizon;
+  if (given !== undefined && (!Number.isInteger(given) || given < 1 || given > f.spec.horizon)) {
     throw new ForecastError(
-      `the evaluation horizon must be an integer in [1, ${f.spec.horizon}] (the trained horizon), got ${H}`,
+      `the evaluation horizon must be an integer in [1, ${f.spec.horizon}] (the trained horizon), got ${given}`,
     );
   }
   const stride = options.stride ?? 1;
   const m = options.season;
   const testStart = testStartIn(f.checkpoint, series);
   const T = series.shape[0];
+  // a test part shorter than the trained horizon (a short series' 15 %) is scored over its own length
+  // from its first row, the last-horizon-held-out protocol; a horizon asked for is kept as asked
+  const horizonCut = given === undefined && testStart + f.spec.horizon > T && T > testStart;
+  const H = given ?? (horizonCut ? T - testStart : f.spec.horizon);
   if (testStart + H > T) {
     throw new ForecastError(
-      `the test part (rows ${testStart} to ${T}) is shorter than the horizon ${H}: nothing to evaluate`,
+      `the test part (rows ${testStart} to ${T}) is shorter than the horizon ${H}: nothing to evaluate${T > testStart ? ` (ask for a horizon of ${T - testStart} or less)` : ""}`,
     );
   }
   if (testStart < f.spec.lookback) {
@@ -401,6 +410,7 @@ export function evaluateForecaster(f: Forecaster, series: Series, options: Evalu
     ...r,
     testStart,
     horizon: H,
+    horizonCut,
     season: m,
     stride,
     originDates: series.dates === null ? null : r.origins.map((o) => formatDate(series.dates![o], fmt)),

@@ -459,7 +459,12 @@ export function evaluatePanel(
     try {
       series.push({
         id: member.id,
-        evaluation: evaluateForecaster(forecasterFrom(c, source), member.prepared.series, options),
+        // one horizon for every series (a short one is skipped, not scored over fewer steps), so the
+        // pooled scores mix no horizons
+        evaluation: evaluateForecaster(forecasterFrom(c, source), member.prepared.series, {
+          ...options,
+          horizon: options.horizon ?? c.meta.data.horizon,
+        }),
       });
     } catch (e) {
       if (!(e instanceof ForecastError || e instanceof DataError)) throw e;

@@ -1133,7 +1133,7 @@ function evaluationBlock(r: ForecastJobResult, tableId: string): HTMLElement[] {
     h(
       "p",
       {},
-      `Rolling-origin backtest on the held-out test part: ${ev.testRows} rows, ${ev.windows} forecast origins from ${ev.firstOrigin} to ${ev.lastOrigin}, horizon ${ev.horizon}, season ${ev.season}.`,
+      `Rolling-origin backtest on the held-out test part: ${ev.testRows} rows, ${ev.windows} forecast origins from ${ev.firstOrigin} to ${ev.lastOrigin}, horizon ${ev.horizon}${ev.horizonCut ? " (the test part's length, shorter than the trained horizon)" : ""}, season ${ev.season}.`,
     ),
     scoresTable(tableId, ev.scores),
     h(

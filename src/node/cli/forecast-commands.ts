@@ -81,7 +81,10 @@ function ioReason(e: unknown): string {
 /** The data layer asks for `fill: ...`; on the command line that is the --fill option. */
 export function cliMessage(e: unknown): unknown {
   if (e instanceof DataError || e instanceof ForecastError) {
-    const msg = e.message.split(FILL_HINT).join("pass --fill ffill, linear or drop");
+    const msg = e.message
+      .split(FILL_HINT)
+      .join("pass --fill ffill, linear or drop")
+      .replace(/ask for a horizon of (\d+) or less/, "pass --horizon $1 or less");
     if (msg !== e.message) return new CliError(msg);
   }
   return e;
@@ -866,6 +869,7 @@ function evaluateCommand(o: EvaluateCli): void {
       test_start_date: ev.originDates?.[0] ?? null,
       test_rows: T - ev.testStart,
       horizon: H,
+      trained_horizon: ckpt.meta.data.horizon,
       season,
       stride: ev.stride,
       windows: W,
@@ -903,7 +907,7 @@ function evaluateCommand(o: EvaluateCli): void {
   const cell = (x: number) => fmt(x, 3).padStart(10);
   const lines = [
     `Rolling-origin backtest of ${o.model} on the test part of ${o.csv} (target ${ckpt.meta.data.target}${o.series === undefined ? "" : `, series ${o.series}`})`,
-    `test part: ${T - ev.testStart} rows from ${ev.originDates?.[0] ?? `row ${ev.testStart}`}; ${W} forecast origin(s) from ${first} to ${last}, every ${ev.stride} step(s); horizon ${H}; season ${season}`,
+    `test part: ${T - ev.testStart} rows from ${ev.originDates?.[0] ?? `row ${ev.testStart}`}; ${W} forecast origin(s) from ${first} to ${last}, every ${ev.stride} step(s); horizon ${H}${ev.horizonCut ? ` (the test part's length: the model forecasts ${ckpt.meta.data.horizon} steps, the first ${H} are scored)` : ""}; season ${season}`,
     "",
     `${"forecaster".padEnd(w0)}  ${"MAE".padStart(10)}${"RMSE".padStart(10)}${"sMAPE %".padStart(10)}${"MASE".padStart(10)}`,
     ...rows.map(([n, s]) => `${n.padEnd(w0)}  ${cell(s.mae)}${cell(s.rmse)}${cell(s.smape)}${cell(s.mase)}`),
@@ -1140,7 +1144,7 @@ export function registerForecastCommands(program: Command): void {
     .option("--stride <s>", "steps between origins", num("--stride", "posint"), 1)
     .option(
       "--horizon <n>",
-      "score only the first n steps (default: the trained horizon)",
+      "score only the first n steps (default: the trained horizon, or the test part's length where that is shorter)",
       num("--horizon", "posint"),
     )
     .addOption(idColumnOption())
