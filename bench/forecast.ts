@@ -70,6 +70,7 @@ import {
   seasonalNaiveForecaster,
   thetaForecaster,
 } from "../src/forecast/classical/index.js";
+import { memberRunner } from "../src/node/members.js";
 import { prepareSeries } from "../src/forecast/data.js";
 import { type HybridMetaJSON, hybridForecastAt, hybridMetaOf } from "../src/forecast/hybrid/checkpoint.js";
 import { Tensor } from "../src/core/tensor.js";
@@ -297,6 +298,7 @@ export async function trainedHybrid(
       const r = await trainHybrid(
         { values: Float32Array.from(s.values), dates: s.dates, step: s.step },
         options,
+        { runMembers: memberRunner() },
       );
       const { net, history: _h, ...rest } = r;
       const weights = Object.fromEntries(

@@ -13,11 +13,16 @@ import { Worker } from "node:worker_threads";
 import { type PoolPlatform, setPoolPlatform } from "../kernels/pool.js";
 import "./relaxed-simd.js"; // Node 20: fused multiply-add in the kernels, for the workers too
 
-function workerSource(): string {
+/**
+ * The expression a `new Worker(..., { eval: true })` script uses to load the module `name` of this
+ * folder (pool-worker, member-worker): the .js beside this file, or from TypeScript sources (tests, tsx)
+ * the .ts through tsx's API, since Node 20 does not pass loader hooks on to workers.
+ */
+export function workerImport(name: string): string {
   const here = import.meta.url;
   const fromTs = here.endsWith(".ts");
-  const entry = new URL(fromTs ? "./pool-worker.ts" : "./pool-worker.js", here).href;
-  const load = fromTs
+  const entry = new URL(fromTs ? `./${name}.ts` : `./${name}.js`, here).href;
+  return fromTs
     ? `import(${JSON.stringify(
         pathToFileURL(
           createRequire(here)
@@ -26,9 +31,12 @@ function workerSource(): string {
         ).href,
       )})` + `.then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}))`
     : `import(${JSON.stringify(entry)})`;
+}
+
+function workerSource(): string {
   // a worker that fails to load says so in its status word, so the caller stops waiting for it
   return `const { workerData } = require("node:worker_threads");
-${load}.catch((e) => {
+${workerImport("pool-worker")}.catch((e) => {
   const c = new Int32Array(workerData.control);
   console.error("recurrent thread pool: worker failed to load:", e);
   Atomics.store(c, 0, 3);

@@ -274,6 +274,8 @@ export interface HybridHooks {
   onPartner?: (what: string) => void;
   /** A change of plan while the partner is fitted (an ARIMA that cannot be fitted is left out). */
   onPartnerNote?: (text: string) => void;
+  /** Trains the members elsewhere (worker threads: src/node/members.ts) instead of in turn here. */
+  runMembers?: MemberRunner;
 }
 
 const nowSeconds = (): number => performance.now() / 1000;
@@ -342,14 +344,22 @@ export function residualQuantiles(
   return { quantiles, counts };
 }
 
-/** Trains the ensemble on `series` (T values, optional dates). */
-export async function trainHybrid(
-  series: HybridSeriesInfo,
-  options: HybridOptions,
-  hooks: HybridHooks = {},
-): Promise<HybridTrainResult> {
-  const t0 = nowSeconds();
-  const o = options;
+type Windows = ReturnType<typeof maskedWindows>;
+
+/** What every member's training reads, built from the series and the options alone (a worker thread
+ * builds the same from the same two). */
+interface HybridSetup {
+  o: HybridOptions;
+  config: HybridConfig;
+  split: SeriesSplit;
+  inp: HybridInputs;
+  tr: Windows;
+  va: Windows;
+  /** The in-sample seasonal-naive MAE of the training rows: the loss reads as a MASE. */
+  scaleTrain: number;
+}
+
+function hybridSetup(series: HybridSeriesInfo, o: HybridOptions): HybridSetup {
   for (const k of ["lookback", "horizon", "hidden", "layers", "members", "epochs", "batchSize"] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1)
       throw new ForecastError(`${k} must be a positive integer, got ${o[k]}`);
@@ -358,142 +368,265 @@ export async function trainHybrid(
     throw new ForecastError(`quantile must be in (0, 1), got ${o.quantile}`);
   const T = series.values.length;
   const split = splitSeries(T, { val: o.val, test: o.test });
-  const trainEnd = split.train.end;
-  const valEnd = split.val.end;
-  const config = planHybrid(series.values, series.step, series.dates !== null, o, trainEnd);
+  const config = planHybrid(series.values, series.step, series.dates !== null, o, split.train.end);
   const { lookback: L, horizon: H } = config;
-  const times = rowTimes(config, series.dates, T, H);
-  const inp = hybridInputs(config, series.values, times);
-  const scaleTrain = maseScale(inp.y, trainEnd, config.season);
-  const tr = maskedWindows(inp.y, 0, trainEnd, L, H);
-  const va = maskedWindows(inp.y, split.val.start, valEnd, L, H);
-  const N = tr.origins.length;
-  const Nv = va.origins.length;
-  if (N < 1) throw new SeriesTooShortError(`series too short: no training window of lookback ${L}`);
-  const net = new HybridNet(config, o.seed);
-  const history: HybridEpoch[] = [];
-  const members: HybridTrainResult["members"] = [];
+  const inp = hybridInputs(config, series.values, rowTimes(config, series.dates, T, H));
+  const tr = maskedWindows(inp.y, 0, split.train.end, L, H);
+  if (tr.origins.length < 1)
+    throw new SeriesTooShortError(`series too short: no training window of lookback ${L}`);
+  return {
+    o,
+    config,
+    split,
+    inp,
+    tr,
+    va: maskedWindows(inp.y, split.val.start, split.val.end, L, H),
+    scaleTrain: maseScale(inp.y, split.train.end, config.season),
+  };
+}
+
+/** One member's training, as trainHybrid runs it in turn or a worker thread runs it (`MemberRunner`). */
+export interface MemberTask {
+  /** The member: its initial weights come from seed + k, its batches' order from seed + 1000 + k. */
+  k: number;
+  /** "fit": on the training rows, early stopping on the validation windows; "refit": on both. */
+  phase: "fit" | "refit";
+  maxEpochs: number;
+}
+
+export interface MemberRun {
+  bestEpoch: number;
+  bestLoss: number;
+  epochs: number;
+  seconds: number;
+  /** A stop was asked for before the member finished (it is then not kept). */
+  interrupted: boolean;
+}
+
+/** A member's trained parameters (its state dict's arrays), how it went, and its epochs. */
+export interface MemberOutcome {
+  state: Record<string, Float32Array>;
+  run: MemberRun;
+  history: HybridEpoch[];
+}
+
+/**
+ * Trains members elsewhere, e.g. on worker threads (src/node/members.ts), each with
+ * `trainMemberTask(series, options, task)`: the outcomes in the tasks' order, null for a task that a
+ * stop left unstarted. `hooks.onEpoch` hears every epoch as it ends; `hooks.shouldStop` is polled.
+ */
+export type MemberRunner = (
+  series: HybridSeriesInfo,
+  options: HybridOptions,
+  tasks: MemberTask[],
+  hooks: Pick<HybridHooks, "onEpoch" | "shouldStop">,
+) => Promise<(MemberOutcome | null)[]>;
+
+const memberStats = ({ bestEpoch, bestLoss, epochs, seconds }: MemberRun) => ({
+  bestEpoch,
+  bestLoss,
+  epochs,
+  seconds,
+});
+
+/** Trains member `member` (number k) for one phase of `task`; every epoch goes to `onRecord`. */
+async function trainMember(
+  s: HybridSetup,
+  member: HybridMember,
+  task: MemberTask,
+  shouldStop: (() => boolean) | undefined,
+  onRecord: (e: HybridEpoch) => void,
+): Promise<MemberRun> {
+  const m0 = nowSeconds();
+  const { o, inp, config } = s;
+  const { lookback: L, horizon: H } = config;
+  const { k, phase, maxEpochs } = task;
+  const fit = phase === "fit";
+  const w = fit ? s.tr : maskedWindows(inp.y, 0, s.split.val.end, L, H);
+  const end = fit ? s.split.train.end : s.split.val.end;
+  const monitor = fit && s.va.origins.length > 0 ? { w: s.va, end: s.split.val.end } : null;
+  const lossOn = (v: Windows, e: number): number =>
+    noGrad(() => pinballLoss(memberForward(member, inp, v.origins, e), v.target, 0.5, v.mask).item()) *
+    (2 / s.scaleTrain);
+  initMember(member, inp, end);
+  manualSeed(o.seed + 1000 + k);
+  const n = w.origins.length;
+  const bs = Math.min(o.batchSize, n);
+  const nb = Math.ceil(n / bs);
+  const order = new Int32Array(n);
+  const params = member.parameters();
+  const opt = new Adam(params, { lr: o.lr });
+  const sched = new ReduceLROnPlateau(opt, {
+    mode: "min",
+    factor: 0.5,
+    patience: o.lrPatience,
+    minLr: 1e-5,
+  });
+  let best = { epoch: 0, loss: Number.POSITIVE_INFINITY, weights: snapshot(member) };
+  let since = 0;
+  let epochs = 0;
   let interrupted = false;
   let lastYield = nowSeconds();
-
-  const lossOn = (member: HybridMember, w: typeof tr, end: number): number =>
-    noGrad(() => pinballLoss(memberForward(member, inp, w.origins, end), w.target, 0.5, w.mask).item()) *
-    (2 / scaleTrain);
-
-  type Windows = typeof tr;
-  /** Trains `member` on windows `w` (rows [0, end)); with `monitor`, keeps the best epoch on it. */
-  const runMember = async (
-    member: HybridMember,
-    k: number,
-    w: Windows,
-    end: number,
-    maxEpochs: number,
-    monitor: { w: Windows; end: number } | null,
-    phase: "fit" | "refit",
-  ): Promise<{ bestEpoch: number; bestLoss: number; epochs: number }> => {
-    initMember(member, inp, end);
-    manualSeed(o.seed + 1000 + k);
-    const n = w.origins.length;
-    const bs = Math.min(o.batchSize, n);
-    const nb = Math.ceil(n / bs);
-    const order = new Int32Array(n);
-    const params = member.parameters();
-    const opt = new Adam(params, { lr: o.lr });
-    const sched = new ReduceLROnPlateau(opt, {
-      mode: "min",
-      factor: 0.5,
-      patience: o.lrPatience,
-      minLr: 1e-5,
-    });
-    let best = { epoch: 0, loss: Number.POSITIVE_INFINITY, weights: snapshot(member) };
-    let since = 0;
-    let epochs = 0;
-    for (let epoch = 1; epoch <= maxEpochs; epoch++) {
-      const e0 = nowSeconds();
-      shuffledIndices(order);
-      let sum = 0;
-      for (let b = 0; b < nb; b++) {
-        const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
-        const origins = Array.from(idx, (i) => w.origins[i]);
-        const target = new Float32Array(idx.length * H);
-        const mask = new Float32Array(idx.length * H);
-        idx.forEach((i, r) => {
-          target.set(w.target.subarray(i * H, (i + 1) * H), r * H);
-          mask.set(w.mask.subarray(i * H, (i + 1) * H), r * H);
-        });
-        const pred = memberForward(member, inp, origins, end);
-        const loss = ops.mul(pinballLoss(pred, target, o.quantile, mask), 1 / scaleTrain);
-        const lv = loss.item();
-        if (!Number.isFinite(lv)) break;
-        opt.zeroGrad();
-        loss.backward();
-        if (o.clip > 0) clipGradNorm_(params, o.clip);
-        opt.step();
-        sum += lv * idx.length;
-        if (nowSeconds() - lastYield > 0.05) {
-          await yieldToEventLoop();
-          lastYield = nowSeconds();
-        }
-        if (hooks.shouldStop?.()) {
-          interrupted = true;
-          break;
-        }
+  for (let epoch = 1; epoch <= maxEpochs; epoch++) {
+    const e0 = nowSeconds();
+    shuffledIndices(order);
+    let sum = 0;
+    for (let b = 0; b < nb; b++) {
+      const idx = order.subarray(b * bs, Math.min(n, (b + 1) * bs));
+      const origins = Array.from(idx, (i) => w.origins[i]);
+      const target = new Float32Array(idx.length * H);
+      const mask = new Float32Array(idx.length * H);
+      idx.forEach((i, r) => {
+        target.set(w.target.subarray(i * H, (i + 1) * H), r * H);
+        mask.set(w.mask.subarray(i * H, (i + 1) * H), r * H);
+      });
+      const pred = memberForward(member, inp, origins, end);
+      const loss = ops.mul(pinballLoss(pred, target, o.quantile, mask), 1 / s.scaleTrain);
+      const lv = loss.item();
+      if (!Number.isFinite(lv)) break;
+      opt.zeroGrad();
+      loss.backward();
+      if (o.clip > 0) clipGradNorm_(params, o.clip);
+      opt.step();
+      sum += lv * idx.length;
+      if (nowSeconds() - lastYield > 0.05) {
+        await yieldToEventLoop();
+        lastYield = nowSeconds();
       }
-      if (interrupted) break;
-      epochs++;
-      // pinball x 2 in MASE units (the MASE itself for the median)
-      const trainLoss = (sum / n) * 2;
-      const vLoss = monitor !== null ? lossOn(member, monitor.w, monitor.end) : null;
-      const watched = vLoss ?? trainLoss;
-      const rec: HybridEpoch = {
-        member: k,
-        phase,
-        epoch,
-        loss: trainLoss,
-        valLoss: vLoss,
-        seconds: nowSeconds() - e0,
-      };
-      history.push(rec);
-      hooks.onEpoch?.(rec);
-      if (Number.isFinite(watched)) sched.step(watched);
-      if (Number.isFinite(watched) && watched < best.loss) {
-        best = { epoch, loss: watched, weights: snapshot(member) };
-        since = 0;
-      } else if (++since >= o.patience && o.patience > 0 && monitor !== null) {
+      if (shouldStop?.()) {
+        interrupted = true;
         break;
       }
     }
-    if (monitor !== null) restore(member, best.weights);
-    return { bestEpoch: best.epoch, bestLoss: best.loss, epochs };
+    if (interrupted) break;
+    epochs++;
+    // pinball x 2 in MASE units (the MASE itself for the median)
+    const trainLoss = (sum / n) * 2;
+    const vLoss = monitor !== null ? lossOn(monitor.w, monitor.end) : null;
+    const watched = vLoss ?? trainLoss;
+    onRecord({ member: k, phase, epoch, loss: trainLoss, valLoss: vLoss, seconds: nowSeconds() - e0 });
+    if (Number.isFinite(watched)) sched.step(watched);
+    if (Number.isFinite(watched) && watched < best.loss) {
+      best = { epoch, loss: watched, weights: snapshot(member) };
+      since = 0;
+    } else if (++since >= o.patience && o.patience > 0 && monitor !== null) {
+      break;
+    }
+  }
+  if (monitor !== null) restore(member, best.weights);
+  return { bestEpoch: best.epoch, bestLoss: best.loss, epochs, seconds: nowSeconds() - m0, interrupted };
+}
+
+/**
+ * One member's training from the series and the options alone (what a worker thread runs for
+ * `MemberRunner`): the same setup, initial weights and batches as trainHybrid's, so the same result.
+ */
+export async function trainMemberTask(
+  series: HybridSeriesInfo,
+  options: HybridOptions,
+  task: MemberTask,
+  hooks: Pick<HybridHooks, "onEpoch" | "shouldStop"> = {},
+): Promise<MemberOutcome> {
+  const s = hybridSetup(series, options);
+  const member = new HybridNet(s.config, options.seed).member(task.k);
+  const history: HybridEpoch[] = [];
+  const run = await trainMember(s, member, task, hooks.shouldStop, (e) => {
+    history.push(e);
+    hooks.onEpoch?.(e);
+  });
+  return { state: snapshot(member), run, history };
+}
+
+/** Trains the ensemble on `series` (T values, optional dates). */
+export async function trainHybrid(
+  series: HybridSeriesInfo,
+  options: HybridOptions,
+  hooks: HybridHooks = {},
+): Promise<HybridTrainResult> {
+  const t0 = nowSeconds();
+  const o = options;
+  const s = hybridSetup(series, o);
+  const { config, split, inp, tr, va } = s;
+  const H = config.horizon;
+  const N = tr.origins.length;
+  const Nv = va.origins.length;
+  const trainEnd = split.train.end;
+  const valEnd = split.val.end;
+  const history: HybridEpoch[] = [];
+  const members: HybridTrainResult["members"] = [];
+  let interrupted = false;
+
+  /**
+   * Runs the tasks (in turn, or through hooks.runMembers) and loads each finished member into `into`:
+   * the numbers of those that finished, in order (a stop keeps them and drops the rest).
+   */
+  const runTasks = async (into: HybridNet, tasks: MemberTask[]): Promise<number[]> => {
+    const done: number[] = [];
+    if (hooks.runMembers !== undefined) {
+      const outs = await hooks.runMembers(series, o, tasks, {
+        onEpoch: hooks.onEpoch,
+        shouldStop: hooks.shouldStop,
+      });
+      tasks.forEach((t, i) => {
+        const out = outs[i];
+        if (out === null || out.run.interrupted) {
+          interrupted = true;
+          return;
+        }
+        restore(into.member(t.k), out.state);
+        history.push(...out.history);
+        if (t.phase === "fit") members.push(memberStats(out.run));
+        done.push(t.k);
+      });
+      return done;
+    }
+    for (const t of tasks) {
+      const run = await trainMember(s, into.member(t.k), t, hooks.shouldStop, (e) => {
+        history.push(e);
+        hooks.onEpoch?.(e);
+      });
+      if (run.interrupted) {
+        interrupted = true;
+        break;
+      }
+      if (t.phase === "fit") members.push(memberStats(run));
+      done.push(t.k);
+    }
+    return done;
   };
 
-  const monitor = Nv > 0 ? { w: va, end: valEnd } : null;
-  for (let k = 0; k < config.members && !interrupted; k++) {
-    const m0 = nowSeconds();
-    const r = await runMember(net.member(k), k, tr, trainEnd, o.epochs, monitor, "fit");
-    if (interrupted) break;
-    members.push({ ...r, seconds: nowSeconds() - m0 });
-  }
-  if (members.length === 0) {
+  const net = new HybridNet(config, o.seed);
+  const fitTasks = Array.from(
+    { length: config.members },
+    (_, k): MemberTask => ({
+      k,
+      phase: "fit",
+      maxEpochs: o.epochs,
+    }),
+  );
+  const done = await runTasks(net, fitTasks);
+  if (done.length === 0) {
     throw new ForecastError("interrupted before the first ensemble member finished");
   }
   let fitted = net;
   let c = config;
-  if (members.length < config.members) {
+  if (done.length < config.members) {
     // keep the members that finished
-    c = { ...config, members: members.length };
+    c = { ...config, members: done.length };
     fitted = new HybridNet(c, o.seed);
-    for (let k = 0; k < members.length; k++) fitted.member(k).loadStateDict(net.member(k).stateDict());
+    done.forEach((k, j) => {
+      fitted.member(j).loadStateDict(net.member(k).stateDict());
+    });
   }
   const result = finish(fitted, c);
   if (o.refit && Nv > 0 && !interrupted) {
     // Refit on training + validation rows for each member's best number of epochs, so the model also
     // learns from the most recent rows; the intervals and the validation score stay those measured above.
-    const all = maskedWindows(inp.y, 0, valEnd, L, H);
     const refit = new HybridNet(c, o.seed);
-    for (let k = 0; k < c.members && !interrupted; k++) {
-      await runMember(refit.member(k), k, all, valEnd, Math.max(1, members[k].bestEpoch), null, "refit");
-    }
+    await runTasks(
+      refit,
+      members.map((m, k): MemberTask => ({ k, phase: "refit", maxEpochs: Math.max(1, m.bestEpoch) })),
+    );
     if (!interrupted) {
       result.net = refit;
       result.refit = true;
@@ -513,14 +646,14 @@ export async function trainHybrid(
     let valMase: number | null = null;
     if (Nv > 0) {
       const pv = useVal ? pred : ensembleForward(n, inp, va.origins, valEnd);
-      let s = 0;
+      let sum = 0;
       let cnt = 0;
       for (let i = 0; i < pv.length; i++) {
         if (va.mask[i] === 0) continue;
-        s += Math.abs(pv[i] - va.target[i]);
+        sum += Math.abs(pv[i] - va.target[i]);
         cnt++;
       }
-      valMase = cnt > 0 ? s / cnt / scaleTrain : null;
+      valMase = cnt > 0 ? sum / cnt / s.scaleTrain : null;
     }
     return {
       net: n,

@@ -1,6 +1,7 @@
 // `recurrent train --model hybrid | auto` (hybrid is the default), and the ETS fallback for series too
 // short for a learned model. The LSTM path (`--model lstm`) stays in forecast-commands.ts.
 
+import { memberRunner } from "../members.js";
 import type { ForecastCheckpoint } from "../../forecast/checkpoint.js";
 import type { PreparedSeries } from "../../forecast/data.js";
 import { describeModel } from "../../forecast/describe.js";
@@ -144,7 +145,13 @@ export async function trainHybridOrAuto(
     };
     let run: Awaited<ReturnType<typeof trainHybridForecaster>>;
     try {
-      run = await trainHybridForecaster(prepared, opts, { onEpoch, shouldStop, onPartner, onPartnerNote });
+      run = await trainHybridForecaster(prepared, opts, {
+        onEpoch,
+        shouldStop,
+        onPartner,
+        onPartnerNote,
+        runMembers: memberRunner(),
+      });
     } catch (e) {
       if (e instanceof SeriesTooShortError) return fallback(e.message);
       throw e;
@@ -195,6 +202,7 @@ export async function trainHybridOrAuto(
       shouldStop,
       onPartner,
       onPartnerNote,
+      runMembers: memberRunner(),
       onModel: (m) =>
         log(
           `auto: fitting ${m === "hybrid" ? "the hybrid" : m === "lstm" ? "the LSTM" : m === "ets" ? "ETS" : "seasonal ARIMA"}`,
