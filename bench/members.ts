@@ -1,4 +1,4 @@
-// `npx tsx bench/members.ts [--series co2|air|...] [--runs n]`: the hybrid's members trained in turn on
+// `npx tsx bench/members.ts [--series co2|air|...] [--runs n (3)]`: the hybrid's members trained in turn on
 // one thread against side by side on worker threads (src/node/members.ts, one per core), on a shipped
 // series with train's default options (the combination's partners are not fitted: they are the same
 // either way). Prints the seconds of each run, the speed-up of the medians, and whether the two give
@@ -17,12 +17,16 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
 const key = arg("--series", "co2");
-const runs = Number(arg("--runs", "2"));
+const runs = Number(arg("--runs", "3"));
 const s = loadPanel().find((x) => x.key === key);
 if (s === undefined) throw new Error(`no series ${key} in the panel`);
 const series = { values: Float32Array.from(s.values), dates: s.dates, step: s.step };
 const options = { ...DEFAULT_HYBRID_OPTIONS, combine: "none" as const };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 const times: Record<string, number[]> = { "in turn": [], workers: [] };
 const digests = new Set<string>();
