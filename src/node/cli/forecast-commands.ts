@@ -963,7 +963,7 @@ export function registerForecastCommands(program: Command): void {
     )
     .option(
       "--members <n>",
-      "hybrid: ensemble members, each from its own seed",
+      "hybrid: ensemble members, each from its own seed, trained side by side on one worker thread per core (RECURRENT_NUM_THREADS)",
       num("--members", "posint"),
       5,
     )
