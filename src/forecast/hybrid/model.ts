@@ -115,17 +115,20 @@ export class HybridNet extends Module {
   ) {
     super();
     checkHybridConfig(config);
-    const list: HybridMember[] = [];
-    for (let k = 0; k < config.members; k++) {
-      manualSeed(seed + k);
-      list.push(new HybridMember(config));
-    }
-    this.members = new ModuleList(list);
+    this.members = new ModuleList(
+      Array.from({ length: config.members }, (_, k) => seededMember(config, seed, k)),
+    );
   }
 
   member(k: number): HybridMember {
     return this.members.at(k) as HybridMember;
   }
+}
+
+/** Member k of `new HybridNet(config, seed)` alone: its initial weights drawn from seed + k. */
+export function seededMember(config: HybridConfig, seed: number, k: number): HybridMember {
+  manualSeed(seed + k);
+  return new HybridMember(config);
 }
 
 export function checkHybridConfig(c: HybridConfig): void {

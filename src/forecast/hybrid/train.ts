@@ -28,6 +28,7 @@ import {
   initMember,
   memberForward,
   rowTimes,
+  seededMember,
 } from "./model.js";
 import { pinballLoss } from "./ops.js";
 
@@ -528,7 +529,7 @@ export async function trainMemberTask(
   hooks: Pick<HybridHooks, "onEpoch" | "shouldStop"> = {},
 ): Promise<MemberOutcome> {
   const s = hybridSetup(series, options);
-  const member = new HybridNet(s.config, options.seed).member(task.k);
+  const member = seededMember(s.config, options.seed, task.k);
   const history: HybridEpoch[] = [];
   const run = await trainMember(s, member, task, hooks.shouldStop, (e) => {
     history.push(e);
